@@ -1,0 +1,52 @@
+# Two commands on a fresh clone: `make run` and `make test`. Everything else
+# here is what they need: a .venv built from pyproject.toml and constraints.txt.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test test-postgres test-browser setup lint bench clean chromium
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+## Create or upgrade the database, load demo data on first run, print the logins.
+setup: $(STAMP)
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo load --if-empty
+
+## Serve the portal with demo data on the embedded SQLite database.
+run: setup
+	@echo "Portal on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
+	$(BIN)/gunicorn --no-control-socket --workers 2 --bind $(HOST):$(PORT) \
+		--access-logfile - --error-logfile - wsgi:app
+
+## Chromium from Debian for the browser tests (never a downloaded browser).
+chromium:
+	@test -x /usr/bin/chromium || ./scripts/install-chromium
+
+## The whole suite on SQLite, browser tests included.
+test: $(STAMP) chromium
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The same suite against PostgreSQL (the browser tests run on SQLite only).
+test-postgres: $(STAMP)
+	PORTAL_TEST_DATABASE_URL=$${PORTAL_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+		$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check portal tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/http_latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

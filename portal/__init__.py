@@ -1,0 +1,124 @@
+"""Portal: a vendor's direct ordering terminal and relationship record for its customers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from .errors_pages import PortalFlask
+
+from . import config as default_config
+
+log = logging.getLogger(__name__)
+
+# Secret keys that must never run in production (placeholders people paste).
+WEAK_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret", "please-change-me"}
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: configuration, database, security, areas."""
+    app = PortalFlask(__name__, instance_relative_config=True)
+    app.config.from_object(default_config)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("PORTAL")
+    else:
+        app.config.update(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    _configure_secrets_and_cookies(app)
+    _configure_database(app)
+    _configure_proxy(app)
+
+    from .extensions import csrf, db, login_manager, migrate
+    from .htmx import htmx
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+
+    from . import errors_pages, formatting, security
+
+    security.install(app)
+    errors_pages.install(app)
+    formatting.install(app)
+
+    # Importing the models registers them with SQLAlchemy (and Alembic).
+    from .accounts import models as _accounts_models  # noqa: F401
+    from .audit import models as _audit_models  # noqa: F401
+    from .accounts.auth import bp as auth_bp
+    from .accounts.routes import bp as accounts_bp
+    from .home.routes import bp as home_bp
+
+    app.register_blueprint(home_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(accounts_bp)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _configure_secrets_and_cookies(app: Flask) -> None:
+    production = app.config["ENV"] == "production"
+    key = app.config.get("SECRET_KEY")
+    if production:
+        if not key or key in WEAK_SECRET_KEYS or len(key) < 32:
+            raise RuntimeError(
+                "Production mode needs a real secret key: set PORTAL_SECRET_KEY (or SECRET_KEY "
+                "in instance/config.py) to at least 32 random characters, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+            )
+        app.config["SESSION_COOKIE_SECURE"] = True
+    elif not key:
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+    from datetime import timedelta
+
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+        hours=app.config["SESSION_ABSOLUTE_HOURS"]
+    )
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """Read instance/secret_key, creating it (mode 600) on first run."""
+    path = instance / "secret_key"
+    instance.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    log.info("generated a new secret key in %s", path)
+    return path.read_text().strip()
+
+
+def _configure_database(app: Flask) -> None:
+    from .extensions import sqlite_engine_options
+
+    url = app.config.get("DATABASE_URL") or (
+        f"sqlite:///{Path(app.instance_path) / 'portal.sqlite3'}"
+    )
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+    if url.startswith("sqlite"):
+        options = {**sqlite_engine_options(), **options}
+    else:
+        options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _configure_proxy(app: Flask) -> None:
+    proxies = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
+    if proxies:
+        # Only then is X-Forwarded-For believed, and only that many hops of it.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

@@ -1,0 +1,104 @@
+"""Forms for signing in, passwords, accounts, addresses and users.
+
+A form lists exactly the fields a person may set. Anything else posted (a
+role, an account, an active flag) is never read: that is the guard against
+mass assignment, together with service functions that take named arguments.
+"""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .passwords import MAX_LENGTH
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)],
+                       render_kw={"autocomplete": "username", "autofocus": True})
+    # No length limit here beyond the policy's maximum: a sign-in must not
+    # reveal the policy, and a password is never truncated.
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired()],
+        description="At least 12 characters; a phrase of several words works well.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm_password = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("new_password", "The two new passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class AccountForm(FlaskForm):
+    number = StringField(
+        "Account number",
+        validators=[DataRequired(), Length(max=20),
+                    Regexp(r"^[A-Za-z0-9-]+$", message="Use letters, digits and dashes.")],
+        description="As in the vendor's ERP, e.g. C-10042.",
+    )
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    status = SelectField("Status", choices=[("active", "Active"), ("on_hold", "On hold"),
+                                            ("closed", "Closed")])
+    timezone = SelectField("Time zone", validators=[DataRequired()])
+    account_manager_id = SelectField("Account manager", coerce=lambda v: int(v) if v else None,
+                                     validators=[Optional()])
+
+
+class AddressForm(FlaskForm):
+    kind = SelectField("Use", choices=[("shipping", "Ship to"), ("billing", "Bill to")])
+    label = StringField("Label", validators=[DataRequired(), Length(max=80)],
+                        description="How buyers pick it, e.g. “Plant 2, goods receiving”.")
+    recipient = StringField("Recipient", validators=[Optional(), Length(max=200)])
+    line1 = StringField("Street and number", validators=[DataRequired(), Length(max=200)])
+    line2 = StringField("Address line 2", validators=[Optional(), Length(max=200)])
+    postal_code = StringField("Postal code", validators=[DataRequired(), Length(max=20)])
+    city = StringField("City", validators=[DataRequired(), Length(max=100)])
+    region = StringField("Region", validators=[Optional(), Length(max=100)])
+    country = StringField(
+        "Country",
+        validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$", message="Use the two-letter code, e.g. DE.")],
+        description="Two-letter ISO code.",
+    )
+    is_default = BooleanField("Default for this use")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class UserForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("E-mail", validators=[DataRequired(), Email(check_deliverability=False),
+                                             Length(max=254)])
+    roles = MultiCheckboxField("Roles")
+    timezone = SelectField("Time zone", validators=[Optional()],
+                           description="Times are shown in this zone. Empty: the account's.")
+
+
+class NewUserForm(UserForm):
+    # Only on creation, and only for vendor admins: which side the user is on.
+    account_id = SelectField("Customer account", coerce=lambda v: int(v) if v else None,
+                             validators=[Optional()])
+    password = PasswordField(
+        "Initial password",
+        validators=[DataRequired(), Length(max=MAX_LENGTH + 1)],
+        description="At least 12 characters. Tell it to the user; they can change it.",
+        render_kw={"autocomplete": "new-password"},
+    )

@@ -1,0 +1,307 @@
+"""Customer accounts, their addresses, and users: vendor admin and customer admin pages."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from portal.audit import service as audit_service
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.htmx import render_page
+from portal.security import get_scoped_or_404, requires, scoped
+
+from . import service
+from .forms import AccountForm, AddressForm, NewUserForm, UserForm
+from .models import Address, CustomerAccount, User
+from .roles import VENDOR_ROLES, Role
+
+bp = Blueprint("accounts", __name__)
+
+ALL_VENDOR_ROLES = tuple(VENDOR_ROLES)
+
+
+def _field_error(form, error: DomainError) -> None:
+    """Put a service's refusal beside the field it concerns (or on the form)."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+# --- accounts ------------------------------------------------------------------
+
+
+@bp.get("/accounts")
+@requires(*ALL_VENDOR_ROLES)
+def index():
+    """All customer accounts, filtered as one types (htmx replaces the table only)."""
+    q = request.args.get("q", "").strip()
+    mine = request.args.get("mine") == "1"
+    query = (
+        select(CustomerAccount)
+        .options(selectinload(CustomerAccount.account_manager))
+        .order_by(CustomerAccount.name)
+    )
+    if q:
+        pattern = f"%{q.lower()}%"
+        query = query.where(or_(func.lower(CustomerAccount.name).like(pattern),
+                                func.lower(CustomerAccount.number).like(pattern)))
+    if mine:
+        query = query.where(CustomerAccount.account_manager_id == current_user.id)
+    accounts = db.session.scalars(scoped(query, CustomerAccount, current_user)).all()
+    user_counts = dict(db.session.execute(
+        select(User.account_id, func.count()).where(User.active.is_(True))
+        .group_by(User.account_id)).all())
+    return render_page("accounts/index.html", "results", accounts=accounts, q=q, mine=mine,
+                       user_counts=user_counts)
+
+
+def _account_form(form: AccountForm) -> AccountForm:
+    form.timezone.choices = service.timezone_choices()
+    form.account_manager_id.choices = [("", "— none —")] + [
+        (m.id, m.name) for m in service.account_manager_choices()
+    ]
+    return form
+
+
+def _account_fields(form: AccountForm) -> dict:
+    return {
+        "number": form.number.data, "name": form.name.data, "status": form.status.data,
+        "timezone": form.timezone.data, "account_manager_id": form.account_manager_id.data,
+    }
+
+
+@bp.route("/accounts/new", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def new():
+    """Create a customer account."""
+    form = _account_form(AccountForm(timezone="Europe/Berlin"))
+    if form.validate_on_submit():
+        try:
+            account = service.create_account(current_user, **_account_fields(form))
+        except DomainError as error:
+            _field_error(form, error)
+        else:
+            flash(f"Account {account.number} {account.name} created.", "success")
+            return redirect(url_for("accounts.detail", account_id=account.id), code=303)
+    return render_page("accounts/form.html", "form", form=form, account=None,
+                       status=422 if form.errors else 200)
+
+
+@bp.get("/accounts/<int:account_id>")
+def detail(account_id: int):
+    """One account: details, addresses, users. Customers see their own only (else 404)."""
+    account = get_scoped_or_404(CustomerAccount, account_id, current_user)
+    return render_page(
+        "accounts/detail.html", "content", account=account,
+        can_edit=current_user.is_vendor_staff and current_user.has_role(Role.ADMIN),
+        can_manage_addresses=service.can_manage_addresses(current_user, account),
+        can_manage_users=service.can_manage_users(current_user, account.id),
+        events=audit_service.recent_events(current_user, account_id=account.id, limit=15)
+        if current_user.is_vendor_staff or current_user.has_role(Role.CUSTOMER_ADMIN) else [],
+    )
+
+
+@bp.route("/accounts/<int:account_id>/edit", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def edit(account_id: int):
+    """Change an account's number, name, status, time zone or manager."""
+    account = get_scoped_or_404(CustomerAccount, account_id, current_user)
+    form = _account_form(AccountForm(obj=account))
+    if form.validate_on_submit():
+        try:
+            service.update_account(current_user, account, **_account_fields(form))
+        except DomainError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            flash("Account saved.", "success")
+            return redirect(url_for("accounts.detail", account_id=account.id), code=303)
+    return render_page("accounts/form.html", "form", form=form, account=account,
+                       status=422 if form.errors else 200)
+
+
+# --- addresses -------------------------------------------------------------------
+
+
+def _address_of(account: CustomerAccount, address_id: int) -> Address:
+    address = get_scoped_or_404(Address, address_id, current_user)
+    if address.account_id != account.id:
+        abort(404)
+    return address
+
+
+def _manageable_account(account_id: int) -> CustomerAccount:
+    account = get_scoped_or_404(CustomerAccount, account_id, current_user)
+    if not service.can_manage_addresses(current_user, account):
+        abort(403)
+    return account
+
+
+@bp.route("/accounts/<int:account_id>/addresses/new", methods=["GET", "POST"],
+          defaults={"address_id": None})
+@bp.route("/accounts/<int:account_id>/addresses/<int:address_id>/edit", methods=["GET", "POST"])
+@requires(Role.ADMIN, Role.CUSTOMER_ADMIN)
+def address(account_id: int, address_id: int | None):
+    """Add an address to an account, or change one."""
+    account = _manageable_account(account_id)
+    existing = _address_of(account, address_id) if address_id else None
+    form = AddressForm(obj=existing)
+    if form.validate_on_submit():
+        try:
+            service.save_address(current_user, account, existing, **{
+                name: form[name].data for name in service.ADDRESS_FIELDS})
+        except DomainError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            flash("Address saved.", "success")
+            return redirect(url_for("accounts.detail", account_id=account.id), code=303)
+    return render_page("accounts/address.html", "form", form=form, account=account,
+                       address=existing, status=422 if form.errors else 200)
+
+
+@bp.post("/accounts/<int:account_id>/addresses/<int:address_id>/delete")
+@requires(Role.ADMIN, Role.CUSTOMER_ADMIN)
+def delete_address(account_id: int, address_id: int):
+    """Remove an address of the account."""
+    account = _manageable_account(account_id)
+    service.delete_address(current_user, account, _address_of(account, address_id))
+    flash("Address removed.", "success")
+    return redirect(url_for("accounts.detail", account_id=account.id), code=303)
+
+
+# --- users -----------------------------------------------------------------------
+
+
+@bp.get("/users")
+@requires(Role.ADMIN, Role.CUSTOMER_ADMIN)
+def users():
+    """Users a vendor admin (all) or a customer admin (own account) manages."""
+    q = request.args.get("q", "").strip()
+    side = request.args.get("side", "")
+    query = select(User).options(selectinload(User.account)).order_by(User.name)
+    if q:
+        pattern = f"%{q.lower()}%"
+        query = query.where(or_(func.lower(User.name).like(pattern), User.email.like(pattern)))
+    if side == "vendor":
+        query = query.where(User.account_id.is_(None))
+    elif side.isdigit():
+        query = query.where(User.account_id == int(side))
+    found = db.session.scalars(scoped(query, User, current_user)).all()
+    accounts = db.session.scalars(
+        scoped(select(CustomerAccount).order_by(CustomerAccount.name), CustomerAccount,
+               current_user)).all()
+    return render_page("accounts/users.html", "results", users=found, q=q, side=side,
+                       accounts=accounts)
+
+
+def _user_form(form: UserForm, account_id: int | None) -> UserForm:
+    form.roles.choices = [(r.value, r.label) for r in service.assignable_roles(current_user,
+                                                                               account_id)]
+    form.timezone.choices = [("", "— the account's —")] + service.timezone_choices()
+    return form
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@requires(Role.ADMIN, Role.CUSTOMER_ADMIN)
+def new_user():
+    """Create a user: a vendor admin for any account or the vendor, a customer admin for theirs."""
+    form = NewUserForm()
+    if current_user.is_vendor_staff:
+        form.account_id.choices = [("", f"Vendor staff ({current_app.config['VENDOR_NAME']})")] + [
+            (a.id, f"{a.number} {a.name}")
+            for a in db.session.scalars(select(CustomerAccount).order_by(CustomerAccount.name))
+        ]
+        account_id = form.account_id.data if request.method == "POST" else request.args.get(
+            "account_id", type=int)
+        if request.method == "GET":
+            form.account_id.data = account_id
+    else:
+        # A customer admin's users always belong to the admin's own account.
+        del form.account_id
+        account_id = current_user.account_id
+    # Roles offered depend on the side; on a vendor admin's form both are offered
+    # and the service refuses a mismatch with a clear message.
+    _user_form(form, account_id)
+    if current_user.is_vendor_staff:
+        form.roles.choices = [(r.value, r.label) for r in Role]
+    if form.validate_on_submit():
+        try:
+            user = service.create_user(
+                current_user, email=form.email.data, name=form.name.data, roles=form.roles.data,
+                password=form.password.data, account_id=account_id,
+                timezone=form.timezone.data or None)
+        except DomainError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            flash(f"User {user.email} created.", "success")
+            return redirect(url_for("accounts.users"), code=303)
+    return render_page("accounts/user_form.html", "form", form=form, user=None,
+                       status=422 if form.errors else 200)
+
+
+def _managed_user(user_id: int) -> User:
+    user = get_scoped_or_404(User, user_id, current_user)
+    if not service.can_manage_users(current_user, user.account_id):
+        abort(403)
+    return user
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@requires(Role.ADMIN, Role.CUSTOMER_ADMIN)
+def edit_user(user_id: int):
+    """Change a user's name, e-mail, roles or time zone."""
+    user = _managed_user(user_id)
+    form = _user_form(UserForm(obj=user, data=None if request.method == "POST" else {
+        "roles": [r.value for r in user.roles], "timezone": user.timezone or ""}), user.account_id)
+    if form.validate_on_submit():
+        try:
+            service.update_user(current_user, user, email=form.email.data, name=form.name.data,
+                                roles=form.roles.data, timezone=form.timezone.data or None)
+        except DomainError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            flash(f"User {user.email} saved.", "success")
+            return redirect(url_for("accounts.users"), code=303)
+    return render_page("accounts/user_form.html", "form", form=form, user=user,
+                       status=422 if form.errors else 200)
+
+
+@bp.post("/users/<int:user_id>/active")
+@requires(Role.ADMIN, Role.CUSTOMER_ADMIN)
+def set_active(user_id: int):
+    """Deactivate a user (their sessions end at once) or reactivate them."""
+    user = _managed_user(user_id)
+    active = request.form.get("active") == "1"
+    try:
+        service.set_active(current_user, user, active)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"{user.name} {'reactivated' if active else 'deactivated'}.", "success")
+    return redirect(url_for("accounts.edit_user", user_id=user.id), code=303)
+
+
+# --- audit -----------------------------------------------------------------------
+
+
+@bp.get("/audit")
+@requires(Role.ADMIN)
+def audit_log():
+    """The newest audit events, filterable by account and action."""
+    account_id = request.args.get("account_id", type=int)
+    action = request.args.get("action") or None
+    if action not in audit_service.ACTION_LABELS:
+        action = None
+    events = audit_service.recent_events(current_user, account_id=account_id, action=action,
+                                         limit=200)
+    accounts = db.session.scalars(select(CustomerAccount).order_by(CustomerAccount.name)).all()
+    return render_page("accounts/audit.html", "results", events=events, accounts=accounts,
+                       account_id=account_id, action=action,
+                       action_labels=audit_service.ACTION_LABELS)
+

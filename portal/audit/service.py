@@ -1,0 +1,87 @@
+"""Writing and reading the audit trail."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.security import scoped
+
+from .models import AuditEvent
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
+ACTION_LABELS = {
+    "sign_in": "Signed in",
+    "sign_in_failed": "Sign-in failed",
+    "sign_in_throttled": "Sign-in refused (too many failures)",
+    "sign_out": "Signed out",
+    "session_expired": "Session expired",
+    "password_changed": "Password changed",
+    "password_reset": "Password reset by admin",
+    "access_denied": "Access denied",
+    "account_created": "Account created",
+    "account_updated": "Account updated",
+    "address_created": "Address added",
+    "address_updated": "Address updated",
+    "address_deleted": "Address removed",
+    "user_created": "User created",
+    "user_updated": "User updated",
+    "user_deactivated": "User deactivated",
+    "user_reactivated": "User reactivated",
+}
+
+
+def record(
+    action: str,
+    *,
+    actor: User | None = None,
+    email: str | None = None,
+    account_id: int | None = None,
+    client_address: str | None = None,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit event to the current transaction; the caller commits it."""
+    if action not in ACTION_LABELS:
+        raise ValueError(f"unknown audit action {action!r}")
+    event = AuditEvent(
+        action=action,
+        actor_id=actor.id if actor else None,
+        actor_email=email if email is not None else (actor.email if actor else None),
+        account_id=account_id if account_id is not None else (actor.account_id if actor else None),
+        client_address=client_address,
+        target=target,
+        detail=detail,
+    )
+    db.session.add(event)
+    return event
+
+
+def record_alone(action: str, **kwargs: Any) -> None:
+    """Record an event in a transaction of its own, for requests that change nothing else.
+
+    Used for failures and denials: whatever the request had started is rolled
+    back first, so the event's insert opens a fresh transaction (on SQLite a
+    read transaction that later writes can fail with a stale snapshot).
+    """
+    db.session.rollback()
+    record(action, **kwargs)
+    db.session.commit()
+
+
+def recent_events(viewer: User, *, account_id: int | None = None, action: str | None = None,
+                  actions: tuple[str, ...] | None = None, limit: int = 100) -> list[AuditEvent]:
+    """The newest events the viewer may see, optionally for one account or action."""
+    query = scoped(select(AuditEvent), AuditEvent, viewer)
+    if account_id is not None:
+        query = query.where(AuditEvent.account_id == account_id)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if actions:
+        query = query.where(AuditEvent.action.in_(actions))
+    query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
+    return list(db.session.scalars(query))

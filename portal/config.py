@@ -1,0 +1,50 @@
+"""Defaults. `instance/config.py` and `PORTAL_*` environment variables override them.
+
+Every setting here is safe for a developer's laptop. Production mode
+(`PORTAL_ENV=production`) tightens the cookie flags and refuses to start
+without a real secret key: see `portal.settings.check_production`.
+"""
+
+from datetime import timedelta
+
+# "development" or "production". Production refuses a generated secret key,
+# marks cookies Secure and never loads demo data.
+ENV = "development"
+
+# None means: SQLite at instance/portal.sqlite3.
+DATABASE_URL = None
+
+# None means: generated on first run and kept in instance/secret_key.
+SECRET_KEY = None
+
+VENDOR_NAME = "Northwind Components"
+# Timezone for vendor staff who have not chosen one.
+DEFAULT_TIMEZONE = "Europe/Berlin"
+
+# Sessions (OWASP ASVS 3.3): idle and absolute lifetime, enforced on the server.
+SESSION_IDLE_MINUTES = 30
+SESSION_ABSOLUTE_HOURS = 12
+SESSION_COOKIE_NAME = "portal_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = False
+PERMANENT_SESSION_LIFETIME = timedelta(hours=SESSION_ABSOLUTE_HOURS)
+
+# Login throttling: failures counted in a sliding window, per email and per
+# client address. Stored in the database, so every worker sees the same count.
+LOGIN_WINDOW_MINUTES = 15
+LOGIN_MAX_FAILURES_PER_EMAIL = 5
+LOGIN_MAX_FAILURES_PER_ADDRESS = 30
+
+# Number of proxies in front of the app that set X-Forwarded-For. 0 means the
+# client address is the socket peer and no header is believed.
+TRUSTED_PROXY_COUNT = 0
+
+# Password hashing (argon2id). The defaults are argon2-cffi's (RFC 9106 low
+# memory profile); tests lower them to keep the suite fast.
+PASSWORD_HASH_TIME_COST = 3
+PASSWORD_HASH_MEMORY_KIB = 65536
+PASSWORD_HASH_PARALLELISM = 4
+
+WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+MAX_CONTENT_LENGTH = 25 * 1024 * 1024

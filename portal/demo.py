@@ -1,0 +1,141 @@
+"""Deterministic demo data, used by `make run` (through `flask demo load`) and by tests.
+
+Everything random comes from `random.Random(42)`, so every run builds the same
+portal. Later areas add their own `_load_*` steps to `load`.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+
+from sqlalchemy import func, select
+
+from portal.accounts import passwords
+from portal.accounts.models import Address, CustomerAccount, User
+from portal.accounts.roles import Role
+from portal.extensions import db, utcnow
+
+DEMO_PASSWORD = "portal-demo"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    name: str
+    roles: tuple[Role, ...]
+    account_number: str | None = None
+
+
+VENDOR_STAFF = [
+    DemoLogin("admin@vendor.test", "Alex Admin", (Role.ADMIN,)),
+    DemoLogin("manager@vendor.test", "Morgan Manager", (Role.ACCOUNT_MANAGER,)),
+    DemoLogin("planner@vendor.test", "Pat Planner", (Role.PLANNER,)),
+    DemoLogin("engineer@vendor.test", "Erin Engineer", (Role.ENGINEER,)),
+    DemoLogin("fulfilment@vendor.test", "Frankie Fulfilment", (Role.FULFILMENT,)),
+    # A second account manager, so "accounts you manage" differs between managers.
+    DemoLogin("manager2@vendor.test", "Sam Second-Manager", (Role.ACCOUNT_MANAGER,)),
+]
+
+ACCOUNTS = [
+    # number, name, timezone, manager e-mail, city, country
+    ("C-10001", "Acme Industrial", "Europe/Berlin", "manager@vendor.test", "Stuttgart", "DE"),
+    ("C-10002", "Globex Manufacturing", "America/Chicago", "manager@vendor.test", "Springfield", "US"),
+    ("C-10003", "Initech Systems", "Europe/London", "manager2@vendor.test", "Leeds", "GB"),
+    ("C-10004", "Umbrella Process Labs", "Europe/Vienna", "manager2@vendor.test", "Graz", "AT"),
+]
+
+CUSTOMER_LOGINS = [
+    DemoLogin("buyer@acme.test", "Bea Buyer", (Role.BUYER,), "C-10001"),
+    DemoLogin("approver@acme.test", "Arno Approver", (Role.APPROVER,), "C-10001"),
+    DemoLogin("admin@acme.test", "Ada Acme-Admin", (Role.CUSTOMER_ADMIN, Role.BUYER), "C-10001"),
+    DemoLogin("buyer@globex.test", "Gil Globex", (Role.BUYER,), "C-10002"),
+    DemoLogin("buyer@initech.test", "Ivy Initech", (Role.BUYER,), "C-10003"),
+]
+
+FIRST_NAMES = ["Jonas", "Mira", "Tom", "Lea", "Ravi", "Nora", "Ken", "Sofia", "Omar", "Hana"]
+LAST_NAMES = ["Keller", "Novak", "Brandt", "Okafor", "Lindqvist", "Moreau", "Sato", "Weber"]
+STREETS = ["Industriestraße", "Harbour Road", "Main Street", "Werkstraße", "Mill Lane"]
+
+
+def demo_logins() -> list[DemoLogin]:
+    """The fixed logins printed by `make run` and listed in the README."""
+    return VENDOR_STAFF[:5] + CUSTOMER_LOGINS
+
+
+@cache
+def _demo_password_hash(_cost_key: tuple) -> str:
+    # One hash for every demo user: hashing is deliberately slow.
+    return passwords.hash_password(DEMO_PASSWORD)
+
+
+def password_hash() -> str:
+    from flask import current_app
+
+    c = current_app.config
+    return _demo_password_hash((c["PASSWORD_HASH_TIME_COST"], c["PASSWORD_HASH_MEMORY_KIB"],
+                                c["PASSWORD_HASH_PARALLELISM"]))
+
+
+def is_loaded() -> bool:
+    return bool(db.session.scalar(select(func.count()).select_from(User)))
+
+
+def load() -> dict[str, int]:
+    """Create the demo vendor staff, customer accounts, addresses and users.
+
+    The demo password is shorter than the policy asks for new passwords: it is
+    set here directly, for trying the portal, and never accepted from a form.
+    """
+    rng = random.Random(42)
+    now = utcnow()
+    digest = password_hash()
+
+    def make_user(login: DemoLogin, account: CustomerAccount | None) -> User:
+        user = User(email=login.email, name=login.name, password_hash=digest, account=account,
+                    password_changed_at=now - timedelta(days=rng.randint(30, 300)))
+        user.roles = login.roles
+        user.last_login_at = now - timedelta(hours=rng.randint(2, 24 * 40))
+        db.session.add(user)
+        return user
+
+    staff = {login.email: make_user(login, None) for login in VENDOR_STAFF}
+
+    accounts = {}
+    for number, name, tz, manager_email, city, country in ACCOUNTS:
+        account = CustomerAccount(number=number, name=name, timezone=tz,
+                                  account_manager=staff[manager_email],
+                                  created_at=now - timedelta(days=rng.randint(400, 1500)))
+        for index, kind in enumerate(("shipping", "shipping", "billing")):
+            account.addresses.append(Address(
+                kind=kind,
+                label=("Main plant" if index == 0 else "Warehouse" if index == 1 else "Accounts payable"),
+                recipient="Goods receiving" if kind == "shipping" else "Finance",
+                line1=f"{rng.choice(STREETS)} {rng.randint(1, 180)}",
+                postal_code=str(rng.randint(10000, 99999)),
+                city=city, country=country, is_default=index in (0, 2),
+            ))
+        db.session.add(account)
+        accounts[number] = account
+
+    for login in CUSTOMER_LOGINS:
+        make_user(login, accounts[login.account_number])
+
+    # A few more colleagues per account, so team pages look like real teams.
+    extra = 0
+    for number, account in accounts.items():
+        domain = account.name.split()[0].lower()
+        for _ in range(rng.randint(1, 3)):
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            email = f"{first}.{last}@{domain}.test".lower()
+            if db.session.scalar(select(User.id).where(User.email == email)) or any(
+                u.email == email for u in db.session.new if isinstance(u, User)
+            ):
+                continue
+            make_user(DemoLogin(email, f"{first} {last}", (Role.BUYER,), number), account)
+            extra += 1
+    db.session.commit()
+    return {"vendor staff": len(staff), "accounts": len(accounts),
+            "customer users": len(CUSTOMER_LOGINS) + extra}

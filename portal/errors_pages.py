@@ -1,0 +1,62 @@
+"""Error pages in the portal's style. A 500 shows an error id and logs the traceback with it."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, g, render_template, request
+from flask_wtf.csrf import CSRFError
+
+log = logging.getLogger("portal.errors")
+
+
+class PortalFlask(Flask):
+    def log_exception(self, exc_info) -> None:
+        # The id links what the person sees to the traceback in the log.
+        g.error_id = uuid.uuid4().hex[:12]
+        log.error("unhandled error %s on %s %s", g.error_id, request.method, request.path,
+                  exc_info=exc_info)
+
+
+def _not_found(_error):
+    return render_template("errors/404.html"), 404
+
+
+def _method_not_allowed(_error):
+    return render_template("errors/error.html", title="Not allowed",
+                           message="This page cannot be used that way."), 405
+
+
+def _csrf_failed(_error):
+    return render_template(
+        "errors/error.html", title="The form expired",
+        message="The form was open too long or did not come from this portal. "
+                "Go back, reload the page and try again; nothing was changed."), 400
+
+
+def _bad_request(_error):
+    return render_template("errors/error.html", title="Bad request",
+                           message="The request could not be understood."), 400
+
+
+def _too_large(_error):
+    return render_template("errors/error.html", title="Too large",
+                           message="What you sent is larger than the portal accepts."), 413
+
+
+def _server_error(_error):
+    from portal.extensions import db
+
+    db.session.rollback()
+    error_id = g.get("error_id") or uuid.uuid4().hex[:12]
+    return render_template("errors/500.html", error_id=error_id), 500
+
+
+def install(app: Flask) -> None:
+    app.register_error_handler(404, _not_found)
+    app.register_error_handler(405, _method_not_allowed)
+    app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_error_handler(400, _bad_request)
+    app.register_error_handler(413, _too_large)
+    app.register_error_handler(500, _server_error)

@@ -1,0 +1,89 @@
+"""Template filters and globals: times in the viewer's zone, money, navigation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, url_for
+from flask_login import current_user
+
+from portal.accounts.roles import Role
+
+
+def viewer_timezone() -> ZoneInfo:
+    """The signed-in user's zone, else their account's, else the vendor's default."""
+    name = None
+    if current_user and current_user.is_authenticated:
+        name = current_user.timezone or (current_user.account.timezone
+                                         if current_user.account else None)
+    return ZoneInfo(name or current_app.config["DEFAULT_TIMEZONE"])
+
+
+def localtime(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(viewer_timezone()).strftime(fmt)
+
+
+def ago(value: datetime | None) -> str:
+    """'3 days ago' style, for lists where recency matters more than the exact time."""
+    if value is None:
+        return "never"
+    from portal.extensions import utcnow
+
+    seconds = (utcnow() - value).total_seconds()
+    for limit, unit, size in ((60, "second", 1), (3600, "minute", 60), (86400, "hour", 3600),
+                              (86400 * 60, "day", 86400), (float("inf"), "month", 86400 * 30)):
+        if seconds < limit:
+            count = max(0, int(seconds // size))
+            if unit == "second":
+                return "just now"
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return localtime(value)
+
+
+# (label, endpoint, roles that see it). Later areas add their entries here.
+NAVIGATION = {
+    "vendor": [
+        ("Home", "home.index", None),
+        ("Accounts", "accounts.index", None),
+        ("Users", "accounts.users", {Role.ADMIN}),
+        ("Audit log", "accounts.audit_log", {Role.ADMIN}),
+    ],
+    "customer": [
+        ("Home", "home.index", None),
+        ("Our account", "accounts.detail", None),
+        ("Team", "accounts.users", {Role.CUSTOMER_ADMIN}),
+    ],
+}
+
+
+def navigation() -> list[dict]:
+    if not current_user.is_authenticated:
+        return []
+    side = "vendor" if current_user.is_vendor_staff else "customer"
+    items = []
+    for label, endpoint, roles in NAVIGATION[side]:
+        if roles and not current_user.has_role(*roles):
+            continue
+        args = {"account_id": current_user.account_id} if endpoint == "accounts.detail" else {}
+        url = url_for(endpoint, **args)
+        current = request.endpoint == endpoint or (
+            endpoint != "home.index" and request.path.startswith(url))
+        items.append({"label": label, "url": url, "current": current})
+    return items
+
+
+def install(app: Flask) -> None:
+    app.add_template_filter(localtime)
+    app.add_template_filter(ago)
+    app.add_template_global(navigation)
+    app.add_template_global(Role)
+    from portal.audit.service import ACTION_LABELS
+
+    app.add_template_global(ACTION_LABELS, "action_labels")
+
+    @app.context_processor
+    def _vendor_name():
+        return {"vendor_name": app.config["VENDOR_NAME"]}

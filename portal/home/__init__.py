@@ -1,0 +1,1 @@
+"""The home page of each side, and the health check."""
