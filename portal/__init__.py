@@ -9,9 +9,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from .errors_pages import PortalFlask
-
 from . import config as default_config
+from .errors_pages import PortalFlask
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +20,10 @@ WEAK_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret", "please-change
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application: configuration, database, security, areas."""
-    app = PortalFlask(__name__, instance_relative_config=True)
+    # The instance folder (config.py, secret key, SQLite file) may live outside
+    # the code, e.g. on a volume: PORTAL_INSTANCE_PATH says where.
+    app = PortalFlask(__name__, instance_relative_config=True,
+                      instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None)
     app.config.from_object(default_config)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -51,9 +53,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # Importing the models registers them with SQLAlchemy (and Alembic).
     from .accounts import models as _accounts_models  # noqa: F401
-    from .audit import models as _audit_models  # noqa: F401
     from .accounts.auth import bp as auth_bp
     from .accounts.routes import bp as accounts_bp
+    from .audit import models as _audit_models  # noqa: F401
     from .home.routes import bp as home_bp
 
     app.register_blueprint(home_bp)

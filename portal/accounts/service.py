@@ -21,7 +21,14 @@ from portal.errors import DomainError, Forbidden
 from portal.extensions import db, utcnow
 
 from . import passwords
-from .models import ACCOUNT_STATUSES, Address, AuthSession, CustomerAccount, LoginFailure, User
+from .models import (
+    ACCOUNT_STATUSES,
+    Address,
+    AuthSession,
+    CustomerAccount,
+    LoginFailure,
+    User,
+)
 from .roles import CUSTOMER_ROLES, VENDOR_ROLES, Role
 
 GENERIC_SIGN_IN_ERROR = "The e-mail address or password is incorrect."

@@ -1,0 +1,147 @@
+"""Fixtures that read like the domain.
+
+The suite runs on a SQLite file by default and on PostgreSQL when
+PORTAL_TEST_DATABASE_URL is set (a server URL; the suite creates and drops a
+database of its own there). The schema comes from the real Alembic
+migrations, once per run; each test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from portal import create_app
+from portal.extensions import db
+
+from .support import DEMO_PASSWORD, Browserless, make_test_config
+
+SERVER_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def _push_request_context():
+    """Replace pytest-flask's autouse fixture of this name with nothing.
+
+    It pushes one request context for the whole test, and Flask then reuses
+    its app context for every test-client request: `g`, the database session
+    and Flask-Login's cached user would leak from one request (and one
+    signed-in person) to the next. Tests open `app.app_context()` themselves.
+    """
+
+
+@pytest.fixture
+def client(app):
+    """A plain test client. (pytest-flask's keeps the last request's context
+    pushed, with the same leak as above.)"""
+    return app.test_client()
+
+
+def _migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(make_test_config(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A database for this run alone, migrated to head once."""
+    if not SERVER_URL:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal-test.sqlite3'}"
+        _migrate(url)
+        yield url
+        return
+    server = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+    name = f"portal_test_{uuid.uuid4().hex[:10]}"
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+def empty_all_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(database_url):
+    """The application on the run's database, with empty tables."""
+    app = create_app(make_test_config(database_url))
+    with app.app_context():
+        empty_all_tables()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def demo(app):
+    """The deterministic demo data (vendor staff, four customer accounts, their users)."""
+    from portal import demo as demo_data
+
+    with app.app_context():
+        demo_data.load()
+    return demo_data
+
+
+@pytest.fixture
+def ids(app, demo):
+    """Ids of demo objects, by a readable name."""
+    from sqlalchemy import select
+
+    from portal.accounts.models import Address, CustomerAccount, User
+
+    with app.app_context():
+        users = dict(db.session.execute(select(User.email, User.id)).all())
+        accounts = dict(db.session.execute(select(CustomerAccount.number, CustomerAccount.id)).all())
+        acme_address = db.session.scalar(
+            select(Address.id).where(Address.account_id == accounts["C-10001"]).order_by(Address.id))
+    return {
+        "users": users,
+        "acme": accounts["C-10001"],
+        "globex": accounts["C-10002"],
+        "initech": accounts["C-10003"],
+        "acme_address": acme_address,
+        "acme_buyer": users["buyer@acme.test"],
+        "acme_admin": users["admin@acme.test"],
+        "planner": users["planner@vendor.test"],
+    }
+
+
+@pytest.fixture
+def browser_like(client):
+    return Browserless(client)
+
+
+@pytest.fixture
+def login_as(app, demo):
+    """login_as("buyer@acme.test") gives a client signed in as that demo user."""
+
+    def _login(email: str, password: str = DEMO_PASSWORD):
+        person = Browserless(app.test_client())
+        response = person.login(email, password)
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        return person
+
+    return _login

@@ -1,0 +1,65 @@
+"""Helpers shared by the tests: configuration, a browser-like client, HTML parsing."""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup
+
+DEMO_PASSWORD = "portal-demo"
+
+# Cheap hashing for tests only: the algorithm is the same, the cost is not.
+FAST_HASHING = {
+    "PASSWORD_HASH_TIME_COST": 1,
+    "PASSWORD_HASH_MEMORY_KIB": 8,
+    "PASSWORD_HASH_PARALLELISM": 1,
+}
+
+
+def make_test_config(database_url: str, **overrides) -> dict:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        **FAST_HASHING,
+        **overrides,
+    }
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'"X-CSRFToken": "([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class Browserless:
+    """A test client that acts like a person with a browser: it fetches forms before posting."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def token(self, page: str = "/login") -> str:
+        response = self.client.get(page, follow_redirects=True)
+        return csrf_token_from(response.get_data(as_text=True))
+
+    def post(self, url: str, data: dict | None = None, *, page: str | None = None, **kwargs):
+        """POST with the CSRF token a real form would carry (taken from `page`, default `url`)."""
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.token(page or self._page_for(url)))
+        return self.client.post(url, data=data, **kwargs)
+
+    @staticmethod
+    def _page_for(url: str) -> str:
+        # Forms whose page is the same URL; action-only endpoints borrow the home page.
+        return url if not re.search(r"/(logout|delete|active)$", url) else "/"
+
+    def login(self, email: str, password: str = DEMO_PASSWORD, **kwargs):
+        return self.post("/login", {"email": email, "password": password}, page="/login", **kwargs)
+
+    def logout(self):
+        return self.post("/logout", page="/")
+
+
+def soup(response) -> BeautifulSoup:
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
