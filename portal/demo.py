@@ -125,15 +125,15 @@ def load() -> dict[str, int]:
 
     # A few more colleagues per account, so team pages look like real teams.
     extra = 0
+    taken = {login.email for login in VENDOR_STAFF + CUSTOMER_LOGINS}
     for number, account in accounts.items():
         domain = account.name.split()[0].lower()
         for _ in range(rng.randint(1, 3)):
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             email = f"{first}.{last}@{domain}.test".lower()
-            if db.session.scalar(select(User.id).where(User.email == email)) or any(
-                u.email == email for u in db.session.new if isinstance(u, User)
-            ):
+            if email in taken:
                 continue
+            taken.add(email)
             make_user(DemoLogin(email, f"{first} {last}", (Role.BUYER,), number), account)
             extra += 1
     db.session.commit()

@@ -12,6 +12,7 @@ import os
 import uuid
 
 import pytest
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -83,10 +84,29 @@ def empty_all_tables() -> None:
     db.session.commit()
 
 
+class SharedBytecodeCache(BytecodeCache):
+    """Compiled templates shared by every test's app: compiling them anew for each
+    test would cost more than the test itself."""
+
+    def __init__(self):
+        self.store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CACHE = SharedBytecodeCache()
+
+
 @pytest.fixture
 def app(database_url):
     """The application on the run's database, with empty tables."""
     app = create_app(make_test_config(database_url))
+    app.jinja_env.bytecode_cache = TEMPLATE_CACHE
     with app.app_context():
         empty_all_tables()
     yield app

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, url_f
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
 
 from portal.audit import service as audit_service
 from portal.errors import DomainError
@@ -60,8 +61,8 @@ def index():
 
 def _account_form(form: AccountForm) -> AccountForm:
     form.timezone.choices = service.timezone_choices()
-    form.account_manager_id.choices = [("", "— none —")] + [
-        (m.id, m.name) for m in service.account_manager_choices()
+    form.account_manager_id.choices = [SelectChoice("", "— none —")] + [
+        SelectChoice(m.id, m.name) for m in service.account_manager_choices()
     ]
     return form
 
@@ -198,10 +199,13 @@ def users():
                        accounts=accounts)
 
 
+def role_choices(roles) -> list[SelectChoice]:
+    return [SelectChoice(r.value, r.label) for r in roles]
+
+
 def _user_form(form: UserForm, account_id: int | None) -> UserForm:
-    form.roles.choices = [(r.value, r.label) for r in service.assignable_roles(current_user,
-                                                                               account_id)]
-    form.timezone.choices = [("", "— the account's —")] + service.timezone_choices()
+    form.roles.choices = role_choices(service.assignable_roles(current_user, account_id))
+    form.timezone.choices = [SelectChoice("", "— the account's —")] + service.timezone_choices()
     return form
 
 
@@ -211,8 +215,10 @@ def new_user():
     """Create a user: a vendor admin for any account or the vendor, a customer admin for theirs."""
     form = NewUserForm()
     if current_user.is_vendor_staff:
-        form.account_id.choices = [("", f"Vendor staff ({current_app.config['VENDOR_NAME']})")] + [
-            (a.id, f"{a.number} {a.name}")
+        form.account_id.choices = [
+            SelectChoice("", f"Vendor staff ({current_app.config['VENDOR_NAME']})")
+        ] + [
+            SelectChoice(a.id, f"{a.number} {a.name}")
             for a in db.session.scalars(select(CustomerAccount).order_by(CustomerAccount.name))
         ]
         account_id = form.account_id.data if request.method == "POST" else request.args.get(
@@ -227,7 +233,7 @@ def new_user():
     # and the service refuses a mismatch with a clear message.
     _user_form(form, account_id)
     if current_user.is_vendor_staff:
-        form.roles.choices = [(r.value, r.label) for r in Role]
+        form.roles.choices = role_choices(list(Role))
     if form.validate_on_submit():
         try:
             user = service.create_user(

@@ -14,7 +14,7 @@ from datetime import timedelta
 from zoneinfo import available_timezones
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, true, update
 
 from portal.audit import service as audit
 from portal.errors import DomainError, Forbidden
@@ -327,19 +327,22 @@ def save_address(actor: User, account: CustomerAccount, address: Address | None,
         raise Forbidden("You may not change this account's addresses.")
     creating = address is None
     if address is None:
-        address = Address(account=account)
-    before = {k: getattr(address, k) for k in ADDRESS_FIELDS} if not creating else None
+        address = Address(account_id=account.id)
+    before = None if creating else {k: getattr(address, k) for k in ADDRESS_FIELDS}
+    if fields["kind"] not in ("shipping", "billing"):
+        raise DomainError("Choose shipping or billing.", field="kind")
+    if fields["is_default"]:
+        # One default per use: the new default replaces the old one.
+        db.session.execute(
+            update(Address)
+            .where(Address.account_id == account.id, Address.kind == fields["kind"],
+                   Address.id != address.id if address.id else true())
+            .values(is_default=False)
+        )
     for key in ADDRESS_FIELDS:
         value = fields[key]
         setattr(address, key, value.strip() if isinstance(value, str) else value)
     address.country = address.country.upper()
-    if address.kind not in ("shipping", "billing"):
-        raise DomainError("Choose shipping or billing.", field="kind")
-    if address.is_default:
-        # One default per kind: the new default replaces the old one.
-        for other in account.addresses:
-            if other is not address and other.kind == address.kind:
-                other.is_default = False
     db.session.add(address)
     db.session.flush()
     after = {k: getattr(address, k) for k in ADDRESS_FIELDS}

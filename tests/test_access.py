@@ -1,0 +1,162 @@
+"""The access matrix: every endpoint, every role, anonymous, and another customer's user.
+
+Each entry says who may reach a URL rule. A test walks `app.url_map` and fails
+when a rule has no entry, so a new route cannot ship without one. Every entry
+is then exercised: anonymous is sent to sign in, a missing role gets 403, and
+a user of another customer account gets 404 for this account's objects
+(that user holds every customer role, so the 404 can only come from scoping).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+from portal.accounts.models import CustomerAccount, User
+from portal.accounts.roles import Role
+from portal.extensions import db
+
+from .support import DEMO_PASSWORD, Browserless
+
+PUBLIC = "public"
+SIGNED_IN = "signed in"
+VENDOR = frozenset({"account_manager", "planner", "engineer", "fulfilment", "admin"})
+ACME_CUSTOMERS = frozenset({"buyer", "approver", "customer_admin"})
+
+ACTORS = {
+    "buyer": "buyer@acme.test",
+    "approver": "approver@acme.test",
+    "customer_admin": "admin@acme.test",
+    "account_manager": "manager@vendor.test",
+    "planner": "planner@vendor.test",
+    "engineer": "engineer@vendor.test",
+    "fulfilment": "fulfilment@vendor.test",
+    "admin": "admin@vendor.test",
+    "other_customer": "all-roles@globex.test",
+}
+
+
+@dataclass(frozen=True)
+class Access:
+    url: str  # with {acme}, {acme_address}, {acme_buyer} filled in per test
+    allowed: str | frozenset[str]
+    methods: tuple[str, ...] = ("GET",)
+    # True when the URL names one account's object: another account's user gets 404.
+    tenant: bool = False
+
+
+MATRIX: dict[tuple[str, str], Access] = {
+    ("home.index", "/"): Access("/", SIGNED_IN),
+    ("home.healthz", "/healthz"): Access("/healthz", PUBLIC),
+    ("auth.login", "/login"): Access("/login", PUBLIC, ("GET", "POST")),
+    ("auth.logout", "/logout"): Access("/logout", SIGNED_IN, ("POST",)),
+    ("auth.change_password", "/password"): Access("/password", SIGNED_IN, ("GET", "POST")),
+    ("accounts.index", "/accounts"): Access("/accounts", VENDOR),
+    ("accounts.new", "/accounts/new"): Access("/accounts/new", frozenset({"admin"}),
+                                              ("GET", "POST")),
+    ("accounts.detail", "/accounts/<int:account_id>"): Access(
+        "/accounts/{acme}", VENDOR | ACME_CUSTOMERS, tenant=True),
+    ("accounts.edit", "/accounts/<int:account_id>/edit"): Access(
+        "/accounts/{acme}/edit", frozenset({"admin"}), ("GET", "POST"), tenant=True),
+    ("accounts.address", "/accounts/<int:account_id>/addresses/new"): Access(
+        "/accounts/{acme}/addresses/new", frozenset({"admin", "customer_admin"}),
+        ("GET", "POST"), tenant=True),
+    ("accounts.address", "/accounts/<int:account_id>/addresses/<int:address_id>/edit"): Access(
+        "/accounts/{acme}/addresses/{acme_address}/edit", frozenset({"admin", "customer_admin"}),
+        ("GET", "POST"), tenant=True),
+    ("accounts.delete_address",
+     "/accounts/<int:account_id>/addresses/<int:address_id>/delete"): Access(
+        "/accounts/{acme}/addresses/{acme_address}/delete",
+        frozenset({"admin", "customer_admin"}), ("POST",), tenant=True),
+    ("accounts.users", "/users"): Access("/users", frozenset({"admin", "customer_admin"})),
+    ("accounts.new_user", "/users/new"): Access(
+        "/users/new", frozenset({"admin", "customer_admin"}), ("GET", "POST")),
+    ("accounts.edit_user", "/users/<int:user_id>/edit"): Access(
+        "/users/{acme_buyer}/edit", frozenset({"admin", "customer_admin"}), ("GET", "POST"),
+        tenant=True),
+    ("accounts.set_active", "/users/<int:user_id>/active"): Access(
+        "/users/{acme_buyer}/active", frozenset({"admin", "customer_admin"}), ("POST",),
+        tenant=True),
+    ("accounts.audit_log", "/audit"): Access("/audit", frozenset({"admin"})),
+}
+
+
+def test_every_endpoint_has_an_access_entry(app):
+    rules = {(rule.endpoint, rule.rule) for rule in app.url_map.iter_rules()
+             if rule.endpoint != "static"}
+    missing = sorted(rules - MATRIX.keys())
+    stale = sorted(MATRIX.keys() - rules)
+    assert not missing, f"add these to the access matrix: {missing}"
+    assert not stale, f"these matrix entries match no route: {stale}"
+
+
+def test_every_entry_lists_the_methods_the_route_accepts(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        accepted = set(rule.methods) - {"HEAD", "OPTIONS"}
+        assert accepted == set(MATRIX[(rule.endpoint, rule.rule)].methods), rule.rule
+
+
+CASES = [
+    pytest.param(key, method, actor, id=f"{key[1]} {method} {actor}")
+    for key, access in MATRIX.items()
+    for method in access.methods
+    for actor in ["anonymous", *ACTORS]
+]
+
+
+@pytest.fixture
+def other_customer(app, demo):
+    """A Globex user holding every customer role."""
+    with app.app_context():
+        globex = db.session.scalar(select(CustomerAccount).where(CustomerAccount.number == "C-10002"))
+        user = User(email=ACTORS["other_customer"], name="Olga Other", account=globex,
+                    password_hash=demo.password_hash())
+        user.roles = [Role.BUYER, Role.APPROVER, Role.CUSTOMER_ADMIN]
+        db.session.add(user)
+        db.session.commit()
+
+
+def expected_status(access: Access, actor: str) -> str:
+    if access.allowed == PUBLIC:
+        return "reached"
+    if actor == "anonymous":
+        return "sign in"
+    if access.allowed == SIGNED_IN:
+        return "reached"
+    if actor == "other_customer":
+        # Holds every customer role: the role check passes where a customer role
+        # is allowed, and then the account's objects are not there for them.
+        if access.allowed & ACME_CUSTOMERS:
+            return "not found" if access.tenant else "reached"
+        return "forbidden"
+    return "reached" if actor in access.allowed else "forbidden"
+
+
+@pytest.mark.parametrize(("key", "method", "actor"), CASES)
+def test_access(app, ids, other_customer, key, method, actor):
+    access = MATRIX[key]
+    url = access.url.format(acme=ids["acme"], acme_address=ids["acme_address"],
+                            acme_buyer=ids["acme_buyer"])
+    person = Browserless(app.test_client())
+    if actor != "anonymous":
+        assert person.login(ACTORS[actor], DEMO_PASSWORD).status_code == 303
+    if method == "GET":
+        response = person.client.get(url)
+    else:
+        response = person.post(url, {}, page="/login" if actor == "anonymous" else "/")
+
+    expected = expected_status(access, actor)
+    status = response.status_code
+    if expected == "sign in":
+        assert status == 302
+        assert response.headers["Location"].startswith("/login?next=")
+    elif expected == "forbidden":
+        assert status == 403
+    elif expected == "not found":
+        assert status == 404
+    else:
+        assert status < 500 and status not in (401, 403, 404), status
