@@ -58,9 +58,11 @@ def run_migrations_online() -> None:
                 logger.info("No changes in schema detected.")
 
     with db.engine.connect() as connection:
-        context.configure(connection=connection,
-                          process_revision_directives=process_revision_directives,
-                          **_options(connection))
+        context.configure(
+            connection=connection,
+            process_revision_directives=process_revision_directives,
+            **_options(connection),
+        )
         with context.begin_transaction():
             context.run_migrations()
 

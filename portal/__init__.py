@@ -22,8 +22,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the application: configuration, database, security, areas."""
     # The instance folder (config.py, secret key, SQLite file) may live outside
     # the code, e.g. on a volume: PORTAL_INSTANCE_PATH says where.
-    app = PortalFlask(__name__, instance_relative_config=True,
-                      instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None)
+    app = PortalFlask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None,
+    )
     app.config.from_object(default_config)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -83,9 +86,7 @@ def _configure_secrets_and_cookies(app: Flask) -> None:
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
     from datetime import timedelta
 
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
-        hours=app.config["SESSION_ABSOLUTE_HOURS"]
-    )
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"])
 
 
 def _instance_secret_key(instance: Path) -> str:

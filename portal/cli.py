@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy import select
 
 from portal.errors import DomainError
@@ -20,7 +20,7 @@ def main() -> None:
 def print_demo_logins() -> None:
     from portal.demo import DEMO_PASSWORD, demo_logins
 
-    click.echo("\nDemo logins (password for all: %s)" % DEMO_PASSWORD)
+    click.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
     for login in demo_logins():
         roles = ", ".join(r.label for r in login.roles)
         click.echo(f"  {login.email:<26} {roles}")
@@ -28,8 +28,9 @@ def print_demo_logins() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    demo = click.Group("demo", help="Demo data.")
-    user = click.Group("user", help="Users.")
+    # AppGroup runs each command inside an application context.
+    demo = AppGroup("demo", help="Demo data.")
+    user = AppGroup("user", help="Users.")
     app.cli.add_command(demo)
     app.cli.add_command(user)
 
@@ -54,9 +55,16 @@ def register_commands(app: Flask) -> None:
     @user.command("create")
     @click.option("--email", required=True)
     @click.option("--name", required=True)
-    @click.option("--role", "roles", multiple=True, required=True,
-                  help="Repeat for several roles, e.g. --role admin.")
-    @click.option("--account", "account_number", help="Customer account number; omit for vendor staff.")
+    @click.option(
+        "--role",
+        "roles",
+        multiple=True,
+        required=True,
+        help="Repeat for several roles, e.g. --role admin.",
+    )
+    @click.option(
+        "--account", "account_number", help="Customer account number; omit for vendor staff."
+    )
     @click.password_option(help="Prompted for when omitted.")
     def user_create(email, name, roles, account_number, password) -> None:
         """Create a user (vendor staff, or a customer's user with --account)."""
@@ -68,7 +76,8 @@ def register_commands(app: Flask) -> None:
         account_id = None
         if account_number:
             account_id = db.session.scalar(
-                select(CustomerAccount.id).where(CustomerAccount.number == account_number.upper()))
+                select(CustomerAccount.id).where(CustomerAccount.number == account_number.upper())
+            )
             if account_id is None:
                 raise click.ClickException(f"No customer account {account_number}.")
         try:
@@ -76,8 +85,14 @@ def register_commands(app: Flask) -> None:
         except ValueError:
             raise click.ClickException("Roles: " + ", ".join(r.value for r in Role)) from None
         try:
-            created = service.create_user(None, email=email, name=name, roles=parsed_roles,
-                                          password=password, account_id=account_id)
+            created = service.create_user(
+                None,
+                email=email,
+                name=name,
+                roles=parsed_roles,
+                password=password,
+                account_id=account_id,
+            )
         except DomainError as error:
             raise click.ClickException(error.message) from None
         click.echo(f"Created {created.email}.")

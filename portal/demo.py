@@ -42,7 +42,14 @@ VENDOR_STAFF = [
 ACCOUNTS = [
     # number, name, timezone, manager e-mail, city, country
     ("C-10001", "Acme Industrial", "Europe/Berlin", "manager@vendor.test", "Stuttgart", "DE"),
-    ("C-10002", "Globex Manufacturing", "America/Chicago", "manager@vendor.test", "Springfield", "US"),
+    (
+        "C-10002",
+        "Globex Manufacturing",
+        "America/Chicago",
+        "manager@vendor.test",
+        "Springfield",
+        "US",
+    ),
     ("C-10003", "Initech Systems", "Europe/London", "manager2@vendor.test", "Leeds", "GB"),
     ("C-10004", "Umbrella Process Labs", "Europe/Vienna", "manager2@vendor.test", "Graz", "AT"),
 ]
@@ -75,8 +82,13 @@ def password_hash() -> str:
     from flask import current_app
 
     c = current_app.config
-    return _demo_password_hash((c["PASSWORD_HASH_TIME_COST"], c["PASSWORD_HASH_MEMORY_KIB"],
-                                c["PASSWORD_HASH_PARALLELISM"]))
+    return _demo_password_hash(
+        (
+            c["PASSWORD_HASH_TIME_COST"],
+            c["PASSWORD_HASH_MEMORY_KIB"],
+            c["PASSWORD_HASH_PARALLELISM"],
+        )
+    )
 
 
 def is_loaded() -> bool:
@@ -94,8 +106,13 @@ def load() -> dict[str, int]:
     digest = password_hash()
 
     def make_user(login: DemoLogin, account: CustomerAccount | None) -> User:
-        user = User(email=login.email, name=login.name, password_hash=digest, account=account,
-                    password_changed_at=now - timedelta(days=rng.randint(30, 300)))
+        user = User(
+            email=login.email,
+            name=login.name,
+            password_hash=digest,
+            account=account,
+            password_changed_at=now - timedelta(days=rng.randint(30, 300)),
+        )
         user.roles = login.roles
         user.last_login_at = now - timedelta(hours=rng.randint(2, 24 * 40))
         db.session.add(user)
@@ -105,18 +122,32 @@ def load() -> dict[str, int]:
 
     accounts = {}
     for number, name, tz, manager_email, city, country in ACCOUNTS:
-        account = CustomerAccount(number=number, name=name, timezone=tz,
-                                  account_manager=staff[manager_email],
-                                  created_at=now - timedelta(days=rng.randint(400, 1500)))
+        account = CustomerAccount(
+            number=number,
+            name=name,
+            timezone=tz,
+            account_manager=staff[manager_email],
+            created_at=now - timedelta(days=rng.randint(400, 1500)),
+        )
         for index, kind in enumerate(("shipping", "shipping", "billing")):
-            account.addresses.append(Address(
-                kind=kind,
-                label=("Main plant" if index == 0 else "Warehouse" if index == 1 else "Accounts payable"),
-                recipient="Goods receiving" if kind == "shipping" else "Finance",
-                line1=f"{rng.choice(STREETS)} {rng.randint(1, 180)}",
-                postal_code=str(rng.randint(10000, 99999)),
-                city=city, country=country, is_default=index in (0, 2),
-            ))
+            account.addresses.append(
+                Address(
+                    kind=kind,
+                    label=(
+                        "Main plant"
+                        if index == 0
+                        else "Warehouse"
+                        if index == 1
+                        else "Accounts payable"
+                    ),
+                    recipient="Goods receiving" if kind == "shipping" else "Finance",
+                    line1=f"{rng.choice(STREETS)} {rng.randint(1, 180)}",
+                    postal_code=str(rng.randint(10000, 99999)),
+                    city=city,
+                    country=country,
+                    is_default=index in (0, 2),
+                )
+            )
         db.session.add(account)
         accounts[number] = account
 
@@ -137,5 +168,8 @@ def load() -> dict[str, int]:
             make_user(DemoLogin(email, f"{first} {last}", (Role.BUYER,), number), account)
             extra += 1
     db.session.commit()
-    return {"vendor staff": len(staff), "accounts": len(accounts),
-            "customer users": len(CUSTOMER_LOGINS) + extra}
+    return {
+        "vendor staff": len(staff),
+        "accounts": len(accounts),
+        "customer users": len(CUSTOMER_LOGINS) + extra,
+    }

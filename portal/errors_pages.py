@@ -15,8 +15,13 @@ class PortalFlask(Flask):
     def log_exception(self, exc_info) -> None:
         # The id links what the person sees to the traceback in the log.
         g.error_id = uuid.uuid4().hex[:12]
-        log.error("unhandled error %s on %s %s", g.error_id, request.method, request.path,
-                  exc_info=exc_info)
+        log.error(
+            "unhandled error %s on %s %s",
+            g.error_id,
+            request.method,
+            request.path,
+            exc_info=exc_info,
+        )
 
 
 def _not_found(_error):
@@ -24,25 +29,32 @@ def _not_found(_error):
 
 
 def _method_not_allowed(_error):
-    return render_template("errors/error.html", title="Not allowed",
-                           message="This page cannot be used that way."), 405
+    return render_template(
+        "errors/error.html", title="Not allowed", message="This page cannot be used that way."
+    ), 405
 
 
 def _csrf_failed(_error):
     return render_template(
-        "errors/error.html", title="The form expired",
+        "errors/error.html",
+        title="The form expired",
         message="The form was open too long or did not come from this portal. "
-                "Go back, reload the page and try again; nothing was changed."), 400
+        "Go back, reload the page and try again; nothing was changed.",
+    ), 400
 
 
 def _bad_request(_error):
-    return render_template("errors/error.html", title="Bad request",
-                           message="The request could not be understood."), 400
+    return render_template(
+        "errors/error.html", title="Bad request", message="The request could not be understood."
+    ), 400
 
 
 def _too_large(_error):
-    return render_template("errors/error.html", title="Too large",
-                           message="What you sent is larger than the portal accepts."), 413
+    return render_template(
+        "errors/error.html",
+        title="Too large",
+        message="What you sent is larger than the portal accepts.",
+    ), 413
 
 
 def _server_error(_error):

@@ -15,8 +15,9 @@ def viewer_timezone() -> ZoneInfo:
     """The signed-in user's zone, else their account's, else the vendor's default."""
     name = None
     if current_user and current_user.is_authenticated:
-        name = current_user.timezone or (current_user.account.timezone
-                                         if current_user.account else None)
+        name = current_user.timezone or (
+            current_user.account.timezone if current_user.account else None
+        )
     return ZoneInfo(name or current_app.config["DEFAULT_TIMEZONE"])
 
 
@@ -33,8 +34,13 @@ def ago(value: datetime | None) -> str:
     from portal.extensions import utcnow
 
     seconds = (utcnow() - value).total_seconds()
-    for limit, unit, size in ((60, "second", 1), (3600, "minute", 60), (86400, "hour", 3600),
-                              (86400 * 60, "day", 86400), (float("inf"), "month", 86400 * 30)):
+    for limit, unit, size in (
+        (60, "second", 1),
+        (3600, "minute", 60),
+        (86400, "hour", 3600),
+        (86400 * 60, "day", 86400),
+        (float("inf"), "month", 86400 * 30),
+    ):
         if seconds < limit:
             count = max(0, int(seconds // size))
             if unit == "second":
@@ -70,7 +76,8 @@ def navigation() -> list[dict]:
         args = {"account_id": current_user.account_id} if endpoint == "accounts.detail" else {}
         url = url_for(endpoint, **args)
         current = request.endpoint == endpoint or (
-            endpoint != "home.index" and request.path.startswith(url))
+            endpoint != "home.index" and request.path.startswith(url)
+        )
         items.append({"label": label, "url": url, "current": current})
     return items
 

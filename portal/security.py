@@ -144,8 +144,9 @@ def _enforce_login_and_idle_timeout():
     if now - last_seen > idle_limit:
         from portal.accounts import service as accounts_service
 
-        accounts_service.end_session(current_user._get_current_object(), reason="idle",
-                                     client_address=client_address())
+        accounts_service.end_session(
+            current_user._get_current_object(), reason="idle", client_address=client_address()
+        )
         logout_user()
         session.clear()
         flash("You were signed out after a period of inactivity. Please sign in again.", "info")

@@ -134,9 +134,12 @@ def ids(app, demo):
 
     with app.app_context():
         users = dict(db.session.execute(select(User.email, User.id)).all())
-        accounts = dict(db.session.execute(select(CustomerAccount.number, CustomerAccount.id)).all())
+        accounts = dict(
+            db.session.execute(select(CustomerAccount.number, CustomerAccount.id)).all()
+        )
         acme_address = db.session.scalar(
-            select(Address.id).where(Address.account_id == accounts["C-10001"]).order_by(Address.id))
+            select(Address.id).where(Address.account_id == accounts["C-10001"]).order_by(Address.id)
+        )
     return {
         "users": users,
         "acme": accounts["C-10001"],

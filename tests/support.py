@@ -28,7 +28,8 @@ def make_test_config(database_url: str, **overrides) -> dict:
 
 def csrf_token_from(html: str) -> str:
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'"X-CSRFToken": "([^"]+)"', html)
+        r'"X-CSRFToken": "([^"]+)"', html
+    )
     assert match, "no CSRF token on the page"
     return match.group(1)
 

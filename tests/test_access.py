@@ -54,38 +54,57 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("auth.logout", "/logout"): Access("/logout", SIGNED_IN, ("POST",)),
     ("auth.change_password", "/password"): Access("/password", SIGNED_IN, ("GET", "POST")),
     ("accounts.index", "/accounts"): Access("/accounts", VENDOR),
-    ("accounts.new", "/accounts/new"): Access("/accounts/new", frozenset({"admin"}),
-                                              ("GET", "POST")),
+    ("accounts.new", "/accounts/new"): Access(
+        "/accounts/new", frozenset({"admin"}), ("GET", "POST")
+    ),
     ("accounts.detail", "/accounts/<int:account_id>"): Access(
-        "/accounts/{acme}", VENDOR | ACME_CUSTOMERS, tenant=True),
+        "/accounts/{acme}", VENDOR | ACME_CUSTOMERS, tenant=True
+    ),
     ("accounts.edit", "/accounts/<int:account_id>/edit"): Access(
-        "/accounts/{acme}/edit", frozenset({"admin"}), ("GET", "POST"), tenant=True),
+        "/accounts/{acme}/edit", frozenset({"admin"}), ("GET", "POST"), tenant=True
+    ),
     ("accounts.address", "/accounts/<int:account_id>/addresses/new"): Access(
-        "/accounts/{acme}/addresses/new", frozenset({"admin", "customer_admin"}),
-        ("GET", "POST"), tenant=True),
+        "/accounts/{acme}/addresses/new",
+        frozenset({"admin", "customer_admin"}),
+        ("GET", "POST"),
+        tenant=True,
+    ),
     ("accounts.address", "/accounts/<int:account_id>/addresses/<int:address_id>/edit"): Access(
-        "/accounts/{acme}/addresses/{acme_address}/edit", frozenset({"admin", "customer_admin"}),
-        ("GET", "POST"), tenant=True),
-    ("accounts.delete_address",
-     "/accounts/<int:account_id>/addresses/<int:address_id>/delete"): Access(
+        "/accounts/{acme}/addresses/{acme_address}/edit",
+        frozenset({"admin", "customer_admin"}),
+        ("GET", "POST"),
+        tenant=True,
+    ),
+    (
+        "accounts.delete_address",
+        "/accounts/<int:account_id>/addresses/<int:address_id>/delete",
+    ): Access(
         "/accounts/{acme}/addresses/{acme_address}/delete",
-        frozenset({"admin", "customer_admin"}), ("POST",), tenant=True),
+        frozenset({"admin", "customer_admin"}),
+        ("POST",),
+        tenant=True,
+    ),
     ("accounts.users", "/users"): Access("/users", frozenset({"admin", "customer_admin"})),
     ("accounts.new_user", "/users/new"): Access(
-        "/users/new", frozenset({"admin", "customer_admin"}), ("GET", "POST")),
+        "/users/new", frozenset({"admin", "customer_admin"}), ("GET", "POST")
+    ),
     ("accounts.edit_user", "/users/<int:user_id>/edit"): Access(
-        "/users/{acme_buyer}/edit", frozenset({"admin", "customer_admin"}), ("GET", "POST"),
-        tenant=True),
+        "/users/{acme_buyer}/edit",
+        frozenset({"admin", "customer_admin"}),
+        ("GET", "POST"),
+        tenant=True,
+    ),
     ("accounts.set_active", "/users/<int:user_id>/active"): Access(
-        "/users/{acme_buyer}/active", frozenset({"admin", "customer_admin"}), ("POST",),
-        tenant=True),
+        "/users/{acme_buyer}/active", frozenset({"admin", "customer_admin"}), ("POST",), tenant=True
+    ),
     ("accounts.audit_log", "/audit"): Access("/audit", frozenset({"admin"})),
 }
 
 
 def test_every_endpoint_has_an_access_entry(app):
-    rules = {(rule.endpoint, rule.rule) for rule in app.url_map.iter_rules()
-             if rule.endpoint != "static"}
+    rules = {
+        (rule.endpoint, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint != "static"
+    }
     missing = sorted(rules - MATRIX.keys())
     stale = sorted(MATRIX.keys() - rules)
     assert not missing, f"add these to the access matrix: {missing}"
@@ -112,9 +131,15 @@ CASES = [
 def other_customer(app, demo):
     """A Globex user holding every customer role."""
     with app.app_context():
-        globex = db.session.scalar(select(CustomerAccount).where(CustomerAccount.number == "C-10002"))
-        user = User(email=ACTORS["other_customer"], name="Olga Other", account=globex,
-                    password_hash=demo.password_hash())
+        globex = db.session.scalar(
+            select(CustomerAccount).where(CustomerAccount.number == "C-10002")
+        )
+        user = User(
+            email=ACTORS["other_customer"],
+            name="Olga Other",
+            account=globex,
+            password_hash=demo.password_hash(),
+        )
         user.roles = [Role.BUYER, Role.APPROVER, Role.CUSTOMER_ADMIN]
         db.session.add(user)
         db.session.commit()
@@ -139,8 +164,9 @@ def expected_status(access: Access, actor: str) -> str:
 @pytest.mark.parametrize(("key", "method", "actor"), CASES)
 def test_access(app, ids, other_customer, key, method, actor):
     access = MATRIX[key]
-    url = access.url.format(acme=ids["acme"], acme_address=ids["acme_address"],
-                            acme_buyer=ids["acme_buyer"])
+    url = access.url.format(
+        acme=ids["acme"], acme_address=ids["acme_address"], acme_buyer=ids["acme_buyer"]
+    )
     person = Browserless(app.test_client())
     if actor != "anonymous":
         assert person.login(ACTORS[actor], DEMO_PASSWORD).status_code == 303

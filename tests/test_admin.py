@@ -10,11 +10,25 @@ from portal.extensions import db
 
 from .support import Browserless, soup
 
-NEW_ACCOUNT = {"number": "c-20001", "name": "Hooli Hardware", "status": "active",
-               "timezone": "Europe/Paris", "account_manager_id": ""}
-NEW_ADDRESS = {"kind": "shipping", "label": "Dock 4", "recipient": "Receiving",
-               "line1": "Quai 12", "line2": "", "postal_code": "69002", "city": "Lyon",
-               "region": "", "country": "fr", "is_default": "y"}
+NEW_ACCOUNT = {
+    "number": "c-20001",
+    "name": "Hooli Hardware",
+    "status": "active",
+    "timezone": "Europe/Paris",
+    "account_manager_id": "",
+}
+NEW_ADDRESS = {
+    "kind": "shipping",
+    "label": "Dock 4",
+    "recipient": "Receiving",
+    "line1": "Quai 12",
+    "line2": "",
+    "postal_code": "69002",
+    "city": "Lyon",
+    "region": "",
+    "country": "fr",
+    "is_default": "y",
+}
 STRONG = "granite lantern orbit 77"
 
 
@@ -38,8 +52,9 @@ def test_admin_creates_an_account_and_the_audit_log_says_so(app, login_as, ids):
     response = admin.post("/accounts/new", data)
     assert response.status_code == 303
     with app.app_context():
-        account = db.session.scalar(select(CustomerAccount).where(
-            CustomerAccount.number == "C-20001"))
+        account = db.session.scalar(
+            select(CustomerAccount).where(CustomerAccount.number == "C-20001")
+        )
         assert account.name == "Hooli Hardware"
         assert account.account_manager.email == "manager@vendor.test"
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "account_created"))
@@ -63,8 +78,9 @@ def test_admin_creates_an_account_and_the_audit_log_says_so(app, login_as, ids):
         ({"account_manager_id": "999999"}, "account_manager_id", "Not a valid choice"),
     ],
 )
-def test_bad_account_forms_say_what_is_wrong_and_save_nothing(app, login_as, ids, changes,
-                                                               field, message):
+def test_bad_account_forms_say_what_is_wrong_and_save_nothing(
+    app, login_as, ids, changes, field, message
+):
     admin = login_as("admin@vendor.test")
     before = count(app, CustomerAccount)
     response = admin.post("/accounts/new", NEW_ACCOUNT | changes)
@@ -75,8 +91,9 @@ def test_bad_account_forms_say_what_is_wrong_and_save_nothing(app, login_as, ids
 
 def test_planner_cannot_be_made_account_manager(app, login_as, ids):
     admin = login_as("admin@vendor.test")
-    response = admin.post("/accounts/new", NEW_ACCOUNT | {
-        "account_manager_id": str(ids["planner"])})
+    response = admin.post(
+        "/accounts/new", NEW_ACCOUNT | {"account_manager_id": str(ids["planner"])}
+    )
     assert response.status_code == 422
     assert "Not a valid choice" in field_error(response, "account_manager_id")
 
@@ -85,15 +102,20 @@ def test_editing_an_account_keeps_before_and_after_in_the_audit_log(app, login_a
     admin = login_as("admin@vendor.test")
     form = soup(admin.client.get(f"/accounts/{ids['acme']}/edit")).select_one("#account-form")
     data = {field["name"]: field.get("value", "") for field in form.select("input")}
-    data |= {select_["name"]: select_.select_one("option[selected]")["value"]
-             for select_ in form.select("select") if select_.select_one("option[selected]")}
+    data |= {
+        select_["name"]: select_.select_one("option[selected]")["value"]
+        for select_ in form.select("select")
+        if select_.select_one("option[selected]")
+    }
     data["name"] = "Acme Industrial GmbH"
     del data["csrf_token"]
     assert admin.post(f"/accounts/{ids['acme']}/edit", data).status_code == 303
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "account_updated"))
-        assert event.detail == {"before": {"name": "Acme Industrial"},
-                                "after": {"name": "Acme Industrial GmbH"}}
+        assert event.detail == {
+            "before": {"name": "Acme Industrial"},
+            "after": {"name": "Acme Industrial GmbH"},
+        }
 
 
 # --- addresses --------------------------------------------------------------------
@@ -107,9 +129,13 @@ def test_customer_admin_adds_an_address_to_their_own_account(app, login_as, ids)
         address = db.session.scalar(select(Address).where(Address.label == "Dock 4"))
         assert address.account_id == ids["acme"]
         assert address.country == "FR"
-        defaults = db.session.scalars(select(Address).where(
-            Address.account_id == ids["acme"], Address.kind == "shipping",
-            Address.is_default.is_(True))).all()
+        defaults = db.session.scalars(
+            select(Address).where(
+                Address.account_id == ids["acme"],
+                Address.kind == "shipping",
+                Address.is_default.is_(True),
+            )
+        ).all()
         assert [a.label for a in defaults] == ["Dock 4"]  # the old default gave way
 
 
@@ -137,8 +163,9 @@ def test_an_address_cannot_be_reached_through_another_accounts_url(app, login_as
     admin = login_as("admin@vendor.test")
     url = f"/accounts/{ids['globex']}/addresses/{ids['acme_address']}/edit"
     assert admin.client.get(url).status_code == 404
-    response = admin.post(f"/accounts/{ids['globex']}/addresses/{ids['acme_address']}/delete",
-                          page="/")
+    response = admin.post(
+        f"/accounts/{ids['globex']}/addresses/{ids['acme_address']}/delete", page="/"
+    )
     assert response.status_code == 404
     assert count(app, Address, Address.id == ids["acme_address"]) == 1
 
@@ -155,8 +182,13 @@ def test_removing_an_address(app, login_as, ids):
 
 
 def new_user(**changes) -> dict:
-    return {"name": "Nina New", "email": "nina@acme.test", "roles": ["buyer"],
-            "timezone": "", "password": STRONG} | changes
+    return {
+        "name": "Nina New",
+        "email": "nina@acme.test",
+        "roles": ["buyer"],
+        "timezone": "",
+        "password": STRONG,
+    } | changes
 
 
 def test_customer_admin_creates_a_buyer_in_their_own_account(app, login_as, ids):
@@ -173,8 +205,9 @@ def test_customer_admin_creates_a_buyer_in_their_own_account(app, login_as, ids)
 def test_mass_assignment_cannot_pick_the_account_or_a_vendor_role(app, login_as, ids):
     """Extra fields that try to set an account, an active flag or a vendor role change nothing."""
     admin = login_as("admin@acme.test")
-    response = admin.post("/users/new", new_user(account_id=str(ids["globex"]), active="0",
-                                                 is_vendor_staff="1"))
+    response = admin.post(
+        "/users/new", new_user(account_id=str(ids["globex"]), active="0", is_vendor_staff="1")
+    )
     assert response.status_code == 303
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "nina@acme.test"))
@@ -187,10 +220,18 @@ def test_mass_assignment_cannot_pick_the_account_or_a_vendor_role(app, login_as,
 
 def test_editing_a_user_ignores_fields_that_are_not_on_the_form(app, login_as, ids):
     admin = login_as("admin@acme.test")
-    response = admin.post(f"/users/{ids['acme_buyer']}/edit", {
-        "name": "Bea Buyer", "email": "buyer@acme.test", "roles": ["buyer", "approver"],
-        "timezone": "Europe/Berlin", "account_id": str(ids["globex"]), "active": "0",
-        "password_hash": "x"})
+    response = admin.post(
+        f"/users/{ids['acme_buyer']}/edit",
+        {
+            "name": "Bea Buyer",
+            "email": "buyer@acme.test",
+            "roles": ["buyer", "approver"],
+            "timezone": "Europe/Berlin",
+            "account_id": str(ids["globex"]),
+            "active": "0",
+            "password_hash": "x",
+        },
+    )
     assert response.status_code == 303
     with app.app_context():
         user = db.session.get(User, ids["acme_buyer"])
@@ -215,8 +256,7 @@ def test_editing_a_user_ignores_fields_that_are_not_on_the_form(app, login_as, i
         ({"timezone": "Nowhere/Land"}, "timezone", "Not a valid choice"),
     ],
 )
-def test_bad_user_forms_are_refused_beside_the_field(app, login_as, ids, changes, field,
-                                                     message):
+def test_bad_user_forms_are_refused_beside_the_field(app, login_as, ids, changes, field, message):
     admin = login_as("admin@acme.test")
     before = count(app, User)
     response = admin.post("/users/new", new_user(**changes))
@@ -227,19 +267,23 @@ def test_bad_user_forms_are_refused_beside_the_field(app, login_as, ids, changes
 
 def test_vendor_admin_cannot_give_a_customer_user_a_vendor_role(app, login_as, ids):
     admin = login_as("admin@vendor.test")
-    response = admin.post("/users/new", new_user(account_id=str(ids["acme"]),
-                                                 roles=["buyer", "planner"]))
+    response = admin.post(
+        "/users/new", new_user(account_id=str(ids["acme"]), roles=["buyer", "planner"])
+    )
     assert response.status_code == 422
     assert "cannot be given to a customer" in field_error(response, "roles")
-    response = admin.post("/users/new", new_user(email="vic@vendor.test", account_id="",
-                                                 roles=["buyer"]))
+    response = admin.post(
+        "/users/new", new_user(email="vic@vendor.test", account_id="", roles=["buyer"])
+    )
     assert "cannot be given to vendor staff" in field_error(response, "roles")
 
 
 def test_vendor_admin_creates_vendor_staff(app, login_as):
     admin = login_as("admin@vendor.test")
-    response = admin.post("/users/new", new_user(email="vic@vendor.test", account_id="",
-                                                 roles=["planner", "engineer"]))
+    response = admin.post(
+        "/users/new",
+        new_user(email="vic@vendor.test", account_id="", roles=["planner", "engineer"]),
+    )
     assert response.status_code == 303
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "vic@vendor.test"))
@@ -248,21 +292,30 @@ def test_vendor_admin_creates_vendor_staff(app, login_as):
 
 def test_customer_admin_sees_only_their_own_team(app, login_as):
     admin = login_as("admin@acme.test")
-    emails = {cell.get_text() for cell in soup(admin.client.get("/users")).select(
-        "#results tbody td:nth-of-type(2)")}
+    emails = {
+        cell.get_text()
+        for cell in soup(admin.client.get("/users")).select("#results tbody td:nth-of-type(2)")
+    }
     assert "buyer@acme.test" in emails
     assert all(e.endswith("@acme.test") for e in emails)
 
 
 def test_admins_cannot_lock_themselves_out(app, login_as, ids):
     admin = login_as("admin@acme.test")
-    response = admin.post(f"/users/{ids['acme_admin']}/active", {"active": "0"},
-                          page=f"/users/{ids['acme_admin']}/edit")
+    response = admin.post(
+        f"/users/{ids['acme_admin']}/active",
+        {"active": "0"},
+        page=f"/users/{ids['acme_admin']}/edit",
+    )
     assert response.status_code == 303
-    assert "cannot deactivate yourself" in soup(
-        admin.client.get(response.headers["Location"])).select_one(".flashes").get_text()
-    response = admin.post(f"/users/{ids['acme_admin']}/edit", {
-        "name": "Ada", "email": "admin@acme.test", "roles": ["buyer"], "timezone": ""})
+    assert (
+        "cannot deactivate yourself"
+        in soup(admin.client.get(response.headers["Location"])).select_one(".flashes").get_text()
+    )
+    response = admin.post(
+        f"/users/{ids['acme_admin']}/edit",
+        {"name": "Ada", "email": "admin@acme.test", "roles": ["buyer"], "timezone": ""},
+    )
     assert response.status_code == 422
     assert "own admin role" in field_error(response, "roles")
     with app.app_context():
@@ -274,3 +327,12 @@ def test_reactivated_user_can_sign_in_again(app, login_as, ids):
     admin.post(f"/users/{ids['acme_buyer']}/active", {"active": "0"})
     admin.post(f"/users/{ids['acme_buyer']}/active", {"active": "1"})
     assert Browserless(app.test_client()).login("buyer@acme.test").status_code == 303
+    with app.app_context():
+        actions = list(
+            db.session.scalars(
+                select(AuditEvent.action)
+                .where(AuditEvent.target == f"user:{ids['acme_buyer']}")
+                .order_by(AuditEvent.id)
+            )
+        )
+    assert actions == ["user_deactivated", "user_reactivated"]

@@ -57,8 +57,9 @@ def test_wrong_credentials_get_one_message_and_no_session(browser_like, demo, em
         ({"email": "buyer@acme.test", "password": "p" * 129}, "password", "longer than 128"),
     ],
 )
-def test_bad_sign_in_forms_show_the_error_beside_the_field(browser_like, demo, form, field,
-                                                           message):
+def test_bad_sign_in_forms_show_the_error_beside_the_field(
+    browser_like, demo, form, field, message
+):
     response = browser_like.post("/login", form)
     assert response.status_code == 422
     error = soup(response).select_one(f"#{field}-error")
@@ -78,9 +79,11 @@ def test_bad_sign_in_forms_show_the_error_beside_the_field(browser_like, demo, f
 )
 def test_next_only_returns_to_this_site(browser_like, ids, next_url, lands_on):
     browser_like.client.get("/login")
-    response = browser_like.post(f"/login?next={next_url}",
-                                 {"email": "buyer@acme.test", "password": DEMO_PASSWORD},
-                                 page="/login")
+    response = browser_like.post(
+        f"/login?next={next_url}",
+        {"email": "buyer@acme.test", "password": DEMO_PASSWORD},
+        page="/login",
+    )
     assert response.status_code == 303
     expected = f"/accounts/{ids['acme']}" if lands_on == "/accounts/1" else lands_on
     if next_url == "/accounts/1":
@@ -118,11 +121,14 @@ def test_tampered_cookie_is_not_a_session(app, browser_like, demo):
 def test_password_change_signs_out_every_other_browser(app, login_as):
     laptop = login_as("buyer@acme.test")
     phone = login_as("buyer@acme.test")
-    response = laptop.post("/password", {
-        "current_password": DEMO_PASSWORD,
-        "new_password": "copper valve ledger 42",
-        "confirm_password": "copper valve ledger 42",
-    })
+    response = laptop.post(
+        "/password",
+        {
+            "current_password": DEMO_PASSWORD,
+            "new_password": "copper valve ledger 42",
+            "confirm_password": "copper valve ledger 42",
+        },
+    )
     assert response.status_code == 303
     assert laptop.client.get("/").status_code == 200  # the browser that changed it stays in
     assert phone.client.get("/").status_code == 302
@@ -135,22 +141,32 @@ def test_password_change_signs_out_every_other_browser(app, login_as):
 @pytest.mark.parametrize(
     ("current", "new", "confirm", "field", "message"),
     [
-        ("not-my-password", "copper valve ledger 42", "copper valve ledger 42",
-         "current_password", "current password is incorrect"),
+        (
+            "not-my-password",
+            "copper valve ledger 42",
+            "copper valve ledger 42",
+            "current_password",
+            "current password is incorrect",
+        ),
         (DEMO_PASSWORD, "short-pass", "short-pass", "new_password", "at least 12"),
         (DEMO_PASSWORD, "x" * 129, "x" * 129, "new_password", "at most 128"),
         (DEMO_PASSWORD, "password1234", "password1234", "new_password", "too common"),
         (DEMO_PASSWORD, "bea buyer rocks!", "bea buyer rocks!", "new_password", "your name"),
-        (DEMO_PASSWORD, "copper valve ledger 42", "copper valve ledger 43",
-         "confirm_password", "differ"),
+        (
+            DEMO_PASSWORD,
+            "copper valve ledger 42",
+            "copper valve ledger 43",
+            "confirm_password",
+            "differ",
+        ),
         ("", "", "", "current_password", "required"),
     ],
 )
-def test_bad_password_changes_change_nothing(app, login_as, current, new, confirm, field,
-                                             message):
+def test_bad_password_changes_change_nothing(app, login_as, current, new, confirm, field, message):
     person = login_as("buyer@acme.test")
-    response = person.post("/password", {"current_password": current, "new_password": new,
-                                         "confirm_password": confirm})
+    response = person.post(
+        "/password", {"current_password": current, "new_password": new, "confirm_password": confirm}
+    )
     assert response.status_code == 422
     assert message in soup(response).select_one(f"#{field}-error").get_text()
     assert Browserless(app.test_client()).login("buyer@acme.test").status_code == 303
@@ -220,8 +236,11 @@ def test_state_changes_without_a_valid_csrf_token_are_refused(app, login_as, ids
 def test_htmx_requests_carry_the_csrf_token_in_a_header(app, login_as, ids):
     admin = login_as("admin@acme.test")
     token = admin.token("/")
-    response = admin.client.post(f"/users/{ids['acme_buyer']}/active", data={"active": "0"},
-                                 headers={"X-CSRFToken": token, "HX-Request": "true"})
+    response = admin.client.post(
+        f"/users/{ids['acme_buyer']}/active",
+        data={"active": "0"},
+        headers={"X-CSRFToken": token, "HX-Request": "true"},
+    )
     assert response.status_code == 303
 
 
@@ -235,7 +254,8 @@ def fail(person: Browserless, email="buyer@acme.test", times=1, **kwargs):
 
 
 def test_repeated_failures_for_one_email_pause_sign_in_even_with_the_right_password(
-        app, browser_like, demo):
+    app, browser_like, demo
+):
     limit = app.config["LOGIN_MAX_FAILURES_PER_EMAIL"]
     fail(browser_like, times=limit)
     response = browser_like.login("buyer@acme.test")
@@ -271,8 +291,9 @@ def test_one_address_trying_many_emails_is_paused(app, browser_like, demo):
         fail(browser_like, email=f"guess{n}@acme.test")
     response = browser_like.login("buyer@globex.test")
     assert "Too many failed" in soup(response).select_one("[role=alert]").get_text()
-    other_address = browser_like.login("buyer@globex.test",
-                                       environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    other_address = browser_like.login(
+        "buyer@globex.test", environ_base={"REMOTE_ADDR": "10.9.8.7"}
+    )
     assert other_address.status_code == 303
 
 
@@ -301,8 +322,11 @@ def test_forwarded_for_header_is_ignored_unless_a_proxy_is_configured(app, datab
     fail(Browserless(proxied_app.test_client()), headers={"X-Forwarded-For": "203.0.113.10"})
     with app.app_context():
         keys = set(db.session.scalars(select(LoginFailure.throttle_key)))
-        addresses = set(db.session.scalars(
-            select(AuditEvent.client_address).where(AuditEvent.action == "sign_in_failed")))
+        addresses = set(
+            db.session.scalars(
+                select(AuditEvent.client_address).where(AuditEvent.action == "sign_in_failed")
+            )
+        )
     assert "addr:127.0.0.1" in keys
     assert "addr:203.0.113.9" not in keys
     assert "addr:203.0.113.10" in keys
@@ -318,26 +342,44 @@ def test_audit_trail_records_who_where_and_when_but_never_a_secret(app, login_as
     person.login("buyer@acme.test")
     token = person.client.get_cookie("portal_session").value
     person.client.get("/users")  # a buyer may not: access denied
-    person.post("/password", {"current_password": DEMO_PASSWORD,
-                              "new_password": "copper valve ledger 42",
-                              "confirm_password": "copper valve ledger 42"})
+    person.post(
+        "/password",
+        {
+            "current_password": DEMO_PASSWORD,
+            "new_password": "copper valve ledger 42",
+            "confirm_password": "copper valve ledger 42",
+        },
+    )
     person.logout()
     with app.app_context():
         events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
         actions = [e.action for e in events]
-        assert actions[-5:] == ["sign_in_failed", "sign_in", "access_denied",
-                                "password_changed", "sign_out"]
+        assert actions[-5:] == [
+            "sign_in_failed",
+            "sign_in",
+            "access_denied",
+            "password_changed",
+            "sign_out",
+        ]
         denial = events[-3]
         assert denial.actor_id == ids["acme_buyer"]
         assert denial.account_id == ids["acme"]
         assert denial.client_address == "127.0.0.1"
         assert denial.target == "GET /users"
         assert all(e.at is not None for e in events)
-        dump = " ".join(
-            f"{e.actor_email} {e.target} {e.detail} {e.client_address}" for e in events)
+        dump = " ".join(f"{e.actor_email} {e.target} {e.detail} {e.client_address}" for e in events)
         user = db.session.get(User, ids["acme_buyer"])
-        for secret in ("wrong-password-123", DEMO_PASSWORD, "copper valve ledger 42", token,
-                       user.password_hash):
+        for secret in (
+            "wrong-password-123",
+            DEMO_PASSWORD,
+            "copper valve ledger 42",
+            token,
+            user.password_hash,
+        ):
             assert secret not in dump
-        assert db.session.scalar(select(func.count()).select_from(AuthSession)
-                                 .where(AuthSession.token_hash == token)) == 0
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(AuthSession).where(AuthSession.token_hash == token)
+            )
+            == 0
+        )

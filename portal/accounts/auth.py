@@ -48,8 +48,10 @@ def login():
     if form.validate_on_submit():
         try:
             signed_in = service.sign_in(
-                form.email.data, form.password.data,
-                client_address=client_address(), user_agent=request.user_agent.string,
+                form.email.data,
+                form.password.data,
+                client_address=client_address(),
+                user_agent=request.user_agent.string,
             )
         except DomainError as refused:
             error = refused.message
@@ -78,8 +80,11 @@ def change_password():
         user = current_user._get_current_object()
         try:
             token = service.change_password(
-                user, form.current_password.data, form.new_password.data,
-                client_address=client_address(), user_agent=request.user_agent.string,
+                user,
+                form.current_password.data,
+                form.new_password.data,
+                client_address=client_address(),
+                user_agent=request.user_agent.string,
             )
         except DomainError as refused:
             getattr(form, refused.field or "new_password").errors.append(refused.message)

@@ -9,9 +9,9 @@ from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    SelectChoice,
     EmailField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -44,17 +44,26 @@ class EmailAddress:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)],
-                       render_kw={"autocomplete": "username", "autofocus": True})
+    email = EmailField(
+        "E-mail",
+        validators=[DataRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username", "autofocus": True},
+    )
     # No length limit here beyond the policy's maximum: a sign-in must not
     # reveal the policy, and a password is never truncated.
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
-                             render_kw={"autocomplete": "current-password"})
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()],
-                                     render_kw={"autocomplete": "current-password"})
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired()],
+        render_kw={"autocomplete": "current-password"},
+    )
     new_password = PasswordField(
         "New password",
         validators=[DataRequired()],
@@ -71,24 +80,37 @@ class PasswordChangeForm(FlaskForm):
 class AccountForm(FlaskForm):
     number = StringField(
         "Account number",
-        validators=[DataRequired(), Length(max=20),
-                    Regexp(r"^[A-Za-z0-9-]+$", message="Use letters, digits and dashes.")],
+        validators=[
+            DataRequired(),
+            Length(max=20),
+            Regexp(r"^[A-Za-z0-9-]+$", message="Use letters, digits and dashes."),
+        ],
         description="As in the vendor's ERP, e.g. C-10042.",
     )
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    status = SelectField("Status", choices=[SelectChoice("active", "Active"),
-                                            SelectChoice("on_hold", "On hold"),
-                                            SelectChoice("closed", "Closed")])
+    status = SelectField(
+        "Status",
+        choices=[
+            SelectChoice("active", "Active"),
+            SelectChoice("on_hold", "On hold"),
+            SelectChoice("closed", "Closed"),
+        ],
+    )
     timezone = SelectField("Time zone", validators=[DataRequired()])
-    account_manager_id = SelectField("Account manager", coerce=lambda v: int(v) if v else None,
-                                     validators=[Optional()])
+    account_manager_id = SelectField(
+        "Account manager", coerce=lambda v: int(v) if v else None, validators=[Optional()]
+    )
 
 
 class AddressForm(FlaskForm):
-    kind = SelectField("Use", choices=[SelectChoice("shipping", "Ship to"),
-                                       SelectChoice("billing", "Bill to")])
-    label = StringField("Label", validators=[DataRequired(), Length(max=80)],
-                        description="How buyers pick it, e.g. “Plant 2, goods receiving”.")
+    kind = SelectField(
+        "Use", choices=[SelectChoice("shipping", "Ship to"), SelectChoice("billing", "Bill to")]
+    )
+    label = StringField(
+        "Label",
+        validators=[DataRequired(), Length(max=80)],
+        description="How buyers pick it, e.g. “Plant 2, goods receiving”.",
+    )
     recipient = StringField("Recipient", validators=[Optional(), Length(max=200)])
     line1 = StringField("Street and number", validators=[DataRequired(), Length(max=200)])
     line2 = StringField("Address line 2", validators=[Optional(), Length(max=200)])
@@ -97,7 +119,10 @@ class AddressForm(FlaskForm):
     region = StringField("Region", validators=[Optional(), Length(max=100)])
     country = StringField(
         "Country",
-        validators=[DataRequired(), Regexp(r"^[A-Za-z]{2}$", message="Use the two-letter code, e.g. DE.")],
+        validators=[
+            DataRequired(),
+            Regexp(r"^[A-Za-z]{2}$", message="Use the two-letter code, e.g. DE."),
+        ],
         description="Two-letter ISO code.",
     )
     is_default = BooleanField("Default for this use")
@@ -112,14 +137,18 @@ class UserForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), EmailAddress()])
     roles = MultiCheckboxField("Roles")
-    timezone = SelectField("Time zone", validators=[Optional()],
-                           description="Times are shown in this zone. Empty: the account's.")
+    timezone = SelectField(
+        "Time zone",
+        validators=[Optional()],
+        description="Times are shown in this zone. Empty: the account's.",
+    )
 
 
 class NewUserForm(UserForm):
     # Only on creation, and only for vendor admins: which side the user is on.
-    account_id = SelectField("Customer account", coerce=lambda v: int(v) if v else None,
-                             validators=[Optional()])
+    account_id = SelectField(
+        "Customer account", coerce=lambda v: int(v) if v else None, validators=[Optional()]
+    )
     password = PasswordField(
         "Initial password",
         validators=[DataRequired(), Length(max=MAX_LENGTH + 1)],

@@ -22,9 +22,7 @@ class CustomerAccount(db.Model):
     __tablename__ = "customer_account"
     # The tenant-scoping helper compares this column with the user's account.
     tenant_column = "id"
-    __table_args__ = (
-        CheckConstraint(f"status IN {ACCOUNT_STATUSES}", name="status"),
-    )
+    __table_args__ = (CheckConstraint(f"status IN {ACCOUNT_STATUSES}", name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -80,7 +78,13 @@ class Address(db.Model):
 
     @property
     def one_line(self) -> str:
-        parts = [self.line1, self.line2, f"{self.postal_code} {self.city}", self.region, self.country]
+        parts = [
+            self.line1,
+            self.line2,
+            f"{self.postal_code} {self.city}",
+            self.region,
+            self.country,
+        ]
         return ", ".join(p for p in parts if p and p.strip())
 
 
@@ -121,9 +125,7 @@ class User(UserMixin, db.Model):
         back_populates="account_manager",
         order_by="CustomerAccount.name",
     )
-    role_rows: Mapped[list[UserRole]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     # Set per request by the user loader (not columns): the sign-in session in
     # use and its token, which Flask-Login keeps in the session cookie.

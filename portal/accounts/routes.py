@@ -47,16 +47,25 @@ def index():
     )
     if q:
         pattern = f"%{q.lower()}%"
-        query = query.where(or_(func.lower(CustomerAccount.name).like(pattern),
-                                func.lower(CustomerAccount.number).like(pattern)))
+        query = query.where(
+            or_(
+                func.lower(CustomerAccount.name).like(pattern),
+                func.lower(CustomerAccount.number).like(pattern),
+            )
+        )
     if mine:
         query = query.where(CustomerAccount.account_manager_id == current_user.id)
     accounts = db.session.scalars(scoped(query, CustomerAccount, current_user)).all()
-    user_counts = dict(db.session.execute(
-        select(User.account_id, func.count()).where(User.active.is_(True))
-        .group_by(User.account_id)).all())
-    return render_page("accounts/index.html", "results", accounts=accounts, q=q, mine=mine,
-                       user_counts=user_counts)
+    user_counts = dict(
+        db.session.execute(
+            select(User.account_id, func.count())
+            .where(User.active.is_(True))
+            .group_by(User.account_id)
+        ).all()
+    )
+    return render_page(
+        "accounts/index.html", "results", accounts=accounts, q=q, mine=mine, user_counts=user_counts
+    )
 
 
 def _account_form(form: AccountForm) -> AccountForm:
@@ -69,8 +78,11 @@ def _account_form(form: AccountForm) -> AccountForm:
 
 def _account_fields(form: AccountForm) -> dict:
     return {
-        "number": form.number.data, "name": form.name.data, "status": form.status.data,
-        "timezone": form.timezone.data, "account_manager_id": form.account_manager_id.data,
+        "number": form.number.data,
+        "name": form.name.data,
+        "status": form.status.data,
+        "timezone": form.timezone.data,
+        "account_manager_id": form.account_manager_id.data,
     }
 
 
@@ -87,8 +99,9 @@ def new():
         else:
             flash(f"Account {account.number} {account.name} created.", "success")
             return redirect(url_for("accounts.detail", account_id=account.id), code=303)
-    return render_page("accounts/form.html", "form", form=form, account=None,
-                       status=422 if form.errors else 200)
+    return render_page(
+        "accounts/form.html", "form", form=form, account=None, status=422 if form.errors else 200
+    )
 
 
 @bp.get("/accounts/<int:account_id>")
@@ -96,12 +109,15 @@ def detail(account_id: int):
     """One account: details, addresses, users. Customers see their own only (else 404)."""
     account = get_scoped_or_404(CustomerAccount, account_id, current_user)
     return render_page(
-        "accounts/detail.html", "content", account=account,
+        "accounts/detail.html",
+        "content",
+        account=account,
         can_edit=current_user.is_vendor_staff and current_user.has_role(Role.ADMIN),
         can_manage_addresses=service.can_manage_addresses(current_user, account),
         can_manage_users=service.can_manage_users(current_user, account.id),
         events=audit_service.recent_events(current_user, account_id=account.id, limit=15)
-        if current_user.is_vendor_staff or current_user.has_role(Role.CUSTOMER_ADMIN) else [],
+        if current_user.is_vendor_staff or current_user.has_role(Role.CUSTOMER_ADMIN)
+        else [],
     )
 
 
@@ -120,8 +136,9 @@ def edit(account_id: int):
         else:
             flash("Account saved.", "success")
             return redirect(url_for("accounts.detail", account_id=account.id), code=303)
-    return render_page("accounts/form.html", "form", form=form, account=account,
-                       status=422 if form.errors else 200)
+    return render_page(
+        "accounts/form.html", "form", form=form, account=account, status=422 if form.errors else 200
+    )
 
 
 # --- addresses -------------------------------------------------------------------
@@ -141,8 +158,11 @@ def _manageable_account(account_id: int) -> CustomerAccount:
     return account
 
 
-@bp.route("/accounts/<int:account_id>/addresses/new", methods=["GET", "POST"],
-          defaults={"address_id": None})
+@bp.route(
+    "/accounts/<int:account_id>/addresses/new",
+    methods=["GET", "POST"],
+    defaults={"address_id": None},
+)
 @bp.route("/accounts/<int:account_id>/addresses/<int:address_id>/edit", methods=["GET", "POST"])
 @requires(Role.ADMIN, Role.CUSTOMER_ADMIN)
 def address(account_id: int, address_id: int | None):
@@ -152,16 +172,26 @@ def address(account_id: int, address_id: int | None):
     form = AddressForm(obj=existing)
     if form.validate_on_submit():
         try:
-            service.save_address(current_user, account, existing, **{
-                name: form[name].data for name in service.ADDRESS_FIELDS})
+            service.save_address(
+                current_user,
+                account,
+                existing,
+                **{name: form[name].data for name in service.ADDRESS_FIELDS},
+            )
         except DomainError as error:
             db.session.rollback()
             _field_error(form, error)
         else:
             flash("Address saved.", "success")
             return redirect(url_for("accounts.detail", account_id=account.id), code=303)
-    return render_page("accounts/address.html", "form", form=form, account=account,
-                       address=existing, status=422 if form.errors else 200)
+    return render_page(
+        "accounts/address.html",
+        "form",
+        form=form,
+        account=account,
+        address=existing,
+        status=422 if form.errors else 200,
+    )
 
 
 @bp.post("/accounts/<int:account_id>/addresses/<int:address_id>/delete")
@@ -193,10 +223,13 @@ def users():
         query = query.where(User.account_id == int(side))
     found = db.session.scalars(scoped(query, User, current_user)).all()
     accounts = db.session.scalars(
-        scoped(select(CustomerAccount).order_by(CustomerAccount.name), CustomerAccount,
-               current_user)).all()
-    return render_page("accounts/users.html", "results", users=found, q=q, side=side,
-                       accounts=accounts)
+        scoped(
+            select(CustomerAccount).order_by(CustomerAccount.name), CustomerAccount, current_user
+        )
+    ).all()
+    return render_page(
+        "accounts/users.html", "results", users=found, q=q, side=side, accounts=accounts
+    )
 
 
 def role_choices(roles) -> list[SelectChoice]:
@@ -221,8 +254,11 @@ def new_user():
             SelectChoice(a.id, f"{a.number} {a.name}")
             for a in db.session.scalars(select(CustomerAccount).order_by(CustomerAccount.name))
         ]
-        account_id = form.account_id.data if request.method == "POST" else request.args.get(
-            "account_id", type=int)
+        account_id = (
+            form.account_id.data
+            if request.method == "POST"
+            else request.args.get("account_id", type=int)
+        )
         if request.method == "GET":
             form.account_id.data = account_id
     else:
@@ -237,17 +273,23 @@ def new_user():
     if form.validate_on_submit():
         try:
             user = service.create_user(
-                current_user, email=form.email.data, name=form.name.data, roles=form.roles.data,
-                password=form.password.data, account_id=account_id,
-                timezone=form.timezone.data or None)
+                current_user,
+                email=form.email.data,
+                name=form.name.data,
+                roles=form.roles.data,
+                password=form.password.data,
+                account_id=account_id,
+                timezone=form.timezone.data or None,
+            )
         except DomainError as error:
             db.session.rollback()
             _field_error(form, error)
         else:
             flash(f"User {user.email} created.", "success")
             return redirect(url_for("accounts.users"), code=303)
-    return render_page("accounts/user_form.html", "form", form=form, user=None,
-                       status=422 if form.errors else 200)
+    return render_page(
+        "accounts/user_form.html", "form", form=form, user=None, status=422 if form.errors else 200
+    )
 
 
 def _managed_user(user_id: int) -> User:
@@ -262,20 +304,34 @@ def _managed_user(user_id: int) -> User:
 def edit_user(user_id: int):
     """Change a user's name, e-mail, roles or time zone."""
     user = _managed_user(user_id)
-    form = _user_form(UserForm(obj=user, data=None if request.method == "POST" else {
-        "roles": [r.value for r in user.roles], "timezone": user.timezone or ""}), user.account_id)
+    form = _user_form(
+        UserForm(
+            obj=user,
+            data=None
+            if request.method == "POST"
+            else {"roles": [r.value for r in user.roles], "timezone": user.timezone or ""},
+        ),
+        user.account_id,
+    )
     if form.validate_on_submit():
         try:
-            service.update_user(current_user, user, email=form.email.data, name=form.name.data,
-                                roles=form.roles.data, timezone=form.timezone.data or None)
+            service.update_user(
+                current_user,
+                user,
+                email=form.email.data,
+                name=form.name.data,
+                roles=form.roles.data,
+                timezone=form.timezone.data or None,
+            )
         except DomainError as error:
             db.session.rollback()
             _field_error(form, error)
         else:
             flash(f"User {user.email} saved.", "success")
             return redirect(url_for("accounts.users"), code=303)
-    return render_page("accounts/user_form.html", "form", form=form, user=user,
-                       status=422 if form.errors else 200)
+    return render_page(
+        "accounts/user_form.html", "form", form=form, user=user, status=422 if form.errors else 200
+    )
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -304,10 +360,16 @@ def audit_log():
     action = request.args.get("action") or None
     if action not in audit_service.ACTION_LABELS:
         action = None
-    events = audit_service.recent_events(current_user, account_id=account_id, action=action,
-                                         limit=200)
+    events = audit_service.recent_events(
+        current_user, account_id=account_id, action=action, limit=200
+    )
     accounts = db.session.scalars(select(CustomerAccount).order_by(CustomerAccount.name)).all()
-    return render_page("accounts/audit.html", "results", events=events, accounts=accounts,
-                       account_id=account_id, action=action,
-                       action_labels=audit_service.ACTION_LABELS)
-
+    return render_page(
+        "accounts/audit.html",
+        "results",
+        events=events,
+        accounts=accounts,
+        account_id=account_id,
+        action=action,
+        action_labels=audit_service.ACTION_LABELS,
+    )

@@ -100,8 +100,9 @@ def _record_failure(email: str, client_address: str | None, user: User | None) -
     )
 
 
-def sign_in(email: str, password: str, *, client_address: str | None,
-            user_agent: str | None = None) -> SignedIn:
+def sign_in(
+    email: str, password: str, *, client_address: str | None, user_agent: str | None = None
+) -> SignedIn:
     """Check the credentials and open a sign-in session, or raise SignInRefused."""
     email = email.strip().lower()
     wait = _throttled_minutes(email, client_address)
@@ -164,8 +165,11 @@ def end_session(user: User, *, reason: str = "sign_out", client_address: str | N
     if auth_session is not None and auth_session.revoked_at is None:
         auth_session.revoked_at = utcnow()
         auth_session.revoked_reason = reason
-    audit.record("sign_out" if reason == "sign_out" else "session_expired",
-                 actor=user, client_address=client_address)
+    audit.record(
+        "sign_out" if reason == "sign_out" else "session_expired",
+        actor=user,
+        client_address=client_address,
+    )
     db.session.commit()
 
 
@@ -181,8 +185,14 @@ def revoke_all_sessions(user: User, reason: str) -> int:
     return len(live)
 
 
-def change_password(user: User, current_password: str, new_password: str, *,
-                    client_address: str | None, user_agent: str | None = None) -> str:
+def change_password(
+    user: User,
+    current_password: str,
+    new_password: str,
+    *,
+    client_address: str | None,
+    user_agent: str | None = None,
+) -> str:
     """Change the user's own password; ends every session and returns a fresh token."""
     if not passwords.verify_password(user.password_hash, current_password):
         raise DomainError("The current password is incorrect.", field="current_password")
@@ -208,8 +218,13 @@ def reset_password(actor: User | None, user: User, new_password: str) -> None:
     user.password_hash = passwords.hash_password(new_password)
     user.password_changed_at = utcnow()
     revoke_all_sessions(user, "password_reset")
-    audit.record("password_reset", actor=actor, account_id=user.account_id,
-                 target=f"user:{user.id}", detail={"user": user.email})
+    audit.record(
+        "password_reset",
+        actor=actor,
+        account_id=user.account_id,
+        target=f"user:{user.id}",
+        detail={"user": user.email},
+    )
     db.session.commit()
 
 
@@ -235,20 +250,27 @@ def _check_account_manager(manager_id: int | None) -> User | None:
         return None
     manager = db.session.get(User, manager_id)
     if manager is None or not manager.is_vendor_staff or not manager.has_role(Role.ACCOUNT_MANAGER):
-        raise DomainError("Choose an account manager from the vendor's staff.",
-                          field="account_manager_id")
+        raise DomainError(
+            "Choose an account manager from the vendor's staff.", field="account_manager_id"
+        )
     return manager
 
 
 def account_manager_choices() -> list[User]:
     from .models import UserRole
 
-    return list(db.session.scalars(
-        select(User).join(UserRole).where(
-            UserRole.role == Role.ACCOUNT_MANAGER.value, User.account_id.is_(None),
-            User.active.is_(True),
-        ).order_by(User.name)
-    ))
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserRole)
+            .where(
+                UserRole.role == Role.ACCOUNT_MANAGER.value,
+                User.account_id.is_(None),
+                User.active.is_(True),
+            )
+            .order_by(User.name)
+        )
+    )
 
 
 def _account_snapshot(account: CustomerAccount) -> dict:
@@ -261,16 +283,24 @@ def _account_snapshot(account: CustomerAccount) -> dict:
     }
 
 
-def _apply_account_fields(account: CustomerAccount, *, number: str, name: str, status: str,
-                          timezone: str, account_manager_id: int | None) -> None:
+def _apply_account_fields(
+    account: CustomerAccount,
+    *,
+    number: str,
+    name: str,
+    status: str,
+    timezone: str,
+    account_manager_id: int | None,
+) -> None:
     number = number.strip().upper()
     if status not in ACCOUNT_STATUSES:
         raise DomainError("Choose a status from the list.", field="status")
     _check_timezone(timezone)
     _check_account_manager(account_manager_id)
     clash = db.session.scalar(
-        select(CustomerAccount.id).where(CustomerAccount.number == number,
-                                         CustomerAccount.id != account.id)
+        select(CustomerAccount.id).where(
+            CustomerAccount.number == number, CustomerAccount.id != account.id
+        )
     )
     if clash is not None:
         raise DomainError(f"Account number {number} is already in use.", field="number")
@@ -288,8 +318,13 @@ def create_account(actor: User, **fields) -> CustomerAccount:
     _apply_account_fields(account, **fields)
     db.session.add(account)
     db.session.flush()
-    audit.record("account_created", actor=actor, account_id=account.id,
-                 target=f"account:{account.id}", detail={"after": _account_snapshot(account)})
+    audit.record(
+        "account_created",
+        actor=actor,
+        account_id=account.id,
+        target=f"account:{account.id}",
+        detail={"after": _account_snapshot(account)},
+    )
     db.session.commit()
     return account
 
@@ -302,10 +337,16 @@ def update_account(actor: User, account: CustomerAccount, **fields) -> CustomerA
     after = _account_snapshot(account)
     if before != after:
         changed = {k for k in after if before[k] != after[k]}
-        audit.record("account_updated", actor=actor, account_id=account.id,
-                     target=f"account:{account.id}",
-                     detail={"before": {k: before[k] for k in changed},
-                             "after": {k: after[k] for k in changed}})
+        audit.record(
+            "account_updated",
+            actor=actor,
+            account_id=account.id,
+            target=f"account:{account.id}",
+            detail={
+                "before": {k: before[k] for k in changed},
+                "after": {k: after[k] for k in changed},
+            },
+        )
     db.session.commit()
     return account
 
@@ -316,12 +357,23 @@ def can_manage_addresses(actor: User, account: CustomerAccount) -> bool:
     return actor.account_id == account.id and actor.has_role(Role.CUSTOMER_ADMIN)
 
 
-ADDRESS_FIELDS = ("kind", "label", "recipient", "line1", "line2", "postal_code", "city",
-                  "region", "country", "is_default")
+ADDRESS_FIELDS = (
+    "kind",
+    "label",
+    "recipient",
+    "line1",
+    "line2",
+    "postal_code",
+    "city",
+    "region",
+    "country",
+    "is_default",
+)
 
 
-def save_address(actor: User, account: CustomerAccount, address: Address | None,
-                 **fields) -> Address:
+def save_address(
+    actor: User, account: CustomerAccount, address: Address | None, **fields
+) -> Address:
     """Create or change an address of the account (vendor admin or its customer admin)."""
     if not can_manage_addresses(actor, account):
         raise Forbidden("You may not change this account's addresses.")
@@ -335,8 +387,11 @@ def save_address(actor: User, account: CustomerAccount, address: Address | None,
         # One default per use: the new default replaces the old one.
         db.session.execute(
             update(Address)
-            .where(Address.account_id == account.id, Address.kind == fields["kind"],
-                   Address.id != address.id if address.id else true())
+            .where(
+                Address.account_id == account.id,
+                Address.kind == fields["kind"],
+                Address.id != address.id if address.id else true(),
+            )
             .values(is_default=False)
         )
     for key in ADDRESS_FIELDS:
@@ -346,9 +401,13 @@ def save_address(actor: User, account: CustomerAccount, address: Address | None,
     db.session.add(address)
     db.session.flush()
     after = {k: getattr(address, k) for k in ADDRESS_FIELDS}
-    audit.record("address_created" if creating else "address_updated", actor=actor,
-                 account_id=account.id, target=f"address:{address.id}",
-                 detail={"before": before, "after": after})
+    audit.record(
+        "address_created" if creating else "address_updated",
+        actor=actor,
+        account_id=account.id,
+        target=f"address:{address.id}",
+        detail={"before": before, "after": after},
+    )
     db.session.commit()
     return address
 
@@ -356,9 +415,13 @@ def save_address(actor: User, account: CustomerAccount, address: Address | None,
 def delete_address(actor: User, account: CustomerAccount, address: Address) -> None:
     if not can_manage_addresses(actor, account):
         raise Forbidden("You may not change this account's addresses.")
-    audit.record("address_deleted", actor=actor, account_id=account.id,
-                 target=f"address:{address.id}", detail={"before": {"label": address.label,
-                                                                    "line": address.one_line}})
+    audit.record(
+        "address_deleted",
+        actor=actor,
+        account_id=account.id,
+        target=f"address:{address.id}",
+        detail={"before": {"label": address.label, "line": address.one_line}},
+    )
     db.session.delete(address)
     db.session.commit()
 
@@ -413,8 +476,16 @@ def _user_snapshot(user: User) -> dict:
     }
 
 
-def create_user(actor: User | None, *, email: str, name: str, roles, password: str,
-                account_id: int | None, timezone: str | None = None) -> User:
+def create_user(
+    actor: User | None,
+    *,
+    email: str,
+    name: str,
+    roles,
+    password: str,
+    account_id: int | None,
+    timezone: str | None = None,
+) -> User:
     """Create a user. `actor` None means the command line, which may do anything."""
     if actor is not None and not can_manage_users(actor, account_id):
         raise Forbidden("You may not create users for this account.")
@@ -422,8 +493,10 @@ def create_user(actor: User | None, *, email: str, name: str, roles, password: s
         raise DomainError("Choose an account from the list.", field="account_id")
     if actor is None:
         wanted = {Role(r) for r in roles}
-        if account_id is not None and not wanted <= CUSTOMER_ROLES or (
-            account_id is None and not wanted <= VENDOR_ROLES
+        if (
+            account_id is not None
+            and not wanted <= CUSTOMER_ROLES
+            or (account_id is None and not wanted <= VENDOR_ROLES)
         ):
             raise DomainError("Customer users take customer roles; vendor staff take vendor roles.")
     else:
@@ -434,26 +507,39 @@ def create_user(actor: User | None, *, email: str, name: str, roles, password: s
     problems = passwords.password_problems(password, email=email, name=name)
     if problems:
         raise DomainError(problems[0], field="password")
-    user = User(email=email, name=name.strip(), account_id=account_id, timezone=timezone or None,
-                password_hash=passwords.hash_password(password), password_changed_at=utcnow())
+    user = User(
+        email=email,
+        name=name.strip(),
+        account_id=account_id,
+        timezone=timezone or None,
+        password_hash=passwords.hash_password(password),
+        password_changed_at=utcnow(),
+    )
     user.roles = wanted
     db.session.add(user)
     db.session.flush()
-    audit.record("user_created", actor=actor, account_id=account_id, target=f"user:{user.id}",
-                 detail={"after": _user_snapshot(user)})
+    audit.record(
+        "user_created",
+        actor=actor,
+        account_id=account_id,
+        target=f"user:{user.id}",
+        detail={"after": _user_snapshot(user)},
+    )
     db.session.commit()
     return user
 
 
-def update_user(actor: User, user: User, *, email: str, name: str, roles,
-                timezone: str | None) -> User:
+def update_user(
+    actor: User, user: User, *, email: str, name: str, roles, timezone: str | None
+) -> User:
     """Change a user's details and roles. The account a user belongs to never changes."""
     if not can_manage_users(actor, user.account_id):
         raise Forbidden("You may not change this user.")
     wanted = _check_roles(actor, user.account_id, roles)
     if user.id == actor.id and actor.roles - wanted & {Role.ADMIN, Role.CUSTOMER_ADMIN}:
-        raise DomainError("You cannot take away your own admin role; ask another admin.",
-                          field="roles")
+        raise DomainError(
+            "You cannot take away your own admin role; ask another admin.", field="roles"
+        )
     if timezone:
         _check_timezone(timezone)
     before = _user_snapshot(user)
@@ -464,10 +550,16 @@ def update_user(actor: User, user: User, *, email: str, name: str, roles,
     after = _user_snapshot(user)
     if before != after:
         changed = {k for k in after if before[k] != after[k]}
-        audit.record("user_updated", actor=actor, account_id=user.account_id,
-                     target=f"user:{user.id}",
-                     detail={"before": {k: before[k] for k in changed},
-                             "after": {k: after[k] for k in changed}})
+        audit.record(
+            "user_updated",
+            actor=actor,
+            account_id=user.account_id,
+            target=f"user:{user.id}",
+            detail={
+                "before": {k: before[k] for k in changed},
+                "after": {k: after[k] for k in changed},
+            },
+        )
     db.session.commit()
     return user
 
@@ -483,8 +575,12 @@ def set_active(actor: User, user: User, active: bool) -> User:
     user.active = active
     if not active:
         revoke_all_sessions(user, "deactivated")
-    audit.record("user_reactivated" if active else "user_deactivated", actor=actor,
-                 account_id=user.account_id, target=f"user:{user.id}",
-                 detail={"user": user.email})
+    audit.record(
+        "user_reactivated" if active else "user_deactivated",
+        actor=actor,
+        account_id=user.account_id,
+        target=f"user:{user.id}",
+        detail={"user": user.email},
+    )
     db.session.commit()
     return user

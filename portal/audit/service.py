@@ -73,8 +73,14 @@ def record_alone(action: str, **kwargs: Any) -> None:
     db.session.commit()
 
 
-def recent_events(viewer: User, *, account_id: int | None = None, action: str | None = None,
-                  actions: tuple[str, ...] | None = None, limit: int = 100) -> list[AuditEvent]:
+def recent_events(
+    viewer: User,
+    *,
+    account_id: int | None = None,
+    action: str | None = None,
+    actions: tuple[str, ...] | None = None,
+    limit: int = 100,
+) -> list[AuditEvent]:
     """The newest events the viewer may see, optionally for one account or action."""
     query = scoped(select(AuditEvent), AuditEvent, viewer)
     if account_id is not None:

@@ -56,12 +56,21 @@ def accounts_overview(viewer: User) -> tuple[str, list[AccountRow]]:
 
 # Security noise (failed sign-ins, denials) belongs in the audit log, not on a buyer's home page.
 HOME_ACTIVITY_ACTIONS = (
-    "sign_in", "password_changed", "account_updated", "address_created", "address_updated",
-    "address_deleted", "user_created", "user_updated", "user_deactivated", "user_reactivated",
+    "sign_in",
+    "password_changed",
+    "account_updated",
+    "address_created",
+    "address_updated",
+    "address_deleted",
+    "user_created",
+    "user_updated",
+    "user_deactivated",
+    "user_reactivated",
 )
 
 
 def customer_activity(viewer: User, limit: int = 12) -> list[AuditEvent]:
     """Recent things that happened on the viewer's own account."""
-    return audit.recent_events(viewer, account_id=viewer.account_id, limit=limit,
-                               actions=HOME_ACTIVITY_ACTIONS)
+    return audit.recent_events(
+        viewer, account_id=viewer.account_id, limit=limit, actions=HOME_ACTIVITY_ACTIONS
+    )

@@ -1,0 +1,93 @@
+"""Browser tests: Playwright drives Debian's Chromium against a live server.
+
+The server runs in a thread of the test process on the test's app and
+database, so each test starts from the same demo data. Playwright never
+downloads a browser; a missing /usr/bin/chromium fails the run (install it with
+scripts/install-chromium), it is never silently skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/install-chromium (Debian's chromium).")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--headless",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    """Replaces pytest-playwright's fallback (deprecated under pytest 9); the live
+    server's address goes into browser_context_args below instead."""
+    return None
+
+
+@dataclass
+class LiveServer:
+    url: str
+
+
+@pytest.fixture
+def live_server(app, demo):
+    """The portal with demo data, served over HTTP on a free port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args, live_server):
+    return {
+        **browser_context_args,
+        "base_url": live_server.url,
+        "viewport": {"width": 1280, "height": 800},
+    }
+
+
+@pytest.fixture
+def console_errors(page):
+    """Errors the page logs (CSP violations among them); a test asserts there are none."""
+    errors: list[str] = []
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+def sign_in(page, email: str, password: str = "portal-demo") -> None:
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()

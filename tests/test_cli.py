@@ -1,0 +1,173 @@
+"""Command line: demo data, creating users, resetting passwords."""
+
+from sqlalchemy import func, select
+
+from portal.accounts.models import AuthSession, CustomerAccount, User
+from portal.accounts.roles import Role
+from portal.extensions import db
+
+from .support import Browserless
+
+STRONG = "granite lantern orbit 77"
+
+
+def test_demo_load_creates_the_documented_logins(app):
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    for email in (
+        "admin@vendor.test",
+        "manager@vendor.test",
+        "planner@vendor.test",
+        "engineer@vendor.test",
+        "fulfilment@vendor.test",
+        "buyer@acme.test",
+        "approver@acme.test",
+        "admin@acme.test",
+        "buyer@globex.test",
+        "buyer@initech.test",
+    ):
+        assert email in result.output
+        assert Browserless(app.test_client()).login(email).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(CustomerAccount)) >= 3
+        staff_roles = set().union(
+            *(u.roles for u in db.session.scalars(select(User).where(User.account_id.is_(None))))
+        )
+    assert {
+        Role.ADMIN,
+        Role.ACCOUNT_MANAGER,
+        Role.PLANNER,
+        Role.ENGINEER,
+        Role.FULFILMENT,
+    } <= staff_roles
+
+
+def test_demo_data_is_deterministic(app, database_url):
+    """Two loads into fresh databases give the same people, accounts and addresses."""
+    from .conftest import empty_all_tables
+
+    def snapshot():
+        with app.app_context():
+            users = db.session.execute(
+                select(User.email, User.name, User.account_id).order_by(User.email)
+            ).all()
+            accounts = [
+                (a.number, a.name, [x.one_line for x in a.addresses])
+                for a in db.session.scalars(
+                    select(CustomerAccount).order_by(CustomerAccount.number)
+                )
+            ]
+        return users, accounts
+
+    runner = app.test_cli_runner()
+    runner.invoke(args=["demo", "load"])
+    first = snapshot()
+    with app.app_context():
+        empty_all_tables()
+    runner.invoke(args=["demo", "load"])
+    assert snapshot() == first
+
+
+def test_demo_load_never_adds_to_a_database_with_users(app, demo):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code != 0 and "refusing" in result.output
+    result = runner.invoke(args=["demo", "load", "--if-empty"])
+    assert result.exit_code == 0 and "not loaded" in result.output
+
+
+def test_demo_load_is_refused_in_production(app):
+    app.config["ENV"] = "production"
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code != 0 and "never loaded in production" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_create_user_from_the_command_line(app, demo):
+    result = app.test_cli_runner().invoke(
+        args=[
+            "user",
+            "create",
+            "--email",
+            "Quinn@Acme.test",
+            "--name",
+            "Quinn",
+            "--role",
+            "buyer",
+            "--role",
+            "approver",
+            "--account",
+            "c-10001",
+            "--password",
+            STRONG,
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "quinn@acme.test"))
+        assert user.account.number == "C-10001"
+        assert user.roles == {Role.BUYER, Role.APPROVER}
+
+
+def test_create_user_refuses_bad_input(app, demo):
+    runner = app.test_cli_runner()
+    cases = [
+        (["--role", "wizard"], "Roles:"),
+        (["--role", "planner", "--account", "C-10001"], "vendor staff take vendor roles"),
+        (["--role", "buyer", "--account", "C-99999"], "No customer account"),
+        (
+            ["--role", "buyer", "--account", "C-10001", "--email", "buyer@acme.test"],
+            "already exists",
+        ),
+    ]
+    for extra, message in cases:
+        args = [
+            "user",
+            "create",
+            "--email",
+            "new@acme.test",
+            "--name",
+            "N",
+            "--password",
+            STRONG,
+            *extra,
+        ]
+        result = runner.invoke(args=args)
+        assert result.exit_code != 0 and message in result.output, (extra, result.output)
+    result = runner.invoke(
+        args=[
+            "user",
+            "create",
+            "--email",
+            "n@acme.test",
+            "--name",
+            "N",
+            "--role",
+            "buyer",
+            "--account",
+            "C-10001",
+            "--password",
+            "short",
+        ]
+    )
+    assert "at least 12" in result.output
+
+
+def test_reset_password_ends_every_session(app, login_as):
+    person = login_as("buyer@acme.test")
+    result = app.test_cli_runner().invoke(
+        args=["user", "reset-password", "buyer@acme.test", "--password", STRONG]
+    )
+    assert result.exit_code == 0, result.output
+    assert person.client.get("/").status_code == 302
+    assert Browserless(app.test_client()).login("buyer@acme.test", STRONG).status_code == 303
+    with app.app_context():
+        live = db.session.scalar(
+            select(func.count()).select_from(AuthSession).where(AuthSession.revoked_at.is_(None))
+        )
+    assert live == 1
+    result = app.test_cli_runner().invoke(
+        args=["user", "reset-password", "nobody@acme.test", "--password", STRONG]
+    )
+    assert result.exit_code != 0 and "No user" in result.output

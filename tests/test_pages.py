@@ -1,0 +1,160 @@
+"""Pages as a person meets them: navigation per side, errors, headers, htmx fragments."""
+
+import logging
+
+from portal.security import public
+
+from .support import soup
+
+
+def nav_labels(response) -> list[str]:
+    return [a.get_text(strip=True) for a in soup(response).select("nav.mainnav a")]
+
+
+def test_vendor_and_customer_see_different_navigation(login_as):
+    assert nav_labels(login_as("admin@vendor.test").client.get("/")) == [
+        "Home",
+        "Accounts",
+        "Users",
+        "Audit log",
+    ]
+    assert nav_labels(login_as("planner@vendor.test").client.get("/")) == ["Home", "Accounts"]
+    assert nav_labels(login_as("admin@acme.test").client.get("/")) == [
+        "Home",
+        "Our account",
+        "Team",
+    ]
+    assert nav_labels(login_as("buyer@acme.test").client.get("/")) == ["Home", "Our account"]
+
+
+def test_current_page_is_marked_for_assistive_technology(login_as):
+    page = soup(login_as("admin@vendor.test").client.get("/accounts"))
+    assert page.select_one('nav.mainnav a[aria-current="page"]').get_text() == "Accounts"
+
+
+def test_account_manager_home_lists_only_their_accounts(login_as):
+    page = soup(login_as("manager@vendor.test").client.get("/"))
+    names = [row.select("td")[1].get_text() for row in page.select("tbody tr")]
+    assert names == ["Acme Industrial", "Globex Manufacturing"]
+    page = soup(login_as("manager2@vendor.test").client.get("/"))
+    names = [row.select("td")[1].get_text() for row in page.select("tbody tr")]
+    assert names == ["Initech Systems", "Umbrella Process Labs"]
+
+
+def test_customer_home_shows_their_account_manager_and_nothing_of_others(login_as):
+    response = login_as("buyer@globex.test").client.get("/")
+    page = soup(response)
+    assert page.h1.get_text() == "Globex Manufacturing"
+    assert "Morgan Manager" in page.select_one(".contact").get_text()
+    text = response.get_data(as_text=True)
+    for other in ("Acme", "Initech", "Umbrella"):
+        assert other not in text
+
+
+def test_security_headers_on_every_page(client, demo):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Cache-Control"] == "no-store"
+    page = soup(response)
+    assert not [s for s in page.select("script") if s.string and s.string.strip()], "inline script"
+    assert not page.select("[style]"), "inline style"
+
+
+def test_htmx_is_vendored_not_fetched_from_a_cdn(client):
+    page = soup(client.get("/login"))
+    sources = [s["src"] for s in page.select("script[src]")]
+    assert sources == ["/static/vendor/htmx-2.0.11.min.js"]
+    assert client.get(sources[0]).status_code == 200
+
+
+def test_not_found_page_in_the_portal_style(login_as):
+    response = login_as("buyer@acme.test").client.get("/no/such/page")
+    assert response.status_code == 404
+    assert soup(response).h1.get_text() == "Not found"
+    assert soup(response).select_one("nav.mainnav")
+
+
+def test_forbidden_page_for_a_missing_role(login_as):
+    response = login_as("buyer@acme.test").client.get("/audit")
+    assert response.status_code == 403
+    assert soup(response).h1.get_text() == "Not permitted"
+
+
+def test_unexpected_error_shows_an_error_id_and_logs_the_traceback(app, demo, caplog):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @public
+    def explode():
+        raise RuntimeError("secret internals: db password is hunter2")
+
+    app.add_url_rule("/explode", "explode", explode)
+    with caplog.at_level(logging.ERROR, logger="portal.errors"):
+        response = app.test_client().get("/explode")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "Traceback" not in body and "hunter2" not in body
+    error_id = soup(response).select_one(".error-id code").get_text()
+    assert len(error_id) == 12
+    record = next(r for r in caplog.records if error_id in r.getMessage())
+    assert record.exc_info and "hunter2" in str(record.exc_info[1])
+
+
+def test_healthz_is_public_json(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_htmx_request_gets_only_the_results_block(login_as):
+    admin = login_as("admin@vendor.test")
+    response = admin.client.get("/accounts?q=glob", headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert "<html" not in body and "<nav" not in body
+    fragment = soup(response)
+    assert fragment.select_one("#results")
+    assert [td.get_text() for td in fragment.select("tbody td:nth-of-type(2)")] == [
+        "Globex Manufacturing"
+    ]
+    assert "HX-Request" in response.headers["Vary"]
+    full = admin.client.get("/accounts?q=glob")
+    assert "<html" in full.get_data(as_text=True)
+    assert "HX-Request" in full.headers["Vary"]
+
+
+def test_htmx_request_without_a_session_redirects_the_whole_page(client, demo):
+    response = client.get("/accounts", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login?next=/accounts"
+
+
+def test_forms_label_every_input(login_as, ids):
+    admin = login_as("admin@vendor.test")
+    for url in (
+        "/accounts/new",
+        "/users/new",
+        f"/accounts/{ids['acme']}/addresses/new",
+        "/password",
+    ):
+        page = soup(admin.client.get(url))
+        for field in page.select("form input:not([type=hidden]), form select"):
+            if field.get("type") == "checkbox" and field.find_parent("ul", class_="checklist"):
+                assert page.select_one(f"label[for={field['id']}]"), (url, field["id"])
+                continue
+            assert field.get("id"), (url, field)
+            labelled = page.select_one(f"label[for={field['id']}]") or field.get("aria-label")
+            assert labelled, (url, field["id"])
+
+
+def test_errors_are_tied_to_their_field_for_screen_readers(login_as):
+    admin = login_as("admin@vendor.test")
+    response = admin.post(
+        "/accounts/new", {"number": "", "name": "", "status": "active", "timezone": "Europe/Paris"}
+    )
+    number = soup(response).select_one("#number")
+    assert number["aria-invalid"] == "true"
+    assert "number-error" in number["aria-describedby"].split()
