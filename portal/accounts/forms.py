@@ -136,11 +136,16 @@ class MultiCheckboxField(SelectMultipleField):
 class UserForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), EmailAddress()])
-    roles = MultiCheckboxField("Roles")
+    roles = MultiCheckboxField(
+        "Roles",
+        description="Customer users take Buyer, Approver or Customer admin; "
+        "vendor staff take the other roles.",
+    )
     timezone = SelectField(
         "Time zone",
         validators=[Optional()],
-        description="Times are shown in this zone. Empty: the account's.",
+        description="Times are shown in this zone. Empty: the account's zone "
+        "(for vendor staff, the vendor's).",
     )
 
 
