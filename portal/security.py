@@ -77,6 +77,18 @@ def get_scoped_or_404(model: type[T], object_id: Any, viewer: User, *options) ->
         query = query.options(*options)
     obj = db.session.scalar(query)
     if obj is None:
+        if not viewer.is_vendor_staff and db.session.get(model, object_id) is not None:
+            # It exists, but in another account: answer 404 as for a missing
+            # object, and keep the attempt in the audit trail.
+            from portal.audit import service as audit
+
+            audit.record_alone(
+                "access_denied",
+                actor=viewer,
+                client_address=client_address(),
+                target=f"{model.__tablename__}:{object_id}",
+                detail={"reason": "another account's object"},
+            )
         abort(404)
     return obj
 
@@ -104,7 +116,10 @@ def load_user(token: str) -> User | None:
 
     auth_session = db.session.scalar(
         select(AuthSession)
-        .options(joinedload(AuthSession.user).selectinload(User.role_rows))
+        .options(
+            joinedload(AuthSession.user).selectinload(User.role_rows),
+            joinedload(AuthSession.user).joinedload(User.account),
+        )
         .where(
             AuthSession.token_hash == AuthSession.hash_token(token),
             AuthSession.revoked_at.is_(None),
@@ -112,6 +127,8 @@ def load_user(token: str) -> User | None:
         )
     )
     if auth_session is None or not auth_session.user.active:
+        return None
+    if auth_session.user.account is not None and auth_session.user.account.status == "closed":
         return None
     user = auth_session.user
     user.current_auth_session = auth_session

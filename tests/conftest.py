@@ -9,12 +9,15 @@ migrations, once per run; each test starts from empty tables.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+from dataclasses import dataclass
 
 import pytest
 from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from portal import create_app
 from portal.extensions import db
@@ -168,3 +171,19 @@ def login_as(app, demo):
         return person
 
     return _login
+
+
+@dataclass
+class LiveServer:
+    url: str
+
+
+@pytest.fixture
+def live_server(app, demo):
+    """The portal with demo data, served over HTTP on a free port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+    thread.join(timeout=5)

@@ -9,7 +9,7 @@ from portal.accounts.models import AuthSession, LoginFailure, User
 from portal.audit.models import AuditEvent
 from portal.extensions import db, utcnow
 
-from .support import DEMO_PASSWORD, Browserless, soup
+from .support import DEMO_PASSWORD, Browserless, sign_in_over_http, soup
 
 
 def audit_actions(app) -> list[str]:
@@ -383,3 +383,76 @@ def test_audit_trail_records_who_where_and_when_but_never_a_secret(app, login_as
             )
             == 0
         )
+
+
+def test_guessing_the_current_password_is_throttled_like_sign_in(app, login_as):
+    person = login_as("buyer@acme.test")
+    limit = app.config["LOGIN_MAX_FAILURES_PER_EMAIL"]
+    for _ in range(limit):
+        person.post(
+            "/password",
+            {
+                "current_password": "guess-guess-guess",
+                "new_password": "copper valve ledger 42",
+                "confirm_password": "copper valve ledger 42",
+            },
+        )
+    response = person.post(
+        "/password",
+        {
+            "current_password": DEMO_PASSWORD,
+            "new_password": "copper valve ledger 42",
+            "confirm_password": "copper valve ledger 42",
+        },
+    )
+    assert response.status_code == 422
+    assert (
+        "Too many wrong passwords"
+        in soup(response).select_one("#current_password-error").get_text()
+    )
+
+
+def test_closing_an_account_ends_its_users_sessions_and_sign_ins(app, login_as, ids):
+    buyer = login_as("buyer@acme.test")
+    admin = login_as("admin@vendor.test")
+    response = admin.post(
+        f"/accounts/{ids['acme']}/edit",
+        {
+            "number": "C-10001",
+            "name": "Acme Industrial",
+            "status": "closed",
+            "timezone": "Europe/Berlin",
+            "account_manager_id": "",
+        },
+    )
+    assert response.status_code == 303
+    assert buyer.client.get("/").status_code == 302
+    refused = Browserless(app.test_client()).login("buyer@acme.test")
+    assert "account is closed" in soup(refused).select_one("[role=alert]").get_text()
+    assert Browserless(app.test_client()).login("buyer@globex.test").status_code == 303
+
+
+def test_reaching_for_another_accounts_object_is_a_404_and_is_audited(app, login_as, ids):
+    intruder = login_as("buyer@globex.test")
+    assert intruder.client.get(f"/accounts/{ids['acme']}").status_code == 404
+    assert intruder.client.get("/accounts/999999").status_code == 404  # truly missing
+    with app.app_context():
+        denials = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "access_denied")
+        ).all()
+        assert [(d.target, d.actor.email) for d in denials] == [
+            (f"customer_account:{ids['acme']}", "buyer@globex.test")
+        ]
+
+
+def test_parallel_sign_ins_all_succeed(app, live_server):
+    """Sixteen people signing in at the same moment, over real HTTP: every sign-in
+    writes a session and an audit row; none may fail with a locked database."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    emails = ["buyer@acme.test", "approver@acme.test", "admin@acme.test", "buyer@globex.test"] * 4
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(lambda e: sign_in_over_http(live_server.url, e), emails))
+    assert statuses == [303] * 16
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuthSession)) == 16

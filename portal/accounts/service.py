@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import cache
 from datetime import timedelta
 from zoneinfo import available_timezones
 
@@ -193,8 +194,20 @@ def change_password(
     client_address: str | None,
     user_agent: str | None = None,
 ) -> str:
-    """Change the user's own password; ends every session and returns a fresh token."""
+    """Change the user's own password; ends every session and returns a fresh token.
+
+    Wrong current passwords count as failed sign-ins, so a borrowed session
+    cannot be used to guess the password.
+    """
+    wait = _throttled_minutes(user.email, client_address)
+    if wait is not None:
+        raise DomainError(
+            f"Too many wrong passwords. Try again in {wait} minute{'s' if wait != 1 else ''}.",
+            field="current_password",
+        )
     if not passwords.verify_password(user.password_hash, current_password):
+        _record_failure(user.email, client_address, user)
+        db.session.commit()
         raise DomainError("The current password is incorrect.", field="current_password")
     if current_password == new_password:
         raise DomainError("Choose a password different from the current one.", field="new_password")
@@ -231,7 +244,9 @@ def reset_password(actor: User | None, user: User, new_password: str) -> None:
 # --- accounts and addresses --------------------------------------------------
 
 
+@cache
 def timezone_choices() -> list[str]:
+    # available_timezones() walks the tz database on disk: once per process is enough.
     return sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith("Etc/"))
 
 
@@ -335,6 +350,10 @@ def update_account(actor: User, account: CustomerAccount, **fields) -> CustomerA
     before = _account_snapshot(account)
     _apply_account_fields(account, **fields)
     after = _account_snapshot(account)
+    if after["status"] == "closed" and before["status"] != "closed":
+        # Nobody keeps working in a closed account, not even until the next sign-in.
+        for user in account.users:
+            revoke_all_sessions(user, "account_closed")
     if before != after:
         changed = {k for k in after if before[k] != after[k]}
         audit.record(

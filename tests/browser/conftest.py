@@ -9,11 +9,8 @@ scripts/install-chromium), it is never silently skipped.
 from __future__ import annotations
 
 import os
-import threading
-from dataclasses import dataclass
 
 import pytest
-from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 
@@ -48,22 +45,6 @@ def base_url():
     """Replaces pytest-playwright's fallback (deprecated under pytest 9); the live
     server's address goes into browser_context_args below instead."""
     return None
-
-
-@dataclass
-class LiveServer:
-    url: str
-
-
-@pytest.fixture
-def live_server(app, demo):
-    """The portal with demo data, served over HTTP on a free port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield LiveServer(f"http://127.0.0.1:{server.server_port}")
-    server.shutdown()
-    thread.join(timeout=5)
 
 
 @pytest.fixture
