@@ -30,9 +30,19 @@ BIN = Path(sys.executable).parent
 
 def start_gunicorn(port: int, env: dict) -> subprocess.Popen:
     process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--no-control-socket", "--workers", "2", "--bind",
-         f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=env,
+        [
+            str(BIN / "gunicorn"),
+            "--no-control-socket",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -54,10 +64,13 @@ def sign_in(port: int, email: str) -> str:
     page = response.read().decode()
     cookie = response.getheader("Set-Cookie").split(";", 1)[0]
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    body = urllib.parse.urlencode({"csrf_token": token, "email": email,
-                                   "password": "portal-demo"})
-    conn.request("POST", "/login", body, {"Cookie": cookie,
-                                          "Content-Type": "application/x-www-form-urlencoded"})
+    body = urllib.parse.urlencode({"csrf_token": token, "email": email, "password": "portal-demo"})
+    conn.request(
+        "POST",
+        "/login",
+        body,
+        {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     response = conn.getresponse()
     response.read()
     assert response.status == 303, f"sign-in failed: {response.status}"
@@ -100,8 +113,10 @@ def concurrent(port: int, path: str, count: int, threads: int, cookie: str | Non
 def describe(timings: list[float]) -> str:
     ordered = sorted(timings)
     p95 = ordered[int(len(ordered) * 0.95) - 1]
-    return (f"median {statistics.median(ordered) * 1000:6.2f} ms   "
-            f"p95 {p95 * 1000:6.2f} ms   n={len(ordered)}")
+    return (
+        f"median {statistics.median(ordered) * 1000:6.2f} ms   "
+        f"p95 {p95 * 1000:6.2f} ms   n={len(ordered)}"
+    )
 
 
 def main() -> None:
@@ -109,8 +124,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--port", type=int, default=5077)
-    parser.add_argument("--database-url", help="e.g. postgresql+psycopg://postgres@127.0.0.1/test "
-                        "(its tables must be empty or hold the demo data)")
+    parser.add_argument(
+        "--database-url",
+        help="e.g. postgresql+psycopg://postgres@127.0.0.1/test "
+        "(its tables must be empty or hold the demo data)",
+    )
     parser.add_argument("--user", default="manager@vendor.test")
     args = parser.parse_args()
 
@@ -118,19 +136,28 @@ def main() -> None:
     env = {**os.environ, "PORTAL_INSTANCE_PATH": str(instance), "FLASK_APP": "wsgi"}
     if args.database_url:
         env["PORTAL_DATABASE_URL"] = args.database_url
-    subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
-    subprocess.run([str(BIN / "flask"), "demo", "load", "--if-empty"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    subprocess.run(
+        [str(BIN / "flask"), "demo", "load", "--if-empty"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     server = start_gunicorn(args.port, env)
     try:
         cookie = sign_in(args.port, args.user)
         for path, auth in (("/healthz", None), ("/", cookie)):
             timed_requests(args.port, path, 50, auth)  # warm up both workers
-            print(f"{path:10} sequential        {describe(timed_requests(args.port, path, args.requests, auth))}")
+            sequential = timed_requests(args.port, path, args.requests, auth)
+            print(f"{path:10} sequential        {describe(sequential)}")
             timings, elapsed = concurrent(args.port, path, args.requests, args.concurrency, auth)
-            print(f"{path:10} {args.concurrency} at once         {describe(timings)}   "
-                  f"{len(timings) / elapsed:7.0f} req/s")
+            print(
+                f"{path:10} {args.concurrency} at once         {describe(timings)}   "
+                f"{len(timings) / elapsed:7.0f} req/s"
+            )
     finally:
         server.terminate()
         server.wait(timeout=10)

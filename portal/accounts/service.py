@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from functools import cache
 from datetime import timedelta
+from functools import cache
 from zoneinfo import available_timezones
 
 from flask import current_app
