@@ -354,18 +354,14 @@ def update_account(actor: User, account: CustomerAccount, **fields) -> CustomerA
         # Nobody keeps working in a closed account, not even until the next sign-in.
         for user in account.users:
             revoke_all_sessions(user, "account_closed")
-    if before != after:
-        changed = {k for k in after if before[k] != after[k]}
-        audit.record(
-            "account_updated",
-            actor=actor,
-            account_id=account.id,
-            target=f"account:{account.id}",
-            detail={
-                "before": {k: before[k] for k in changed},
-                "after": {k: after[k] for k in changed},
-            },
-        )
+    audit.record_change(
+        "account_updated",
+        actor=actor,
+        account_id=account.id,
+        target=f"account:{account.id}",
+        before=before,
+        after=after,
+    )
     db.session.commit()
     return account
 
@@ -567,18 +563,14 @@ def update_user(
     user.roles = wanted
     user.timezone = timezone or None
     after = _user_snapshot(user)
-    if before != after:
-        changed = {k for k in after if before[k] != after[k]}
-        audit.record(
-            "user_updated",
-            actor=actor,
-            account_id=user.account_id,
-            target=f"user:{user.id}",
-            detail={
-                "before": {k: before[k] for k in changed},
-                "after": {k: after[k] for k in changed},
-            },
-        )
+    audit.record_change(
+        "user_updated",
+        actor=actor,
+        account_id=user.account_id,
+        target=f"user:{user.id}",
+        before=before,
+        after=after,
+    )
     db.session.commit()
     return user
 

@@ -61,6 +61,24 @@ def record(
     return event
 
 
+def record_change(
+    action: str,
+    *,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    **kwargs: Any,
+) -> AuditEvent | None:
+    """Record only the fields that changed, as before/after; nothing when none did."""
+    changed = [key for key in after if before.get(key) != after[key]]
+    if not changed:
+        return None
+    detail = {
+        "before": {key: before.get(key) for key in changed},
+        "after": {key: after[key] for key in changed},
+    }
+    return record(action, detail=detail, **kwargs)
+
+
 def record_alone(action: str, **kwargs: Any) -> None:
     """Record an event in a transaction of its own, for requests that change nothing else.
 
