@@ -6,6 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from portal.extensions import include_in_schema_comparison
+
 config = context.config
 if config.config_file_name is not None:
     # Keep the application's loggers working after a migration runs in-process.
@@ -38,6 +40,7 @@ def _options(connection=None) -> dict:
         # SQLite cannot ALTER most things: batch mode copies the table instead.
         "render_as_batch": dialect == "sqlite",
         "render_item": _render_item,
+        "include_object": include_in_schema_comparison,
     }
 
 

@@ -59,11 +59,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .accounts.auth import bp as auth_bp
     from .accounts.routes import bp as accounts_bp
     from .audit import models as _audit_models  # noqa: F401
+    from .catalog import models as _catalog_models  # noqa: F401
+    from .catalog.routes import bp as catalog_bp
     from .home.routes import bp as home_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(catalog_bp)
 
     from .cli import register_commands
 

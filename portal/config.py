@@ -18,6 +18,11 @@ DATABASE_URL = None
 SECRET_KEY = None
 
 VENDOR_NAME = "Northwind Components"
+# Prices are in this currency (Decimal amounts, two places).
+CURRENCY = "EUR"
+# Days from order to dispatch for what is in stock; beyond stock, the product's lead time.
+DISPATCH_DAYS_FROM_STOCK = 1
+
 # Timezone for vendor staff who have not chosen one.
 DEFAULT_TIMEZONE = "Europe/Berlin"
 

@@ -96,6 +96,16 @@ def is_loaded() -> bool:
 
 
 def load() -> dict[str, int]:
+    """Everything `make run` shows: people and accounts, then the catalog."""
+    from portal.catalog import demo as catalog_demo
+
+    counts = load_people()
+    counts |= catalog_demo.load(random.Random(4242), utcnow().date())
+    db.session.commit()
+    return counts
+
+
+def load_people() -> dict[str, int]:
     """Create the demo vendor staff, customer accounts, addresses and users.
 
     The demo password is shorter than the policy asks for new passwords: it is

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, url_for
@@ -49,16 +50,26 @@ def ago(value: datetime | None) -> str:
     return localtime(value)
 
 
+def money(value: Decimal | None) -> str:
+    """1234.5 -> '1,234.50 EUR'. Decimal all the way: never a float."""
+    if value is None:
+        return "—"
+    amount = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return f"{amount:,.2f} {current_app.config['CURRENCY']}"
+
+
 # (label, endpoint, roles that see it). Later areas add their entries here.
 NAVIGATION = {
     "vendor": [
         ("Home", "home.index", None),
+        ("Catalog", "catalog.index", None),
         ("Accounts", "accounts.index", None),
         ("Users", "accounts.users", {Role.ADMIN}),
         ("Audit log", "accounts.audit_log", {Role.ADMIN}),
     ],
     "customer": [
         ("Home", "home.index", None),
+        ("Catalog", "catalog.index", None),
         ("Our account", "accounts.detail", None),
         ("Team", "accounts.users", {Role.CUSTOMER_ADMIN}),
     ],
@@ -85,6 +96,7 @@ def navigation() -> list[dict]:
 def install(app: Flask) -> None:
     app.add_template_filter(localtime)
     app.add_template_filter(ago)
+    app.add_template_filter(money)
     app.add_template_global(navigation)
     app.add_template_global(Role)
     from portal.audit.service import ACTION_LABELS

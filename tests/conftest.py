@@ -124,8 +124,22 @@ def demo(app):
     from portal import demo as demo_data
 
     with app.app_context():
-        demo_data.load()
+        demo_data.load_people()
     return demo_data
+
+
+@pytest.fixture
+def catalog(app, demo):
+    """The demo catalog: about 300 products, stock, contract prices for every account."""
+    import random
+    from datetime import date
+
+    from portal.catalog import demo as catalog_demo
+
+    with app.app_context():
+        counts = catalog_demo.load(random.Random(4242), date.today())
+        db.session.commit()
+    return counts
 
 
 @pytest.fixture

@@ -98,6 +98,11 @@ MATRIX: dict[tuple[str, str], Access] = {
         "/users/{acme_buyer}/active", frozenset({"admin", "customer_admin"}), ("POST",), tenant=True
     ),
     ("accounts.audit_log", "/audit"): Access("/audit", frozenset({"admin"})),
+    # The catalog is the same for everyone; prices are the viewer's own (test_catalog.py).
+    ("catalog.index", "/catalog"): Access("/catalog", SIGNED_IN),
+    ("catalog.product", "/catalog/products/<int:product_id>"): Access(
+        "/catalog/products/{product}", SIGNED_IN
+    ),
 }
 
 
@@ -145,6 +150,26 @@ def other_customer(app, demo):
         db.session.commit()
 
 
+@pytest.fixture
+def a_product(app, demo) -> int:
+    """One product is enough to reach the catalog's pages (the demo catalog is slower)."""
+    from decimal import Decimal
+
+    from portal.catalog.models import Category, Product, Stock
+
+    with app.app_context():
+        product = Product(
+            sku="TST-1",
+            name="Test part",
+            category=Category(name="Tests"),
+            list_price=Decimal("1.00"),
+            stock=Stock(on_hand=1),
+        )
+        db.session.add(product)
+        db.session.commit()
+        return product.id
+
+
 def expected_status(access: Access, actor: str) -> str:
     if access.allowed == PUBLIC:
         return "reached"
@@ -162,10 +187,13 @@ def expected_status(access: Access, actor: str) -> str:
 
 
 @pytest.mark.parametrize(("key", "method", "actor"), CASES)
-def test_access(app, ids, other_customer, key, method, actor):
+def test_access(app, ids, other_customer, a_product, key, method, actor):
     access = MATRIX[key]
     url = access.url.format(
-        acme=ids["acme"], acme_address=ids["acme_address"], acme_buyer=ids["acme_buyer"]
+        acme=ids["acme"],
+        acme_address=ids["acme_address"],
+        acme_buyer=ids["acme_buyer"],
+        product=a_product,
     )
     person = Browserless(app.test_client())
     if actor != "anonymous":

@@ -1,0 +1,1 @@
+"""The catalog: products, stock, contract prices and what a buyer can expect."""

@@ -1,0 +1,219 @@
+"""What a buyer sees for a product: the price that the order line will carry,
+what to expect about delivery, and finding products by SKU or by words.
+
+Plain functions with explicit arguments: the account whose contract applies
+and the day it applies on are always passed in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy.orm import joinedload
+
+from portal.extensions import db
+
+from .models import Category, ContractPrice, Product, sku_key
+
+# --- prices ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PriceBreak:
+    min_quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class PriceList:
+    """The prices one account pays for one product on one day."""
+
+    list_price: Decimal
+    breaks: tuple[PriceBreak, ...]  # contract breaks, ascending; empty: list price
+
+    @property
+    def is_contract(self) -> bool:
+        return bool(self.breaks)
+
+    def unit_price(self, quantity: int) -> Decimal:
+        """The unit price an order line of `quantity` carries."""
+        price = self.list_price
+        for price_break in self.breaks:
+            if price_break.min_quantity <= quantity:
+                price = price_break.unit_price
+        return price
+
+    @property
+    def from_price(self) -> Decimal:
+        """The price for the smallest quantity: what a list shows first."""
+        return self.unit_price(1)
+
+
+def price_lists(account_id: int | None, products: list[Product], on: date) -> dict[int, PriceList]:
+    """Prices for many products in one query (no query per product).
+
+    `account_id` None (vendor staff browsing) gives list prices. When
+    agreements overlap, the one that started last wins.
+    """
+    breaks: dict[int, dict[date, list[PriceBreak]]] = defaultdict(lambda: defaultdict(list))
+    if account_id is not None and products:
+        rows = db.session.execute(
+            select(
+                ContractPrice.product_id,
+                ContractPrice.valid_from,
+                ContractPrice.min_quantity,
+                ContractPrice.unit_price,
+            ).where(
+                ContractPrice.account_id == account_id,
+                ContractPrice.product_id.in_([p.id for p in products]),
+                ContractPrice.valid_from <= on,
+                or_(ContractPrice.valid_until.is_(None), ContractPrice.valid_until >= on),
+            )
+        )
+        for product_id, valid_from, min_quantity, unit_price in rows:
+            breaks[product_id][valid_from].append(PriceBreak(min_quantity, unit_price))
+    result = {}
+    for product in products:
+        agreements = breaks.get(product.id)
+        current = agreements[max(agreements)] if agreements else []
+        result[product.id] = PriceList(
+            product.list_price, tuple(sorted(current, key=lambda b: b.min_quantity))
+        )
+    return result
+
+
+def price_list(account_id: int | None, product: Product, on: date) -> PriceList:
+    return price_lists(account_id, [product], on)[product.id]
+
+
+# --- availability ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Availability:
+    """What to expect when ordering `quantity` today."""
+
+    quantity: int
+    from_stock: int
+    ships_from_stock_on: date | None
+    rest_ships_about: date | None
+
+    @property
+    def summary(self) -> str:
+        if self.rest_ships_about is None:
+            days = (self.ships_from_stock_on - date.today()).days if self.ships_from_stock_on else 0
+            return f"In stock, ships in {days} day{'s' if days != 1 else ''}"
+        if self.from_stock:
+            return (
+                f"{self.from_stock} available now, the rest ships about "
+                f"{self.rest_ships_about:%d %b %Y}"
+            )
+        return f"Ships about {self.rest_ships_about:%d %b %Y}"
+
+    @property
+    def in_stock(self) -> bool:
+        return self.rest_ships_about is None
+
+
+def availability(product: Product, quantity: int, today: date) -> Availability:
+    """From stock if there is enough; beyond stock, from the product's lead time."""
+    dispatch_days = current_app.config["DISPATCH_DAYS_FROM_STOCK"]
+    available = max(0, product.stock.available) if product.stock else 0
+    quantity = max(1, quantity)
+    from_stock = min(available, quantity)
+    return Availability(
+        quantity=quantity,
+        from_stock=from_stock,
+        ships_from_stock_on=today + timedelta(days=dispatch_days) if from_stock else None,
+        rest_ships_about=(
+            today + timedelta(days=max(product.lead_time_days, dispatch_days))
+            if from_stock < quantity
+            else None
+        ),
+    )
+
+
+# --- finding products ---------------------------------------------------------------
+
+WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def find_by_sku(raw_sku: str) -> Product | None:
+    return db.session.scalar(select(Product).where(Product.sku_key == sku_key(raw_sku)))
+
+
+def _word_match(words: list[str]):
+    """Products whose SKU, name or description hold every word (as a prefix)."""
+    if db.engine.dialect.name == "postgresql":
+        # The same expression as the GIN index of migration 0002, so the index is used.
+        document = func.to_tsvector(
+            text("'simple'"), Product.sku + " " + Product.name + " " + Product.description
+        )
+        tsquery = " & ".join(f"{w}:*" for w in words)
+        return document.op("@@")(func.to_tsquery(text("'simple'"), tsquery))
+    fts_query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+    return Product.id.in_(
+        select(text("rowid"))
+        .select_from(text("product_search"))
+        .where(text("product_search MATCH :fts"))
+        .params(fts=fts_query)
+    )
+
+
+def search(
+    q: str = "",
+    *,
+    category_id: int | None = None,
+    include_discontinued: bool = True,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Product], int]:
+    """Products whose SKU starts with `q`, or whose name and description hold its words.
+
+    SKU matches come first. Returns one page of products and the total count.
+    """
+    base = select(Product)
+    if category_id:
+        base = base.where(Product.category_id == category_id)
+    if not include_discontinued:
+        base = base.where(Product.status == "active")
+    q = q.strip()
+    if q:
+        words = [w.lower() for w in WORD.findall(q)][:8]
+        sku_match = and_(Product.sku_key >= sku_key(q), Product.sku_key < sku_key(q) + "\uffff")
+        condition = or_(sku_match, _word_match(words)) if words else sku_match
+        base = base.where(condition)
+        order = (~sku_match, Product.sku_key)
+    else:
+        order = (Product.sku_key,)
+    total = db.session.scalar(select(func.count()).select_from(base.subquery()))
+    page = db.session.scalars(
+        base.options(joinedload(Product.stock), joinedload(Product.category))
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(page), total
+
+
+def suggest(prefix: str, limit: int = 8) -> list[Product]:
+    """Quick suggestions while typing a SKU: prefix matches, then name words."""
+    products, _ = search(prefix, limit=limit)
+    return products
+
+
+def categories() -> list[tuple[Category, int]]:
+    """Every category with its number of products, in display order."""
+    rows = db.session.execute(
+        select(Category, func.count(Product.id))
+        .outerjoin(Product, Product.category_id == Category.id)
+        .group_by(Category.id)
+        .order_by(Category.position, Category.name)
+    ).all()
+    return [(category, count) for category, count in rows]
