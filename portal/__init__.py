@@ -62,11 +62,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .catalog import models as _catalog_models  # noqa: F401
     from .catalog.routes import bp as catalog_bp
     from .home.routes import bp as home_bp
+    from .ordering import models as _ordering_models  # noqa: F401
+    from .ordering.routes import bp as ordering_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(ordering_bp)
 
     from .cli import register_commands
 

@@ -63,12 +63,16 @@ NAVIGATION = {
     "vendor": [
         ("Home", "home.index", None),
         ("Catalog", "catalog.index", None),
+        ("Orders", "ordering.orders", None),
         ("Accounts", "accounts.index", None),
         ("Users", "accounts.users", {Role.ADMIN}),
         ("Audit log", "accounts.audit_log", {Role.ADMIN}),
     ],
     "customer": [
         ("Home", "home.index", None),
+        ("Quick order", "ordering.quick_order", {Role.BUYER}),
+        ("Cart", "ordering.cart", {Role.BUYER}),
+        ("Orders", "ordering.orders", None),
         ("Catalog", "catalog.index", None),
         ("Our account", "accounts.detail", None),
         ("Team", "accounts.users", {Role.CUSTOMER_ADMIN}),

@@ -92,3 +92,45 @@ def sign_in_over_http(base_url: str, email: str, password: str = DEMO_PASSWORD) 
         return response.status
     finally:
         conn.close()
+
+
+class HttpPerson:
+    """A signed-in person over real HTTP (one connection per request), for tests
+    that need parallel requests against the live server."""
+
+    def __init__(self, base_url: str):
+        import urllib.parse
+
+        address = urllib.parse.urlsplit(base_url)
+        self.host, self.port = address.hostname, address.port
+        self.cookie = ""
+
+    def request(self, method: str, path: str, form: dict | None = None):
+        import http.client
+        import urllib.parse
+
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form, doseq=True)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            conn.request(method, path, body, headers)
+            response = conn.getresponse()
+            text = response.read().decode()
+            cookie = response.getheader("Set-Cookie")
+            if cookie:
+                self.cookie = cookie.split(";", 1)[0]
+            return response.status, response.getheader("Location"), text
+        finally:
+            conn.close()
+
+    def login(self, email: str, password: str = DEMO_PASSWORD) -> int:
+        _, _, page = self.request("GET", "/login")
+        status, _, _ = self.request(
+            "POST",
+            "/login",
+            {"csrf_token": csrf_token_from(page), "email": email, "password": password},
+        )
+        return status

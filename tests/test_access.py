@@ -24,6 +24,8 @@ PUBLIC = "public"
 SIGNED_IN = "signed in"
 VENDOR = frozenset({"account_manager", "planner", "engineer", "fulfilment", "admin"})
 ACME_CUSTOMERS = frozenset({"buyer", "approver", "customer_admin"})
+ADMINS = frozenset({"admin", "customer_admin"})
+BUYERS = frozenset({"buyer", "customer_admin"})
 
 ACTORS = {
     "buyer": "buyer@acme.test",
@@ -45,6 +47,8 @@ class Access:
     methods: tuple[str, ...] = ("GET",)
     # True when the URL names one account's object: another account's user gets 404.
     tenant: bool = False
+    # The actor who owns the object (a cart line): others with the role get 404 too.
+    owner: str | None = None
 
 
 MATRIX: dict[tuple[str, str], Access] = {
@@ -102,6 +106,35 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("catalog.index", "/catalog"): Access("/catalog", SIGNED_IN),
     ("catalog.product", "/catalog/products/<int:product_id>"): Access(
         "/catalog/products/{product}", SIGNED_IN
+    ),
+    ("accounts.approval_limit", "/accounts/<int:account_id>/approval-limit"): Access(
+        "/accounts/{acme}/approval-limit", ADMINS, ("POST",), tenant=True
+    ),
+    # The terminal is for buyers. The demo's customer admin is also a buyer.
+    ("ordering.quick_order", "/order"): Access("/order", BUYERS, ("GET", "POST")),
+    ("ordering.pad_row", "/order/row"): Access("/order/row?n=0&sku=TST-1&qty=2", BUYERS),
+    ("ordering.suggest", "/order/suggest"): Access("/order/suggest?sku=TS", BUYERS),
+    ("ordering.accept", "/order/accept"): Access("/order/accept", BUYERS, ("POST",)),
+    ("ordering.cart", "/cart"): Access("/cart", BUYERS),
+    ("ordering.cart_line", "/cart/lines/<int:line_id>"): Access(
+        "/cart/lines/{cart_line}", BUYERS, ("POST",), tenant=True, owner="buyer"
+    ),
+    ("ordering.checkout", "/checkout"): Access("/checkout", BUYERS, ("GET", "POST")),
+    ("ordering.orders", "/orders"): Access("/orders", VENDOR | ACME_CUSTOMERS),
+    ("ordering.export_orders", "/orders/export.csv"): Access(
+        "/orders/export.csv", VENDOR | ACME_CUSTOMERS
+    ),
+    ("ordering.order", "/orders/<number>"): Access(
+        "/orders/{order}", VENDOR | ACME_CUSTOMERS, tenant=True
+    ),
+    ("ordering.cancel", "/orders/<number>/cancel"): Access(
+        "/orders/{order}/cancel", ACME_CUSTOMERS, ("POST",), tenant=True
+    ),
+    ("ordering.cancel", "/orders/<number>/lines/<int:line_id>/cancel"): Access(
+        "/orders/{order}/lines/{order_line}/cancel", ACME_CUSTOMERS, ("POST",), tenant=True
+    ),
+    ("ordering.decision", "/orders/<number>/decision"): Access(
+        "/orders/{order}/decision", frozenset({"approver"}), ("POST",), tenant=True
     ),
 }
 
@@ -170,6 +203,32 @@ def a_product(app, demo) -> int:
         return product.id
 
 
+@pytest.fixture
+def acme_objects(app, ids, a_product) -> dict:
+    """An order placed by Acme's buyer, and a line in that buyer's cart."""
+    from datetime import date
+
+    from portal.ordering import service as ordering
+    from portal.ordering.models import CartLine
+
+    with app.app_context():
+        buyer = db.session.get(User, ids["acme_buyer"])
+        address = next(a for a in buyer.account.addresses if a.kind == "shipping")
+        ordering.add_to_cart(buyer, [(a_product, 1)])
+        order, _ = ordering.place_order(
+            buyer,
+            po_number="PO-1",
+            ship_to_id=address.id,
+            requested_date=None,
+            notes="",
+            idempotency_key="k1",
+            today=date.today(),
+        )
+        ordering.add_to_cart(buyer, [(a_product, 1)])
+        cart_line = db.session.scalar(select(CartLine.id).where(CartLine.user_id == buyer.id))
+        return {"order": order.number, "order_line": order.lines[0].id, "cart_line": cart_line}
+
+
 def expected_status(access: Access, actor: str) -> str:
     if access.allowed == PUBLIC:
         return "reached"
@@ -183,17 +242,20 @@ def expected_status(access: Access, actor: str) -> str:
         if access.allowed & ACME_CUSTOMERS:
             return "not found" if access.tenant else "reached"
         return "forbidden"
+    if access.owner and actor in access.allowed and actor != access.owner:
+        return "not found"
     return "reached" if actor in access.allowed else "forbidden"
 
 
 @pytest.mark.parametrize(("key", "method", "actor"), CASES)
-def test_access(app, ids, other_customer, a_product, key, method, actor):
+def test_access(app, ids, other_customer, a_product, acme_objects, key, method, actor):
     access = MATRIX[key]
     url = access.url.format(
         acme=ids["acme"],
         acme_address=ids["acme_address"],
         acme_buyer=ids["acme_buyer"],
         product=a_product,
+        **acme_objects,
     )
     person = Browserless(app.test_client())
     if actor != "anonymous":

@@ -13,10 +13,19 @@ def nav_labels(response) -> list[str]:
 
 def test_vendor_and_customer_see_different_navigation(login_as):
     expected = {
-        "admin@vendor.test": ["Home", "Catalog", "Accounts", "Users", "Audit log"],
-        "planner@vendor.test": ["Home", "Catalog", "Accounts"],
-        "admin@acme.test": ["Home", "Catalog", "Our account", "Team"],
-        "buyer@acme.test": ["Home", "Catalog", "Our account"],
+        "admin@vendor.test": ["Home", "Catalog", "Orders", "Accounts", "Users", "Audit log"],
+        "planner@vendor.test": ["Home", "Catalog", "Orders", "Accounts"],
+        "admin@acme.test": [
+            "Home",
+            "Quick order",
+            "Cart",
+            "Orders",
+            "Catalog",
+            "Our account",
+            "Team",
+        ],
+        "approver@acme.test": ["Home", "Orders", "Catalog", "Our account"],
+        "buyer@acme.test": ["Home", "Quick order", "Cart", "Orders", "Catalog", "Our account"],
     }
     for email, labels in expected.items():
         assert nav_labels(login_as(email).client.get("/")) == labels, email
@@ -63,8 +72,9 @@ def test_security_headers_on_every_page(client, demo):
 def test_htmx_is_vendored_not_fetched_from_a_cdn(client):
     page = soup(client.get("/login"))
     sources = [s["src"] for s in page.select("script[src]")]
-    assert sources == ["/static/vendor/htmx-2.0.11.min.js"]
-    assert client.get(sources[0]).status_code == 200
+    assert sources == ["/static/vendor/htmx-2.0.11.min.js", "/static/js/portal.js"]
+    for source in sources:
+        assert client.get(source).status_code == 200
 
 
 def test_not_found_page_in_the_portal_style(login_as):

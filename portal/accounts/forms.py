@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DecimalField,
     EmailField,
     PasswordField,
     SelectChoice,
@@ -20,6 +21,7 @@ from wtforms.validators import (
     DataRequired,
     EqualTo,
     Length,
+    NumberRange,
     Optional,
     Regexp,
     ValidationError,
@@ -159,4 +161,14 @@ class NewUserForm(UserForm):
         validators=[DataRequired(), Length(max=MAX_LENGTH + 1)],
         description="At least 12 characters. Tell it to the user; they can change it.",
         render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ApprovalLimitForm(FlaskForm):
+    approval_limit = DecimalField(
+        "Approval limit",
+        places=2,
+        validators=[Optional(), NumberRange(min=0, max=10**9)],
+        description="Orders above this total wait for one of your approvers. "
+        "Empty: no approval needed.",
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from decimal import Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.extensions import UTCDateTime, db, utcnow
@@ -32,6 +33,8 @@ class CustomerAccount(db.Model):
     account_manager_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", use_alter=True, ondelete="SET NULL"), index=True
     )
+    # Orders above this total wait for an approver of the account. None: no limit.
+    approval_limit: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account_manager: Mapped[User | None] = relationship(

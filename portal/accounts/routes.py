@@ -13,7 +13,7 @@ from portal.htmx import render_page
 from portal.security import get_scoped_or_404, requires, scoped
 
 from . import service
-from .forms import AccountForm, AddressForm, NewUserForm, UserForm
+from .forms import AccountForm, AddressForm, ApprovalLimitForm, NewUserForm, UserForm
 from .models import Address, CustomerAccount, User
 from .roles import VENDOR_ROLES, Role
 
@@ -115,6 +115,7 @@ def detail(account_id: int):
         can_edit=current_user.is_vendor_staff and current_user.has_role(Role.ADMIN),
         can_manage_addresses=service.can_manage_addresses(current_user, account),
         can_manage_users=service.can_manage_users(current_user, account.id),
+        limit_form=ApprovalLimitForm(approval_limit=account.approval_limit),
         events=audit_service.recent_events(current_user, account_id=account.id, limit=15)
         if current_user.is_vendor_staff or current_user.has_role(Role.CUSTOMER_ADMIN)
         else [],
@@ -139,6 +140,20 @@ def edit(account_id: int):
     return render_page(
         "accounts/form.html", "form", form=form, account=account, status=422 if form.errors else 200
     )
+
+
+@bp.post("/accounts/<int:account_id>/approval-limit")
+@requires(Role.ADMIN, Role.CUSTOMER_ADMIN)
+def approval_limit(account_id: int):
+    """Set the order total above which an approver must approve."""
+    account = _manageable_account(account_id)
+    form = ApprovalLimitForm()
+    if form.validate_on_submit():
+        service.set_approval_limit(current_user, account, form.approval_limit.data)
+        flash("Approval limit saved.", "success")
+    else:
+        flash("Approval limit: " + " ".join(form.approval_limit.errors or ["not saved."]), "error")
+    return redirect(url_for("accounts.detail", account_id=account.id), code=303)
 
 
 # --- addresses -------------------------------------------------------------------

@@ -595,3 +595,25 @@ def set_active(actor: User, user: User, active: bool) -> User:
     )
     db.session.commit()
     return user
+
+
+def set_approval_limit(actor: User, account: CustomerAccount, limit) -> CustomerAccount:
+    """The account's own admin (or a vendor admin) sets when orders need approval."""
+    if not can_manage_addresses(actor, account):
+        raise Forbidden("Only the account's admin can set its approval limit.")
+    before = {
+        "approval_limit": str(account.approval_limit)
+        if account.approval_limit is not None
+        else None
+    }
+    account.approval_limit = limit
+    audit.record_change(
+        "account_updated",
+        actor=actor,
+        account_id=account.id,
+        target=f"account:{account.id}",
+        before=before,
+        after={"approval_limit": str(limit) if limit is not None else None},
+    )
+    db.session.commit()
+    return account

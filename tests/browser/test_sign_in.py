@@ -17,7 +17,7 @@ def test_vendor_admin_signs_in_and_sees_all_accounts(page, console_errors):
     sign_in(page, "admin@vendor.test")
     expect(page.get_by_role("heading", level=1)).to_have_text("All customer accounts")
     nav = page.get_by_role("navigation", name="Main")
-    for label in ("Home", "Catalog", "Accounts", "Users", "Audit log"):
+    for label in ("Home", "Catalog", "Orders", "Accounts", "Users", "Audit log"):
         expect(nav.get_by_role("link", name=label)).to_be_visible()
     assert console_errors == []
 
@@ -32,7 +32,9 @@ def test_wrong_password_shows_the_message_and_keeps_the_email(page):
 def test_buyer_sees_no_vendor_navigation_and_is_refused_vendor_pages(page):
     sign_in(page, "buyer@acme.test")
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Home", "Catalog", "Our account"])
+    expect(nav.get_by_role("link")).to_have_text(
+        ["Home", "Quick order", "Cart", "Orders", "Catalog", "Our account"]
+    )
     for label in ("Accounts", "Users", "Audit log"):
         expect(nav.get_by_role("link", name=label, exact=True)).to_have_count(0)
     page.goto("/accounts")

@@ -1,0 +1,1 @@
+"""The terminal: quick order, cart, checkout, approval, order history."""

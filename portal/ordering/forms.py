@@ -1,0 +1,48 @@
+"""Forms of the terminal. Quantities and SKUs of the pad and the paste are parsed by
+quick_order.py, which reports every bad line with its number."""
+
+import secrets
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class PasteForm(FlaskForm):
+    paste = TextAreaField(
+        "Paste lines",
+        validators=[Optional(), Length(max=50_000)],
+        description="One line per item: SKU and quantity, separated by a space, tab, "
+        "comma or semicolon. A header row is fine.",
+        render_kw={"rows": 8, "spellcheck": "false"},
+    )
+    upload = FileField("Or upload a CSV file", description="The same columns: SKU, then quantity.")
+
+
+class CheckoutForm(FlaskForm):
+    po_number = StringField(
+        "Your PO number",
+        validators=[DataRequired(), Length(max=50)],
+        render_kw={"autocomplete": "off"},
+    )
+    ship_to_id = SelectField("Deliver to", coerce=int, validators=[DataRequired()])
+    requested_date = DateField(
+        "Requested delivery date",
+        validators=[Optional()],
+        description="Leave empty for as soon as possible.",
+    )
+    notes = TextAreaField(
+        "Notes for the vendor", validators=[Optional(), Length(max=2000)], render_kw={"rows": 3}
+    )
+    # Generated when the form is first shown; a resubmission carries the same key.
+    idempotency_key = HiddenField(default=lambda: secrets.token_urlsafe(24))
+
+
+class DecisionForm(FlaskForm):
+    comment = TextAreaField(
+        "Comment",
+        validators=[Optional(), Length(max=2000)],
+        description="Required when rejecting; the buyer sees it.",
+        render_kw={"rows": 2},
+    )

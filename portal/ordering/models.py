@@ -1,0 +1,169 @@
+"""Carts, orders, order lines and the events that are their memory."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
+
+from portal.extensions import UTCDateTime, db, utcnow
+
+if TYPE_CHECKING:
+    from portal.accounts.models import Address, CustomerAccount, User
+    from portal.catalog.models import Product
+
+Money = Numeric(12, 2)
+
+ORDER_STATUSES = ("awaiting_approval", "placed", "rejected", "cancelled")
+ORDER_STATUS_LABELS = {
+    "awaiting_approval": "Awaiting approval",
+    "placed": "Placed, awaiting confirmation",
+    "rejected": "Rejected",
+    "cancelled": "Cancelled",
+}
+
+
+class CartLine(db.Model):
+    """A line in a user's cart. The cart lives in the database: it survives signing
+    out and follows the user to another device."""
+
+    __tablename__ = "cart_line"
+    tenant_column = "account_id"
+    __table_args__ = (
+        UniqueConstraint("user_id", "product_id", name="uq_cart_line_user_product"),
+        CheckConstraint("quantity >= 1", name="quantity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("customer_account.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"))
+    quantity: Mapped[int]
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    product: Mapped[Product] = relationship()
+
+
+class OrderNumberSequence(db.Model):
+    """The last order number used in a year: numbers are per year and sequential."""
+
+    __tablename__ = "order_number_sequence"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class Order(db.Model):
+    __tablename__ = "customer_order"
+    tenant_column = "account_id"
+    __table_args__ = (
+        CheckConstraint(f"status IN {ORDER_STATUSES}", name="status"),
+        # A double click, a retry or a refresh carries the same key: one order.
+        UniqueConstraint("account_id", "idempotency_key", name="uq_customer_order_idempotency"),
+        Index("ix_customer_order_account_placed", "account_id", "placed_at"),
+        Index("ix_customer_order_account_po", "account_id", "po_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("customer_account.id"))
+    placed_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    po_number: Mapped[str] = mapped_column(String(50))
+    ship_to_id: Mapped[int | None] = mapped_column(ForeignKey("address.id", ondelete="SET NULL"))
+    # The address as it was when ordered: later edits of the address do not move goods.
+    ship_to_text: Mapped[str] = mapped_column(String(500))
+    requested_date: Mapped[date | None]
+    notes: Mapped[str] = mapped_column(Text, default="")
+    total: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_comment: Mapped[str | None] = mapped_column(Text)
+
+    account: Mapped[CustomerAccount] = relationship()
+    placed_by: Mapped[User] = relationship(foreign_keys=[placed_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    ship_to: Mapped[Address | None] = relationship()
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.line_no", cascade="all, delete-orphan"
+    )
+    events: WriteOnlyMapped[OrderEvent] = relationship(
+        back_populates="order", order_by="OrderEvent.id", passive_deletes=True
+    )
+
+    @property
+    def status_label(self) -> str:
+        return ORDER_STATUS_LABELS[self.status]
+
+    @property
+    def is_open(self) -> bool:
+        """Not yet confirmed by the vendor, so the buyer may still cancel."""
+        return self.status in ("awaiting_approval", "placed")
+
+
+class OrderLine(db.Model):
+    __tablename__ = "order_line"
+    __table_args__ = (
+        UniqueConstraint("order_id", "line_no", name="uq_order_line_number"),
+        CheckConstraint("quantity >= 1", name="quantity"),
+        CheckConstraint(
+            "reserved_quantity >= 0 AND reserved_quantity <= quantity", name="reserved"
+        ),
+        CheckConstraint("status IN ('open', 'cancelled')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("customer_order.id", ondelete="CASCADE"), index=True
+    )
+    line_no: Mapped[int]
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    # What was ordered, as it was then.
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(10))
+    quantity: Mapped[int]
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+    line_total: Mapped[Decimal] = mapped_column(Money)
+    # Taken from stock at submission; the rest comes after the lead time.
+    reserved_quantity: Mapped[int] = mapped_column(default=0)
+    estimated_ship_date: Mapped[date]
+    status: Mapped[str] = mapped_column(String(10), default="open")
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()
+
+
+class OrderEvent(db.Model):
+    """Every change of an order or a line: who, when, what, before and after."""
+
+    __tablename__ = "order_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("customer_order.id", ondelete="CASCADE"), index=True
+    )
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("order_line.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    order: Mapped[Order] = relationship(back_populates="events")
+    line: Mapped[OrderLine | None] = relationship()
+    actor: Mapped[User | None] = relationship()

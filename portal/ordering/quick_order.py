@@ -1,0 +1,305 @@
+"""Turning what a buyer types, pastes or uploads into checked order lines.
+
+Nothing here touches the cart: the buyer sees every line's status (ok,
+unknown SKU with close matches, discontinued with its replacement, a quantity
+to round) and accepts the lines; only then do they go to the cart.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from portal.catalog import service as catalog
+from portal.catalog.models import Product, sku_key
+from portal.extensions import db
+
+MAX_LINES = 500
+MAX_QUANTITY = 1_000_000
+HEADER_WORDS = {
+    "sku",
+    "article",
+    "item",
+    "part",
+    "product",
+    "qty",
+    "quantity",
+    "menge",
+    "artikel",
+    "code",
+    "amount",
+}
+
+
+@dataclass
+class RequestedLine:
+    """One line as the buyer gave it, before the catalog is consulted."""
+
+    line_no: int
+    raw: str
+    sku: str
+    quantity: int | None
+    problem: str | None = None
+
+
+@dataclass
+class CheckedLine:
+    line_nos: list[int]
+    sku: str
+    quantity: int | None
+    status: str  # ok | adjust | discontinued | unknown | invalid
+    message: str = ""
+    product: Product | None = None
+    suggested_quantity: int | None = None
+    replacement: Product | None = None
+    close_matches: list[Product] = field(default_factory=list)
+    unit_price: Decimal | None = None
+    availability: catalog.Availability | None = None
+
+    @property
+    def line_total(self) -> Decimal | None:
+        quantity = self.suggested_quantity or self.quantity
+        if self.unit_price is None or quantity is None:
+            return None
+        return self.unit_price * quantity
+
+    @property
+    def can_add(self) -> bool:
+        return self.status in ("ok", "adjust") or (
+            self.status == "discontinued" and self.replacement is not None
+        )
+
+    @property
+    def product_to_add(self) -> Product | None:
+        return self.replacement if self.status == "discontinued" else self.product
+
+    @property
+    def quantity_to_add(self) -> int | None:
+        return self.suggested_quantity or self.quantity
+
+
+class TooManyLines(ValueError):
+    pass
+
+
+def _parse_quantity(text: str) -> tuple[int | None, str | None]:
+    text = text.strip().replace("\u00a0", "").replace(" ", "")
+    if not text:
+        return None, "no quantity given"
+    if re.fullmatch(r"[+-]?\d+", text):
+        quantity = int(text)
+        if quantity < 1:
+            return None, "quantity must be at least 1"
+        if quantity > MAX_QUANTITY:
+            return None, f"quantity is too large (at most {MAX_QUANTITY:,})"
+        return quantity, None
+    if re.fullmatch(r"[+-]?\d+([.,]\d+)?", text):
+        return None, "quantity must be a whole number"
+    return None, f"“{text[:20]}” is not a quantity"
+
+
+def _split(line: str) -> tuple[str, str]:
+    """SKU and quantity from one line: tab, semicolon or comma separated, else the
+    last run of spaces (SKUs may contain spaces, quantities do not)."""
+    for delimiter in ("\t", ";", ","):
+        if delimiter in line:
+            cells = next(csv.reader([line], delimiter=delimiter))
+            cells = [c.strip() for c in cells]
+            while len(cells) > 2 and not cells[-1]:
+                cells.pop()
+            if len(cells) >= 2:
+                return cells[0], cells[1]
+            return cells[0] if cells else "", ""
+    parts = line.rsplit(None, 1)
+    if len(parts) == 2 and re.fullmatch(r"[+-]?[\d.,]+", parts[1]):
+        return parts[0], parts[1]
+    return line.strip(), ""
+
+
+def _looks_like_header(sku: str, quantity: str) -> bool:
+    words = set(re.findall(r"[a-zäöü]+", f"{sku} {quantity}".lower()))
+    return bool(words & HEADER_WORDS) and _parse_quantity(quantity)[0] is None
+
+
+def parse_paste(text: str) -> list[RequestedLine]:
+    """Lines of `SKU qty`, `SKU,qty`, `SKU;qty` or tab-separated, header row or not."""
+    lines = []
+    raw_lines = text.splitlines()
+    if sum(1 for line in raw_lines if line.strip()) > MAX_LINES:
+        raise TooManyLines(f"Paste at most {MAX_LINES} lines at a time.")
+    first = True
+    for number, raw in enumerate(raw_lines, start=1):
+        if not raw.strip():
+            continue
+        sku, quantity_text = _split(raw)
+        if first and _looks_like_header(sku, quantity_text):
+            first = False
+            continue
+        first = False
+        quantity, problem = _parse_quantity(quantity_text)
+        if not sku:
+            problem = "no SKU given"
+        lines.append(RequestedLine(number, raw.strip()[:200], sku[:64], quantity, problem))
+    return lines
+
+
+def rows_to_lines(rows: list[tuple[str, str]]) -> list[RequestedLine]:
+    """The quick order pad's rows (SKU, quantity); empty rows are skipped."""
+    lines = []
+    for number, (sku, quantity_text) in enumerate(rows, start=1):
+        if not sku.strip() and not quantity_text.strip():
+            continue
+        quantity, problem = _parse_quantity(quantity_text)
+        if not sku.strip():
+            problem = "no SKU given"
+        lines.append(
+            RequestedLine(
+                number, f"{sku} {quantity_text}".strip(), sku.strip()[:64], quantity, problem
+            )
+        )
+    return lines
+
+
+def _valid_quantity(product: Product, quantity: int) -> int:
+    """The nearest quantity at or above `quantity` that the product can be ordered in."""
+    quantity = max(quantity, product.min_order_qty)
+    multiple = product.order_multiple
+    return -(-quantity // multiple) * multiple
+
+
+def close_matches(raw_sku: str, limit: int = 3) -> list[Product]:
+    """Products whose SKU looks like `raw_sku` (typos, missing dashes)."""
+    key = sku_key(raw_sku)
+    compact = re.sub(r"[^A-Z0-9]", "", key)
+    if len(compact) < 2:
+        return []
+    prefix = key[:3]
+    candidates = db.session.scalars(
+        select(Product)
+        .where(Product.sku_key >= prefix, Product.sku_key < prefix + "\uffff")
+        .limit(300)
+    ).all()
+    if len(candidates) < 50:
+        candidates += catalog.search(raw_sku, limit=50)[0]
+    by_key = {re.sub(r"[^A-Z0-9]", "", p.sku_key): p for p in candidates}
+    found = difflib.get_close_matches(compact, list(by_key), n=limit, cutoff=0.6)
+    return [by_key[k] for k in found]
+
+
+def check(lines: list[RequestedLine], account_id: int | None, today: date) -> list[CheckedLine]:
+    """Look every line up in the catalog, merge duplicate SKUs, price and judge them."""
+    checked: list[CheckedLine] = []
+    merged: dict[str, CheckedLine] = {}
+    for line in lines:
+        if line.problem:
+            checked.append(
+                CheckedLine([line.line_no], line.sku, line.quantity, "invalid", line.problem)
+            )
+            continue
+        key = sku_key(line.sku)
+        if key in merged:
+            earlier = merged[key]
+            earlier.line_nos.append(line.line_no)
+            earlier.quantity += line.quantity
+            continue
+        merged[key] = CheckedLine([line.line_no], line.sku, line.quantity, "ok")
+        checked.append(merged[key])
+
+    products = (
+        {
+            p.sku_key: p
+            for p in db.session.scalars(
+                select(Product)
+                .options(joinedload(Product.stock))
+                .where(Product.sku_key.in_(list(merged)))
+            )
+        }
+        if merged
+        else {}
+    )
+    replacement_keys = {
+        sku_key(p.replacement_sku)
+        for p in products.values()
+        if p.is_discontinued and p.replacement_sku
+    }
+    replacements = (
+        {
+            p.sku_key: p
+            for p in db.session.scalars(
+                select(Product)
+                .options(joinedload(Product.stock))
+                .where(Product.sku_key.in_(list(replacement_keys)))
+            )
+        }
+        if replacement_keys
+        else {}
+    )
+
+    for key, line in merged.items():
+        product = products.get(key)
+        notes = (
+            [f"merged lines {', '.join(map(str, line.line_nos))}"] if len(line.line_nos) > 1 else []
+        )
+        if product is None:
+            line.status = "unknown"
+            line.close_matches = close_matches(line.sku)
+            line.message = "unknown SKU" + (
+                "; did you mean " + ", ".join(p.sku for p in line.close_matches) + "?"
+                if line.close_matches
+                else ""
+            )
+            continue
+        line.product = product
+        line.sku = product.sku
+        if product.is_discontinued:
+            line.status = "discontinued"
+            line.replacement = replacements.get(sku_key(product.replacement_sku or ""))
+            line.message = "no longer sold" + (
+                f"; replaced by {line.replacement.sku}" if line.replacement else ""
+            )
+            if line.replacement:
+                valid = _valid_quantity(line.replacement, line.quantity)
+                if valid != line.quantity:
+                    line.suggested_quantity = valid
+            continue
+        valid = _valid_quantity(product, line.quantity)
+        if valid != line.quantity:
+            line.status = "adjust"
+            line.suggested_quantity = valid
+            reason = (
+                f"minimum order is {product.min_order_qty}"
+                if line.quantity < product.min_order_qty
+                else f"sold in multiples of {product.order_multiple}"
+            )
+            notes.append(f"{reason}: {valid} {product.unit} instead of {line.quantity}")
+        line.message = "; ".join(notes)
+
+    to_price = [line.product_to_add for line in merged.values() if line.product_to_add]
+    prices = catalog.price_lists(account_id, to_price, today)
+    for line in merged.values():
+        product = line.product_to_add
+        if product is not None and line.quantity_to_add:
+            line.unit_price = prices[product.id].unit_price(line.quantity_to_add)
+            line.availability = catalog.availability(product, line.quantity_to_add, today)
+    return checked
+
+
+def read_csv_upload(data: bytes) -> str:
+    """The text of an uploaded CSV; the same rules as a paste then apply."""
+    if not data.strip():
+        raise ValueError("The file is empty.")
+    if b"\x00" in data[:4096] or data[:2] == b"PK":
+        raise ValueError("This is not a CSV text file (an XLSX or other binary file?).")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValueError("The file is not text in UTF-8 or Windows-1252.")

@@ -1,0 +1,388 @@
+"""The terminal: quick order pad and paste, cart, checkout, orders."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from portal.accounts.models import Address
+from portal.accounts.roles import CUSTOMER_ROLES, VENDOR_ROLES, Role
+from portal.catalog import service as catalog
+from portal.errors import DomainError, NotFound
+from portal.extensions import db
+from portal.htmx import render_page
+from portal.security import requires
+
+from . import quick_order as order_lines
+from . import service
+from .forms import CheckoutForm, DecisionForm, PasteForm
+from .models import ORDER_STATUS_LABELS
+
+bp = Blueprint("ordering", __name__)
+
+PAD_ROWS = 10
+MAX_UPLOAD_BYTES = 1024 * 1024
+ORDER_VIEWERS = tuple(CUSTOMER_ROLES | VENDOR_ROLES)
+
+
+def _today() -> date:
+    return date.today()
+
+
+# --- quick order ---------------------------------------------------------------------
+
+
+@bp.route("/order", methods=["GET", "POST"])
+@requires(Role.BUYER)
+def quick_order():
+    """Type rows, paste lines or upload a file; every line is checked before the cart."""
+    form = PasteForm()
+    checked = None
+    error = None
+    if request.method == "POST" and form.validate():
+        try:
+            lines = _requested_lines(form)
+        except (order_lines.TooManyLines, ValueError) as problem:
+            error = str(problem)
+        else:
+            if lines:
+                checked = order_lines.check(lines, current_user.account_id, _today())
+            else:
+                error = "There was nothing to check: type a SKU and a quantity, or paste lines."
+    elif form.errors:
+        error = "; ".join(e for errors in form.errors.values() for e in errors)
+    return render_page(
+        "ordering/quick_order.html",
+        "review",
+        form=form,
+        checked=checked,
+        error=error,
+        pad_rows=range(PAD_ROWS),
+        status=422 if error else 200,
+    )
+
+
+def _requested_lines(form: PasteForm) -> list[order_lines.RequestedLine]:
+    upload = form.upload.data
+    if upload and upload.filename:
+        data = upload.read(MAX_UPLOAD_BYTES + 1)
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise ValueError("The file is larger than 1 MB; split it into smaller files.")
+        return order_lines.parse_paste(order_lines.read_csv_upload(data))
+    if form.paste.data and form.paste.data.strip():
+        return order_lines.parse_paste(form.paste.data)
+    skus = request.form.getlist("sku")[: PAD_ROWS * 5]
+    quantities = request.form.getlist("qty")[: PAD_ROWS * 5]
+    return order_lines.rows_to_lines(list(zip(skus, quantities, strict=False)))
+
+
+@bp.get("/order/row")
+@requires(Role.BUYER)
+def pad_row():
+    """One row of the pad, re-rendered with the product, price and line total."""
+    index = max(0, min(request.args.get("n", 0, type=int), PAD_ROWS * 5))
+    sku = request.args.get("sku", "")[:64]
+    qty = request.args.get("qty", "")[:12]
+    line = None
+    if sku.strip():
+        lines = order_lines.rows_to_lines([(sku, qty or "1")])
+        line = order_lines.check(lines, current_user.account_id, _today())[0]
+    return render_page(
+        "ordering/quick_order.html",
+        "pad_row",
+        n=index,
+        sku=sku,
+        qty=qty,
+        line=line,
+        form=PasteForm(),
+        checked=None,
+        error=None,
+        pad_rows=range(PAD_ROWS),
+    )
+
+
+@bp.get("/order/suggest")
+@requires(Role.BUYER)
+def suggest():
+    """Suggestions while typing a SKU: SKU prefix first, then words."""
+    prefix = request.args.get("sku", "").strip()[:64]
+    products = catalog.suggest(prefix) if len(prefix) >= 2 else []
+    prices = catalog.price_lists(current_user.account_id, products, _today())
+    return render_page(
+        "ordering/quick_order.html",
+        "suggestions",
+        products=products,
+        prices=prices,
+        form=PasteForm(),
+        checked=None,
+        error=None,
+        pad_rows=range(PAD_ROWS),
+    )
+
+
+@bp.post("/order/accept")
+@requires(Role.BUYER)
+def accept():
+    """Put the lines the buyer accepted into the cart."""
+    items = []
+    for index in request.form.getlist("add")[: order_lines.MAX_LINES]:
+        product_id = request.form.get(f"product-{index}", type=int)
+        quantity = request.form.get(f"quantity-{index}", type=int)
+        if product_id is None or quantity is None:
+            abort(400)
+        items.append((product_id, quantity))
+    if not items:
+        flash("No lines were chosen; nothing was added to the cart.", "info")
+        return redirect(url_for("ordering.quick_order"), code=303)
+    try:
+        service.add_to_cart(current_user, items)
+    except DomainError as error:
+        db.session.rollback()
+        flash(f"Nothing was added: {error.message}", "error")
+        return redirect(url_for("ordering.quick_order"), code=303)
+    flash(f"{len(items)} line{'s' if len(items) != 1 else ''} added to the cart.", "success")
+    return redirect(url_for("ordering.cart"), code=303)
+
+
+# --- cart ------------------------------------------------------------------------------
+
+
+@bp.get("/cart")
+@requires(Role.BUYER)
+def cart():
+    """The cart at today's prices, editable in place."""
+    return render_page(
+        "ordering/cart.html", "cart", cart=service.cart(current_user, _today()), error=None
+    )
+
+
+@bp.post("/cart/lines/<int:line_id>")
+@requires(Role.BUYER)
+def cart_line(line_id: int):
+    """Change a line's quantity, or remove it; htmx gets the cart block back."""
+    error = None
+    try:
+        if request.form.get("remove"):
+            service.remove_from_cart(current_user, line_id)
+        else:
+            service.set_cart_quantity(current_user, line_id, request.form.get("quantity", type=int))
+    except NotFound:
+        abort(404)
+    except DomainError as problem:
+        db.session.rollback()
+        error = problem.message
+    current = service.cart(current_user, _today())
+    if error and not request.headers.get("HX-Request"):
+        flash(error, "error")
+    if not request.headers.get("HX-Request"):
+        return redirect(url_for("ordering.cart"), code=303)
+    return render_page("ordering/cart.html", "cart", cart=current, error=error)
+
+
+# --- checkout ----------------------------------------------------------------------------
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+@requires(Role.BUYER)
+def checkout():
+    """PO number, delivery address and date; the lines with totals and ship dates; place."""
+    today = _today()
+    current = service.cart(current_user, today)
+    if current.is_empty and request.method == "GET":
+        flash("Your cart is empty.", "info")
+        return redirect(url_for("ordering.quick_order"))
+    form = CheckoutForm()
+    addresses = db.session.scalars(
+        select(Address)
+        .where(Address.account_id == current_user.account_id, Address.kind == "shipping")
+        .order_by(Address.is_default.desc(), Address.label)
+    ).all()
+    form.ship_to_id.choices = [SelectChoice(a.id, f"{a.label} — {a.one_line}") for a in addresses]
+    earliest = service.earliest_delivery(current, today)
+    po_warning = None
+    if form.po_number.data:
+        used = service.po_number_used(current_user.account_id, form.po_number.data)
+        if used:
+            po_warning = f"PO number {used.po_number} was already used on order {used.number}."
+    if form.validate_on_submit():
+        try:
+            order, created = service.place_order(
+                current_user,
+                po_number=form.po_number.data,
+                ship_to_id=form.ship_to_id.data,
+                requested_date=form.requested_date.data,
+                notes=form.notes.data or "",
+                idempotency_key=form.idempotency_key.data or "",
+                today=today,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            target = getattr(form, error.field, None) if error.field else None
+            if target is not None:
+                target.errors = [*target.errors, error.message]
+            else:
+                form.form_errors.append(error.message)
+        else:
+            if created:
+                flash(
+                    f"Order {order.number} placed."
+                    + (
+                        " It waits for your approver."
+                        if order.status == "awaiting_approval"
+                        else ""
+                    ),
+                    "success",
+                )
+            return redirect(url_for("ordering.order", number=order.number), code=303)
+    return render_page(
+        "ordering/checkout.html",
+        "form",
+        form=form,
+        cart=current,
+        earliest=earliest,
+        po_warning=po_warning,
+        status=422 if form.errors or form.form_errors else 200,
+    )
+
+
+# --- orders ------------------------------------------------------------------------------
+
+
+def _filters() -> service.OrderFilter:
+    args = request.args
+    status = args.get("status", "")
+    return service.OrderFilter(
+        status=status if status in ORDER_STATUS_LABELS else "",
+        po_number=args.get("po", "")[:50],
+        sku=args.get("sku", "")[:64],
+        q=args.get("q", "")[:100],
+        placed_from=_date_arg("from"),
+        placed_to=_date_arg("to"),
+    )
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.get("/orders")
+@requires(*ORDER_VIEWERS)
+def orders():
+    """Order history with filters; customers see their account's, vendor staff all."""
+    filters = _filters()
+    page = max(1, request.args.get("page", 1, type=int))
+    found, total = service.orders(current_user, filters, limit=50, offset=(page - 1) * 50)
+    return render_page(
+        "ordering/orders.html",
+        "results",
+        orders=found,
+        total=total,
+        filters=filters,
+        statuses=ORDER_STATUS_LABELS,
+        page=page,
+        pages=max(1, -(-total // 50)),
+    )
+
+
+def _csv_cell(value) -> str:
+    """Neutralise spreadsheet formula injection: a leading =, +, - or @ becomes text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.get("/orders/export.csv")
+@requires(*ORDER_VIEWERS)
+def export_orders():
+    """The filtered order list as CSV (UTF-8 with BOM, so spreadsheets read it right)."""
+    found, _ = service.orders(current_user, _filters(), limit=10_000)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["Order", "Placed", "Account", "PO number", "Status", "Total", "Currency", "Placed by"]
+    )
+    for order in found:
+        writer.writerow(
+            [
+                _csv_cell(v)
+                for v in (
+                    order.number,
+                    order.placed_at.date().isoformat(),
+                    order.account.number,
+                    order.po_number,
+                    order.status_label,
+                    order.total,
+                    order.currency,
+                    order.placed_by.name,
+                )
+            ]
+        )
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=orders.csv"},
+    )
+
+
+def _order_or_404(number: str):
+    try:
+        return service.order_for(current_user, number)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/orders/<number>")
+@requires(*ORDER_VIEWERS)
+def order(number: str):
+    """One order: lines with expected dates, and the timeline of everything so far."""
+    found = _order_or_404(number)
+    return render_page(
+        "ordering/order.html",
+        "content",
+        order=found,
+        events=service.timeline(found),
+        decision_form=DecisionForm(),
+    )
+
+
+@bp.post("/orders/<number>/cancel", defaults={"line_id": None})
+@bp.post("/orders/<number>/lines/<int:line_id>/cancel")
+@requires(Role.BUYER, Role.APPROVER, Role.CUSTOMER_ADMIN)
+def cancel(number: str, line_id: int | None):
+    """Cancel the order or one line, until the vendor confirms it."""
+    found = _order_or_404(number)
+    try:
+        service.cancel(current_user, found, line_id)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash("Line cancelled." if line_id else f"Order {found.number} cancelled.", "success")
+    return redirect(url_for("ordering.order", number=number), code=303)
+
+
+@bp.post("/orders/<number>/decision")
+@requires(Role.APPROVER)
+def decision(number: str):
+    """An approver approves or rejects an order above the account's limit."""
+    found = _order_or_404(number)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    approve = request.form.get("decision") == "approve"
+    try:
+        service.decide(current_user, found, approve=approve, comment=form.comment.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(f"Order {found.number} {'approved' if approve else 'rejected'}.", "success")
+    return redirect(url_for("ordering.order", number=number), code=303)

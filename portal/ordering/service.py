@@ -1,0 +1,508 @@
+"""The cart, placing orders (idempotent, with stock reserved atomically),
+approval, cancellation and order history.
+
+Plain functions with explicit arguments; every state change of an order or a
+line writes an OrderEvent in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal.accounts.models import Address, CustomerAccount, User
+from portal.accounts.roles import Role
+from portal.catalog import service as catalog
+from portal.catalog.models import Product, Stock
+from portal.errors import DomainError, Forbidden, NotFound
+from portal.extensions import db, utcnow
+from portal.security import scoped
+
+from .models import CartLine, Order, OrderEvent, OrderLine, OrderNumberSequence
+
+# --- the cart ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CartRow:
+    line: CartLine
+    unit_price: Decimal
+    line_total: Decimal
+    availability: catalog.Availability
+    is_contract: bool
+
+
+@dataclass(frozen=True)
+class Cart:
+    rows: list[CartRow]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((row.line_total for row in self.rows), Decimal("0"))
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.rows
+
+
+def _require_buyer(user: User) -> None:
+    if user.is_vendor_staff or not user.has_role(Role.BUYER):
+        raise Forbidden("Only a customer's buyer can order.")
+
+
+def cart(user: User, today: date) -> Cart:
+    """The user's cart at today's prices (one query for lines, one for prices)."""
+    lines = db.session.scalars(
+        select(CartLine)
+        .options(joinedload(CartLine.product).joinedload(Product.stock))
+        .where(CartLine.user_id == user.id)
+        .order_by(CartLine.added_at, CartLine.id)
+    ).all()
+    prices = catalog.price_lists(user.account_id, [line.product for line in lines], today)
+    rows = []
+    for line in lines:
+        price_list = prices[line.product_id]
+        unit_price = price_list.unit_price(line.quantity)
+        rows.append(
+            CartRow(
+                line,
+                unit_price,
+                unit_price * line.quantity,
+                catalog.availability(line.product, line.quantity, today),
+                price_list.is_contract,
+            )
+        )
+    return Cart(rows)
+
+
+def check_quantity(product: Product, quantity: int) -> None:
+    if product.is_discontinued:
+        raise DomainError(f"{product.sku} is no longer sold.")
+    if quantity < product.min_order_qty:
+        raise DomainError(f"{product.sku}: the minimum order is {product.min_order_qty}.")
+    if quantity % product.order_multiple:
+        raise DomainError(f"{product.sku}: order in multiples of {product.order_multiple}.")
+    if quantity > 1_000_000:
+        raise DomainError(f"{product.sku}: that quantity is too large.")
+
+
+def add_to_cart(user: User, items: list[tuple[int, int]]) -> int:
+    """Add (product id, quantity) pairs; a product already in the cart adds up."""
+    _require_buyer(user)
+    products = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Product).where(Product.id.in_([pid for pid, _ in items]))
+        )
+    }
+    existing = {
+        line.product_id: line
+        for line in db.session.scalars(select(CartLine).where(CartLine.user_id == user.id))
+    }
+    for product_id, quantity in items:
+        product = products.get(product_id)
+        if product is None:
+            raise NotFound("That product does not exist.")
+        line = existing.get(product_id)
+        total = quantity + (line.quantity if line else 0)
+        check_quantity(product, total)
+        if line:
+            line.quantity = total
+        else:
+            existing[product_id] = CartLine(
+                account_id=user.account_id,
+                user_id=user.id,
+                product_id=product_id,
+                quantity=quantity,
+            )
+            db.session.add(existing[product_id])
+    db.session.commit()
+    return len(items)
+
+
+def _cart_line(user: User, line_id: int) -> CartLine:
+    line = db.session.scalar(
+        select(CartLine)
+        .options(joinedload(CartLine.product))
+        .where(CartLine.id == line_id, CartLine.user_id == user.id)
+    )
+    if line is None:
+        raise NotFound("That line is not in your cart.")
+    return line
+
+
+def set_cart_quantity(user: User, line_id: int, quantity: int | None) -> CartLine:
+    line = _cart_line(user, line_id)
+    if quantity is None:
+        raise DomainError(f"{line.product.sku}: enter the quantity as a whole number.")
+    check_quantity(line.product, quantity)
+    line.quantity = quantity
+    db.session.commit()
+    return line
+
+
+def remove_from_cart(user: User, line_id: int) -> None:
+    db.session.delete(_cart_line(user, line_id))
+    db.session.commit()
+
+
+# --- placing an order ------------------------------------------------------------------
+
+
+def earliest_delivery(cart_: Cart, today: date) -> date:
+    """No requested date can be earlier than the latest line could ship."""
+    dates = [
+        row.availability.rest_ships_about or row.availability.ships_from_stock_on
+        for row in cart_.rows
+    ]
+    return max([d for d in dates if d] or [today])
+
+
+def po_number_used(account_id: int, po_number: str) -> Order | None:
+    return db.session.scalar(
+        select(Order)
+        .where(
+            Order.account_id == account_id, func.lower(Order.po_number) == po_number.strip().lower()
+        )
+        .order_by(Order.placed_at.desc())
+        .limit(1)
+    )
+
+
+def _next_order_number(year: int) -> str:
+    """Per year, sequential. The UPDATE takes the row lock (PostgreSQL) or runs
+    inside the request's write transaction (SQLite), so two orders never share one."""
+    updated = db.session.execute(
+        update(OrderNumberSequence)
+        .where(OrderNumberSequence.year == year)
+        .values(last_number=OrderNumberSequence.last_number + 1)
+    ).rowcount
+    if not updated:
+        try:
+            with db.session.begin_nested():
+                db.session.execute(insert(OrderNumberSequence).values(year=year, last_number=1))
+        except IntegrityError:  # someone else started the year a moment ago
+            db.session.execute(
+                update(OrderNumberSequence)
+                .where(OrderNumberSequence.year == year)
+                .values(last_number=OrderNumberSequence.last_number + 1)
+            )
+    number = db.session.scalar(
+        select(OrderNumberSequence.last_number).where(OrderNumberSequence.year == year)
+    )
+    return f"{year}-{number:06d}"
+
+
+def _reserve(product_id: int, wanted: int) -> int:
+    """Reserve up to `wanted` units; returns how many were reserved.
+
+    One conditional UPDATE per attempt: it cannot oversell on either database,
+    and it retries with what is left if another order took stock meanwhile.
+    """
+    for _ in range(5):
+        available = (
+            db.session.scalar(
+                select(Stock.on_hand - Stock.reserved).where(Stock.product_id == product_id)
+            )
+            or 0
+        )
+        take = min(wanted, max(0, available))
+        if take == 0:
+            return 0
+        done = db.session.execute(
+            update(Stock)
+            .where(Stock.product_id == product_id, Stock.on_hand - Stock.reserved >= take)
+            .values(reserved=Stock.reserved + take)
+        ).rowcount
+        if done:
+            return take
+    return 0
+
+
+def _event(
+    order: Order, actor: User | None, kind: str, line: OrderLine | None = None, **detail
+) -> None:
+    db.session.add(
+        OrderEvent(
+            order=order,
+            line=line,
+            actor_id=actor.id if actor else None,
+            kind=kind,
+            detail=detail or None,
+        )
+    )
+
+
+def place_order(
+    user: User,
+    *,
+    po_number: str,
+    ship_to_id: int,
+    requested_date: date | None,
+    notes: str,
+    idempotency_key: str,
+    today: date,
+) -> tuple[Order, bool]:
+    """Turn the user's cart into an order. Returns (order, created).
+
+    The same idempotency key returns the order it already made, so a double
+    click, a retry or a refresh never makes a second order. Prices are captured
+    on the lines; stock is reserved line by line; the cart is emptied.
+    """
+    _require_buyer(user)
+    key = idempotency_key.strip()[:64]
+    if not key:
+        raise DomainError("The form is missing its submission key; reload the page.")
+    existing = db.session.scalar(
+        select(Order).where(Order.account_id == user.account_id, Order.idempotency_key == key)
+    )
+    if existing is not None:
+        return existing, False
+    current = cart(user, today)
+    if current.is_empty:
+        raise DomainError("Your cart is empty.")
+    po_number = po_number.strip()
+    if not po_number:
+        raise DomainError("Enter your purchase order number.", field="po_number")
+    address = db.session.scalar(
+        select(Address).where(
+            Address.id == ship_to_id,
+            Address.account_id == user.account_id,
+            Address.kind == "shipping",
+        )
+    )
+    if address is None:
+        raise DomainError("Choose one of your account's delivery addresses.", field="ship_to_id")
+    earliest = earliest_delivery(current, today)
+    if requested_date is not None and requested_date < earliest:
+        raise DomainError(
+            f"The earliest possible date is {earliest:%d %b %Y}.", field="requested_date"
+        )
+    for row in current.rows:
+        check_quantity(row.line.product, row.line.quantity)
+
+    account = db.session.get(CustomerAccount, user.account_id)
+    needs_approval = account.approval_limit is not None and current.total > account.approval_limit
+    order = Order(
+        number=_next_order_number(today.year),
+        account_id=user.account_id,
+        placed_by_id=user.id,
+        status="awaiting_approval" if needs_approval else "placed",
+        po_number=po_number,
+        ship_to_id=address.id,
+        ship_to_text=f"{address.label}: {address.one_line}"[:500],
+        requested_date=requested_date,
+        notes=notes.strip()[:2000],
+        total=current.total,
+        currency=current_app.config["CURRENCY"],
+        idempotency_key=key,
+    )
+    dispatch = timedelta(days=current_app.config["DISPATCH_DAYS_FROM_STOCK"])
+    # Stock rows are locked in product order, so two orders never wait on each other.
+    reserved_by_product = {
+        row.line.product_id: _reserve(row.line.product_id, row.line.quantity)
+        for row in sorted(current.rows, key=lambda r: r.line.product_id)
+    }
+    for number, row in enumerate(current.rows, start=1):
+        product = row.line.product
+        reserved = reserved_by_product[product.id]
+        ships = (
+            today + dispatch
+            if reserved == row.line.quantity
+            else today + timedelta(days=max(product.lead_time_days, dispatch.days))
+        )
+        order.lines.append(
+            OrderLine(
+                line_no=number,
+                product_id=product.id,
+                sku=product.sku,
+                name=product.name,
+                unit=product.unit,
+                quantity=row.line.quantity,
+                unit_price=row.unit_price,
+                line_total=row.line_total,
+                reserved_quantity=reserved,
+                estimated_ship_date=ships,
+            )
+        )
+    try:
+        with db.session.begin_nested():
+            db.session.add(order)
+            db.session.flush()
+    except IntegrityError:
+        # The same key won a race with us: that order stands, ours never existed.
+        db.session.rollback()
+        existing = db.session.scalar(
+            select(Order).where(Order.account_id == user.account_id, Order.idempotency_key == key)
+        )
+        if existing is None:
+            raise
+        return existing, False
+    _event(
+        order, user, "placed", total=str(order.total), lines=len(order.lines), po_number=po_number
+    )
+    if needs_approval:
+        _event(order, None, "approval_requested", limit=str(account.approval_limit))
+    db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
+    db.session.commit()
+    return order, True
+
+
+# --- approval and cancellation -------------------------------------------------------
+
+
+def _release(line: OrderLine) -> None:
+    if line.reserved_quantity:
+        db.session.execute(
+            update(Stock)
+            .where(Stock.product_id == line.product_id)
+            .values(reserved=Stock.reserved - line.reserved_quantity)
+        )
+        line.reserved_quantity = 0
+
+
+def decide(user: User, order: Order, *, approve: bool, comment: str) -> Order:
+    """An approver of the order's account approves or rejects it (a comment is kept)."""
+    if user.account_id != order.account_id or not user.has_role(Role.APPROVER):
+        raise Forbidden("Only an approver of this account can decide.")
+    if order.status != "awaiting_approval":
+        raise DomainError(f"Order {order.number} is no longer waiting for approval.")
+    comment = comment.strip()
+    if not approve and not comment:
+        raise DomainError("Say why the order is rejected.", field="comment")
+    before = order.status
+    after = "placed" if approve else "rejected"
+    # Conditional: of two approvers deciding at once, exactly one succeeds.
+    changed = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == "awaiting_approval")
+        .values(status=after, decided_by_id=user.id, decided_at=utcnow(), decision_comment=comment)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        db.session.rollback()
+        raise DomainError(f"Order {order.number} was decided a moment ago by someone else.")
+    db.session.refresh(order)
+    if not approve:
+        for line in order.lines:
+            _release(line)
+    _event(
+        order,
+        user,
+        "approved" if approve else "rejected",
+        before=before,
+        after=after,
+        comment=comment,
+    )
+    db.session.commit()
+    return order
+
+
+def cancel(user: User, order: Order, line_id: int | None = None) -> Order:
+    """Cancel the order, or one line of it, until the vendor has confirmed it."""
+    if user.account_id != order.account_id or not user.has_role(
+        Role.BUYER, Role.APPROVER, Role.CUSTOMER_ADMIN
+    ):
+        raise Forbidden("Only the account's own users can cancel its orders.")
+    if not order.is_open:
+        raise DomainError(f"Order {order.number} can no longer be cancelled here.")
+    lines = [line for line in order.lines if line.status == "open"]
+    if line_id is not None:
+        lines = [line for line in lines if line.id == line_id]
+        if not lines:
+            raise DomainError("That line is already cancelled or does not exist.")
+    for line in lines:
+        line.status = "cancelled"
+        _release(line)
+        _event(order, user, "line_cancelled", line=line, line_no=line.line_no, sku=line.sku)
+    open_lines = [line for line in order.lines if line.status == "open"]
+    order.total = sum((line.line_total for line in open_lines), Decimal("0"))
+    if not open_lines:
+        before = order.status
+        order.status = "cancelled"
+        _event(order, user, "cancelled", before=before, after="cancelled")
+    db.session.commit()
+    return order
+
+
+# --- history -----------------------------------------------------------------------------
+
+
+def order_for(viewer: User, number: str) -> Order:
+    order = db.session.scalar(
+        scoped(select(Order), Order, viewer)
+        .where(Order.number == number)
+        .options(selectinload(Order.lines), joinedload(Order.placed_by), joinedload(Order.account))
+    )
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def timeline(order: Order) -> list[OrderEvent]:
+    return list(
+        db.session.scalars(
+            order.events.select().options(joinedload(OrderEvent.actor), joinedload(OrderEvent.line))
+        )
+    )
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    status: str = ""
+    po_number: str = ""
+    sku: str = ""
+    q: str = ""
+    placed_from: date | None = None
+    placed_to: date | None = None
+
+
+def orders(
+    viewer: User, filters: OrderFilter, *, limit: int = 50, offset: int = 0
+) -> tuple[list[Order], int]:
+    query = scoped(select(Order), Order, viewer)
+    if filters.status:
+        query = query.where(Order.status == filters.status)
+    if filters.po_number:
+        query = query.where(func.lower(Order.po_number).contains(filters.po_number.lower()))
+    if filters.sku:
+        query = query.where(
+            Order.id.in_(
+                select(OrderLine.order_id).where(
+                    func.upper(OrderLine.sku).startswith(filters.sku.strip().upper())
+                )
+            )
+        )
+    if filters.q:
+        term = filters.q.strip().lower()
+        query = query.where(
+            or_(
+                func.lower(Order.number).contains(term),
+                func.lower(Order.po_number).contains(term),
+                func.lower(Order.notes).contains(term),
+            )
+        )
+    if filters.placed_from:
+        query = query.where(Order.placed_at >= _start_of(filters.placed_from))
+    if filters.placed_to:
+        query = query.where(Order.placed_at < _start_of(filters.placed_to + timedelta(days=1)))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page = db.session.scalars(
+        query.options(joinedload(Order.placed_by), joinedload(Order.account))
+        .order_by(Order.placed_at.desc(), Order.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(page), total
+
+
+def _start_of(day: date):
+    from datetime import UTC, datetime
+
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
