@@ -90,8 +90,10 @@ def navigation() -> list[dict]:
             continue
         args = {"account_id": current_user.account_id} if endpoint == "accounts.detail" else {}
         url = url_for(endpoint, **args)
+        # The page itself or a page below it ("/orders/2026-000001"), not a
+        # sibling that shares a prefix ("/order" is not below "/orders").
         current = request.endpoint == endpoint or (
-            endpoint != "home.index" and request.path.startswith(url)
+            endpoint != "home.index" and request.path.startswith(url.rstrip("/") + "/")
         )
         items.append({"label": label, "url": url, "current": current})
     return items

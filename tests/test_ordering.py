@@ -223,7 +223,7 @@ def test_pad_row_shows_price_and_line_total(login_as, parts):
     response = buyer.client.get(
         "/order/row?n=3&sku=fst-m8x30-a2&qty=200", headers={"HX-Request": "true"}
     )
-    row = soup(response).select_one("tr#pad-row-3")
+    row = soup(response).select_one("td#pad-info-3")
     assert "Hex bolt" in row.get_text() and "60.00 EUR" in row.get_text()
     assert "<html" not in response.get_data(as_text=True)
 

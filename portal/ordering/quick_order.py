@@ -250,10 +250,10 @@ def check(lines: list[RequestedLine], account_id: int | None, today: date) -> li
         if product is None:
             line.status = "unknown"
             line.close_matches = close_matches(line.sku)
-            line.message = "unknown SKU" + (
-                "; did you mean " + ", ".join(p.sku for p in line.close_matches) + "?"
+            line.message = (
+                "did you mean " + ", ".join(p.sku for p in line.close_matches) + "?"
                 if line.close_matches
-                else ""
+                else "no product has this SKU"
             )
             continue
         line.product = product

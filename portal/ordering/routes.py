@@ -95,7 +95,7 @@ def pad_row():
         line = order_lines.check(lines, current_user.account_id, _today())[0]
     return render_page(
         "ordering/quick_order.html",
-        "pad_row",
+        "pad_row_info",
         n=index,
         sku=sku,
         qty=qty,
