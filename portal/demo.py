@@ -98,10 +98,12 @@ def is_loaded() -> bool:
 def load() -> dict[str, int]:
     """Everything `make run` shows: people and accounts, then the catalog."""
     from portal.catalog import demo as catalog_demo
+    from portal.ordering import demo as ordering_demo
 
     counts = load_people()
     counts |= catalog_demo.load(random.Random(4242), utcnow().date())
     db.session.commit()
+    counts |= ordering_demo.load(random.Random(4343), utcnow().date())
     return counts
 
 

@@ -20,6 +20,7 @@ def index():
         "home/customer.html",
         account=current_user.account,
         events=service.customer_activity(current_user),
+        orders=service.recent_orders(current_user),
     )
 
 

@@ -74,3 +74,11 @@ def customer_activity(viewer: User, limit: int = 12) -> list[AuditEvent]:
     return audit.recent_events(
         viewer, account_id=viewer.account_id, limit=limit, actions=HOME_ACTIVITY_ACTIONS
     )
+
+
+def recent_orders(viewer: User, limit: int = 6):
+    """The account's newest orders, for the customer's home page."""
+    from portal.ordering.service import OrderFilter, orders
+
+    found, _ = orders(viewer, OrderFilter(), limit=limit)
+    return found
