@@ -105,6 +105,9 @@ def install(app: Flask) -> None:
     app.add_template_filter(money)
     app.add_template_global(navigation)
     app.add_template_global(Role)
+    from portal.extensions import utcnow
+
+    app.add_template_global(utcnow, "now_utc")
     from portal.audit.service import ACTION_LABELS
 
     app.add_template_global(ACTION_LABELS, "action_labels")

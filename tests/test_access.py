@@ -133,6 +133,9 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("ordering.cancel", "/orders/<number>/lines/<int:line_id>/cancel"): Access(
         "/orders/{order}/lines/{order_line}/cancel", ACME_CUSTOMERS, ("POST",), tenant=True
     ),
+    ("ordering.reorder", "/orders/<number>/reorder"): Access(
+        "/orders/{order}/reorder", BUYERS, ("POST",), tenant=True
+    ),
     ("ordering.decision", "/orders/<number>/decision"): Access(
         "/orders/{order}/decision", frozenset({"approver"}), ("POST",), tenant=True
     ),

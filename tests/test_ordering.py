@@ -510,3 +510,29 @@ def test_csv_export_neutralises_formulas(app, login_as, parts):
     text = response.get_data(as_text=True)
     assert "'=HYPERLINK" in text
     assert "\n=" not in text and ",=" not in text
+
+
+def test_reorder_adds_lines_at_todays_prices_and_says_what_changed(app, login_as, parts):
+    number = place(app, login_as, parts, [(parts["valve"], 2), (parts["bolt"], 100)])
+    with app.app_context():
+        valve = db.session.get(Product, parts["valve"])
+        valve.list_price = Decimal("120.00")
+        bolt = db.session.get(Product, parts["bolt"])
+        bolt.status = "discontinued"
+        db.session.commit()
+    buyer = login_as("buyer@acme.test")
+    response = buyer.post(f"/orders/{number}/reorder", page=f"/orders/{number}")
+    assert response.headers["Location"] == "/cart"
+    page = soup(buyer.client.get("/cart"))
+    messages = page.select_one(".flashes").get_text()
+    assert "1 line of order" in messages
+    assert "price changed from 100.00 EUR to 120.00 EUR" in messages
+    assert "FST-M8x30-A2 is no longer sold" in messages
+    assert [td.get_text() for td in page.select("#cart tbody td.sku")] == ["HYD-VLV-1/2 NC"]
+
+
+def test_order_page_prints_without_navigation(login_as, parts, app):
+    number = place(app, login_as, parts, [(parts["valve"], 1)])
+    page = soup(login_as("buyer@acme.test").client.get(f"/orders/{number}"))
+    assert page.select_one("button[data-print]")
+    assert "Order confirmation" in page.select_one(".print-only").get_text()

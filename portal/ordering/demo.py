@@ -25,8 +25,9 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
     for account in accounts:
         buyers = [u for u in account.users if u.has_role(Role.BUYER)]
         for _ in range(rng.randint(6, 12)):
-            plan.append((today - timedelta(days=rng.randint(0, WEEKS * 7)), account,
-                         rng.choice(buyers)))
+            plan.append(
+                (today - timedelta(days=rng.randint(0, WEEKS * 7)), account, rng.choice(buyers))
+            )
     plan.sort(key=lambda item: (item[0], item[1].number))
     placed = 0
     for day, account, buyer in plan:
@@ -38,12 +39,19 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
         service.add_to_cart(buyer, items)
         address = next(a for a in account.addresses if a.kind == "shipping")
         order, _ = service.place_order(
-            buyer, po_number=f"PO-{day:%y%m}-{rng.randint(100, 999)}", ship_to_id=address.id,
-            requested_date=None, notes="", idempotency_key=f"demo-{placed}", today=day)
+            buyer,
+            po_number=f"PO-{day:%y%m}-{rng.randint(100, 999)}",
+            ship_to_id=address.id,
+            requested_date=None,
+            notes="",
+            idempotency_key=f"demo-{placed}",
+            today=day,
+        )
         when = datetime.combine(day, time(rng.randint(7, 16), rng.randint(0, 59)), tzinfo=UTC)
         db.session.execute(update(Order).where(Order.id == order.id).values(placed_at=when))
-        db.session.execute(update(OrderEvent).where(OrderEvent.order_id == order.id)
-                           .values(at=when))
+        db.session.execute(
+            update(OrderEvent).where(OrderEvent.order_id == order.id).values(at=when)
+        )
         if rng.random() < 0.08:
             service.cancel(buyer, order)
         placed += 1
@@ -53,9 +61,12 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
 
 def _products_for(account: CustomerAccount, rng: random.Random) -> list[Product]:
     """Mostly what the account has contract prices for: that is what it buys."""
-    return list(db.session.scalars(
-        select(Product).join(ContractPrice, ContractPrice.product_id == Product.id)
-        .where(ContractPrice.account_id == account.id, Product.status == "active")
-        .distinct().order_by(Product.id)))
-
-
+    return list(
+        db.session.scalars(
+            select(Product)
+            .join(ContractPrice, ContractPrice.product_id == Product.id)
+            .where(ContractPrice.account_id == account.id, Product.status == "active")
+            .distinct()
+            .order_by(Product.id)
+        )
+    )

@@ -16,6 +16,7 @@ from portal.accounts.roles import CUSTOMER_ROLES, VENDOR_ROLES, Role
 from portal.catalog import service as catalog
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
+from portal.formatting import money
 from portal.htmx import render_page
 from portal.security import requires
 
@@ -386,3 +387,29 @@ def decision(number: str):
     else:
         flash(f"Order {found.number} {'approved' if approve else 'rejected'}.", "success")
     return redirect(url_for("ordering.order", number=number), code=303)
+
+
+@bp.post("/orders/<number>/reorder")
+@requires(Role.BUYER)
+def reorder(number: str):
+    """Add an earlier order's lines to the cart at today's prices, saying what changed."""
+    found = _order_or_404(number)
+    try:
+        result = service.reorder(current_user, found, _today())
+    except DomainError as error:
+        db.session.rollback()
+        flash(f"Nothing was added: {error.message}", "error")
+        return redirect(url_for("ordering.order", number=number), code=303)
+    if result.added:
+        flash(
+            f"{result.added} line{'s' if result.added != 1 else ''} of order {found.number} "
+            "added to the cart at today's prices.",
+            "success",
+        )
+    for sku, then, now in result.price_changes:
+        flash(f"{sku}: the price changed from {money(then)} to {money(now)}.", "info")
+    for sku, then, now in result.rounded:
+        flash(f"{sku}: {then} is no longer an orderable quantity; {now} was added.", "info")
+    for sku in result.not_sold:
+        flash(f"{sku} is no longer sold and was left out.", "error")
+    return redirect(url_for("ordering.cart"), code=303)

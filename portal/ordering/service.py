@@ -506,3 +506,56 @@ def _start_of(day: date):
     from datetime import UTC, datetime
 
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+# --- reorder -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReorderResult:
+    added: int
+    price_changes: list[tuple[str, Decimal, Decimal]]  # sku, then, now
+    not_sold: list[str]
+    rounded: list[tuple[str, int, int]]  # sku, ordered then, now
+
+
+def reorder(user: User, order: Order, today: date) -> ReorderResult:
+    """Put an earlier order's lines into the cart at today's prices.
+
+    Says which prices changed since, which items are no longer sold (they are
+    left out), and which quantities had to be rounded to today's rules.
+    """
+    from portal.ordering.quick_order import _valid_quantity
+
+    _require_buyer(user)
+    if order.account_id != user.account_id:
+        raise NotFound("No such order.")
+    lines = [line for line in order.lines if line.status == "open"] or list(order.lines)
+    products = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Product).where(Product.id.in_([line.product_id for line in lines]))
+        )
+    }
+    items, not_sold, rounded = [], [], []
+    for line in lines:
+        product = products[line.product_id]
+        if product.is_discontinued:
+            not_sold.append(
+                line.sku
+                + (f" (replaced by {product.replacement_sku})" if product.replacement_sku else "")
+            )
+            continue
+        quantity = _valid_quantity(product, line.quantity)
+        if quantity != line.quantity:
+            rounded.append((line.sku, line.quantity, quantity))
+        items.append((product.id, quantity, line))
+    prices = catalog.price_lists(user.account_id, [products[pid] for pid, _, _ in items], today)
+    changes = []
+    for product_id, quantity, line in items:
+        now = prices[product_id].unit_price(quantity)
+        if now != line.unit_price:
+            changes.append((line.sku, line.unit_price, now))
+    if items:
+        add_to_cart(user, [(product_id, quantity) for product_id, quantity, _ in items])
+    return ReorderResult(len(items), changes, not_sold, rounded)

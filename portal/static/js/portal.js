@@ -16,3 +16,11 @@ document.addEventListener("keydown", (event) => {
     next.select();
   }
 });
+
+// Buttons that print the page (order confirmations); the print stylesheet
+// leaves out navigation, buttons and forms.
+document.addEventListener("click", (event) => {
+  if (event.target instanceof Element && event.target.closest("[data-print]")) {
+    window.print();
+  }
+});
