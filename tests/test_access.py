@@ -119,6 +119,14 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("ordering.cart_line", "/cart/lines/<int:line_id>"): Access(
         "/cart/lines/{cart_line}", BUYERS, ("POST",), tenant=True, owner="buyer"
     ),
+    ("ordering.lists", "/lists"): Access("/lists", BUYERS),
+    ("ordering.save_cart", "/cart/save"): Access("/cart/save", BUYERS, ("POST",)),
+    ("ordering.load_list", "/lists/<int:list_id>/load"): Access(
+        "/lists/{saved_list}/load", BUYERS, ("POST",), tenant=True
+    ),
+    ("ordering.delete_list", "/lists/<int:list_id>/delete"): Access(
+        "/lists/{saved_list}/delete", BUYERS, ("POST",), tenant=True
+    ),
     ("ordering.checkout", "/checkout"): Access("/checkout", BUYERS, ("GET", "POST")),
     ("ordering.orders", "/orders"): Access("/orders", VENDOR | ACME_CUSTOMERS),
     ("ordering.export_orders", "/orders/export.csv"): Access(
@@ -228,8 +236,14 @@ def acme_objects(app, ids, a_product) -> dict:
             today=date.today(),
         )
         ordering.add_to_cart(buyer, [(a_product, 1)])
+        saved = ordering.save_cart_as_list(buyer, "Standard")
         cart_line = db.session.scalar(select(CartLine.id).where(CartLine.user_id == buyer.id))
-        return {"order": order.number, "order_line": order.lines[0].id, "cart_line": cart_line}
+        return {
+            "order": order.number,
+            "order_line": order.lines[0].id,
+            "cart_line": cart_line,
+            "saved_list": saved.id,
+        }
 
 
 def expected_status(access: Access, actor: str) -> str:

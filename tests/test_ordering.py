@@ -536,3 +536,42 @@ def test_order_page_prints_without_navigation(login_as, parts, app):
     page = soup(login_as("buyer@acme.test").client.get(f"/orders/{number}"))
     assert page.select_one("button[data-print]")
     assert "Order confirmation" in page.select_one(".print-only").get_text()
+
+
+def test_save_the_cart_as_a_list_and_load_it_later(app, login_as, parts):
+    from portal.ordering.models import SavedList
+
+    fill_cart(app, "buyer@acme.test", [(parts["valve"], 2), (parts["bolt"], 200)])
+    buyer = login_as("buyer@acme.test")
+    assert (
+        buyer.post("/cart/save", {"name": "  Monthly   maintenance "}, page="/cart").headers[
+            "Location"
+        ]
+        == "/lists"
+    )
+    again = buyer.post("/cart/save", {"name": "monthly maintenance"}, page="/cart")
+    assert (
+        "already has a list"
+        in soup(buyer.client.get(again.headers["Location"])).select_one(".flashes").get_text()
+    )
+    empty_name = buyer.post("/cart/save", {"name": "   "}, page="/cart")
+    assert (
+        "Give the list a name"
+        in soup(buyer.client.get(empty_name.headers["Location"])).select_one(".flashes").get_text()
+    )
+    with app.app_context():
+        saved = db.session.scalar(select(SavedList))
+        saved_id = saved.id
+        assert saved.name == "Monthly maintenance"
+        assert [(line.product_id, line.quantity) for line in saved.lines] == [
+            (parts["valve"], 2),
+            (parts["bolt"], 200),
+        ]
+        db.session.execute(CartLine.__table__.delete())
+        db.session.commit()
+    colleague = login_as("admin@acme.test")  # lists are shared by the account's buyers
+    assert colleague.post(f"/lists/{saved_id}/load", page="/lists").status_code == 303
+    assert len(soup(colleague.client.get("/cart")).select("#cart tbody tr")) == 2
+    globex = login_as("buyer@globex.test")
+    assert globex.post(f"/lists/{saved_id}/load", page="/lists").status_code == 404
+    assert "Monthly" not in globex.client.get("/lists").get_data(as_text=True)

@@ -56,6 +56,43 @@ class CartLine(db.Model):
     product: Mapped[Product] = relationship()
 
 
+class SavedList(db.Model):
+    """A named list of products and quantities, saved from a cart and loaded into
+    one later. Shared by the account's buyers: a team's standard orders."""
+
+    __tablename__ = "saved_list"
+    tenant_column = "account_id"
+    __table_args__ = (UniqueConstraint("account_id", "name", name="uq_saved_list_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("customer_account.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    created_by: Mapped[User | None] = relationship()
+    lines: Mapped[list[SavedListLine]] = relationship(
+        cascade="all, delete-orphan", order_by="SavedListLine.position"
+    )
+
+
+class SavedListLine(db.Model):
+    __tablename__ = "saved_list_line"
+    __table_args__ = (CheckConstraint("quantity >= 1", name="quantity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("saved_list.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"))
+    quantity: Mapped[int]
+
+    product: Mapped[Product] = relationship()
+
+
 class OrderNumberSequence(db.Model):
     """The last order number used in a year: numbers are per year and sequential."""
 

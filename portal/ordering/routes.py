@@ -186,6 +186,65 @@ def cart_line(line_id: int):
     return render_page("ordering/cart.html", "cart", cart=current, error=error)
 
 
+# --- saved lists ------------------------------------------------------------------------
+
+
+@bp.get("/lists")
+@requires(Role.BUYER)
+def lists():
+    """The account's saved lists: standard orders the buyers share."""
+    return render_page("ordering/lists.html", "lists", lists=service.saved_lists(current_user))
+
+
+@bp.post("/cart/save")
+@requires(Role.BUYER)
+def save_cart():
+    """Save the cart under a name."""
+    try:
+        saved = service.save_cart_as_list(current_user, request.form.get("name", ""))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("ordering.cart"), code=303)
+    flash(f"Saved the cart as “{saved.name}”.", "success")
+    return redirect(url_for("ordering.lists"), code=303)
+
+
+def _list_or_404(list_id: int):
+    try:
+        return service.saved_list_for(current_user, list_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.post("/lists/<int:list_id>/load")
+@requires(Role.BUYER)
+def load_list(list_id: int):
+    """Add a saved list's lines to the cart."""
+    saved = _list_or_404(list_id)
+    try:
+        added, left_out = service.load_list(current_user, saved)
+    except DomainError as error:
+        db.session.rollback()
+        flash(f"Nothing was added: {error.message}", "error")
+        return redirect(url_for("ordering.lists"), code=303)
+    flash(
+        f"{added} line{'s' if added != 1 else ''} of “{saved.name}” added to the cart.", "success"
+    )
+    for sku in left_out:
+        flash(f"{sku} is no longer sold and was left out.", "error")
+    return redirect(url_for("ordering.cart"), code=303)
+
+
+@bp.post("/lists/<int:list_id>/delete")
+@requires(Role.BUYER)
+def delete_list(list_id: int):
+    saved = _list_or_404(list_id)
+    service.delete_list(current_user, saved)
+    flash(f"List “{saved.name}” deleted.", "success")
+    return redirect(url_for("ordering.lists"), code=303)
+
+
 # --- checkout ----------------------------------------------------------------------------
 
 

@@ -24,7 +24,15 @@ from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.security import scoped
 
-from .models import CartLine, Order, OrderEvent, OrderLine, OrderNumberSequence
+from .models import (
+    CartLine,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderNumberSequence,
+    SavedList,
+    SavedListLine,
+)
 
 # --- the cart ------------------------------------------------------------------------
 
@@ -559,3 +567,77 @@ def reorder(user: User, order: Order, today: date) -> ReorderResult:
     if items:
         add_to_cart(user, [(product_id, quantity) for product_id, quantity, _ in items])
     return ReorderResult(len(items), changes, not_sold, rounded)
+
+
+# --- saved lists ----------------------------------------------------------------------------
+
+
+def saved_lists(viewer: User) -> list[SavedList]:
+    return list(
+        db.session.scalars(
+            scoped(select(SavedList), SavedList, viewer)
+            .options(selectinload(SavedList.lines), joinedload(SavedList.created_by))
+            .order_by(func.lower(SavedList.name))
+        )
+    )
+
+
+def save_cart_as_list(user: User, name: str) -> SavedList:
+    """Save the cart's products and quantities under a name the account's buyers share."""
+    _require_buyer(user)
+    name = " ".join(name.split())[:100]
+    if not name:
+        raise DomainError("Give the list a name.", field="name")
+    lines = db.session.scalars(
+        select(CartLine).where(CartLine.user_id == user.id).order_by(CartLine.added_at, CartLine.id)
+    ).all()
+    if not lines:
+        raise DomainError("The cart is empty: there is nothing to save.")
+    clash = db.session.scalar(
+        select(SavedList.id).where(
+            SavedList.account_id == user.account_id, func.lower(SavedList.name) == name.lower()
+        )
+    )
+    if clash is not None:
+        raise DomainError(f"Your account already has a list called “{name}”.", field="name")
+    saved = SavedList(
+        account_id=user.account_id,
+        name=name,
+        created_by_id=user.id,
+        lines=[
+            SavedListLine(position=n, product_id=line.product_id, quantity=line.quantity)
+            for n, line in enumerate(lines)
+        ],
+    )
+    db.session.add(saved)
+    db.session.commit()
+    return saved
+
+
+def saved_list_for(viewer: User, list_id: int) -> SavedList:
+    found = db.session.scalar(
+        scoped(select(SavedList), SavedList, viewer).where(SavedList.id == list_id)
+    )
+    if found is None:
+        raise NotFound("No such list.")
+    return found
+
+
+def load_list(user: User, saved: SavedList) -> tuple[int, list[str]]:
+    """Add a saved list to the cart; discontinued products are left out and named."""
+    _require_buyer(user)
+    items, left_out = [], []
+    for line in saved.lines:
+        if line.product.is_discontinued:
+            left_out.append(line.product.sku)
+        else:
+            items.append((line.product_id, line.quantity))
+    if items:
+        add_to_cart(user, items)
+    return len(items), left_out
+
+
+def delete_list(user: User, saved: SavedList) -> None:
+    _require_buyer(user)
+    db.session.delete(saved)
+    db.session.commit()
