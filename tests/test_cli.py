@@ -43,13 +43,15 @@ def test_demo_load_creates_the_documented_logins(app):
 
 
 def test_demo_data_is_deterministic(app, database_url):
-    """Two loads into fresh databases give the same people, accounts and addresses."""
+    """Two loads give the same people, accounts, addresses, products and orders."""
     from .conftest import empty_all_tables
 
     def snapshot():
         with app.app_context():
             users = db.session.execute(
-                select(User.email, User.name, User.account_id).order_by(User.email)
+                select(User.email, User.name, CustomerAccount.number)
+                .outerjoin(CustomerAccount, User.account_id == CustomerAccount.id)
+                .order_by(User.email)
             ).all()
             accounts = [
                 (a.number, a.name, [x.one_line for x in a.addresses])
@@ -57,7 +59,17 @@ def test_demo_data_is_deterministic(app, database_url):
                     select(CustomerAccount).order_by(CustomerAccount.number)
                 )
             ]
-        return users, accounts
+            from portal.catalog.models import Product
+            from portal.ordering.models import Order
+
+            products = db.session.execute(
+                select(Product.sku, Product.list_price, Product.status).order_by(Product.sku)
+            ).all()
+            orders = db.session.execute(
+                select(Order.number, Order.po_number, Order.total, Order.status)
+                .order_by(Order.number)
+            ).all()
+        return users, accounts, products, orders
 
     runner = app.test_cli_runner()
     runner.invoke(args=["demo", "load"])
