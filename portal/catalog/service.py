@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, func, or_, select, text, union
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
@@ -148,22 +148,33 @@ def find_by_sku(raw_sku: str) -> Product | None:
     return db.session.scalar(select(Product).where(Product.sku_key == sku_key(raw_sku)))
 
 
-def _word_match(words: list[str]):
-    """Products whose SKU, name or description hold every word (as a prefix)."""
+def _matching_ids(q: str, words: list[str]):
+    """Ids of products whose SKU starts with `q` or whose text holds every word.
+
+    A UNION of two indexed look-ups (the SKU key's range, the full-text index):
+    an OR of the two in one WHERE would make both databases scan every product.
+    """
+    key = sku_key(q)
+    by_sku = select(Product.id).where(Product.sku_key >= key, Product.sku_key < key + "\uffff")
+    if not words:
+        return by_sku
     if db.engine.dialect.name == "postgresql":
         # The same expression as the GIN index of migration 0002, so the index is used.
         document = func.to_tsvector(
             text("'simple'"), Product.sku + " " + Product.name + " " + Product.description
         )
         tsquery = " & ".join(f"{w}:*" for w in words)
-        return document.op("@@")(func.to_tsquery(text("'simple'"), tsquery))
-    fts_query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
-    return Product.id.in_(
-        select(text("rowid"))
-        .select_from(text("product_search"))
-        .where(text("product_search MATCH :fts"))
-        .params(fts=fts_query)
-    )
+        by_words = select(Product.id).where(
+            document.op("@@")(func.to_tsquery(text("'simple'"), tsquery)))
+    else:
+        fts_query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+        by_words = (
+            select(text("rowid"))
+            .select_from(text("product_search"))
+            .where(text("product_search MATCH :fts"))
+            .params(fts=fts_query)
+        )
+    return union(by_sku, by_words)
 
 
 def search(
@@ -173,10 +184,12 @@ def search(
     include_discontinued: bool = True,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[Product], int]:
-    """Products whose SKU starts with `q`, or whose name and description hold its words.
+    with_total: bool = True,
+) -> tuple[list[Product], int | None]:
+    """Products whose SKU starts with `q`, or whose SKU, name and description hold its words.
 
-    SKU matches come first. Returns one page of products and the total count.
+    SKU matches come first. Returns one page of products and the total count
+    (None when `with_total` is false: suggestions need no count).
     """
     base = select(Product)
     if category_id:
@@ -186,13 +199,14 @@ def search(
     q = q.strip()
     if q:
         words = [w.lower() for w in WORD.findall(q)][:8]
-        sku_match = and_(Product.sku_key >= sku_key(q), Product.sku_key < sku_key(q) + "\uffff")
-        condition = or_(sku_match, _word_match(words)) if words else sku_match
-        base = base.where(condition)
-        order = (~sku_match, Product.sku_key)
+        base = base.where(Product.id.in_(_matching_ids(q, words)))
+        key = sku_key(q)
+        is_sku_match = and_(Product.sku_key >= key, Product.sku_key < key + "\uffff")
+        order = (~is_sku_match, Product.sku_key)
     else:
         order = (Product.sku_key,)
-    total = db.session.scalar(select(func.count()).select_from(base.subquery()))
+    total = (db.session.scalar(select(func.count()).select_from(base.subquery()))
+             if with_total else None)
     page = db.session.scalars(
         base.options(joinedload(Product.stock), joinedload(Product.category))
         .order_by(*order)
@@ -204,7 +218,7 @@ def search(
 
 def suggest(prefix: str, limit: int = 8) -> list[Product]:
     """Quick suggestions while typing a SKU: prefix matches, then name words."""
-    products, _ = search(prefix, limit=limit)
+    products, _ = search(prefix, limit=limit, with_total=False)
     return products
 
 
