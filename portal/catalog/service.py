@@ -148,33 +148,38 @@ def find_by_sku(raw_sku: str) -> Product | None:
     return db.session.scalar(select(Product).where(Product.sku_key == sku_key(raw_sku)))
 
 
-def _matching_ids(q: str, words: list[str]):
-    """Ids of products whose SKU starts with `q` or whose text holds every word.
-
-    A UNION of two indexed look-ups (the SKU key's range, the full-text index):
-    an OR of the two in one WHERE would make both databases scan every product.
-    """
+def _ids_by_sku(q: str):
     key = sku_key(q)
-    by_sku = select(Product.id).where(Product.sku_key >= key, Product.sku_key < key + "\uffff")
-    if not words:
-        return by_sku
+    return select(Product.id).where(Product.sku_key >= key, Product.sku_key < key + "\uffff")
+
+
+def _ids_by_words(words: list[str]):
+    """Ids of products whose SKU, name or description hold every word (as a prefix)."""
     if db.engine.dialect.name == "postgresql":
         # The same expression as the GIN index of migration 0002, so the index is used.
         document = func.to_tsvector(
             text("'simple'"), Product.sku + " " + Product.name + " " + Product.description
         )
         tsquery = " & ".join(f"{w}:*" for w in words)
-        by_words = select(Product.id).where(
-            document.op("@@")(func.to_tsquery(text("'simple'"), tsquery)))
-    else:
-        fts_query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
-        by_words = (
-            select(text("rowid"))
-            .select_from(text("product_search"))
-            .where(text("product_search MATCH :fts"))
-            .params(fts=fts_query)
+        return select(Product.id).where(
+            document.op("@@")(func.to_tsquery(text("'simple'"), tsquery))
         )
-    return union(by_sku, by_words)
+    fts_query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+    return (
+        select(text("rowid"))
+        .select_from(text("product_search"))
+        .where(text("product_search MATCH :fts"))
+        .params(fts=fts_query)
+    )
+
+
+def _matching_ids(q: str, words: list[str]):
+    """Ids of products whose SKU starts with `q` or whose text holds every word.
+
+    A UNION of two indexed look-ups (the SKU key's range, the full-text index):
+    an OR of the two in one WHERE would make both databases scan every product.
+    """
+    return union(_ids_by_sku(q), _ids_by_words(words)) if words else _ids_by_sku(q)
 
 
 def search(
@@ -205,8 +210,9 @@ def search(
         order = (~is_sku_match, Product.sku_key)
     else:
         order = (Product.sku_key,)
-    total = (db.session.scalar(select(func.count()).select_from(base.subquery()))
-             if with_total else None)
+    total = (
+        db.session.scalar(select(func.count()).select_from(base.subquery())) if with_total else None
+    )
     page = db.session.scalars(
         base.options(joinedload(Product.stock), joinedload(Product.category))
         .order_by(*order)
@@ -217,9 +223,32 @@ def search(
 
 
 def suggest(prefix: str, limit: int = 8) -> list[Product]:
-    """Quick suggestions while typing a SKU: prefix matches, then name words."""
-    products, _ = search(prefix, limit=limit, with_total=False)
-    return products
+    """Quick suggestions while typing a SKU: prefix matches, then name words.
+
+    Two small queries that each stop after `limit` rows (the SKU index is read
+    in order), rather than one that sorts every match of a short prefix.
+    """
+    prefix = prefix.strip()
+    key = sku_key(prefix)
+    found = list(
+        db.session.scalars(
+            select(Product)
+            .options(joinedload(Product.stock))
+            .where(Product.sku_key >= key, Product.sku_key < key + "\uffff")
+            .order_by(Product.sku_key)
+            .limit(limit)
+        )
+    )
+    words = [w.lower() for w in WORD.findall(prefix)][:8]
+    if len(found) < limit and words:
+        found += db.session.scalars(
+            select(Product)
+            .options(joinedload(Product.stock))
+            .where(Product.id.in_(_ids_by_words(words)), Product.id.not_in([p.id for p in found]))
+            .order_by(Product.sku_key)
+            .limit(limit - len(found))
+        )
+    return found
 
 
 def categories() -> list[tuple[Category, int]]:

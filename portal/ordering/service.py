@@ -234,18 +234,24 @@ def _reserve_all(wanted: dict[int, int]) -> dict[int, int]:
 def _take(product_id: int, quantity: int) -> bool:
     # synchronize_session=False: the ORM must not scan every loaded Stock object
     # for each UPDATE (that made a 100-line order take half a second).
-    return bool(db.session.execute(
-        update(Stock)
-        .where(Stock.product_id == product_id, Stock.on_hand - Stock.reserved >= quantity)
-        .values(reserved=Stock.reserved + quantity)
-        .execution_options(synchronize_session=False)
-    ).rowcount)
+    return bool(
+        db.session.execute(
+            update(Stock)
+            .where(Stock.product_id == product_id, Stock.on_hand - Stock.reserved >= quantity)
+            .values(reserved=Stock.reserved + quantity)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
 
 
 def _reserve_fresh(product_id: int, wanted: int) -> int:
     for _ in range(5):
-        free = db.session.scalar(
-            select(Stock.on_hand - Stock.reserved).where(Stock.product_id == product_id)) or 0
+        free = (
+            db.session.scalar(
+                select(Stock.on_hand - Stock.reserved).where(Stock.product_id == product_id)
+            )
+            or 0
+        )
         take = min(wanted, max(0, free))
         if take == 0:
             return 0
@@ -333,8 +339,9 @@ def place_order(
         idempotency_key=key,
     )
     dispatch = timedelta(days=current_app.config["DISPATCH_DAYS_FROM_STOCK"])
-    reserved_by_product = _reserve_all({row.line.product_id: row.line.quantity
-                                        for row in current.rows})
+    reserved_by_product = _reserve_all(
+        {row.line.product_id: row.line.quantity for row in current.rows}
+    )
     for number, row in enumerate(current.rows, start=1):
         product = row.line.product
         reserved = reserved_by_product[product.id]
