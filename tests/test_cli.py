@@ -66,8 +66,9 @@ def test_demo_data_is_deterministic(app, database_url):
                 select(Product.sku, Product.list_price, Product.status).order_by(Product.sku)
             ).all()
             orders = db.session.execute(
-                select(Order.number, Order.po_number, Order.total, Order.status)
-                .order_by(Order.number)
+                select(Order.number, Order.po_number, Order.total, Order.status).order_by(
+                    Order.number
+                )
             ).all()
         return users, accounts, products, orders
 

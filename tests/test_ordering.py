@@ -234,6 +234,7 @@ def test_suggestions_list_matching_skus_with_the_buyers_price(login_as, parts):
     options = soup(response).select("option")
     assert [o["value"] for o in options] == ["FST-M8x30-A2"]
     assert "0.30 EUR" in options[0].get_text()
+    assert "In stock, ships in 1 day" in options[0].get_text()
 
 
 # --- cart ----------------------------------------------------------------------------
@@ -575,3 +576,62 @@ def test_save_the_cart_as_a_list_and_load_it_later(app, login_as, parts):
     globex = login_as("buyer@globex.test")
     assert globex.post(f"/lists/{saved_id}/load", page="/lists").status_code == 404
     assert "Monthly" not in globex.client.get("/lists").get_data(as_text=True)
+
+
+def statements_for(app, client, url: str) -> int:
+    from sqlalchemy import event
+
+    seen = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(*_args):
+        seen.append(1)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def many_products(app, n: int) -> list[int]:
+    with app.app_context():
+        category = Category(name=f"Bulk {n}")
+        products = [
+            Product(
+                sku=f"BULK-{n}-{i}",
+                name=f"Bulk part {i}",
+                category=category,
+                list_price=Decimal("1.00"),
+                stock=Stock(on_hand=5),
+            )
+            for i in range(n)
+        ]
+        db.session.add_all(products)
+        db.session.commit()
+        return [p.id for p in products]
+
+
+def test_page_queries_do_not_grow_with_the_rows_shown(app, login_as, parts):
+    """Cart, order page and order list issue as many SQL statements for 2 rows as for 20."""
+    small, large = many_products(app, 2), many_products(app, 20)
+    counts = {}
+    for label, ids in (("small", small), ("large", large)):
+        number = place(app, login_as, parts, [(pid, 1) for pid in ids])
+        fill_cart(app, "buyer@acme.test", [(pid, 1) for pid in ids])
+        buyer = login_as("buyer@acme.test")
+        counts[label] = (
+            statements_for(app, buyer.client, "/cart"),
+            statements_for(app, buyer.client, f"/orders/{number}"),
+        )
+        with app.app_context():
+            db.session.execute(CartLine.__table__.delete())
+            db.session.commit()
+    assert counts["small"] == counts["large"]
+    buyer = login_as("buyer@acme.test")
+    few = statements_for(app, buyer.client, "/orders")
+    for _ in range(8):
+        place(app, login_as, parts, [(parts["valve"], 1)])
+    assert statements_for(app, buyer.client, "/orders") == few

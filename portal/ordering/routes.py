@@ -114,12 +114,13 @@ def suggest():
     """Suggestions while typing a SKU: SKU prefix first, then words."""
     prefix = request.args.get("sku", "").strip()[:64]
     products = catalog.suggest(prefix) if len(prefix) >= 2 else []
-    prices = catalog.price_lists(current_user.account_id, products, _today())
+    today = _today()
     return render_page(
         "ordering/quick_order.html",
         "suggestions",
         products=products,
-        prices=prices,
+        prices=catalog.price_lists(current_user.account_id, products, today),
+        availability={p.id: catalog.availability(p, 1, today) for p in products},
         form=PasteForm(),
         checked=None,
         error=None,
