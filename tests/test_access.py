@@ -129,8 +129,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ),
     ("ordering.checkout", "/checkout"): Access("/checkout", BUYERS, ("GET", "POST")),
     ("ordering.orders", "/orders"): Access("/orders", VENDOR | ACME_CUSTOMERS),
-    ("ordering.export_orders", "/orders/export.csv"): Access(
-        "/orders/export.csv", VENDOR | ACME_CUSTOMERS
+    ("ordering.export_orders", "/orders/export.<any(csv, xlsx):fmt>"): Access(
+        "/orders/export.xlsx", VENDOR | ACME_CUSTOMERS
     ),
     ("ordering.order", "/orders/<number>"): Access(
         "/orders/{order}", VENDOR | ACME_CUSTOMERS, tenant=True

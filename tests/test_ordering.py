@@ -188,7 +188,8 @@ def test_a_tampered_accept_form_adds_nothing(app, login_as, parts):
     ("content", "message"),
     [
         (b"", "empty"),
-        (b"PK\x03\x04 zipped", "not a CSV"),
+        (b"PK\x03\x04 zipped", "not a valid XLSX"),
+        (b"\x00\x01binary", "neither a CSV"),
         (b"x" * (1024 * 1024 + 1), "larger than 1 MB"),
     ],
 )
@@ -511,6 +512,16 @@ def test_csv_export_neutralises_formulas(app, login_as, parts):
     text = response.get_data(as_text=True)
     assert "'=HYPERLINK" in text
     assert "\n=" not in text and ",=" not in text
+    workbook = buyer.client.get("/orders/export.xlsx")
+    assert workbook.headers["Content-Disposition"] == "attachment; filename=orders.xlsx"
+    import io
+
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(workbook.data)).active
+    row = [cell.value for cell in next(sheet.iter_rows(min_row=2, max_row=2))]
+    assert row[3] == '\'=HYPERLINK("http://evil")'
+    assert buyer.client.get("/orders/export.pdf").status_code == 404
 
 
 def test_reorder_adds_lines_at_todays_prices_and_says_what_changed(app, login_as, parts):

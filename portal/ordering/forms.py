@@ -17,7 +17,14 @@ class PasteForm(FlaskForm):
         "comma or semicolon. A header row is fine.",
         render_kw={"rows": 8, "spellcheck": "false"},
     )
-    upload = FileField("Or upload a CSV file", description="The same columns: SKU, then quantity.")
+    upload = FileField(
+        "Or upload a CSV or XLSX file",
+        description="The same columns: SKU, then quantity. At most 1 MB.",
+        render_kw={
+            "accept": ".csv,.txt,.xlsx,text/csv,"
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        },
+    )
 
 
 class CheckoutForm(FlaskForm):

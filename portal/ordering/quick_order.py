@@ -93,6 +93,8 @@ def _parse_quantity(text: str) -> tuple[int | None, str | None]:
     text = text.strip().replace("\u00a0", "").replace(" ", "")
     if not text:
         return None, "no quantity given"
+    if text.startswith("="):
+        return None, "the quantity is a formula: put the number itself in the cell"
     if re.fullmatch(r"[+-]?\d+", text):
         quantity = int(text)
         if quantity < 1:
@@ -130,23 +132,33 @@ def _looks_like_header(sku: str, quantity: str) -> bool:
 
 def parse_paste(text: str) -> list[RequestedLine]:
     """Lines of `SKU qty`, `SKU,qty`, `SKU;qty` or tab-separated, header row or not."""
+    rows = [
+        (number, list(_split(raw)))
+        for number, raw in enumerate(text.splitlines(), start=1)
+        if raw.strip()
+    ]
+    return parse_cells(rows)
+
+
+def parse_cells(rows: list[tuple[int, list[str]]]) -> list[RequestedLine]:
+    """Rows of cells (SKU first, quantity second) from a paste or a spreadsheet."""
+    if len(rows) > MAX_LINES + 1:
+        raise TooManyLines(f"Send at most {MAX_LINES} lines at a time.")
     lines = []
-    raw_lines = text.splitlines()
-    if sum(1 for line in raw_lines if line.strip()) > MAX_LINES:
-        raise TooManyLines(f"Paste at most {MAX_LINES} lines at a time.")
-    first = True
-    for number, raw in enumerate(raw_lines, start=1):
-        if not raw.strip():
+    for index, (number, cells) in enumerate(rows):
+        sku = cells[0].strip() if cells else ""
+        quantity_text = cells[1].strip() if len(cells) > 1 else ""
+        if index == 0 and _looks_like_header(sku, quantity_text):
             continue
-        sku, quantity_text = _split(raw)
-        if first and _looks_like_header(sku, quantity_text):
-            first = False
-            continue
-        first = False
         quantity, problem = _parse_quantity(quantity_text)
         if not sku:
             problem = "no SKU given"
-        lines.append(RequestedLine(number, raw.strip()[:200], sku[:64], quantity, problem))
+        elif sku.startswith("="):
+            problem = "the SKU is a formula: put the SKU itself in the cell"
+        raw = " ".join(c for c in cells[:2] if c)
+        lines.append(RequestedLine(number, raw[:200], sku[:64], quantity, problem))
+    if len(lines) > MAX_LINES:
+        raise TooManyLines(f"Send at most {MAX_LINES} lines at a time.")
     return lines
 
 
@@ -291,15 +303,19 @@ def check(lines: list[RequestedLine], account_id: int | None, today: date) -> li
     return checked
 
 
-def read_csv_upload(data: bytes) -> str:
-    """The text of an uploaded CSV; the same rules as a paste then apply."""
+def read_upload(data: bytes) -> list[RequestedLine]:
+    """Lines from an uploaded CSV (UTF-8 or Windows-1252) or XLSX file."""
+    from portal.spreadsheets import is_xlsx, read_xlsx
+
     if not data.strip():
         raise ValueError("The file is empty.")
-    if b"\x00" in data[:4096] or data[:2] == b"PK":
-        raise ValueError("This is not a CSV text file (an XLSX or other binary file?).")
+    if is_xlsx(data):
+        return parse_cells(read_xlsx(data))
+    if b"\x00" in data[:4096]:
+        raise ValueError("This is neither a CSV text file nor an XLSX workbook.")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            return data.decode(encoding)
+            return parse_paste(data.decode(encoding))
         except UnicodeDecodeError:
             continue
     raise ValueError("The file is not text in UTF-8 or Windows-1252.")

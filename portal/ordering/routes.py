@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from portal import spreadsheets
 from portal.accounts.models import Address
 from portal.accounts.roles import CUSTOMER_ROLES, VENDOR_ROLES, Role
 from portal.catalog import service as catalog
@@ -49,7 +50,7 @@ def quick_order():
     if request.method == "POST" and form.validate():
         try:
             lines = _requested_lines(form)
-        except (order_lines.TooManyLines, ValueError) as problem:
+        except ValueError as problem:  # TooManyLines and SpreadsheetError are ValueErrors
             error = str(problem)
         else:
             if lines:
@@ -75,7 +76,7 @@ def _requested_lines(form: PasteForm) -> list[order_lines.RequestedLine]:
         data = upload.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
             raise ValueError("The file is larger than 1 MB; split it into smaller files.")
-        return order_lines.parse_paste(order_lines.read_csv_upload(data))
+        return order_lines.read_upload(data)
     if form.paste.data and form.paste.data.strip():
         return order_lines.parse_paste(form.paste.data)
     skus = request.form.getlist("sku")[: PAD_ROWS * 5]
@@ -354,38 +355,36 @@ def orders():
     )
 
 
-def _csv_cell(value) -> str:
-    """Neutralise spreadsheet formula injection: a leading =, +, - or @ becomes text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-@bp.get("/orders/export.csv")
+@bp.get("/orders/export.<any(csv, xlsx):fmt>")
 @requires(*ORDER_VIEWERS)
-def export_orders():
-    """The filtered order list as CSV (UTF-8 with BOM, so spreadsheets read it right)."""
+def export_orders(fmt: str):
+    """The filtered order list as CSV (UTF-8 with BOM, so spreadsheets read it right) or
+    XLSX. Text that a spreadsheet would run as a formula is neutralised."""
     found, _ = service.orders(current_user, _filters(), limit=10_000)
+    header = ["Order", "Placed", "Account", "PO number", "Status", "Total", "Currency", "Placed by"]
+    rows = [
+        [
+            order.number,
+            order.placed_at.date(),
+            order.account.number,
+            order.po_number,
+            order.status_label,
+            order.total,
+            order.currency,
+            order.placed_by.name,
+        ]
+        for order in found
+    ]
+    if fmt == "xlsx":
+        return Response(
+            spreadsheets.xlsx_bytes(header, rows),
+            mimetype=spreadsheets.XLSX_MIME,
+            headers={"Content-Disposition": "attachment; filename=orders.xlsx"},
+        )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(
-        ["Order", "Placed", "Account", "PO number", "Status", "Total", "Currency", "Placed by"]
-    )
-    for order in found:
-        writer.writerow(
-            [
-                _csv_cell(v)
-                for v in (
-                    order.number,
-                    order.placed_at.date().isoformat(),
-                    order.account.number,
-                    order.po_number,
-                    order.status_label,
-                    order.total,
-                    order.currency,
-                    order.placed_by.name,
-                )
-            ]
-        )
+    writer.writerow(header)
+    writer.writerows([spreadsheets.neutral(v) for v in row] for row in rows)
     return Response(
         "\ufeff" + buffer.getvalue(),
         mimetype="text/csv",
