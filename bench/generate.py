@@ -24,12 +24,53 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 BATCH = 10_000
-WORDS = ["bearing", "valve", "seal", "pump", "filter", "bolt", "nut", "washer", "hose", "fitting",
-         "coupling", "gear", "shaft", "sensor", "relay", "cable", "connector", "bracket", "spring",
-         "bushing", "clamp", "motor", "belt", "chain", "sprocket", "nozzle", "gasket", "flange",
-         "pin", "rivet"]
-ADJECTIVES = ["stainless", "brass", "steel", "nylon", "heavy", "compact", "sealed", "flexible",
-              "high-pressure", "low-noise", "corrosion-resistant", "precision", "standard"]
+WORDS = [
+    "bearing",
+    "valve",
+    "seal",
+    "pump",
+    "filter",
+    "bolt",
+    "nut",
+    "washer",
+    "hose",
+    "fitting",
+    "coupling",
+    "gear",
+    "shaft",
+    "sensor",
+    "relay",
+    "cable",
+    "connector",
+    "bracket",
+    "spring",
+    "bushing",
+    "clamp",
+    "motor",
+    "belt",
+    "chain",
+    "sprocket",
+    "nozzle",
+    "gasket",
+    "flange",
+    "pin",
+    "rivet",
+]
+ADJECTIVES = [
+    "stainless",
+    "brass",
+    "steel",
+    "nylon",
+    "heavy",
+    "compact",
+    "sealed",
+    "flexible",
+    "high-pressure",
+    "low-noise",
+    "corrosion-resistant",
+    "precision",
+    "standard",
+]
 
 
 def main() -> None:
@@ -74,7 +115,7 @@ def _insert(table, rows: list[dict]) -> None:
     from portal.extensions import db
 
     for start in range(0, len(rows), BATCH):
-        db.session.execute(insert(table), rows[start:start + BATCH])
+        db.session.execute(insert(table), rows[start : start + BATCH])
     db.session.commit()
 
 
@@ -94,8 +135,9 @@ def generate(rng: random.Random, n_products: int, n_accounts: int, n_lines: int)
         print(f"  {what}: {time.perf_counter() - step:.1f} s", flush=True)
         step = time.perf_counter()
 
-    categories = [Category(name=f"{word.capitalize()}s", position=n)
-                  for n, word in enumerate(WORDS[:20])]
+    categories = [
+        Category(name=f"{word.capitalize()}s", position=n) for n, word in enumerate(WORDS[:20])
+    ]
     db.session.add_all(categories)
     db.session.commit()
     category_ids = [c.id for c in categories]
@@ -104,47 +146,96 @@ def generate(rng: random.Random, n_products: int, n_accounts: int, n_lines: int)
         word = rng.choice(WORDS)
         sku = f"{word[:3].upper()}-{n:06d}-{rng.choice('ABCDEFGH')}"
         multiple = rng.choice((1, 1, 1, 5, 10, 100))
-        products.append({
-            "sku": sku, "sku_key": sku.upper(), "category_id": rng.choice(category_ids),
-            "name": f"{rng.choice(ADJECTIVES).capitalize()} {word} {n % 997}",
-            "description": f"{rng.choice(ADJECTIVES)} {word} for {rng.choice(WORDS)}s, "
-                           f"type {n % 53}",
-            "unit": "pc", "pack_size": multiple, "min_order_qty": multiple,
-            "order_multiple": multiple, "lead_time_days": rng.choice((3, 7, 14, 28, 42)),
-            "list_price": Decimal(rng.randint(50, 500_000)) / 100, "status": "active",
-            "replacement_sku": None, "yearly_service_cost": None,
-            "yearly_consumables_cost": None,
-        })
+        products.append(
+            {
+                "sku": sku,
+                "sku_key": sku.upper(),
+                "category_id": rng.choice(category_ids),
+                "name": f"{rng.choice(ADJECTIVES).capitalize()} {word} {n % 997}",
+                "description": f"{rng.choice(ADJECTIVES)} {word} for {rng.choice(WORDS)}s, "
+                f"type {n % 53}",
+                "unit": "pc",
+                "pack_size": multiple,
+                "min_order_qty": multiple,
+                "order_multiple": multiple,
+                "lead_time_days": rng.choice((3, 7, 14, 28, 42)),
+                "list_price": Decimal(rng.randint(50, 500_000)) / 100,
+                "status": "active",
+                "replacement_sku": None,
+                "yearly_service_cost": None,
+                "yearly_consumables_cost": None,
+            }
+        )
     _insert(Product, products)
     product_rows = db.session.execute(
-        select(Product.id, Product.list_price, Product.order_multiple).order_by(Product.id)).all()
-    _insert(Stock, [{"product_id": pid, "on_hand": rng.randint(0, 50) * 10, "reserved": 0}
-                    for pid, _, _ in product_rows])
+        select(Product.id, Product.list_price, Product.order_multiple).order_by(Product.id)
+    ).all()
+    _insert(
+        Stock,
+        [
+            {"product_id": pid, "on_hand": rng.randint(0, 50) * 10, "reserved": 0}
+            for pid, _, _ in product_rows
+        ],
+    )
     lap(f"{n_products:,} products with stock")
 
     existing = db.session.scalar(select(db.func.count()).select_from(CustomerAccount))
-    accounts = [{"number": f"B-{n:05d}", "name": f"Bench Customer {n}", "status": "active",
-                 "timezone": "Europe/Berlin", "account_manager_id": None,
-                 "approval_limit": None, "created_at": datetime.now(UTC)}
-                for n in range(n_accounts - existing)]
+    accounts = [
+        {
+            "number": f"B-{n:05d}",
+            "name": f"Bench Customer {n}",
+            "status": "active",
+            "timezone": "Europe/Berlin",
+            "account_manager_id": None,
+            "approval_limit": None,
+            "created_at": datetime.now(UTC),
+        }
+        for n in range(n_accounts - existing)
+    ]
     _insert(CustomerAccount, accounts)
     account_ids = list(db.session.scalars(select(CustomerAccount.id).order_by(CustomerAccount.id)))
-    _insert(Address, [{"account_id": aid, "kind": "shipping", "label": "Main", "recipient": "",
-                       "line1": "Road 1", "line2": "", "postal_code": "10000", "city": "Town",
-                       "region": "", "country": "DE", "is_default": True}
-                      for aid in account_ids[existing:]])
+    _insert(
+        Address,
+        [
+            {
+                "account_id": aid,
+                "kind": "shipping",
+                "label": "Main",
+                "recipient": "",
+                "line1": "Road 1",
+                "line2": "",
+                "postal_code": "10000",
+                "city": "Town",
+                "region": "",
+                "country": "DE",
+                "is_default": True,
+            }
+            for aid in account_ids[existing:]
+        ],
+    )
     prices = []
     for account_id in account_ids:
         for pid, list_price, _ in rng.sample(product_rows, 200):
-            prices.append({"account_id": account_id, "product_id": pid, "min_quantity": 1,
-                           "unit_price": (list_price * Decimal("0.9")).quantize(Decimal("0.01")),
-                           "valid_from": today - timedelta(days=365), "valid_until": None})
+            prices.append(
+                {
+                    "account_id": account_id,
+                    "product_id": pid,
+                    "min_quantity": 1,
+                    "unit_price": (list_price * Decimal("0.9")).quantize(Decimal("0.01")),
+                    "valid_from": today - timedelta(days=365),
+                    "valid_until": None,
+                }
+            )
     _insert(ContractPrice, prices)
     lap(f"{len(account_ids)} accounts, {len(prices):,} contract prices")
 
-    placed_by = dict(db.session.execute(
-        select(User.account_id, db.func.min(User.id)).where(User.account_id.is_not(None))
-        .group_by(User.account_id)).all())
+    placed_by = dict(
+        db.session.execute(
+            select(User.account_id, db.func.min(User.id))
+            .where(User.account_id.is_not(None))
+            .group_by(User.account_id)
+        ).all()
+    )
     fallback_user = db.session.scalar(select(User.id).where(User.email == "buyer@acme.test"))
     n_orders = n_lines // 10
     orders, lines, events = [], [], []
@@ -160,24 +251,55 @@ def generate(rng: random.Random, n_products: int, n_accounts: int, n_lines: int)
         for line_no, (pid, price, multiple) in enumerate(chosen, start=1):
             line_id += 1
             quantity = multiple * rng.randint(1, 5)
-            lines.append({"id": line_id, "order_id": order_id, "line_no": line_no,
-                          "product_id": pid, "sku": f"SKU-{pid}", "name": f"Product {pid}",
-                          "unit": "pc", "quantity": quantity, "unit_price": price,
-                          "line_total": price * quantity, "reserved_quantity": 0,
-                          "estimated_ship_date": when.date() + timedelta(days=7),
-                          "status": "open"})
+            lines.append(
+                {
+                    "id": line_id,
+                    "order_id": order_id,
+                    "line_no": line_no,
+                    "product_id": pid,
+                    "sku": f"SKU-{pid}",
+                    "name": f"Product {pid}",
+                    "unit": "pc",
+                    "quantity": quantity,
+                    "unit_price": price,
+                    "line_total": price * quantity,
+                    "reserved_quantity": 0,
+                    "estimated_ship_date": when.date() + timedelta(days=7),
+                    "status": "open",
+                }
+            )
             total += price * quantity
-        orders.append({"id": order_id, "number": f"{when.year - 2000:02d}B-{n:07d}",
-                       "account_id": account_id,
-                       "placed_by_id": placed_by.get(account_id, fallback_user),
-                       "status": "placed", "po_number": f"PO-{n}", "ship_to_id": None,
-                       "ship_to_text": "Main: Road 1, 10000 Town, DE", "requested_date": None,
-                       "notes": "", "total": total, "currency": "EUR",
-                       "idempotency_key": f"bench-{n}", "placed_at": when,
-                       "decided_by_id": None, "decided_at": None, "decision_comment": None})
-        events.append({"order_id": order_id, "line_id": None, "at": when,
-                       "actor_id": placed_by.get(account_id, fallback_user), "kind": "placed",
-                       "detail": None})
+        orders.append(
+            {
+                "id": order_id,
+                "number": f"{when.year - 2000:02d}B-{n:07d}",
+                "account_id": account_id,
+                "placed_by_id": placed_by.get(account_id, fallback_user),
+                "status": "placed",
+                "po_number": f"PO-{n}",
+                "ship_to_id": None,
+                "ship_to_text": "Main: Road 1, 10000 Town, DE",
+                "requested_date": None,
+                "notes": "",
+                "total": total,
+                "currency": "EUR",
+                "idempotency_key": f"bench-{n}",
+                "placed_at": when,
+                "decided_by_id": None,
+                "decided_at": None,
+                "decision_comment": None,
+            }
+        )
+        events.append(
+            {
+                "order_id": order_id,
+                "line_id": None,
+                "at": when,
+                "actor_id": placed_by.get(account_id, fallback_user),
+                "kind": "placed",
+                "detail": None,
+            }
+        )
         if len(lines) >= 100_000:
             _insert(Order, orders)
             _insert(OrderLine, lines)
@@ -191,9 +313,12 @@ def generate(rng: random.Random, n_products: int, n_accounts: int, n_lines: int)
     if db.engine.dialect.name == "postgresql":
         # Explicit ids were inserted: move the sequences past them.
         for table in ("customer_order", "order_line"):
-            db.session.execute(db.text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT max(id) FROM {table}))"))
+            db.session.execute(
+                db.text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT max(id) FROM {table}))"
+                )
+            )
         db.session.commit()
     lap(f"{n_orders:,} orders, {line_id:,} order lines")
 

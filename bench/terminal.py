@@ -37,8 +37,10 @@ def percentile(values: list[float], fraction: float) -> float:
 def report(name: str, timings: list[float], target_ms: float | None = None) -> None:
     median, p95 = statistics.median(timings) * 1000, percentile(timings, 0.95) * 1000
     verdict = "" if target_ms is None else ("  ok" if p95 < target_ms else "  OVER TARGET")
-    print(f"{name:34} median {median:7.1f} ms   p95 {p95:7.1f} ms   n={len(timings)}"
-          f"{'   target ' + str(target_ms) + ' ms' if target_ms else ''}{verdict}")
+    print(
+        f"{name:34} median {median:7.1f} ms   p95 {p95:7.1f} ms   n={len(timings)}"
+        f"{'   target ' + str(target_ms) + ' ms' if target_ms else ''}{verdict}"
+    )
 
 
 def main() -> None:
@@ -67,10 +69,12 @@ def main() -> None:
     with app.app_context():
         print(f"database: {db.engine.url.render_as_string(hide_password=True)}")
         products = db.session.execute(
-            select(Product.id, Product.sku, Product.order_multiple)
-            .order_by(Product.id)).all()
-        print(f"{len(products):,} products, "
-              f"{db.session.scalar(select(func.count()).select_from(Order)):,} orders")
+            select(Product.id, Product.sku, Product.order_multiple).order_by(Product.id)
+        ).all()
+        print(
+            f"{len(products):,} products, "
+            f"{db.session.scalar(select(func.count()).select_from(Order)):,} orders"
+        )
         buyer_id = db.session.scalar(select(User.id).where(User.email == "buyer@acme.test"))
 
     person = Browserless(app.test_client())
@@ -83,10 +87,7 @@ def main() -> None:
 
     def timed(method: str, url: str, data=None, expect=200) -> float:
         started = time.perf_counter()
-        if method == "GET":
-            response = person.client.get(url)
-        else:
-            response = person.client.post(url, data=data)
+        response = person.client.get(url) if method == "GET" else person.client.post(url, data=data)
         elapsed = time.perf_counter() - started
         assert response.status_code == expect, (url, response.status_code)
         return elapsed
@@ -94,30 +95,46 @@ def main() -> None:
     # SKU suggestions while typing: prefixes of real SKUs, 3 to 7 characters.
     for _ in range(20):
         timed("GET", "/order/suggest?sku=BEA")
-    report("SKU suggestion", [timed("GET", f"/order/suggest?sku={rng.choice(products)[1][:rng.randint(3, 7)]}")
-                              for _ in range(300)], 25)
+    report(
+        "SKU suggestion",
+        [
+            timed("GET", f"/order/suggest?sku={rng.choice(products)[1][: rng.randint(3, 7)]}")
+            for _ in range(300)
+        ],
+        25,
+    )
 
     token = person.token("/order")
+
     def paste_of(n: int) -> str:
-        return "\n".join(f"{sku}\t{multiple * rng.randint(1, 4)}"
-                         for _, sku, multiple in rng.sample(products, n))
-    report("paste of 200 lines checked", [
-        timed("POST", "/order", {"csrf_token": token, "paste": paste_of(200)}) for _ in range(20)],
-        300)
+        return "\n".join(
+            f"{sku}\t{multiple * rng.randint(1, 4)}" for _, sku, multiple in rng.sample(products, n)
+        )
+
+    report(
+        "paste of 200 lines checked",
+        [timed("POST", "/order", {"csrf_token": token, "paste": paste_of(200)}) for _ in range(20)],
+        300,
+    )
 
     submissions = []
     for n in range(10):
         with app.app_context():
             buyer = db.session.get(User, buyer_id)
             db.session.execute(CartLine.__table__.delete().where(CartLine.user_id == buyer_id))
-            service.add_to_cart(buyer, [(pid, multiple) for pid, _, multiple in
-                                        rng.sample(products, 100)])
+            service.add_to_cart(
+                buyer, [(pid, multiple) for pid, _, multiple in rng.sample(products, 100)]
+            )
         page = person.client.get("/checkout").get_data(as_text=True)
         form = {
-            "csrf_token": token, "po_number": f"BENCH-{n}", "notes": "", "requested_date": "",
+            "csrf_token": token,
+            "po_number": f"BENCH-{n}",
+            "notes": "",
+            "requested_date": "",
             "ship_to_id": re.search(r'<option (?:selected )?value="(\d+)"', page)[1],
-            "idempotency_key": re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"',
-                                         page)[1],
+            "idempotency_key": re.search(
+                r'name="idempotency_key" type="hidden" value="([^"]+)"', page
+            )[1],
         }
         submissions.append(timed("POST", "/checkout", form, expect=303))
     report("100-line order submitted", submissions, 200)
@@ -127,16 +144,23 @@ def main() -> None:
     list_queries = len(statements)
     report("order list (50 of ~200)", [timed("GET", "/orders") for _ in range(50)], 50)
     with app.app_context():
-        number = db.session.scalar(select(Order.number).join(User, Order.placed_by_id == User.id)
-                                   .where(User.id == buyer_id).order_by(Order.id).limit(1))
+        number = db.session.scalar(
+            select(Order.number)
+            .join(User, Order.placed_by_id == User.id)
+            .where(User.id == buyer_id)
+            .order_by(Order.id)
+            .limit(1)
+        )
     statements.clear()
     timed("GET", f"/orders/{number}")
     page_queries = len(statements)
     report("order page (10 lines)", [timed("GET", f"/orders/{number}") for _ in range(50)], 50)
     statements.clear()
     timed("GET", "/catalog?q=valve")
-    print(f"SQL statements: order list {list_queries}, order page {page_queries}, "
-          f"catalog search {len(statements)}")
+    print(
+        f"SQL statements: order list {list_queries}, order page {page_queries}, "
+        f"catalog search {len(statements)}"
+    )
 
     if not args.skip_http:
         http_checks(args, number)
@@ -150,12 +174,19 @@ def http_checks(args, number: str) -> None:
         print("wrk is not installed (apt-get install wrk): throughput skipped")
         return
     env = {**os.environ}
-    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "--no-control-socket",
-                "--workers", "2", "--log-level", "warning"]
+    gunicorn = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "--no-control-socket",
+        "--workers",
+        "2",
+        "--log-level",
+        "warning",
+    ]
 
     def serve(app_spec: str, port: int) -> subprocess.Popen:
-        process = subprocess.Popen([*gunicorn, "--bind", f"127.0.0.1:{port}", app_spec],
-                                   cwd=ROOT, env=env)
+        process = subprocess.Popen(
+            [*gunicorn, "--bind", f"127.0.0.1:{port}", app_spec], cwd=ROOT, env=env
+        )
         time.sleep(2.5)
         return process
 
@@ -185,12 +216,16 @@ def http_checks(args, number: str) -> None:
     finally:
         portal.terminate()
         portal.wait()
-    print(f"order page under gunicorn -w 2: {order_rps:,.0f} req/s; hello world {hello_rps:,.0f} "
-          f"req/s; ratio {order_rps / hello_rps:.1%}")
+    print(
+        f"order page under gunicorn -w 2: {order_rps:,.0f} req/s; hello world {hello_rps:,.0f} "
+        f"req/s; ratio {order_rps / hello_rps:.1%}"
+    )
     raw = sum(len(b) for b in sizes.values())
     zipped = sum(len(gzip.compress(b)) for b in sizes.values())
-    print(f"cold load of the quick order page: {raw / 1024:.0f} KiB "
-          f"({zipped / 1024:.0f} KiB if gzipped by a proxy) in {len(sizes)} files:")
+    print(
+        f"cold load of the quick order page: {raw / 1024:.0f} KiB "
+        f"({zipped / 1024:.0f} KiB if gzipped by a proxy) in {len(sizes)} files:"
+    )
     for name, body in sizes.items():
         print(f"    {len(body) / 1024:6.1f} KiB  {name}")
 
