@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -222,13 +222,33 @@ def _reserve_all(wanted: dict[int, int]) -> dict[int, int]:
         .with_for_update()
     ).all()
     available = dict.fromkeys(wanted, 0) | {pid: max(0, free) for pid, free in rows}
-    reserved = {}
-    for product_id in sorted(wanted):
-        take = min(wanted[product_id], available[product_id])
-        reserved[product_id] = take if take and _take(product_id, take) else 0
-        if take and not reserved[product_id]:
-            reserved[product_id] = _reserve_fresh(product_id, wanted[product_id])
-    return reserved
+    takes = {pid: min(wanted[pid], available[pid]) for pid in sorted(wanted)}
+    batch = [{"product": pid, "take": take} for pid, take in takes.items() if take]
+    if batch and _take_all(batch):
+        return takes
+    # Someone moved stock between our read and our write (possible only outside
+    # a locking request): go product by product from fresh figures.
+    return {pid: _reserve_fresh(pid, wanted[pid]) if take else 0 for pid, take in takes.items()}
+
+
+def _take_all(batch: list[dict]) -> bool:
+    """All conditional UPDATEs in one executemany (one round trip on PostgreSQL);
+    undone through a savepoint unless every one of them applied."""
+    statement = (
+        update(Stock.__table__)
+        .where(
+            Stock.product_id == bindparam("product"),
+            Stock.on_hand - Stock.reserved >= bindparam("take"),
+        )
+        .values(reserved=Stock.reserved + bindparam("take"))
+    )
+    savepoint = db.session.begin_nested()
+    applied = db.session.connection().execute(statement, batch).rowcount
+    if applied == len(batch):
+        savepoint.commit()
+        return True
+    savepoint.rollback()
+    return False
 
 
 def _take(product_id: int, quantity: int) -> bool:
@@ -301,6 +321,12 @@ def place_order(
         return existing, False
     current = cart(user, today)
     if current.is_empty:
+        # A duplicate of this submission may have emptied the cart a moment ago.
+        existing = db.session.scalar(
+            select(Order).where(Order.account_id == user.account_id, Order.idempotency_key == key)
+        )
+        if existing is not None:
+            return existing, False
         raise DomainError("Your cart is empty.")
     po_number = po_number.strip()
     if not po_number:
