@@ -118,7 +118,7 @@ def main() -> None:
     )
 
     submissions = []
-    for n in range(10):
+    for n in range(11):
         with app.app_context():
             buyer = db.session.get(User, buyer_id)
             db.session.execute(CartLine.__table__.delete().where(CartLine.user_id == buyer_id))
@@ -137,7 +137,8 @@ def main() -> None:
             )[1],
         }
         submissions.append(timed("POST", "/checkout", form, expect=303))
-    report("100-line order submitted", submissions, 200)
+    # The first submission warms caches (statement compilation, pages): not counted.
+    report("100-line order submitted", submissions[1:], 200)
 
     statements.clear()
     timed("GET", "/orders")

@@ -12,6 +12,14 @@ class DomainError(Exception):
         self.message = message
         self.field = field
 
+    def attach_to(self, form) -> None:
+        """Show the message beside its field on a WTForms form, or above the form."""
+        field = getattr(form, self.field, None) if self.field else None
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, self.message]
+        else:
+            form.form_errors.append(self.message)
+
 
 class NotFound(DomainError):
     """The object does not exist, or the user may not know that it does."""

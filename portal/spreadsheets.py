@@ -117,6 +117,32 @@ def _explain(error: BaseException) -> SpreadsheetError:
     return SpreadsheetError("The file is not a valid XLSX workbook.")
 
 
+def read_rows(data: bytes) -> list[tuple[int, list[str]]]:
+    """(row number, cells) of an XLSX workbook's first sheet or of a CSV file (UTF-8 or
+    Windows-1252; comma, semicolon or tab, whichever the first line uses)."""
+    import csv
+
+    if is_xlsx(data):
+        return read_xlsx(data)
+    if b"\x00" in data[:4096]:
+        raise SpreadsheetError("This is neither a CSV text file nor an XLSX workbook.")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    first = text.split("\n", 1)[0]
+    delimiter = max(("\t", ";", ","), key=first.count)
+    rows = []
+    for number, cells in enumerate(csv.reader(text.splitlines(), delimiter=delimiter), start=1):
+        if number > MAX_ROWS:
+            raise SpreadsheetError(f"The file has more than {MAX_ROWS:,} rows.")
+        if any(c.strip() for c in cells):
+            rows.append((number, [c.strip() for c in cells]))
+    return rows
+
+
 def neutral(value) -> str | Decimal | int | date | None:
     """A value safe to put in a CSV or XLSX cell: text that a spreadsheet would run as
     a formula (=, +, -, @, tab, carriage return first) gets a leading apostrophe."""

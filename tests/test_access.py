@@ -107,6 +107,26 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("catalog.product", "/catalog/products/<int:product_id>"): Access(
         "/catalog/products/{product}", SIGNED_IN
     ),
+    ("catalog.edit_product", "/catalog/products/new"): Access(
+        "/catalog/products/new", frozenset({"admin"}), ("GET", "POST")
+    ),
+    ("catalog.edit_product", "/catalog/products/<int:product_id>/edit"): Access(
+        "/catalog/products/{product}/edit", frozenset({"admin"}), ("GET", "POST")
+    ),
+    ("catalog.import_products", "/catalog/import"): Access(
+        "/catalog/import", frozenset({"admin"}), ("GET", "POST")
+    ),
+    # Reading an account's prices: its users and vendor staff; adding: vendor admins (the
+    # POST of a customer user is a 403 from the view, tested in test_catalog_admin.py).
+    ("catalog.prices", "/catalog/prices/<int:account_id>"): Access(
+        "/catalog/prices/{acme}", VENDOR | ACME_CUSTOMERS, ("GET",), tenant=True
+    ),
+    ("catalog.delete_price", "/catalog/prices/<int:account_id>/<int:price_id>/delete"): Access(
+        "/catalog/prices/{acme}/{contract_price}/delete",
+        frozenset({"admin"}),
+        ("POST",),
+        tenant=True,
+    ),
     ("accounts.approval_limit", "/accounts/<int:account_id>/approval-limit"): Access(
         "/accounts/{acme}/approval-limit", ADMINS, ("POST",), tenant=True
     ),
@@ -237,12 +257,26 @@ def acme_objects(app, ids, a_product) -> dict:
         )
         ordering.add_to_cart(buyer, [(a_product, 1)])
         saved = ordering.save_cart_as_list(buyer, "Standard")
+        from datetime import timedelta
+
+        from portal.catalog.models import ContractPrice
+
+        price = ContractPrice(
+            account_id=buyer.account_id,
+            product_id=a_product,
+            min_quantity=1,
+            unit_price=1,
+            valid_from=date.today() - timedelta(days=1),
+        )
+        db.session.add(price)
+        db.session.commit()
         cart_line = db.session.scalar(select(CartLine.id).where(CartLine.user_id == buyer.id))
         return {
             "order": order.number,
             "order_line": order.lines[0].id,
             "cart_line": cart_line,
             "saved_list": saved.id,
+            "contract_price": price.id,
         }
 
 

@@ -22,15 +22,6 @@ bp = Blueprint("accounts", __name__)
 ALL_VENDOR_ROLES = tuple(VENDOR_ROLES)
 
 
-def _field_error(form, error: DomainError) -> None:
-    """Put a service's refusal beside the field it concerns (or on the form)."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
 # --- accounts ------------------------------------------------------------------
 
 
@@ -95,7 +86,7 @@ def new():
         try:
             account = service.create_account(current_user, **_account_fields(form))
         except DomainError as error:
-            _field_error(form, error)
+            error.attach_to(form)
         else:
             flash(f"Account {account.number} {account.name} created.", "success")
             return redirect(url_for("accounts.detail", account_id=account.id), code=303)
@@ -133,7 +124,7 @@ def edit(account_id: int):
             service.update_account(current_user, account, **_account_fields(form))
         except DomainError as error:
             db.session.rollback()
-            _field_error(form, error)
+            error.attach_to(form)
         else:
             flash("Account saved.", "success")
             return redirect(url_for("accounts.detail", account_id=account.id), code=303)
@@ -195,7 +186,7 @@ def address(account_id: int, address_id: int | None):
             )
         except DomainError as error:
             db.session.rollback()
-            _field_error(form, error)
+            error.attach_to(form)
         else:
             flash("Address saved.", "success")
             return redirect(url_for("accounts.detail", account_id=account.id), code=303)
@@ -298,7 +289,7 @@ def new_user():
             )
         except DomainError as error:
             db.session.rollback()
-            _field_error(form, error)
+            error.attach_to(form)
         else:
             flash(f"User {user.email} created.", "success")
             return redirect(url_for("accounts.users"), code=303)
@@ -340,7 +331,7 @@ def edit_user(user_id: int):
             )
         except DomainError as error:
             db.session.rollback()
-            _field_error(form, error)
+            error.attach_to(form)
         else:
             flash(f"User {user.email} saved.", "success")
             return redirect(url_for("accounts.users"), code=303)

@@ -32,6 +32,11 @@ ACTION_LABELS = {
     "user_updated": "User updated",
     "user_deactivated": "User deactivated",
     "user_reactivated": "User reactivated",
+    "product_created": "Product created",
+    "product_updated": "Product updated",
+    "products_imported": "Products imported",
+    "contract_price_added": "Contract price added",
+    "contract_price_removed": "Contract price removed",
 }
 
 

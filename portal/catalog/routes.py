@@ -2,16 +2,22 @@
 
 from datetime import date
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from portal import spreadsheets
+from portal.accounts.models import CustomerAccount
+from portal.accounts.roles import Role
+from portal.errors import DomainError
 from portal.extensions import db
 from portal.htmx import render_page
+from portal.security import get_scoped_or_404, requires
 
-from . import service
-from .models import Category, Product
+from . import admin, service
+from .forms import ContractPriceForm, ImportForm, ProductForm
+from .models import Category, ContractPrice, Product
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
@@ -74,3 +80,157 @@ def product(product_id: int):
         quantity=quantity,
         availability=service.availability(found, quantity, today),
     )
+
+
+# --- keeping the catalog (vendor admin) ------------------------------------------------
+
+FORM_FIELDS = (
+    "sku",
+    "name",
+    "description",
+    "unit",
+    "pack_size",
+    "min_order_qty",
+    "order_multiple",
+    "lead_time_days",
+    "list_price",
+    "status",
+    "replacement_sku",
+    "yearly_service_cost",
+    "yearly_consumables_cost",
+    "on_hand",
+    "category",
+)
+
+
+@bp.route("/products/new", methods=["GET", "POST"], defaults={"product_id": None})
+@bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def edit_product(product_id: int | None):
+    """Create a product or change one, with its stock on hand."""
+    product = None
+    if product_id is not None:
+        product = db.session.get(Product, product_id) or abort(404)
+    initial = None
+    if product is not None:
+        # A dict, not obj=product: WTForms lets obj win, and product.category is an
+        # object where the form wants its name.
+        initial = {
+            name: getattr(product, name)
+            for name in FORM_FIELDS
+            if name not in ("category", "on_hand")
+        }
+        initial |= {
+            "category": product.category.name,
+            "on_hand": product.stock.on_hand if product.stock else 0,
+        }
+    form = ProductForm(data=initial)
+    if form.validate_on_submit():
+        values = {name: form[name].data for name in FORM_FIELDS}
+        values["replacement_sku"] = values["replacement_sku"] or None
+        values["description"] = values["description"] or ""
+        try:
+            product = admin.save_product(current_user, product, values)
+        except DomainError as error:
+            db.session.rollback()
+            error.attach_to(form)
+        else:
+            flash(f"Product {product.sku} saved.", "success")
+            return redirect(url_for("catalog.product", product_id=product.id), code=303)
+    return render_page(
+        "catalog/product_form.html",
+        "form",
+        form=form,
+        product=product,
+        category_names=[c.name for c, _ in service.categories()],
+        status=422 if form.errors or form.form_errors else 200,
+    )
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def import_products():
+    """Create and update products from a CSV or XLSX file: every row or none."""
+    form = ImportForm()
+    problems, result, error = [], None, None
+    if form.validate_on_submit():
+        upload = form.upload.data
+        data = upload.read(5 * 1024 * 1024 + 1) if upload and upload.filename else b""
+        try:
+            if not data.strip():
+                raise spreadsheets.SpreadsheetError("Choose a file: it is missing or empty.")
+            if len(data) > 5 * 1024 * 1024:
+                raise spreadsheets.SpreadsheetError("The file is larger than 5 MB.")
+            rows = spreadsheets.read_rows(data)
+            result = admin.import_products(current_user, rows)
+        except admin.ImportRefused as refused:
+            db.session.rollback()
+            error, problems = refused.message, refused.problems
+        except (spreadsheets.SpreadsheetError, DomainError) as refused:
+            db.session.rollback()
+            error = str(refused) if isinstance(refused, ValueError) else refused.message
+    return render_page(
+        "catalog/import.html",
+        "result",
+        form=form,
+        problems=problems,
+        result=result,
+        error=error,
+        status=422 if error else 200,
+    )
+
+
+@bp.route("/prices/<int:account_id>", methods=["GET", "POST"])
+def prices(account_id: int):
+    """An account's contract prices. Its own users and vendor staff see them; a vendor
+    admin adds breaks here."""
+    account = get_scoped_or_404(CustomerAccount, account_id, current_user)
+    can_edit = current_user.is_vendor_staff and current_user.has_role(Role.ADMIN)
+    form = ContractPriceForm()
+    if request.method == "POST":
+        if not can_edit:
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                admin.add_contract_price(
+                    current_user,
+                    account,
+                    sku=form.sku.data,
+                    min_quantity=form.min_quantity.data,
+                    unit_price=form.unit_price.data,
+                    valid_from=form.valid_from.data,
+                    valid_until=form.valid_until.data,
+                )
+            except DomainError as error:
+                db.session.rollback()
+                error.attach_to(form)
+            else:
+                flash("Contract price added.", "success")
+                return redirect(url_for("catalog.prices", account_id=account.id), code=303)
+    rows = db.session.execute(
+        select(ContractPrice, Product.sku, Product.name)
+        .join(Product, Product.id == ContractPrice.product_id)
+        .where(ContractPrice.account_id == account.id)
+        .order_by(Product.sku_key, ContractPrice.valid_from.desc(), ContractPrice.min_quantity)
+    ).all()
+    return render_page(
+        "catalog/prices.html",
+        "content",
+        account=account,
+        rows=rows,
+        form=form,
+        can_edit=can_edit,
+        today=_today(),
+        status=422 if form.errors else 200,
+    )
+
+
+@bp.post("/prices/<int:account_id>/<int:price_id>/delete")
+@requires(Role.ADMIN)
+def delete_price(account_id: int, price_id: int):
+    price = get_scoped_or_404(ContractPrice, price_id, current_user)
+    if price.account_id != account_id:
+        abort(404)
+    admin.remove_contract_price(current_user, price)
+    flash("Contract price removed.", "success")
+    return redirect(url_for("catalog.prices", account_id=account_id), code=303)

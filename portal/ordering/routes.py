@@ -286,11 +286,7 @@ def checkout():
         except DomainError as error:
             db.session.rollback()
             current = service.cart(current_user, today)  # as it is now, after the rollback
-            target = getattr(form, error.field, None) if error.field else None
-            if target is not None:
-                target.errors = [*target.errors, error.message]
-            else:
-                form.form_errors.append(error.message)
+            error.attach_to(form)
         else:
             if created:
                 flash(

@@ -1,0 +1,415 @@
+"""Vendor admins keep the catalog: products, stock, contract prices, and imports.
+
+An import applies every row or none: all rows are checked first and every bad
+row is reported with its line number and the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+
+from portal.accounts.models import CustomerAccount, User
+from portal.accounts.roles import Role
+from portal.audit import service as audit
+from portal.errors import DomainError, Forbidden
+from portal.extensions import db
+
+from .models import PRODUCT_STATUSES, Category, ContractPrice, Product, Stock, sku_key
+
+PRODUCT_FIELDS = (
+    "sku",
+    "name",
+    "description",
+    "category",
+    "unit",
+    "pack_size",
+    "min_order_qty",
+    "order_multiple",
+    "lead_time_days",
+    "list_price",
+    "status",
+    "replacement_sku",
+    "yearly_service_cost",
+    "yearly_consumables_cost",
+    "on_hand",
+)
+REQUIRED_COLUMNS = ("sku", "name", "category", "list_price")
+MAX_IMPORT_ROWS = 10_000
+
+
+class ImportRefused(DomainError):
+    """Nothing was imported; `problems` holds (line number, reason) for every bad row."""
+
+    def __init__(self, problems: list[tuple[int, str]]):
+        super().__init__(
+            f"Nothing was imported: {len(problems)} problem"
+            f"{'s' if len(problems) != 1 else ''} in the file."
+        )
+        self.problems = problems
+
+
+def _require_admin(actor: User) -> None:
+    if not (actor.is_vendor_staff and actor.has_role(Role.ADMIN)):
+        raise Forbidden("Only a vendor admin keeps the catalog.")
+
+
+def _snapshot(product: Product) -> dict:
+    return {
+        f: (
+            str(getattr(product, f))
+            if isinstance(getattr(product, f, None), Decimal)
+            else getattr(product, f, None)
+        )
+        for f in PRODUCT_FIELDS
+        if f not in ("category", "on_hand")
+    } | {
+        "category": product.category.name if product.category else None,
+        "on_hand": product.stock.on_hand if product.stock else None,
+    }
+
+
+def _category(name: str) -> Category:
+    name = " ".join(name.split())
+    found = db.session.scalar(select(Category).where(Category.name == name))
+    if found is None:
+        found = Category(name=name, position=100)
+        db.session.add(found)
+    return found
+
+
+def _apply(product: Product, values: dict) -> None:
+    """Set validated values on a product (and its stock)."""
+    for key in (
+        "sku",
+        "name",
+        "description",
+        "unit",
+        "pack_size",
+        "min_order_qty",
+        "order_multiple",
+        "lead_time_days",
+        "list_price",
+        "status",
+        "replacement_sku",
+        "yearly_service_cost",
+        "yearly_consumables_cost",
+    ):
+        if key in values:
+            setattr(product, key, values[key])
+    if "category" in values:
+        product.category = _category(values["category"])
+    if values.get("on_hand") is not None:
+        if product.stock is None:
+            product.stock = Stock(on_hand=0, reserved=0)
+        if values["on_hand"] < product.stock.reserved:
+            raise DomainError(
+                f"{product.stock.reserved} are reserved for orders; on hand cannot be less.",
+                field="on_hand",
+            )
+        product.stock.on_hand = values["on_hand"]
+    elif product.stock is None:
+        product.stock = Stock(on_hand=0, reserved=0)
+
+
+def check_product_values(values: dict, *, product_id: int | None) -> list[str]:
+    """Problems with a product's values (shared by the form and the import)."""
+    problems = []
+    if values.get("sku") is not None:
+        clash = db.session.scalar(
+            select(Product.id).where(
+                Product.sku_key == sku_key(values["sku"]), Product.id != (product_id or 0)
+            )
+        )
+        if clash is not None:
+            problems.append(f"SKU {values['sku']} already exists")
+    if values.get("status", "active") not in PRODUCT_STATUSES:
+        problems.append("status must be active or discontinued")
+    for key in ("pack_size", "min_order_qty", "order_multiple"):
+        if values.get(key) is not None and values[key] < 1:
+            problems.append(f"{key.replace('_', ' ')} must be at least 1")
+    if (
+        values.get("min_order_qty")
+        and values.get("order_multiple")
+        and values["min_order_qty"] % values["order_multiple"]
+    ):
+        problems.append("the minimum order must be a multiple of the order multiple")
+    for key in ("list_price", "yearly_service_cost", "yearly_consumables_cost"):
+        if values.get(key) is not None and values[key] < 0:
+            problems.append(f"{key.replace('_', ' ')} cannot be negative")
+    if values.get("lead_time_days") is not None and not 0 <= values["lead_time_days"] <= 730:
+        problems.append("lead time must be between 0 and 730 days")
+    if values.get("on_hand") is not None and values["on_hand"] < 0:
+        problems.append("on hand cannot be negative")
+    return problems
+
+
+def save_product(actor: User, product: Product | None, values: dict) -> Product:
+    """Create a product, or change one; the change is audited."""
+    _require_admin(actor)
+    problems = check_product_values(values, product_id=product.id if product else None)
+    if problems:
+        raise DomainError(problems[0][0].upper() + problems[0][1:] + ".")
+    creating = product is None
+    before = None if creating else _snapshot(product)
+    if creating:
+        product = Product()
+    with db.session.no_autoflush:  # the product is complete only after _apply
+        _apply(product, values)
+    db.session.add(product)
+    db.session.flush()
+    if creating:
+        audit.record(
+            "product_created",
+            actor=actor,
+            target=f"product:{product.id}",
+            detail={"after": _snapshot(product)},
+        )
+    else:
+        audit.record_change(
+            "product_updated",
+            actor=actor,
+            target=f"product:{product.id}",
+            before=before,
+            after=_snapshot(product),
+        )
+    db.session.commit()
+    return product
+
+
+# --- import -------------------------------------------------------------------------
+
+
+def _int(text: str, name: str, problems: list[str]) -> int | None:
+    if text == "":
+        return None
+    try:
+        value = Decimal(text)
+        if value != value.to_integral_value():
+            raise InvalidOperation
+        return int(value)
+    except InvalidOperation:
+        problems.append(f"{name} “{text[:20]}” is not a whole number")
+        return None
+
+
+def _money(text: str, name: str, problems: list[str]) -> Decimal | None:
+    if text == "":
+        return None
+    try:
+        value = Decimal(
+            text.replace(",", ".")
+            if text.count(",") == 1 and "." not in text
+            else text.replace(",", "")
+        )
+        if not value.is_finite() or value.as_tuple().exponent < -2:
+            raise InvalidOperation
+        return value
+    except InvalidOperation:
+        problems.append(f"{name} “{text[:20]}” is not an amount with at most two decimals")
+        return None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+
+
+def import_products(actor: User, rows: list[tuple[int, list[str]]]) -> ImportResult:
+    """Create or update products from rows whose first row names the columns.
+
+    Known columns: sku, name, description, category, unit, pack_size,
+    min_order_qty, order_multiple, lead_time_days, list_price, status,
+    replacement_sku, yearly_service_cost, yearly_consumables_cost, on_hand.
+    A product is found by its SKU (any case); empty cells leave a value as it is.
+    """
+    _require_admin(actor)
+    if not rows:
+        raise ImportRefused([(1, "the file has no rows")])
+    header_line, header = rows[0]
+    columns = [h.strip().lower().replace(" ", "_") for h in header]
+    unknown = [c for c in columns if c and c not in PRODUCT_FIELDS]
+    missing = [c for c in ("sku",) if c not in columns]
+    if unknown or missing:
+        reasons = (
+            [f"unknown column{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}"]
+            if unknown
+            else []
+        ) + ([f"missing column: {', '.join(missing)}"] if missing else [])
+        raise ImportRefused(
+            [(header_line, "; ".join(reasons) + " (columns: " + ", ".join(PRODUCT_FIELDS) + ")")]
+        )
+    if len(rows) - 1 > MAX_IMPORT_ROWS:
+        raise ImportRefused([(header_line, f"more than {MAX_IMPORT_ROWS:,} rows")])
+
+    existing = {
+        p.sku_key: p
+        for p in db.session.scalars(
+            select(Product).where(
+                Product.sku_key.in_(
+                    [
+                        sku_key(cells[columns.index("sku")])
+                        for _, cells in rows[1:]
+                        if len(cells) > columns.index("sku")
+                    ]
+                )
+            )
+        )
+    }
+    problems: list[tuple[int, str]] = []
+    planned: list[tuple[Product | None, dict]] = []
+    seen: dict[str, int] = {}
+    for line, cells in rows[1:]:
+        cells = (cells + [""] * len(columns))[: len(columns)]
+        raw = dict(zip(columns, (c.strip() for c in cells), strict=True))
+        row_problems: list[str] = []
+        sku = raw.get("sku", "")
+        if not sku:
+            problems.append((line, "no SKU"))
+            continue
+        key = sku_key(sku)
+        if key in seen:
+            problems.append((line, f"SKU {sku} already appears on line {seen[key]}"))
+            continue
+        seen[key] = line
+        product = existing.get(key)
+        values: dict = {"sku": sku}
+        for name in ("name", "description", "category", "unit", "status", "replacement_sku"):
+            if raw.get(name):
+                values[name] = raw[name]
+        for name in ("pack_size", "min_order_qty", "order_multiple", "lead_time_days", "on_hand"):
+            if name in raw:
+                parsed = _int(raw[name], name.replace("_", " "), row_problems)
+                if parsed is not None:
+                    values[name] = parsed
+        for name in ("list_price", "yearly_service_cost", "yearly_consumables_cost"):
+            if name in raw:
+                parsed = _money(raw[name], name.replace("_", " "), row_problems)
+                if parsed is not None:
+                    values[name] = parsed
+        if product is None:
+            for name in REQUIRED_COLUMNS:
+                if name not in values:
+                    row_problems.append(f"a new product needs a {name.replace('_', ' ')}")
+        if len(values.get("name", "")) > 200 or len(sku) > 64:
+            row_problems.append("the SKU (64) or the name (200 characters) is too long")
+        if values.get("status") not in (None, *PRODUCT_STATUSES):
+            row_problems.append("status must be active or discontinued")
+        merged = (
+            {f: getattr(product, f) for f in ("min_order_qty", "order_multiple")} if product else {}
+        ) | values
+        row_problems += [
+            p for p in check_product_values(merged, product_id=None) if not p.startswith("SKU ")
+        ]
+        if (
+            product
+            and product.stock
+            and values.get("on_hand") is not None
+            and values["on_hand"] < product.stock.reserved
+        ):
+            row_problems.append(
+                f"on hand {values['on_hand']} is below the "
+                f"{product.stock.reserved} reserved for orders"
+            )
+        problems += [(line, p) for p in row_problems]
+        planned.append((product, values))
+    if problems:
+        raise ImportRefused(problems)
+
+    created = updated = 0
+    with db.session.no_autoflush:
+        for product, values in planned:
+            if product is None:
+                product = Product()
+                created += 1
+            else:
+                updated += 1
+            _apply(product, values)
+            db.session.add(product)
+    audit.record("products_imported", actor=actor, detail={"created": created, "updated": updated})
+    db.session.commit()
+    return ImportResult(created, updated)
+
+
+# --- contract prices ----------------------------------------------------------------
+
+
+def add_contract_price(
+    actor: User,
+    account: CustomerAccount,
+    *,
+    sku: str,
+    min_quantity: int,
+    unit_price: Decimal,
+    valid_from: date,
+    valid_until: date | None,
+) -> ContractPrice:
+    """Add one quantity break of an account's agreed price for a product."""
+    _require_admin(actor)
+    product = db.session.scalar(select(Product).where(Product.sku_key == sku_key(sku)))
+    if product is None:
+        raise DomainError(f"No product has the SKU {sku}.", field="sku")
+    if valid_until is not None and valid_until < valid_from:
+        raise DomainError("The end of the validity is before its start.", field="valid_until")
+    duplicate = db.session.scalar(
+        select(ContractPrice.id).where(
+            ContractPrice.account_id == account.id,
+            ContractPrice.product_id == product.id,
+            ContractPrice.valid_from == valid_from,
+            ContractPrice.min_quantity == min_quantity,
+        )
+    )
+    if duplicate is not None:
+        raise DomainError(
+            "This break already exists for this start date; remove it first.", field="min_quantity"
+        )
+    price = ContractPrice(
+        account_id=account.id,
+        product_id=product.id,
+        min_quantity=min_quantity,
+        unit_price=unit_price,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+    db.session.add(price)
+    db.session.flush()
+    audit.record(
+        "contract_price_added",
+        actor=actor,
+        account_id=account.id,
+        target=f"contract_price:{price.id}",
+        detail={
+            "after": {
+                "sku": product.sku,
+                "min_quantity": min_quantity,
+                "unit_price": str(unit_price),
+                "valid_from": valid_from.isoformat(),
+                "valid_until": valid_until.isoformat() if valid_until else None,
+            }
+        },
+    )
+    db.session.commit()
+    return price
+
+
+def remove_contract_price(actor: User, price: ContractPrice) -> None:
+    _require_admin(actor)
+    audit.record(
+        "contract_price_removed",
+        actor=actor,
+        account_id=price.account_id,
+        target=f"contract_price:{price.id}",
+        detail={
+            "before": {
+                "sku": price.product.sku,
+                "min_quantity": price.min_quantity,
+                "unit_price": str(price.unit_price),
+            }
+        },
+    )
+    db.session.delete(price)
+    db.session.commit()

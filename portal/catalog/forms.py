@@ -1,0 +1,86 @@
+"""Forms for keeping the catalog (vendor admin)."""
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    DateField,
+    DecimalField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+MONEY = {"places": 2, "validators": [Optional(), NumberRange(min=0, max=10**9)]}
+
+
+class ProductForm(FlaskForm):
+    sku = StringField(
+        "SKU",
+        validators=[DataRequired(), Length(max=64)],
+        description="Letters, digits, dashes, dots, slashes and spaces.",
+    )
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    category = StringField(
+        "Category",
+        validators=[DataRequired(), Length(max=100)],
+        description="An existing category, or a new name to create one.",
+        render_kw={"list": "category-names"},
+    )
+    unit = StringField("Unit", default="pc", validators=[DataRequired(), Length(max=10)])
+    pack_size = IntegerField("Pack size", default=1, validators=[NumberRange(min=1, max=10**6)])
+    min_order_qty = IntegerField(
+        "Minimum order", default=1, validators=[NumberRange(min=1, max=10**6)]
+    )
+    order_multiple = IntegerField(
+        "Order multiple", default=1, validators=[NumberRange(min=1, max=10**6)]
+    )
+    lead_time_days = IntegerField(
+        "Lead time (days)", default=14, validators=[NumberRange(min=0, max=730)]
+    )
+    # InputRequired, not DataRequired: "abc" must say "not a valid decimal", not "required".
+    list_price = DecimalField(
+        "List price", places=2, validators=[InputRequired(), NumberRange(min=0, max=10**9)]
+    )
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice("active", "Active"), SelectChoice("discontinued", "Discontinued")],
+    )
+    replacement_sku = StringField(
+        "Replacement SKU",
+        validators=[Optional(), Length(max=64)],
+        description="For a discontinued product.",
+    )
+    yearly_service_cost = DecimalField("Service per year", **MONEY)
+    yearly_consumables_cost = DecimalField("Consumables per year", **MONEY)
+    on_hand = IntegerField("On hand", default=0, validators=[NumberRange(min=0, max=10**9)])
+    description = TextAreaField(
+        "Description", validators=[Optional(), Length(max=5000)], render_kw={"rows": 4}
+    )
+
+
+class ImportForm(FlaskForm):
+    upload = FileField(
+        "Products file (CSV or XLSX)",
+        description="First row: column names. sku is required; new products also need name, "
+        "category and list_price. Other columns: description, unit, pack_size, "
+        "min_order_qty, order_multiple, lead_time_days, status, replacement_sku, "
+        "yearly_service_cost, yearly_consumables_cost, on_hand.",
+        render_kw={"accept": ".csv,.xlsx"},
+    )
+
+
+class ContractPriceForm(FlaskForm):
+    sku = StringField("SKU", validators=[DataRequired(), Length(max=64)])
+    min_quantity = IntegerField(
+        "From quantity", default=1, validators=[DataRequired(), NumberRange(min=1, max=10**6)]
+    )
+    unit_price = DecimalField(
+        "Unit price", places=2, validators=[InputRequired(), NumberRange(min=0, max=10**9)]
+    )
+    valid_from = DateField("Valid from", validators=[DataRequired()])
+    valid_until = DateField(
+        "Valid until", validators=[Optional()], description="Empty: until further notice."
+    )
