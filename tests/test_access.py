@@ -116,10 +116,11 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("catalog.import_products", "/catalog/import"): Access(
         "/catalog/import", frozenset({"admin"}), ("GET", "POST")
     ),
-    # Reading an account's prices: its users and vendor staff; adding: vendor admins (the
-    # POST of a customer user is a 403 from the view, tested in test_catalog_admin.py).
     ("catalog.prices", "/catalog/prices/<int:account_id>"): Access(
-        "/catalog/prices/{acme}", VENDOR | ACME_CUSTOMERS, ("GET",), tenant=True
+        "/catalog/prices/{acme}", VENDOR | ACME_CUSTOMERS, tenant=True
+    ),
+    ("catalog.add_price", "/catalog/prices/<int:account_id>/add"): Access(
+        "/catalog/prices/{acme}/add", frozenset({"admin"}), ("POST",), tenant=True
     ),
     ("catalog.delete_price", "/catalog/prices/<int:account_id>/<int:price_id>/delete"): Access(
         "/catalog/prices/{acme}/{contract_price}/delete",

@@ -200,14 +200,19 @@ def test_contract_prices_are_added_by_admins_and_seen_by_their_account_only(
         "valid_from": "2026-01-01",
         "valid_until": "",
     }
-    assert admin.post(f"/catalog/prices/{acme}", form).status_code == 303
+    assert (
+        admin.post(f"/catalog/prices/{acme}/add", form, page=f"/catalog/prices/{acme}").status_code
+        == 303
+    )
     for changes, message in (
         ({"sku": "NOPE"}, "No product has the SKU"),
         ({"valid_until": "2025-01-01"}, "before its start"),
         ({"unit_price": "-1"}, "between 0 and"),
         ({}, "already exists"),
     ):
-        response = admin.post(f"/catalog/prices/{acme}", form | changes)
+        response = admin.post(
+            f"/catalog/prices/{acme}/add", form | changes, page=f"/catalog/prices/{acme}"
+        )
         assert response.status_code == 422
         assert message in soup(response).get_text()
     buyer = login_as("buyer@acme.test")
@@ -215,7 +220,7 @@ def test_contract_prices_are_added_by_admins_and_seen_by_their_account_only(
     assert "2.40 EUR" in page.select_one("table").get_text()
     assert not page.select("form[method=post] button.primary")  # buyers only look
     assert (
-        buyer.post(f"/catalog/prices/{acme}", form, page=f"/catalog/prices/{acme}").status_code
+        buyer.post(f"/catalog/prices/{acme}/add", form, page=f"/catalog/prices/{acme}").status_code
         == 403
     )
     assert login_as("buyer@globex.test").client.get(f"/catalog/prices/{acme}").status_code == 404

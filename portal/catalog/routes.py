@@ -180,33 +180,14 @@ def import_products():
     )
 
 
-@bp.route("/prices/<int:account_id>", methods=["GET", "POST"])
+@bp.get("/prices/<int:account_id>")
 def prices(account_id: int):
-    """An account's contract prices. Its own users and vendor staff see them; a vendor
-    admin adds breaks here."""
+    """An account's contract prices, for its own users and for vendor staff."""
     account = get_scoped_or_404(CustomerAccount, account_id, current_user)
-    can_edit = current_user.is_vendor_staff and current_user.has_role(Role.ADMIN)
-    form = ContractPriceForm()
-    if request.method == "POST":
-        if not can_edit:
-            abort(403)
-        if form.validate_on_submit():
-            try:
-                admin.add_contract_price(
-                    current_user,
-                    account,
-                    sku=form.sku.data,
-                    min_quantity=form.min_quantity.data,
-                    unit_price=form.unit_price.data,
-                    valid_from=form.valid_from.data,
-                    valid_until=form.valid_until.data,
-                )
-            except DomainError as error:
-                db.session.rollback()
-                error.attach_to(form)
-            else:
-                flash("Contract price added.", "success")
-                return redirect(url_for("catalog.prices", account_id=account.id), code=303)
+    return _prices_page(account, ContractPriceForm())
+
+
+def _prices_page(account: CustomerAccount, form: ContractPriceForm):
     rows = db.session.execute(
         select(ContractPrice, Product.sku, Product.name)
         .join(Product, Product.id == ContractPrice.product_id)
@@ -219,10 +200,36 @@ def prices(account_id: int):
         account=account,
         rows=rows,
         form=form,
-        can_edit=can_edit,
+        can_edit=current_user.is_vendor_staff and current_user.has_role(Role.ADMIN),
         today=_today(),
         status=422 if form.errors else 200,
     )
+
+
+@bp.post("/prices/<int:account_id>/add")
+@requires(Role.ADMIN)
+def add_price(account_id: int):
+    """A vendor admin adds one quantity break of the account's agreed price."""
+    account = get_scoped_or_404(CustomerAccount, account_id, current_user)
+    form = ContractPriceForm()
+    if form.validate_on_submit():
+        try:
+            admin.add_contract_price(
+                current_user,
+                account,
+                sku=form.sku.data,
+                min_quantity=form.min_quantity.data,
+                unit_price=form.unit_price.data,
+                valid_from=form.valid_from.data,
+                valid_until=form.valid_until.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            error.attach_to(form)
+        else:
+            flash("Contract price added.", "success")
+            return redirect(url_for("catalog.prices", account_id=account.id), code=303)
+    return _prices_page(account, form)
 
 
 @bp.post("/prices/<int:account_id>/<int:price_id>/delete")
