@@ -106,7 +106,7 @@ def count(app, model, *where) -> int:
 def upload(admin, content: bytes, name: str = "products.csv"):
     return admin.post(
         "/catalog/import",
-        {"upload": (io.BytesIO(content), name)},
+        {"kind": "products", "upload": (io.BytesIO(content), name)},
         content_type="multipart/form-data",
     )
 
@@ -232,3 +232,59 @@ def test_edit_form_is_filled_from_the_product(login_as, existing):
     assert page.select_one("#category")["value"] == "Valves"
     assert page.select_one("#on_hand")["value"] == "10"
     assert page.select_one("#sku")["value"] == "OLD-1"
+
+
+def test_contract_price_import_all_or_nothing(app, login_as, existing):
+    admin = login_as("admin@vendor.test")
+
+    def send(text: str):
+        return admin.post(
+            "/catalog/import",
+            {"kind": "prices", "upload": (io.BytesIO(text.encode()), "p.csv")},
+            content_type="multipart/form-data",
+        )
+
+    bad = send(
+        "account_number,sku,min_quantity,unit_price,valid_from,valid_until\n"
+        "C-10001,OLD-1,1,2.50,2026-01-01,\n"
+        "C-99999,OLD-1,1,2.50,2026-01-01,\n"
+        "C-10001,NOPE,1,2.50,2026-01-01,\n"
+        "C-10001,OLD-1,0,-1,01.01.2026,\n"
+        "C-10002,OLD-1,1,2.50,2026-02-01,2026-01-01\n"
+    )
+    problems = [
+        (int(tr.select("td")[0].get_text()), tr.select("td")[1].get_text())
+        for tr in soup(bad).select("#import-result tbody tr")
+    ]
+    assert (3, "no customer account C-99999") in problems
+    assert (4, "no product with the SKU NOPE") in problems
+    assert (5, "min quantity must be at least 1") in problems
+    assert (5, "unit price cannot be negative") in problems
+    assert any(line == 5 and "not a date" in text for line, text in problems)
+    assert (6, "valid until is before valid from") in problems
+    assert count(app, ContractPrice) == 0
+    good = send(
+        "account_number;sku;min_quantity;unit_price;valid_from\n"
+        "c-10001;old-1;1;2,50;2026-01-01\nC-10001;OLD-1;10;2,30;2026-01-01\n"
+    )
+    assert "2 new price breaks" in soup(good).select_one("#import-result").get_text()
+    again = send(
+        "account_number,sku,min_quantity,unit_price,valid_from\nC-10001,OLD-1,10,2.20,2026-01-01\n"
+    )
+    assert "0 new price breaks, 1 updated" in soup(again).select_one("#import-result").get_text()
+    with app.app_context():
+        assert sorted(db.session.scalars(select(ContractPrice.unit_price))) == [
+            Decimal("2.20"),
+            Decimal("2.50"),
+        ]
+
+
+def test_an_import_without_saying_what_it_holds_is_refused_clearly(login_as, existing):
+    admin = login_as("admin@vendor.test")
+    response = admin.post(
+        "/catalog/import",
+        {"kind": "orders", "upload": (io.BytesIO(b"sku\nOLD-1\n"), "x.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert "The file holds" in soup(response).select_one("[role=alert]").get_text()

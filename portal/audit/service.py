@@ -37,6 +37,7 @@ ACTION_LABELS = {
     "products_imported": "Products imported",
     "contract_price_added": "Contract price added",
     "contract_price_removed": "Contract price removed",
+    "contract_prices_imported": "Contract prices imported",
 }
 
 

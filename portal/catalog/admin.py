@@ -413,3 +413,127 @@ def remove_contract_price(actor: User, price: ContractPrice) -> None:
     )
     db.session.delete(price)
     db.session.commit()
+
+
+PRICE_COLUMNS = ("account_number", "sku", "min_quantity", "unit_price", "valid_from", "valid_until")
+
+
+def _date(text: str, name: str, problems: list[str]) -> date | None:
+    if text == "":
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        problems.append(f"{name} “{text[:20]}” is not a date (YYYY-MM-DD)")
+        return None
+
+
+def import_contract_prices(actor: User, rows: list[tuple[int, list[str]]]) -> ImportResult:
+    """Add contract price breaks from rows whose first row names the columns
+    account_number, sku, min_quantity, unit_price, valid_from, valid_until.
+    Every row or none; a break that already exists (same account, product, start
+    and quantity) gets the new price and end date."""
+    _require_admin(actor)
+    if not rows:
+        raise ImportRefused([(1, "the file has no rows")])
+    header_line, header = rows[0]
+    columns = [h.strip().lower().replace(" ", "_") for h in header]
+    missing = [c for c in PRICE_COLUMNS if c != "valid_until" and c not in columns]
+    unknown = [c for c in columns if c and c not in PRICE_COLUMNS]
+    if missing or unknown:
+        reasons = ([f"missing columns: {', '.join(missing)}"] if missing else []) + (
+            [f"unknown columns: {', '.join(unknown)}"] if unknown else []
+        )
+        raise ImportRefused([(header_line, "; ".join(reasons))])
+    if len(rows) - 1 > MAX_IMPORT_ROWS:
+        raise ImportRefused([(header_line, f"more than {MAX_IMPORT_ROWS:,} rows")])
+    records = []
+    for line, cells in rows[1:]:
+        cells = (cells + [""] * len(columns))[: len(columns)]
+        records.append((line, dict(zip(columns, (c.strip() for c in cells), strict=True))))
+    accounts = dict(
+        db.session.execute(
+            select(CustomerAccount.number, CustomerAccount.id).where(
+                CustomerAccount.number.in_(
+                    {r.get("account_number", "").upper() for _, r in records}
+                )
+            )
+        ).all()
+    )
+    products = dict(
+        db.session.execute(
+            select(Product.sku_key, Product.id).where(
+                Product.sku_key.in_({sku_key(r.get("sku", "")) for _, r in records})
+            )
+        ).all()
+    )
+    problems: list[tuple[int, str]] = []
+    planned = []
+    seen: dict[tuple, int] = {}
+    for line, raw in records:
+        row_problems: list[str] = []
+        account_id = accounts.get(raw.get("account_number", "").upper())
+        if account_id is None:
+            row_problems.append(f"no customer account {raw.get('account_number') or '(empty)'}")
+        product_id = products.get(sku_key(raw.get("sku", "")))
+        if product_id is None:
+            row_problems.append(f"no product with the SKU {raw.get('sku') or '(empty)'}")
+        min_quantity = _int(raw.get("min_quantity", ""), "min quantity", row_problems)
+        if min_quantity is not None and min_quantity < 1:
+            row_problems.append("min quantity must be at least 1")
+        unit_price = _money(raw.get("unit_price", ""), "unit price", row_problems)
+        if raw.get("unit_price", "") == "":
+            row_problems.append("no unit price")
+        elif unit_price is not None and unit_price < 0:
+            row_problems.append("unit price cannot be negative")
+        valid_from = _date(raw.get("valid_from", ""), "valid from", row_problems)
+        if raw.get("valid_from", "") == "":
+            row_problems.append("no valid-from date")
+        valid_until = _date(raw.get("valid_until", ""), "valid until", row_problems)
+        if valid_from and valid_until and valid_until < valid_from:
+            row_problems.append("valid until is before valid from")
+        key = (account_id, product_id, valid_from, min_quantity)
+        if not row_problems and key in seen:
+            row_problems.append(f"the same break as line {seen[key]}")
+        seen.setdefault(key, line)
+        problems += [(line, p) for p in row_problems]
+        planned.append(
+            dict(
+                account_id=account_id,
+                product_id=product_id,
+                min_quantity=min_quantity or 1,
+                unit_price=unit_price,
+                valid_from=valid_from,
+                valid_until=valid_until,
+            )
+        )
+    if problems:
+        raise ImportRefused(problems)
+    existing = {
+        (p.account_id, p.product_id, p.valid_from, p.min_quantity): p
+        for p in db.session.scalars(
+            select(ContractPrice).where(
+                ContractPrice.account_id.in_({r["account_id"] for r in planned})
+            )
+        )
+    }
+    created = updated = 0
+    for values in planned:
+        key = (
+            values["account_id"],
+            values["product_id"],
+            values["valid_from"],
+            values["min_quantity"],
+        )
+        if key in existing:
+            existing[key].unit_price = values["unit_price"]
+            existing[key].valid_until = values["valid_until"]
+            updated += 1
+        else:
+            db.session.add(ContractPrice(**values))
+            created += 1
+    audit.record(
+        "contract_prices_imported", actor=actor, detail={"created": created, "updated": updated}
+    )
+    db.session.commit()
+    return ImportResult(created, updated)

@@ -62,13 +62,17 @@ class ProductForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
+    kind = SelectField(
+        "The file holds",
+        choices=[SelectChoice("products", "Products"), SelectChoice("prices", "Contract prices")],
+        description="Products: sku is required; new products also need name, category and "
+        "list_price; other columns: description, unit, pack_size, min_order_qty, "
+        "order_multiple, lead_time_days, status, replacement_sku, yearly_service_cost, "
+        "yearly_consumables_cost, on_hand. Contract prices: account_number, sku, "
+        "min_quantity, unit_price, valid_from, valid_until (dates as YYYY-MM-DD).",
+    )
     upload = FileField(
-        "Products file (CSV or XLSX)",
-        description="First row: column names. sku is required; new products also need name, "
-        "category and list_price. Other columns: description, unit, pack_size, "
-        "min_order_qty, order_multiple, lead_time_days, status, replacement_sku, "
-        "yearly_service_cost, yearly_consumables_cost, on_hand.",
-        render_kw={"accept": ".csv,.xlsx"},
+        "File (CSV or XLSX, first row: column names)", render_kw={"accept": ".csv,.xlsx"}
     )
 
 

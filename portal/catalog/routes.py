@@ -150,7 +150,8 @@ def edit_product(product_id: int | None):
 @bp.route("/import", methods=["GET", "POST"])
 @requires(Role.ADMIN)
 def import_products():
-    """Create and update products from a CSV or XLSX file: every row or none."""
+    """Create and update products, or contract prices, from a CSV or XLSX file: every
+    row or none, with every bad row named."""
     form = ImportForm()
     problems, result, error = [], None, None
     if form.validate_on_submit():
@@ -162,13 +163,24 @@ def import_products():
             if len(data) > 5 * 1024 * 1024:
                 raise spreadsheets.SpreadsheetError("The file is larger than 5 MB.")
             rows = spreadsheets.read_rows(data)
-            result = admin.import_products(current_user, rows)
+            importer = (
+                admin.import_contract_prices
+                if form.kind.data == "prices"
+                else admin.import_products
+            )
+            result = importer(current_user, rows)
         except admin.ImportRefused as refused:
             db.session.rollback()
             error, problems = refused.message, refused.problems
         except (spreadsheets.SpreadsheetError, DomainError) as refused:
             db.session.rollback()
             error = str(refused) if isinstance(refused, ValueError) else refused.message
+    elif form.errors:
+        error = "; ".join(
+            f"{form[name].label.text}: {' '.join(messages)}"
+            for name, messages in form.errors.items()
+            if name in form
+        )
     return render_page(
         "catalog/import.html",
         "result",
