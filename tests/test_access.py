@@ -189,64 +189,45 @@ def test_every_entry_lists_the_methods_the_route_accepts(app):
         assert accepted == set(MATRIX[(rule.endpoint, rule.rule)].methods), rule.rule
 
 
-CASES = [
-    pytest.param(key, method, actor, id=f"{key[1]} {method} {actor}")
-    for key, access in MATRIX.items()
-    for method in access.methods
-    for actor in ["anonymous", *ACTORS]
-]
+ACTOR_NAMES = ["anonymous", *ACTORS]
 
 
-@pytest.fixture
-def other_customer(app, demo):
-    """A Globex user holding every customer role."""
+def build_world(app) -> dict:
+    """The demo people, a Globex user with every customer role, one product, and Acme's
+    objects (an order, a cart line, a saved list, a contract price); returns their ids."""
+    from datetime import date, timedelta
+
+    from portal import demo
+    from portal.accounts.models import Address
+    from portal.catalog.models import Category, ContractPrice, Product, Stock
+    from portal.ordering import service as ordering
+    from portal.ordering.models import CartLine
+
     with app.app_context():
+        demo.load_people()
         globex = db.session.scalar(
             select(CustomerAccount).where(CustomerAccount.number == "C-10002")
         )
-        user = User(
+        other = User(
             email=ACTORS["other_customer"],
             name="Olga Other",
             account=globex,
             password_hash=demo.password_hash(),
         )
-        user.roles = [Role.BUYER, Role.APPROVER, Role.CUSTOMER_ADMIN]
-        db.session.add(user)
-        db.session.commit()
-
-
-@pytest.fixture
-def a_product(app, demo) -> int:
-    """One product is enough to reach the catalog's pages (the demo catalog is slower)."""
-    from decimal import Decimal
-
-    from portal.catalog.models import Category, Product, Stock
-
-    with app.app_context():
+        other.roles = [Role.BUYER, Role.APPROVER, Role.CUSTOMER_ADMIN]
         product = Product(
             sku="TST-1",
             name="Test part",
             category=Category(name="Tests"),
-            list_price=Decimal("1.00"),
+            list_price=1,
             stock=Stock(on_hand=1),
         )
-        db.session.add(product)
+        db.session.add_all([other, product])
         db.session.commit()
-        return product.id
-
-
-@pytest.fixture
-def acme_objects(app, ids, a_product) -> dict:
-    """An order placed by Acme's buyer, and a line in that buyer's cart."""
-    from datetime import date
-
-    from portal.ordering import service as ordering
-    from portal.ordering.models import CartLine
-
-    with app.app_context():
-        buyer = db.session.get(User, ids["acme_buyer"])
-        address = next(a for a in buyer.account.addresses if a.kind == "shipping")
-        ordering.add_to_cart(buyer, [(a_product, 1)])
+        buyer = db.session.scalar(select(User).where(User.email == ACTORS["buyer"]))
+        acme = buyer.account
+        address = next(a for a in acme.addresses if a.kind == "shipping")
+        ordering.add_to_cart(buyer, [(product.id, 1)])
         order, _ = ordering.place_order(
             buyer,
             po_number="PO-1",
@@ -256,26 +237,31 @@ def acme_objects(app, ids, a_product) -> dict:
             idempotency_key="k1",
             today=date.today(),
         )
-        ordering.add_to_cart(buyer, [(a_product, 1)])
+        ordering.add_to_cart(buyer, [(product.id, 1)])
         saved = ordering.save_cart_as_list(buyer, "Standard")
-        from datetime import timedelta
-
-        from portal.catalog.models import ContractPrice
-
         price = ContractPrice(
-            account_id=buyer.account_id,
-            product_id=a_product,
+            account_id=acme.id,
+            product_id=product.id,
             min_quantity=1,
             unit_price=1,
             valid_from=date.today() - timedelta(days=1),
         )
         db.session.add(price)
         db.session.commit()
-        cart_line = db.session.scalar(select(CartLine.id).where(CartLine.user_id == buyer.id))
+        admin_of_acme = db.session.scalar(
+            select(User.id).where(User.email == ACTORS["customer_admin"])
+        )
         return {
+            "acme": acme.id,
+            "acme_address": db.session.scalar(
+                select(Address.id).where(Address.account_id == acme.id).order_by(Address.id)
+            ),
+            "acme_buyer": buyer.id,
+            "acme_admin": admin_of_acme,
+            "product": product.id,
             "order": order.number,
             "order_line": order.lines[0].id,
-            "cart_line": cart_line,
+            "cart_line": db.session.scalar(select(CartLine.id).where(CartLine.user_id == buyer.id)),
             "saved_list": saved.id,
             "contract_price": price.id,
         }
@@ -299,24 +285,7 @@ def expected_status(access: Access, actor: str) -> str:
     return "reached" if actor in access.allowed else "forbidden"
 
 
-@pytest.mark.parametrize(("key", "method", "actor"), CASES)
-def test_access(app, ids, other_customer, a_product, acme_objects, key, method, actor):
-    access = MATRIX[key]
-    url = access.url.format(
-        acme=ids["acme"],
-        acme_address=ids["acme_address"],
-        acme_buyer=ids["acme_buyer"],
-        product=a_product,
-        **acme_objects,
-    )
-    person = Browserless(app.test_client())
-    if actor != "anonymous":
-        assert person.login(ACTORS[actor], DEMO_PASSWORD).status_code == 303
-    if method == "GET":
-        response = person.client.get(url)
-    else:
-        response = person.post(url, {}, page="/login" if actor == "anonymous" else "/")
-
+def check(response, access: Access, actor: str) -> None:
     expected = expected_status(access, actor)
     status = response.status_code
     if expected == "sign in":
@@ -328,3 +297,65 @@ def test_access(app, ids, other_customer, a_product, acme_objects, key, method, 
         assert status == 404
     else:
         assert status < 500 and status not in (401, 403, 404), status
+
+
+@pytest.fixture(scope="module")
+def world(database_url):
+    """One app, one data set and one signed-in client per actor for every GET case.
+
+    GET requests change nothing these cases depend on, so they can share the
+    data; signing in once per actor instead of once per case keeps the matrix
+    fast. (POST cases below each get fresh data.)
+    """
+    from portal import create_app
+
+    from .conftest import TEMPLATE_CACHE, empty_all_tables
+    from .support import make_test_config
+
+    app = create_app(make_test_config(database_url))
+    app.jinja_env.bytecode_cache = TEMPLATE_CACHE
+    with app.app_context():
+        empty_all_tables()
+    ids = build_world(app)
+    people = {"anonymous": Browserless(app.test_client())}
+    for actor, email in ACTORS.items():
+        people[actor] = Browserless(app.test_client())
+        assert people[actor].login(email, DEMO_PASSWORD).status_code == 303
+    yield ids, people
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+GET_CASES = [
+    pytest.param(key, actor, id=f"{key[1]} GET {actor}")
+    for key, access in MATRIX.items()
+    if "GET" in access.methods
+    for actor in ACTOR_NAMES
+]
+POST_CASES = [
+    pytest.param(key, actor, id=f"{key[1]} POST {actor}")
+    for key, access in MATRIX.items()
+    if "POST" in access.methods
+    for actor in ACTOR_NAMES
+]
+
+
+# The GET cases come first in this module: they share `world`, and the POST cases
+# after them empty the tables for each case.
+@pytest.mark.parametrize(("key", "actor"), GET_CASES)
+def test_get_access(world, key, actor):
+    ids, people = world
+    access = MATRIX[key]
+    check(people[actor].client.get(access.url.format(**ids)), access, actor)
+
+
+@pytest.mark.parametrize(("key", "actor"), POST_CASES)
+def test_post_access(app, key, actor):
+    ids = build_world(app)
+    access = MATRIX[key]
+    person = Browserless(app.test_client())
+    if actor != "anonymous":
+        assert person.login(ACTORS[actor], DEMO_PASSWORD).status_code == 303
+    url = access.url.format(**ids)
+    check(person.post(url, {}, page="/login" if actor == "anonymous" else "/"), access, actor)
