@@ -120,3 +120,20 @@ def test_approver_approves_an_order_above_the_limit(page, app, simple_skus):
     page.get_by_role("button", name="Approve order").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Placed")
     expect(page.locator(".timeline")).to_contain_text("Approved by Arno Approver")
+
+
+def test_reorder_from_the_order_history(page, simple_skus):
+    sign_in(page, "buyer@acme.test")
+    page.goto("/order")
+    page.get_by_label("Paste lines").fill(f"{simple_skus[2]} 3\n{simple_skus[3]} 1")
+    page.get_by_role("button", name="Check pasted lines").click()
+    page.get_by_role("button", name="Add ticked lines to cart").click()
+    page.get_by_role("link", name="Checkout").click()
+    page.get_by_label("Your PO number").fill("PO-FIRST")
+    page.get_by_role("button", name="Place order").click()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Orders").click()
+    page.locator("#results tbody tr").first.get_by_role("link").click()
+    page.get_by_role("button", name="Order again").click()
+    expect(page.get_by_text("2 lines of order")).to_be_visible()
+    expect(page.locator("#cart tbody td.sku")).to_have_text([simple_skus[2], simple_skus[3]])
