@@ -20,11 +20,12 @@ from portal.extensions import db
 
 from .models import PRODUCT_STATUSES, Category, ContractPrice, Product, Stock, sku_key
 
-PRODUCT_FIELDS = (
+# Plain attributes of a product; the form and the import also set its category
+# (by name) and its stock on hand.
+PRODUCT_ATTRIBUTES = (
     "sku",
     "name",
     "description",
-    "category",
     "unit",
     "pack_size",
     "min_order_qty",
@@ -35,8 +36,8 @@ PRODUCT_FIELDS = (
     "replacement_sku",
     "yearly_service_cost",
     "yearly_consumables_cost",
-    "on_hand",
 )
+PRODUCT_FIELDS = (*PRODUCT_ATTRIBUTES, "category", "on_hand")
 REQUIRED_COLUMNS = ("sku", "name", "category", "list_price")
 MAX_IMPORT_ROWS = 10_000
 
@@ -64,8 +65,7 @@ def _snapshot(product: Product) -> dict:
             if isinstance(getattr(product, f, None), Decimal)
             else getattr(product, f, None)
         )
-        for f in PRODUCT_FIELDS
-        if f not in ("category", "on_hand")
+        for f in PRODUCT_ATTRIBUTES
     } | {
         "category": product.category.name if product.category else None,
         "on_hand": product.stock.on_hand if product.stock else None,
@@ -83,21 +83,7 @@ def _category(name: str) -> Category:
 
 def _apply(product: Product, values: dict) -> None:
     """Set validated values on a product (and its stock)."""
-    for key in (
-        "sku",
-        "name",
-        "description",
-        "unit",
-        "pack_size",
-        "min_order_qty",
-        "order_multiple",
-        "lead_time_days",
-        "list_price",
-        "status",
-        "replacement_sku",
-        "yearly_service_cost",
-        "yearly_consumables_cost",
-    ):
+    for key in PRODUCT_ATTRIBUTES:
         if key in values:
             setattr(product, key, values[key])
     if "category" in values:

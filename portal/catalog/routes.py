@@ -84,24 +84,6 @@ def product(product_id: int):
 
 # --- keeping the catalog (vendor admin) ------------------------------------------------
 
-FORM_FIELDS = (
-    "sku",
-    "name",
-    "description",
-    "unit",
-    "pack_size",
-    "min_order_qty",
-    "order_multiple",
-    "lead_time_days",
-    "list_price",
-    "status",
-    "replacement_sku",
-    "yearly_service_cost",
-    "yearly_consumables_cost",
-    "on_hand",
-    "category",
-)
-
 
 @bp.route("/products/new", methods=["GET", "POST"], defaults={"product_id": None})
 @bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
@@ -115,18 +97,14 @@ def edit_product(product_id: int | None):
     if product is not None:
         # A dict, not obj=product: WTForms lets obj win, and product.category is an
         # object where the form wants its name.
-        initial = {
-            name: getattr(product, name)
-            for name in FORM_FIELDS
-            if name not in ("category", "on_hand")
-        }
+        initial = {name: getattr(product, name) for name in admin.PRODUCT_ATTRIBUTES}
         initial |= {
             "category": product.category.name,
             "on_hand": product.stock.on_hand if product.stock else 0,
         }
     form = ProductForm(data=initial)
     if form.validate_on_submit():
-        values = {name: form[name].data for name in FORM_FIELDS}
+        values = {name: form[name].data for name in admin.PRODUCT_FIELDS}
         values["replacement_sku"] = values["replacement_sku"] or None
         values["description"] = values["description"] or ""
         try:
