@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -21,10 +20,10 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 
 
@@ -58,23 +57,12 @@ def start_gunicorn(port: int, env: dict) -> subprocess.Popen:
 
 
 def sign_in(port: int, email: str) -> str:
-    conn = http.client.HTTPConnection("127.0.0.1", port)
-    conn.request("GET", "/login")
-    response = conn.getresponse()
-    page = response.read().decode()
-    cookie = response.getheader("Set-Cookie").split(";", 1)[0]
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    body = urllib.parse.urlencode({"csrf_token": token, "email": email, "password": "portal-demo"})
-    conn.request(
-        "POST",
-        "/login",
-        body,
-        {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
-    )
-    response = conn.getresponse()
-    response.read()
-    assert response.status == 303, f"sign-in failed: {response.status}"
-    return response.getheader("Set-Cookie").split(";", 1)[0]
+    """The session cookie of a demo user (the tests' HTTP client does the form work)."""
+    from tests.support import HttpPerson
+
+    person = HttpPerson(f"http://127.0.0.1:{port}")
+    assert person.login(email) == 303, "sign-in failed"
+    return person.cookie
 
 
 def timed_requests(port: int, path: str, count: int, cookie: str | None) -> list[float]:

@@ -66,34 +66,6 @@ def soup(response) -> BeautifulSoup:
     return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
-def sign_in_over_http(base_url: str, email: str, password: str = DEMO_PASSWORD) -> int:
-    """Sign in through a real HTTP connection; returns the status of the form post."""
-    import http.client
-    import urllib.parse
-
-    address = urllib.parse.urlsplit(base_url)
-    conn = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
-    try:
-        conn.request("GET", "/login")
-        response = conn.getresponse()
-        page = response.read().decode()
-        cookie = response.getheader("Set-Cookie").split(";", 1)[0]
-        body = urllib.parse.urlencode(
-            {"csrf_token": csrf_token_from(page), "email": email, "password": password}
-        )
-        conn.request(
-            "POST",
-            "/login",
-            body,
-            {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
-        )
-        response = conn.getresponse()
-        response.read()
-        return response.status
-    finally:
-        conn.close()
-
-
 class HttpPerson:
     """A signed-in person over real HTTP (one connection per request), for tests
     that need parallel requests against the live server."""

@@ -9,7 +9,7 @@ from portal.accounts.models import AuthSession, LoginFailure, User
 from portal.audit.models import AuditEvent
 from portal.extensions import db, utcnow
 
-from .support import DEMO_PASSWORD, Browserless, sign_in_over_http, soup
+from .support import DEMO_PASSWORD, Browserless, HttpPerson, soup
 
 
 def audit_actions(app) -> list[str]:
@@ -450,7 +450,7 @@ def test_parallel_sign_ins_all_succeed(app, live_server):
 
     emails = ["buyer@acme.test", "approver@acme.test", "admin@acme.test", "buyer@globex.test"] * 4
     with ThreadPoolExecutor(max_workers=16) as pool:
-        statuses = list(pool.map(lambda e: sign_in_over_http(live_server.url, e), emails))
+        statuses = list(pool.map(lambda e: HttpPerson(live_server.url).login(e), emails))
     assert statuses == [303] * 16
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuthSession)) == 16

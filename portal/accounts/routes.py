@@ -2,15 +2,13 @@
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from portal.audit import service as audit_service
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.htmx import render_page
-from portal.security import get_scoped_or_404, requires, scoped
+from portal.security import get_scoped_or_404, requires
 
 from . import service
 from .forms import AccountForm, AddressForm, ApprovalLimitForm, NewUserForm, UserForm
@@ -31,29 +29,8 @@ def index():
     """All customer accounts, filtered as one types (htmx replaces the table only)."""
     q = request.args.get("q", "").strip()
     mine = request.args.get("mine") == "1"
-    query = (
-        select(CustomerAccount)
-        .options(selectinload(CustomerAccount.account_manager))
-        .order_by(CustomerAccount.name)
-    )
-    if q:
-        pattern = f"%{q.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(CustomerAccount.name).like(pattern),
-                func.lower(CustomerAccount.number).like(pattern),
-            )
-        )
-    if mine:
-        query = query.where(CustomerAccount.account_manager_id == current_user.id)
-    accounts = db.session.scalars(scoped(query, CustomerAccount, current_user)).all()
-    user_counts = dict(
-        db.session.execute(
-            select(User.account_id, func.count())
-            .where(User.active.is_(True))
-            .group_by(User.account_id)
-        ).all()
-    )
+    accounts = service.find_accounts(current_user, q=q, managed_by_viewer=mine)
+    user_counts = service.active_user_counts(current_user)
     return render_page(
         "accounts/index.html", "results", accounts=accounts, q=q, mine=mine, user_counts=user_counts
     )
@@ -219,20 +196,8 @@ def users():
     """Users a vendor admin (all) or a customer admin (own account) manages."""
     q = request.args.get("q", "").strip()
     side = request.args.get("side", "")
-    query = select(User).options(selectinload(User.account)).order_by(User.name)
-    if q:
-        pattern = f"%{q.lower()}%"
-        query = query.where(or_(func.lower(User.name).like(pattern), User.email.like(pattern)))
-    if side == "vendor":
-        query = query.where(User.account_id.is_(None))
-    elif side.isdigit():
-        query = query.where(User.account_id == int(side))
-    found = db.session.scalars(scoped(query, User, current_user)).all()
-    accounts = db.session.scalars(
-        scoped(
-            select(CustomerAccount).order_by(CustomerAccount.name), CustomerAccount, current_user
-        )
-    ).all()
+    found = service.find_users(current_user, q=q, side=side)
+    accounts = service.accounts_for(current_user)
     return render_page(
         "accounts/users.html", "results", users=found, q=q, side=side, accounts=accounts
     )
@@ -256,10 +221,7 @@ def new_user():
     if current_user.is_vendor_staff:
         form.account_id.choices = [
             SelectChoice("", f"Vendor staff ({current_app.config['VENDOR_NAME']})")
-        ] + [
-            SelectChoice(a.id, f"{a.number} {a.name}")
-            for a in db.session.scalars(select(CustomerAccount).order_by(CustomerAccount.name))
-        ]
+        ] + [SelectChoice(a.id, f"{a.number} {a.name}") for a in service.accounts_for(current_user)]
         account_id = (
             form.account_id.data
             if request.method == "POST"
@@ -310,15 +272,7 @@ def _managed_user(user_id: int) -> User:
 def edit_user(user_id: int):
     """Change a user's name, e-mail, roles or time zone."""
     user = _managed_user(user_id)
-    form = _user_form(
-        UserForm(
-            obj=user,
-            data=None
-            if request.method == "POST"
-            else {"roles": [r.value for r in user.roles], "timezone": user.timezone or ""},
-        ),
-        user.account_id,
-    )
+    form = _user_form(UserForm(obj=user), user.account_id)
     if form.validate_on_submit():
         try:
             service.update_user(
@@ -369,7 +323,7 @@ def audit_log():
     events = audit_service.recent_events(
         current_user, account_id=account_id, action=action, limit=200
     )
-    accounts = db.session.scalars(select(CustomerAccount).order_by(CustomerAccount.name)).all()
+    accounts = service.accounts_for(current_user)
     return render_page(
         "accounts/audit.html",
         "results",

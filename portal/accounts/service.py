@@ -15,11 +15,13 @@ from functools import cache
 from zoneinfo import available_timezones
 
 from flask import current_app
-from sqlalchemy import delete, func, select, true, update
+from sqlalchemy import delete, func, or_, select, true, update
+from sqlalchemy.orm import selectinload
 
 from portal.audit import service as audit
 from portal.errors import DomainError, Forbidden
 from portal.extensions import db, utcnow
+from portal.security import scoped
 
 from . import passwords
 from .models import (
@@ -239,6 +241,61 @@ def reset_password(actor: User | None, user: User, new_password: str) -> None:
         detail={"user": user.email},
     )
     db.session.commit()
+
+
+# --- finding accounts and users ----------------------------------------------
+
+
+def accounts_for(viewer: User) -> list[CustomerAccount]:
+    """The accounts the viewer may see, by name: all for vendor staff, their own otherwise."""
+    return list(
+        db.session.scalars(
+            scoped(select(CustomerAccount).order_by(CustomerAccount.name), CustomerAccount, viewer)
+        )
+    )
+
+
+def find_accounts(
+    viewer: User, *, q: str = "", managed_by_viewer: bool = False
+) -> list[CustomerAccount]:
+    """Accounts whose name or number contains `q`; optionally only those the viewer manages."""
+    query = (
+        select(CustomerAccount)
+        .options(selectinload(CustomerAccount.account_manager))
+        .order_by(CustomerAccount.name)
+    )
+    if q:
+        pattern = f"%{q.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(CustomerAccount.name).like(pattern),
+                func.lower(CustomerAccount.number).like(pattern),
+            )
+        )
+    if managed_by_viewer:
+        query = query.where(CustomerAccount.account_manager_id == viewer.id)
+    return list(db.session.scalars(scoped(query, CustomerAccount, viewer)))
+
+
+def active_user_counts(viewer: User) -> dict[int, int]:
+    """Active users per account id, for the accounts the viewer may see."""
+    query = (
+        select(User.account_id, func.count()).where(User.active.is_(True)).group_by(User.account_id)
+    )
+    return dict(db.session.execute(scoped(query, User, viewer)).all())
+
+
+def find_users(viewer: User, *, q: str = "", side: str = "") -> list[User]:
+    """Users whose name or e-mail contains `q`; `side` is "vendor", an account id or empty."""
+    query = select(User).options(selectinload(User.account)).order_by(User.name)
+    if q:
+        pattern = f"%{q.lower()}%"
+        query = query.where(or_(func.lower(User.name).like(pattern), User.email.like(pattern)))
+    if side == "vendor":
+        query = query.where(User.account_id.is_(None))
+    elif side.isdigit():
+        query = query.where(User.account_id == int(side))
+    return list(db.session.scalars(scoped(query, User, viewer)))
 
 
 # --- accounts and addresses --------------------------------------------------

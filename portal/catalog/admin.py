@@ -18,6 +18,7 @@ from portal.audit import service as audit
 from portal.errors import DomainError, Forbidden
 from portal.extensions import db
 
+from . import service
 from .models import PRODUCT_STATUSES, Category, ContractPrice, Product, Stock, sku_key
 
 # Plain attributes of a product; the form and the import also set its category
@@ -232,20 +233,10 @@ def import_products(actor: User, rows: list[tuple[int, list[str]]]) -> ImportRes
     if len(rows) - 1 > MAX_IMPORT_ROWS:
         raise ImportRefused([(header_line, f"more than {MAX_IMPORT_ROWS:,} rows")])
 
-    existing = {
-        p.sku_key: p
-        for p in db.session.scalars(
-            select(Product).where(
-                Product.sku_key.in_(
-                    [
-                        sku_key(cells[columns.index("sku")])
-                        for _, cells in rows[1:]
-                        if len(cells) > columns.index("sku")
-                    ]
-                )
-            )
-        )
-    }
+    sku_column = columns.index("sku")
+    existing = service.products_by_sku_key(
+        sku_key(cells[sku_column]) for _, cells in rows[1:] if len(cells) > sku_column
+    )
     problems: list[tuple[int, str]] = []
     planned: list[tuple[Product | None, dict]] = []
     seen: dict[str, int] = {}
@@ -322,6 +313,18 @@ def import_products(actor: User, rows: list[tuple[int, list[str]]]) -> ImportRes
 
 
 # --- contract prices ----------------------------------------------------------------
+
+
+def contract_prices(account: CustomerAccount) -> list[tuple[ContractPrice, str, str]]:
+    """Every price break of the account (past, current, future), with SKU and name."""
+    return list(
+        db.session.execute(
+            select(ContractPrice, Product.sku, Product.name)
+            .join(Product, Product.id == ContractPrice.product_id)
+            .where(ContractPrice.account_id == account.id)
+            .order_by(Product.sku_key, ContractPrice.valid_from.desc(), ContractPrice.min_quantity)
+        ).all()
+    )
 
 
 def add_contract_price(

@@ -4,8 +4,6 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from portal import spreadsheets
 from portal.accounts.models import CustomerAccount
@@ -61,11 +59,7 @@ def index():
 @bp.get("/products/<int:product_id>")
 def product(product_id: int):
     """One product: price breaks, availability, cost of ownership, replacement if discontinued."""
-    found = db.session.scalar(
-        select(Product)
-        .options(joinedload(Product.stock), joinedload(Product.category))
-        .where(Product.id == product_id)
-    )
+    found = service.product_with_stock(product_id)
     if found is None:
         abort(404)
     today = _today()
@@ -178,12 +172,7 @@ def prices(account_id: int):
 
 
 def _prices_page(account: CustomerAccount, form: ContractPriceForm):
-    rows = db.session.execute(
-        select(ContractPrice, Product.sku, Product.name)
-        .join(Product, Product.id == ContractPrice.product_id)
-        .where(ContractPrice.account_id == account.id)
-        .order_by(Product.sku_key, ContractPrice.valid_from.desc(), ContractPrice.min_quantity)
-    ).all()
+    rows = admin.contract_prices(account)
     return render_page(
         "catalog/prices.html",
         "content",

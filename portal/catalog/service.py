@@ -144,6 +144,28 @@ def availability(product: Product, quantity: int, today: date) -> Availability:
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
+def product_with_stock(product_id: int) -> Product | None:
+    """One product with its stock and category, for its page."""
+    return db.session.scalar(
+        select(Product)
+        .options(joinedload(Product.stock), joinedload(Product.category))
+        .where(Product.id == product_id)
+    )
+
+
+def products_by_sku_key(keys) -> dict[str, Product]:
+    """Products (with stock) for many SKU keys in one query, by key; unknown keys are absent."""
+    keys = list(set(keys))
+    if not keys:
+        return {}
+    return {
+        p.sku_key: p
+        for p in db.session.scalars(
+            select(Product).options(joinedload(Product.stock)).where(Product.sku_key.in_(keys))
+        )
+    }
+
+
 def find_by_sku(raw_sku: str) -> Product | None:
     return db.session.scalar(select(Product).where(Product.sku_key == sku_key(raw_sku)))
 

@@ -38,18 +38,18 @@ def accounts_overview(viewer: User) -> tuple[str, list[AccountRow]]:
     stats = {
         account_id: (count, last)
         for account_id, count, last in db.session.execute(
-            select(User.account_id, func.count(), func.max(User.last_login_at))
-            .where(User.active.is_(True), User.account_id.is_not(None))
-            .group_by(User.account_id)
+            scoped(
+                select(User.account_id, func.count(), func.max(User.last_login_at))
+                .where(User.active.is_(True), User.account_id.is_not(None))
+                .group_by(User.account_id),
+                User,
+                viewer,
+            )
         )
     }
     rows = []
     for account in accounts:
         count, last = stats.get(account.id, (0, None))
-        if last is not None and last.tzinfo is None:  # max() over SQLite text
-            from datetime import UTC
-
-            last = last.replace(tzinfo=UTC)
         rows.append(AccountRow(account, count, last))
     return title, rows
 

@@ -15,7 +15,6 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from portal.catalog import service as catalog
 from portal.catalog.models import Product, sku_key
@@ -224,34 +223,11 @@ def check(lines: list[RequestedLine], account_id: int | None, today: date) -> li
         merged[key] = CheckedLine([line.line_no], line.sku, line.quantity, "ok")
         checked.append(merged[key])
 
-    products = (
-        {
-            p.sku_key: p
-            for p in db.session.scalars(
-                select(Product)
-                .options(joinedload(Product.stock))
-                .where(Product.sku_key.in_(list(merged)))
-            )
-        }
-        if merged
-        else {}
-    )
-    replacement_keys = {
+    products = catalog.products_by_sku_key(merged)
+    replacements = catalog.products_by_sku_key(
         sku_key(p.replacement_sku)
         for p in products.values()
         if p.is_discontinued and p.replacement_sku
-    }
-    replacements = (
-        {
-            p.sku_key: p
-            for p in db.session.scalars(
-                select(Product)
-                .options(joinedload(Product.stock))
-                .where(Product.sku_key.in_(list(replacement_keys)))
-            )
-        }
-        if replacement_keys
-        else {}
     )
 
     for key, line in merged.items():

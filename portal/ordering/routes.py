@@ -8,11 +8,9 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms import SelectChoice
 
 from portal import spreadsheets
-from portal.accounts.models import Address
 from portal.accounts.roles import CUSTOMER_ROLES, VENDOR_ROLES, Role
 from portal.catalog import service as catalog
 from portal.errors import DomainError, NotFound
@@ -260,11 +258,7 @@ def checkout():
         flash("Your cart is empty.", "info")
         return redirect(url_for("ordering.quick_order"))
     form = CheckoutForm()
-    addresses = db.session.scalars(
-        select(Address)
-        .where(Address.account_id == current_user.account_id, Address.kind == "shipping")
-        .order_by(Address.is_default.desc(), Address.label)
-    ).all()
+    addresses = service.delivery_addresses(current_user)
     form.ship_to_id.choices = [SelectChoice(a.id, f"{a.label} — {a.one_line}") for a in addresses]
     earliest = service.earliest_delivery(current, today)
     po_warning = None

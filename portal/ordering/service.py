@@ -172,6 +172,17 @@ def earliest_delivery(cart_: Cart, today: date) -> date:
     return max([d for d in dates if d] or [today])
 
 
+def delivery_addresses(user: User) -> list[Address]:
+    """The ship-to addresses of the user's account, the default first."""
+    return list(
+        db.session.scalars(
+            scoped(select(Address), Address, user)
+            .where(Address.kind == "shipping")
+            .order_by(Address.is_default.desc(), Address.label)
+        )
+    )
+
+
 def po_number_used(account_id: int, po_number: str) -> Order | None:
     return db.session.scalar(
         select(Order)
@@ -331,13 +342,7 @@ def place_order(
     po_number = po_number.strip()
     if not po_number:
         raise DomainError("Enter your purchase order number.", field="po_number")
-    address = db.session.scalar(
-        select(Address).where(
-            Address.id == ship_to_id,
-            Address.account_id == user.account_id,
-            Address.kind == "shipping",
-        )
-    )
+    address = next((a for a in delivery_addresses(user) if a.id == ship_to_id), None)
     if address is None:
         raise DomainError("Choose one of your account's delivery addresses.", field="ship_to_id")
     earliest = earliest_delivery(current, today)
