@@ -336,3 +336,35 @@ def test_reactivated_user_can_sign_in_again(app, login_as, ids):
             )
         )
     assert actions == ["user_deactivated", "user_reactivated"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("-5", "between 0 and"), ("lots", "Not a valid decimal"), ("1e12", "between 0 and")],
+)
+def test_bad_approval_limits_are_refused_and_change_nothing(app, login_as, ids, value, message):
+    admin = login_as("admin@acme.test")
+    url = f"/accounts/{ids['acme']}/approval-limit"
+    response = admin.post(url, {"approval_limit": value}, page=f"/accounts/{ids['acme']}")
+    flash = soup(admin.client.get(response.headers["Location"])).select_one(".flash-error")
+    assert message in flash.get_text()
+    with app.app_context():
+        assert db.session.get(CustomerAccount, ids["acme"]).approval_limit is None
+
+
+def test_customer_admin_sets_and_clears_the_approval_limit(app, login_as, ids):
+    admin = login_as("admin@acme.test")
+    url = f"/accounts/{ids['acme']}/approval-limit"
+    admin.post(url, {"approval_limit": "2500.00"}, page=f"/accounts/{ids['acme']}")
+    with app.app_context():
+        assert db.session.get(CustomerAccount, ids["acme"]).approval_limit == 2500
+    admin.post(url, {"approval_limit": ""}, page=f"/accounts/{ids['acme']}")
+    with app.app_context():
+        assert db.session.get(CustomerAccount, ids["acme"]).approval_limit is None
+        changes = db.session.scalars(
+            select(AuditEvent.detail).where(AuditEvent.action == "account_updated")
+        ).all()
+    assert [c["after"] for c in changes] == [
+        {"approval_limit": "2500.00"},
+        {"approval_limit": None},
+    ]

@@ -263,7 +263,7 @@ def checkout():
     earliest = service.earliest_delivery(current, today)
     po_warning = None
     if form.po_number.data:
-        used = service.po_number_used(current_user.account_id, form.po_number.data)
+        used = service.po_number_used(current_user, form.po_number.data)
         if used:
             po_warning = f"PO number {used.po_number} was already used on order {used.number}."
     if form.validate_on_submit():

@@ -183,12 +183,11 @@ def delivery_addresses(user: User) -> list[Address]:
     )
 
 
-def po_number_used(account_id: int, po_number: str) -> Order | None:
+def po_number_used(user: User, po_number: str) -> Order | None:
+    """The account's latest order that already carries this PO number (any case)."""
     return db.session.scalar(
-        select(Order)
-        .where(
-            Order.account_id == account_id, func.lower(Order.po_number) == po_number.strip().lower()
-        )
+        scoped(select(Order), Order, user)
+        .where(func.lower(Order.po_number) == po_number.strip().lower())
         .order_by(Order.placed_at.desc())
         .limit(1)
     )
@@ -305,6 +304,11 @@ def _event(
     )
 
 
+def _order_with_key(user: User, key: str) -> Order | None:
+    """The order this submission key already made in the user's account, if any."""
+    return db.session.scalar(scoped(select(Order), Order, user).where(Order.idempotency_key == key))
+
+
 def place_order(
     user: User,
     *,
@@ -325,17 +329,13 @@ def place_order(
     key = idempotency_key.strip()[:64]
     if not key:
         raise DomainError("The form is missing its submission key; reload the page.")
-    existing = db.session.scalar(
-        select(Order).where(Order.account_id == user.account_id, Order.idempotency_key == key)
-    )
+    existing = _order_with_key(user, key)
     if existing is not None:
         return existing, False
     current = cart(user, today)
     if current.is_empty:
         # A duplicate of this submission may have emptied the cart a moment ago.
-        existing = db.session.scalar(
-            select(Order).where(Order.account_id == user.account_id, Order.idempotency_key == key)
-        )
+        existing = _order_with_key(user, key)
         if existing is not None:
             return existing, False
         raise DomainError("Your cart is empty.")
@@ -402,9 +402,7 @@ def place_order(
     except IntegrityError:
         # The same key won a race with us: that order stands, ours never existed.
         db.session.rollback()
-        existing = db.session.scalar(
-            select(Order).where(Order.account_id == user.account_id, Order.idempotency_key == key)
-        )
+        existing = _order_with_key(user, key)
         if existing is None:
             raise
         return existing, False
@@ -651,8 +649,8 @@ def save_cart_as_list(user: User, name: str) -> SavedList:
     if not lines:
         raise DomainError("The cart is empty: there is nothing to save.")
     clash = db.session.scalar(
-        select(SavedList.id).where(
-            SavedList.account_id == user.account_id, func.lower(SavedList.name) == name.lower()
+        scoped(select(SavedList.id), SavedList, user).where(
+            func.lower(SavedList.name) == name.lower()
         )
     )
     if clash is not None:

@@ -28,3 +28,17 @@ def test_user_filter_by_account(page):
     expect(page.locator("#results tbody tr").first).to_contain_text("@initech.test")
     for text in page.locator("#results tbody td:nth-child(2)").all_inner_texts():
         assert text.endswith("@initech.test")
+
+
+def test_audit_log_filters_in_place(page):
+    sign_in(page, "admin@vendor.test", "not-the-password")  # a failure, then a sign-in
+    sign_in(page, "admin@vendor.test")
+    page.goto("/audit")
+    rows = page.locator("#results tbody tr")
+    expect(rows.locator("td:nth-child(2)")).to_have_text(["Signed in", "Sign-in failed"])
+    page.evaluate("window.__samePage = true")
+    page.get_by_label("Event").select_option(label="Signed in")
+    expect(rows.locator("td:nth-child(2)")).to_have_text(["Signed in"])
+    page.get_by_label("Account").select_option(label="C-10003 Initech Systems")
+    expect(page.get_by_text("No events match.")).to_be_visible()
+    assert page.evaluate("window.__samePage") is True

@@ -137,3 +137,63 @@ def test_reorder_from_the_order_history(page, simple_skus):
     page.get_by_role("button", name="Order again").click()
     expect(page.get_by_text("2 lines of order")).to_be_visible()
     expect(page.locator("#cart tbody td.sku")).to_have_text([simple_skus[2], simple_skus[3]])
+
+
+def fill_cart(page, lines: str) -> None:
+    page.goto("/order")
+    page.get_by_label("Paste lines").fill(lines)
+    page.get_by_role("button", name="Check pasted lines").click()
+    page.get_by_role("button", name="Add ticked lines to cart").click()
+
+
+def test_cart_quantities_change_and_lines_go_in_place(page, simple_skus, console_errors):
+    sign_in(page, "buyer@acme.test")
+    fill_cart(page, f"{simple_skus[0]} 1\n{simple_skus[1]} 1")
+    total = page.locator("#cart tfoot .total")
+    before = total.inner_text()
+    page.evaluate("window.__samePage = true")
+    quantity = page.get_by_label(f"Quantity of {simple_skus[0]}")
+    quantity.fill("5")
+    quantity.press("Tab")
+    expect(total).not_to_have_text(before)
+    expect(page.get_by_label(f"Quantity of {simple_skus[0]}")).to_have_value("5")
+    quantity = page.get_by_label(f"Quantity of {simple_skus[0]}")
+    quantity.fill("0")
+    quantity.press("Tab")
+    expect(page.locator("#cart [role=alert]")).to_contain_text("minimum order is 1")
+    page.get_by_role("button", name=f"Remove {simple_skus[1]}").click()
+    expect(page.locator("#cart tbody tr")).to_have_count(1)
+    assert page.evaluate("window.__samePage") is True  # all of it without a page load
+    assert console_errors == []
+
+
+def test_sku_suggestions_appear_while_typing(page, simple_skus):
+    sign_in(page, "buyer@acme.test")
+    page.goto("/order")
+    page.get_by_label("SKU, row 1", exact=True).press_sequentially(simple_skus[0][:6], delay=30)
+    options = page.locator("#sku-options-0 option")
+    expect(options).not_to_have_count(0)
+    values = options.evaluate_all("os => os.map(o => o.value)")
+    assert simple_skus[0] in values
+    assert all(v.upper().startswith(simple_skus[0][:6].upper()) for v in values)
+    expect(options.first).to_contain_text("EUR")
+
+
+def test_order_list_filters_in_place(page, simple_skus):
+    sign_in(page, "buyer@acme.test")
+    for po in ("PO-ALPHA", "PO-BETA"):
+        fill_cart(page, f"{simple_skus[0]} 1")
+        page.get_by_role("link", name="Checkout").click()
+        page.get_by_label("Your PO number").fill(po)
+        page.get_by_role("button", name="Place order").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Order ")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Orders").click()
+    rows = page.locator("#results tbody tr")
+    expect(rows).to_have_count(2)
+    page.evaluate("window.__samePage = true")
+    page.get_by_label("Find").press_sequentially("beta", delay=20)
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("PO-BETA")
+    page.get_by_label("Status").select_option(label="Cancelled")
+    expect(page.get_by_text("No orders match.")).to_be_visible()
+    assert page.evaluate("window.__samePage") is True
