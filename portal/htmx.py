@@ -38,8 +38,3 @@ def render_page(template: str, block: str, status: int = 200, **context: Any) ->
 def client_redirect(url: str, status: int = 200) -> Response:
     """Tell htmx to load `url` as a full page (HX-Redirect)."""
     return htmx_make_response("", status, redirect=url)
-
-
-def trigger(response: Response, event: str | dict) -> Response:
-    """Fire a client-side event after the swap (HX-Trigger)."""
-    return htmx_make_response(response, trigger=event)

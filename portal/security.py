@@ -13,7 +13,7 @@ import time
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import abort, flash, g, redirect, request, session, url_for
+from flask import abort, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
@@ -171,7 +171,6 @@ def _enforce_login_and_idle_timeout():
     # The cookie is rewritten at most once a minute, not on every request.
     if now - session.get("seen", 0) >= 60:
         session["seen"] = now
-    g.user = current_user
     return None
 
 
