@@ -38,3 +38,11 @@ def render_page(template: str, block: str, status: int = 200, **context: Any) ->
 def client_redirect(url: str, status: int = 200) -> Response:
     """Tell htmx to load `url` as a full page (HX-Redirect)."""
     return htmx_make_response("", status, redirect=url)
+
+
+def trigger(response: Response, event: str) -> Response:
+    """Fire a client-side event on the requesting element when htmx gets the response
+    (HX-Trigger); it bubbles up to <body>, where listeners like the bell hear it."""
+    existing = response.headers.get("HX-Trigger")
+    response.headers["HX-Trigger"] = f"{existing}, {event}" if existing else event
+    return response

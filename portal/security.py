@@ -5,6 +5,8 @@
 - `scoped()` is the only way to query customer-owned rows: a customer user
   only ever sees rows of their own account; vendor staff see all accounts.
   Another account's id therefore looks exactly like a missing one: 404.
+- `@passive` views (a page polling on its own) do not count as activity for
+  the idle timeout.
 """
 
 from __future__ import annotations
@@ -29,11 +31,19 @@ T = TypeVar("T")
 
 PUBLIC_ATTR = "_portal_public"
 ROLES_ATTR = "_portal_roles"
+PASSIVE_ATTR = "_portal_passive"
 
 
 def public(view):
     """Mark a view as reachable without signing in."""
     setattr(view, PUBLIC_ATTR, True)
+    return view
+
+
+def passive(view):
+    """Mark a view that a page calls on its own (polling) as no sign of the user's activity:
+    it never postpones the idle timeout, so a page left open still signs out."""
+    setattr(view, PASSIVE_ATTR, True)
     return view
 
 
@@ -103,10 +113,14 @@ def _is_public_endpoint() -> bool:
         return True
     if request.endpoint == "static" or request.endpoint.endswith(".static"):
         return True
+    return _view_is(PUBLIC_ATTR)
+
+
+def _view_is(attr: str) -> bool:
     from flask import current_app
 
-    view = current_app.view_functions.get(request.endpoint)
-    return bool(getattr(view, PUBLIC_ATTR, False))
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, attr, False))
 
 
 @login_manager.user_loader
@@ -169,7 +183,7 @@ def _enforce_login_and_idle_timeout():
         flash("You were signed out after a period of inactivity. Please sign in again.", "info")
         return login_manager.unauthorized()
     # The cookie is rewritten at most once a minute, not on every request.
-    if now - session.get("seen", 0) >= 60:
+    if now - session.get("seen", 0) >= 60 and not _view_is(PASSIVE_ATTR):
         session["seen"] = now
     return None
 

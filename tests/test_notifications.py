@@ -1,0 +1,590 @@
+"""Notifications: rows only with the change they report, each user's own, the bell, the list,
+and e-mail through a real SMTP server (aiosmtpd on a local port)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+import queue
+import socket
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.accounts.models import User
+from portal.errors import NotFound
+from portal.extensions import db, utcnow
+from portal.notifications import service
+from portal.notifications.models import Notification
+
+from .support import soup
+
+HTMX = {"HX-Request": "true"}
+
+
+def user(email_address: str) -> User:
+    return db.session.scalar(select(User).where(User.email == email_address))
+
+
+def notifications_of(email_address: str) -> list[Notification]:
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .join(User, User.id == Notification.user_id)
+            .where(User.email == email_address)
+            .order_by(Notification.id)
+        )
+    )
+
+
+def tell(app, email_address: str, text: str = "Order 2026-000012 was confirmed.", link=None):
+    """A committed notification for one demo user; returns its id."""
+    with app.app_context():
+        (created,) = service.notify(
+            [user(email_address)], "order_confirmed", text, link or "/orders/2026-000012"
+        )
+        db.session.commit()
+        return created.id
+
+
+def mail_log(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("mail to ")]
+
+
+# --- notify: who is told, and only when the change commits ------------------------------
+
+
+def test_notify_tells_each_active_recipient_once_and_never_the_actor(app, demo, caplog):
+    caplog.set_level(logging.INFO, logger="portal.notifications")
+    with app.app_context():
+        buyer, admin, approver = (
+            user("buyer@acme.test"),
+            user("admin@acme.test"),
+            user("approver@acme.test"),
+        )
+        gone = user("buyer@globex.test")
+        gone.active = False
+        created = service.notify(
+            [buyer, admin, buyer, approver, gone],
+            "order_placed",
+            "Order 2026-000012 was placed\nby Anna   Buyer.",
+            "/orders/2026-000012",
+            exclude=approver,
+        )
+        assert len(created) == 2
+        db.session.commit()
+        assert [n.text for n in notifications_of("buyer@acme.test")] == [
+            "Order 2026-000012 was placed by Anna Buyer."
+        ]
+        assert len(notifications_of("admin@acme.test")) == 1
+        assert notifications_of("approver@acme.test") == []
+        assert notifications_of("buyer@globex.test") == []
+        row = notifications_of("admin@acme.test")[0]
+        assert (row.kind, row.link, row.read_at) == ("order_placed", "/orders/2026-000012", None)
+        assert row.created_at.tzinfo is not None
+    assert sorted(mail_log(caplog)) == [
+        "mail to admin@acme.test: Order 2026-000012 was placed by Anna Buyer.",
+        "mail to buyer@acme.test: Order 2026-000012 was placed by Anna Buyer.",
+    ]
+
+
+def test_a_rolled_back_change_stores_and_mails_nothing(app, demo, caplog):
+    caplog.set_level(logging.INFO, logger="portal.notifications")
+    with app.app_context():
+        service.notify([user("buyer@acme.test")], "order_placed", "Never happened.", "/orders")
+        db.session.rollback()
+        db.session.commit()  # a later commit must not send what was rolled back
+        assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
+    assert mail_log(caplog) == []
+
+
+def test_a_session_closed_without_commit_mails_nothing_later(app, demo, caplog):
+    caplog.set_level(logging.INFO, logger="portal.notifications")
+    with app.app_context():
+        service.notify([user("buyer@acme.test")], "order_placed", "Abandoned.", "/orders")
+        db.session.close()
+        service.notify([user("admin@acme.test")], "order_placed", "Kept.", "/orders")
+        db.session.commit()
+    assert mail_log(caplog) == ["mail to admin@acme.test: Kept."]
+
+
+def test_mail_waits_for_the_whole_transaction_and_a_failed_savepoint_drops_only_its_own(
+    app, demo, caplog
+):
+    """SQLAlchemy fires after_commit for a released savepoint too: nothing may leave then."""
+    caplog.set_level(logging.INFO, logger="portal.notifications")
+    with app.app_context():
+        service.notify([user("buyer@acme.test")], "a", "Before the savepoints.", "/")
+        with db.session.begin_nested():
+            service.notify([user("admin@acme.test")], "b", "In a released savepoint.", "/")
+        assert mail_log(caplog) == []
+        savepoint = db.session.begin_nested()
+        service.notify([user("approver@acme.test")], "c", "In a rolled-back savepoint.", "/")
+        savepoint.rollback()
+        assert mail_log(caplog) == []
+        db.session.commit()
+        assert {n.user.email for n in db.session.scalars(select(Notification))} == {
+            "buyer@acme.test",
+            "admin@acme.test",
+        }
+    assert sorted(mail_log(caplog)) == [
+        "mail to admin@acme.test: In a released savepoint.",
+        "mail to buyer@acme.test: Before the savepoints.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://evil.example/orders",
+        "//evil.example/orders",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "orders/1",
+        "",
+        "/orders/1\r\nX: y",
+        "/" + "x" * 300,
+    ],
+)
+def test_notify_refuses_a_link_outside_the_portal(app, demo, link):
+    with app.app_context(), pytest.raises(ValueError):
+        service.notify([user("buyer@acme.test")], "order_placed", "Text", link)
+
+
+@pytest.mark.parametrize(("kind", "text"), [("", "Text"), ("k" * 41, "Text"), ("order", " \n ")])
+def test_notify_refuses_a_bad_kind_or_an_empty_text(app, demo, kind, text):
+    with app.app_context(), pytest.raises(ValueError):
+        service.notify([user("buyer@acme.test")], kind, text, "/orders")
+
+
+def test_a_long_text_is_cut_to_fit(app, demo):
+    with app.app_context():
+        (created,) = service.notify([user("buyer@acme.test")], "k", "word " * 100, "/orders")
+        db.session.commit()
+        assert len(created.text) == 300 and created.text.endswith("…")
+
+
+# --- reading and marking ----------------------------------------------------------------
+
+
+def test_unread_count_mark_read_and_mark_all(app, demo):
+    first = tell(app, "buyer@acme.test", "First.")
+    tell(app, "buyer@acme.test", "Second.")
+    tell(app, "admin@acme.test", "Someone else's.")
+    with app.app_context():
+        buyer = user("buyer@acme.test")
+        assert service.unread_count(buyer) == 2
+        assert [n.text for n in service.recent(buyer)] == ["Second.", "First."]
+        assert [n.text for n in service.recent(buyer, limit=1, offset=1)] == ["First."]
+        service.mark_read(buyer, first)
+        service.mark_read(buyer, first)  # again: still read, no error
+        assert service.unread_count(buyer) == 1
+        assert service.mark_all_read(buyer) == 1
+        assert service.unread_count(buyer) == 0
+        assert service.mark_all_read(buyer) == 0
+        assert service.unread_count(user("admin@acme.test")) == 1
+
+
+def test_another_users_notification_is_not_found_and_stays_unread(app, demo):
+    theirs = tell(app, "admin@acme.test")
+    with app.app_context():
+        buyer = user("buyer@acme.test")
+        with pytest.raises(NotFound):
+            service.mark_read(buyer, theirs)
+        with pytest.raises(NotFound):
+            service.open_notification(buyer, theirs)
+        assert db.session.get(Notification, theirs).read_at is None
+
+
+def test_mark_all_leaves_what_arrived_after_the_page_was_drawn(app, demo, login_as):
+    tell(app, "buyer@acme.test", "Seen.")
+    buyer = login_as("buyer@acme.test")
+    page = soup(buyer.client.get("/notifications"))
+    up_to = page.find("input", attrs={"name": "up_to"})["value"]
+    tell(app, "buyer@acme.test", "Arrived meanwhile.")
+    response = buyer.post("/notifications/read-all", {"up_to": up_to}, page="/notifications")
+    assert response.status_code == 303
+    with app.app_context():
+        assert {n.text: n.read_at is None for n in notifications_of("buyer@acme.test")} == {
+            "Seen.": False,
+            "Arrived meanwhile.": True,
+        }
+
+
+# --- the bell ---------------------------------------------------------------------------
+
+
+def bell_of(response):
+    bell = soup(response).find("a", id="notification-bell")
+    assert bell is not None
+    return bell
+
+
+def test_the_bell_shows_the_viewers_own_unread_count_and_refreshes_itself(app, demo, login_as):
+    tell(app, "buyer@acme.test")
+    tell(app, "buyer@acme.test")
+    tell(app, "admin@acme.test")
+    buyer = login_as("buyer@acme.test")
+    response = buyer.client.get("/notifications/bell", headers=HTMX)
+    assert response.status_code == 200
+    bell = bell_of(response)
+    assert bell["href"] == "/notifications"
+    assert bell["hx-get"] == "/notifications/bell"
+    assert bell["hx-trigger"] == "every 30s, notifications-changed from:body"
+    assert (bell["hx-target"], bell["hx-swap"]) == ("this", "outerHTML")
+    assert bell.find(class_="sr-only").get_text() == "Notifications, 2 unread"
+    assert bell.find(class_="bell-count").get_text() == "2"
+    # The same bell is in the header of every page.
+    home = bell_of(buyer.client.get("/"))
+    assert home.find(class_="sr-only").get_text() == "Notifications, 2 unread"
+    planner = login_as("planner@vendor.test")
+    bell = bell_of(planner.client.get("/notifications/bell"))
+    assert bell.find(class_="sr-only").get_text() == "Notifications"
+    assert bell.find(class_="bell-count") is None
+
+
+def test_signed_out_pages_have_no_bell(client, demo):
+    assert soup(client.get("/login")).find("a", id="notification-bell") is None
+    assert client.get("/notifications/bell").status_code == 302
+
+
+def test_polling_the_bell_does_not_keep_an_idle_session_alive(app, demo, login_as):
+    buyer = login_as("buyer@acme.test")
+    two_minutes_ago = int(time.time()) - 120
+    with buyer.client.session_transaction() as session:
+        session["seen"] = two_minutes_ago
+    assert buyer.client.get("/notifications/bell", headers=HTMX).status_code == 200
+    with buyer.client.session_transaction() as session:
+        assert session["seen"] == two_minutes_ago
+    buyer.client.get("/notifications")  # a page the person asked for is activity
+    with buyer.client.session_transaction() as session:
+        assert session["seen"] > two_minutes_ago
+    # Idle for longer than allowed: the next poll signs out and sends htmx to sign in.
+    with buyer.client.session_transaction() as session:
+        session["seen"] = int(time.time()) - app.config["SESSION_IDLE_MINUTES"] * 60 - 5
+    response = buyer.client.get("/notifications/bell", headers=HTMX)
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/login?next=")
+
+
+# --- the list page and its actions ------------------------------------------------------
+
+
+def rows_of(response):
+    return soup(response).select("#notifications table tbody tr")
+
+
+def test_the_list_shows_own_notifications_newest_first_with_unread_marked(app, demo, login_as):
+    read = tell(app, "buyer@acme.test", "Older, already read.")
+    tell(app, "buyer@acme.test", "Newer, unread.")
+    tell(app, "admin@acme.test", "Not for the buyer.")
+    with app.app_context():
+        service.mark_read(user("buyer@acme.test"), read)
+    buyer = login_as("buyer@acme.test")
+    response = buyer.client.get("/notifications")
+    assert response.status_code == 200
+    rows = rows_of(response)
+    assert [r.td.get_text(" ", strip=True) for r in rows] == [
+        "Unread Newer, unread.",
+        "Older, already read.",
+    ]
+    assert [r["class"] for r in rows] == [["unread"], ["read"]]
+    assert rows[0].find("time").get_text() == "just now"
+    assert rows[0].find("time")["title"]  # the exact local time on hover
+    buttons = [[b.get_text(" ", strip=True) for b in r.find_all("button")] for r in rows]
+    assert buttons == [
+        ["Open Newer, unread.", "Mark read Newer, unread."],
+        ["Open Older, already read."],
+    ]
+    page = soup(response)
+    assert page.find("button", string="Mark all as read") is not None
+    assert "1 unread" in page.select_one("#notifications .section-head").get_text()
+
+
+def test_the_empty_list(login_as):
+    response = login_as("fulfilment@vendor.test").client.get("/notifications")
+    page = soup(response)
+    assert page.select_one("#notifications .empty").get_text().startswith("No notifications yet")
+    assert page.find("button", string="Mark all as read") is None
+
+
+def test_the_list_pages_fifty_at_a_time(app, demo, login_as):
+    with app.app_context():
+        buyer_id = user("buyer@acme.test").id
+        start = utcnow() - timedelta(days=1)
+        db.session.add_all(
+            Notification(
+                user_id=buyer_id,
+                kind="k",
+                text=f"Note {n}",
+                link="/",
+                created_at=start + timedelta(minutes=n),
+            )
+            for n in range(51)
+        )
+        db.session.commit()
+    buyer = login_as("buyer@acme.test")
+    first = buyer.client.get("/notifications")
+    assert len(rows_of(first)) == 50
+    assert rows_of(first)[0].td.get_text(" ", strip=True) == "Unread Note 50"
+    assert soup(first).find("a", string="Older ›")["href"] == "/notifications?page=2"
+    second = buyer.client.get("/notifications?page=2")
+    assert [r.td.get_text(" ", strip=True) for r in rows_of(second)] == ["Unread Note 0"]
+    assert soup(second).find("a", string="‹ Newer")["href"] == "/notifications"
+    for bad in ("abc", "-3", "0"):
+        assert len(rows_of(buyer.client.get(f"/notifications?page={bad}"))) == 50
+    far = buyer.client.get("/notifications?page=99999999999999999999")
+    assert far.status_code == 200
+    assert soup(far).select_one("#notifications .empty").get_text().startswith("No older")
+
+
+def test_mark_read_without_javascript_redirects_back_with_a_message(app, demo, login_as):
+    note = tell(app, "buyer@acme.test")
+    buyer = login_as("buyer@acme.test")
+    response = buyer.post(f"/notifications/{note}/read", {"page": "2"}, page="/notifications")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/notifications?page=2"
+    page = soup(buyer.client.get(response.headers["Location"]))
+    assert page.select_one(".flash-success").get_text() == "Marked as read."
+    with app.app_context():
+        assert db.session.get(Notification, note).read_at is not None
+
+
+def test_mark_read_with_htmx_answers_the_list_and_tells_the_bell(app, demo, login_as):
+    note = tell(app, "buyer@acme.test", "One.")
+    tell(app, "buyer@acme.test", "Two.")
+    buyer = login_as("buyer@acme.test")
+    response = buyer.post(f"/notifications/{note}/read", page="/notifications", headers=HTMX)
+    assert response.status_code == 200
+    assert response.headers["HX-Trigger"] == "notifications-changed"
+    assert "HX-Request" in response.headers["Vary"]
+    page = soup(response)
+    assert page.find("html") is None  # the block alone
+    block = page.find(id="notifications")
+    assert (block["hx-target"], block["hx-swap"]) == ("this", "outerHTML")
+    assert [r["class"] for r in block.select("tbody tr")] == [["unread"], ["read"]]
+    response = buyer.post("/notifications/read-all", page="/notifications", headers=HTMX)
+    assert response.headers["HX-Trigger"] == "notifications-changed"
+    assert [r["class"] for r in soup(response).select("tbody tr")] == [["read"], ["read"]]
+    with app.app_context():
+        assert service.unread_count(user("buyer@acme.test")) == 0
+
+
+def test_mark_all_without_javascript(app, demo, login_as):
+    tell(app, "buyer@acme.test")
+    tell(app, "buyer@acme.test")
+    buyer = login_as("buyer@acme.test")
+    response = buyer.post("/notifications/read-all", page="/notifications")
+    assert (response.status_code, response.headers["Location"]) == (303, "/notifications")
+    flash = soup(buyer.client.get("/notifications")).select_one(".flash-success")
+    assert flash.get_text() == "2 notifications marked as read."
+
+
+def test_open_marks_read_and_goes_to_the_link(app, demo, login_as):
+    note = tell(app, "buyer@acme.test", link="/orders?status=placed")
+    buyer = login_as("buyer@acme.test")
+    response = buyer.post(f"/notifications/{note}/open", page="/notifications")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/orders?status=placed"
+    with app.app_context():
+        assert db.session.get(Notification, note).read_at is not None
+
+
+@pytest.mark.parametrize(
+    "stored", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:x"]
+)
+def test_open_never_redirects_off_site_whatever_the_row_says(app, demo, login_as, stored):
+    with app.app_context():
+        note = Notification(user_id=user("buyer@acme.test").id, kind="k", text="T", link=stored)
+        db.session.add(note)
+        db.session.commit()
+        note_id = note.id
+    buyer = login_as("buyer@acme.test")
+    response = buyer.post(f"/notifications/{note_id}/open", page="/notifications")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/notifications"
+
+
+@pytest.mark.parametrize("action", ["read", "open"])
+@pytest.mark.parametrize("other", ["admin@acme.test", "buyer@globex.test", "planner@vendor.test"])
+def test_another_users_notification_gives_404_and_is_not_changed(
+    app, demo, login_as, action, other
+):
+    """Per user, not per account: a colleague in the same account gets 404 too."""
+    note = tell(app, "buyer@acme.test")
+    person = login_as(other)
+    response = person.post(f"/notifications/{note}/{action}", page="/notifications")
+    assert response.status_code == 404
+    response = person.post(f"/notifications/{note}/{action}", page="/notifications", headers=HTMX)
+    assert response.status_code == 404
+    with app.app_context():
+        assert db.session.get(Notification, note).read_at is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/notifications/abc/read",
+        "/notifications/-1/read",
+        "/notifications/1.5/open",
+        "/notifications//open",
+        "/notifications/99999999999999999999/read",
+        "/notifications/99999999999999999999/open",
+        "/notifications/2147483648/open",
+    ],
+)
+def test_bad_ids_are_not_found(login_as, url):
+    buyer = login_as("buyer@acme.test")
+    assert buyer.post(url, page="/notifications").status_code == 404
+
+
+@pytest.mark.parametrize("up_to", ["abc", "-1", "99999999999999999999"])
+def test_mark_all_with_a_bad_up_to(app, demo, login_as, up_to):
+    tell(app, "buyer@acme.test")
+    buyer = login_as("buyer@acme.test")
+    response = buyer.post("/notifications/read-all", {"up_to": up_to}, page="/notifications")
+    assert response.status_code == 303
+    with app.app_context():
+        unread = service.unread_count(user("buyer@acme.test"))
+    assert unread == (1 if up_to == "-1" else 0)
+
+
+def test_actions_need_the_csrf_token(app, demo, login_as):
+    note = tell(app, "buyer@acme.test")
+    buyer = login_as("buyer@acme.test")
+    for url in (f"/notifications/{note}/read", f"/notifications/{note}/open"):
+        assert buyer.client.post(url, headers=HTMX).status_code == 400
+    assert buyer.client.post("/notifications/read-all").status_code == 400
+    with app.app_context():
+        assert db.session.get(Notification, note).read_at is None
+
+
+# --- e-mail through a real SMTP server --------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    """aiosmtpd handler: each message that arrives goes into a queue."""
+
+    def __init__(self):
+        self.messages: queue.Queue[email.message.EmailMessage] = queue.Queue()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.messages.put(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 Message accepted for delivery"
+
+    def next(self, timeout: float = 10):
+        """The next message, waiting at most `timeout` seconds for it."""
+        try:
+            return self.messages.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no mail arrived within {timeout} s") from None
+
+
+@pytest.fixture
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller.hostname, controller.port, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def mail_to(app, smtp_server):
+    host, port, inbox = smtp_server
+    app.config.update(
+        MAIL_SERVER=host,
+        MAIL_PORT=port,
+        MAIL_USE_TLS=False,
+        MAIL_FROM="Portal <portal@vendor.example>",
+        PUBLIC_URL="https://portal.vendor.example/",
+    )
+    return inbox
+
+
+def test_the_mail_arrives_with_the_text_and_an_absolute_link(app, demo, mail_to):
+    tell(app, "buyer@acme.test", "Order 2026-000012 was confirmed.", "/orders/2026-000012")
+    message = mail_to.next()
+    with app.app_context():
+        name = user("buyer@acme.test").name
+    (to,) = message["To"].addresses
+    assert (to.display_name, to.addr_spec) == (name, "buyer@acme.test")
+    assert message["From"] == "Portal <portal@vendor.example>"
+    assert message["Subject"] == "Order 2026-000012 was confirmed."
+    assert message["Auto-Submitted"] == "auto-generated"
+    body = message.get_content()
+    assert "Order 2026-000012 was confirmed." in body
+    assert "https://portal.vendor.example/orders/2026-000012" in body
+
+
+def test_a_rolled_back_change_sends_no_mail(app, demo, mail_to):
+    with app.app_context():
+        service.notify([user("buyer@acme.test")], "k", "Rolled back.", "/orders")
+        db.session.rollback()
+        service.notify([user("admin@acme.test")], "k", "Committed.", "/orders")
+        db.session.commit()
+    # Both would travel in one batch: the first to arrive is the only one sent.
+    assert mail_to.next()["Subject"] == "Committed."
+    assert mail_to.messages.empty()
+
+
+@pytest.fixture
+def notify_route(app, ids):
+    """A route that notifies the Acme admin and commits, as a real area's route would."""
+    from flask_login import current_user
+
+    def notify_admin():
+        admin = db.session.get(User, ids["acme_admin"])
+        service.notify([admin], "test", "Something happened.", "/", exclude=current_user)
+        db.session.commit()
+        return "done"
+
+    app.add_url_rule("/test-notify", "test_notify", notify_admin, methods=["POST"])
+    return "/test-notify"
+
+
+def test_an_unreachable_mail_server_does_not_break_the_request(
+    app, demo, login_as, notify_route, caplog
+):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_USE_TLS=False)
+    caplog.set_level(logging.ERROR, logger="portal.notifications")
+    buyer = login_as("buyer@acme.test")
+    response = buyer.post(notify_route, page="/")
+    assert response.status_code == 200
+    with app.app_context():
+        assert len(notifications_of("admin@acme.test")) == 1
+    deadline = time.monotonic() + 10
+    while not any("could not send" in r.getMessage() for r in caplog.records):
+        assert time.monotonic() < deadline, "the failure was not logged"
+        time.sleep(0.02)
+    record = next(r for r in caplog.records if "could not send" in r.getMessage())
+    assert record.exc_info is not None  # with the traceback
+
+
+def test_a_mail_server_that_never_answers_does_not_hold_up_the_request(
+    app, demo, login_as, notify_route
+):
+    with socket.socket() as silent:  # accepts connections (the backlog) and says nothing
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        app.config.update(
+            MAIL_SERVER="127.0.0.1", MAIL_PORT=silent.getsockname()[1], MAIL_USE_TLS=False
+        )
+        buyer = login_as("buyer@acme.test")
+        token = buyer.token("/")
+        started = time.monotonic()
+        response = buyer.client.post(notify_route, data={"csrf_token": token})
+        elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert elapsed < service.SMTP_TIMEOUT_SECONDS / 2
