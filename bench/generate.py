@@ -1,8 +1,12 @@
 """Build the large data set the terminal's benchmarks run on.
 
 100,000 products, 500 customer accounts with contract prices, and 1,000,000
-order lines (100,000 orders), on top of the demo's people (so the demo logins
-work). Rows go in with Core bulk inserts in batches; deterministic (Random(7)).
+order lines (100,000 orders over the last year), on top of the demo's people
+(so the demo logins work). Orders older than three days are confirmed,
+shipped and delivered with the events the desk would write (about one line
+in ten late, some promises moved); the promise ledger's daily figures are
+folded from those events by `portal.fulfilment.ledger.line_figures`. Rows go
+in with Core bulk inserts in batches; deterministic (Random(7)).
 
     .venv/bin/python bench/generate.py --instance /tmp/portal-big            # SQLite
     .venv/bin/python bench/generate.py --database-url postgresql+psycopg://postgres@127.0.0.1/big
@@ -17,6 +21,7 @@ import os
 import random
 import sys
 import time
+from collections import namedtuple
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -109,6 +114,19 @@ def main() -> None:
         print(f"done in {time.perf_counter() - started:.0f} s")
 
 
+def _event(order_id, line_id, at, actor_id, kind, quantity, on_date) -> dict:
+    return {
+        "order_id": order_id,
+        "line_id": line_id,
+        "at": at,
+        "actor_id": actor_id,
+        "kind": kind,
+        "quantity": quantity,
+        "on_date": on_date,
+        "detail": None,
+    }
+
+
 def _insert(table, rows: list[dict]) -> None:
     from sqlalchemy import insert
 
@@ -125,6 +143,8 @@ def generate(rng: random.Random, n_products: int, n_accounts: int, n_lines: int)
     from portal.accounts.models import Address, CustomerAccount, User
     from portal.catalog.models import Category, ContractPrice, Product, Stock
     from portal.extensions import db
+    from portal.fulfilment.ledger import Figures, line_figures
+    from portal.fulfilment.models import PromiseLedgerDay, Shipment, ShipmentLine
     from portal.ordering.models import Order, OrderEvent, OrderLine, OrderNumberSequence
 
     today = date.today()
@@ -238,19 +258,94 @@ def generate(rng: random.Random, n_products: int, n_accounts: int, n_lines: int)
     )
     fallback_user = db.session.scalar(select(User.id).where(User.email == "buyer@acme.test"))
     n_orders = n_lines // 10
-    orders, lines, events = [], [], []
+    orders, lines, events, shipments, shipment_lines = [], [], [], [], []
+    ledger_days: dict[tuple[int, date], Figures] = {}
+    fulfilled_before = today - timedelta(days=3)
+    Event = namedtuple("Event", "kind quantity on_date")
     start_day = datetime.now(UTC) - timedelta(days=365)
     order_ids = iter(range(1, n_orders + 1))
     line_id = 0
     for n in range(n_orders):
         order_id = next(order_ids)
         account_id = account_ids[n % len(account_ids)]
-        when = start_day + timedelta(minutes=n * (365 * 24 * 60 // n_orders))
+        # Spread evenly over the year up to now, so the newest wait for confirmation.
+        when = start_day + timedelta(seconds=n * 365 * 86400 / n_orders)
         chosen = rng.sample(product_rows, 10)
         total = Decimal("0")
+        fulfilled = when.date() < fulfilled_before
+        actor = placed_by.get(account_id, fallback_user)
+        if fulfilled:
+            shipped_on = when.date() + timedelta(days=rng.randint(2, 9))
+            shipments.append(
+                {
+                    "id": order_id,
+                    "order_id": order_id,
+                    "account_id": account_id,
+                    "shipped_on": shipped_on,
+                    "carrier": "DHL Freight",
+                    "tracking": f"JJD{n:09d}",
+                    "delivered_on": shipped_on + timedelta(days=2),
+                    "created_by_id": actor,
+                    "created_at": when + timedelta(days=1),
+                }
+            )
         for line_no, (pid, price, multiple) in enumerate(chosen, start=1):
             line_id += 1
             quantity = multiple * rng.randint(1, 5)
+            promise = None
+            if fulfilled:
+                # Promised so that most lines arrive on time; some promises move.
+                promise = shipped_on + timedelta(days=2 + rng.choice((0, 0, 0, 1, 2, -1, -3)))
+                line_events = [Event("confirmed", quantity, promise)]
+                events.append(
+                    _event(
+                        order_id,
+                        line_id,
+                        when + timedelta(days=1),
+                        actor,
+                        "confirmed",
+                        quantity,
+                        promise,
+                    )
+                )
+                if rng.random() < 0.05:
+                    moved = promise + timedelta(days=rng.randint(1, 5))
+                    line_events.append(Event("promise_changed", None, moved))
+                    events.append(
+                        _event(
+                            order_id,
+                            line_id,
+                            when + timedelta(days=1),
+                            actor,
+                            "promise_changed",
+                            None,
+                            moved,
+                        )
+                    )
+                for kind, on in (
+                    ("shipped", shipped_on),
+                    ("delivered", shipped_on + timedelta(days=2)),
+                ):
+                    line_events.append(Event(kind, quantity, on))
+                    events.append(
+                        _event(
+                            order_id, line_id, when + timedelta(days=2), actor, kind, quantity, on
+                        )
+                    )
+                shipment_lines.append(
+                    {
+                        "shipment_id": order_id,
+                        "line_id": line_id,
+                        "quantity": quantity,
+                        "received_quantity": quantity,
+                    }
+                )
+                figures = line_figures(line_events, "delivery")
+                share = figures.contribution()
+                if share:
+                    ledger_days.setdefault((account_id, figures.first_promise), Figures()).add(
+                        share
+                    )
             lines.append(
                 {
                     "id": line_id,
@@ -265,7 +360,12 @@ def generate(rng: random.Random, n_products: int, n_accounts: int, n_lines: int)
                     "line_total": price * quantity,
                     "reserved_quantity": 0,
                     "estimated_ship_date": when.date() + timedelta(days=7),
-                    "status": "open",
+                    "status": "confirmed" if fulfilled else "open",
+                    "first_promised_on": promise,
+                    "promised_on": promise,
+                    "shipped_quantity": quantity if fulfilled else 0,
+                    "delivered_quantity": quantity if fulfilled else 0,
+                    "cancelled_quantity": 0,
                 }
             )
             total += price * quantity
@@ -275,7 +375,7 @@ def generate(rng: random.Random, n_products: int, n_accounts: int, n_lines: int)
                 "number": f"{when.year - 2000:02d}B-{n:07d}",
                 "account_id": account_id,
                 "placed_by_id": placed_by.get(account_id, fallback_user),
-                "status": "placed",
+                "status": "delivered" if fulfilled else "placed",
                 "po_number": f"PO-{n}",
                 "ship_to_id": None,
                 "ship_to_text": "Main: Road 1, 10000 Town, DE",
@@ -290,29 +390,31 @@ def generate(rng: random.Random, n_products: int, n_accounts: int, n_lines: int)
                 "decision_comment": None,
             }
         )
-        events.append(
-            {
-                "order_id": order_id,
-                "line_id": None,
-                "at": when,
-                "actor_id": placed_by.get(account_id, fallback_user),
-                "kind": "placed",
-                "detail": None,
-            }
-        )
+        events.append(_event(order_id, None, when, actor, "placed", None, None))
         if len(lines) >= 100_000:
             _insert(Order, orders)
             _insert(OrderLine, lines)
             _insert(OrderEvent, events)
-            orders, lines, events = [], [], []
+            _insert(Shipment, shipments)
+            _insert(ShipmentLine, shipment_lines)
+            orders, lines, events, shipments, shipment_lines = [], [], [], [], []
     _insert(Order, orders)
     _insert(OrderLine, lines)
     _insert(OrderEvent, events)
+    _insert(Shipment, shipments)
+    _insert(ShipmentLine, shipment_lines)
+    _insert(
+        PromiseLedgerDay,
+        [
+            {"account_id": account_id, "day": day, **vars(figures)}
+            for (account_id, day), figures in ledger_days.items()
+        ],
+    )
     db.session.add(OrderNumberSequence(year=today.year, last_number=0))
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         # Explicit ids were inserted: move the sequences past them.
-        for table in ("customer_order", "order_line"):
+        for table in ("customer_order", "order_line", "shipment"):
             db.session.execute(
                 db.text(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

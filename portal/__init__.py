@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from . import config as default_config
 from .errors_pages import PortalFlask
@@ -16,6 +17,14 @@ log = logging.getLogger(__name__)
 
 # Secret keys that must never run in production (placeholders people paste).
 WEAK_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret", "please-change-me"}
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:…>` in every route: whole numbers a 32-bit integer column can hold."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -34,6 +43,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     else:
         app.config.update(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # An id no database column can hold is a missing page (404), not an overflow (500).
+    app.url_map.converters["int"] = DatabaseIdConverter
 
     _configure_secrets_and_cookies(app)
     _configure_database(app)
@@ -61,7 +72,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .audit import models as _audit_models  # noqa: F401
     from .catalog import models as _catalog_models  # noqa: F401
     from .catalog.routes import bp as catalog_bp
+    from .fulfilment import models as _fulfilment_models  # noqa: F401
+    from .fulfilment.routes import bp as fulfilment_bp
     from .home.routes import bp as home_bp
+    from .notifications import models as _notifications_models  # noqa: F401
+    from .notifications.routes import bp as notifications_bp
     from .ordering import models as _ordering_models  # noqa: F401
     from .ordering.routes import bp as ordering_bp
 
@@ -70,6 +85,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(ordering_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(fulfilment_bp)
 
     from .cli import register_commands
 

@@ -18,10 +18,15 @@ DATABASE_URL = None
 SECRET_KEY = None
 
 VENDOR_NAME = "Northwind Components"
+# Where people reach the portal: e-mails link to pages under this address.
+PUBLIC_URL = "http://localhost:5000"
 # Prices are in this currency (Decimal amounts, two places).
 CURRENCY = "EUR"
 # Days from order to dispatch for what is in stock; beyond stock, the product's lead time.
 DISPATCH_DAYS_FROM_STOCK = 1
+# Days goods travel to a customer. Added to the pre-filled promise for accounts
+# whose terms measure promises on delivery rather than on shipment.
+TRANSIT_DAYS = 2
 
 # Timezone for vendor staff who have not chosen one.
 DEFAULT_TIMEZONE = "Europe/Berlin"
@@ -53,3 +58,16 @@ PASSWORD_HASH_PARALLELISM = 4
 
 WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+
+# E-mail for notifications, sent after the change it reports is committed, in a
+# background thread (a slow or unreachable server never holds up a request; a
+# failure is logged by "portal.notifications"). None: nothing is sent and each
+# message is logged at INFO instead, which is what a laptop wants.
+MAIL_SERVER = None
+MAIL_PORT = 587
+MAIL_USERNAME = None
+MAIL_PASSWORD = None
+# STARTTLS after connecting (the submission port 587 expects it); False for a
+# local relay that speaks plain SMTP.
+MAIL_USE_TLS = True
+MAIL_FROM = "portal@localhost"

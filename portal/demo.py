@@ -98,12 +98,14 @@ def is_loaded() -> bool:
 def load() -> dict[str, int]:
     """Everything `make run` shows: people and accounts, then the catalog."""
     from portal.catalog import demo as catalog_demo
+    from portal.fulfilment import demo as fulfilment_demo
     from portal.ordering import demo as ordering_demo
 
     counts = load_people()
     counts |= catalog_demo.load(random.Random(4242), utcnow().date())
     db.session.commit()
     counts |= ordering_demo.load(random.Random(4343), utcnow().date())
+    counts |= fulfilment_demo.load(random.Random(4444), utcnow().date())
     return counts
 
 
@@ -140,6 +142,8 @@ def load_people() -> dict[str, int]:
             timezone=tz,
             account_manager=staff[manager_email],
             created_at=now - timedelta(days=rng.randint(400, 1500)),
+            # Two accounts' terms measure promises on shipment, two on delivery.
+            promise_basis="shipment" if number in ("C-10002", "C-10004") else "delivery",
         )
         for index, kind in enumerate(("shipping", "shipping", "billing")):
             account.addresses.append(

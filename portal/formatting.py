@@ -50,6 +50,15 @@ def ago(value: datetime | None) -> str:
     return localtime(value)
 
 
+def isodate(value: str | None, fmt: str = "%d %b %Y") -> str:
+    """An ISO date kept in an event's detail, shown like every other date."""
+    if not value:
+        return "—"
+    from datetime import date
+
+    return date.fromisoformat(value).strftime(fmt)
+
+
 def money(value: Decimal | None) -> str:
     """1234.5 -> '1,234.50 EUR'. Decimal all the way: never a float."""
     if value is None:
@@ -63,7 +72,9 @@ NAVIGATION = {
     "vendor": [
         ("Home", "home.index", None),
         ("Catalog", "catalog.index", None),
+        ("Desk", "fulfilment.inbox", {Role.FULFILMENT, Role.ADMIN, Role.ACCOUNT_MANAGER}),
         ("Orders", "ordering.orders", None),
+        ("Promises", "fulfilment.promises", {Role.FULFILMENT, Role.ADMIN, Role.ACCOUNT_MANAGER}),
         ("Accounts", "accounts.index", None),
         ("Users", "accounts.users", {Role.ADMIN}),
         ("Audit log", "accounts.audit_log", {Role.ADMIN}),
@@ -73,6 +84,7 @@ NAVIGATION = {
         ("Quick order", "ordering.quick_order", {Role.BUYER}),
         ("Cart", "ordering.cart", {Role.BUYER}),
         ("Orders", "ordering.orders", None),
+        ("Promises kept", "fulfilment.promises", None),
         ("Catalog", "catalog.index", None),
         ("Our account", "accounts.detail", None),
         ("Team", "accounts.users", {Role.CUSTOMER_ADMIN}),
@@ -103,6 +115,7 @@ def install(app: Flask) -> None:
     app.add_template_filter(localtime)
     app.add_template_filter(ago)
     app.add_template_filter(money)
+    app.add_template_filter(isodate)
     app.add_template_global(navigation)
     app.add_template_global(Role)
     from portal.extensions import utcnow

@@ -44,6 +44,9 @@ class Browserless:
         response = self.client.get(page, follow_redirects=True)
         return csrf_token_from(response.get_data(as_text=True))
 
+    def get(self, url: str, **kwargs):
+        return self.client.get(url, **kwargs)
+
     def post(self, url: str, data: dict | None = None, *, page: str | None = None, **kwargs):
         """POST with the CSRF token a real form would carry (taken from `page`, default `url`)."""
         data = dict(data or {})

@@ -26,6 +26,9 @@ VENDOR = frozenset({"account_manager", "planner", "engineer", "fulfilment", "adm
 ACME_CUSTOMERS = frozenset({"buyer", "approver", "customer_admin"})
 ADMINS = frozenset({"admin", "customer_admin"})
 BUYERS = frozenset({"buyer", "customer_admin"})
+# The order desk: fulfilment and admins act; account managers look at their accounts.
+DESK = frozenset({"fulfilment", "admin", "account_manager"})
+DESK_ACTORS = frozenset({"fulfilment", "admin"})
 
 ACTORS = {
     "buyer": "buyer@acme.test",
@@ -168,6 +171,69 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("ordering.decision", "/orders/<number>/decision"): Access(
         "/orders/{order}/decision", frozenset({"approver"}), ("POST",), tenant=True
     ),
+    # The order desk is vendor-only; customers reach none of it.
+    ("fulfilment.inbox", "/desk"): Access("/desk", DESK),
+    ("fulfilment.order", "/desk/orders/<number>"): Access("/desk/orders/{order}", DESK),
+    ("fulfilment.confirm", "/desk/orders/<number>/confirm"): Access(
+        "/desk/orders/{order}/confirm", DESK_ACTORS, ("POST",)
+    ),
+    ("fulfilment.change_promise", "/desk/orders/<number>/lines/<int:line_id>/promise"): Access(
+        "/desk/orders/{confirmed_order}/lines/{confirmed_line}/promise", DESK_ACTORS, ("POST",)
+    ),
+    ("fulfilment.cancel_line", "/desk/orders/<number>/lines/<int:line_id>/cancel"): Access(
+        "/desk/orders/{confirmed_order}/lines/{confirmed_line}/cancel", DESK_ACTORS, ("POST",)
+    ),
+    ("fulfilment.ship", "/desk/orders/<number>/shipments"): Access(
+        "/desk/orders/{confirmed_order}/shipments", DESK_ACTORS, ("POST",)
+    ),
+    (
+        "fulfilment.correct_shipment",
+        "/desk/orders/<number>/shipments/<int:shipment_id>/correct",
+    ): Access(
+        "/desk/orders/{confirmed_order}/shipments/{shipment}/correct", DESK_ACTORS, ("POST",)
+    ),
+    (
+        "fulfilment.deliver",
+        "/desk/orders/<number>/shipments/<int:shipment_id>/deliver",
+    ): Access(
+        "/desk/orders/{confirmed_order}/shipments/{shipment}/deliver", DESK_ACTORS, ("POST",)
+    ),
+    ("fulfilment.answer_request", "/desk/orders/<number>/requests/<int:request_id>"): Access(
+        "/desk/orders/{confirmed_order}/requests/{cancel_request}", DESK_ACTORS, ("POST",)
+    ),
+    (
+        "fulfilment.request_cancellation",
+        "/orders/<number>/lines/<int:line_id>/cancellation-request",
+    ): Access(
+        "/orders/{confirmed_order}/lines/{confirmed_line}/cancellation-request",
+        ACME_CUSTOMERS,
+        ("POST",),
+        tenant=True,
+    ),
+    # Each side sees its own figures (test_fulfilment.py checks which).
+    ("fulfilment.promises", "/promises"): Access("/promises", DESK | ACME_CUSTOMERS),
+    # Notifications: every signed-in user has their own. Any role may ask to read or open
+    # one, but {notification} is the Acme buyer's: everyone else gets 404, as for a cart line
+    # (test_notifications.py checks the same per user).
+    ("notifications.index", "/notifications"): Access("/notifications", SIGNED_IN),
+    ("notifications.bell", "/notifications/bell"): Access("/notifications/bell", SIGNED_IN),
+    ("notifications.read_all", "/notifications/read-all"): Access(
+        "/notifications/read-all", SIGNED_IN, ("POST",)
+    ),
+    ("notifications.read", "/notifications/<int:notification_id>/read"): Access(
+        "/notifications/{notification}/read",
+        VENDOR | ACME_CUSTOMERS,
+        ("POST",),
+        tenant=True,
+        owner="buyer",
+    ),
+    ("notifications.open", "/notifications/<int:notification_id>/open"): Access(
+        "/notifications/{notification}/open",
+        VENDOR | ACME_CUSTOMERS,
+        ("POST",),
+        tenant=True,
+        owner="buyer",
+    ),
 }
 
 
@@ -194,12 +260,14 @@ ACTOR_NAMES = ["anonymous", *ACTORS]
 
 def build_world(app) -> dict:
     """The demo people, a Globex user with every customer role, one product, and Acme's
-    objects (an order, a cart line, a saved list, a contract price); returns their ids."""
+    objects (an order, a cart line, a saved list, a contract price, a notification for the
+    buyer); returns their ids."""
     from datetime import date, timedelta
 
     from portal import demo
     from portal.accounts.models import Address
     from portal.catalog.models import Category, ContractPrice, Product, Stock
+    from portal.notifications import service as notifications
     from portal.ordering import service as ordering
     from portal.ordering.models import CartLine
 
@@ -248,9 +316,41 @@ def build_world(app) -> dict:
         )
         db.session.add(price)
         db.session.commit()
+        # A second order, confirmed, partly shipped, with a cancellation request.
+        from portal.fulfilment import service as desk
+
+        ordering.add_to_cart(buyer, [(product.id, 3)])
+        confirmed, _ = ordering.place_order(
+            buyer,
+            po_number="PO-2",
+            ship_to_id=address.id,
+            requested_date=None,
+            notes="",
+            idempotency_key="k2",
+            today=date.today(),
+        )
+        fulfilment = db.session.scalar(select(User).where(User.email == ACTORS["fulfilment"]))
+        line = confirmed.lines[0]
+        promise = date.today() + timedelta(days=5)
+        desk.confirm(fulfilment, confirmed, [desk.LineDecision(line.id, promise)], date.today())
+        shipment = desk.ship(
+            fulfilment,
+            confirmed,
+            {line.id: 1},
+            carrier="DHL",
+            tracking="T",
+            shipped_on=date.today(),
+            today=date.today(),
+        )
+        request = desk.request_cancellation(buyer, confirmed, line.id, reason="Too many")
+        ordering.add_to_cart(buyer, [(product.id, 1)])  # the cart line the matrix needs
         admin_of_acme = db.session.scalar(
             select(User.id).where(User.email == ACTORS["customer_admin"])
         )
+        (notification,) = notifications.notify(
+            [buyer], "order_placed", f"Order {order.number} was placed.", f"/orders/{order.number}"
+        )
+        db.session.commit()
         return {
             "acme": acme.id,
             "acme_address": db.session.scalar(
@@ -264,6 +364,11 @@ def build_world(app) -> dict:
             "cart_line": db.session.scalar(select(CartLine.id).where(CartLine.user_id == buyer.id)),
             "saved_list": saved.id,
             "contract_price": price.id,
+            "confirmed_order": confirmed.number,
+            "confirmed_line": line.id,
+            "shipment": shipment.id,
+            "cancel_request": request.id,
+            "notification": notification.id,
         }
 
 

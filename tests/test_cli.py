@@ -75,10 +75,35 @@ def test_demo_data_is_deterministic(app, database_url):
     runner = app.test_cli_runner()
     runner.invoke(args=["demo", "load"])
     first = snapshot()
+    a_year_of_history_with_promises_kept_differently(app)
     with app.app_context():
         empty_all_tables()
     runner.invoke(args=["demo", "load"])
     assert snapshot() == first
+
+
+def a_year_of_history_with_promises_kept_differently(app):
+    """Every page has something real: a year of orders in every state the desk
+    knows, and a promise ledger whose figures differ between the accounts."""
+    from datetime import date, timedelta
+
+    from portal.fulfilment import ledger
+    from portal.ordering.models import Order
+
+    with app.app_context():
+        oldest = db.session.scalar(select(func.min(Order.placed_at)))
+        assert oldest.date() <= date.today() - timedelta(days=330)
+        statuses = set(db.session.scalars(select(Order.status).distinct()))
+        assert {"placed", "delivered", "cancelled"} <= statuses
+        result = ledger.ledger(
+            select(CustomerAccount.id),
+            start=date.today() - timedelta(days=365),
+            end=date.today(),
+            today=date.today(),
+        )
+        shares = [round(f.share("on_time_in_full"), 2) for _, f in result.by_account]
+        assert len(shares) == 4 and len(set(shares)) == 4, shares
+        assert result.total.changes > 0 and 0.4 < result.total.share("on_time_in_full") < 0.95
 
 
 def test_demo_load_never_adds_to_a_database_with_users(app, demo):

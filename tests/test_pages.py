@@ -2,6 +2,8 @@
 
 import logging
 
+import pytest
+
 from portal.security import public
 
 from .support import soup
@@ -13,19 +15,38 @@ def nav_labels(response) -> list[str]:
 
 def test_vendor_and_customer_see_different_navigation(login_as):
     expected = {
-        "admin@vendor.test": ["Home", "Catalog", "Orders", "Accounts", "Users", "Audit log"],
+        "admin@vendor.test": [
+            "Home",
+            "Catalog",
+            "Desk",
+            "Orders",
+            "Promises",
+            "Accounts",
+            "Users",
+            "Audit log",
+        ],
+        "fulfilment@vendor.test": ["Home", "Catalog", "Desk", "Orders", "Promises", "Accounts"],
         "planner@vendor.test": ["Home", "Catalog", "Orders", "Accounts"],
         "admin@acme.test": [
             "Home",
             "Quick order",
             "Cart",
             "Orders",
+            "Promises kept",
             "Catalog",
             "Our account",
             "Team",
         ],
-        "approver@acme.test": ["Home", "Orders", "Catalog", "Our account"],
-        "buyer@acme.test": ["Home", "Quick order", "Cart", "Orders", "Catalog", "Our account"],
+        "approver@acme.test": ["Home", "Orders", "Promises kept", "Catalog", "Our account"],
+        "buyer@acme.test": [
+            "Home",
+            "Quick order",
+            "Cart",
+            "Orders",
+            "Promises kept",
+            "Catalog",
+            "Our account",
+        ],
     }
     for email, labels in expected.items():
         assert nav_labels(login_as(email).client.get("/")) == labels, email
@@ -163,3 +184,17 @@ def test_errors_are_tied_to_their_field_for_screen_readers(login_as):
     number = soup(response).select_one("#number")
     assert number["aria-invalid"] == "true"
     assert "number-error" in number["aria-describedby"].split()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/accounts/99999999999999999999",
+        "/catalog/products/99999999999999999999",
+        "/catalog/prices/2147483648",
+        "/users/99999999999999999999/edit",
+    ],
+)
+def test_ids_too_large_for_the_database_are_not_found(login_as, url):
+    """Not an overflow inside the database driver (a 500): a 404 like any missing id."""
+    assert login_as("admin@vendor.test").get(url).status_code == 404

@@ -102,6 +102,15 @@ class AccountForm(FlaskForm):
     account_manager_id = SelectField(
         "Account manager", coerce=lambda v: int(v) if v else None, validators=[Optional()]
     )
+    promise_basis = SelectField(
+        "Promises are kept when goods are",
+        choices=[
+            SelectChoice("delivery", "Delivered by the promised date"),
+            SelectChoice("shipment", "Shipped by the promised date"),
+        ],
+        default="delivery",
+        description="As the account's terms say; the promise ledger measures against it.",
+    )
 
 
 class AddressForm(FlaskForm):

@@ -15,6 +15,8 @@ from portal.extensions import UTCDateTime, db, utcnow
 from .roles import Role
 
 ACCOUNT_STATUSES = ("active", "on_hold", "closed")
+# What the account's terms measure a promise against: the goods arriving, or leaving.
+PROMISE_BASES = ("delivery", "shipment")
 
 
 class CustomerAccount(db.Model):
@@ -23,7 +25,10 @@ class CustomerAccount(db.Model):
     __tablename__ = "customer_account"
     # The tenant-scoping helper compares this column with the user's account.
     tenant_column = "id"
-    __table_args__ = (CheckConstraint(f"status IN {ACCOUNT_STATUSES}", name="status"),)
+    __table_args__ = (
+        CheckConstraint(f"status IN {ACCOUNT_STATUSES}", name="status"),
+        CheckConstraint(f"promise_basis IN {PROMISE_BASES}", name="promise_basis"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -35,6 +40,8 @@ class CustomerAccount(db.Model):
     )
     # Orders above this total wait for an approver of the account. None: no limit.
     approval_limit: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    # A promised date is kept when the goods are delivered (or shipped) by then.
+    promise_basis: Mapped[str] = mapped_column(String(10), default="delivery")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account_manager: Mapped[User | None] = relationship(

@@ -51,6 +51,7 @@ def _account_fields(form: AccountForm) -> dict:
         "status": form.status.data,
         "timezone": form.timezone.data,
         "account_manager_id": form.account_manager_id.data,
+        "promise_basis": form.promise_basis.data,
     }
 
 

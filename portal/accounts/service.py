@@ -26,6 +26,7 @@ from portal.security import scoped
 from . import passwords
 from .models import (
     ACCOUNT_STATUSES,
+    PROMISE_BASES,
     Address,
     AuthSession,
     CustomerAccount,
@@ -328,6 +329,21 @@ def _check_account_manager(manager_id: int | None) -> User | None:
     return manager
 
 
+def people_with_role(role: Role, account_id: int | None = None) -> list[User]:
+    """The active users holding `role`: of one account, or the vendor's staff (None)."""
+    from .models import UserRole
+
+    owner = User.account_id.is_(None) if account_id is None else User.account_id == account_id
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserRole)
+            .where(UserRole.role == role.value, owner, User.active.is_(True))
+            .order_by(User.name)
+        )
+    )
+
+
 def account_manager_choices() -> list[User]:
     from .models import UserRole
 
@@ -352,6 +368,7 @@ def _account_snapshot(account: CustomerAccount) -> dict:
         "status": account.status,
         "timezone": account.timezone,
         "account_manager_id": account.account_manager_id,
+        "promise_basis": account.promise_basis,
     }
 
 
@@ -363,8 +380,11 @@ def _apply_account_fields(
     status: str,
     timezone: str,
     account_manager_id: int | None,
+    promise_basis: str = "delivery",
 ) -> None:
     number = number.strip().upper()
+    if promise_basis not in PROMISE_BASES:
+        raise DomainError("Choose what a promise is measured against.", field="promise_basis")
     if status not in ACCOUNT_STATUSES:
         raise DomainError("Choose a status from the list.", field="status")
     _check_timezone(timezone)
@@ -381,6 +401,7 @@ def _apply_account_fields(
     account.status = status
     account.timezone = timezone
     account.account_manager_id = account_manager_id
+    account.promise_basis = promise_basis
 
 
 def create_account(actor: User, **fields) -> CustomerAccount:
@@ -411,6 +432,11 @@ def update_account(actor: User, account: CustomerAccount, **fields) -> CustomerA
         # Nobody keeps working in a closed account, not even until the next sign-in.
         for user in account.users:
             revoke_all_sessions(user, "account_closed")
+    if after["promise_basis"] != before["promise_basis"]:
+        from portal.fulfilment import ledger
+
+        db.session.flush()
+        ledger.rebuild([account.id], commit=False)
     audit.record_change(
         "account_updated",
         actor=actor,

@@ -1,22 +1,24 @@
-"""Demo orders for every demo account: the last weeks of ordering, through the
-same services a buyer uses, so numbers, prices, reservations and events agree."""
+"""Demo orders for every demo account: a year of ordering, through the same
+services a buyer uses, so numbers, prices, reservations and events agree.
+(`portal.fulfilment.demo` then confirms, ships and delivers them.)"""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from portal.accounts.models import CustomerAccount
 from portal.accounts.roles import Role
 from portal.catalog.models import ContractPrice, Product
 from portal.extensions import db
+from portal.notifications.models import Notification
 
 from . import service
 from .models import Order, OrderEvent
 
-WEEKS = 6
+WEEKS = 52
 
 
 def load(rng: random.Random, today: date) -> dict[str, int]:
@@ -24,7 +26,7 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
     plan = []  # (day, account, buyer) in date order, so numbers rise with dates
     for account in accounts:
         buyers = [u for u in account.users if u.has_role(Role.BUYER)]
-        for _ in range(rng.randint(6, 12)):
+        for _ in range(rng.randint(30, 45)):
             plan.append(
                 (today - timedelta(days=rng.randint(0, WEEKS * 7)), account, rng.choice(buyers))
             )
@@ -36,6 +38,7 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
         for product in rng.sample(products, k=min(len(products), rng.randint(1, 6))):
             quantity = product.min_order_qty + product.order_multiple * rng.randint(0, 4)
             items.append((product.id, quantity))
+        last_note = db.session.scalar(select(func.max(Notification.id))) or 0
         service.add_to_cart(buyer, items)
         address = next(a for a in account.addresses if a.kind == "shipping")
         order, _ = service.place_order(
@@ -51,6 +54,9 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
         db.session.execute(update(Order).where(Order.id == order.id).values(placed_at=when))
         db.session.execute(
             update(OrderEvent).where(OrderEvent.order_id == order.id).values(at=when)
+        )
+        db.session.execute(
+            update(Notification).where(Notification.id > last_note).values(created_at=when)
         )
         if rng.random() < 0.08:
             service.cancel(buyer, order)

@@ -26,13 +26,29 @@ if TYPE_CHECKING:
 
 Money = Numeric(12, 2)
 
-ORDER_STATUSES = ("awaiting_approval", "placed", "rejected", "cancelled")
+ORDER_STATUSES = (
+    "awaiting_approval",
+    "placed",
+    "confirmed",
+    "partly_shipped",
+    "shipped",
+    "delivered",
+    "rejected",
+    "cancelled",
+)
 ORDER_STATUS_LABELS = {
     "awaiting_approval": "Awaiting approval",
     "placed": "Placed, awaiting confirmation",
+    "confirmed": "Confirmed",
+    "partly_shipped": "Partly shipped",
+    "shipped": "Shipped",
+    "delivered": "Delivered",
     "rejected": "Rejected",
     "cancelled": "Cancelled",
 }
+# open: waiting for the vendor's confirmation; confirmed: promised (shipped and
+# delivered quantities say how far it got); declined by the vendor; cancelled.
+LINE_STATUSES = ("open", "confirmed", "declined", "cancelled")
 
 
 class CartLine(db.Model):
@@ -111,6 +127,9 @@ class Order(db.Model):
         UniqueConstraint("account_id", "idempotency_key", name="uq_customer_order_idempotency"),
         Index("ix_customer_order_account_placed", "account_id", "placed_at"),
         Index("ix_customer_order_account_po", "account_id", "po_number"),
+        # The desk: orders in one state, oldest first; and every order, newest first.
+        Index("ix_customer_order_status_placed", "status", "placed_at"),
+        Index("ix_customer_order_placed", "placed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -161,7 +180,16 @@ class OrderLine(db.Model):
         CheckConstraint(
             "reserved_quantity >= 0 AND reserved_quantity <= quantity", name="reserved"
         ),
-        CheckConstraint("status IN ('open', 'cancelled')", name="status"),
+        CheckConstraint(f"status IN {LINE_STATUSES}", name="status"),
+        CheckConstraint(
+            "shipped_quantity >= 0 AND cancelled_quantity >= 0"
+            " AND shipped_quantity + cancelled_quantity <= quantity",
+            name="shipped",
+        ),
+        CheckConstraint(
+            "delivered_quantity >= 0 AND delivered_quantity <= shipped_quantity",
+            name="delivered",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -181,13 +209,46 @@ class OrderLine(db.Model):
     reserved_quantity: Mapped[int] = mapped_column(default=0)
     estimated_ship_date: Mapped[date]
     status: Mapped[str] = mapped_column(String(10), default="open")
+    # The vendor's promise: the ship date it confirmed first, and the one that holds now.
+    first_promised_on: Mapped[date | None]
+    promised_on: Mapped[date | None]
+    # Running figures kept with each shipment, delivery and cancellation (the
+    # events hold the history; these make checks and lists cheap).
+    shipped_quantity: Mapped[int] = mapped_column(default=0)
+    delivered_quantity: Mapped[int] = mapped_column(default=0)
+    cancelled_quantity: Mapped[int] = mapped_column(default=0)
+    # A line split at confirmation ("part now, part later") points to its origin.
+    split_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("order_line.id", ondelete="SET NULL")
+    )
 
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()
 
+    @property
+    def outstanding(self) -> int:
+        """Still to ship: neither shipped nor cancelled."""
+        return self.quantity - self.shipped_quantity - self.cancelled_quantity
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ("open", "confirmed")
+
+    @property
+    def billable_total(self) -> Decimal:
+        """The line's value without what was cancelled or declined."""
+        if not self.is_active:
+            return Decimal("0")
+        return self.unit_price * (self.quantity - self.cancelled_quantity)
+
 
 class OrderEvent(db.Model):
-    """Every change of an order or a line: who, when, what, before and after."""
+    """Every change of an order or a line: who, when, what, before and after.
+
+    Events that the promise ledger reads carry their figures in columns, not
+    only in `detail`: `quantity` (promised, shipped, delivered, cancelled) and
+    `on_date` (the promised, ship or delivery date the event is about).
+    """
 
     __tablename__ = "order_event"
 
@@ -195,10 +256,14 @@ class OrderEvent(db.Model):
     order_id: Mapped[int] = mapped_column(
         ForeignKey("customer_order.id", ondelete="CASCADE"), index=True
     )
-    line_id: Mapped[int | None] = mapped_column(ForeignKey("order_line.id", ondelete="CASCADE"))
+    line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("order_line.id", ondelete="CASCADE"), index=True
+    )
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(40))
+    quantity: Mapped[int | None]
+    on_date: Mapped[date | None]
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     order: Mapped[Order] = relationship(back_populates="events")

@@ -394,13 +394,29 @@ def _order_or_404(number: str):
 @requires(*ORDER_VIEWERS)
 def order(number: str):
     """One order: lines with expected dates, and the timeline of everything so far."""
+    from portal.fulfilment import ledger
+    from portal.fulfilment import service as fulfilment
+    from portal.fulfilment.forms import ReasonForm
+    from portal.fulfilment.models import CHANGE_REASONS
+
     found = _order_or_404(number)
+    requests = fulfilment.cancellation_requests(found)
+    figures = fulfilment.line_figures(found)
     return render_page(
         "ordering/order.html",
         "content",
         order=found,
         events=service.timeline(found),
         decision_form=DecisionForm(),
+        history=fulfilment.promise_history(found),
+        shipments=fulfilment.shipments(found),
+        requests=requests,
+        pending_lines={r.line_id for r in requests if r.status == "pending"},
+        figures=figures,
+        kept=ledger.summarise(figures.values(), _today()),
+        reasons=CHANGE_REASONS,
+        reason_form=ReasonForm,
+        today=_today(),
     )
 
 

@@ -291,14 +291,25 @@ def _reserve_fresh(product_id: int, wanted: int) -> int:
 
 
 def _event(
-    order: Order, actor: User | None, kind: str, line: OrderLine | None = None, **detail
+    order: Order,
+    actor: User | None,
+    kind: str,
+    line: OrderLine | None = None,
+    *,
+    quantity: int | None = None,
+    on_date: date | None = None,
+    **detail,
 ) -> None:
+    """Write an event row. `quantity` and `on_date` are the figures the promise
+    ledger reads; anything else goes into `detail` for the timeline."""
     db.session.add(
         OrderEvent(
             order=order,
             line=line,
             actor_id=actor.id if actor else None,
             kind=kind,
+            quantity=quantity,
+            on_date=on_date,
             detail=detail or None,
         )
     )
@@ -411,6 +422,9 @@ def place_order(
     )
     if needs_approval:
         _event(order, None, "approval_requested", limit=str(account.approval_limit))
+        _notify_approvers(order, user)
+    else:
+        _notify_desk_of_new_order(order, user)
     db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
     db.session.commit()
     return order, True
@@ -463,8 +477,50 @@ def decide(user: User, order: Order, *, approve: bool, comment: str) -> Order:
         after=after,
         comment=comment,
     )
+    from portal.notifications import service as notifications
+
+    notifications.notify(
+        [order.placed_by],
+        "order_approved" if approve else "order_rejected",
+        f"Order {order.number} was {'approved' if approve else 'rejected'} by {user.name}"
+        + (f": “{comment}”" if comment else "."),
+        f"/orders/{order.number}",
+        exclude=user,
+    )
+    if approve:
+        _notify_desk_of_new_order(order, user)
     db.session.commit()
     return order
+
+
+def _notify_approvers(order: Order, buyer: User) -> None:
+    from portal.accounts.service import people_with_role
+    from portal.formatting import money
+    from portal.notifications import service as notifications
+
+    notifications.notify(
+        people_with_role(Role.APPROVER, order.account_id),
+        "approval_needed",
+        f"Order {order.number} from {buyer.name} ({money(order.total)}) needs your approval.",
+        f"/orders/{order.number}",
+        exclude=buyer,
+    )
+
+
+def _notify_desk_of_new_order(order: Order, actor: User) -> None:
+    """Fulfilment staff and the account manager learn of an order to confirm."""
+    from portal.formatting import money
+    from portal.fulfilment.service import desk_people
+    from portal.notifications import service as notifications
+
+    notifications.notify(
+        desk_people(order),
+        "order_placed",
+        f"New order {order.number} from {order.account.name}: "
+        f"{len(order.lines)} lines, {money(order.total)}.",
+        f"/desk/orders/{order.number}",
+        exclude=actor,
+    )
 
 
 def cancel(user: User, order: Order, line_id: int | None = None) -> Order:
@@ -483,7 +539,15 @@ def cancel(user: User, order: Order, line_id: int | None = None) -> Order:
     for line in lines:
         line.status = "cancelled"
         _release(line)
-        _event(order, user, "line_cancelled", line=line, line_no=line.line_no, sku=line.sku)
+        _event(
+            order,
+            user,
+            "line_cancelled",
+            line=line,
+            quantity=line.quantity,
+            line_no=line.line_no,
+            sku=line.sku,
+        )
     open_lines = [line for line in order.lines if line.status == "open"]
     order.total = sum((line.line_total for line in open_lines), Decimal("0"))
     if not open_lines:
@@ -593,7 +657,7 @@ def reorder(user: User, order: Order, today: date) -> ReorderResult:
     _require_buyer(user)
     if order.account_id != user.account_id:
         raise NotFound("No such order.")
-    lines = [line for line in order.lines if line.status == "open"] or list(order.lines)
+    lines = [line for line in order.lines if line.is_active] or list(order.lines)
     products = {
         p.id: p
         for p in db.session.scalars(

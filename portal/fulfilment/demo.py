@@ -1,0 +1,202 @@
+"""A year of fulfilment for the demo orders, through the desk's own services:
+confirmations, split lines, promise changes with reasons, partial shipments,
+late deliveries and a few cancellations. Each account has its own reliability,
+so the promise ledger shows figures that differ between the demo accounts."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select, update
+
+from portal.accounts.models import User
+from portal.extensions import db
+from portal.notifications.models import Notification
+from portal.ordering.models import Order, OrderEvent
+
+from . import service
+from .models import CHANGE_REASONS
+
+# The share of promises each demo account sees kept; others get a middling record.
+RELIABILITY = {"C-10001": 0.93, "C-10002": 0.72, "C-10003": 0.85, "C-10004": 0.6}
+REASONS = list(CHANGE_REASONS)
+
+
+def load(rng: random.Random, today: date) -> dict[str, int]:
+    staff = db.session.scalar(select(User).where(User.email == "fulfilment@vendor.test"))
+    orders = db.session.scalars(
+        select(Order).where(Order.status == "placed").order_by(Order.placed_at, Order.id)
+    ).all()
+    played = 0
+    for order in orders:
+        placed = order.placed_at.date()
+        if placed > today - timedelta(days=2):
+            continue  # the newest orders wait in the desk's inbox
+        reliability = RELIABILITY.get(order.account.number, 0.8)
+        _play(rng, staff, order, placed, today, reliability)
+        played += 1
+    # The bell shows what happened lately; older news is read.
+    db.session.execute(
+        update(Notification)
+        .where(Notification.created_at < _at(today - timedelta(days=10), 0))
+        .values(read_at=Notification.created_at)
+    )
+    db.session.commit()
+    return {"orders fulfilled": played}
+
+
+def _play(rng, staff, order, placed: date, today: date, reliability: float) -> None:
+    confirm_day = placed + timedelta(days=rng.choice((0, 0, 1, 1, 2)))
+    decisions = []
+    for line in order.lines:
+        promise = service.proposed_promise(line, confirm_day)
+        if rng.random() < 0.02:
+            decisions.append(
+                service.LineDecision(line.id, decline_reason="No longer made in this size")
+            )
+        elif line.quantity > 1 and line.reserved_quantity < line.quantity and rng.random() < 0.3:
+            now_part = max(1, line.reserved_quantity)
+            decisions.append(
+                service.LineDecision(
+                    line.id,
+                    confirm_day + timedelta(days=1),
+                    later_quantity=line.quantity - now_part,
+                    later_promised_on=promise,
+                )
+            )
+        else:
+            decisions.append(service.LineDecision(line.id, promise))
+    _at_day(order, confirm_day, lambda: service.confirm(staff, order, decisions, confirm_day))
+    if order.status == "cancelled":
+        return
+    plan: dict[date, dict[int, int]] = {}
+    for line in list(order.lines):
+        if line.status != "confirmed":
+            continue
+        promise = line.promised_on
+        late = rng.random() > reliability
+        if late and rng.random() < 0.6 and promise - timedelta(days=2) > confirm_day:
+            change_day = promise - timedelta(days=rng.randint(1, 2))
+            if change_day <= today:
+                new = promise + timedelta(days=rng.randint(2, 9))
+                reason = rng.choice(REASONS)
+                _at_day(
+                    order,
+                    change_day,
+                    lambda line=line, new=new, reason=reason, change_day=change_day: (
+                        service.change_promise(
+                            staff,
+                            order,
+                            line.id,
+                            new_date=new,
+                            reason=reason,
+                            text="Carrier capacity short this week" if reason == "other" else "",
+                            today=change_day,
+                        )
+                    ),
+                )
+        if rng.random() < 0.03 and confirm_day + timedelta(days=1) <= today:
+            _cancellation(rng, staff, order, line, confirm_day + timedelta(days=1))
+            if line.outstanding == 0:
+                continue
+        # On delivery terms the goods must arrive by the promise: they leave
+        # a transit time ahead of it when all goes well.
+        lead = 2 if order.account.promise_basis == "delivery" else 0
+        ships = (
+            line.promised_on
+            - timedelta(days=lead)
+            + timedelta(days=rng.randint(1, 8) if late else -rng.choice((0, 0, 0, 1)))
+        )
+        ships = max(ships, confirm_day)
+        parts = [line.outstanding]
+        if line.outstanding > 1 and rng.random() < 0.12:
+            first = rng.randint(1, line.outstanding - 1)
+            parts = [first, line.outstanding - first]
+        for n, quantity in enumerate(parts):
+            day = ships + timedelta(days=n * rng.randint(3, 10))
+            plan.setdefault(day, {})[line.id] = quantity
+    _ship_and_deliver(rng, staff, order, plan, today)
+
+
+def _ship_and_deliver(rng, staff, order, plan: dict[date, dict[int, int]], today: date) -> None:
+    """One shipment per day with every line leaving that day; each arrives after
+    a day or two (now and then one unit short)."""
+    arrivals = []
+    for day in sorted(plan):
+        if day > today:
+            break
+        for arrives, shipment in [a for a in arrivals if a[0] <= day]:
+            _deliver(rng, staff, order, shipment, arrives)
+        arrivals = [a for a in arrivals if a[0] > day]
+        shipment = _at_day(
+            order,
+            day,
+            lambda day=day: service.ship(
+                staff,
+                order,
+                plan[day],
+                carrier=rng.choice(("DHL Freight", "DB Schenker", "UPS", "Kuehne+Nagel")),
+                tracking=f"{rng.randint(10**9, 10**10 - 1)}",
+                shipped_on=day,
+                today=day,
+            ),
+        )
+        arrivals.append((day + timedelta(days=rng.randint(1, 2)), shipment))
+    for arrives, shipment in arrivals:
+        if arrives <= today:
+            _deliver(rng, staff, order, shipment, arrives)
+
+
+def _deliver(rng, staff, order, shipment, arrives: date) -> None:
+    first = shipment.lines[0]
+    short = first.quantity > 2 and rng.random() < 0.04
+    received = {first.id: first.quantity - 1} if short else {}
+    _at_day(
+        order,
+        arrives,
+        lambda: service.deliver(
+            staff, order, shipment, delivered_on=arrives, received=received, today=arrives
+        ),
+    )
+
+
+def _cancellation(rng, staff, order, line, day: date) -> None:
+    buyer = order.placed_by
+    request = _at_day(
+        order,
+        day,
+        lambda: service.request_cancellation(
+            buyer, order, line.id, reason="Our project was postponed"
+        ),
+    )
+    accept = rng.random() < 0.7
+    _at_day(
+        order,
+        day,
+        lambda: service.answer_cancellation(
+            staff,
+            order,
+            request.id,
+            accept=accept,
+            comment="" if accept else "Already produced to your drawing; we ship as promised.",
+        ),
+    )
+
+
+def _at(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour, 0), tzinfo=UTC)
+
+
+def _at_day(order: Order, day: date, action):
+    """Run a desk action, then date its events and notifications to `day`."""
+    last_event = db.session.scalar(select(func.max(OrderEvent.id))) or 0
+    last_note = db.session.scalar(select(func.max(Notification.id))) or 0
+    result = action()
+    when = _at(day, 9 + (last_event % 8))
+    db.session.execute(update(OrderEvent).where(OrderEvent.id > last_event).values(at=when))
+    db.session.execute(
+        update(Notification).where(Notification.id > last_note).values(created_at=when)
+    )
+    db.session.commit()
+    return result

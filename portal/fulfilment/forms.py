@@ -1,0 +1,54 @@
+"""Forms of the order desk. Per-line quantities and dates of the confirm, ship,
+correct and deliver forms are named `<what>-<id>` and read by `routes.per_line`."""
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from .models import CHANGE_REASONS
+
+
+class DeskForm(FlaskForm):
+    """The CSRF token, for forms whose fields are one per line."""
+
+
+class PromiseChangeForm(FlaskForm):
+    new_date = DateField("New ship date", validators=[InputRequired()])
+    reason = SelectField(
+        "Reason",
+        choices=[SelectChoice("", "Choose…")]
+        + [SelectChoice(key, label) for key, label in CHANGE_REASONS.items()],
+        validators=[InputRequired(message="Choose the reason for the change.")],
+    )
+    text = StringField(
+        "Explanation", validators=[Optional(), Length(max=500)], description="Required for “Other”."
+    )
+
+
+class ShipForm(FlaskForm):
+    shipped_on = DateField("Ship date", validators=[InputRequired()])
+    carrier = StringField("Carrier", validators=[Optional(), Length(max=80)])
+    tracking = StringField("Tracking reference", validators=[Optional(), Length(max=100)])
+
+
+class CorrectShipmentForm(ShipForm):
+    reason = StringField("Reason for the correction", validators=[InputRequired(), Length(max=500)])
+
+
+class DeliverForm(FlaskForm):
+    delivered_on = DateField("Delivered on", validators=[InputRequired()])
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason", validators=[InputRequired(), Length(max=1000)], render_kw={"rows": 2}
+    )
+
+
+class AnswerForm(FlaskForm):
+    comment = TextAreaField(
+        "Comment to the buyer",
+        validators=[Optional(), Length(max=1000)],
+        description="Required when declining.",
+        render_kw={"rows": 2},
+    )

@@ -1,0 +1,319 @@
+"""The promise ledger: how well the vendor keeps the ship dates it promised.
+
+Everything is computed from the order events alone (`line_figures` folds one
+line's events). The definitions, per order line:
+
+- A line is *measured* once it has a first promise and some quantity is still
+  due: the promised quantity less what was cancelled at the customer's request.
+  (A line the vendor cancels after promising stays due: a broken promise.)
+- Goods count as *done* when delivered, or when shipped if the account's terms
+  measure shipments (`CustomerAccount.promise_basis`).
+- *On time*: something was done, and nothing was done after the first promise.
+- *In full*: the whole due quantity was done.
+- *On time, in full*: the whole due quantity was done no later than the first promise.
+- *Changes*: how often the promise moved; *slip*: the last promise less the first, in days.
+
+Ledger periods select lines by their first promise date, and only dates that
+have passed: a line is not judged before its promise is due.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Protocol
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from portal.accounts.models import CustomerAccount
+from portal.extensions import db
+from portal.ordering.models import Order, OrderEvent
+
+from .models import PromiseLedgerDay
+
+DONE_KINDS = {
+    "delivery": frozenset({"delivered"}),
+    "shipment": frozenset({"shipped", "shipment_corrected"}),
+}
+# The event kinds that move a line's figures; all others are for the timeline only.
+LEDGER_KINDS = (
+    "confirmed",
+    "promise_changed",
+    "line_cancelled",
+    "shipped",
+    "shipment_corrected",
+    "delivered",
+)
+FIGURES = ("lines", "on_time", "in_full", "on_time_in_full", "changes", "slip_days")
+
+
+class EventLike(Protocol):
+    kind: str
+    quantity: int | None
+    on_date: date | None
+
+
+@dataclass(frozen=True)
+class LineFigures:
+    first_promise: date | None = None
+    last_promise: date | None = None
+    due: int = 0
+    done: int = 0
+    done_by_promise: int = 0
+    changes: int = 0
+
+    @property
+    def measured(self) -> bool:
+        return self.first_promise is not None and self.due > 0
+
+    @property
+    def on_time(self) -> bool:
+        return self.done_by_promise > 0 and self.done <= self.done_by_promise
+
+    @property
+    def in_full(self) -> bool:
+        return self.done >= self.due
+
+    @property
+    def on_time_in_full(self) -> bool:
+        return self.done_by_promise >= self.due
+
+    @property
+    def slip_days(self) -> int:
+        if self.first_promise is None or self.last_promise is None:
+            return 0
+        return (self.last_promise - self.first_promise).days
+
+    def contribution(self) -> dict[str, int] | None:
+        """What this line adds to its first-promise day in the ledger, if measured."""
+        if not self.measured:
+            return None
+        return {
+            "lines": 1,
+            "on_time": int(self.on_time),
+            "in_full": int(self.in_full),
+            "on_time_in_full": int(self.on_time_in_full),
+            "changes": self.changes,
+            "slip_days": self.slip_days,
+        }
+
+
+def line_figures(events: Iterable[EventLike], basis: str = "delivery") -> LineFigures:
+    """Fold one line's events, oldest first, into its ledger figures."""
+    done_kinds = DONE_KINDS[basis]
+    first = last = None
+    due = done = done_by_promise = changes = 0
+    for event in events:
+        quantity = event.quantity or 0
+        if event.kind == "confirmed":
+            first = first or event.on_date
+            last = event.on_date
+            due += quantity
+        elif event.kind == "promise_changed":
+            last = event.on_date
+            changes += 1
+        elif event.kind == "line_cancelled":  # at the customer's request
+            due -= quantity
+        elif event.kind in done_kinds and event.on_date is not None:
+            done += quantity
+            if first is not None and event.on_date <= first:
+                done_by_promise += quantity
+    return LineFigures(first, last, due, done, done_by_promise, changes)
+
+
+@dataclass
+class Figures:
+    """Summed line figures: a period of an account, a month, everything."""
+
+    lines: int = 0
+    on_time: int = 0
+    in_full: int = 0
+    on_time_in_full: int = 0
+    changes: int = 0
+    slip_days: int = 0
+
+    def add(self, other: dict[str, int] | Figures) -> None:
+        for name in FIGURES:
+            value = other[name] if isinstance(other, dict) else getattr(other, name)
+            setattr(self, name, getattr(self, name) + (value or 0))
+
+    def share(self, name: str) -> float | None:
+        """The share of measured lines that were `name` (0..1), or None without lines."""
+        return getattr(self, name) / self.lines if self.lines else None
+
+    @property
+    def average_slip(self) -> float | None:
+        return self.slip_days / self.lines if self.lines else None
+
+
+def summarise(lines: Iterable[LineFigures], today: date) -> Figures:
+    """One order's (or any set of lines') figures, counting lines already due."""
+    total = Figures()
+    for figures in lines:
+        share = figures.contribution()
+        if share and figures.first_promise < today:
+            total.add(share)
+    return total
+
+
+# --- keeping the daily projection ---------------------------------------------------------
+
+
+def _figures_of_order(order_id: int, basis: str) -> dict[int, LineFigures]:
+    rows = db.session.execute(
+        select(OrderEvent.line_id, OrderEvent.kind, OrderEvent.quantity, OrderEvent.on_date)
+        .where(
+            OrderEvent.order_id == order_id,
+            OrderEvent.line_id.is_not(None),
+            OrderEvent.kind.in_(LEDGER_KINDS),
+        )
+        .order_by(OrderEvent.id)
+    ).all()
+    events: dict[int, list] = defaultdict(list)
+    for row in rows:
+        events[row.line_id].append(row)
+    return {line_id: line_figures(evs, basis) for line_id, evs in events.items()}
+
+
+@contextmanager
+def tracking(order: Order) -> Iterator[None]:
+    """Keep the ledger's daily figures in step with the events written inside.
+
+    Folds the order's line events before and after, and moves the difference
+    into `promise_ledger_day`, in the caller's transaction.
+    """
+    basis = order.account.promise_basis
+    before = _figures_of_order(order.id, basis)
+    yield
+    db.session.flush()
+    after = _figures_of_order(order.id, basis)
+    deltas: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIGURES, 0))
+    for line_id in before.keys() | after.keys():
+        for figures, sign in ((before.get(line_id), -1), (after.get(line_id), 1)):
+            share = figures.contribution() if figures else None
+            if share:
+                for name, value in share.items():
+                    deltas[figures.first_promise][name] += sign * value
+    for day, delta in deltas.items():
+        if any(delta.values()):
+            _add_to_day(order.account_id, day, delta)
+
+
+def _add_to_day(account_id: int, day: date, delta: dict[str, int]) -> None:
+    table = PromiseLedgerDay.__table__
+    change = update(table).where(table.c.account_id == account_id, table.c.day == day)
+    change = change.values({name: table.c[name] + value for name, value in delta.items()})
+    if db.session.execute(change).rowcount:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.execute(insert(table).values(account_id=account_id, day=day, **delta))
+    except IntegrityError:  # another transaction started the day a moment ago
+        db.session.execute(change)
+
+
+def rebuild(account_ids: Iterable[int] | None = None, *, commit: bool = True) -> int:
+    """Recompute the daily figures from the events (all accounts, or some).
+
+    Needed after an account's promise basis changes, and by anyone who doubts
+    the projection: the result must equal what `tracking` kept. Returns the
+    number of lines measured.
+    """
+    accounts = select(CustomerAccount.id, CustomerAccount.promise_basis)
+    if account_ids is not None:
+        accounts = accounts.where(CustomerAccount.id.in_(list(account_ids)))
+    bases = dict(db.session.execute(accounts).all())
+    db.session.execute(delete(PromiseLedgerDay).where(PromiseLedgerDay.account_id.in_(list(bases))))
+    measured = 0
+    for account_id, basis in bases.items():
+        rows = db.session.execute(
+            select(OrderEvent.line_id, OrderEvent.kind, OrderEvent.quantity, OrderEvent.on_date)
+            .join(Order, Order.id == OrderEvent.order_id)
+            .where(
+                Order.account_id == account_id,
+                OrderEvent.line_id.is_not(None),
+                OrderEvent.kind.in_(LEDGER_KINDS),
+            )
+            .order_by(OrderEvent.line_id, OrderEvent.id)
+        )
+        days: dict[date, Figures] = defaultdict(Figures)
+        current, events = None, []
+        for row in [*rows, None]:
+            if row is None or row.line_id != current:
+                figures = line_figures(events, basis) if events else None
+                share = figures.contribution() if figures else None
+                if share:
+                    days[figures.first_promise].add(share)
+                    measured += 1
+                if row is None:
+                    break
+                current, events = row.line_id, []
+            events.append(row)
+        if days:
+            db.session.execute(
+                insert(PromiseLedgerDay),
+                [
+                    {"account_id": account_id, "day": day, **vars(figures)}
+                    for day, figures in days.items()
+                ],
+            )
+    if commit:
+        db.session.commit()
+    return measured
+
+
+# --- reading the ledger -------------------------------------------------------------------
+
+
+@dataclass
+class Ledger:
+    start: date
+    end: date
+    total: Figures = field(default_factory=Figures)
+    by_account: list[tuple[CustomerAccount, Figures]] = field(default_factory=list)
+    by_month: list[tuple[date, Figures]] = field(default_factory=list)
+
+
+def ledger(accounts: select, *, start: date, end: date, today: date) -> Ledger:
+    """The ledger over the first-promise dates start..end (only those already past),
+    for the accounts the `accounts` query selects (ids of CustomerAccount): the
+    total, each account's figures, and each month's."""
+    last_day = min(end, today - timedelta(days=1))
+    table = PromiseLedgerDay
+    in_period = (
+        table.account_id.in_(accounts),
+        table.day >= start,
+        table.day <= last_day,
+    )
+    sums = [func.sum(getattr(table, name)).label(name) for name in FIGURES]
+    result = Ledger(start, end)
+    per_account = db.session.execute(
+        select(table.account_id, *sums).where(*in_period).group_by(table.account_id)
+    ).all()
+    names = {
+        a.id: a
+        for a in db.session.scalars(
+            select(CustomerAccount).where(
+                CustomerAccount.id.in_([r.account_id for r in per_account])
+            )
+        )
+    }
+    for row in per_account:
+        figures = Figures(**{name: getattr(row, name) or 0 for name in FIGURES})
+        result.total.add(figures)
+        result.by_account.append((names[row.account_id], figures))
+    result.by_account.sort(key=lambda item: item[0].name.lower())
+    months: dict[date, Figures] = {}
+    month = date(start.year, start.month, 1)
+    while month <= end:
+        months[month] = Figures()
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    per_day = db.session.execute(select(table.day, *sums).where(*in_period).group_by(table.day))
+    for row in per_day:
+        months[date(row.day.year, row.day.month, 1)].add(row._asdict())
+    result.by_month = sorted(months.items())
+    return result

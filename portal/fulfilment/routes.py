@@ -1,0 +1,462 @@
+"""The order desk (vendor) and the promise ledger (both sides)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.accounts.models import CustomerAccount
+from portal.accounts.roles import CUSTOMER_ROLES, Role
+from portal.accounts.service import account_manager_choices
+from portal.errors import DomainError, Forbidden, NotFound
+from portal.extensions import db
+from portal.htmx import render_page
+from portal.ordering import service as ordering
+from portal.security import requires
+
+from . import ledger, service
+from .forms import (
+    AnswerForm,
+    CorrectShipmentForm,
+    DeliverForm,
+    DeskForm,
+    PromiseChangeForm,
+    ReasonForm,
+    ShipForm,
+)
+from .models import CHANGE_REASONS
+
+bp = Blueprint("fulfilment", __name__)
+
+DESK_VIEWERS = (Role.FULFILMENT, Role.ADMIN, Role.ACCOUNT_MANAGER)
+DESK_ACTORS = (Role.FULFILMENT, Role.ADMIN)
+
+
+def _today() -> date:
+    return date.today()
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+# --- inbox --------------------------------------------------------------------------------
+
+
+@bp.get("/desk")
+@requires(*DESK_VIEWERS)
+def inbox():
+    """Orders waiting for the vendor, oldest first; filters by account, manager, view."""
+    view = request.args.get("view", "waiting")
+    filters = service.DeskFilter(
+        view=view if view in service.INBOX_VIEWS else "waiting",
+        account_id=_int_arg("account"),
+        manager_id=_int_arg("manager"),
+        q=request.args.get("q", "")[:100],
+    )
+    page = max(1, _int_arg("page") or 1)
+    rows, total = service.inbox(current_user, filters, limit=50, offset=(page - 1) * 50)
+    accounts = db.session.scalars(
+        select(CustomerAccount)
+        .where(CustomerAccount.id.in_(service.desk_accounts(current_user)))
+        .order_by(CustomerAccount.name)
+    ).all()
+    return render_page(
+        "fulfilment/inbox.html",
+        "results",
+        rows=rows,
+        total=total,
+        page=page,
+        filters=filters,
+        views=service.INBOX_VIEWS,
+        accounts=accounts,
+        managers=account_manager_choices(),
+        today=_today(),
+    )
+
+
+# --- one order at the desk ----------------------------------------------------------------
+
+
+def _desk_order_or_404(number: str):
+    try:
+        return service.desk_order(current_user, number)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/desk/orders/<number>")
+@requires(*DESK_VIEWERS)
+def order(number: str):
+    return _render_order(_desk_order_or_404(number))
+
+
+def _render_order(order, *, status: int = 200, error: str | None = None, submitted=None):
+    today = _today()
+    figures = service.line_figures(order)
+    return render_page(
+        "fulfilment/order.html",
+        "content",
+        status=status,
+        order=order,
+        today=today,
+        error=error,
+        submitted=submitted or {},
+        proposed={line.id: service.proposed_promise(line, today) for line in order.lines},
+        shipments=service.shipments(order),
+        requests=service.cancellation_requests(order),
+        history=service.promise_history(order),
+        figures=figures,
+        kept=ledger.summarise(figures.values(), today),
+        events=ordering.timeline(order),
+        can_act=current_user.has_role(*DESK_ACTORS),
+        reasons=CHANGE_REASONS,
+        desk_form=DeskForm(),
+        promise_form=PromiseChangeForm(),
+        ship_form=ShipForm(shipped_on=today),
+        deliver_form=DeliverForm(delivered_on=today),
+        correct_form=CorrectShipmentForm(),
+        reason_form=ReasonForm(),
+        answer_form=AnswerForm(),
+    )
+
+
+def per_line(prefix: str, labels: dict[int, str]) -> dict[int, int]:
+    """Read `<prefix>-<id>` whole numbers from the form; empty means 0."""
+    values = {}
+    for item_id, label in labels.items():
+        raw = request.form.get(f"{prefix}-{item_id}", "").strip()
+        if not raw:
+            continue
+        try:
+            values[item_id] = int(raw)
+        except ValueError:
+            raise DomainError(f"{label}: “{raw[:20]}” is not a whole number.") from None
+    return values
+
+
+def _date(raw: str | None, label: str) -> date | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise DomainError(f"{label}: “{raw[:20]}” is not a date (use YYYY-MM-DD).") from None
+
+
+def _done(number: str, message: str):
+    flash(message, "success")
+    return redirect(url_for("fulfilment.order", number=number), code=303)
+
+
+def _refused(number: str, error: DomainError):
+    db.session.rollback()
+    flash(error.message, "error")
+    return redirect(url_for("fulfilment.order", number=number), code=303)
+
+
+def _csrf_checked(form) -> None:
+    """Every desk form carries the CSRF token; Flask-WTF checks it on validate."""
+    if not form.validate_on_submit() and "csrf_token" in form.errors:
+        abort(400)
+
+
+@bp.post("/desk/orders/<number>/confirm")
+@requires(*DESK_ACTORS)
+def confirm(number: str):
+    """Confirm every open line: a promise, a split into two promises, or a decline."""
+    found = _desk_order_or_404(number)
+    _csrf_checked(DeskForm())
+    try:
+        decisions = []
+        for line in found.lines:
+            if line.status != "open":
+                continue
+            label = f"Line {line.line_no} ({line.sku})"
+            later = per_line("later", {line.id: label}).get(line.id)
+            decisions.append(
+                service.LineDecision(
+                    line_id=line.id,
+                    promised_on=_date(request.form.get(f"promise-{line.id}"), label),
+                    later_quantity=later,
+                    later_promised_on=_date(request.form.get(f"later_date-{line.id}"), label),
+                    decline_reason=request.form.get(f"decline-{line.id}", "")[:500],
+                )
+            )
+        service.confirm(current_user, found, decisions, _today())
+    except Forbidden:
+        abort(403)
+    except DomainError as error:
+        db.session.rollback()
+        # Show the form again with what was entered, the reason above it.
+        found = _desk_order_or_404(number)
+        return _render_order(found, status=422, error=error.message, submitted=request.form)
+    return _done(number, f"Order {number} confirmed; the buyer has been told.")
+
+
+@bp.post("/desk/orders/<number>/lines/<int:line_id>/promise")
+@requires(*DESK_ACTORS)
+def change_promise(number: str, line_id: int):
+    found = _desk_order_or_404(number)
+    form = PromiseChangeForm(prefix=f"line{line_id}")
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        problems = "; ".join(e for errors in form.errors.values() for e in errors)
+        flash(f"The promise was not changed: {problems}", "error")
+        return redirect(url_for("fulfilment.order", number=number), code=303)
+    try:
+        line = service.change_promise(
+            current_user,
+            found,
+            line_id,
+            new_date=form.new_date.data,
+            reason=form.reason.data,
+            text=form.text.data or "",
+            today=_today(),
+        )
+    except DomainError as error:
+        return _refused(number, error)
+    return _done(number, f"Line {line.line_no} now promised for {line.promised_on:%d %b %Y}.")
+
+
+@bp.post("/desk/orders/<number>/shipments")
+@requires(*DESK_ACTORS)
+def ship(number: str):
+    """Record a shipment: a quantity per line (partial allowed), carrier, tracking."""
+    found = _desk_order_or_404(number)
+    form = ShipForm()
+    _csrf_checked(form)
+    try:
+        quantities = per_line(
+            "ship", {line.id: f"Line {line.line_no} ({line.sku})" for line in found.lines}
+        )
+        shipment = service.ship(
+            current_user,
+            found,
+            quantities,
+            carrier=form.carrier.data or "",
+            tracking=form.tracking.data or "",
+            shipped_on=_date(request.form.get("shipped_on"), "Ship date"),
+            today=_today(),
+        )
+    except DomainError as error:
+        return _refused(number, error)
+    return _done(number, f"Shipment recorded ({sum(sl.quantity for sl in shipment.lines)} units).")
+
+
+@bp.post("/desk/orders/<number>/shipments/<int:shipment_id>/correct")
+@requires(*DESK_ACTORS)
+def correct_shipment(number: str, shipment_id: int):
+    found = _desk_order_or_404(number)
+    form = CorrectShipmentForm(prefix=f"s{shipment_id}")
+    _csrf_checked(form)
+    try:
+        shipment = service.shipment_for(found, shipment_id)
+        quantities = per_line(
+            "qty",
+            {sl.id: f"Line {sl.line.line_no} ({sl.line.sku})" for sl in shipment.lines},
+        )
+        service.correct_shipment(
+            current_user,
+            found,
+            shipment,
+            quantities,
+            carrier=form.carrier.data or "",
+            tracking=form.tracking.data or "",
+            shipped_on=_date(request.form.get(f"s{shipment_id}-shipped_on"), "Ship date"),
+            reason=form.reason.data or "",
+            today=_today(),
+        )
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        return _refused(number, error)
+    return _done(number, "Shipment corrected; the change and its reason are in the timeline.")
+
+
+@bp.post("/desk/orders/<number>/shipments/<int:shipment_id>/deliver")
+@requires(*DESK_ACTORS)
+def deliver(number: str, shipment_id: int):
+    found = _desk_order_or_404(number)
+    form = DeliverForm(prefix=f"d{shipment_id}")
+    _csrf_checked(form)
+    try:
+        shipment = service.shipment_for(found, shipment_id)
+        received = per_line(
+            "received",
+            {sl.id: f"Line {sl.line.line_no} ({sl.line.sku})" for sl in shipment.lines},
+        )
+        service.deliver(
+            current_user,
+            found,
+            shipment,
+            delivered_on=_date(request.form.get(f"d{shipment_id}-delivered_on"), "Delivery date"),
+            received=received,
+            today=_today(),
+        )
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        return _refused(number, error)
+    return _done(number, "Delivery recorded.")
+
+
+@bp.post("/desk/orders/<number>/lines/<int:line_id>/cancel")
+@requires(*DESK_ACTORS)
+def cancel_line(number: str, line_id: int):
+    found = _desk_order_or_404(number)
+    form = ReasonForm(prefix=f"cancel{line_id}")
+    _csrf_checked(form)
+    try:
+        line = service.cancel_line(current_user, found, line_id, reason=form.reason.data or "")
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        return _refused(number, error)
+    return _done(number, f"Line {line.line_no} cancelled; the buyer has been told.")
+
+
+@bp.post("/desk/orders/<number>/requests/<int:request_id>")
+@requires(*DESK_ACTORS)
+def answer_request(number: str, request_id: int):
+    found = _desk_order_or_404(number)
+    form = AnswerForm(prefix=f"r{request_id}")
+    _csrf_checked(form)
+    accept = request.form.get("decision") == "accept"
+    try:
+        service.answer_cancellation(
+            current_user, found, request_id, accept=accept, comment=form.comment.data or ""
+        )
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        return _refused(number, error)
+    return _done(
+        number, f"Request {'accepted' if accept else 'declined'}; the buyer has been told."
+    )
+
+
+# --- the customer's cancellation request --------------------------------------------------
+
+
+@bp.post("/orders/<number>/lines/<int:line_id>/cancellation-request")
+@requires(*CUSTOMER_ROLES)
+def request_cancellation(number: str, line_id: int):
+    """A buyer asks the vendor to cancel a confirmed line."""
+    try:
+        found = ordering.order_for(current_user, number)
+    except NotFound:
+        abort(404)
+    form = ReasonForm(prefix=f"cancel{line_id}")
+    _csrf_checked(form)
+    try:
+        service.request_cancellation(current_user, found, line_id, reason=form.reason.data or "")
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash("Your request was sent; the vendor will answer it here.", "success")
+    return redirect(url_for("ordering.order", number=number), code=303)
+
+
+# --- the promise ledger -------------------------------------------------------------------
+
+
+@bp.get("/promises")
+@requires(*DESK_VIEWERS, *CUSTOMER_ROLES)
+def promises():
+    """How well promises are kept: overall, per account, and month by month.
+
+    Vendor staff see every account they may see (an account manager: theirs);
+    a customer sees only its own account's figures.
+    """
+    today = _today()
+    months = _int_arg("months") or 12
+    months = min(max(months, 1), 36)
+    start, end = _month_start(today, months - 1), today
+    # Any period: explicit dates win over "the last N months".
+    try:
+        start = date.fromisoformat(request.args["from"]) if request.args.get("from") else start
+        end = date.fromisoformat(request.args["to"]) if request.args.get("to") else end
+    except ValueError:
+        flash("Enter the period's dates as YYYY-MM-DD; showing the last months instead.", "error")
+        start, end = _month_start(today, months - 1), today
+    if end < start:
+        start, end = end, start
+    if (end - start).days > 3 * 366:
+        start = end - timedelta(days=3 * 366)
+    accounts = service.desk_accounts(current_user)
+    account_id = _int_arg("account") if current_user.is_vendor_staff else None
+    if account_id:
+        accounts = accounts.where(CustomerAccount.id == account_id)
+    result = ledger.ledger(accounts, start=start, end=end, today=today)
+    choices = []
+    if current_user.is_vendor_staff:
+        choices = db.session.scalars(
+            select(CustomerAccount)
+            .where(CustomerAccount.id.in_(service.desk_accounts(current_user)))
+            .order_by(CustomerAccount.name)
+        ).all()
+    return render_page(
+        "fulfilment/promises.html",
+        "results",
+        ledger=result,
+        months=months,
+        start=start,
+        end=end,
+        account_id=account_id,
+        accounts=choices,
+        chart=_chart(result.by_month),
+    )
+
+
+def _month_start(today: date, back: int) -> date:
+    year, month = today.year, today.month - back
+    while month < 1:
+        year, month = year - 1, month + 12
+    return date(year, month, 1)
+
+
+def _chart(by_month) -> dict:
+    """Points of an SVG line chart of the on-time-in-full share per month."""
+    width, height, pad = 640, 180, 28
+    count = max(len(by_month), 1)
+    step = (width - 2 * pad) / max(count - 1, 1)
+    points, bars = [], []
+    most = max((figures.lines for _, figures in by_month), default=0) or 1
+    for n, (month, figures) in enumerate(by_month):
+        x = pad + n * step
+        share = figures.share("on_time_in_full")
+        bar = (height - 2 * pad) * figures.lines / most
+        bars.append({"x": x - 6, "y": height - pad - bar, "h": bar, "lines": figures.lines})
+        if share is not None:
+            points.append(
+                {
+                    "x": x,
+                    "y": pad + (1 - share) * (height - 2 * pad),
+                    "share": share,
+                    "month": month,
+                }
+            )
+    return {
+        "width": width,
+        "height": height,
+        "pad": pad,
+        "points": points,
+        "bars": bars,
+        "labels": [
+            {"x": pad + n * step, "text": month.strftime("%b")}
+            for n, (month, _) in enumerate(by_month)
+        ],
+        "path": " ".join(
+            f"{'M' if n == 0 else 'L'}{p['x']:.1f},{p['y']:.1f}" for n, p in enumerate(points)
+        ),
+    }

@@ -1,0 +1,697 @@
+"""The order desk and the promise ledger: confirm, split, change, ship, deliver,
+cancel, requests; the ledger on hand-worked examples; bad input; who sees what."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from portal.accounts.models import CustomerAccount, User
+from portal.catalog.models import Category, Product, Stock
+from portal.errors import DomainError, Forbidden
+from portal.extensions import db
+from portal.fulfilment import ledger
+from portal.fulfilment import service as desk
+from portal.fulfilment.models import PromiseLedgerDay
+from portal.ordering import service as ordering
+from portal.ordering.models import Order
+
+from .support import HttpPerson, csrf_token_from, soup
+
+TODAY = date.today()
+E = namedtuple("E", "kind quantity on_date")
+D = TODAY + timedelta(days=10)  # the first promise in the examples
+
+
+# --- the fold, on hand-worked examples ----------------------------------------------------
+
+
+def figures(*events, basis="delivery"):
+    return ledger.line_figures([E(*e) for e in events], basis)
+
+
+def test_a_line_delivered_in_full_by_its_promise_is_kept():
+    f = figures(("confirmed", 10, D), ("shipped", 10, D - timedelta(2)), ("delivered", 10, D))
+    assert f.measured and f.on_time and f.in_full and f.on_time_in_full
+    assert (f.changes, f.slip_days) == (0, 0)
+
+
+def test_a_partial_delivery_on_time_is_on_time_but_not_in_full():
+    f = figures(("confirmed", 10, D), ("delivered", 6, D))
+    assert f.on_time and not f.in_full and not f.on_time_in_full
+
+
+def test_the_rest_arriving_late_makes_the_line_late_but_in_full():
+    f = figures(("confirmed", 10, D), ("delivered", 6, D), ("delivered", 4, D + timedelta(3)))
+    assert not f.on_time and f.in_full and not f.on_time_in_full
+
+
+def test_a_moved_promise_is_measured_against_the_first_one():
+    f = figures(
+        ("confirmed", 10, D),
+        ("promise_changed", None, D + timedelta(5)),
+        ("promise_changed", None, D + timedelta(7)),
+        ("delivered", 10, D + timedelta(7)),
+    )
+    assert not f.on_time and f.in_full
+    assert (f.changes, f.slip_days) == (2, 7)
+
+
+def test_a_customer_cancellation_lowers_what_is_due_a_vendor_cancellation_does_not():
+    customer = figures(("confirmed", 10, D), ("delivered", 6, D), ("line_cancelled", 4, None))
+    assert customer.due == 6 and customer.on_time_in_full
+    vendor = figures(
+        ("confirmed", 10, D), ("delivered", 6, D), ("line_cancelled_by_vendor", 4, None)
+    )
+    assert vendor.due == 10 and not vendor.in_full
+    fully = figures(("confirmed", 10, D), ("line_cancelled", 10, None))
+    assert not fully.measured and fully.contribution() is None
+
+
+def test_an_unconfirmed_or_declined_line_is_not_measured():
+    assert not figures(("line_declined", 5, None)).measured
+    assert not figures().measured
+
+
+def test_shipment_terms_count_shipments_and_their_corrections():
+    events = (
+        ("confirmed", 10, D),
+        ("shipped", 10, D),
+        # The shipment really left two days later: taken back on D, shipped again on D+2.
+        ("shipment_corrected", -10, D),
+        ("shipment_corrected", 10, D + timedelta(2)),
+        ("delivered", 10, D + timedelta(4)),
+    )
+    shipped = figures(*events, basis="shipment")
+    assert shipped.done == 10 and not shipped.on_time and shipped.in_full
+    delivered = figures(*events, basis="delivery")
+    assert delivered.done == 10 and not delivered.on_time
+
+
+# --- the desk, through the services -------------------------------------------------------
+
+
+@pytest.fixture
+def parts(app, demo):
+    with app.app_context():
+        category = Category(name="Desk parts")
+        made = {}
+        for sku, on_hand in (("DSK-A", 100), ("DSK-B", 0), ("DSK-C", 5)):
+            product = Product(
+                sku=sku,
+                name=f"Part {sku}",
+                category=category,
+                list_price=Decimal("10.00"),
+                lead_time_days=7,
+                stock=Stock(on_hand=on_hand),
+            )
+            db.session.add(product)
+            made[sku] = product
+        db.session.commit()
+        return {sku: p.id for sku, p in made.items()}
+
+
+def user(email: str) -> User:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def place(parts, items: dict[str, int], buyer: str = "buyer@acme.test") -> Order:
+    person = user(buyer)
+    ordering.add_to_cart(person, [(parts[sku], qty) for sku, qty in items.items()])
+    address = next(a for a in person.account.addresses if a.kind == "shipping")
+    order, _ = ordering.place_order(
+        person,
+        po_number="PO-DESK",
+        ship_to_id=address.id,
+        requested_date=None,
+        notes="",
+        idempotency_key=f"desk-{items}-{buyer}",
+        today=TODAY,
+    )
+    return order
+
+
+def line(order: Order, sku: str, n: int = 0):
+    return [x for x in order.lines if x.sku == sku][n]
+
+
+def promise_all(order: Order, on: date, **overrides) -> list[desk.LineDecision]:
+    return [
+        overrides.get(x.sku, desk.LineDecision(x.id, on)) for x in order.lines if x.status == "open"
+    ]
+
+
+def ledger_rows(account_id: int) -> dict:
+    return {
+        row.day: (
+            row.lines,
+            row.on_time,
+            row.in_full,
+            row.on_time_in_full,
+            row.changes,
+            row.slip_days,
+        )
+        for row in db.session.scalars(
+            select(PromiseLedgerDay).where(PromiseLedgerDay.account_id == account_id)
+        )
+        if row.lines
+    }
+
+
+def test_a_year_of_promises_adds_up_to_the_hand_worked_ledger(app, parts):
+    """Three lines of one order, one split, one late, one cancelled by the vendor,
+    and a second order cancelled at the customer's request; the ledger's figures
+    were worked out by hand from these steps."""
+    with app.app_context():
+        staff = user("fulfilment@vendor.test")
+        order = place(parts, {"DSK-A": 10, "DSK-B": 10, "DSK-C": 4})
+        a, b, c = line(order, "DSK-A"), line(order, "DSK-B"), line(order, "DSK-C")
+        split = desk.LineDecision(b.id, D, later_quantity=4, later_promised_on=D + timedelta(10))
+        desk.confirm(staff, order, promise_all(order, D, **{"DSK-B": split}), TODAY)
+        assert order.status == "confirmed"
+        b_later = line(order, "DSK-B", 1)
+        assert (b.quantity, b_later.quantity, b_later.promised_on) == (6, 4, D + timedelta(10))
+        # The later part slips by two days, for lack of material.
+        desk.change_promise(
+            staff,
+            order,
+            b_later.id,
+            new_date=D + timedelta(12),
+            reason="material",
+            text="",
+            today=TODAY,
+        )
+        # A and B's first part ship and arrive on the promised day.
+        s1 = desk.ship(
+            staff, order, {a.id: 10, b.id: 6}, carrier="DHL", tracking="T1", shipped_on=D, today=D
+        )
+        assert order.status == "partly_shipped"
+        desk.deliver(staff, order, s1, delivered_on=D, received={}, today=D)
+        # B's later part arrives on its new date: late against its first promise.
+        s2 = desk.ship(
+            staff,
+            order,
+            {b_later.id: 4},
+            carrier="",
+            tracking="",
+            shipped_on=D + timedelta(11),
+            today=D + timedelta(11),
+        )
+        desk.deliver(
+            staff, order, s2, delivered_on=D + timedelta(12), received={}, today=D + timedelta(12)
+        )
+        # C cannot be made: the vendor cancels it, a broken promise.
+        desk.cancel_line(staff, order, c.id, reason="Supplier stopped the part")
+        assert order.status == "delivered"
+
+        second = place(parts, {"DSK-A": 5}, buyer="admin@acme.test")
+        desk.confirm(staff, second, promise_all(second, D), TODAY)
+        request = desk.request_cancellation(
+            user("admin@acme.test"), second, second.lines[0].id, reason="Project stopped"
+        )
+        desk.answer_cancellation(staff, second, request.id, accept=True, comment="")
+        assert second.status == "cancelled"
+
+        acme = order.account_id
+        # A: kept. B first part: kept. B later part: late, in full, 1 change, 2 days'
+        # slip (its first promise D+10). C: not on time, not in full. Second order: not due.
+        assert ledger_rows(acme) == {
+            D: (3, 2, 2, 2, 0, 0),
+            D + timedelta(10): (1, 0, 1, 0, 1, 2),
+        }
+        accounts = select(CustomerAccount.id).where(CustomerAccount.id == acme)
+        result = ledger.ledger(
+            accounts, start=TODAY, end=D + timedelta(40), today=D + timedelta(40)
+        )
+        t = result.total
+        assert (t.lines, t.on_time, t.in_full, t.on_time_in_full, t.changes, t.slip_days) == (
+            4,
+            2,
+            3,
+            2,
+            1,
+            2,
+        )
+        assert t.share("on_time_in_full") == 0.5
+        # Only promises already due count: on day D+5 nothing is judged yet.
+        early = ledger.ledger(accounts, start=TODAY, end=D + timedelta(40), today=D)
+        assert early.total.lines == 0
+        # The projection equals a fresh fold of the events.
+        kept = ledger_rows(acme)
+        ledger.rebuild([acme])
+        assert ledger_rows(acme) == kept
+
+
+def test_confirming_twice_is_refused_and_nothing_changes(app, parts):
+    with app.app_context():
+        staff = user("fulfilment@vendor.test")
+        order = place(parts, {"DSK-A": 2})
+        desk.confirm(staff, order, promise_all(order, D), TODAY)
+        with pytest.raises(DomainError, match="nothing to confirm"):
+            desk.confirm(staff, order, promise_all(order, D + timedelta(1)), TODAY)
+        db.session.rollback()
+        assert order.lines[0].promised_on == D
+
+
+@pytest.mark.parametrize(
+    ("decision", "message"),
+    [
+        (lambda x: desk.LineDecision(x.id, None), "enter the promised ship date"),
+        (lambda x: desk.LineDecision(x.id, TODAY - timedelta(1)), "cannot be in the past"),
+        (lambda x: desk.LineDecision(x.id, TODAY + timedelta(800)), "two years"),
+        (lambda x: desk.LineDecision(x.id, D, later_quantity=10, later_promised_on=D), "between 1"),
+        (lambda x: desk.LineDecision(x.id, D, later_quantity=-1, later_promised_on=D), "between 1"),
+        (lambda x: desk.LineDecision(x.id, D, later_quantity=2), "later part: enter"),
+    ],
+)
+def test_bad_confirmations_are_refused_and_nothing_is_saved(app, parts, decision, message):
+    with app.app_context():
+        order = place(parts, {"DSK-A": 10})
+        with pytest.raises(DomainError, match=message):
+            desk.confirm(user("fulfilment@vendor.test"), order, [decision(order.lines[0])], TODAY)
+        db.session.rollback()
+        fresh = db.session.get(Order, order.id)
+        assert fresh.status == "placed" and fresh.lines[0].promised_on is None
+        assert len(fresh.lines) == 1
+
+
+def test_a_missing_line_or_a_customer_or_a_manager_cannot_confirm(app, parts):
+    with app.app_context():
+        order = place(parts, {"DSK-A": 1, "DSK-C": 1})
+        with pytest.raises(DomainError, match="give it a promise or decline"):
+            desk.confirm(
+                user("fulfilment@vendor.test"),
+                order,
+                [desk.LineDecision(order.lines[0].id, D)],
+                TODAY,
+            )
+        for email in ("buyer@acme.test", "manager@vendor.test"):
+            with pytest.raises(Forbidden):
+                desk.confirm(user(email), order, promise_all(order, D), TODAY)
+
+
+def test_declining_every_line_cancels_the_order_and_frees_the_stock(app, parts):
+    with app.app_context():
+        order = place(parts, {"DSK-C": 5})
+        assert db.session.get(Stock, parts["DSK-C"]).reserved == 5
+        decline = desk.LineDecision(order.lines[0].id, decline_reason="Not for export")
+        desk.confirm(user("fulfilment@vendor.test"), order, [decline], TODAY)
+        assert order.status == "cancelled" and order.lines[0].status == "declined"
+        assert db.session.get(Stock, parts["DSK-C"]).reserved == 0
+
+
+def test_shipping_and_delivering_bad_quantities_and_dates_are_refused(app, parts):
+    with app.app_context():
+        staff = user("fulfilment@vendor.test")
+        order = place(parts, {"DSK-A": 10})
+        x = order.lines[0]
+        with pytest.raises(DomainError, match="nothing to ship"):
+            desk.ship(
+                staff, order, {x.id: 1}, carrier="", tracking="", shipped_on=TODAY, today=TODAY
+            )
+        db.session.rollback()
+        desk.confirm(staff, order, promise_all(order, D), TODAY)
+        cases = [
+            ({x.id: 11}, TODAY, "only 10 pc left to ship"),
+            ({x.id: -1}, TODAY, "cannot be negative"),
+            ({x.id: 0}, TODAY, "at least one line"),
+            ({x.id: 1}, TODAY - timedelta(1), "before the order was placed"),
+            ({x.id: 1}, TODAY + timedelta(1), "in the future"),
+            ({x.id: 1}, None, "Enter the ship date"),
+        ]
+        for quantities, shipped_on, message in cases:
+            with pytest.raises(DomainError, match=message):
+                desk.ship(
+                    staff,
+                    order,
+                    quantities,
+                    carrier="",
+                    tracking="",
+                    shipped_on=shipped_on,
+                    today=TODAY,
+                )
+            db.session.rollback()
+        shipment = desk.ship(
+            staff, order, {x.id: 4}, carrier="", tracking="", shipped_on=TODAY, today=TODAY
+        )
+        for received, on, message in [
+            ({shipment.lines[0].id: 5}, TODAY, "between 0 and 4"),
+            ({}, TODAY - timedelta(1), "before the goods were shipped"),
+            ({}, TODAY + timedelta(1), "in the future"),
+        ]:
+            with pytest.raises(DomainError, match=message):
+                desk.deliver(
+                    staff, order, shipment, delivered_on=on, received=received, today=TODAY
+                )
+            db.session.rollback()
+        desk.deliver(staff, order, shipment, delivered_on=TODAY, received={}, today=TODAY)
+        with pytest.raises(DomainError, match="recorded a moment ago"):
+            desk.deliver(staff, order, shipment, delivered_on=TODAY, received={}, today=TODAY)
+        db.session.rollback()
+        fresh = db.session.get(Order, order.id)
+        assert (fresh.lines[0].shipped_quantity, fresh.lines[0].delivered_quantity) == (4, 4)
+
+
+def test_a_shipment_correction_needs_a_reason_and_is_kept_in_the_timeline(app, parts):
+    with app.app_context():
+        staff = user("fulfilment@vendor.test")
+        order = place(parts, {"DSK-A": 10})
+        desk.confirm(staff, order, promise_all(order, D), TODAY)
+        shipment = desk.ship(
+            staff,
+            order,
+            {order.lines[0].id: 6},
+            carrier="DHL",
+            tracking="1",
+            shipped_on=TODAY,
+            today=TODAY,
+        )
+        item = shipment.lines[0].id
+        with pytest.raises(DomainError, match="Say why"):
+            desk.correct_shipment(
+                staff,
+                order,
+                shipment,
+                {item: 5},
+                carrier="DHL",
+                tracking="1",
+                shipped_on=TODAY,
+                reason=" ",
+                today=TODAY,
+            )
+        with pytest.raises(DomainError, match="at most 10"):
+            desk.correct_shipment(
+                staff,
+                order,
+                shipment,
+                {item: 11},
+                carrier="DHL",
+                tracking="1",
+                shipped_on=TODAY,
+                reason="typo",
+                today=TODAY,
+            )
+        with pytest.raises(DomainError, match="Nothing was changed"):
+            desk.correct_shipment(
+                staff,
+                order,
+                shipment,
+                {},
+                carrier="DHL",
+                tracking="1",
+                shipped_on=TODAY,
+                reason="typo",
+                today=TODAY,
+            )
+        desk.correct_shipment(
+            staff,
+            order,
+            shipment,
+            {item: 5},
+            carrier="UPS",
+            tracking="1Z",
+            shipped_on=TODAY,
+            reason="Miscounted",
+            today=TODAY,
+        )
+        assert order.lines[0].shipped_quantity == 5
+        kinds = [e.kind for e in ordering.timeline(order)]
+        assert kinds.count("shipment_corrected") == 1
+        assert (shipment.carrier, shipment.tracking) == ("UPS", "1Z")
+
+
+def test_promise_changes_need_a_known_reason_a_future_date_and_an_open_line(app, parts):
+    with app.app_context():
+        staff = user("fulfilment@vendor.test")
+        order = place(parts, {"DSK-A": 2, "DSK-C": 1})
+        desk.confirm(staff, order, promise_all(order, D), TODAY)
+        a, c = line(order, "DSK-A"), line(order, "DSK-C")
+        for kwargs, message in [
+            ({"new_date": D + timedelta(1), "reason": "weather", "text": ""}, "Choose the reason"),
+            ({"new_date": D + timedelta(1), "reason": "other", "text": " "}, "other reason is"),
+            ({"new_date": TODAY - timedelta(1), "reason": "capacity", "text": ""}, "past"),
+            ({"new_date": D, "reason": "capacity", "text": ""}, "already promised"),
+        ]:
+            with pytest.raises(DomainError, match=message):
+                desk.change_promise(staff, order, a.id, today=TODAY, **kwargs)
+        desk.cancel_line(staff, order, c.id, reason="gone")
+        with pytest.raises(DomainError, match="nothing left to ship"):
+            desk.change_promise(
+                staff,
+                order,
+                c.id,
+                new_date=D + timedelta(3),
+                reason="capacity",
+                text="",
+                today=TODAY,
+            )
+        with pytest.raises(DomainError, match="nothing left to cancel"):
+            desk.cancel_line(staff, order, c.id, reason="again")
+        with pytest.raises(DomainError, match="Say why"):
+            desk.cancel_line(staff, order, a.id, reason="")
+
+
+def test_cancellation_requests_are_answered_once(app, parts):
+    with app.app_context():
+        staff = user("fulfilment@vendor.test")
+        buyer = user("buyer@acme.test")
+        order = place(parts, {"DSK-A": 3})
+        x = order.lines[0]
+        with pytest.raises(DomainError, match="nothing left that could be cancelled"):
+            desk.request_cancellation(buyer, order, x.id, reason="changed plans")
+        desk.confirm(staff, order, promise_all(order, D), TODAY)
+        with pytest.raises(DomainError, match="Tell the vendor why"):
+            desk.request_cancellation(buyer, order, x.id, reason="")
+        request = desk.request_cancellation(buyer, order, x.id, reason="changed plans")
+        with pytest.raises(DomainError, match="already has a cancellation request"):
+            desk.request_cancellation(buyer, order, x.id, reason="again")
+        with pytest.raises(DomainError, match="Say why the request is declined"):
+            desk.answer_cancellation(staff, order, request.id, accept=False, comment="")
+        desk.answer_cancellation(staff, order, request.id, accept=False, comment="Already packed")
+        with pytest.raises(DomainError, match="already been answered"):
+            desk.answer_cancellation(staff, order, request.id, accept=True, comment="")
+        with pytest.raises(Forbidden):
+            desk.request_cancellation(user("buyer@globex.test"), order, x.id, reason="x")
+        assert x.cancelled_quantity == 0
+
+
+# --- pages: the desk, the buyer's view, who sees what -------------------------------------
+
+
+def confirmed_order(app, parts, items=None) -> str:
+    with app.app_context():
+        order = place(parts, items or {"DSK-A": 10})
+        desk.confirm(user("fulfilment@vendor.test"), order, promise_all(order, D), TODAY)
+        return order.number
+
+
+def test_the_inbox_lists_waiting_orders_oldest_first_with_filters(app, parts, login_as):
+    with app.app_context():
+        first = place(parts, {"DSK-A": 1}).number
+        second = place(parts, {"DSK-A": 2}, buyer="admin@acme.test").number
+        globex = place(parts, {"DSK-A": 3}, buyer="buyer@globex.test").number
+    staff = login_as("fulfilment@vendor.test")
+    page = staff.get("/desk").get_data(as_text=True)
+    assert page.index(first) < page.index(second) < page.index(globex)
+    assert first not in staff.get("/desk?q=DSK-A&account=999999").get_data(as_text=True)
+    found = staff.get(f"/desk?q={second}").get_data(as_text=True)
+    assert second in found and first not in found
+    assert globex in staff.get("/desk?q=dsk-a").get_data(as_text=True)
+    assert "No orders match" in staff.get("/desk?view=in_transit").get_data(as_text=True)
+    # Acme is managed by manager@, Globex too; Initech and Umbrella by manager2@.
+    other_manager = login_as("manager2@vendor.test")
+    assert first not in other_manager.get("/desk").get_data(as_text=True)
+    assert other_manager.get(f"/desk/orders/{first}").status_code == 404
+    assert login_as("manager@vendor.test").get(f"/desk/orders/{first}").status_code == 200
+    assert login_as("buyer@acme.test").get("/desk").status_code == 403
+
+
+def test_confirm_with_bad_input_shows_the_reason_and_keeps_what_was_typed(app, parts, login_as):
+    with app.app_context():
+        order = place(parts, {"DSK-A": 10})
+        number, line_id = order.number, order.lines[0].id
+    staff = login_as("fulfilment@vendor.test")
+    form = {
+        f"promise-{line_id}": "2020-13-45",
+        f"later-{line_id}": "3",
+        f"later_date-{line_id}": "",
+    }
+    response = staff.post(f"/desk/orders/{number}/confirm", form, page=f"/desk/orders/{number}")
+    assert response.status_code == 422
+    page = soup(response)
+    assert "is not a date" in page.select_one("#desk-error").text
+    assert page.select_one(f"#later-{line_id}")["value"] == "3"
+    response = staff.post(
+        f"/desk/orders/{number}/confirm",
+        {f"later-{line_id}": "many"},
+        page=f"/desk/orders/{number}",
+    )
+    assert "not a whole number" in soup(response).select_one("#desk-error").text
+    with app.app_context():
+        assert db.session.scalar(select(Order.status).where(Order.number == number)) == "placed"
+
+
+def test_the_buyer_sees_the_new_date_the_reason_and_the_shipment(app, parts, login_as):
+    number = confirmed_order(app, parts)
+    with app.app_context():
+        order = db.session.scalar(select(Order).where(Order.number == number))
+        staff = user("fulfilment@vendor.test")
+        desk.change_promise(
+            staff,
+            order,
+            order.lines[0].id,
+            new_date=D + timedelta(4),
+            reason="transport",
+            text="Ferry strike",
+            today=TODAY,
+        )
+        desk.ship(
+            staff,
+            order,
+            {order.lines[0].id: 4},
+            carrier="DHL",
+            tracking="JD0001",
+            shipped_on=TODAY,
+            today=TODAY,
+        )
+    page = login_as("buyer@acme.test").get(f"/orders/{number}").get_data(as_text=True)
+    assert (D + timedelta(4)).strftime("%d %b %Y") in page
+    assert "Ferry strike" in page and "Transport" in page
+    assert "JD0001" in page and "4 shipped" in page
+    # Another customer's user never sees it.
+    assert login_as("buyer@globex.test").get(f"/orders/{number}").status_code == 404
+
+
+def test_desk_forms_with_bad_input_say_why_and_change_nothing(app, parts, login_as):
+    number = confirmed_order(app, parts)
+    with app.app_context():
+        line_id = db.session.scalar(select(Order).where(Order.number == number)).lines[0].id
+    staff = login_as("fulfilment@vendor.test")
+    page = f"/desk/orders/{number}"
+    cases = [
+        (
+            f"{page}/shipments",
+            {f"ship-{line_id}": "abc", "shipped_on": TODAY.isoformat()},
+            "not a whole number",
+        ),
+        (
+            f"{page}/shipments",
+            {f"ship-{line_id}": "99", "shipped_on": TODAY.isoformat()},
+            "left to ship",
+        ),
+        (f"{page}/shipments", {f"ship-{line_id}": "1", "shipped_on": "yesterday"}, "not a date"),
+        (
+            f"{page}/lines/{line_id}/promise",
+            {f"line{line_id}-new_date": "", f"line{line_id}-reason": "capacity"},
+            "not changed",
+        ),
+        (f"{page}/lines/{line_id}/cancel", {f"cancel{line_id}-reason": ""}, "Say why"),
+    ]
+    for url, form, message in cases:
+        response = staff.post(url, form, page=page)
+        assert response.status_code == 303
+        assert message in staff.get(page).get_data(as_text=True), (url, message)
+    with app.app_context():
+        order = db.session.scalar(select(Order).where(Order.number == number))
+        assert (order.status, order.lines[0].shipped_quantity, order.lines[0].promised_on) == (
+            "confirmed",
+            0,
+            D,
+        )
+
+
+def test_two_staff_confirming_at_once_make_one_confirmation(app, parts, live_server):
+    """Parallel requests over HTTP (SQLite and PostgreSQL): one wins, one is told."""
+    with app.app_context():
+        order = place(parts, {"DSK-A": 10})
+        number, line_id = order.number, order.lines[0].id
+    people = [HttpPerson(live_server.url) for _ in range(2)]
+    for person, email in zip(people, ("fulfilment@vendor.test", "admin@vendor.test"), strict=True):
+        person.login(email)
+    forms = []
+    for n, person in enumerate(people):
+        token = csrf_token_from(person.request("GET", f"/desk/orders/{number}")[2])
+        forms.append({"csrf_token": token, f"promise-{line_id}": (D + timedelta(n)).isoformat()})
+
+    def submit(n):
+        return people[n].request("POST", f"/desk/orders/{number}/confirm", forms[n])
+
+    with ThreadPoolExecutor(2) as pool:
+        statuses = sorted(status for status, _, _ in pool.map(submit, range(2)))
+    assert statuses == [303, 422]
+    with app.app_context():
+        order = db.session.scalar(select(Order).where(Order.number == number))
+        assert order.status == "confirmed" and len(order.lines) == 1
+        confirmations = [e for e in ordering.timeline(order) if e.kind == "confirmed"]
+        assert len(confirmations) == 1
+
+
+def test_the_ledger_page_shows_each_side_its_own_figures(app, parts, login_as):
+    with app.app_context():
+        acme = db.session.scalar(select(CustomerAccount).where(CustomerAccount.number == "C-10001"))
+        globex = db.session.scalar(
+            select(CustomerAccount).where(CustomerAccount.number == "C-10002")
+        )
+        yesterday = TODAY - timedelta(1)
+        db.session.add_all(
+            [
+                PromiseLedgerDay(
+                    account_id=acme.id,
+                    day=yesterday,
+                    lines=4,
+                    on_time=3,
+                    in_full=4,
+                    on_time_in_full=3,
+                    changes=1,
+                    slip_days=2,
+                ),
+                PromiseLedgerDay(
+                    account_id=globex.id,
+                    day=yesterday,
+                    lines=10,
+                    on_time=1,
+                    in_full=1,
+                    on_time_in_full=1,
+                    changes=0,
+                    slip_days=0,
+                ),
+            ]
+        )
+        db.session.commit()
+        globex_id = globex.id
+    customer = soup(login_as("buyer@acme.test").get("/promises"))
+    kpis = {
+        dt.text: dd.text
+        for dt, dd in zip(customer.select(".kpis dt"), customer.select(".kpis dd"), strict=True)
+    }
+    assert kpis["On time, in full"] == "75 %" and kpis["Lines measured"] == "4"
+    assert "Globex" not in customer.text
+    # Acme's admin asking for Globex's figures still gets Acme's own.
+    asked = soup(login_as("admin@acme.test").get(f"/promises?account={globex_id}"))
+    assert asked.select(".kpis dd")[3].text == "4"
+    vendor = soup(login_as("fulfilment@vendor.test").get("/promises"))
+    kpis = {
+        dt.text: dd.text
+        for dt, dd in zip(vendor.select(".kpis dt"), vendor.select(".kpis dd"), strict=True)
+    }
+    assert kpis["Lines measured"] == "14"
+    assert "Globex" in vendor.text and vendor.select_one("svg.trend") is not None
+
+
+def test_desk_queries_do_not_grow_with_the_rows_shown(app, parts, login_as):
+    from .test_ordering import statements_for
+
+    with app.app_context():
+        for n in range(2):
+            place(parts, {"DSK-A": n + 1}, buyer="buyer@acme.test")
+    staff = login_as("fulfilment@vendor.test")
+    few = statements_for(app, staff.client, "/desk")
+    with app.app_context():
+        for n in range(8):
+            place(parts, {"DSK-A": n + 1, "DSK-C": 1}, buyer="admin@acme.test")
+    assert statements_for(app, staff.client, "/desk") == few
