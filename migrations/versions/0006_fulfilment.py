@@ -38,6 +38,7 @@ def upgrade():
         batch_op.create_check_constraint("status", f"status IN {ORDER_STATUSES}")
         batch_op.create_index("ix_customer_order_status_placed", ["status", "placed_at"])
         batch_op.create_index("ix_customer_order_placed", ["placed_at"])
+    op.create_index("ix_customer_order_po_key", "customer_order", [sa.text("lower(po_number)")])
 
     with op.batch_alter_table("order_line", schema=None) as batch_op:
         batch_op.add_column(sa.Column("first_promised_on", sa.Date(), nullable=True))
@@ -238,6 +239,7 @@ def downgrade():
             "first_promised_on",
         ):
             batch_op.drop_column(name)
+    op.drop_index("ix_customer_order_po_key", table_name="customer_order")
     with op.batch_alter_table("customer_order", schema=None) as batch_op:
         batch_op.drop_index("ix_customer_order_placed")
         batch_op.drop_index("ix_customer_order_status_placed")

@@ -170,7 +170,8 @@ def find_by_sku(raw_sku: str) -> Product | None:
     return db.session.scalar(select(Product).where(Product.sku_key == sku_key(raw_sku)))
 
 
-def _ids_by_sku(q: str):
+def ids_by_sku_prefix(q: str):
+    """Ids of the products whose SKU starts with `q` (a range on the indexed key)."""
     key = sku_key(q)
     return select(Product.id).where(Product.sku_key >= key, Product.sku_key < key + "\uffff")
 
@@ -201,7 +202,7 @@ def _matching_ids(q: str, words: list[str]):
     A UNION of two indexed look-ups (the SKU key's range, the full-text index):
     an OR of the two in one WHERE would make both databases scan every product.
     """
-    return union(_ids_by_sku(q), _ids_by_words(words)) if words else _ids_by_sku(q)
+    return union(ids_by_sku_prefix(q), _ids_by_words(words)) if words else ids_by_sku_prefix(q)
 
 
 def search(

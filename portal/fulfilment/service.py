@@ -15,12 +15,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts import service as accounts
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
+from portal.catalog import service as catalog
 from portal.catalog.models import Stock
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
@@ -130,14 +131,17 @@ def inbox(
             )
         )
     if filters.q.strip():
-        term = filters.q.strip().lower()
+        term = filters.q.strip()
+        # The beginning of an order number, a PO number (any case) or a SKU:
+        # ranges on indexed keys, so a search stays fast over every order.
+        po_key = func.lower(Order.po_number)
         query = query.where(
             or_(
-                func.lower(Order.number).contains(term),
-                func.lower(Order.po_number).contains(term),
+                and_(Order.number >= term.upper(), Order.number < term.upper() + "\uffff"),
+                and_(po_key >= term.lower(), po_key < term.lower() + "\uffff"),
                 Order.id.in_(
                     select(OrderLine.order_id).where(
-                        func.upper(OrderLine.sku).startswith(term.upper())
+                        OrderLine.product_id.in_(catalog.ids_by_sku_prefix(term))
                     )
                 ),
             )

@@ -130,6 +130,8 @@ class Order(db.Model):
         # The desk: orders in one state, oldest first; and every order, newest first.
         Index("ix_customer_order_status_placed", "status", "placed_at"),
         Index("ix_customer_order_placed", "placed_at"),
+        # Also ix_customer_order_po_key on lower(po_number), made by migration 0006:
+        # the desk finds orders by the beginning of a PO number, in any case.
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -602,7 +602,7 @@ def orders(
         query = query.where(
             Order.id.in_(
                 select(OrderLine.order_id).where(
-                    func.upper(OrderLine.sku).startswith(filters.sku.strip().upper())
+                    OrderLine.product_id.in_(catalog.ids_by_sku_prefix(filters.sku.strip()))
                 )
             )
         )
