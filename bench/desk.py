@@ -39,6 +39,7 @@ def main() -> None:
 
     from portal import create_app
     from portal.accounts.models import CustomerAccount
+    from portal.catalog.models import Product
     from portal.extensions import db
     from portal.fulfilment import ledger
     from portal.ordering.models import Order, OrderLine
@@ -54,6 +55,10 @@ def main() -> None:
         )
         busiest = db.session.scalar(
             select(Order.account_id).group_by(Order.account_id).order_by(func.count().desc())
+        )
+        # A SKU that was ordered, searched by its first characters.
+        ordered_sku = db.session.scalar(
+            select(Product.sku).join(OrderLine, OrderLine.product_id == Product.id).limit(1)
         )
         some_number = db.session.scalar(
             select(Order.number).where(Order.status == "placed").order_by(Order.id.desc())
@@ -82,7 +87,7 @@ def main() -> None:
         "inbox, waiting orders": "/desk",
         "inbox, search by order number": f"/desk?view=all&q={some_number}",
         "inbox, all orders, one account": f"/desk?view=all&account={busiest}",
-        "inbox, search by SKU prefix": "/desk?view=all&q=SKU-4711",
+        "inbox, search by SKU prefix": f"/desk?view=all&q={ordered_sku[:-1]}",
         "desk order page": f"/desk/orders/{some_number}",
         "ledger page, one account, a year": f"/promises?account={busiest}&months=12",
         "ledger page, all accounts, a year": "/promises?months=12",

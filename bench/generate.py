@@ -337,6 +337,7 @@ def generate(rng: random.Random, n_products: int, n_accounts: int, n_lines: int)
                         "shipment_id": order_id,
                         "line_id": line_id,
                         "quantity": quantity,
+                        "from_stock": 0,
                         "received_quantity": quantity,
                     }
                 )

@@ -350,7 +350,7 @@ def test_shipping_and_delivering_bad_quantities_and_dates_are_refused(app, parts
                 )
             db.session.rollback()
         desk.deliver(staff, order, shipment, delivered_on=TODAY, received={}, today=TODAY)
-        with pytest.raises(DomainError, match="recorded a moment ago"):
+        with pytest.raises(DomainError, match="delivery was recorded already"):
             desk.deliver(staff, order, shipment, delivered_on=TODAY, received={}, today=TODAY)
         db.session.rollback()
         fresh = db.session.get(Order, order.id)
@@ -695,3 +695,185 @@ def test_desk_queries_do_not_grow_with_the_rows_shown(app, parts, login_as):
         for n in range(8):
             place(parts, {"DSK-A": n + 1, "DSK-C": 1}, buyer="admin@acme.test")
     assert statements_for(app, staff.client, "/desk") == few
+
+
+# --- stock, corrections, requests and odd input (from review) -----------------------------
+
+
+def stock(parts, sku: str) -> tuple[int, int]:
+    row = db.session.get(Stock, parts[sku])
+    db.session.refresh(row)
+    return row.on_hand, row.reserved
+
+
+def test_stock_follows_shipments_corrections_and_cancellations(app, parts):
+    """DSK-C has 5 on hand; an order of 4 reserves them, shipping takes them out,
+    a correction puts back what did not leave, a cancellation frees the rest."""
+    with app.app_context():
+        staff = user("fulfilment@vendor.test")
+        order = place(parts, {"DSK-C": 4})
+        x = order.lines[0]
+        assert stock(parts, "DSK-C") == (5, 4)
+        desk.confirm(staff, order, promise_all(order, D), TODAY)
+        shipment = desk.ship(
+            staff, order, {x.id: 3}, carrier="", tracking="", shipped_on=TODAY, today=TODAY
+        )
+        assert stock(parts, "DSK-C") == (2, 1) and x.reserved_quantity == 1
+        item = shipment.lines[0].id
+        desk.correct_shipment(
+            staff,
+            order,
+            shipment,
+            {item: 1},
+            carrier="",
+            tracking="",
+            shipped_on=TODAY,
+            reason="Two stayed on the shelf",
+            today=TODAY,
+        )
+        assert stock(parts, "DSK-C") == (4, 3) and x.reserved_quantity == 3
+        desk.correct_shipment(
+            staff,
+            order,
+            shipment,
+            {item: 2},
+            carrier="",
+            tracking="",
+            shipped_on=TODAY,
+            reason="One more went after all",
+            today=TODAY,
+        )
+        assert stock(parts, "DSK-C") == (3, 2)
+        desk.cancel_line(staff, order, x.id, reason="Customer's project stopped")
+        assert stock(parts, "DSK-C") == (3, 0)
+        assert (x.shipped_quantity, x.cancelled_quantity, x.reserved_quantity) == (2, 2, 0)
+
+
+def test_a_correction_of_the_ship_date_moves_the_ledger_figures(app, parts):
+    with app.app_context():
+        staff = user("fulfilment@vendor.test")
+        acme = db.session.scalar(select(CustomerAccount).where(CustomerAccount.number == "C-10001"))
+        acme.promise_basis = "shipment"
+        db.session.commit()
+        order = place(parts, {"DSK-A": 5})
+        desk.confirm(staff, order, promise_all(order, TODAY), TODAY)
+        shipment = desk.ship(
+            staff,
+            order,
+            {order.lines[0].id: 5},
+            carrier="",
+            tracking="",
+            shipped_on=TODAY,
+            today=TODAY,
+        )
+        assert ledger_rows(acme.id) == {TODAY: (1, 1, 1, 1, 0, 0)}
+        # It really left a day later than recorded: late against the promise.
+        later = TODAY + timedelta(days=1)
+        desk.correct_shipment(
+            staff,
+            order,
+            shipment,
+            {},
+            carrier="",
+            tracking="",
+            shipped_on=later,
+            reason="Truck came the next morning",
+            today=later,
+        )
+        assert ledger_rows(acme.id) == {TODAY: (1, 0, 1, 0, 0, 0)}
+        kept = ledger_rows(acme.id)
+        ledger.rebuild([acme.id])
+        assert ledger_rows(acme.id) == kept
+        texts = " ".join(e.kind for e in ordering.timeline(order))
+        assert texts.count("shipment_corrected") == 2  # taken off the old date, put on the new
+
+
+def test_a_shipment_corrected_to_nothing_is_not_on_its_way(app, parts):
+    with app.app_context():
+        staff = user("fulfilment@vendor.test")
+        order = place(parts, {"DSK-A": 5})
+        x = order.lines[0]
+        desk.confirm(staff, order, promise_all(order, D), TODAY)
+        wrong = desk.ship(
+            staff, order, {x.id: 5}, carrier="", tracking="", shipped_on=TODAY, today=TODAY
+        )
+        desk.correct_shipment(
+            staff,
+            order,
+            wrong,
+            {wrong.lines[0].id: 0},
+            carrier="",
+            tracking="",
+            shipped_on=TODAY,
+            reason="Recorded on the wrong order",
+            today=TODAY,
+        )
+        assert order.status == "confirmed"
+        with pytest.raises(DomainError, match="corrected to nothing"):
+            desk.deliver(staff, order, wrong, delivered_on=TODAY, received={}, today=TODAY)
+        db.session.rollback()
+        right = desk.ship(
+            staff, order, {x.id: 5}, carrier="", tracking="", shipped_on=TODAY, today=TODAY
+        )
+        desk.deliver(
+            staff, order, right, delivered_on=TODAY, received={right.lines[0].id: 3}, today=TODAY
+        )
+        assert order.status == "delivered" and x.delivered_quantity == 3
+
+
+def test_the_vendor_cannot_cancel_a_line_the_buyer_asked_to_cancel(app, parts, login_as):
+    with app.app_context():
+        staff = user("fulfilment@vendor.test")
+        order = place(parts, {"DSK-A": 5})
+        desk.confirm(staff, order, promise_all(order, D), TODAY)
+        desk.request_cancellation(user("buyer@acme.test"), order, order.lines[0].id, reason="Stop")
+        with pytest.raises(DomainError, match="answer that request instead"):
+            desk.cancel_line(staff, order, order.lines[0].id, reason="Out of stock")
+        number = order.number
+    page = login_as("fulfilment@vendor.test").get(f"/desk/orders/{number}").get_data(as_text=True)
+    assert "The buyer asks to cancel" in page and "Cancel rest" not in page
+
+
+def test_a_later_part_cannot_be_promised_before_the_first(app, parts):
+    with app.app_context():
+        order = place(parts, {"DSK-C": 4})
+        split = desk.LineDecision(
+            order.lines[0].id, D, later_quantity=2, later_promised_on=D - timedelta(days=1)
+        )
+        with pytest.raises(DomainError, match="cannot be promised before the first"):
+            desk.confirm(user("fulfilment@vendor.test"), order, [split], TODAY)
+
+
+def test_the_ledger_page_survives_lines_cancelled_at_the_customers_request(app, parts, login_as):
+    with app.app_context():
+        acme = db.session.scalar(select(CustomerAccount).where(CustomerAccount.number == "C-10001"))
+        db.session.add(
+            PromiseLedgerDay(
+                account_id=acme.id,
+                day=TODAY - timedelta(days=2),
+                lines=0,
+                on_time=0,
+                in_full=0,
+                on_time_in_full=0,
+                changes=0,
+                slip_days=0,
+            )
+        )
+        db.session.commit()
+    page = login_as("fulfilment@vendor.test").get("/promises")
+    assert page.status_code == 200
+    assert "No promises have fallen due" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/desk?account=99999999999999999999&manager=99999999999999999999&page=99999999999999999999",
+        "/promises?account=99999999999999999999",
+        "/promises?from=9999-12-01&to=9999-12-31",
+        "/promises?from=yesterday",
+        "/promises?months=-4",
+    ],
+)
+def test_odd_query_strings_get_a_page_not_an_error(login_as, url):
+    assert login_as("fulfilment@vendor.test").get(url).status_code == 200

@@ -232,8 +232,8 @@ def test_pad_row_shows_price_and_line_total(login_as, parts):
 def test_suggestions_list_matching_skus_with_the_buyers_price(login_as, parts):
     buyer = login_as("buyer@acme.test")
     response = buyer.client.get("/order/suggest?sku=fst", headers={"HX-Request": "true"})
-    options = soup(response).select("option")
-    assert [o["value"] for o in options] == ["FST-M8x30-A2"]
+    options = soup(response).select("[role=option]")
+    assert [o["data-value"] for o in options] == ["FST-M8x30-A2"]
     assert "0.30 EUR" in options[0].get_text()
     assert "In stock, ships in 1 day" in options[0].get_text()
 

@@ -108,8 +108,12 @@ def upgrade():
         sa.Column("shipment_id", sa.Integer(), nullable=False),
         sa.Column("line_id", sa.Integer(), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("from_stock", sa.Integer(), nullable=False),
         sa.Column("received_quantity", sa.Integer(), nullable=True),
         sa.CheckConstraint("quantity >= 0", name=op.f("ck_shipment_line_quantity")),
+        sa.CheckConstraint(
+            "from_stock >= 0 AND from_stock <= quantity", name=op.f("ck_shipment_line_from_stock")
+        ),
         sa.CheckConstraint(
             "received_quantity IS NULL OR (received_quantity >= 0"
             " AND received_quantity <= quantity)",
@@ -189,6 +193,13 @@ def upgrade():
         )
         batch_op.create_index(
             "ix_cancellation_request_status", ["status", "requested_at"], unique=False
+        )
+        batch_op.create_index(
+            "uq_cancellation_request_pending",
+            ["line_id"],
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
         )
 
     op.create_table(

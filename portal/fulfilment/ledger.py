@@ -292,7 +292,11 @@ def ledger(accounts: select, *, start: date, end: date, today: date) -> Ledger:
     sums = [func.sum(getattr(table, name)).label(name) for name in FIGURES]
     result = Ledger(start, end)
     per_account = db.session.execute(
-        select(table.account_id, *sums).where(*in_period).group_by(table.account_id)
+        select(table.account_id, *sums)
+        .where(*in_period)
+        .group_by(table.account_id)
+        # Days whose lines were all cancelled at the customer's request sum to 0.
+        .having(func.sum(table.lines) > 0)
     ).all()
     names = {
         a.id: a

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import UTCDateTime, db, utcnow
@@ -58,6 +58,7 @@ class ShipmentLine(db.Model):
     __tablename__ = "shipment_line"
     __table_args__ = (
         CheckConstraint("quantity >= 0", name="quantity"),
+        CheckConstraint("from_stock >= 0 AND from_stock <= quantity", name="from_stock"),
         CheckConstraint(
             "received_quantity IS NULL OR (received_quantity >= 0"
             " AND received_quantity <= quantity)",
@@ -73,6 +74,9 @@ class ShipmentLine(db.Model):
         ForeignKey("order_line.id", ondelete="CASCADE"), index=True
     )
     quantity: Mapped[int]
+    # How many of the units came out of the line's stock reservation: what a
+    # correction takes off the shipment goes back to stock up to this.
+    from_stock: Mapped[int] = mapped_column(default=0)
     received_quantity: Mapped[int | None]
 
     shipment: Mapped[Shipment] = relationship(back_populates="lines")
@@ -87,6 +91,14 @@ class CancellationRequest(db.Model):
     __table_args__ = (
         CheckConstraint(f"status IN {REQUEST_STATUSES}", name="status"),
         Index("ix_cancellation_request_status", "status", "requested_at"),
+        # One request waiting per line, even when two are sent at once.
+        Index(
+            "uq_cancellation_request_pending",
+            "line_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,7 +12,7 @@ from portal.accounts.models import CustomerAccount
 from portal.accounts.roles import CUSTOMER_ROLES, Role
 from portal.accounts.service import account_manager_choices
 from portal.errors import DomainError, Forbidden, NotFound
-from portal.extensions import db
+from portal.extensions import db, utcnow
 from portal.htmx import render_page
 from portal.ordering import service as ordering
 from portal.security import requires
@@ -36,12 +36,15 @@ DESK_ACTORS = (Role.FULFILMENT, Role.ADMIN)
 
 
 def _today() -> date:
-    return date.today()
+    # UTC, like the timestamps orders are placed at: "before the order" and "in
+    # the future" must be judged on one calendar.
+    return utcnow().date()
 
 
 def _int_arg(name: str) -> int | None:
+    """A whole number from the query string, or None when missing or out of range."""
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isdigit() and int(value) <= 2**31 - 1 else None
 
 
 # --- inbox --------------------------------------------------------------------------------
@@ -220,6 +223,8 @@ def change_promise(number: str, line_id: int):
             text=form.text.data or "",
             today=_today(),
         )
+    except NotFound:
+        abort(404)
     except DomainError as error:
         return _refused(number, error)
     return _done(number, f"Line {line.line_no} now promised for {line.promised_on:%d %b %Y}.")
@@ -386,8 +391,15 @@ def promises():
     try:
         start = date.fromisoformat(request.args["from"]) if request.args.get("from") else start
         end = date.fromisoformat(request.args["to"]) if request.args.get("to") else end
+        earliest, latest = date(2000, 1, 1), today + timedelta(days=3 * 366)
+        if not (earliest <= start <= latest and earliest <= end <= latest):
+            raise ValueError("outside the years the portal holds promises for")
     except ValueError:
-        flash("Enter the period's dates as YYYY-MM-DD; showing the last months instead.", "error")
+        flash(
+            "Enter the period as two dates (YYYY-MM-DD) from 2000 on; showing the last "
+            f"{months} months instead.",
+            "error",
+        )
         start, end = _month_start(today, months - 1), today
     if end < start:
         start, end = end, start

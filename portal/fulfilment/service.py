@@ -15,7 +15,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, func, select, union, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts import service as accounts
@@ -64,6 +65,25 @@ def _only_desk_accounts(query: Select, account_column, viewer: User) -> Select:
 def _require_desk(user: User) -> None:
     if not user.has_role(*DESK_ROLES):
         raise Forbidden("Only fulfilment staff can change orders at the desk.")
+
+
+def lock(order: Order) -> Order:
+    """Take the order's row lock and reload it with its lines.
+
+    Every change at the desk (and the buyer's own cancel) starts here, so two
+    people acting on one order queue up and each sees what the other did: on
+    PostgreSQL through SELECT ... FOR UPDATE; SQLite already serialises
+    writing requests (BEGIN IMMEDIATE). The ledger's "before" snapshot is
+    taken after this, so parallel steps on one line cannot double-count.
+    """
+    db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+    db.session.refresh(order)
+    db.session.scalars(
+        select(OrderLine)
+        .where(OrderLine.order_id == order.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    return order
 
 
 def _lock_check(changed: int, message: str) -> None:
@@ -134,18 +154,18 @@ def inbox(
         term = filters.q.strip()
         # The beginning of an order number, a PO number (any case) or a SKU:
         # ranges on indexed keys, so a search stays fast over every order.
+        # A UNION of the three, not an OR: each part is planned on its own index.
         po_key = func.lower(Order.po_number)
-        query = query.where(
-            or_(
-                and_(Order.number >= term.upper(), Order.number < term.upper() + "\uffff"),
-                and_(po_key >= term.lower(), po_key < term.lower() + "\uffff"),
-                Order.id.in_(
-                    select(OrderLine.order_id).where(
-                        OrderLine.product_id.in_(catalog.ids_by_sku_prefix(term))
-                    )
-                ),
-            )
+        matching = union(
+            select(Order.id).where(
+                Order.number >= term.upper(), Order.number < term.upper() + "\uffff"
+            ),
+            select(Order.id).where(po_key >= term.lower(), po_key < term.lower() + "\uffff"),
+            select(OrderLine.order_id).where(
+                OrderLine.product_id.in_(catalog.ids_by_sku_prefix(term))
+            ),
         )
+        query = query.where(Order.id.in_(matching))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     oldest_first = filters.view in ("waiting", "in_progress", "in_transit", "requests")
     line_count = (
@@ -285,6 +305,7 @@ def confirm(user: User, order: Order, decisions: list[LineDecision], today: date
     """Confirm every open line of a placed order: a promised ship date, or two
     (part now, part later: the line is split), or a decline with a reason."""
     _require_desk(user)
+    lock(order)
     if order.status != "placed":
         raise DomainError(
             f"Order {order.number} is {order.status_label.lower()}: nothing to confirm."
@@ -312,6 +333,11 @@ def confirm(user: User, order: Order, decisions: list[LineDecision], today: date
             later_date = _check_promise(
                 f"{label}, later part", decision.later_promised_on, order, today
             )
+            if later_date < promised:
+                raise DomainError(
+                    f"{label}: the later part cannot be promised before the first "
+                    f"({later_date:%d %b %Y} is before {promised:%d %b %Y})."
+                )
         plan.append((line, promised, later, later_date, ""))
     # Of two people confirming at once, one claims the order; the other is told.
     _lock_check(
@@ -346,7 +372,7 @@ def confirm(user: User, order: Order, decisions: list[LineDecision], today: date
         "order_confirmed",
         f"Order {order.number} was confirmed"
         + (
-            f"; first shipment {_earliest_promise(order):%d %b %Y}."
+            f"; the first lines are promised for {_earliest_promise(order):%d %b %Y}."
             if kept
             else ": every line declined."
         ),
@@ -381,7 +407,7 @@ def _split(order: Order, line: OrderLine, later: int, line_no: int) -> OrderLine
 
 def _promise(order: Order, user: User, line: OrderLine, promised_on: date) -> None:
     line.status = "confirmed"
-    line.first_promised_on = line.promised_on = line.estimated_ship_date = promised_on
+    line.first_promised_on = line.promised_on = promised_on
     _event(order, user, "confirmed", line, quantity=line.quantity, on_date=promised_on)
 
 
@@ -404,6 +430,7 @@ def change_promise(
 ) -> OrderLine:
     """Move a line's promise. The reason is required, kept with the old and new date."""
     _require_desk(user)
+    lock(order)
     line = _line(order, line_id)
     label = f"Line {line.line_no} ({line.sku})"
     if line.status != "confirmed" or line.outstanding <= 0:
@@ -418,7 +445,7 @@ def change_promise(
         raise DomainError(f"{label} is already promised for {new_date:%d %b %Y}.", field="new_date")
     before = line.promised_on
     with ledger.tracking(order):
-        line.promised_on = line.estimated_ship_date = new_date
+        line.promised_on = new_date
         _event(
             order,
             user,
@@ -434,8 +461,8 @@ def change_promise(
         order,
         user,
         "promise_changed",
-        f"Order {order.number}, line {line.line_no} ({line.sku}): now ships {new_date:%d %b %Y}"
-        f" instead of {before:%d %b %Y} ({CHANGE_REASONS[reason].lower()}).",
+        f"Order {order.number}, line {line.line_no} ({line.sku}): now promised for "
+        f"{new_date:%d %b %Y} instead of {before:%d %b %Y} ({CHANGE_REASONS[reason].lower()}).",
     )
     db.session.commit()
     return line
@@ -475,6 +502,7 @@ def ship(
 ) -> Shipment:
     """Record goods leaving: a quantity per line, partial allowed."""
     _require_desk(user)
+    lock(order)
     if order.status not in ("confirmed", "partly_shipped"):
         raise DomainError(f"Order {order.number} is {order.status_label.lower()}: nothing to ship.")
     shipped_on = _check_ship_date(shipped_on, order, today)
@@ -508,8 +536,13 @@ def ship(
                 _add_shipped(line, quantity),
                 f"Line {line.line_no} ({line.sku}) changed a moment ago: reload and try again.",
             )
-            _take_from_stock(line, quantity)
-            shipment.lines.append(ShipmentLine(line_id=line.id, quantity=quantity))
+            shipment.lines.append(
+                ShipmentLine(
+                    line_id=line.id,
+                    quantity=quantity,
+                    from_stock=_take_from_stock(line, quantity),
+                )
+            )
         db.session.add(shipment)
         db.session.flush()
         for line_id, quantity in wanted.items():
@@ -553,18 +586,26 @@ def _add_shipped(line: OrderLine, quantity: int) -> int:
     ).rowcount
 
 
-def _take_from_stock(line: OrderLine, quantity: int) -> None:
+def _take_from_stock(line: OrderLine, quantity: int) -> int:
     """What was reserved for the line leaves the warehouse with it; the rest was
-    made or bought for the order and never counted as stock."""
+    made or bought for the order and never counted as stock. Returns how many
+    units came from stock (the shipment line keeps it, for corrections)."""
     from_stock = min(line.reserved_quantity, quantity)
-    if from_stock:
+    _move_stock(line, -from_stock)
+    return from_stock
+
+
+def _move_stock(line: OrderLine, units: int) -> None:
+    """Units leave (negative) or come back to (positive) the warehouse, and the
+    line's reservation with them: what comes back stays reserved for the line."""
+    if units:
         db.session.execute(
             update(Stock)
             .where(Stock.product_id == line.product_id)
-            .values(reserved=Stock.reserved - from_stock, on_hand=Stock.on_hand - from_stock)
+            .values(reserved=Stock.reserved + units, on_hand=Stock.on_hand + units)
             .execution_options(synchronize_session=False)
         )
-        line.reserved_quantity -= from_stock
+        line.reserved_quantity += units
 
 
 def shipment_for(order: Order, shipment_id: int) -> Shipment:
@@ -576,6 +617,14 @@ def shipment_for(order: Order, shipment_id: int) -> Shipment:
     if shipment is None:
         raise NotFound("No such shipment for this order.")
     return shipment
+
+
+def _lock_shipment(order: Order, shipment: Shipment) -> None:
+    """The order's lock, then the shipment and its lines as they are now."""
+    lock(order)
+    db.session.refresh(shipment)
+    for item in shipment.lines:
+        db.session.refresh(item)
 
 
 def correct_shipment(
@@ -594,8 +643,11 @@ def correct_shipment(
 
     Quantities are keyed by shipment line. A changed date moves the whole
     shipment: the ledger sees it taken back on the old date and shipped on the new.
+    Units taken off a shipment go back to stock as far as they came from it (and
+    stay reserved for the line); units added come from the line's reservation.
     """
     _require_desk(user)
+    _lock_shipment(order, shipment)
     reason = reason.strip()[:500]
     if not reason:
         raise DomainError("Say why the shipment is corrected.", field="reason")
@@ -627,6 +679,12 @@ def correct_shipment(
                     _add_shipped(line, new - item.quantity),
                     f"Line {line.line_no} ({line.sku}) changed a moment ago: reload and try again.",
                 )
+                if new > item.quantity:
+                    item.from_stock += _take_from_stock(line, new - item.quantity)
+                else:
+                    back = min(item.quantity - new, item.from_stock)
+                    _move_stock(line, back)
+                    item.from_stock -= back
             detail = {
                 "shipment": shipment.id,
                 "before": item.quantity,
@@ -693,6 +751,13 @@ def deliver(
     """Record a shipment's arrival: the date and the quantity received per line
     (keyed by shipment line; what is not given arrived in full)."""
     _require_desk(user)
+    _lock_shipment(order, shipment)
+    if shipment.delivered_on is not None:
+        raise DomainError(
+            f"This shipment's delivery was recorded already ({shipment.delivered_on:%d %b %Y})."
+        )
+    if not any(item.quantity for item in shipment.lines):
+        raise DomainError("This shipment was corrected to nothing: there is nothing to deliver.")
     if delivered_on is None:
         raise DomainError("Enter the delivery date.", field="delivered_on")
     if delivered_on < shipment.shipped_on:
@@ -753,12 +818,20 @@ def cancel_line(user: User, order: Order, line_id: int, *, reason: str) -> Order
     """The vendor cancels what is left of a line. The ledger keeps it as a broken
     promise when it was promised."""
     _require_desk(user)
+    lock(order)
     line = _line(order, line_id)
     reason = reason.strip()[:500]
     if not reason:
         raise DomainError("Say why the line is cancelled; the buyer sees it.", field="reason")
     if not line.is_active or line.outstanding <= 0:
         raise DomainError(f"Line {line.line_no} ({line.sku}) has nothing left to cancel.")
+    if pending_request_for(order, line.id) is not None:
+        # Accepting the buyer's request is the right way: it is then not a
+        # broken promise, and the buyer gets an answer.
+        raise DomainError(
+            f"The buyer has asked to cancel line {line.line_no} ({line.sku}): "
+            "answer that request instead."
+        )
     with ledger.tracking(order):
         quantity = _cancel_rest(line)
         _event(order, user, "line_cancelled_by_vendor", line, quantity=quantity, reason=reason)
@@ -804,6 +877,7 @@ def request_cancellation(
         Role.BUYER, Role.APPROVER, Role.CUSTOMER_ADMIN
     ):
         raise Forbidden("Only the account's own users can ask to cancel its orders.")
+    lock(order)
     line = _line(order, line_id)
     if line.status != "confirmed" or line.outstanding <= 0:
         raise DomainError(
@@ -823,7 +897,15 @@ def request_cancellation(
         requested_by_id=user.id,
         reason=reason,
     )
-    db.session.add(request)
+    try:
+        # A partial unique index allows one pending request per line.
+        with db.session.begin_nested():
+            db.session.add(request)
+    except IntegrityError:
+        db.session.rollback()
+        raise DomainError(
+            f"Line {line.line_no} ({line.sku}) already has a cancellation request waiting."
+        ) from None
     _event(order, user, "cancellation_requested", line, quantity=line.outstanding, reason=reason)
     _notify_desk(
         order,
@@ -842,6 +924,7 @@ def answer_cancellation(
 ) -> CancellationRequest:
     """Accept (what is left of the line is cancelled) or decline, with a comment."""
     _require_desk(user)
+    lock(order)
     request = db.session.scalar(
         select(CancellationRequest).where(
             CancellationRequest.id == request_id, CancellationRequest.order_id == order.id
@@ -921,9 +1004,12 @@ def _refresh_status(order: Order) -> None:
         return
     if any(line.status == "open" for line in active):
         return
+    # On its way: not delivered yet, and not corrected down to nothing.
     in_transit = db.session.scalar(
         select(func.count(Shipment.id)).where(
-            Shipment.order_id == order.id, Shipment.delivered_on.is_(None)
+            Shipment.order_id == order.id,
+            Shipment.delivered_on.is_(None),
+            Shipment.id.in_(select(ShipmentLine.shipment_id).where(ShipmentLine.quantity > 0)),
         )
     )
     if not any(line.shipped_quantity for line in active):

@@ -14,7 +14,7 @@ from portal import spreadsheets
 from portal.accounts.roles import CUSTOMER_ROLES, VENDOR_ROLES, Role
 from portal.catalog import service as catalog
 from portal.errors import DomainError, NotFound
-from portal.extensions import db
+from portal.extensions import db, utcnow
 from portal.formatting import money
 from portal.htmx import render_page
 from portal.security import requires
@@ -32,7 +32,8 @@ ORDER_VIEWERS = tuple(CUSTOMER_ROLES | VENDOR_ROLES)
 
 
 def _today() -> date:
-    return date.today()
+    # UTC, the calendar orders are placed and promised on.
+    return utcnow().date()
 
 
 # --- quick order ---------------------------------------------------------------------

@@ -529,6 +529,9 @@ def cancel(user: User, order: Order, line_id: int | None = None) -> Order:
         Role.BUYER, Role.APPROVER, Role.CUSTOMER_ADMIN
     ):
         raise Forbidden("Only the account's own users can cancel its orders.")
+    from portal.fulfilment.service import lock
+
+    lock(order)  # the desk may be confirming it at this moment
     if not order.is_open:
         raise DomainError(f"Order {order.number} can no longer be cancelled here.")
     lines = [line for line in order.lines if line.status == "open"]

@@ -90,7 +90,7 @@ def test_checkout_to_a_placed_order_even_with_a_double_click(page, simple_skus):
     page.get_by_role("button", name="Place order").dblclick()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Order ")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Placed")
-    expect(page.locator(".timeline")).to_contain_text("Order placed by Bea Buyer")
+    expect(page.locator(".timeline")).to_contain_text("Order placed — Bea Buyer")
     page.go_back()  # the checkout again: the cart is empty now, nothing to resubmit
     expect(page.get_by_text("Your cart is empty.")).to_be_visible()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Orders").click()
@@ -119,7 +119,9 @@ def test_approver_approves_an_order_above_the_limit(page, app, simple_skus):
     page.get_by_label("Comment").fill("Within the project budget")
     page.get_by_role("button", name="Approve order").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Placed")
-    expect(page.locator(".timeline")).to_contain_text("Approved by Arno Approver")
+    expect(page.locator(".timeline li").last).to_contain_text(
+        "Approved: “Within the project budget” — Arno Approver"
+    )
 
 
 def test_reorder_from_the_order_history(page, simple_skus):
@@ -171,12 +173,33 @@ def test_sku_suggestions_appear_while_typing(page, simple_skus):
     sign_in(page, "buyer@acme.test")
     page.goto("/order")
     page.get_by_label("SKU, row 1", exact=True).press_sequentially(simple_skus[0][:6], delay=30)
-    options = page.locator("#sku-options-0 option")
+    sku = page.get_by_role("combobox", name="SKU, row 1", exact=True)
+    listbox = page.get_by_role("listbox", name="Suggestions for row 1", exact=True)
+    options = listbox.get_by_role("option")
     expect(options).not_to_have_count(0)
-    values = options.evaluate_all("os => os.map(o => o.value)")
+    expect(sku).to_have_attribute("aria-expanded", "true")
+    values = options.evaluate_all("os => os.map(o => o.dataset.value)")
     assert simple_skus[0] in values
     assert all(v.upper().startswith(simple_skus[0][:6].upper()) for v in values)
     expect(options.first).to_contain_text("EUR")
+    # Arrows move through the suggestions, Enter takes one and moves on to the quantity.
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    second = options.nth(1) if len(values) > 1 else options.first
+    expect(second).to_have_attribute("aria-selected", "true")
+    expect(sku).to_have_attribute("aria-activedescendant", second.get_attribute("id"))
+    picked = second.get_attribute("data-value")
+    page.keyboard.press("Enter")
+    expect(sku).to_have_value(picked)
+    expect(listbox).to_be_hidden()
+    expect(page.get_by_label("Quantity, row 1", exact=True)).to_be_focused()
+    expect(page.locator("#pad-info-0")).to_contain_text("In stock")
+    # Escape closes the list without taking anything.
+    page.get_by_label("SKU, row 2", exact=True).press_sequentially(simple_skus[0][:6], delay=30)
+    expect(page.get_by_role("listbox", name="Suggestions for row 2")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("listbox", name="Suggestions for row 2")).to_be_hidden()
+    expect(page.get_by_label("SKU, row 2", exact=True)).to_have_value(simple_skus[0][:6])
 
 
 def test_order_list_filters_in_place(page, simple_skus):

@@ -1,3 +1,85 @@
+// Comboboxes (WAI-ARIA APG "list autocomplete"): an input with role=combobox
+// whose listbox htmx fills with suggestions. Arrows move the active option
+// (aria-activedescendant, so focus stays in the input), Enter or a click takes
+// it, Escape or leaving the field closes the list.
+function comboList(input) {
+  return document.getElementById(input.getAttribute("aria-controls"));
+}
+
+function setComboOpen(input, open) {
+  const list = comboList(input);
+  const show = open && list.querySelector("[role=option]") !== null;
+  list.hidden = !show;
+  input.setAttribute("aria-expanded", String(show));
+  if (!show) setActiveOption(input, null);
+}
+
+function setActiveOption(input, option) {
+  for (const other of comboList(input).querySelectorAll("[role=option]")) {
+    other.setAttribute("aria-selected", String(other === option));
+  }
+  if (option) {
+    input.setAttribute("aria-activedescendant", option.id);
+    option.scrollIntoView({ block: "nearest" });
+  } else {
+    input.removeAttribute("aria-activedescendant");
+  }
+}
+
+function takeOption(input, option) {
+  input.value = option.dataset.value;
+  setComboOpen(input, false);
+  // The row recalculates its line total from the chosen SKU.
+  input.dispatchEvent(new Event("change", { bubbles: true }));
+}
+
+document.addEventListener("htmx:afterSwap", (event) => {
+  const list = event.detail.target;
+  if (list.getAttribute("role") !== "listbox") return;
+  const input = document.querySelector(`[aria-controls="${list.id}"]`);
+  list.querySelectorAll("[role=option]").forEach((option, n) => {
+    option.id = `${list.id}-${n}`;
+  });
+  setComboOpen(input, document.activeElement === input);
+});
+
+document.addEventListener("keydown", (event) => {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || input.getAttribute("role") !== "combobox") return;
+  const list = comboList(input);
+  const options = Array.from(list.querySelectorAll("[role=option]"));
+  const active = list.querySelector("[aria-selected=true]");
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    if (!options.length) return;
+    event.preventDefault();
+    setComboOpen(input, true);
+    const step = event.key === "ArrowDown" ? 1 : -1;
+    const next = active ? options.indexOf(active) + step : step > 0 ? 0 : options.length - 1;
+    setActiveOption(input, options[(next + options.length) % options.length]);
+  } else if (event.key === "Escape" && !list.hidden) {
+    event.preventDefault();
+    setComboOpen(input, false);
+  } else if (event.key === "Enter" && active && !list.hidden) {
+    // Take the option; the pad's Enter handler below then moves on.
+    takeOption(input, active);
+  }
+});
+
+document.addEventListener("mousedown", (event) => {
+  const option = event.target instanceof Element && event.target.closest("[role=option]");
+  if (!option) return;
+  event.preventDefault(); // keep focus in the input
+  const input = document.querySelector(`[aria-controls="${option.parentElement.id}"]`);
+  takeOption(input, option);
+});
+
+document.addEventListener("focusout", (event) => {
+  const input = event.target;
+  if (input instanceof HTMLInputElement && input.getAttribute("role") === "combobox") {
+    setComboOpen(input, false);
+  }
+});
+
 // Keyboard help for the quick order pad: Enter moves to the next field instead
 // of submitting, so a buyer types SKU, Enter, quantity, Enter, next SKU...
 // On the last field Enter submits. No inline script: the CSP forbids it.
