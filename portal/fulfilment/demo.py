@@ -57,10 +57,12 @@ def _play(rng, staff, order, placed: date, today: date, reliability: float) -> N
             )
         elif line.quantity > 1 and line.reserved_quantity < line.quantity and rng.random() < 0.3:
             now_part = max(1, line.reserved_quantity)
+            # What is in stock now: dispatched tomorrow, plus transit on delivery terms.
+            soon = 1 + (2 if order.account.promise_basis == "delivery" else 0)
             decisions.append(
                 service.LineDecision(
                     line.id,
-                    confirm_day + timedelta(days=1),
+                    confirm_day + timedelta(days=soon),
                     later_quantity=line.quantity - now_part,
                     later_promised_on=promise,
                 )
