@@ -67,8 +67,21 @@ def console_errors(page):
     return errors
 
 
-def sign_in(page, email: str, password: str = "portal-demo") -> None:
+def try_sign_in(page, email: str, password: str) -> None:
+    """Sign in afresh: whoever was signed in before in this browser is not any more."""
+    # A response still in flight (a redirect's page, a flash being consumed) could
+    # set the old session cookie again after it is cleared: let it land first.
+    page.wait_for_load_state("networkidle")
+    page.context.clear_cookies()
     page.goto("/login")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def sign_in(page, email: str, password: str = "portal-demo") -> None:
+    try_sign_in(page, email, password)
+    # Wait for the signed-in page: a `goto` right after the click could cut the
+    # sign-in short and leave the next page at the login form.
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.wait_for_function("document.readyState === 'complete' && window.htmx !== undefined")

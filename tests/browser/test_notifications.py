@@ -30,7 +30,6 @@ def test_the_bell_counts_up_without_a_reload_and_the_list_marks_all_read(app, pa
     notify(app, "buyer@acme.test", "Order 2026-000013 was confirmed.", "/orders")
     notify(app, "admin@acme.test", "Not for the buyer.", "/orders")
     # The bell polls every 30 s; the event it also listens for brings that forward.
-    page.wait_for_function("window.htmx !== undefined")  # loaded with `defer`
     page.evaluate("htmx.trigger(document.body, 'notifications-changed')")
     expect(bell).to_have_accessible_name("Notifications, 2 unread")
     expect(bell.locator(".bell-count")).to_have_text("2")

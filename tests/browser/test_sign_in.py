@@ -2,7 +2,7 @@
 
 from playwright.sync_api import expect
 
-from .conftest import sign_in
+from .conftest import sign_in, try_sign_in
 
 
 def test_buyer_signs_in_and_lands_on_the_customer_home(page, console_errors):
@@ -23,7 +23,7 @@ def test_vendor_admin_signs_in_and_sees_all_accounts(page, console_errors):
 
 
 def test_wrong_password_shows_the_message_and_keeps_the_email(page):
-    sign_in(page, "buyer@acme.test", "not-the-password")
+    try_sign_in(page, "buyer@acme.test", "not-the-password")
     expect(page.get_by_role("alert")).to_have_text("The e-mail address or password is incorrect.")
     expect(page.get_by_label("E-mail")).to_have_value("buyer@acme.test")
     expect(page.get_by_label("Password")).to_have_value("")
