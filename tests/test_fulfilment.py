@@ -877,3 +877,39 @@ def test_the_ledger_page_survives_lines_cancelled_at_the_customers_request(app, 
 )
 def test_odd_query_strings_get_a_page_not_an_error(login_as, url):
     assert login_as("fulfilment@vendor.test").get(url).status_code == 200
+
+
+def test_changing_an_accounts_terms_measures_its_promises_again(app, parts):
+    """Shipped on the promised day, delivered two days later: kept on shipment
+    terms, late on delivery terms. The vendor admin switches the terms."""
+    from portal.accounts import service as accounts
+
+    with app.app_context():
+        staff = user("fulfilment@vendor.test")
+        order = place(parts, {"DSK-A": 5})
+        desk.confirm(staff, order, promise_all(order, TODAY), TODAY)
+        shipment = desk.ship(
+            staff,
+            order,
+            {order.lines[0].id: 5},
+            carrier="",
+            tracking="",
+            shipped_on=TODAY,
+            today=TODAY,
+        )
+        later = TODAY + timedelta(days=2)
+        desk.deliver(staff, order, shipment, delivered_on=later, received={}, today=later)
+        acme = order.account
+        assert acme.promise_basis == "delivery"
+        assert ledger_rows(acme.id) == {TODAY: (1, 0, 1, 0, 0, 0)}
+        accounts.update_account(
+            user("admin@vendor.test"),
+            acme,
+            number=acme.number,
+            name=acme.name,
+            status=acme.status,
+            timezone=acme.timezone,
+            account_manager_id=acme.account_manager_id,
+            promise_basis="shipment",
+        )
+        assert ledger_rows(acme.id) == {TODAY: (1, 1, 1, 1, 0, 0)}

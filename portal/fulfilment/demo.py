@@ -31,7 +31,7 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
     played = 0
     for order in orders:
         placed = order.placed_at.date()
-        if placed > today - timedelta(days=2):
+        if placed > today - timedelta(days=6):
             continue  # the newest orders wait in the desk's inbox
         reliability = RELIABILITY.get(order.account.number, 0.8)
         _play(rng, staff, order, placed, today, reliability)
