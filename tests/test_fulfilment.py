@@ -913,3 +913,37 @@ def test_changing_an_accounts_terms_measures_its_promises_again(app, parts):
             promise_basis="shipment",
         )
         assert ledger_rows(acme.id) == {TODAY: (1, 1, 1, 1, 0, 0)}
+
+
+def test_home_pages_show_waiting_orders_and_promises_kept(app, parts, login_as):
+    with app.app_context():
+        place(parts, {"DSK-A": 1})
+        acme = db.session.scalar(select(CustomerAccount).where(CustomerAccount.number == "C-10001"))
+        globex = db.session.scalar(
+            select(CustomerAccount).where(CustomerAccount.number == "C-10002")
+        )
+        for account, lines, kept in ((acme, 4, 3), (globex, 10, 1)):
+            db.session.add(
+                PromiseLedgerDay(
+                    account_id=account.id,
+                    day=TODAY - timedelta(days=3),
+                    lines=lines,
+                    on_time=kept,
+                    in_full=lines,
+                    on_time_in_full=kept,
+                    changes=0,
+                    slip_days=0,
+                )
+            )
+        db.session.commit()
+    vendor = soup(login_as("fulfilment@vendor.test").get("/"))
+    assert "1 order wait" in vendor.select_one(".notice").text
+    rows = {
+        r.select("td")[1].text: [td.text for td in r.select("td")]
+        for r in vendor.select("tbody tr")
+    }
+    assert rows["Acme Industrial"][-2:] == ["1", "75 %"]
+    assert rows["Globex Manufacturing"][-2:] == ["", "10 %"]
+    buyer = soup(login_as("buyer@acme.test").get("/"))
+    assert "75 % of 4 order lines" in " ".join(buyer.select_one(".kept-figure").text.split())
+    assert "Globex" not in buyer.text

@@ -15,12 +15,19 @@ def index():
     """Each side's own home page."""
     if current_user.is_vendor_staff:
         title, rows = service.accounts_overview(current_user)
-        return render_template("home/vendor.html", title=title, rows=rows)
+        return render_template(
+            "home/vendor.html",
+            title=title,
+            rows=rows,
+            waiting=sum(row.waiting_orders for row in rows),
+            window=service.PROMISE_WINDOW_DAYS,
+        )
     return render_template(
         "home/customer.html",
         account=current_user.account,
         events=service.customer_activity(current_user),
         orders=service.recent_orders(current_user),
+        kept=service.promises_kept(current_user),
     )
 
 

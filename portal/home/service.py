@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -12,7 +12,9 @@ from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
 from portal.audit import service as audit
 from portal.audit.models import AuditEvent
-from portal.extensions import db
+from portal.extensions import db, utcnow
+from portal.fulfilment import ledger
+from portal.ordering.models import Order
 from portal.security import scoped
 
 
@@ -21,6 +23,12 @@ class AccountRow:
     account: CustomerAccount
     active_users: int
     last_sign_in: datetime | None
+    waiting_orders: int = 0
+    # Share of lines kept on time and in full over the last 90 days (None: none due).
+    kept: float | None = None
+
+
+PROMISE_WINDOW_DAYS = 90
 
 
 def accounts_overview(viewer: User) -> tuple[str, list[AccountRow]]:
@@ -47,11 +55,42 @@ def accounts_overview(viewer: User) -> tuple[str, list[AccountRow]]:
             )
         )
     }
+    ids = [account.id for account in accounts]
+    waiting = dict(
+        db.session.execute(
+            select(Order.account_id, func.count())
+            .where(Order.status == "placed", Order.account_id.in_(ids))
+            .group_by(Order.account_id)
+        ).all()
+    )
+    today = utcnow().date()
+    kept = {
+        account.id: figures.share("on_time_in_full")
+        for account, figures in ledger.ledger(
+            select(CustomerAccount.id).where(CustomerAccount.id.in_(ids)),
+            start=today - timedelta(days=PROMISE_WINDOW_DAYS),
+            end=today,
+            today=today,
+        ).by_account
+    }
     rows = []
     for account in accounts:
         count, last = stats.get(account.id, (0, None))
-        rows.append(AccountRow(account, count, last))
+        rows.append(
+            AccountRow(account, count, last, waiting.get(account.id, 0), kept.get(account.id))
+        )
     return title, rows
+
+
+def promises_kept(viewer: User) -> ledger.Figures:
+    """The customer's own account: promises kept over the last year."""
+    today = utcnow().date()
+    return ledger.ledger(
+        select(CustomerAccount.id).where(CustomerAccount.id == viewer.account_id),
+        start=today - timedelta(days=365),
+        end=today,
+        today=today,
+    ).total
 
 
 # Security noise (failed sign-ins, denials) belongs in the audit log, not on a buyer's home page.
