@@ -75,6 +75,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .fulfilment import models as _fulfilment_models  # noqa: F401
     from .fulfilment.routes import bp as fulfilment_bp
     from .home.routes import bp as home_bp
+    from .ideas import models as _ideas_models  # noqa: F401
+    from .ideas.routes import bp as ideas_bp
     from .notifications import models as _notifications_models  # noqa: F401
     from .notifications.routes import bp as notifications_bp
     from .ordering import models as _ordering_models  # noqa: F401
@@ -87,6 +89,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(ordering_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(fulfilment_bp)
+    app.register_blueprint(ideas_bp)
 
     from .cli import register_commands
 

@@ -24,6 +24,10 @@ PUBLIC_URL = "http://localhost:5000"
 CURRENCY = "EUR"
 # Days from order to dispatch for what is in stock; beyond stock, the product's lead time.
 DISPATCH_DAYS_FROM_STOCK = 1
+# Business days (Mon-Fri) within which the vendor promises a first answer to a
+# customer's design suggestion.
+IDEA_ANSWER_BUSINESS_DAYS = 5
+
 # Days goods travel to a customer. Added to the pre-filled promise for accounts
 # whose terms measure promises on delivery rather than on shipment.
 TRANSIT_DAYS = 2

@@ -99,6 +99,7 @@ def load() -> dict[str, int]:
     """Everything `make run` shows: people and accounts, then the catalog."""
     from portal.catalog import demo as catalog_demo
     from portal.fulfilment import demo as fulfilment_demo
+    from portal.ideas import demo as ideas_demo
     from portal.ordering import demo as ordering_demo
 
     counts = load_people()
@@ -106,6 +107,7 @@ def load() -> dict[str, int]:
     db.session.commit()
     counts |= ordering_demo.load(random.Random(4343), utcnow().date())
     counts |= fulfilment_demo.load(random.Random(4444), utcnow().date())
+    counts |= ideas_demo.load(random.Random(4545), utcnow().date())
     return counts
 
 

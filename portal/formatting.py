@@ -75,6 +75,7 @@ NAVIGATION = {
         ("Desk", "fulfilment.inbox", {Role.FULFILMENT, Role.ADMIN, Role.ACCOUNT_MANAGER}),
         ("Orders", "ordering.orders", None),
         ("Promises", "fulfilment.promises", {Role.FULFILMENT, Role.ADMIN, Role.ACCOUNT_MANAGER}),
+        ("Suggestions", "ideas.index", {Role.ENGINEER, Role.ADMIN, Role.ACCOUNT_MANAGER}),
         ("Accounts", "accounts.index", None),
         ("Users", "accounts.users", {Role.ADMIN}),
         ("Audit log", "accounts.audit_log", {Role.ADMIN}),
@@ -84,7 +85,8 @@ NAVIGATION = {
         ("Quick order", "ordering.quick_order", {Role.BUYER}),
         ("Cart", "ordering.cart", {Role.BUYER}),
         ("Orders", "ordering.orders", None),
-        ("Promises kept", "fulfilment.promises", None),
+        ("Promises", "fulfilment.promises", None),
+        ("Suggestions", "ideas.index", None),
         ("Catalog", "catalog.index", None),
         ("Our account", "accounts.detail", None),
         ("Team", "accounts.users", {Role.CUSTOMER_ADMIN}),
@@ -116,6 +118,9 @@ def install(app: Flask) -> None:
     app.add_template_filter(ago)
     app.add_template_filter(money)
     app.add_template_filter(isodate)
+    from portal.markdown import render as markdown
+
+    app.add_template_filter(markdown, "markdown")
     app.add_template_global(navigation)
     app.add_template_global(Role)
     from portal.extensions import utcnow

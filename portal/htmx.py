@@ -35,6 +35,14 @@ def render_page(template: str, block: str, status: int = 200, **context: Any) ->
     return response
 
 
+def render_fragment(template: str, block: str, **context: Any) -> Response:
+    """Render only `block` of a page, whoever asks (an endpoint that exists only
+    to serve that fragment, such as a preview)."""
+    response = make_response(render_block(template, block, **context))
+    response.vary.add("HX-Request")
+    return response
+
+
 def client_redirect(url: str, status: int = 200) -> Response:
     """Tell htmx to load `url` as a full page (HX-Redirect)."""
     return htmx_make_response("", status, redirect=url)

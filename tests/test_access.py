@@ -29,6 +29,9 @@ BUYERS = frozenset({"buyer", "customer_admin"})
 # The order desk: fulfilment and admins act; account managers look at their accounts.
 DESK = frozenset({"fulfilment", "admin", "account_manager"})
 DESK_ACTORS = frozenset({"fulfilment", "admin"})
+ENGINEERS = frozenset({"engineer", "admin"})
+IDEA_READERS = ACME_CUSTOMERS | ENGINEERS | {"account_manager"}
+IDEA_WRITERS = ACME_CUSTOMERS | ENGINEERS
 
 ACTORS = {
     "buyer": "buyer@acme.test",
@@ -212,6 +215,30 @@ MATRIX: dict[tuple[str, str], Access] = {
     ),
     # Each side sees its own figures (test_fulfilment.py checks which).
     ("fulfilment.promises", "/promises"): Access("/promises", DESK | ACME_CUSTOMERS),
+    # Suggestions are confidential: the account's users, engineers, admins, its manager.
+    ("ideas.index", "/ideas"): Access("/ideas", IDEA_READERS),
+    ("ideas.new", "/ideas/new"): Access("/ideas/new", IDEA_WRITERS, ("GET", "POST")),
+    ("ideas.preview", "/ideas/preview"): Access("/ideas/preview", IDEA_READERS, ("POST",)),
+    ("ideas.detail", "/ideas/<int:idea_id>"): Access("/ideas/{idea}", IDEA_READERS, tenant=True),
+    ("ideas.measures", "/ideas/measures"): Access("/ideas/measures", IDEA_READERS),
+    ("ideas.edit", "/ideas/<int:idea_id>/edit"): Access(
+        "/ideas/{idea}/edit", IDEA_WRITERS, ("GET", "POST"), tenant=True
+    ),
+    ("ideas.submit", "/ideas/<int:idea_id>/submit"): Access(
+        "/ideas/{idea}/submit", IDEA_WRITERS, ("POST",), tenant=True
+    ),
+    ("ideas.post_message", "/ideas/<int:idea_id>/messages"): Access(
+        "/ideas/{idea}/messages", IDEA_READERS, ("POST",), tenant=True
+    ),
+    ("ideas.change_status", "/ideas/<int:idea_id>/status"): Access(
+        "/ideas/{idea}/status", ENGINEERS, ("POST",)
+    ),
+    ("ideas.assign", "/ideas/<int:idea_id>/assign"): Access(
+        "/ideas/{idea}/assign", ENGINEERS, ("POST",)
+    ),
+    ("ideas.answer_proposal", "/ideas/<int:idea_id>/answer"): Access(
+        "/ideas/{idea}/answer", ACME_CUSTOMERS, ("POST",), tenant=True
+    ),
     # Notifications: every signed-in user has their own. Any role may ask to read or open
     # one, but {notification} is the Acme buyer's: everyone else gets 404, as for a cart line
     # (test_notifications.py checks the same per user).
@@ -347,6 +374,19 @@ def build_world(app) -> dict:
         admin_of_acme = db.session.scalar(
             select(User.id).where(User.email == ACTORS["customer_admin"])
         )
+        from portal.ideas import service as ideas
+
+        idea = ideas.save_draft(
+            buyer,
+            None,
+            title="A stamped bracket",
+            body="",
+            category="design",
+            expected_saving="",
+            expected_benefit="",
+            skus="",
+        )
+        ideas.submit(buyer, idea, date.today())
         (notification,) = notifications.notify(
             [buyer], "order_placed", f"Order {order.number} was placed.", f"/orders/{order.number}"
         )
@@ -369,6 +409,7 @@ def build_world(app) -> dict:
             "shipment": shipment.id,
             "cancel_request": request.id,
             "notification": notification.id,
+            "idea": idea.id,
         }
 
 

@@ -1,0 +1,145 @@
+"""How the vendor answers suggestions, per account and per engineer.
+
+One function, `measure`, over plain records, so the figures can be checked on
+hand-worked examples; `measures_for` reads the records for a viewer. The
+relationship-health work reads these figures too. Definitions, for customer
+suggestions sent in the period:
+
+- time to first answer: days from sending to the first answer, status change or
+  question from the vendor (median over those answered);
+- answered within the promise: answered no later than the promised date; a
+  suggestion not yet answered counts against once its date has passed, and not
+  at all before;
+- acceptance rate: accepted, planned or implemented, of those decided (the same
+  plus declined);
+- implemented: how many, and the yearly savings realised by them.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from portal.accounts.models import CustomerAccount, User
+from portal.extensions import db
+
+from .models import Idea
+
+ACCEPTED = frozenset({"accepted", "planned", "implemented"})
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the measures need of one suggestion."""
+
+    submitted_at: datetime
+    answer_due_on: date
+    first_answered_at: datetime | None
+    status: str
+    realised_saving: Decimal | None = None
+
+
+@dataclass
+class Measures:
+    sent: int = 0
+    answer_days: list[float] = field(default_factory=list)
+    due: int = 0  # answered, or unanswered past the promised date
+    within_promise: int = 0
+    decided: int = 0
+    accepted: int = 0
+    implemented: int = 0
+    realised_saving: Decimal = Decimal("0")
+
+    @property
+    def median_days_to_answer(self) -> float | None:
+        return statistics.median(self.answer_days) if self.answer_days else None
+
+    @property
+    def share_within_promise(self) -> float | None:
+        return self.within_promise / self.due if self.due else None
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        return self.accepted / self.decided if self.decided else None
+
+
+def measure(records: Iterable[Record], today: date) -> Measures:
+    result = Measures()
+    for r in records:
+        result.sent += 1
+        if r.first_answered_at is not None:
+            days = (r.first_answered_at - r.submitted_at).total_seconds() / 86400
+            result.answer_days.append(round(days, 2))
+            result.due += 1
+            result.within_promise += r.first_answered_at.date() <= r.answer_due_on
+        elif r.answer_due_on < today:
+            result.due += 1
+        if r.status in ACCEPTED or r.status == "declined":
+            result.decided += 1
+            result.accepted += r.status in ACCEPTED
+        if r.status == "implemented":
+            result.implemented += 1
+            result.realised_saving += r.realised_saving or Decimal("0")
+    return result
+
+
+@dataclass
+class Report:
+    total: Measures
+    by_account: list[tuple[CustomerAccount, Measures]]
+    by_engineer: list[tuple[User | None, Measures]]
+
+
+def measures_for(visible, start: date, end: date, today: date) -> Report:
+    """The figures over the suggestions of `visible` (a query of Idea the viewer
+    may see) sent from `start` to `end`, in total, per account and per engineer."""
+    from datetime import UTC, time, timedelta
+
+    rows = db.session.execute(
+        visible.with_only_columns(
+            Idea.account_id,
+            Idea.assignee_id,
+            Idea.submitted_at,
+            Idea.answer_due_on,
+            Idea.first_answered_at,
+            Idea.status,
+            Idea.realised_saving,
+        ).where(
+            Idea.direction == "customer",
+            Idea.submitted_at >= datetime.combine(start, time(0), tzinfo=UTC),
+            Idea.submitted_at < datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC),
+        )
+    ).all()
+    per_account, per_engineer = defaultdict(list), defaultdict(list)
+    everything = []
+    for row in rows:
+        record = Record(*row[2:])
+        everything.append(record)
+        per_account[row.account_id].append(record)
+        per_engineer[row.assignee_id].append(record)
+    accounts = {
+        a.id: a
+        for a in db.session.scalars(
+            select(CustomerAccount).where(CustomerAccount.id.in_(list(per_account)))
+        )
+    }
+    engineers = {
+        u.id: u for u in db.session.scalars(select(User).where(User.id.in_(list(per_engineer))))
+    }
+    return Report(
+        measure(everything, today),
+        sorted(
+            ((accounts[k], measure(v, today)) for k, v in per_account.items()),
+            key=lambda item: item[0].name.lower(),
+        ),
+        sorted(
+            ((engineers.get(k), measure(v, today)) for k, v in per_engineer.items()),
+            key=lambda item: (item[0] is None, item[0].name.lower() if item[0] else ""),
+        ),
+    )

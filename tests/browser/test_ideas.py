@@ -1,0 +1,50 @@
+"""Design suggestions in Chromium: a buyer sends one, an engineer answers, writes
+an internal note and changes the status; the buyer sees the answer and the
+notification, never the note."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from .conftest import sign_in
+
+
+def test_a_suggestion_from_the_buyer_to_the_engineer_and_back(page, console_errors):
+    sign_in(page, "buyer@acme.test")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Suggestions").click()
+    page.get_by_role("link", name="New suggestion").click()
+    page.get_by_label("Title").fill("Returnable crates for bearings")
+    page.get_by_label("Category").select_option(label="Packaging")
+    page.get_by_label("Description").fill("We throw away **two pallets** of cardboard a week.")
+    page.get_by_role("button", name="Preview the description").click()
+    expect(page.locator("#preview strong")).to_have_text("two pallets")
+    page.get_by_label("Expected saving per year").fill("4,800")
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_role("button", name="Send to Northwind Components").click()
+    expect(page.locator(".flash-success")).to_contain_text("first answer by")
+    expect(page.locator("h1 .badge")).to_have_text("Submitted")
+    idea_url = page.url
+
+    sign_in(page, "engineer@vendor.test")
+    page.goto("/ideas")
+    page.locator("#results tbody tr", has_text="Returnable crates").get_by_role("link").click()
+    page.get_by_label("Post as").select_option("note")
+    page.get_by_label("Your message").fill("Ask logistics about the crate pool first. NOTE-XYZ")
+    page.get_by_role("button", name="Post").click()
+    expect(page.locator(".message.internal")).to_contain_text("NOTE-XYZ")
+    page.get_by_label("Post as").select_option("answer")
+    page.get_by_label("Your message").fill("Good idea: we can start with the 62xx series.")
+    page.get_by_role("button", name="Post").click()
+    page.get_by_label("New status").select_option(label="Accepted")
+    page.get_by_role("button", name="Change status").click()
+    expect(page.locator("h1 .badge")).to_have_text("Accepted")
+    assert console_errors == []
+
+    sign_in(page, "buyer@acme.test")
+    expect(page.locator("#notification-bell .bell-count")).to_have_text("2")  # answer, status
+    page.goto(idea_url)
+    expect(page.locator(".thread")).to_contain_text("start with the 62xx series")
+    expect(page.locator("main")).not_to_contain_text("NOTE-XYZ")
+    expect(page.locator(".message.internal")).to_have_count(0)
+    expect(page.locator("h1 .badge")).to_have_text("Accepted")
+    assert console_errors == []

@@ -1,0 +1,332 @@
+"""Design suggestions: drafts, sending with a promised answer, the thread and its
+internal notes, the workflow, proposals to customers; confidentiality; bad input."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from portal.accounts.models import User
+from portal.catalog.models import Category, Product, Stock
+from portal.errors import DomainError, Forbidden
+from portal.extensions import db
+from portal.ideas import service
+from portal.ideas.models import Idea
+from portal.notifications.models import Notification
+
+from .support import soup
+
+TODAY = date(2026, 11, 26)  # a Thursday
+
+
+def user(email: str) -> User:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def draft(email: str = "buyer@acme.test", **fields) -> Idea:
+    values = {
+        "title": "Use a stamped bracket instead of a machined one",
+        "body": "The **machined** bracket costs too much.",
+        "category": "design",
+        "expected_saving": "12,500",
+        "expected_benefit": "Shorter lead time.",
+        "skus": "",
+    } | fields
+    return service.save_draft(user(email), None, **values)
+
+
+def sent(email: str = "buyer@acme.test", **fields) -> Idea:
+    idea = draft(email, **fields)
+    return service.submit(user(email), idea, TODAY)
+
+
+def test_working_days_skip_the_weekend():
+    assert service.add_business_days(TODAY, 5) == date(2026, 12, 3)
+    assert service.add_business_days(date(2026, 11, 27), 1) == date(2026, 11, 30)  # Fri -> Mon
+
+
+def test_a_draft_is_the_authors_alone_until_it_is_sent(app, demo):
+    with app.app_context():
+        idea = draft()
+        assert idea.expected_saving == Decimal("12500.00")
+        for email in ("admin@acme.test", "engineer@vendor.test"):
+            with pytest.raises(Exception, match="No such suggestion"):
+                service.idea_for(user(email), idea.id)
+        service.submit(user("buyer@acme.test"), idea, TODAY)
+        assert idea.status == "submitted" and idea.answer_due_on == date(2026, 12, 3)
+        for email in ("admin@acme.test", "engineer@vendor.test", "manager@vendor.test"):
+            assert service.idea_for(user(email), idea.id).id == idea.id
+        for email in ("buyer@globex.test", "manager2@vendor.test"):
+            with pytest.raises(Exception, match="No such suggestion"):
+                service.idea_for(user(email), idea.id)
+        with pytest.raises(Forbidden):
+            service.idea_for(user("planner@vendor.test"), idea.id)
+        told = set(
+            db.session.scalars(
+                select(Notification.kind).where(
+                    Notification.user_id == user("engineer@vendor.test").id
+                )
+            )
+        )
+        assert told == {"idea_submitted"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"title": "  "}, "title of a few words"),
+        ({"title": "x" * 201}, "under 200"),
+        ({"category": "colour"}, "category"),
+        ({"expected_saving": "lots"}, "not an amount"),
+        ({"expected_saving": "-5"}, "from 0"),
+        ({"expected_saving": "1e12"}, "from 0"),
+        ({"skus": "NOPE-1"}, "no product with the SKU “NOPE-1”"),
+        ({"body": "x" * 20_001}, "under 20,000"),
+    ],
+)
+def test_bad_drafts_are_refused_and_nothing_is_saved(app, demo, fields, message):
+    with app.app_context():
+        with pytest.raises(DomainError, match=message):
+            draft(**fields)
+        db.session.rollback()
+        assert db.session.scalar(select(Idea.id)) is None
+
+
+def test_internal_notes_never_reach_the_customer(app, demo, login_as):
+    with app.app_context():
+        idea = sent()
+        engineer = user("engineer@vendor.test")
+        service.post(engineer, idea, body="Margins are thin here; SECRET-NOTE", kind="note")
+        service.post(engineer, idea, body="Thanks, we look at it.", kind="answer")
+        idea_id = idea.id
+        assert idea.first_answered_at is not None
+        messages, total = service.thread(user("buyer@acme.test"), idea)
+        assert [m.kind for m in messages] == ["answer"] and total == 1
+    for email in ("buyer@acme.test", "admin@acme.test"):
+        person = login_as(email)
+        for url in (f"/ideas/{idea_id}", "/ideas", "/"):
+            assert "SECRET-NOTE" not in person.get(url).get_data(as_text=True), (email, url)
+        fragment = person.get(f"/ideas/{idea_id}", headers={"HX-Request": "true"})
+        assert "SECRET-NOTE" not in fragment.get_data(as_text=True)
+    page = login_as("engineer@vendor.test").get(f"/ideas/{idea_id}").get_data(as_text=True)
+    assert "SECRET-NOTE" in page and "Internal note — vendor staff only" in page
+    assert login_as("buyer@globex.test").get(f"/ideas/{idea_id}").status_code == 404
+
+
+def test_questions_wait_for_the_customer_and_answers_go_back_to_review(app, demo):
+    with app.app_context():
+        idea = sent()
+        service.post(
+            user("engineer@vendor.test"), idea, body="Which drawing revision?", kind="question"
+        )
+        assert idea.status == "needs_information"
+        service.post(user("buyer@acme.test"), idea, body="Revision C.")
+        assert idea.status == "under_review"
+        with pytest.raises(Forbidden):
+            service.post(user("buyer@acme.test"), idea, body="x", kind="note")
+        with pytest.raises(DomainError, match="Write something"):
+            service.post(user("buyer@acme.test"), idea, body="   ")
+
+
+def test_the_workflow_refuses_jumps_and_declines_without_a_reason(app, demo):
+    with app.app_context():
+        engineer = user("engineer@vendor.test")
+        idea = sent()
+        with pytest.raises(DomainError, match="cannot become implemented"):
+            service.change_status(engineer, idea, "implemented")
+        with pytest.raises(DomainError, match="why the suggestion is declined"):
+            service.change_status(engineer, idea, "declined", reason=" ")
+        with pytest.raises(Forbidden):
+            service.change_status(user("buyer@acme.test"), idea, "accepted")
+        service.change_status(engineer, idea, "accepted")
+        service.change_status(engineer, idea, "planned")
+        with pytest.raises(DomainError, match="not an amount"):
+            service.change_status(engineer, idea, "implemented", realised_saving="a lot")
+        db.session.rollback()
+        idea = db.session.get(Idea, idea.id)
+        service.change_status(engineer, idea, "implemented", realised_saving="9,800.50")
+        assert idea.realised_saving == Decimal("9800.50")
+        assert [(e.kind, e.after) for e in service.events(idea)] == [
+            ("drafted", "draft"),
+            ("submitted", "submitted"),
+            ("status", "accepted"),
+            ("status", "planned"),
+            ("status", "implemented"),
+        ]
+
+
+def test_engineers_propose_and_the_customer_answers(app, demo):
+    with app.app_context():
+        engineer = user("engineer@vendor.test")
+        acme = user("buyer@acme.test").account
+        proposal = service.save_draft(
+            engineer,
+            None,
+            title="A cheaper seal material",
+            body="FKM instead of FFKM",
+            category="material",
+            expected_saving="",
+            expected_benefit="",
+            skus="",
+            account_id=acme.id,
+        )
+        with pytest.raises(Exception, match="No such suggestion"):
+            service.idea_for(user("buyer@acme.test"), proposal.id)  # still a draft
+        service.submit(engineer, proposal, TODAY)
+        assert proposal.answer_due_on is None
+        with pytest.raises(DomainError, match="why you decline"):
+            service.respond_to_proposal(user("buyer@acme.test"), proposal, accept=False, comment="")
+        service.respond_to_proposal(user("buyer@acme.test"), proposal, accept=True, comment="")
+        assert proposal.status == "accepted"
+        with pytest.raises(Forbidden):
+            service.save_draft(
+                user("planner@vendor.test"),
+                None,
+                title="x y z",
+                body="",
+                category="other",
+                expected_saving="",
+                expected_benefit="",
+                skus="",
+                account_id=acme.id,
+            )
+
+
+def test_the_queue_puts_the_nearest_promise_first(app, demo, login_as):
+    with app.app_context():
+        late = sent(title="Older idea")
+        late.answer_due_on = TODAY - timedelta(days=2)
+        sent(title="Newer idea")
+        answered = sent(title="Answered idea")
+        service.post(user("engineer@vendor.test"), answered, body="Done.", kind="answer")
+        service.change_status(user("engineer@vendor.test"), answered, "accepted")
+        db.session.commit()
+    page = soup(login_as("engineer@vendor.test").get("/ideas"))
+    titles = [td.text.strip() for td in page.select("#results tbody td:nth-child(2)")]
+    assert titles == ["Older idea", "Newer idea"]
+    assert page.select_one("#results tbody tr .badge-late") is not None
+
+
+def test_markdown_is_rendered_and_sanitised(app, demo, login_as):
+    with app.app_context():
+        idea = sent(
+            body="**Bold** <script>alert(1)</script> [x](javascript:alert(2)) [ok](https://example.com)"
+        )
+        idea_id = idea.id
+    page = login_as("buyer@acme.test").get(f"/ideas/{idea_id}").get_data(as_text=True)
+    assert "<strong>Bold</strong>" in page
+    assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
+    assert 'href="javascript:' not in page
+    assert 'href="https://example.com" rel="noopener noreferrer nofollow"' in page
+    preview = login_as("buyer@acme.test").post(
+        "/ideas/preview", {"body": "<img src=x onerror=alert(1)> *hi*"}, page="/ideas/new"
+    )
+    assert "<em>hi</em>" in preview.get_data(as_text=True)
+    assert "<img" not in preview.get_data(as_text=True)
+
+
+def test_the_forms_show_bad_input_beside_the_field(app, demo, login_as):
+    buyer = login_as("buyer@acme.test")
+    response = buyer.post(
+        "/ideas/new",
+        {"title": "ok title", "category": "design", "expected_saving": "cheap", "skus": ""},
+        page="/ideas/new",
+    )
+    assert response.status_code == 422
+    assert "not an amount of money" in soup(response).select_one("#expected_saving-error").text
+    with app.app_context():
+        idea_id = sent().id
+    response = buyer.post(f"/ideas/{idea_id}/messages", {"body": ""}, page=f"/ideas/{idea_id}")
+    assert response.status_code == 422
+    engineer = login_as("engineer@vendor.test")
+    response = engineer.post(
+        f"/ideas/{idea_id}/status", {"status": "declined", "reason": ""}, page=f"/ideas/{idea_id}"
+    )
+    assert response.status_code == 422
+    assert "why the suggestion is declined" in response.get_data(as_text=True)
+
+
+@pytest.fixture
+def bracket(app, demo):
+    with app.app_context():
+        product = Product(
+            sku="BRK-100",
+            name="Bracket",
+            category=Category(name="Brackets"),
+            list_price=Decimal("3.00"),
+            stock=Stock(on_hand=1),
+        )
+        db.session.add(product)
+        db.session.commit()
+
+
+def test_products_are_linked_by_sku(app, bracket):
+    with app.app_context():
+        idea = draft(skus="brk-100, BRK-100")
+        assert [p.sku for p in idea.products] == ["BRK-100"]
+
+
+def test_measures_on_a_hand_worked_example():
+    from datetime import UTC, datetime
+
+    from portal.ideas.measures import Record, measure
+
+    monday = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    friday = date(2026, 11, 6)
+    records = [
+        # answered after one day, accepted
+        Record(monday, friday, monday + timedelta(days=1), "accepted"),
+        # answered after seven days (late), declined
+        Record(monday, friday, monday + timedelta(days=7), "declined"),
+        # never answered, its promise passed: counts against
+        Record(monday, friday, None, "submitted"),
+        # never answered, not yet due: not judged
+        Record(monday, date(2026, 11, 20), None, "submitted"),
+        # answered after three days, implemented, saving 1,000 a year
+        Record(monday, friday, monday + timedelta(days=3), "implemented", Decimal("1000")),
+    ]
+    m = measure(records, today=date(2026, 11, 10))
+    assert m.sent == 5
+    assert m.median_days_to_answer == 3.0
+    assert (m.due, m.within_promise, m.share_within_promise) == (4, 2, 0.5)
+    assert (m.decided, m.accepted) == (3, 2) and round(m.acceptance_rate, 3) == 0.667
+    assert (m.implemented, m.realised_saving) == (1, Decimal("1000"))
+    assert measure([], today=date(2026, 11, 10)).median_days_to_answer is None
+
+
+def test_each_side_sees_its_own_measures(app, demo, login_as):
+    with app.app_context():
+        acme_idea = sent()
+        service.post(user("engineer@vendor.test"), acme_idea, body="Yes.", kind="answer")
+        sent("buyer@globex.test")
+    customer = soup(login_as("buyer@acme.test").get("/ideas/measures"))
+    kpis = {
+        dt.text: dd.text
+        for dt, dd in zip(customer.select(".kpis dt"), customer.select(".kpis dd"), strict=True)
+    }
+    assert kpis["Sent"] == "1" and "Globex" not in customer.text
+    vendor = soup(login_as("engineer@vendor.test").get("/ideas/measures"))
+    kpis = {
+        dt.text: dd.text
+        for dt, dd in zip(vendor.select(".kpis dt"), vendor.select(".kpis dd"), strict=True)
+    }
+    assert kpis["Sent"] == "2"
+    assert "Globex Manufacturing" in vendor.text and "Acme Industrial" in vendor.text
+
+
+def test_a_long_thread_shows_its_latest_posts_first_and_all_on_request(app, demo, login_as):
+    with app.app_context():
+        idea = sent()
+        for n in range(105):
+            service.post(user("buyer@acme.test"), idea, body=f"Post number {n:03d}")
+        idea_id = idea.id
+    buyer = login_as("buyer@acme.test")
+    page = soup(buyer.get(f"/ideas/{idea_id}"))
+    assert len(page.select(".thread > li")) == 100
+    assert "The latest 100 of 105 posts" in page.text and "Post number 104" in page.text
+    assert "Post number 004" not in page.text
+    everything = soup(buyer.get(f"/ideas/{idea_id}?thread=all"))
+    assert len(everything.select(".thread > li")) == 105
