@@ -69,6 +69,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .accounts import models as _accounts_models  # noqa: F401
     from .accounts.auth import bp as auth_bp
     from .accounts.routes import bp as accounts_bp
+    from .attachments import models as _attachments_models  # noqa: F401
+    from .attachments.routes import bp as attachments_bp
     from .audit import models as _audit_models  # noqa: F401
     from .catalog import models as _catalog_models  # noqa: F401
     from .catalog.routes import bp as catalog_bp
@@ -90,6 +92,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(fulfilment_bp)
     app.register_blueprint(ideas_bp)
+    app.register_blueprint(attachments_bp)
 
     from .cli import register_commands
 

@@ -61,7 +61,21 @@ PASSWORD_HASH_MEMORY_KIB = 65536
 PASSWORD_HASH_PARALLELISM = 4
 
 WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+# The largest request body. Keep it above ATTACHMENT_MAX_BYTES (plus room for the
+# form around a file): a file just over the attachment limit then reaches the
+# attachments service, whose message names the limit, instead of being cut off
+# with the bare "too large" page.
 MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+
+# Attachments (drawings, photos, PDFs, CAD exports on suggestions and messages).
+# The largest single file, in bytes.
+ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
+# The most all attachments of one customer account may take together, in bytes.
+ATTACHMENT_QUOTA_BYTES = 500 * 1024 * 1024
+# Where the files are kept. None means instance/attachments. Never a folder the
+# web server serves by itself (such as portal/static): files are only ever sent
+# by the portal, after checking who asks. With several hosts, a shared volume.
+ATTACHMENT_DIR = None
 
 # E-mail for notifications, sent after the change it reports is committed, in a
 # background thread (a slow or unreachable server never holds up a request; a

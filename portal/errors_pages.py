@@ -50,10 +50,17 @@ def _bad_request(_error):
 
 
 def _too_large(_error):
+    from flask import current_app
+
+    from portal.formatting import filesize
+
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    at_most = f" (at most {filesize(limit)} at once)" if limit else ""
     return render_template(
         "errors/error.html",
         title="Too large",
-        message="What you sent is larger than the portal accepts.",
+        message=f"What you sent is larger than the portal accepts{at_most}, so nothing was "
+        "saved. Go back and send a smaller file, or fewer files at a time.",
     ), 413
 
 

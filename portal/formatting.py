@@ -67,6 +67,17 @@ def money(value: Decimal | None) -> str:
     return f"{amount:,.2f} {current_app.config['CURRENCY']}"
 
 
+def filesize(size: int | None) -> str:
+    """20971520 -> '20 MB', 1536 -> '1.5 KB' (binary units, as limits are configured)."""
+    if size is None:
+        return "—"
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            value = size / factor
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{size} byte{'s' if size != 1 else ''}"
+
+
 # (label, endpoint, roles that see it). Later areas add their entries here.
 NAVIGATION = {
     "vendor": [
@@ -118,6 +129,7 @@ def install(app: Flask) -> None:
     app.add_template_filter(ago)
     app.add_template_filter(money)
     app.add_template_filter(isodate)
+    app.add_template_filter(filesize)
     from portal.markdown import render as markdown
 
     app.add_template_filter(markdown, "markdown")

@@ -104,9 +104,10 @@ TEMPLATE_CACHE = SharedBytecodeCache()
 
 
 @pytest.fixture
-def app(database_url):
-    """The application on the run's database, with empty tables."""
-    app = create_app(make_test_config(database_url))
+def app(database_url, tmp_path):
+    """The application on the run's database, with empty tables (and attachments
+    stored in the test's temporary folder, never in the repository)."""
+    app = create_app(make_test_config(database_url, ATTACHMENT_DIR=str(tmp_path / "attachments")))
     app.jinja_env.bytecode_cache = TEMPLATE_CACHE
     with app.app_context():
         empty_all_tables()

@@ -9,10 +9,12 @@ a user of another customer account gets 404 for this account's objects
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
@@ -261,6 +263,11 @@ MATRIX: dict[tuple[str, str], Access] = {
         tenant=True,
         owner="buyer",
     ),
+    # Attachments: any signed-in user may ask; {attachment} is Acme's, so vendor staff and
+    # Acme's users get it, another account's user 404 (test_attachments.py: internal files).
+    ("attachments.download", "/attachments/<int:attachment_id>"): Access(
+        "/attachments/{attachment}", VENDOR | ACME_CUSTOMERS, tenant=True
+    ),
 }
 
 
@@ -288,7 +295,7 @@ ACTOR_NAMES = ["anonymous", *ACTORS]
 def build_world(app) -> dict:
     """The demo people, a Globex user with every customer role, one product, and Acme's
     objects (an order, a cart line, a saved list, a contract price, a notification for the
-    buyer); returns their ids."""
+    buyer, an attachment); returns their ids."""
     from datetime import date, timedelta
 
     from portal import demo
@@ -390,6 +397,11 @@ def build_world(app) -> dict:
         (notification,) = notifications.notify(
             [buyer], "order_placed", f"Order {order.number} was placed.", f"/orders/{order.number}"
         )
+        from portal.attachments import service as attachments
+
+        attachment = attachments.store(
+            buyer, acme.id, FileStorage(io.BytesIO(b"Bracket, 2 mm\n"), filename="note.txt")
+        )
         db.session.commit()
         return {
             "acme": acme.id,
@@ -410,6 +422,7 @@ def build_world(app) -> dict:
             "cancel_request": request.id,
             "notification": notification.id,
             "idea": idea.id,
+            "attachment": attachment.id,
         }
 
 
@@ -446,7 +459,7 @@ def check(response, access: Access, actor: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(database_url):
+def world(database_url, tmp_path_factory):
     """One app, one data set and one signed-in client per actor for every GET case.
 
     GET requests change nothing these cases depend on, so they can share the
@@ -458,7 +471,8 @@ def world(database_url):
     from .conftest import TEMPLATE_CACHE, empty_all_tables
     from .support import make_test_config
 
-    app = create_app(make_test_config(database_url))
+    attachments = tmp_path_factory.mktemp("attachments")
+    app = create_app(make_test_config(database_url, ATTACHMENT_DIR=str(attachments)))
     app.jinja_env.bytecode_cache = TEMPLATE_CACHE
     with app.app_context():
         empty_all_tables()

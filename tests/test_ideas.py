@@ -330,3 +330,67 @@ def test_a_long_thread_shows_its_latest_posts_first_and_all_on_request(app, demo
     assert "Post number 004" not in page.text
     everything = soup(buyer.get(f"/ideas/{idea_id}?thread=all"))
     assert len(everything.select(".thread > li")) == 105
+
+
+# --- files on suggestions and posts -----------------------------------------------------
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def test_files_go_with_posts_and_internal_ones_stay_inside(app, demo, login_as):
+    import io
+
+    with app.app_context():
+        idea_id = sent().id
+    buyer = login_as("buyer@acme.test")
+    response = buyer.post(
+        f"/ideas/{idea_id}/messages",
+        {"body": "The drawing", "files": (io.BytesIO(PDF), "bracket drawing.pdf")},
+        page=f"/ideas/{idea_id}",
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303
+    engineer = login_as("engineer@vendor.test")
+    response = engineer.post(
+        f"/ideas/{idea_id}/messages",
+        {"body": "Our cost sheet", "kind": "note", "files": (io.BytesIO(b"cost;1\n"), "cost.csv")},
+        page=f"/ideas/{idea_id}",
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303
+    page = soup(engineer.get(f"/ideas/{idea_id}"))
+    links = {a.text: a["href"] for a in page.select(".files a")}
+    assert set(links) == {"bracket drawing.pdf", "cost.csv"}
+    assert engineer.get(links["bracket drawing.pdf"]).data == PDF
+    # The customer sees their drawing, never the internal file, not even by its address.
+    customer_page = soup(buyer.get(f"/ideas/{idea_id}"))
+    assert [a.text for a in customer_page.select(".files a")] == ["bracket drawing.pdf"]
+    assert buyer.get(links["cost.csv"]).status_code == 404
+    assert login_as("buyer@globex.test").get(links["bracket drawing.pdf"]).status_code == 404
+    assert login_as("planner@vendor.test").get(links["bracket drawing.pdf"]).status_code == 404
+    assert login_as("manager2@vendor.test").get(links["bracket drawing.pdf"]).status_code == 404
+
+
+def test_a_refused_file_refuses_the_post_and_keeps_nothing(app, demo, login_as):
+    import io
+
+    from portal.attachments.models import Attachment
+    from portal.ideas.models import IdeaMessage
+
+    with app.app_context():
+        idea_id = sent().id
+    buyer = login_as("buyer@acme.test")
+    response = buyer.post(
+        f"/ideas/{idea_id}/messages",
+        {"body": "See attached", "files": (io.BytesIO(b"MZ\x90\x00" + b"\x00" * 100), "setup.pdf")},
+        page=f"/ideas/{idea_id}",
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert "not accepted" in soup(response).select_one(".form-errors").text
+    with app.app_context():
+        assert (
+            db.session.scalar(select(IdeaMessage.id).where(IdeaMessage.body == "See attached"))
+            is None
+        )
+        assert db.session.scalar(select(Attachment.id)) is None

@@ -10,6 +10,7 @@ from wtforms import SelectChoice
 
 from portal.accounts.models import CustomerAccount
 from portal.accounts.roles import CUSTOMER_ROLES
+from portal.attachments.service import ACCEPTED
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.htmx import render_fragment, render_page
@@ -82,6 +83,7 @@ def _save(form: IdeaForm, idea: Idea | None):
         expected_benefit=form.expected_benefit.data or "",
         skus=form.skus.data or "",
         account_id=form.account_id.data if form.account_id else None,
+        files=request.files.getlist("files"),
     )
 
 
@@ -102,7 +104,12 @@ def new():
             flash("Draft saved. Send it when it is ready.", "success")
             return redirect(url_for("ideas.detail", idea_id=idea.id), code=303)
     return render_page(
-        "ideas/form.html", "form", form=form, idea=None, status=422 if form.errors else 200
+        "ideas/form.html",
+        "form",
+        form=form,
+        idea=None,
+        accepted_files=ACCEPTED,
+        status=422 if form.errors else 200,
     )
 
 
@@ -127,7 +134,12 @@ def edit(idea_id: int):
             flash("Draft saved.", "success")
             return redirect(url_for("ideas.detail", idea_id=idea.id), code=303)
     return render_page(
-        "ideas/form.html", "form", form=form, idea=idea, status=422 if form.errors else 200
+        "ideas/form.html",
+        "form",
+        form=form,
+        idea=idea,
+        accepted_files=ACCEPTED,
+        status=422 if form.errors else 200,
     )
 
 
@@ -202,11 +214,15 @@ def _render_detail(idea: Idea, *, post_form=None, status_form=None, answer_form=
     assign_form.assignee_id.choices = [SelectChoice("", "Nobody yet")] + [
         SelectChoice(e.id, e.name) for e in service.engineers()
     ]
+    own_files, message_files = service.files_of(current_user, idea, messages)
     return render_page(
         "ideas/detail.html",
         "content",
         status=code,
         idea=idea,
+        own_files=own_files,
+        message_files=message_files,
+        accepted_files=ACCEPTED,
         messages=messages,
         thread_total=thread_total,
         events=service.events(idea) if current_user.is_vendor_staff else [],
@@ -228,7 +244,13 @@ def post_message(idea_id: int):
         form.kind.data = "message"
     if form.validate_on_submit():
         try:
-            service.post(current_user, idea, body=form.body.data or "", kind=form.kind.data)
+            service.post(
+                current_user,
+                idea,
+                body=form.body.data or "",
+                kind=form.kind.data,
+                files=request.files.getlist("files"),
+            )
         except Forbidden:
             abort(403)
         except DomainError as error:

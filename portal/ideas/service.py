@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.accounts import service as accounts
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
+from portal.attachments import service as attachments
 from portal.catalog import service as catalog
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
@@ -53,6 +54,46 @@ def add_business_days(start: date, days: int) -> date:
 
 
 # --- who sees what -------------------------------------------------------------------------
+
+
+def may_see(viewer: User, idea_id: int) -> bool:
+    try:
+        query = visible_ideas(viewer)
+    except Forbidden:
+        return False
+    return db.session.scalar(query.with_only_columns(Idea.id).where(Idea.id == idea_id)) is not None
+
+
+def _may_see_message(viewer: User, message_id: int) -> bool:
+    message = db.session.get(IdeaMessage, message_id)
+    if message is None or (message.internal and not viewer.is_vendor_staff):
+        return False
+    return may_see(viewer, message.idea_id)
+
+
+# A file of a suggestion or a post is seen by whoever sees the suggestion (and,
+# for an internal note, vendor staff only): the same rules as the pages.
+attachments.register_owner_check("idea", may_see)
+attachments.register_owner_check("idea_message", _may_see_message)
+
+
+def files_of(viewer: User, idea: Idea, messages: list[IdeaMessage]):
+    """The suggestion's own files, and each post's, in two queries."""
+    own = attachments.for_owner("idea", [idea.id], viewer)[idea.id]
+    per_message = attachments.for_owner("idea_message", [m.id for m in messages], viewer)
+    return own, per_message
+
+
+def _store_files(user: User, idea: Idea, files, owner_kind: str, owner_id: int, internal=False):
+    stored = [
+        attachments.store(user, idea.account_id, upload, internal=internal)
+        for upload in files or ()
+        if upload and upload.filename
+    ]
+    if len(stored) > 10:
+        raise DomainError("Attach at most 10 files at a time.", field="files")
+    if stored:
+        attachments.attach(stored, owner_kind, owner_id)
 
 
 def visible_ideas(viewer: User) -> Select:
@@ -209,6 +250,7 @@ def save_draft(
     expected_benefit: str,
     skus: str,
     account_id: int | None = None,
+    files=(),
 ) -> Idea:
     """Create or change a draft. Customers write for their own account; an
     engineer writes a proposal for the account they name."""
@@ -248,6 +290,7 @@ def save_draft(
     if created:
         db.session.add(idea)
     db.session.flush()
+    _store_files(user, idea, files, "idea", idea.id)
     if created:
         _event(idea, user, "drafted", after="draft")
     else:
@@ -304,7 +347,7 @@ def submit(user: User, idea: Idea, today: date) -> Idea:
 # --- the thread and the workflow --------------------------------------------------------------
 
 
-def post(user: User, idea: Idea, *, body: str, kind: str = "message") -> IdeaMessage:
+def post(user: User, idea: Idea, *, body: str, kind: str = "message", files=()) -> IdeaMessage:
     """Add to the thread. A customer writes messages; vendor staff write
     messages, answers, questions (the suggestion then needs information) or
     internal notes, which the customer never sees."""
@@ -324,6 +367,8 @@ def post(user: User, idea: Idea, *, body: str, kind: str = "message") -> IdeaMes
         raise DomainError("Choose what kind of post this is.", field="kind")
     message = _message(idea, user, body, kind=kind)
     db.session.add(message)
+    db.session.flush()
+    _store_files(user, idea, files, "idea_message", message.id, internal=message.internal)
     if vendor and not message.internal and idea.direction == "customer":
         _first_answer(idea)
     if kind == "question" and idea.status in ("submitted", "under_review"):

@@ -1,4 +1,4 @@
-"""Design suggestions in Chromium: a buyer sends one, an engineer answers, writes
+"""Design suggestions in Chromium: a buyer sends one with a drawing, an engineer answers, writes
 an internal note and changes the status; the buyer sees the answer and the
 notification, never the note."""
 
@@ -7,6 +7,8 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from .conftest import sign_in
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
 def test_a_suggestion_from_the_buyer_to_the_engineer_and_back(page, console_errors):
@@ -19,7 +21,11 @@ def test_a_suggestion_from_the_buyer_to_the_engineer_and_back(page, console_erro
     page.get_by_role("button", name="Preview the description").click()
     expect(page.locator("#preview strong")).to_have_text("two pallets")
     page.get_by_label("Expected saving per year").fill("4,800")
+    page.get_by_label("Attach files").set_input_files(
+        {"name": "crate drawing.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    )
     page.get_by_role("button", name="Save draft").click()
+    expect(page.locator(".files a")).to_have_text("crate drawing.pdf")
     page.get_by_role("button", name="Send to Northwind Components").click()
     expect(page.locator(".flash-success")).to_contain_text("first answer by")
     expect(page.locator("h1 .badge")).to_have_text("Submitted")
@@ -28,6 +34,7 @@ def test_a_suggestion_from_the_buyer_to_the_engineer_and_back(page, console_erro
     sign_in(page, "engineer@vendor.test")
     page.goto("/ideas")
     page.locator("#results tbody tr", has_text="Returnable crates").get_by_role("link").click()
+    expect(page.locator(".files a")).to_have_text("crate drawing.pdf")
     page.get_by_label("Post as").select_option("note")
     page.get_by_label("Your message").fill("Ask logistics about the crate pool first. NOTE-XYZ")
     page.get_by_role("button", name="Post").click()
