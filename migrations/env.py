@@ -61,13 +61,33 @@ def run_migrations_online() -> None:
                 logger.info("No changes in schema detected.")
 
     with db.engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            process_revision_directives=process_revision_directives,
-            **_options(connection),
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table: copy, DROP, rename. With foreign keys
+            # on, the DROP deletes every row that references the table through
+            # ON DELETE CASCADE (a suggestion's whole thread). The pragma only
+            # takes effect outside a transaction, so it goes straight to the
+            # driver before the migration's transaction begins.
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(
+                connection=connection,
+                process_revision_directives=process_revision_directives,
+                **_options(connection),
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"The migration broke foreign keys: {broken[:5]}")
+            if sqlite and connection.in_transaction():
+                connection.commit()  # SQLite's DDL is not transactional to Alembic
+        finally:
+            if sqlite:
+                if connection.in_transaction():
+                    connection.rollback()  # failed: nothing half-done stays
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

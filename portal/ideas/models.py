@@ -44,6 +44,7 @@ STATUSES = {
     "declined": "Declined",
     "planned": "Planned",
     "implemented": "Implemented",
+    "merged": "Merged",  # a duplicate, merged into another suggestion
 }
 # Where a suggestion waits for the vendor's first answer.
 OPEN_STATUSES = ("submitted", "under_review", "needs_information")
@@ -72,6 +73,7 @@ class Idea(db.Model):
         # The queue: unanswered first, by promised date; everything by latest activity.
         Index("ix_idea_queue", "first_answered_at", "answer_due_on"),
         Index("ix_idea_activity", "last_activity_at"),
+        Index("ix_idea_merged_into", "merged_into_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,11 +95,14 @@ class Idea(db.Model):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     realised_saving: Mapped[Decimal | None] = mapped_column(Money)  # per year, once implemented
+    # A duplicate points at the suggestion it was merged into; its thread stays readable.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("idea.id", ondelete="SET NULL"))
 
     account: Mapped[CustomerAccount] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     products: Mapped[list[Product]] = relationship(secondary=idea_product, order_by="Product.sku")
+    merged_into: Mapped[Idea | None] = relationship(remote_side=[id])
 
     @property
     def reference(self) -> str:
@@ -116,6 +121,26 @@ class Idea(db.Model):
     @property
     def waits_for_answer(self) -> bool:
         return self.status in OPEN_STATUSES and self.first_answered_at is None
+
+
+class IdeaFollower(db.Model):
+    """Someone who is told about a suggestion's answers and status changes.
+
+    Authors, posters and the engineer in charge follow without asking; anyone
+    who may see the suggestion can follow or stop following it."""
+
+    __tablename__ = "idea_follower"
+    __table_args__ = (Index("ix_idea_follower_user", "user_id"),)
+
+    idea_id: Mapped[int] = mapped_column(
+        ForeignKey("idea.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
 
 
 class IdeaMessage(db.Model):
