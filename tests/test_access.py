@@ -238,6 +238,13 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("ideas.assign", "/ideas/<int:idea_id>/assign"): Access(
         "/ideas/{idea}/assign", ENGINEERS, ("POST",)
     ),
+    ("ideas.products", "/ideas/products"): Access("/ideas/products?sku=ab", IDEA_WRITERS),
+    ("ideas.follow", "/ideas/<int:idea_id>/follow"): Access(
+        "/ideas/{idea}/follow", IDEA_READERS, ("POST",), tenant=True
+    ),
+    ("ideas.merge", "/ideas/<int:idea_id>/merge"): Access(
+        "/ideas/{idea}/merge", ENGINEERS, ("POST",)
+    ),
     ("ideas.answer_proposal", "/ideas/<int:idea_id>/answer"): Access(
         "/ideas/{idea}/answer", ACME_CUSTOMERS, ("POST",), tenant=True
     ),

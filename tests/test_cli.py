@@ -77,6 +77,7 @@ def test_demo_load_is_complete_and_deterministic(app, database_url):
     documented_logins_work(app, runner.invoke(args=["demo", "load"]))
     first = snapshot()
     a_year_of_history_with_promises_kept_differently(app)
+    suggestions_in_every_status(app)
     with app.app_context():
         empty_all_tables()
     runner.invoke(args=["demo", "load"])
@@ -105,6 +106,25 @@ def a_year_of_history_with_promises_kept_differently(app):
         shares = [round(f.share("on_time_in_full"), 2) for _, f in result.by_account]
         assert len(shares) == 4 and len(set(shares)) == 4, shares
         assert result.total.changes > 0 and 0.4 < result.total.share("on_time_in_full") < 0.95
+
+
+def suggestions_in_every_status(app):
+    """A few dozen suggestions: every status, threads, overdue ones, savings
+    realised, a merged duplicate, two proposals from the vendor's engineers."""
+    from datetime import date
+
+    from portal.ideas.models import STATUSES, Idea, IdeaFollower, IdeaMessage
+
+    with app.app_context():
+        ideas = db.session.scalars(select(Idea)).all()
+        assert len(ideas) >= 30
+        assert {i.status for i in ideas} == set(STATUSES)
+        assert sum(i.direction == "vendor" for i in ideas) == 2
+        assert any(i.waits_for_answer and i.answer_due_on < date.today() for i in ideas)
+        assert any(i.status == "implemented" and i.realised_saving for i in ideas)
+        assert all(i.merged_into_id for i in ideas if i.status == "merged")
+        assert db.session.scalar(select(func.count()).select_from(IdeaMessage)) > 30
+        assert db.session.scalar(select(func.count()).select_from(IdeaFollower)) > 30
 
 
 def test_demo_load_never_adds_to_a_database_with_users(app, demo):

@@ -14,7 +14,7 @@ from portal.catalog.models import Category, Product, Stock
 from portal.errors import DomainError, Forbidden
 from portal.extensions import db
 from portal.ideas import service
-from portal.ideas.models import Idea
+from portal.ideas.models import Idea, IdeaFollower
 from portal.notifications.models import Notification
 
 from .support import soup
@@ -394,3 +394,134 @@ def test_a_refused_file_refuses_the_post_and_keeps_nothing(app, demo, login_as):
             is None
         )
         assert db.session.scalar(select(Attachment.id)) is None
+
+
+def kinds_told(email: str) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(Notification.kind)
+            .where(Notification.user_id == user(email).id)
+            .order_by(Notification.id)
+        )
+    )
+
+
+def test_followers_are_told_of_answers_and_status_changes(app, demo, login_as):
+    with app.app_context():
+        idea = sent()
+        engineer = user("engineer@vendor.test")
+        colleague = user("admin@acme.test")
+        manager = user("manager@vendor.test")
+        # The author follows without asking; the engineer in charge too.
+        service.assign(engineer, idea, engineer.id)
+        assert service.is_following(user("buyer@acme.test"), idea)
+        assert service.is_following(engineer, idea)
+        service.follow(colleague, idea)
+        service.follow(colleague, idea)  # following twice is following once
+        assert service.follower_count(idea) == 3
+        service.post(engineer, idea, body="We look at it this week.", kind="answer")
+        service.post(engineer, idea, body="Margins are thin; NOTE", kind="note")
+        service.change_status(engineer, idea, "accepted")
+        assert kinds_told("admin@acme.test") == ["idea_answered", "idea_status"]
+        assert kinds_told("buyer@acme.test") == ["idea_answered", "idea_status"]
+        # The account manager follows and hears the customer's reply, not the note.
+        service.follow(manager, idea)
+        before = len(kinds_told("manager@vendor.test"))
+        service.post(user("buyer@acme.test"), idea, body="Great, thanks.")
+        assert kinds_told("manager@vendor.test")[before:] == ["idea_message"]
+        # Followers on the customer's side hear their colleague's reply too.
+        assert kinds_told("admin@acme.test")[-1] == "idea_message"
+        service.unfollow(colleague, idea)
+        service.change_status(engineer, idea, "planned")
+        assert kinds_told("admin@acme.test") == ["idea_answered", "idea_status", "idea_message"]
+        # Someone who followed and then moved to another account is no longer told.
+        moved = user("buyer@globex.test")
+        db.session.add(IdeaFollower(idea_id=idea.id, user_id=moved.id))
+        db.session.commit()
+        assert moved.id not in [p.id for p in service._followers(idea)]
+        idea_id = idea.id
+    # Over HTTP: the button toggles, through htmx as a fragment, and CSRF holds.
+    buyer = login_as("buyer@acme.test")
+    page = f"/ideas/{idea_id}"
+    response = buyer.post(f"{page}/follow", {"follow": "0"}, page=page)
+    assert response.status_code == 303
+    with app.app_context():
+        assert not service.is_following(user("buyer@acme.test"), db.session.get(Idea, idea_id))
+    response = buyer.post(
+        f"{page}/follow", {"follow": "1"}, page=page, headers={"HX-Request": "true"}
+    )
+    button = soup(response).select_one("#follow button")
+    assert button.text == "Following" and button["aria-pressed"] == "true"
+    assert buyer.client.post(f"{page}/follow", data={"follow": "1"}).status_code == 400
+    assert login_as("buyer@globex.test").get(page).status_code == 404
+
+
+def test_a_draft_cannot_be_followed(app, demo):
+    with app.app_context():
+        idea = draft()
+        with pytest.raises(DomainError, match="Drafts are the author's alone"):
+            service.follow(user("buyer@acme.test"), idea)
+
+
+def test_a_duplicate_is_merged_with_its_followers_products_and_thread(app, bracket, login_as):
+    with app.app_context():
+        original = sent(title="Returnable crates for bearings")
+        duplicate = sent("admin@acme.test", title="Reusable crates please", skus="BRK-100")
+        service.post(user("admin@acme.test"), duplicate, body="We would pay for the crates.")
+        service.follow(user("approver@acme.test"), duplicate)
+        engineer = user("engineer@vendor.test")
+        target = service.merge(engineer, duplicate, original.id, comment="Same crates.")
+        assert target.id == original.id
+        assert duplicate.status == "merged" and duplicate.merged_into_id == original.id
+        assert duplicate.first_answered_at is not None  # the customer was answered
+        assert [p.sku for p in original.products] == ["BRK-100"]
+        for email in ("admin@acme.test", "approver@acme.test"):
+            assert service.is_following(user(email), original), email
+        # Both threads say so; the duplicate's own thread stays.
+        old_thread, _ = service.thread(user("admin@acme.test"), duplicate)
+        assert [m.body for m in old_thread][0] == "We would pay for the crates."
+        assert "Same crates." in old_thread[-1].body
+        new_thread, _ = service.thread(user("buyer@acme.test"), original)
+        assert "was merged into this suggestion" in new_thread[-1].body
+        assert "idea_status" in kinds_told("admin@acme.test")
+        assert [e.kind for e in service.events(original)][-1] == "merged_in"
+        # A merged suggestion is closed: no posts, no second merge, out of the queue.
+        with pytest.raises(DomainError, match="merged into S-"):
+            service.post(user("admin@acme.test"), duplicate, body="Hello?")
+        with pytest.raises(DomainError, match="cannot be merged"):
+            service.merge(engineer, duplicate, original.id)
+        queue, _ = service.ideas(engineer, service.IdeaFilter(queue=True))
+        assert duplicate.id not in [i.id for i in queue]
+        duplicate_id, original_id = duplicate.id, original.id
+    page = login_as("admin@acme.test").get(f"/ideas/{duplicate_id}")
+    notice = soup(page).select_one("p.notice")
+    assert notice.a["href"] == f"/ideas/{original_id}"
+    assert soup(page).select_one("#post-form") is None
+    page = login_as("buyer@acme.test").get(f"/ideas/{original_id}")
+    assert "Merged into this one" in soup(page).select("p.notice")[0].text
+
+
+def test_merging_is_refused_across_accounts_and_into_itself(app, demo, login_as):
+    with app.app_context():
+        acme = sent()
+        globex = sent("buyer@globex.test")
+        engineer = user("engineer@vendor.test")
+        with pytest.raises(DomainError, match="another suggestion of Acme"):
+            service.merge(engineer, acme, globex.id)
+        with pytest.raises(DomainError, match="into itself"):
+            service.merge(engineer, acme, acme.id)
+        with pytest.raises(DomainError, match="another suggestion"):
+            service.merge(engineer, acme, None)
+        with pytest.raises(Forbidden):
+            service.merge(user("manager@vendor.test"), acme, globex.id)
+        assert acme.status == "submitted" and globex.status == "submitted"
+        # Another account's suggestions are not even offered.
+        assert globex.id not in [i.id for i in service.merge_candidates(engineer, acme)]
+        acme_id, globex_id = acme.id, globex.id
+    engineer = login_as("engineer@vendor.test")
+    page = f"/ideas/{acme_id}"
+    response = engineer.post(f"{page}/merge", {"into_id": str(globex_id)}, page=page)
+    assert response.status_code == 422
+    assert soup(response).select_one("#into_id-error") is not None
+    with app.app_context():
+        assert db.session.get(Idea, acme_id).status == "submitted"

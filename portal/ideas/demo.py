@@ -110,6 +110,7 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
                 service.submit(author, idea, started)
             _play(rng, idea, engineer, started, today)
     acme = accounts[0]
+    made += _duplicate(acme, engineer, today)
     for title, body in PROPOSALS:
         proposal = service.save_draft(
             engineer,
@@ -159,6 +160,41 @@ def _play(rng, idea: Idea, engineer: User, started: date, today: date) -> None:
             if outcome == "implemented":
                 saving = str(rng.choice((1800, 5200, 12000, 31000)))
                 service.change_status(engineer, idea, "implemented", realised_saving=saving)
+
+
+def _duplicate(account: CustomerAccount, engineer: User, today: date) -> int:
+    """A colleague sends what the account already suggested; the engineer merges it,
+    and the account's customer admin follows the one that goes on."""
+    original = db.session.scalar(
+        select(Idea)
+        .where(
+            Idea.account_id == account.id,
+            Idea.direction == "customer",
+            Idea.status.in_(service.MERGEABLE),
+        )
+        .order_by(Idea.submitted_at)
+    )
+    admin = next((u for u in account.users if u.has_role(Role.CUSTOMER_ADMIN)), None)
+    if original is None or admin is None:
+        return 0
+    service.follow(admin, original)
+    started = today - timedelta(days=12)
+    with dated(started) as stamp:
+        stamp.idea = duplicate = service.save_draft(
+            admin,
+            None,
+            title=f"{original.title} for our second plant",
+            body="Our second plant asks for the same.",
+            category=original.category,
+            expected_saving="",
+            expected_benefit="",
+            skus="",
+        )
+    with dated(started, duplicate):
+        service.submit(admin, duplicate, started)
+    with dated(started + timedelta(days=2), duplicate):
+        service.merge(engineer, duplicate, original.id, comment="Both plants are covered there.")
+    return 1
 
 
 def _skus(account: CustomerAccount) -> list[str]:

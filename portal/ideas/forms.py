@@ -89,3 +89,19 @@ class ProposalAnswerForm(FlaskForm):
     comment = TextAreaField(
         "Comment", validators=[Optional(), Length(max=20_000)], render_kw={"rows": 3}
     )
+
+
+class MergeForm(FlaskForm):
+    into_id = SelectField(
+        "Merge into", coerce=lambda v: int(v) if v else None, validators=[Optional()]
+    )
+    comment = TextAreaField(
+        "Comment to the customer",
+        validators=[Optional(), Length(max=20_000)],
+        description="Optional: why these are the same idea.",
+        render_kw={"rows": 2},
+    )
+
+
+class FollowForm(FlaskForm):
+    """Follow or stop following: only the CSRF token and a button."""

@@ -13,12 +13,20 @@ from portal.accounts.roles import CUSTOMER_ROLES
 from portal.attachments.service import ACCEPTED
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
-from portal.htmx import render_fragment, render_page
+from portal.htmx import is_htmx, render_fragment, render_page
 from portal.markdown import render as render_markdown
 from portal.security import requires
 
 from . import service
-from .forms import AssignForm, IdeaForm, PostForm, ProposalAnswerForm, StatusForm
+from .forms import (
+    AssignForm,
+    FollowForm,
+    IdeaForm,
+    MergeForm,
+    PostForm,
+    ProposalAnswerForm,
+    StatusForm,
+)
 from .models import STATUSES, Idea
 
 bp = Blueprint("ideas", __name__)
@@ -152,6 +160,20 @@ def preview():
     )
 
 
+@bp.get("/ideas/products")
+@requires(*CUSTOMER_ROLES, *service.ENGINEERS)
+def products():
+    """Products to link while typing (htmx): SKU prefix first, then words of the name."""
+    from portal.catalog import service as catalog
+
+    typed = request.args.get("sku", "").strip()[:64]
+    return render_fragment(
+        "ideas/form.html",
+        "product_options",
+        products=catalog.suggest(typed) if len(typed) >= 2 else [],
+    )
+
+
 @bp.post("/ideas/<int:idea_id>/submit")
 @requires(*CUSTOMER_ROLES, *service.ENGINEERS)
 def submit(idea_id: int):
@@ -201,7 +223,18 @@ def detail(idea_id: int):
 THREAD_PAGE = 100
 
 
-def _render_detail(idea: Idea, *, post_form=None, status_form=None, answer_form=None, code=200):
+def _merge_form(idea: Idea, form: MergeForm | None = None) -> MergeForm:
+    form = form or MergeForm()
+    form.into_id.choices = [SelectChoice("", "Choose the suggestion it repeats…")] + [
+        SelectChoice(other.id, f"{other.reference} {other.title} ({other.status_label})")
+        for other in service.merge_candidates(current_user, idea)
+    ]
+    return form
+
+
+def _render_detail(
+    idea: Idea, *, post_form=None, status_form=None, answer_form=None, merge_form=None, code=200
+):
     everything = request.args.get("thread") == "all"
     messages, thread_total = service.thread(
         current_user, idea, latest=None if everything else THREAD_PAGE
@@ -215,6 +248,8 @@ def _render_detail(idea: Idea, *, post_form=None, status_form=None, answer_form=
         SelectChoice(e.id, e.name) for e in service.engineers()
     ]
     own_files, message_files = service.files_of(current_user, idea, messages)
+    is_engineer = current_user.has_role(*service.ENGINEERS)
+    may_merge = is_engineer and idea.direction == "customer" and idea.status in service.MERGEABLE
     return render_page(
         "ideas/detail.html",
         "content",
@@ -230,7 +265,12 @@ def _render_detail(idea: Idea, *, post_form=None, status_form=None, answer_form=
         status_form=status_form,
         assign_form=assign_form,
         answer_form=answer_form or ProposalAnswerForm(),
-        is_engineer=current_user.has_role(*service.ENGINEERS),
+        merge_form=_merge_form(idea, merge_form) if may_merge else None,
+        merged_here=service.merged_here(current_user, idea),
+        following=service.is_following(current_user, idea),
+        follower_count=service.follower_count(idea),
+        follow_form=FollowForm(),
+        is_engineer=is_engineer,
         today=utcnow().date(),
     )
 
@@ -326,3 +366,52 @@ def answer_proposal(idea_id: int):
             flash("Thank you: the engineers have been told.", "success")
             return redirect(url_for("ideas.detail", idea_id=idea.id), code=303)
     return _render_detail(idea, answer_form=form, code=422)
+
+
+@bp.post("/ideas/<int:idea_id>/follow")
+@requires(*IDEA_USERS)
+def follow(idea_id: int):
+    """Follow or stop following (`follow` = "1" or "0"); htmx swaps the button."""
+    idea = _idea_or_404(idea_id)
+    if not FollowForm().validate_on_submit():
+        abort(400)
+    try:
+        if request.form.get("follow") == "1":
+            service.follow(current_user, idea)
+        else:
+            service.unfollow(current_user, idea)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("ideas.detail", idea_id=idea.id), code=303)
+    if not is_htmx():
+        flash("Following." if service.is_following(current_user, idea) else "Not following.")
+        return redirect(url_for("ideas.detail", idea_id=idea.id), code=303)
+    return render_fragment(
+        "ideas/detail.html",
+        "follow",
+        idea=idea,
+        following=service.is_following(current_user, idea),
+        follower_count=service.follower_count(idea),
+        follow_form=FollowForm(),
+    )
+
+
+@bp.post("/ideas/<int:idea_id>/merge")
+@requires(*service.ENGINEERS)
+def merge(idea_id: int):
+    """Merge a duplicate into another suggestion of the same customer."""
+    idea = _idea_or_404(idea_id)
+    form = _merge_form(idea)
+    if form.validate_on_submit():
+        try:
+            target = service.merge(
+                current_user, idea, form.into_id.data, comment=form.comment.data or ""
+            )
+        except DomainError as error:
+            db.session.rollback()
+            error.attach_to(form)
+        else:
+            flash(f"{idea.reference} is merged into {target.reference}.", "success")
+            return redirect(url_for("ideas.detail", idea_id=target.id), code=303)
+    return _render_detail(idea, merge_form=form, code=422)

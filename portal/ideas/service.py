@@ -27,7 +27,15 @@ from portal.extensions import db, utcnow
 from portal.markdown import render as render_markdown
 from portal.security import scoped
 
-from .models import CATEGORIES, OPEN_STATUSES, STATUSES, Idea, IdeaEvent, IdeaMessage
+from .models import (
+    CATEGORIES,
+    OPEN_STATUSES,
+    STATUSES,
+    Idea,
+    IdeaEvent,
+    IdeaFollower,
+    IdeaMessage,
+)
 
 ENGINEERS = (Role.ENGINEER, Role.ADMIN)
 VENDOR_VIEWERS = (Role.ENGINEER, Role.ADMIN, Role.ACCOUNT_MANAGER)
@@ -41,6 +49,8 @@ TRANSITIONS = {
     "accepted": ("planned", "implemented", "declined"),
     "planned": ("implemented", "declined"),
 }
+# A duplicate can be merged while it is still being decided on or worked on.
+MERGEABLE = ("submitted", "under_review", "needs_information", "accepted", "planned")
 
 
 def add_business_days(start: date, days: int) -> date:
@@ -293,6 +303,7 @@ def save_draft(
     _store_files(user, idea, files, "idea", idea.id)
     if created:
         _event(idea, user, "drafted", after="draft")
+        _follow(idea, user)
     else:
         idea.last_activity_at = utcnow()
     db.session.commit()
@@ -358,6 +369,11 @@ def post(user: User, idea: Idea, *, body: str, kind: str = "message", files=()) 
         raise DomainError(f"Keep the message under {MAX_TEXT:,} characters.", field="body")
     if idea.status == "draft":
         raise DomainError("Send the suggestion before starting its thread.")
+    if idea.status == "merged":
+        raise DomainError(
+            f"This suggestion was merged into {idea.merged_into.reference}: "
+            "the discussion goes on there."
+        )
     vendor = user.is_vendor_staff
     if vendor and not user.has_role(*VENDOR_VIEWERS):
         raise Forbidden("Only engineers and account managers write here.")
@@ -367,6 +383,7 @@ def post(user: User, idea: Idea, *, body: str, kind: str = "message", files=()) 
         raise DomainError("Choose what kind of post this is.", field="kind")
     message = _message(idea, user, body, kind=kind)
     db.session.add(message)
+    _follow(idea, user)  # who writes wants to hear the answer
     db.session.flush()
     _store_files(user, idea, files, "idea_message", message.id, internal=message.internal)
     if vendor and not message.internal and idea.direction == "customer":
@@ -384,7 +401,7 @@ def post(user: User, idea: Idea, *, body: str, kind: str = "message", files=()) 
     elif vendor:
         told = {"question": "has a question", "answer": "was answered"}.get(kind, "has a reply")
         _notify(
-            _customer_people(idea),
+            _customer_people(idea) + _followers(idea),
             user,
             "idea_answered",
             f"Your suggestion {idea.reference} {told}: {idea.title}",
@@ -392,7 +409,7 @@ def post(user: User, idea: Idea, *, body: str, kind: str = "message", files=()) 
         )
     else:
         _notify(
-            _engineers_and_manager(idea),
+            _engineers_and_manager(idea) + _followers(idea),
             user,
             "idea_message",
             f"{idea.account.name} wrote on {idea.reference}: {idea.title}",
@@ -435,7 +452,7 @@ def change_status(
     _set_status(idea, user, new_status, reason=reason)
     db.session.flush()
     _notify(
-        _customer_people(idea),
+        _customer_people(idea) + _followers(idea),
         user,
         "idea_status",
         f"Your suggestion {idea.reference} is now {idea.status_label.lower()}: {idea.title}",
@@ -459,7 +476,7 @@ def respond_to_proposal(user: User, idea: Idea, *, accept: bool, comment: str) -
     _set_status(idea, user, "accepted" if accept else "declined", reason=comment)
     db.session.flush()
     _notify(
-        _engineers_and_manager(idea),
+        _engineers_and_manager(idea) + _followers(idea),
         user,
         "idea_status",
         f"{idea.account.name} {'accepted' if accept else 'declined'} {idea.reference}: "
@@ -483,6 +500,7 @@ def assign(user: User, idea: Idea, assignee_id: int | None) -> Idea:
     idea.assignee_id = assignee.id if assignee else None
     _event(idea, user, "assigned", before=before, after=assignee.name if assignee else None)
     if assignee is not None:
+        _follow(idea, assignee)
         _notify(
             [assignee],
             user,
@@ -492,6 +510,130 @@ def assign(user: User, idea: Idea, assignee_id: int | None) -> Idea:
         )
     db.session.commit()
     return idea
+
+
+def merge(user: User, duplicate: Idea, into_id: int | None, *, comment: str = "") -> Idea:
+    """Merge a duplicate into another suggestion of the same customer.
+
+    The duplicate keeps its thread (read-only, pointing at the other one), its
+    followers follow the other one too, its products are linked there, and the
+    customer is told why in both threads. Suggestions are confidential to their
+    account, so only suggestions of the same account can be merged.
+    """
+    if not user.has_role(*ENGINEERS):
+        raise Forbidden("Only engineers merge suggestions.")
+    if duplicate.direction != "customer" or duplicate.status not in MERGEABLE:
+        raise DomainError(
+            f"A suggestion that is {duplicate.status_label.lower()} cannot be merged."
+        )
+    target = db.session.scalar(visible_ideas(user).where(Idea.id == (into_id or 0)))
+    if target is None or target.account_id != duplicate.account_id:
+        raise DomainError(
+            f"Choose another suggestion of {duplicate.account.name} to merge into.",
+            field="into_id",
+        )
+    if target.id == duplicate.id:
+        raise DomainError("A suggestion cannot be merged into itself.", field="into_id")
+    if target.direction != "customer" or target.status not in (*MERGEABLE, "implemented"):
+        raise DomainError(
+            f"{target.reference} is {target.status_label.lower()}: choose one that is still open.",
+            field="into_id",
+        )
+    comment = comment.strip()
+    if len(comment) > MAX_TEXT:
+        raise DomainError(f"Keep the comment under {MAX_TEXT:,} characters.", field="comment")
+    told = f"Merged into [{target.reference} {target.title}](/ideas/{target.id}): the same idea. "
+    told += comment or "The discussion goes on there; this thread stays readable here."
+    db.session.add(_message(duplicate, user, told, kind="answer"))
+    db.session.add(
+        _message(
+            target,
+            user,
+            f"[{duplicate.reference} {duplicate.title}](/ideas/{duplicate.id}) was merged into "
+            "this suggestion. Its thread stays readable there.",
+        )
+    )
+    for follower in _followers(duplicate):
+        _follow(target, follower)
+    if duplicate.created_by is not None:
+        _follow(target, duplicate.created_by)
+    for product in duplicate.products:
+        if product not in target.products:
+            target.products.append(product)
+    _first_answer(duplicate)
+    duplicate.merged_into_id = target.id
+    _set_status(duplicate, user, "merged", into=target.reference)
+    _event(target, user, "merged_in", after=duplicate.reference)
+    db.session.flush()
+    _notify(
+        _customer_people(duplicate) + _followers(duplicate),
+        user,
+        "idea_status",
+        f"Your suggestion {duplicate.reference} was merged into {target.reference}: {target.title}",
+        target,
+    )
+    db.session.commit()
+    return target
+
+
+def merge_candidates(user: User, idea: Idea, limit: int = 200) -> list[Idea]:
+    """What a duplicate can be merged into: the account's other open suggestions."""
+    return list(
+        db.session.scalars(
+            visible_ideas(user)
+            .where(
+                Idea.account_id == idea.account_id,
+                Idea.id != idea.id,
+                Idea.direction == "customer",
+                Idea.status.in_((*MERGEABLE, "implemented")),
+            )
+            .order_by(Idea.last_activity_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def merged_here(user: User, idea: Idea) -> list[Idea]:
+    return list(
+        db.session.scalars(
+            visible_ideas(user).where(Idea.merged_into_id == idea.id).order_by(Idea.id)
+        )
+    )
+
+
+# --- following -----------------------------------------------------------------------------------
+
+
+def follow(user: User, idea: Idea) -> None:
+    """Be told about the suggestion's answers and status changes."""
+    if idea.status == "draft":
+        raise DomainError("Drafts are the author's alone: send it first.")
+    _follow(idea, user)
+    db.session.commit()
+
+
+def unfollow(user: User, idea: Idea) -> None:
+    db.session.execute(
+        IdeaFollower.__table__.delete().where(
+            IdeaFollower.idea_id == idea.id, IdeaFollower.user_id == user.id
+        )
+    )
+    db.session.commit()
+
+
+def is_following(user: User, idea: Idea) -> bool:
+    return db.session.get(IdeaFollower, {"idea_id": idea.id, "user_id": user.id}) is not None
+
+
+def follower_count(idea: Idea) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(IdeaFollower).where(IdeaFollower.idea_id == idea.id)
+    )
+
+
+def _follow(idea: Idea, user: User) -> None:
+    if db.session.get(IdeaFollower, {"idea_id": idea.id, "user_id": user.id}) is None:
+        db.session.add(IdeaFollower(idea_id=idea.id, user_id=user.id))
 
 
 def engineers() -> list[User]:
@@ -527,6 +669,18 @@ def _customer_people(idea: Idea) -> list[User]:
     if idea.direction == "customer" and idea.created_by is not None:
         return [idea.created_by]
     return list(idea.account.users)
+
+
+def _followers(idea: Idea) -> list[User]:
+    """Followers who may still see the suggestion: its account's users and
+    vendor staff (someone moved to another account is not told)."""
+    db.session.flush()
+    people = db.session.scalars(
+        select(User)
+        .join(IdeaFollower, IdeaFollower.user_id == User.id)
+        .where(IdeaFollower.idea_id == idea.id)
+    )
+    return [p for p in people if p.is_vendor_staff or p.account_id == idea.account_id]
 
 
 def _engineers_and_manager(idea: Idea) -> list[User]:

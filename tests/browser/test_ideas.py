@@ -11,7 +11,7 @@ from .conftest import sign_in
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
-def test_a_suggestion_from_the_buyer_to_the_engineer_and_back(page, console_errors):
+def test_a_suggestion_from_the_buyer_to_the_engineer_and_back(page, catalog, console_errors):
     sign_in(page, "buyer@acme.test")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Suggestions").click()
     page.get_by_role("link", name="New suggestion").click()
@@ -20,12 +20,21 @@ def test_a_suggestion_from_the_buyer_to_the_engineer_and_back(page, console_erro
     page.get_by_label("Description").fill("We throw away **two pallets** of cardboard a week.")
     page.get_by_role("button", name="Preview the description").click()
     expect(page.locator("#preview strong")).to_have_text("two pallets")
+    # Link a product by keyboard: type, arrow down to the suggestion, Enter.
+    page.get_by_label("Add a product").press_sequentially("BRG-", delay=20)
+    expect(page.locator("#add-product-options [role=option]").first).to_be_visible()
+    page.keyboard.press("ArrowDown")
+    chosen = page.locator("#add-product-options [aria-selected=true]").get_attribute("data-value")
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Products it concerns")).to_have_value(chosen)
+    expect(page.get_by_label("Add a product")).to_have_value("")
     page.get_by_label("Expected saving per year").fill("4,800")
     page.get_by_label("Attach files").set_input_files(
         {"name": "crate drawing.pdf", "mimeType": "application/pdf", "buffer": PDF}
     )
     page.get_by_role("button", name="Save draft").click()
     expect(page.locator(".files a")).to_have_text("crate drawing.pdf")
+    expect(page.locator("main")).to_contain_text(chosen)
     page.get_by_role("button", name="Send to Northwind Components").click()
     expect(page.locator(".flash-success")).to_contain_text("first answer by")
     expect(page.locator("h1 .badge")).to_have_text("Submitted")
@@ -35,6 +44,11 @@ def test_a_suggestion_from_the_buyer_to_the_engineer_and_back(page, console_erro
     page.goto("/ideas")
     page.locator("#results tbody tr", has_text="Returnable crates").get_by_role("link").click()
     expect(page.locator(".files a")).to_have_text("crate drawing.pdf")
+    follow = page.locator("#follow button")
+    expect(follow).to_have_text("Follow")
+    follow.click()  # htmx swaps the button in place
+    expect(page.locator("#follow button")).to_have_text("Following")
+    expect(page.locator("#follow button")).to_have_attribute("aria-pressed", "true")
     page.get_by_label("Post as").select_option("note")
     page.get_by_label("Your message").fill("Ask logistics about the crate pool first. NOTE-XYZ")
     page.get_by_role("button", name="Post").click()

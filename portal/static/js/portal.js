@@ -31,6 +31,7 @@ function takeOption(input, option) {
   setComboOpen(input, false);
   // The row recalculates its line total from the chosen SKU.
   input.dispatchEvent(new Event("change", { bubbles: true }));
+  input.dispatchEvent(new CustomEvent("combobox-take", { bubbles: true }));
 }
 
 document.addEventListener("htmx:afterSwap", (event) => {
@@ -105,4 +106,32 @@ document.addEventListener("click", (event) => {
   if (event.target instanceof Element && event.target.closest("[data-print]")) {
     window.print();
   }
+});
+
+// "Add a product" fields (data-append-to="<id of a list field>"): a chosen
+// suggestion, or a SKU typed and confirmed with Enter, is added to the list
+// field (one per line, once) and the field is cleared for the next one. Enter
+// here never sends the form; leaving the field adds nothing half-typed.
+function appendToList(input) {
+  const list = document.getElementById(input.dataset.appendTo);
+  const value = input.value.trim();
+  if (!list || !value) return;
+  const lines = list.value.split(/[\n,]/).map((line) => line.trim()).filter(Boolean);
+  if (!lines.includes(value)) list.value = [...lines, value].join("\n");
+  input.value = "";
+}
+
+document.addEventListener("combobox-take", (event) => {
+  if (event.target instanceof HTMLInputElement && event.target.dataset.appendTo) {
+    appendToList(event.target);
+  }
+});
+
+document.addEventListener("keydown", (event) => {
+  const input = event.target;
+  if (event.key !== "Enter" || !(input instanceof HTMLInputElement) || !input.dataset.appendTo) {
+    return;
+  }
+  event.preventDefault();
+  appendToList(input); // an option taken above has already emptied the field
 });
