@@ -525,3 +525,16 @@ def test_merging_is_refused_across_accounts_and_into_itself(app, demo, login_as)
     assert soup(response).select_one("#into_id-error") is not None
     with app.app_context():
         assert db.session.get(Idea, acme_id).status == "submitted"
+
+
+def test_the_list_shows_only_followed_suggestions_on_request(app, demo, login_as):
+    with app.app_context():
+        followed = sent(title="Crates for the bearings")
+        sent(title="Torque values on the drawing")
+        service.follow(user("admin@acme.test"), followed)
+    admin = login_as("admin@acme.test")
+    rows = soup(admin.get("/ideas?view=following")).select("#results tbody tr")
+    assert [r.select("td")[1].text.strip() for r in rows] == ["Crates for the bearings"]
+    assert len(soup(admin.get("/ideas?view=all")).select("#results tbody tr")) == 2
+    empty = login_as("buyer@globex.test").get("/ideas?view=following")
+    assert "You follow no suggestion." in soup(empty).select_one("#results").text

@@ -51,6 +51,7 @@ def index():
         status=request.args.get("status", ""),
         q=request.args.get("q", "")[:100],
         queue=view == "queue" and current_user.is_vendor_staff,
+        following=view == "following",
     )
     found, total = service.ideas(current_user, filters)
     return render_page(

@@ -174,12 +174,17 @@ class IdeaFilter:
     status: str = ""
     q: str = ""
     queue: bool = False  # the engineers' triage queue: open ones, nearest promise first
+    following: bool = False  # only those the viewer follows
 
 
 def ideas(viewer: User, filters: IdeaFilter, *, limit: int = 50) -> tuple[list[Idea], int]:
     query = visible_ideas(viewer)
     if filters.queue:
         query = query.where(Idea.status.in_(OPEN_STATUSES), Idea.direction == "customer")
+    if filters.following:
+        query = query.where(
+            Idea.id.in_(select(IdeaFollower.idea_id).where(IdeaFollower.user_id == viewer.id))
+        )
     if filters.status in STATUSES:
         query = query.where(Idea.status == filters.status)
     if filters.q.strip():
