@@ -386,7 +386,8 @@ def follow(idea_id: int):
         flash(error.message, "error")
         return redirect(url_for("ideas.detail", idea_id=idea.id), code=303)
     if not is_htmx():
-        flash("Following." if service.is_following(current_user, idea) else "Not following.")
+        following = service.is_following(current_user, idea)
+        flash("You follow this suggestion." if following else "You no longer follow it.", "success")
         return redirect(url_for("ideas.detail", idea_id=idea.id), code=303)
     return render_fragment(
         "ideas/detail.html",
