@@ -13,6 +13,9 @@ suggestions sent in the period:
 - acceptance rate: accepted, planned or implemented, of those decided (the same
   plus declined);
 - implemented: how many, and the yearly savings realised by them.
+
+A duplicate merged into another suggestion was answered when it was merged,
+and is neither accepted nor declined.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Shared forecasts: customers' demand forecasts, planners' commits, accuracy."""
