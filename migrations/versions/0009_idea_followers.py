@@ -48,13 +48,20 @@ def upgrade():
         )
         batch.drop_constraint(op.f("ck_idea_status"), type_="check")
         batch.create_check_constraint("status", f"status IN {NEW_STATUSES}")
-        batch.create_index("ix_idea_merged_into", ["merged_into_id"])
+    # Partial: the planner then knows how few suggestions are merged.
+    op.create_index(
+        "ix_idea_merged_into",
+        "idea",
+        ["merged_into_id"],
+        sqlite_where=sa.text("merged_into_id IS NOT NULL"),
+        postgresql_where=sa.text("merged_into_id IS NOT NULL"),
+    )
 
 
 def downgrade():
     op.execute("UPDATE idea SET status = 'declined' WHERE status = 'merged'")
+    op.drop_index("ix_idea_merged_into", table_name="idea")
     with op.batch_alter_table("idea") as batch:
-        batch.drop_index("ix_idea_merged_into")
         batch.drop_constraint(op.f("ck_idea_status"), type_="check")
         batch.create_check_constraint("status", f"status IN {OLD_STATUSES}")
         batch.drop_constraint(op.f("fk_idea_merged_into_id_idea"), type_="foreignkey")
