@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from portal.accounts.models import User
@@ -465,7 +466,7 @@ def test_a_draft_cannot_be_followed(app, demo):
 
 def test_a_duplicate_is_merged_with_its_followers_products_and_thread(app, bracket, login_as):
     with app.app_context():
-        original = sent(title="Returnable crates for bearings")
+        original = sent(title="Returnable crates [v2] for *bearings*")
         duplicate = sent("admin@acme.test", title="Reusable crates please", skus="BRK-100")
         service.post(user("admin@acme.test"), duplicate, body="We would pay for the crates.")
         service.follow(user("approver@acme.test"), duplicate)
@@ -481,6 +482,9 @@ def test_a_duplicate_is_merged_with_its_followers_products_and_thread(app, brack
         old_thread, _ = service.thread(user("admin@acme.test"), duplicate)
         assert [m.body for m in old_thread][0] == "We would pay for the crates."
         assert "Same crates." in old_thread[-1].body
+        link = BeautifulSoup(old_thread[-1].body_html, "html.parser").select_one("a")
+        assert link["href"] == f"/ideas/{original.id}"
+        assert link.text == f"{original.reference} Returnable crates [v2] for *bearings*"
         new_thread, _ = service.thread(user("buyer@acme.test"), original)
         assert "was merged into this suggestion" in new_thread[-1].body
         assert "idea_status" in kinds_told("admin@acme.test")

@@ -547,15 +547,14 @@ def merge(user: User, duplicate: Idea, into_id: int | None, *, comment: str = ""
     comment = comment.strip()
     if len(comment) > MAX_TEXT:
         raise DomainError(f"Keep the comment under {MAX_TEXT:,} characters.", field="comment")
-    told = f"Merged into [{target.reference} {target.title}](/ideas/{target.id}): the same idea. "
+    told = f"Merged into {_link(target)}: the same idea. "
     told += comment or "The discussion goes on there; this thread stays readable here."
     db.session.add(_message(duplicate, user, told, kind="answer"))
     db.session.add(
         _message(
             target,
             user,
-            f"[{duplicate.reference} {duplicate.title}](/ideas/{duplicate.id}) was merged into "
-            "this suggestion. Its thread stays readable there.",
+            f"{_link(duplicate)} was merged into this suggestion. Its thread stays readable there.",
         )
     )
     for follower in _followers(duplicate):
@@ -579,6 +578,12 @@ def merge(user: User, duplicate: Idea, into_id: int | None, *, comment: str = ""
     )
     db.session.commit()
     return target
+
+
+def _link(idea: Idea) -> str:
+    """A Markdown link to a suggestion; its title is escaped, so it stays text."""
+    title = "".join("\\" + c if c in "\\`*_{}[]()<>#+-.!|~" else c for c in idea.title)
+    return f"[{idea.reference} {title}](/ideas/{idea.id})"
 
 
 def merge_candidates(user: User, idea: Idea, limit: int = 200) -> list[Idea]:
