@@ -83,6 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .notifications.routes import bp as notifications_bp
     from .ordering import models as _ordering_models  # noqa: F401
     from .ordering.routes import bp as ordering_bp
+    from .plans import models as _plans_models  # noqa: F401
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
