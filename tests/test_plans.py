@@ -543,3 +543,24 @@ def test_publishing_revising_and_withdrawing_through_the_forms(app, products, lo
         plan = db.session.get(Plan, plan_id)
         assert plan.is_withdrawn and plan.withdrawal_reason == "Launch cancelled."
         assert db.session.scalar(select(db.func.count()).select_from(PlanRevision)) == 2
+
+
+# --- demo data --------------------------------------------------------------------------------
+
+
+def test_the_demo_has_plans_from_both_sides(app, catalog):
+    import random
+
+    from portal.plans import demo as plans_demo
+
+    with app.app_context():
+        assert plans_demo.load(random.Random(4646), TODAY) == {"plans": 10}
+        plans = db.session.scalars(select(Plan).order_by(Plan.id)).all()
+        assert {p.side for p in plans} == {"vendor", "customer"}
+        assert sum(p.is_withdrawn for p in plans) == 1
+        assert max(p.revision_number for p in plans) == 2
+        acme_only = {p.id for p in plans if p.current.visibility == "chosen"}
+        assert acme_only and not acme_only & board_ids("buyer@initech.test", when="all")
+        theirs = {p.id for p in plans if p.side == "customer"}
+        assert len(board_ids("buyer@acme.test", when="all") & theirs) == 1
+        assert theirs <= board_ids("planner@vendor.test", when="all")
