@@ -236,8 +236,18 @@ def test_a_revision_keeps_the_history_and_asks_to_be_seen_again(app, products):
             .where(Notification.user_id == buyer.id)
         )
         assert after == before + 1
-        # Globex was added: it now sees the plan and was told it changed.
+        # Globex was added: it now sees the plan, and hears of it as a new one.
         assert plan.id in board_ids("buyer@globex.test")
+        globex_told = db.session.scalars(
+            select(Notification.kind).where(Notification.user_id == user("buyer@globex.test").id)
+        ).all()
+        assert globex_told == ["plan_published"]
+        assert (
+            "plan_changed"
+            in db.session.scalars(
+                select(Notification.kind).where(Notification.user_id == buyer.id)
+            ).all()
+        )
         groups = {g.name: g for g in service.readers(plan)}
         assert set(groups) == {"Acme Industrial", "Globex Manufacturing"}
         bea = next(r for r in groups["Acme Industrial"].readers if r.user.id == buyer.id)
@@ -342,6 +352,7 @@ def test_the_board_filters_by_date_kind_product_and_side(app, products, login_as
         theirs = service.publish(user("buyer@acme.test"), plan_input(kind="volume", skus="")).id
         email = "planner@vendor.test"
         assert board_ids(email) == {coming, open_ended, theirs}
+        assert service.board(user(email), service.BoardFilter(when="all"), TODAY).total == 4
         assert board_ids(email, when="past") == {past}
         assert board_ids(email, when="all") == {past, coming, open_ended, theirs}
         assert board_ids(email, when="all", kind="lead_time") == {past}
@@ -564,3 +575,24 @@ def test_the_demo_has_plans_from_both_sides(app, catalog):
         theirs = {p.id for p in plans if p.side == "customer"}
         assert len(board_ids("buyer@acme.test", when="all") & theirs) == 1
         assert theirs <= board_ids("planner@vendor.test", when="all")
+
+
+def test_the_board_and_a_plan_cost_the_same_queries_for_few_or_many(app, products, login_as):
+    from .test_ordering import statements_for
+
+    with app.app_context():
+        # One of each: the vendor's (to acknowledge) and the account's own.
+        first = for_acme()
+        service.acknowledge(user("buyer@acme.test"), first)
+        service.publish(user("buyer@acme.test"), plan_input(kind="volume"))
+        plan_id = first.id
+    buyer, planner = login_as("buyer@acme.test"), login_as("planner@vendor.test")
+    few = statements_for(app, buyer.client, "/plans")
+    detail = statements_for(app, planner.client, f"/plans/{plan_id}")
+    with app.app_context():
+        for n in range(5):
+            service.publish(user("planner@vendor.test"), plan_input(title=f"Plan number {n}"))
+        service.publish(user("buyer@acme.test"), plan_input(kind="volume"))
+        service.acknowledge(user("buyer@acme.test"), db.session.get(Plan, plan_id))
+    assert statements_for(app, buyer.client, "/plans") == few
+    assert statements_for(app, planner.client, f"/plans/{plan_id}") == detail

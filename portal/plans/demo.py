@@ -120,7 +120,7 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
         planner,
         150,
         kind="shutdown",
-        title="Spring maintenance of the pump line",
+        title="Maintenance stop of the pump line",
         effective_from=today - timedelta(days=120),
         effective_to=today - timedelta(days=113),
         skus=some(2, "EQ-PMP"),
@@ -162,7 +162,7 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
         kind="launch",
         title="Launch of our new dosing skid",
         effective_from=today + timedelta(days=100),
-        skus=some(1, "EQ-"),
+        skus=some(1, "EQ-PMP"),
     )
 
     # Some readers have seen some plans; others not yet.

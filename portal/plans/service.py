@@ -105,7 +105,7 @@ def plan_for(viewer: User, plan_id: int) -> Plan:
             joinedload(Plan.account),
             joinedload(Plan.created_by),
             joinedload(Plan.withdrawn_by),
-            selectinload(Plan.current, PlanRevision.products),
+            contains_eager(Plan.current).selectinload(PlanRevision.products),
         )
     )
     if plan is None:
@@ -235,8 +235,7 @@ def board(viewer: User, filters: BoardFilter, today: date) -> Board:
         db.session.scalars(
             query.options(
                 selectinload(Plan.account),
-                selectinload(Plan.created_by),
-                selectinload(Plan.current, PlanRevision.products),
+                contains_eager(Plan.current).selectinload(PlanRevision.products),
             )
             .order_by(*order)
             .limit(BOARD_LIMIT)
@@ -558,6 +557,8 @@ def revise(user: User, plan: Plan, data: PlanInput) -> PlanRevision:
     checked = _checked(user, plan.side, data)
     if not checked[2]:
         raise DomainError("Say in a few words what changed.", field="change_note")
+    # Readers who could not see the plan before hear of it as new, the others as changed.
+    told_before = {u.id for u in audience(plan, plan.current)}
     number = plan.revision_number + 1
     revision = _revision(plan, number, user, data, checked)
     db.session.add(revision)
@@ -566,7 +567,23 @@ def revise(user: User, plan: Plan, data: PlanInput) -> PlanRevision:
     _event(plan, user, "revised", before=str(number - 1), after=str(number))
     db.session.flush()
     db.session.expire(plan, ["current"])
-    _notify_readers(plan, revision, user, "plan_changed", "Plan changed")
+    readers_now = audience(plan, revision)
+    _notify_readers(
+        plan,
+        revision,
+        user,
+        "plan_changed",
+        "Plan changed",
+        [u for u in readers_now if u.id in told_before],
+    )
+    _notify_readers(
+        plan,
+        revision,
+        user,
+        "plan_published",
+        "New plan",
+        [u for u in readers_now if u.id not in told_before],
+    )
     db.session.commit()
     return revision
 
@@ -660,12 +677,24 @@ def audience(plan: Plan, revision: PlanRevision) -> list[User]:
     return list(db.session.scalars(query))
 
 
-def _notify_readers(plan: Plan, revision: PlanRevision, actor: User, kind: str, what: str):
+def _notify_readers(
+    plan: Plan,
+    revision: PlanRevision,
+    actor: User,
+    kind: str,
+    what: str,
+    people: list[User] | None = None,
+) -> None:
+    """Tell `people` (by default everyone who may read `revision`) about it."""
     from portal.notifications import service as notifications
+
+    people = audience(plan, revision) if people is None else people
+    if not people:
+        return
 
     source = current_app.config["VENDOR_NAME"] if plan.side == "vendor" else plan_account_name(plan)
     notifications.notify(
-        audience(plan, revision),
+        people,
         kind,
         f"{what} from {source}: {revision.title} ({revision.kind_label.lower()}, "
         f"from {revision.effective_from:%d %b %Y})",
