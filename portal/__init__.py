@@ -83,6 +83,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .notifications.routes import bp as notifications_bp
     from .ordering import models as _ordering_models  # noqa: F401
     from .ordering.routes import bp as ordering_bp
+    from .plans import models as _plans_models  # noqa: F401
+    from .plans.routes import bp as plans_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
@@ -93,6 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(fulfilment_bp)
     app.register_blueprint(ideas_bp)
     app.register_blueprint(attachments_bp)
+    app.register_blueprint(plans_bp)
 
     from .cli import register_commands
 

@@ -101,6 +101,7 @@ def load() -> dict[str, int]:
     from portal.fulfilment import demo as fulfilment_demo
     from portal.ideas import demo as ideas_demo
     from portal.ordering import demo as ordering_demo
+    from portal.plans import demo as plans_demo
 
     counts = load_people()
     counts |= catalog_demo.load(random.Random(4242), utcnow().date())
@@ -108,6 +109,7 @@ def load() -> dict[str, int]:
     counts |= ordering_demo.load(random.Random(4343), utcnow().date())
     counts |= fulfilment_demo.load(random.Random(4444), utcnow().date())
     counts |= ideas_demo.load(random.Random(4545), utcnow().date())
+    counts |= plans_demo.load(random.Random(4646), utcnow().date())
     return counts
 
 

@@ -34,6 +34,9 @@ DESK_ACTORS = frozenset({"fulfilment", "admin"})
 ENGINEERS = frozenset({"engineer", "admin"})
 IDEA_READERS = ACME_CUSTOMERS | ENGINEERS | {"account_manager"}
 IDEA_WRITERS = ACME_CUSTOMERS | ENGINEERS
+# Plans: the vendor's planners, admins and account managers publish; so do buyers and
+# customer admins. {plan} is the planner's plan for Acme alone.
+PLAN_WRITERS = frozenset({"planner", "admin", "account_manager", "buyer", "customer_admin"})
 
 ACTORS = {
     "buyer": "buyer@acme.test",
@@ -248,6 +251,23 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("ideas.answer_proposal", "/ideas/<int:idea_id>/answer"): Access(
         "/ideas/{idea}/answer", ACME_CUSTOMERS, ("POST",), tenant=True
     ),
+    # Plans: everyone reads the board (filtered to what they may see, test_plans.py); a plan
+    # meant for chosen accounts is 404 for another account's user.
+    ("plans.index", "/plans"): Access("/plans", SIGNED_IN),
+    ("plans.new", "/plans/new"): Access("/plans/new", PLAN_WRITERS, ("GET", "POST")),
+    ("plans.preview", "/plans/preview"): Access("/plans/preview", PLAN_WRITERS, ("POST",)),
+    ("plans.detail", "/plans/<int:plan_id>"): Access(
+        "/plans/{plan}", VENDOR | ACME_CUSTOMERS, tenant=True
+    ),
+    ("plans.revise", "/plans/<int:plan_id>/revise"): Access(
+        "/plans/{plan}/revise", PLAN_WRITERS, ("GET", "POST"), tenant=True
+    ),
+    ("plans.acknowledge", "/plans/<int:plan_id>/seen"): Access(
+        "/plans/{plan}/seen", VENDOR | ACME_CUSTOMERS, ("POST",), tenant=True
+    ),
+    ("plans.withdraw", "/plans/<int:plan_id>/withdraw"): Access(
+        "/plans/{plan}/withdraw", PLAN_WRITERS, ("POST",), tenant=True
+    ),
     # Notifications: every signed-in user has their own. Any role may ask to read or open
     # one, but {notification} is the Acme buyer's: everyone else gets 404, as for a cart line
     # (test_notifications.py checks the same per user).
@@ -401,6 +421,19 @@ def build_world(app) -> dict:
             skus="",
         )
         ideas.submit(buyer, idea, date.today())
+        from portal.plans import service as plans
+
+        planner = db.session.scalar(select(User).where(User.email == ACTORS["planner"]))
+        plan = plans.publish(
+            planner,
+            plans.PlanInput(
+                kind="shutdown",
+                title="Summer shutdown",
+                effective_from=date.today() + timedelta(days=30),
+                visibility="chosen",
+                account_ids=[acme.id],
+            ),
+        )
         (notification,) = notifications.notify(
             [buyer], "order_placed", f"Order {order.number} was placed.", f"/orders/{order.number}"
         )
@@ -429,6 +462,7 @@ def build_world(app) -> dict:
             "cancel_request": request.id,
             "notification": notification.id,
             "idea": idea.id,
+            "plan": plan.id,
             "attachment": attachment.id,
         }
 

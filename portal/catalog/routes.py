@@ -65,11 +65,14 @@ def product(product_id: int):
     today = _today()
     quantity = max(1, min(request.args.get("qty", found.min_order_qty, type=int) or 1, 10**6))
     replacement = service.find_by_sku(found.replacement_sku) if found.replacement_sku else None
+    from portal.plans import service as plans
+
     return render_page(
         "catalog/product.html",
         "content",
         product=found,
         replacement=replacement,
+        plan_notices=plans.notices_for(current_user, [found.id], today).get(found.id, []),
         prices=service.price_list(current_user.account_id, found, today),
         quantity=quantity,
         availability=service.availability(found, quantity, today),

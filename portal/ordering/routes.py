@@ -45,6 +45,7 @@ def quick_order():
     """Type rows, paste lines or upload a file; every line is checked before the cart."""
     form = PasteForm()
     checked = None
+    plan_notices = {}
     error = None
     if request.method == "POST" and form.validate():
         try:
@@ -54,6 +55,7 @@ def quick_order():
         else:
             if lines:
                 checked = order_lines.check(lines, current_user.account_id, _today())
+                plan_notices = _plan_notices(checked)
             else:
                 error = "There was nothing to check: type a SKU and a quantity, or paste lines."
     elif form.errors:
@@ -63,9 +65,19 @@ def quick_order():
         "review",
         form=form,
         checked=checked,
+        plan_notices=plan_notices,
         error=error,
         pad_rows=range(PAD_ROWS),
         status=422 if error else 200,
+    )
+
+
+def _plan_notices(checked) -> dict:
+    """Shared plans that affect the checked lines' products (one query for all of them)."""
+    from portal.plans import service as plans
+
+    return plans.notices_for(
+        current_user, [line.product_to_add.id for line in checked if line.product_to_add], _today()
     )
 
 
@@ -101,6 +113,7 @@ def pad_row():
         sku=sku,
         qty=qty,
         line=line,
+        plan_notices=_plan_notices([line]) if line else {},
         form=PasteForm(),
         checked=None,
         error=None,

@@ -1,0 +1,1 @@
+"""Shared plans board: plans both sides publish, revise, withdraw and acknowledge."""
