@@ -9,7 +9,7 @@ from portal import spreadsheets
 from portal.accounts.models import CustomerAccount
 from portal.accounts.roles import Role
 from portal.errors import DomainError
-from portal.extensions import db
+from portal.extensions import db, utcnow
 from portal.htmx import render_page
 from portal.security import get_scoped_or_404, requires
 
@@ -24,7 +24,8 @@ MAX_PAGE_SIZE = 200
 
 
 def _today() -> date:
-    return date.today()
+    # UTC, the calendar orders are placed and promised on (as in ordering).
+    return utcnow().date()
 
 
 @bp.get("")

@@ -103,11 +103,14 @@ class Availability:
     from_stock: int
     ships_from_stock_on: date | None
     rest_ships_about: date | None
+    # The day it was worked out for: "ships in N days" counts from it, not from
+    # the clock (which, near midnight, is already another day).
+    today: date
 
     @property
     def summary(self) -> str:
         if self.rest_ships_about is None:
-            days = (self.ships_from_stock_on - date.today()).days if self.ships_from_stock_on else 0
+            days = (self.ships_from_stock_on - self.today).days if self.ships_from_stock_on else 0
             return f"In stock, ships in {days} day{'s' if days != 1 else ''}"
         if self.from_stock:
             return (
@@ -136,6 +139,7 @@ def availability(product: Product, quantity: int, today: date) -> Availability:
             if from_stock < quantity
             else None
         ),
+        today=today,
     )
 
 
