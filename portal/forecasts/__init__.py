@@ -1,0 +1,1 @@
+"""Shared demand forecasts: a draft per customer account and its published versions."""
