@@ -126,4 +126,3 @@ def _monthly_orders(account_id: int, today: date) -> dict[int, float]:
     for product_id, quantity in rows:
         totals[product_id] = max(1.0, quantity / 12)
     return dict(totals)
-

@@ -1,6 +1,6 @@
 // Spreadsheet keys for the forecast grid (table[data-grid]): arrows move between
-// cells (left and right only once the caret is at the edge of the number),
-// Enter moves down like in a spreadsheet, Tab keeps the browser's order (along
+// cells, as in a spreadsheet while typing (the cells hold short numbers, so the
+// caret need not move inside them), Enter moves down, Tab keeps the browser's order (along
 // the row). Leaving a changed cell fires "change", which htmx saves. No inline
 // script: the CSP forbids it.
 (function () {
@@ -13,8 +13,6 @@
     const cell = input.closest("td");
     const row = cell.parentElement;
     const column = Array.prototype.indexOf.call(row.children, cell);
-    const atStart = input.selectionStart === 0;
-    const atEnd = input.selectionEnd === input.value.length;
     switch (key) {
       case "ArrowUp":
         return cellInput(row.previousElementSibling, column);
@@ -22,9 +20,9 @@
       case "Enter":
         return cellInput(row.nextElementSibling, column);
       case "ArrowLeft":
-        return atStart ? cellInput(row, column - 1) : null;
+        return cellInput(row, column - 1);
       case "ArrowRight":
-        return atEnd ? cellInput(row, column + 1) : null;
+        return cellInput(row, column + 1);
       default:
         return null;
     }
