@@ -278,8 +278,11 @@ def latest_published(account_id: int) -> ForecastVersion | None:
     )
 
 
-def _ensure_draft(user: User, account_id: int, today: date) -> ForecastVersion:
-    """The account's draft; a new one starts as a copy of the latest published version."""
+def _ensure_draft(
+    user: User, account_id: int, today: date, *, replacing: set[int] | frozenset = frozenset()
+) -> ForecastVersion:
+    """The account's draft; a new one starts as a copy of the latest published version
+    (but for the products in `replacing`, whose rows the caller writes anew)."""
     months = window(account_id, today)
     draft = _draft(account_id)
     if draft is None:
@@ -307,6 +310,7 @@ def _ensure_draft(user: User, account_id: int, today: date) -> ForecastVersion:
                         ForecastCell.version_id == latest.id,
                         ForecastCell.month >= months[0],
                         ForecastCell.month <= months[-1],
+                        *([ForecastCell.product_id.not_in(sorted(replacing))] if replacing else []),
                     ),
                 )
             )
@@ -527,9 +531,12 @@ def fill_row(user: User, raw_product_id, today: date) -> Product:
     return product
 
 
-def _replace_rows(version_id: int, account_id: int, rows: dict[int, dict[date, int]]) -> None:
-    """Write whole rows of a version: delete the products' cells, insert the new ones."""
-    ids = list(rows)
+def _replace_rows(
+    version_id: int, account_id: int, rows: dict[int, dict[date, int]], *, fresh: bool = False
+) -> None:
+    """Write whole rows of a version: delete the products' cells (unless the caller
+    knows there are none), insert the new ones."""
+    ids = [] if fresh else list(rows)
     for start in range(0, len(ids), CHUNK):
         db.session.execute(
             delete(ForecastCell).where(
@@ -549,7 +556,26 @@ def _replace_rows(version_id: int, account_id: int, rows: dict[int, dict[date, i
         for m, q in by_month.items()
     ]
     if values:
-        db.session.execute(insert(ForecastCell), values)
+        _insert_cells(values)
+
+
+CELL_COLUMNS = ("version_id", "product_id", "month", "account_id", "quantity")
+
+
+def _insert_cells(values: list[dict]) -> None:
+    """Insert many cells: COPY on PostgreSQL (48,000 cells in a fraction of what
+    executemany takes there), executemany elsewhere; in the session's transaction."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(ForecastCell), values)
+        return
+    columns = ", ".join(CELL_COLUMNS)
+    with (
+        connection.connection.cursor() as cursor,
+        cursor.copy(f"COPY forecast_cell ({columns}) FROM STDIN") as copy,
+    ):
+        for row in values:
+            copy.write_row(tuple(row[c] for c in CELL_COLUMNS))
 
 
 # --- publishing ---------------------------------------------------------------------------------
@@ -923,16 +949,21 @@ def upload(user: User, data: bytes, today: date) -> UploadResult:
         raise UploadRefused(errors[:MAX_ERRORS_SHOWN], len(errors))
     if not values:
         raise UploadRefused([RowError(None, "The file holds no forecast rows.")], 1)
-    draft = _ensure_draft(user, account_id, today)
     by_product: dict[int, dict[date, int]] = {}
     touched = {found[key].id for key, _ in values}
-    # Months the file does not mention keep the draft's figures (long layout).
+    # Months the file does not mention keep their figures (long layout): the draft's,
+    # or the latest version's when the draft starts now (without copying these rows).
+    draft = _draft(account_id)
+    fresh = draft is None
+    source = draft or latest_published(account_id)
+    if fresh:
+        draft = _ensure_draft(user, account_id, today, replacing=touched)
     existing = defaultdict(dict)
-    ids = sorted(touched)
+    ids = sorted(touched) if source else []
     for start in range(0, len(ids), CHUNK):
         for pid, m, q in db.session.execute(
             select(ForecastCell.product_id, ForecastCell.month, ForecastCell.quantity).where(
-                ForecastCell.version_id == draft.id,
+                ForecastCell.version_id == source.id,
                 ForecastCell.product_id.in_(ids[start : start + CHUNK]),
                 ForecastCell.month >= months[0],
                 ForecastCell.month <= months[-1],
@@ -943,7 +974,9 @@ def upload(user: User, data: bytes, today: date) -> UploadResult:
         by_product[pid] = {m: existing[pid].get(m, 0) for m in months}
     for (key, month), quantity in values.items():
         by_product[found[key].id][month] = quantity
-    _replace_rows(draft.id, account_id, by_product)
+    if not fresh:
+        _ensure_draft(user, account_id, today)  # keeps its months in step with today
+    _replace_rows(draft.id, account_id, by_product, fresh=fresh)
     _event(account_id, draft.id, user, "uploaded", after=layout,
            products=len(by_product), cells=len(values))  # fmt: skip
     db.session.commit()
