@@ -488,6 +488,21 @@ def test_a_clean_wide_upload_replaces_rows_and_a_long_one_single_cells(app, worl
         assert (cells[(pa, month(0))], cells[(pa, month(1))]) == (5, 60)
 
 
+def test_an_upload_that_starts_a_draft_keeps_the_rest_of_the_latest_version(app, world):
+    a, b, _ = world["skus"]
+    with app.app_context():
+        buyer = person("buyer@acme.test")
+        pa, pb = (service.add_product(buyer, sku, TODAY).id for sku in (a, b))
+        service.save_cell(buyer, pa, month(0), "4", TODAY)
+        service.save_cell(buyer, pa, month(1), "5", TODAY)
+        service.save_cell(buyer, pb, month(0), "6", TODAY)
+        service.publish(buyer, "", TODAY)
+        service.upload(buyer, csv_bytes([["SKU", "Month", "Quantity"], [a, month(1), "50"]]), TODAY)
+        cells = draft_cells(world["acme"])
+        assert (cells[(pa, month(0))], cells[(pa, month(1))], cells[(pb, month(0))]) == (4, 50, 6)
+        assert len(cells) == 24
+
+
 def _refused(buyer, data: bytes) -> list[tuple[int | None, str]]:
     with pytest.raises(service.UploadRefused) as refused:
         service.upload(buyer, data, TODAY)

@@ -80,6 +80,7 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_forecast_version")),
         sa.UniqueConstraint("account_id", "number", name="uq_forecast_version_number"),
+        sa.UniqueConstraint("id", "account_id", name="uq_forecast_version_id_account"),
     )
     with op.batch_alter_table("forecast_version", schema=None) as batch_op:
         batch_op.create_index("ix_forecast_version_published", ["published_at"], unique=False)
@@ -93,17 +94,13 @@ def upgrade():
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.CheckConstraint("quantity >= 0", name=op.f("ck_forecast_cell_quantity")),
         sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["customer_account.id"],
-            name=op.f("fk_forecast_cell_account_id_customer_account"),
-        ),
-        sa.ForeignKeyConstraint(
             ["product_id"], ["product.id"], name=op.f("fk_forecast_cell_product_id_product")
         ),
+        # One key for the version and its account: one lookup per inserted cell.
         sa.ForeignKeyConstraint(
-            ["version_id"],
-            ["forecast_version.id"],
-            name=op.f("fk_forecast_cell_version_id_forecast_version"),
+            ["version_id", "account_id"],
+            ["forecast_version.id", "forecast_version.account_id"],
+            name="fk_forecast_cell_version",
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("version_id", "product_id", "month", name=op.f("pk_forecast_cell")),

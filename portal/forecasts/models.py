@@ -17,6 +17,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -61,6 +62,8 @@ class ForecastVersion(db.Model):
     tenant_column = "account_id"
     __table_args__ = (
         UniqueConstraint("account_id", "number", name="uq_forecast_version_number"),
+        # The target of the cells' (version_id, account_id) foreign key.
+        UniqueConstraint("id", "account_id", name="uq_forecast_version_id_account"),
         CheckConstraint("number >= 0", name="number"),
         CheckConstraint(
             "(number = 0 AND published_at IS NULL) OR (number > 0 AND published_at IS NOT NULL)",
@@ -104,16 +107,22 @@ class ForecastCell(db.Model):
     tenant_column = "account_id"
     __table_args__ = (
         CheckConstraint("quantity >= 0", name="quantity"),
+        # One key checks both that the version exists and that the cell's account is
+        # the version's: one lookup per inserted cell instead of two.
+        ForeignKeyConstraint(
+            ["version_id", "account_id"],
+            ["forecast_version.id", "forecast_version.account_id"],
+            name="fk_forecast_cell_version",
+            ondelete="CASCADE",
+        ),
         {"sqlite_with_rowid": False},
     )
 
-    version_id: Mapped[int] = mapped_column(
-        ForeignKey("forecast_version.id", ondelete="CASCADE"), primary_key=True
-    )
+    version_id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     # Denormalised from the version so that a cell can be scoped on its own.
-    account_id: Mapped[int] = mapped_column(ForeignKey("customer_account.id"))
+    account_id: Mapped[int]
     quantity: Mapped[int] = mapped_column(Integer)
 
 
