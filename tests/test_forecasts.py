@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.accounts.models import User
 from portal.catalog.models import Product
@@ -178,6 +178,28 @@ def test_a_new_draft_starts_from_the_latest_version_which_never_changes(app, wor
         assert (second.number, second.cells_changed) == (2, 1)
         with pytest.raises(DomainError, match="Change the forecast"):
             service.publish(buyer, "", TODAY)
+
+
+def test_two_first_edits_at_once_share_one_draft(app, world, monkeypatch):
+    """The second of two requests that both saw no draft finds the first one's."""
+    with app.app_context():
+        service.add_product(person("buyer@acme.test"), world["skus"][0], TODAY)
+        existing = db.session.scalar(select(ForecastVersion.id))
+        real, calls = service._draft, []
+
+        def stale_then_real(account_id):
+            calls.append(account_id)
+            return None if len(calls) == 1 else real(account_id)
+
+        monkeypatch.setattr(service, "_draft", stale_then_real)
+        draft = service._ensure_draft(person("admin@acme.test"), world["acme"], TODAY)
+        assert draft.id == existing
+        service.save_cell(person("admin@acme.test"), draft_product(world), month(0), "3", TODAY)
+        assert db.session.scalar(select(func.count()).select_from(ForecastVersion)) == 1
+
+
+def draft_product(world) -> int:
+    return product(world["skus"][0]).id
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, delete, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
 
 from portal.accounts import service as accounts
 from portal.accounts.models import CustomerAccount, User
@@ -293,8 +294,15 @@ def _ensure_draft(
             horizon_months=len(months),
             created_by_id=user.id,
         )
-        db.session.add(draft)
-        db.session.flush()
+        try:
+            # Two first edits at once: the second finds the first one's draft.
+            with db.session.begin_nested():
+                db.session.add(draft)
+        except IntegrityError:
+            draft = _draft(account_id)
+            if draft is None:
+                raise
+            return draft
         latest = latest_published(account_id)
         if latest is not None:
             _copy_cells(latest.id, draft.id, months, replacing)
@@ -372,6 +380,10 @@ class Grid:
     @property
     def total(self) -> int:
         return sum(self.month_totals.values())
+
+    @property
+    def labels(self) -> list[str]:
+        return [month_label(m) for m in self.months]
 
 
 def _cells(version_id: int, months: list[date]) -> dict[int, dict[date, int]]:
