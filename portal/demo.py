@@ -98,6 +98,7 @@ def is_loaded() -> bool:
 def load() -> dict[str, int]:
     """Everything `make run` shows: people and accounts, then the catalog."""
     from portal.catalog import demo as catalog_demo
+    from portal.forecasts import demo as forecasts_demo
     from portal.fulfilment import demo as fulfilment_demo
     from portal.ideas import demo as ideas_demo
     from portal.ordering import demo as ordering_demo
@@ -110,6 +111,7 @@ def load() -> dict[str, int]:
     counts |= fulfilment_demo.load(random.Random(4444), utcnow().date())
     counts |= ideas_demo.load(random.Random(4545), utcnow().date())
     counts |= plans_demo.load(random.Random(4646), utcnow().date())
+    counts |= forecasts_demo.load(random.Random(4646), utcnow().date())
     return counts
 
 

@@ -65,7 +65,7 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
+def read_xlsx(data: bytes, max_rows: int = MAX_ROWS) -> list[tuple[int, list[str]]]:
     """(row number, cell texts) of the first sheet's non-empty rows.
 
     Formulas come back as their text ("=A1*2"), never evaluated, so that the
@@ -91,8 +91,8 @@ def read_xlsx(data: bytes) -> list[tuple[int, list[str]]]:
         sheet = workbook.worksheets[0]
         rows = []
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if number > MAX_ROWS:
-                raise SpreadsheetError(f"The sheet has more than {MAX_ROWS:,} rows.")
+            if number > max_rows:
+                raise SpreadsheetError(f"The sheet has more than {max_rows:,} rows.")
             cells = [_cell_text(v) for v in values]
             if any(cells):
                 rows.append((number, cells))
@@ -117,13 +117,16 @@ def _explain(error: BaseException) -> SpreadsheetError:
     return SpreadsheetError("The file is not a valid XLSX workbook.")
 
 
-def read_rows(data: bytes) -> list[tuple[int, list[str]]]:
+def read_rows(data: bytes, max_rows: int = MAX_ROWS) -> list[tuple[int, list[str]]]:
     """(row number, cells) of an XLSX workbook's first sheet or of a CSV file (UTF-8 or
-    Windows-1252; comma, semicolon or tab, whichever the first line uses)."""
+    Windows-1252; comma, semicolon or tab, whichever the first line uses).
+
+    `max_rows` lets an import whose rows are small (a forecast in long layout)
+    take more of them than the default."""
     import csv
 
     if is_xlsx(data):
-        return read_xlsx(data)
+        return read_xlsx(data, max_rows)
     if b"\x00" in data[:4096]:
         raise SpreadsheetError("This is neither a CSV text file nor an XLSX workbook.")
     for encoding in ("utf-8-sig", "cp1252"):
@@ -132,12 +135,16 @@ def read_rows(data: bytes) -> list[tuple[int, list[str]]]:
             break
         except UnicodeDecodeError:
             continue
+    else:
+        raise SpreadsheetError(
+            "The file's text is neither UTF-8 nor Windows-1252: save it as CSV UTF-8."
+        )
     first = text.split("\n", 1)[0]
     delimiter = max(("\t", ";", ","), key=first.count)
     rows = []
     for number, cells in enumerate(csv.reader(text.splitlines(), delimiter=delimiter), start=1):
-        if number > MAX_ROWS:
-            raise SpreadsheetError(f"The file has more than {MAX_ROWS:,} rows.")
+        if number > max_rows:
+            raise SpreadsheetError(f"The file has more than {max_rows:,} rows.")
         if any(c.strip() for c in cells):
             rows.append((number, [c.strip() for c in cells]))
     return rows

@@ -37,6 +37,10 @@ IDEA_WRITERS = ACME_CUSTOMERS | ENGINEERS
 # Plans: the vendor's planners, admins and account managers publish; so do buyers and
 # customer admins. {plan} is the planner's plan for Acme alone.
 PLAN_WRITERS = frozenset({"planner", "admin", "account_manager", "buyer", "customer_admin"})
+# Forecasts: the account's buyers and customer admins edit and publish; planners and
+# admins read every account's versions, account managers those of their accounts.
+FORECAST_VENDOR = frozenset({"planner", "admin", "account_manager"})
+FORECAST_READERS = BUYERS | FORECAST_VENDOR
 
 ACTORS = {
     "buyer": "buyer@acme.test",
@@ -295,6 +299,32 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("attachments.download", "/attachments/<int:attachment_id>"): Access(
         "/attachments/{attachment}", VENDOR | ACME_CUSTOMERS, tenant=True
     ),
+    # Forecasts (test_forecasts.py checks what each side sees in them).
+    ("forecasts.index", "/forecasts"): Access("/forecasts", BUYERS),
+    ("forecasts.save_cell", "/forecasts/cells"): Access("/forecasts/cells", BUYERS, ("POST",)),
+    ("forecasts.suggest", "/forecasts/suggest"): Access("/forecasts/suggest?sku=TS", BUYERS),
+    ("forecasts.add_product", "/forecasts/products"): Access(
+        "/forecasts/products", BUYERS, ("POST",)
+    ),
+    ("forecasts.fill_row", "/forecasts/fill"): Access("/forecasts/fill", BUYERS, ("POST",)),
+    ("forecasts.publish", "/forecasts/publish"): Access("/forecasts/publish", BUYERS, ("POST",)),
+    ("forecasts.upload", "/forecasts/upload"): Access("/forecasts/upload", BUYERS, ("POST",)),
+    ("forecasts.template", "/forecasts/template.<any(csv, xlsx):fmt>"): Access(
+        "/forecasts/template.xlsx?layout=long", BUYERS
+    ),
+    ("forecasts.horizon", "/forecasts/accounts/<int:account_id>/horizon"): Access(
+        "/forecasts/accounts/{acme}/horizon",
+        frozenset({"admin", "customer_admin"}),
+        ("POST",),
+        tenant=True,
+    ),
+    ("forecasts.versions", "/forecasts/accounts/<int:account_id>/versions"): Access(
+        "/forecasts/accounts/{acme}/versions", FORECAST_READERS, tenant=True
+    ),
+    ("forecasts.version", "/forecasts/versions/<int:version_id>"): Access(
+        "/forecasts/versions/{forecast_version}", FORECAST_READERS, tenant=True
+    ),
+    ("forecasts.inbox", "/forecasts/inbox"): Access("/forecasts/inbox", FORECAST_VENDOR),
 }
 
 
@@ -443,6 +473,11 @@ def build_world(app) -> dict:
             buyer, acme.id, FileStorage(io.BytesIO(b"Bracket, 2 mm\n"), filename="note.txt")
         )
         db.session.commit()
+        from portal.forecasts import service as forecasts
+
+        forecasts.add_product(buyer, product.sku, date.today())
+        forecasts.save_cell(buyer, product.id, f"{date.today():%Y-%m}", "5", date.today())
+        forecast_version = forecasts.publish(buyer, "First", date.today())
         return {
             "acme": acme.id,
             "acme_address": db.session.scalar(
@@ -464,6 +499,7 @@ def build_world(app) -> dict:
             "idea": idea.id,
             "plan": plan.id,
             "attachment": attachment.id,
+            "forecast_version": forecast_version.id,
         }
 
 

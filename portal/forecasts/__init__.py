@@ -1,1 +1,2 @@
-"""Shared forecasts: customers' demand forecasts, planners' commits, accuracy."""
+"""Shared demand forecasts: a draft per customer account, its published versions,
+and how well they matched the orders (accuracy.py)."""

@@ -40,6 +40,7 @@ def test_buyer_sees_no_vendor_navigation_and_is_refused_vendor_pages(page):
             "Orders",
             "Promises",
             "Suggestions",
+            "Forecasts",
             "Plans",
             "Catalog",
             "Our account",

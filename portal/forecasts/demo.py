@@ -1,0 +1,128 @@
+"""Demo forecasts: every demo account published a few versions over the last 18
+months, near what it really orders per month (its order history), with noise
+and drift between versions. Written in bulk: a handful of version rows, the
+cells with one executemany per account."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, insert, select
+
+from portal.accounts.models import CustomerAccount
+from portal.accounts.roles import Role
+from portal.catalog.models import Product
+from portal.extensions import db
+from portal.ordering.models import Order, OrderLine
+
+from .models import DEFAULT_HORIZON_MONTHS, ForecastCell, ForecastEvent, ForecastVersion
+from .service import add_months, count_changes, first_of_month
+
+# Months before this one in which each account published a version.
+PUBLISHED_MONTHS_AGO = (17, 13, 9, 5, 1)
+COMMENTS = [
+    "",
+    "New line starts in spring; pumps up from then.",
+    "Plant shutdown in August.",
+    "Lower volumes on the old series, we move to the 62xx bearings.",
+    "",
+    "Budget for next year agreed.",
+]
+MAX_PRODUCTS = 25
+
+
+def load(rng: random.Random, today: date) -> dict[str, int]:
+    accounts = db.session.scalars(select(CustomerAccount).order_by(CustomerAccount.number)).all()
+    versions = cells = 0
+    this_month = first_of_month(today)
+    for account in accounts:
+        monthly = _monthly_orders(account.id, today)
+        if not monthly:
+            continue
+        author = next(
+            (u for u in account.users if u.has_role(Role.BUYER, Role.CUSTOMER_ADMIN)), None
+        )
+        previous: dict = {}
+        # A lasting trend per product (some grow, some shrink), and noise per version.
+        trend = {pid: rng.uniform(0.8, 1.25) for pid in monthly}
+        for number, ago in enumerate(PUBLISHED_MONTHS_AGO, start=1):
+            first = add_months(this_month, -ago)
+            published_at = datetime.combine(
+                first + timedelta(days=rng.randint(2, 20)), time(rng.randint(8, 16)), tzinfo=UTC
+            )
+            progress = number / len(PUBLISHED_MONTHS_AGO)
+            quantities = {}
+            for pid, average in monthly.items():
+                level = average * (1 + (trend[pid] - 1) * progress)
+                for n in range(DEFAULT_HORIZON_MONTHS):
+                    noise = rng.uniform(0.75, 1.25)
+                    quantities[(pid, add_months(first, n))] = max(0, round(level * noise))
+            version = ForecastVersion(
+                account_id=account.id,
+                number=number,
+                first_month=first,
+                horizon_months=DEFAULT_HORIZON_MONTHS,
+                created_by_id=author.id if author else None,
+                created_at=published_at - timedelta(days=1),
+                published_by_id=author.id if author else None,
+                published_at=published_at,
+                comment=COMMENTS[(number + account.id) % len(COMMENTS)],
+                cells_changed=count_changes(quantities, previous),
+                total_quantity=sum(quantities.values()),
+            )
+            db.session.add(version)
+            db.session.flush()
+            db.session.execute(
+                insert(ForecastCell),
+                [
+                    {
+                        "version_id": version.id,
+                        "product_id": pid,
+                        "month": month,
+                        "account_id": account.id,
+                        "quantity": q,
+                    }
+                    for (pid, month), q in quantities.items()
+                ],
+            )
+            db.session.add(
+                ForecastEvent(
+                    account_id=account.id,
+                    version_id=version.id,
+                    at=published_at,
+                    actor_id=version.published_by_id,
+                    kind="published",
+                    before="draft",
+                    after=f"v{number}",
+                    detail={"cells_changed": version.cells_changed},
+                )
+            )
+            previous = quantities
+            versions += 1
+            cells += len(quantities)
+    db.session.commit()
+    return {"forecast versions": versions, "forecast cells": cells}
+
+
+def _monthly_orders(account_id: int, today: date) -> dict[int, float]:
+    """Average quantity per month over the last year of the account's most ordered products."""
+    since = datetime.combine(today - timedelta(days=365), time(), tzinfo=UTC)
+    rows = db.session.execute(
+        select(OrderLine.product_id, func.sum(OrderLine.quantity))
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(
+            Order.account_id == account_id,
+            Order.placed_at >= since,
+            Product.status == "active",
+        )
+        .group_by(OrderLine.product_id)
+        .order_by(func.sum(OrderLine.quantity).desc(), OrderLine.product_id)
+        .limit(MAX_PRODUCTS)
+    ).all()
+    totals: dict[int, float] = defaultdict(float)
+    for product_id, quantity in rows:
+        totals[product_id] = max(1.0, quantity / 12)
+    return dict(totals)

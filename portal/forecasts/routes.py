@@ -1,0 +1,259 @@
+"""Forecast pages: the customer's draft grid with upload and download, published
+versions beside the one before, and the vendor's inbox of published versions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from portal.accounts.roles import Role
+from portal.catalog import service as catalog
+from portal.errors import DomainError, Forbidden, NotFound
+from portal.extensions import db, utcnow
+from portal.htmx import is_htmx, render_fragment, render_page
+from portal.security import requires
+from portal.spreadsheets import XLSX_MIME
+
+from . import service
+from .forms import AddProductForm, HorizonForm, PublishForm, UploadForm
+from .service import month_label
+
+bp = Blueprint("forecasts", __name__)
+
+EDITORS = service.EDITORS
+READERS = (*service.EDITORS, *service.VENDOR_READERS)
+HORIZON_EDITORS = (Role.CUSTOMER_ADMIN, Role.ADMIN)
+
+
+def _today():
+    return utcnow().date()
+
+
+def _draft_page(status: int = 200, **context):
+    """The customer's forecast page (or its grid alone, for htmx)."""
+    today = _today()
+    grid = service.grid(current_user, today)
+    context.setdefault("add_form", AddProductForm(formdata=None))
+    context.setdefault("publish_form", PublishForm(formdata=None))
+    context.setdefault("upload_form", UploadForm(formdata=None))
+    horizon_form = HorizonForm(formdata=None)
+    horizon_form.horizon_months.data = str(len(grid.months))
+    return render_page(
+        "forecasts/draft.html",
+        "grid",
+        status=status,
+        grid=grid,
+        month_label=month_label,
+        horizon_form=horizon_form,
+        versions=service.versions_of(current_user, current_user.account_id)[:5],
+        **context,
+    )
+
+
+@bp.get("/forecasts")
+@requires(*EDITORS)
+def index():
+    """The account's forecast: the draft as a grid of products × months."""
+    return _draft_page()
+
+
+@bp.post("/forecasts/cells")
+@requires(*EDITORS)
+def save_cell():
+    """Save one cell (htmx): the cell again, marked saved, and the changed totals."""
+    form = request.form
+    typed = form.get("quantity", "")[:30]
+    try:
+        result = service.save_cell(
+            current_user, form.get("product_id"), form.get("month"), typed, _today()
+        )
+    except DomainError as error:
+        db.session.rollback()
+        try:
+            product, month = service.check_cell(
+                current_user, form.get("product_id"), form.get("month"), _today()
+            )
+        except DomainError:
+            # Not a cell of this grid at all: nothing to show it in.
+            return Response(error.message, status=422, mimetype="text/plain")
+        return render_fragment(
+            "forecasts/draft.html",
+            "cell_saved",
+            product=product,
+            month=month,
+            value=typed,
+            error=error.message,
+            result=None,
+            month_label=month_label,
+        )
+    return render_fragment(
+        "forecasts/draft.html",
+        "cell_saved",
+        product=result.product,
+        month=result.month,
+        value=result.quantity,
+        error=None,
+        result=result,
+        month_label=month_label,
+    )
+
+
+@bp.get("/forecasts/suggest")
+@requires(*EDITORS)
+def suggest():
+    """SKU suggestions while adding a product (the quick order's search)."""
+    prefix = request.args.get("sku", "").strip()[:64]
+    products = catalog.suggest(prefix) if len(prefix) >= 2 else []
+    return render_fragment("forecasts/draft.html", "suggestions", products=products)
+
+
+def _after_change(message: str):
+    if is_htmx():
+        return _draft_page(notice=message)
+    flash(message, "success")
+    return redirect(url_for("forecasts.index"), code=303)
+
+
+@bp.post("/forecasts/products")
+@requires(*EDITORS)
+def add_product():
+    """Add a product's row to the draft."""
+    form = AddProductForm()
+    try:
+        product = service.add_product(current_user, form.sku.data, _today())
+    except DomainError as error:
+        db.session.rollback()
+        error.attach_to(form)
+        return _draft_page(status=200 if is_htmx() else 422, add_form=form)
+    return _after_change(f"{product.sku} added.")
+
+
+@bp.post("/forecasts/fill")
+@requires(*EDITORS)
+def fill_row():
+    """Copy a row's first month into every month."""
+    try:
+        product = service.fill_row(current_user, request.form.get("product_id"), _today())
+    except DomainError as error:
+        db.session.rollback()
+        return _draft_page(status=200 if is_htmx() else 422, notice=error.message)
+    return _after_change(f"{product.sku}: the first month copied to every month.")
+
+
+@bp.post("/forecasts/publish")
+@requires(*EDITORS)
+def publish():
+    """Publish the draft as a new version for the vendor."""
+    form = PublishForm()
+    try:
+        version = service.publish(current_user, form.comment.data, _today())
+    except DomainError as error:
+        db.session.rollback()
+        error.attach_to(form)
+        return _draft_page(status=422, publish_form=form)
+    flash(f"Version {version.number} published; the vendor's planners are told.", "success")
+    return redirect(url_for("forecasts.version", version_id=version.id), code=303)
+
+
+@bp.post("/forecasts/upload")
+@requires(*EDITORS)
+def upload():
+    """Apply a filled-in template to the draft: all rows or none."""
+    upload = request.files.get("file")
+    data = upload.read(service.MAX_UPLOAD_BYTES + 1) if upload and upload.filename else b""
+    try:
+        result = service.upload(current_user, data, _today())
+    except service.UploadRefused as refused:
+        db.session.rollback()
+        return _draft_page(status=422, upload_refused=refused)
+    flash(
+        f"Uploaded: {result.cells:,} cells of {result.products:,} products "
+        f"({result.layout} layout) are in the draft.",
+        "success",
+    )
+    return redirect(url_for("forecasts.index"), code=303)
+
+
+@bp.get("/forecasts/template.<any(csv, xlsx):fmt>")
+@requires(*EDITORS)
+def template(fmt: str):
+    """The template to fill in, pre-filled with recent products and the draft."""
+    layout = request.args.get("layout", "wide")
+    try:
+        data, name = service.template(current_user, layout, fmt, _today())
+    except DomainError:
+        abort(404)
+    mimetype = XLSX_MIME if fmt == "xlsx" else "text/csv"
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.post("/forecasts/accounts/<int:account_id>/horizon")
+@requires(*HORIZON_EDITORS)
+def horizon(account_id: int):
+    """Change how many months ahead the account forecasts."""
+    try:
+        months = service.set_horizon(current_user, account_id, request.form.get("horizon_months"))
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(f"The forecast now looks {months} months ahead.", "success")
+    if current_user.is_vendor_staff:
+        return redirect(url_for("forecasts.versions", account_id=account_id), code=303)
+    return redirect(url_for("forecasts.index"), code=303)
+
+
+@bp.get("/forecasts/accounts/<int:account_id>/versions")
+@requires(*READERS)
+def versions(account_id: int):
+    """An account's published versions, newest first."""
+    try:
+        account = service.account_for(current_user, account_id)
+    except NotFound:
+        abort(404)
+    horizon_form = HorizonForm(formdata=None)
+    horizon_form.horizon_months.data = str(service.horizon_of(account.id))
+    return render_page(
+        "forecasts/versions.html",
+        "versions",
+        account=account,
+        versions=service.versions_of(current_user, account.id),
+        horizon_form=horizon_form,
+    )
+
+
+@bp.get("/forecasts/versions/<int:version_id>")
+@requires(*READERS)
+def version(version_id: int):
+    """One published version beside the one before it, changed cells marked."""
+    try:
+        version = service.version_for(current_user, version_id)
+    except NotFound:
+        abort(404)
+    previous = service.previous_of(version)
+    months, rows, totals = service.compare(version, previous)
+    return render_page(
+        "forecasts/version.html",
+        "comparison",
+        version=version,
+        previous=previous,
+        months=months,
+        rows=rows,
+        totals=totals,
+        month_label=month_label,
+    )
+
+
+@bp.get("/forecasts/inbox")
+@requires(*service.VENDOR_READERS)
+def inbox():
+    """Published versions of every account the viewer follows, newest first."""
+    return render_page("forecasts/inbox.html", "inbox", versions=service.inbox(current_user))

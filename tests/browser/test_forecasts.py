@@ -1,0 +1,106 @@
+"""The forecast grid in Chromium: a buyer adds products, types quantities moving by
+keyboard and sees the totals follow; then uploads a file with mistakes and sees
+each row's reason, and a clean file that fills the grid."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from portal.catalog.models import Product
+from portal.extensions import db
+from portal.forecasts.service import add_months
+
+from .conftest import sign_in
+
+
+def _month(n: int) -> str:
+    return f"{add_months(date.today().replace(day=1), n):%Y-%m}"
+
+
+def test_a_buyer_types_a_forecast_by_keyboard_and_uploads_one(app, catalog, page, console_errors):
+    with app.app_context():
+        first, second = db.session.scalars(
+            select(Product).where(Product.status == "active").order_by(Product.sku_key).limit(2)
+        ).all()
+        first_sku, second_sku, first_id, second_id = first.sku, second.sku, first.id, second.id
+    sign_in(page, "buyer@acme.test")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Forecasts").click()
+    expect(page.get_by_role("heading", name="Our forecast")).to_be_visible()
+
+    # Add a product from the suggestions, by keyboard; then one by its whole SKU.
+    sku_field = page.get_by_label("Add a product by SKU")
+    sku_field.press_sequentially(first_sku[:5])
+    expect(page.locator("#sku-options [role=option]").first).to_be_visible()
+    option = page.locator("#sku-options [role=option]", has_text=first_sku)
+    while option.get_attribute("aria-selected") != "true":
+        sku_field.press("ArrowDown")
+    sku_field.press("Enter")
+    expect(page.locator("#forecast-grid tbody tr")).to_have_count(1)
+    page.get_by_label("Add a product by SKU").fill(second_sku)
+    page.get_by_label("Add a product by SKU").press("Enter")
+    expect(page.locator("#forecast-grid tbody tr")).to_have_count(2)
+
+    # Type, move right, type, move down: each cell saves as it is left.
+    page.locator(f"#q-{first_id}-{_month(0)}").click()
+    page.keyboard.type("10")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator(f"#q-{first_id}-{_month(1)}")).to_be_focused()
+    page.keyboard.type("5")
+    page.keyboard.press("ArrowDown")
+    expect(page.locator(f"#q-{second_id}-{_month(1)}")).to_be_focused()
+    page.keyboard.type("7")
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator(f"#q-{second_id}-{_month(0)}")).to_be_focused()
+    page.keyboard.type("lots")
+    page.keyboard.press("ArrowUp")  # the caret is inside "lots": Up still moves
+    expect(page.locator(f"#q-{first_id}-{_month(0)}")).to_be_focused()
+    expect(page.locator(f"#row-total-{first_id}")).to_have_text("15")
+    expect(page.locator(f"#row-total-{second_id}")).to_have_text("7")
+    expect(page.locator(f"#month-total-{_month(1)}")).to_have_text("12")
+    expect(page.locator("#grand-total")).to_have_text("22")
+    bad = page.locator(f"#q-{second_id}-{_month(0)}")
+    expect(bad).to_have_value("lots")
+    expect(bad).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("td.has-error .cell-error")).to_contain_text("whole number")
+    expect(page.locator(f"#q-{first_id}-{_month(1)}").locator("..")).to_have_class(
+        "fc-cell is-saved"
+    )
+    # Enter moves down a column, like a spreadsheet.
+    page.keyboard.press("Enter")
+    expect(bad).to_be_focused()
+
+    # A file with mistakes: every row's reason, nothing applied.
+    broken = (
+        f"SKU,Month,Quantity\n{first_sku},{_month(0)},-4\nNOPE-1,{_month(0)},3\n"
+        f"{second_sku},{_month(30)},1\n"
+    ).encode()
+    page.get_by_label("Forecast file").set_input_files(
+        {"name": "forecast.csv", "mimeType": "text/csv", "buffer": broken}
+    )
+    page.get_by_role("button", name="Upload into the draft").click()
+    reasons = page.locator(".upload-errors li")
+    expect(reasons).to_have_count(3)
+    expect(reasons.nth(0)).to_contain_text("Row 2:")
+    expect(reasons.nth(0)).to_contain_text("not a whole number")
+    expect(reasons.nth(1)).to_contain_text("Row 3: There is no product with SKU")
+    expect(reasons.nth(2)).to_contain_text("Row 4:")
+    expect(reasons.nth(2)).to_contain_text("outside the horizon")
+    expect(page.locator("#grand-total")).to_have_text("22")
+
+    clean = f"SKU;Product;{_month(0)};{_month(1)}\n{first_sku};;100;200\n".encode()
+    page.get_by_label("Forecast file").set_input_files(
+        {"name": "forecast.csv", "mimeType": "text/csv", "buffer": clean}
+    )
+    page.get_by_role("button", name="Upload into the draft").click()
+    expect(page.locator(".flash-success")).to_contain_text("2 cells of 1 products")
+    expect(page.locator(f"#row-total-{first_id}")).to_have_text("300")
+    expect(page.locator("#grand-total")).to_have_text("307")
+
+    page.get_by_label("Comment for the vendor").fill("Ramp-up in spring")
+    page.get_by_role("button", name="Publish version").click()
+    expect(page.locator("h1")).to_contain_text("forecast version 1")
+    # The refused upload's page came with 422 (Unprocessable), which Chromium logs.
+    assert [e for e in console_errors if "status of 422" not in e] == []
