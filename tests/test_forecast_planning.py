@@ -411,3 +411,12 @@ def test_query_counts_do_not_grow_with_the_rows_shown(app, login_as, plan):
     acme = _statements(app, planner, f"/forecasts/planning/accuracy?account={plan['acme']}")
     globex = _statements(app, planner, f"/forecasts/planning/accuracy?account={plan['globex']}")
     assert acme == globex
+
+
+def test_sparklines_scale_to_the_box_and_pass_over_months_without_a_figure():
+    from portal.forecasts.charts import sparkline
+
+    assert sparkline([0, 10], 100, 22) == "M2.0,20.0 L98.0,2.0"
+    assert sparkline([1, None, 1], 100, 22) == "M2.0,2.0 M98.0,2.0"
+    assert sparkline([1, None, 1], 100, 22, bridge=True) == "M2.0,2.0 L98.0,2.0"
+    assert sparkline([None, None]) == ""

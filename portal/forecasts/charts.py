@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 
 
-def sparkline(values: list[float | None], width: int = 96, height: int = 22) -> str:
-    """An SVG path through the values (gaps where a value is None), scaled to the box."""
+def sparkline(
+    values: list[float | None], width: int = 96, height: int = 22, *, bridge: bool = False
+) -> str:
+    """An SVG path through the values, scaled to the box. A None is a gap, or with
+    `bridge` is passed over (a month with nothing to measure is not a fall to zero)."""
     known = [v for v in values if v is not None]
     if not known:
         return ""
@@ -18,7 +21,7 @@ def sparkline(values: list[float | None], width: int = 96, height: int = 22) -> 
     parts, pen_down = [], False
     for n, value in enumerate(values):
         if value is None:
-            pen_down = False
+            pen_down = pen_down and bridge
             continue
         x = 2 + n * step
         y = height - 2 - (value - low) / span * (height - 4)

@@ -106,7 +106,9 @@ def _accuracy_page(account_id: int | None):
             ),
         },
     )
-    wape_trend = {lag: charts.sparkline([f.wape for f in by_month(lag)]) for lag in LAGS}
+    wape_trend = {
+        lag: charts.sparkline([f.wape for f in by_month(lag)], 160, 26, bridge=True) for lag in LAGS
+    }
     return render_page(
         "forecasts/accuracy.html",
         "accuracy",
