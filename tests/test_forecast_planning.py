@@ -420,3 +420,15 @@ def test_sparklines_scale_to_the_box_and_pass_over_months_without_a_figure():
     assert sparkline([1, None, 1], 100, 22) == "M2.0,2.0 M98.0,2.0"
     assert sparkline([1, None, 1], 100, 22, bridge=True) == "M2.0,2.0 L98.0,2.0"
     assert sparkline([None, None]) == ""
+
+
+def test_demand_filters_answer_htmx_with_the_results_alone(login_as, plan):
+    planner = login_as("planner@vendor.test")
+    response = planner.get(
+        f"/forecasts/planning/demand?month={month_label(m(1))}&short=1",
+        headers={"HX-Request": "true"},
+    )
+    assert "HX-Request" in response.headers["Vary"]
+    page = soup(response)
+    assert page.select_one("div#results") and not page.select_one("h1")
+    assert [r.select_one("td").get_text(strip=True) for r in page.select("tbody tr")] == ["PLT-P2"]
