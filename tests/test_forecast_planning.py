@@ -205,6 +205,9 @@ def test_demand_filters_sorts_and_pages(app, plan):
         assert [row.product.sku for row in by_stock.rows] == ["PLT-P2", "PLT-P3", "PLT-P1"]
         second = planning.demand(planner, m(1), TODAY, page=2, page_size=2)
         assert (second.pages, [row.product.sku for row in second.rows]) == (2, ["PLT-P3"])
+        assert (second.total_rows, second.total_demand) == (3, 265)
+        stale = planning.demand(planner, m(1), TODAY, page=9, page_size=2)
+        assert (stale.page, len(stale.rows)) == (1, 2)
         # Months with nothing forecast: an empty page, not an error.
         assert planning.demand(planner, m(10), TODAY).rows == []
 
@@ -432,3 +435,11 @@ def test_demand_filters_answer_htmx_with_the_results_alone(login_as, plan):
     page = soup(response)
     assert page.select_one("div#results") and not page.select_one("h1")
     assert [r.select_one("td").get_text(strip=True) for r in page.select("tbody tr")] == ["PLT-P2"]
+
+
+def test_accuracy_answers_htmx_with_its_block_alone(login_as, plan):
+    response = login_as("buyer@acme.test").get(
+        "/forecasts/accuracy", headers={"HX-Request": "true"}
+    )
+    page = soup(response)
+    assert page.select_one("div#accuracy .kpis") and not page.select_one("h1")

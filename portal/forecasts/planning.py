@@ -236,16 +236,23 @@ def demand(viewer: User, month: date, today: date, *, search: str = "", sort: st
         "cover": cover,
     }.get(sort, per_product.c.demand)
     query = query.order_by(order.desc() if descending else order.asc(), Product.sku_key)
-    counted = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(query.subquery().c.demand), 0))
-    ).one()
-    total_rows, total_demand = counted
-    pages = max(1, -(-total_rows // page_size))
-    page = min(max(1, page), pages)
+    # The count and the total ride along as window functions: the month's cells are
+    # aggregated once per page, not once for the count and again for the rows.
+    query = query.add_columns(
+        func.count().over().label("total_rows"),
+        func.sum(per_product.c.demand).over().label("total_demand"),
+    )
+    page = max(1, page)
     found = db.session.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
+    if not found and page > 1:  # past the last page (a stale link): show the first
+        page = 1
+        found = db.session.execute(query.limit(page_size)).all()
+    total_rows = found[0].total_rows if found else 0
+    total_demand = int(found[0].total_demand) if found else 0
+    pages = max(1, -(-total_rows // page_size))
     rows = [
         DemandRow(product, int(total), count, int(free), ("stock", "lead time", "short")[flag])
-        for product, total, count, free, flag in found
+        for product, total, count, free, flag, _, _ in found
     ]
     months = horizon(today)
     if rows:
