@@ -325,6 +325,18 @@ MATRIX: dict[tuple[str, str], Access] = {
         "/forecasts/versions/{forecast_version}", FORECAST_READERS, tenant=True
     ),
     ("forecasts.inbox", "/forecasts/inbox"): Access("/forecasts/inbox", FORECAST_VENDOR),
+    # Planning (test_forecast_planning.py checks what each side sees): cross-account pages
+    # are the vendor's; a customer reads its own accuracy, with no account in the URL.
+    ("planning.demand", "/forecasts/planning/demand"): Access(
+        "/forecasts/planning/demand", FORECAST_VENDOR
+    ),
+    ("planning.waterfall", "/forecasts/planning/products/<int:product_id>/waterfall"): Access(
+        "/forecasts/planning/products/{product}/waterfall?account={acme}", FORECAST_VENDOR
+    ),
+    ("planning.accuracy", "/forecasts/planning/accuracy"): Access(
+        "/forecasts/planning/accuracy?account={acme}", FORECAST_VENDOR
+    ),
+    ("planning.own_accuracy", "/forecasts/accuracy"): Access("/forecasts/accuracy", BUYERS),
 }
 
 
