@@ -381,7 +381,7 @@ def test_the_buyer_reads_commitments_and_mismatches_of_its_own_account_only(app,
     assert "cm-exception" not in str(html)  # the planners' flags are theirs
     row = html.select_one("#mismatches tbody tr")
     assert "20 below" in row.text and "Capacity" in row.text
-    link = soup(buyer.get("/forecasts")).find("a", string=lambda s: s and "commitments" in s)
+    link = soup(buyer.get("/forecasts")).find("a", string="Commitments and mismatches")
     assert link["href"] == f"/forecasts/accounts/{world['acme']}/commits"
     # Globex's page is not there for Acme's buyer, nor Acme's for Globex's.
     assert buyer.get(f"/forecasts/accounts/{world['globex']}/commits").status_code == 404

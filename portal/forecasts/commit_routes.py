@@ -41,6 +41,7 @@ def _page(account_id: int, status: int = 200, **context):
         status=status,
         board=board,
         can_commit=can_commit,
+        vendor_view=current_user.is_vendor_staff,
         own_threshold=own_threshold.exception_threshold_percent if own_threshold else None,
         reasons=commits.REASONS,
         month_label=month_label,
