@@ -5,6 +5,7 @@ account managers and for the account's own buyers (commitments and mismatches)."
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
@@ -87,18 +88,21 @@ def commit(account_id: int):
         abort(404)
     except commits.CommitRefused as refused:
         db.session.rollback()
-        errors = {
-            f"{key[0]}-{key[1] if isinstance(key[1], str) else month_label(key[1])}": message
-            for key, message in refused.errors.items()
-            if isinstance(key, tuple)
-        }
+        # A cell of the grid gets its message beside it; anything else (a product or
+        # month the grid does not show) is listed above the grid.
+        errors, stray = {}, []
+        for key, message in refused.errors.items():
+            if isinstance(key, tuple) and isinstance(key[1], date):
+                errors[f"{key[0]}-{month_label(key[1])}"] = message
+            else:
+                stray.append(message)
         return _page(
             account_id,
             status=422,
             errors=errors,
             typed=request.form,
             refused=refused.message,
-            stray=[m for k, m in refused.errors.items() if not isinstance(k, tuple)],
+            stray=stray,
         )
     except DomainError as error:
         db.session.rollback()
