@@ -46,6 +46,8 @@ def _page(account_id: int, status: int = 200, **context):
         own_threshold=own_threshold.exception_threshold_percent if own_threshold else None,
         reasons=commits.REASONS,
         month_label=month_label,
+        month_labels=[month_label(m) for m in board.months],
+        month_names=[m.strftime("%b %Y") for m in board.months],
         errors=context.pop("errors", {}),
         typed=context.pop("typed", {}),
         **context,

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from flask import current_app
 from sqlalchemy import func, insert, select
@@ -190,7 +191,7 @@ class BoardCell:
     exception: bool
     commit: ForecastCommit | None
 
-    @property
+    @cached_property
     def status(self) -> str:
         """not_committed, below, forecast_changed or ok."""
         if self.commit is None:
