@@ -440,3 +440,25 @@ def test_bad_thresholds_through_the_page_are_flashed_and_nothing_changes(app, wo
     assert soup(response).select_one("#threshold")["value"] == ""
     response = planner.post(url, {"threshold": "35"}, page=page, follow_redirects=True)
     assert soup(response).select_one("#threshold")["value"] == "35"
+
+
+def test_a_version_published_while_the_planner_looked_is_not_answered_blind(app, world, login_as):
+    sku_a = world["skus"][0]
+    url = f"/forecasts/accounts/{world['acme']}/commits"
+    planner = login_as("planner@vendor.test")
+    shown = soup(planner.get(url)).select_one("#commit-form input[name=version_id]")["value"]
+    assert shown == str(world["version"])
+    with app.app_context():
+        publish("buyer@acme.test", {sku_a: {0: 300}})
+        with pytest.raises(commits.StaleVersion):
+            commits.commit_all_as_forecast(
+                person("planner@vendor.test"), world["acme"], answering=shown
+            )
+    form = {"version_id": shown, f"q-{world['a']}-{month(0)}": "100"}
+    response = planner.post(url, form, page=url)
+    assert response.status_code == 422
+    html = soup(response)
+    assert "Version 2 was published since" in html.select_one(".form-errors").text
+    assert html.select_one(f"#q-{world['a']}-{month(0)}")["value"] == "300"  # the new figure
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ForecastCommit)) == 0

@@ -85,7 +85,12 @@ def _entries(form) -> list[commits.CommitEntry]:
 def commit(account_id: int):
     """Commit the quantities typed in the grid: every cell or none."""
     try:
-        result = commits.commit(current_user, account_id, _entries(request.form))
+        result = commits.commit(
+            current_user,
+            account_id,
+            _entries(request.form),
+            answering=request.form.get("version_id"),
+        )
     except NotFound:
         abort(404)
     except commits.CommitRefused as refused:
@@ -127,7 +132,9 @@ def _committed_message(result: commits.CommitResult) -> str:
 def commit_all(account_id: int):
     """Commit every cell of the latest version at its forecast."""
     try:
-        result = commits.commit_all_as_forecast(current_user, account_id)
+        result = commits.commit_all_as_forecast(
+            current_user, account_id, answering=request.form.get("version_id")
+        )
     except NotFound:
         abort(404)
     except DomainError as error:

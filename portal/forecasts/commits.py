@@ -319,8 +319,9 @@ class CommitEntry:
 
 
 class CommitRefused(DomainError):
-    """Nothing was committed; `errors` names each bad cell ((product_id, month) or the
-    product id alone, for a row's reason) with why."""
+    """Nothing was committed; `errors` says why per bad cell: keyed (product_id, month)
+    for a cell of the version, (product_id, the month as typed) for a month outside it,
+    and the product id as typed for a product the version does not hold."""
 
     def __init__(self, errors: dict[object, str]):
         count = len(errors)
@@ -338,14 +339,33 @@ class CommitResult:
     below: int
 
 
-def commit(user: User, account_id: int, entries: Iterable[CommitEntry]) -> CommitResult:
-    """Commit quantities against the account's latest version: all cells or none. A
-    quantity below the forecast needs a reason (and a text for "other"). A commit
-    that leaves cells below forecast tells the account's buyers, once."""
-    account = _committer(user, account_id)
-    latest = service.latest_published(account.id)
+def _latest(account_id: int, answering) -> ForecastVersion:
+    """The version to commit against; `answering` (the version id the planner's page
+    showed) must still be the latest, or the planner would answer figures never seen."""
+    latest = service.latest_published(account_id)
     if latest is None:
         raise DomainError("The account has published no forecast to commit against.")
+    if answering is not None and str(answering).strip() != str(latest.id):
+        raise StaleVersion(
+            f"Version {latest.number} was published since this page was opened: "
+            "nothing was committed. Check its figures and commit again."
+        )
+    return latest
+
+
+class StaleVersion(DomainError):
+    """A newer version was published after the planner's page was shown."""
+
+
+def commit(
+    user: User, account_id: int, entries: Iterable[CommitEntry], *, answering=None
+) -> CommitResult:
+    """Commit quantities against the account's latest version (`answering`: the version
+    id the planner saw): all cells or none. A quantity below the forecast needs a
+    reason (and a text for "other"). A commit that leaves cells below forecast tells
+    the account's buyers, once."""
+    account = _committer(user, account_id)
+    latest = _latest(account.id, answering)
     months = set(_months(latest))
     forecast = service._all_cells(latest.id)
     products = {pid for pid, _ in forecast}
@@ -377,12 +397,12 @@ def commit(user: User, account_id: int, entries: Iterable[CommitEntry]) -> Commi
             errors[key] = error.message.replace("A forecast", "A commitment")
             continue
         reason, text = None, ""
-        if quantity < forecast[key]:
+        if quantity < forecast.get(key, 0):
             reason = (entry.reason or "").strip()
             text = (entry.reason_text or "").strip()
             if reason not in REASONS:
                 errors[key] = (
-                    f"Below the forecast of {forecast[key]:,}: choose a reason "
+                    f"Below the forecast of {forecast.get(key, 0):,}: choose a reason "
                     "(capacity, material, lead time or other)."
                 )
                 continue
@@ -400,12 +420,10 @@ def commit(user: User, account_id: int, entries: Iterable[CommitEntry]) -> Commi
     return _write(user, account, latest, forecast, wanted)
 
 
-def commit_all_as_forecast(user: User, account_id: int) -> CommitResult:
+def commit_all_as_forecast(user: User, account_id: int, *, answering=None) -> CommitResult:
     """Commit every cell of the latest version at its forecast, in one action."""
     account = _committer(user, account_id)
-    latest = service.latest_published(account.id)
-    if latest is None:
-        raise DomainError("The account has published no forecast to commit against.")
+    latest = _latest(account.id, answering)
     forecast = service._all_cells(latest.id)
     wanted = {key: (quantity, None, "") for key, quantity in forecast.items()}
     return _write(user, account, latest, forecast, wanted)
@@ -418,7 +436,7 @@ def _write(user, account, latest, forecast, wanted) -> CommitResult:
     rows = []
     for (pid, month), (quantity, reason, text) in wanted.items():
         before = current.get((pid, month))
-        figure = forecast[(pid, month)]
+        figure = forecast.get((pid, month), 0)
         if before is not None and (
             before.quantity,
             before.reason,
