@@ -75,6 +75,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .catalog import models as _catalog_models  # noqa: F401
     from .catalog.routes import bp as catalog_bp
     from .forecasts import models as _forecasts_models  # noqa: F401
+    from .forecasts.commit_routes import bp as forecast_commits_bp
     from .forecasts.planning_routes import bp as planning_bp
     from .forecasts.routes import bp as forecasts_bp
     from .fulfilment import models as _fulfilment_models  # noqa: F401
@@ -101,6 +102,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(plans_bp)
     app.register_blueprint(forecasts_bp)
     app.register_blueprint(planning_bp)
+    app.register_blueprint(forecast_commits_bp)
 
     from .cli import register_commands
 

@@ -28,6 +28,10 @@ DISPATCH_DAYS_FROM_STOCK = 1
 # customer's design suggestion.
 IDEA_ANSWER_BUSINESS_DAYS = 5
 
+# A forecast cell that changed by more than this percentage from the version before is
+# flagged for the planners, unless an account has agreed on its own threshold.
+FORECAST_EXCEPTION_THRESHOLD_PERCENT = 20
+
 # Days goods travel to a customer. Added to the pre-filled promise for accounts
 # whose terms measure promises on delivery rather than on shipment.
 TRANSIT_DAYS = 2

@@ -41,6 +41,7 @@ PLAN_WRITERS = frozenset({"planner", "admin", "account_manager", "buyer", "custo
 # admins read every account's versions, account managers those of their accounts.
 FORECAST_VENDOR = frozenset({"planner", "admin", "account_manager"})
 FORECAST_READERS = BUYERS | FORECAST_VENDOR
+FORECAST_COMMITTERS = frozenset({"planner", "admin"})
 
 ACTORS = {
     "buyer": "buyer@acme.test",
@@ -337,6 +338,20 @@ MATRIX: dict[tuple[str, str], Access] = {
         "/forecasts/planning/accuracy?account={acme}", FORECAST_VENDOR
     ),
     ("planning.own_accuracy", "/forecasts/accuracy"): Access("/forecasts/accuracy", BUYERS),
+    # Commitments: planners and admins commit and set the threshold; account managers and
+    # the account's own buyers read them (test_forecast_commits.py checks what each sees).
+    ("forecast_commits.board", "/forecasts/accounts/<int:account_id>/commits"): Access(
+        "/forecasts/accounts/{acme}/commits", FORECAST_READERS, tenant=True
+    ),
+    ("forecast_commits.commit", "/forecasts/accounts/<int:account_id>/commits"): Access(
+        "/forecasts/accounts/{acme}/commits", FORECAST_COMMITTERS, ("POST",), tenant=True
+    ),
+    ("forecast_commits.commit_all", "/forecasts/accounts/<int:account_id>/commits/all"): Access(
+        "/forecasts/accounts/{acme}/commits/all", FORECAST_COMMITTERS, ("POST",), tenant=True
+    ),
+    ("forecast_commits.threshold", "/forecasts/accounts/<int:account_id>/threshold"): Access(
+        "/forecasts/accounts/{acme}/threshold", FORECAST_COMMITTERS, ("POST",), tenant=True
+    ),
 }
 
 

@@ -103,7 +103,56 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
             versions += 1
             cells += len(quantities)
     db.session.commit()
-    return {"forecast versions": versions, "forecast cells": cells}
+    commitments = _commit(rng)
+    return {
+        "forecast versions": versions,
+        "forecast cells": cells,
+        "forecast commitments": commitments,
+    }
+
+
+# (reason, text) of the demo's commitments below forecast.
+SHORTFALLS = [
+    ("capacity", ""),
+    ("material", ""),
+    ("lead_time", ""),
+    ("other", "Tooling change on the press line"),
+]
+
+
+def _commit(rng: random.Random) -> int:
+    """The planner answers every account's latest version at its forecast, then commits
+    less for a few product-months of all but the last account (mismatches with reasons)."""
+    from portal.accounts.models import User
+
+    from . import commits, service
+
+    planner = db.session.scalar(select(User).where(User.email == "planner@vendor.test"))
+    if planner is None:
+        return 0
+    account_ids = db.session.scalars(
+        select(ForecastVersion.account_id)
+        .where(ForecastVersion.number > 0)
+        .distinct()
+        .order_by(ForecastVersion.account_id)
+    ).all()
+    written = 0
+    for n, account_id in enumerate(account_ids):
+        written += commits.commit_all_as_forecast(planner, account_id).written
+        if n == len(account_ids) - 1:
+            continue  # one account's commitments all match its forecast
+        latest = service.latest_published(account_id)
+        cells = sorted((k, q) for k, q in service._all_cells(latest.id).items() if q >= 4)
+        entries = []
+        for (pid, month), quantity in rng.sample(cells, min(4, len(cells))):
+            reason, text = rng.choice(SHORTFALLS)
+            short = round(quantity * rng.uniform(0.5, 0.9))
+            entries.append(
+                commits.CommitEntry(pid, service.month_label(month), str(short), reason, text)
+            )
+        if entries:
+            written += commits.commit(planner, account_id, entries).written
+    return written
 
 
 def _monthly_orders(account_id: int, today: date) -> dict[int, float]:

@@ -36,6 +36,7 @@ MAX_HORIZON_MONTHS = 24
 # The draft's number: published versions count 1, 2, 3 … per account, and the
 # unique (account_id, number) also keeps an account to one draft.
 DRAFT_NUMBER = 0
+MAX_THRESHOLD_PERCENT = 1000
 
 
 class ForecastSettings(db.Model):
@@ -45,12 +46,19 @@ class ForecastSettings(db.Model):
     tenant_column = "account_id"
     __table_args__ = (
         CheckConstraint(f"horizon_months BETWEEN 1 AND {MAX_HORIZON_MONTHS}", name="horizon"),
+        CheckConstraint(
+            f"exception_threshold_percent BETWEEN 1 AND {MAX_THRESHOLD_PERCENT}", name="threshold"
+        ),
     )
 
     account_id: Mapped[int] = mapped_column(
         ForeignKey("customer_account.id", ondelete="CASCADE"), primary_key=True
     )
     horizon_months: Mapped[int] = mapped_column(default=DEFAULT_HORIZON_MONTHS)
+    # Changes between two versions above this percentage are flagged for the planners.
+    # None: the portal's default (FORECAST_EXCEPTION_THRESHOLD_PERCENT), so changing the
+    # default reaches every account that never agreed on its own figure.
+    exception_threshold_percent: Mapped[int | None]
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -144,3 +152,46 @@ class ForecastEvent(db.Model):
     before: Mapped[str | None] = mapped_column(String(30))
     after: Mapped[str | None] = mapped_column(String(30))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ForecastCommit(db.Model):
+    """The vendor's commitment for one product and month of an account, answering one
+    published version. Rows are never changed: a new commitment is a new row, and the
+    newest row of an (account, product, month) is the one in force. The older rows are
+    the history (who committed what, when, against which forecast)."""
+
+    __tablename__ = "forecast_commit"
+    tenant_column = "account_id"
+    __table_args__ = (
+        CheckConstraint("quantity >= 0", name="quantity"),
+        CheckConstraint("forecast_quantity >= 0", name="forecast_quantity"),
+        CheckConstraint(
+            "reason IS NULL OR reason IN ('capacity', 'material', 'lead_time', 'other')",
+            name="reason",
+        ),
+        ForeignKeyConstraint(
+            ["version_id", "account_id"],
+            ["forecast_version.id", "forecast_version.account_id"],
+            name="fk_forecast_commit_version",
+        ),
+        # The commitments in force for an account's months: one range of this index,
+        # grouped by (product, month), the newest id of each.
+        Index("ix_forecast_commit_current", "account_id", "month", "product_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("customer_account.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    month: Mapped[date] = mapped_column(Date)
+    quantity: Mapped[int] = mapped_column(Integer)
+    # The published version it answers, and that version's quantity for the cell: a
+    # later version with another figure makes the commitment out of date.
+    version_id: Mapped[int]
+    forecast_quantity: Mapped[int] = mapped_column(Integer)
+    # Why less than the forecast (None when it is not less).
+    reason: Mapped[str | None] = mapped_column(String(20))
+    reason_text: Mapped[str] = mapped_column(Text, default="")
+    committed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    committed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    committed_by: Mapped[User | None] = relationship()

@@ -1,0 +1,118 @@
+"""Commitments at scale: an account publishes a products × 24 months forecast (150
+products by default, the size planners answer by hand; --products 2000 for the
+largest), then a planner commits it all as forecast, commits the whole grid as
+typed (the page's form, every cell parsed and checked), and reads the commit page.
+In-process median timings and SQL statement counts.
+
+    .venv/bin/python bench/forecast_commits.py                    # a new SQLite file in /tmp
+    .venv/bin/python bench/forecast_commits.py --products 2000
+    .venv/bin/python bench/forecast_commits.py --database-url postgresql+psycopg://postgres@127.0.0.1/fcbench
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MONTHS = 24
+ROUNDS = 5
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--instance")
+    parser.add_argument("--database-url")
+    parser.add_argument("--products", type=int, default=150)
+    args = parser.parse_args()
+    if args.instance:
+        os.environ["PORTAL_INSTANCE_PATH"] = args.instance
+    elif not args.database_url:
+        os.environ["PORTAL_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="portal-cmbench-")
+    if args.database_url:
+        os.environ["PORTAL_DATABASE_URL"] = args.database_url
+
+    from flask_migrate import upgrade
+    from sqlalchemy import event, select
+
+    from bench.forecasts import ensure_data, wide_file
+    from bench.terminal import report
+    from portal import create_app
+    from portal.accounts.models import User
+    from portal.extensions import db
+    from portal.forecasts import commits, service
+    from tests.support import Browserless
+
+    app = create_app()
+    today = date.today()
+    timings: dict[str, list[float]] = {}
+    with app.app_context():
+        upgrade()
+        print(f"database: {db.engine.url.render_as_string(hide_password=True)}")
+        skus = ensure_data(args.products)
+        admin = db.session.scalar(select(User).where(User.email == "admin@acme.test"))
+        planner = db.session.scalar(select(User).where(User.email == "planner@vendor.test"))
+        account_id = admin.account_id
+        service.set_horizon(admin, account_id, str(MONTHS))
+        months = service.window(account_id, today)
+        rng = random.Random(11)
+        base = None
+        for _ in range(ROUNDS):
+            data, base = wide_file(rng, skus, months, "csv", base)
+            service.upload(admin, data, today)
+            version = service.publish(admin, "bench", today)
+            started = time.perf_counter()
+            result = commits.commit_all_as_forecast(planner, account_id)
+            timings.setdefault("commit all as forecast", []).append(time.perf_counter() - started)
+            # The page's form: every cell typed, a tenth of them below forecast.
+            cells = service._all_cells(version.id)
+            entries = [
+                commits.CommitEntry(
+                    pid,
+                    service.month_label(month),
+                    str(quantity - 1 if quantity and rng.random() < 0.1 else quantity),
+                    "capacity",
+                )
+                for (pid, month), quantity in cells.items()
+            ]
+            started = time.perf_counter()
+            commits.commit(planner, account_id, entries)
+            timings.setdefault("commit the typed grid", []).append(time.perf_counter() - started)
+        print(
+            f"{len(skus):,} products × {len(months)} months = {len(cells):,} cells; "
+            f"the last commit all wrote {result.written:,} rows"
+        )
+        engine = db.engine
+
+    for name, values in timings.items():
+        report(name, values)
+
+    statements: list[int] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(1))
+    person = Browserless(app.test_client())
+    assert person.login("planner@vendor.test").status_code == 303
+    url = f"/forecasts/accounts/{account_id}/commits"
+
+    def timed() -> float:
+        started = time.perf_counter()
+        response = person.client.get(url)
+        assert response.status_code == 200, response.status_code
+        return time.perf_counter() - started
+
+    timed()
+    report("the commit page (planner)", [timed() for _ in range(5)])
+    statements.clear()
+    timed()
+    print(f"SQL statements for the commit page: {len(statements)}")
+
+
+if __name__ == "__main__":
+    main()

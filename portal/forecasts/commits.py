@@ -1,0 +1,483 @@
+"""The vendor's answer to a published forecast: commitments per product and month,
+mismatches against the latest version, and exception flags between the latest
+version and the one before.
+
+Commitments are immutable rows (ForecastCommit): the newest per (account, product,
+month) is in force, the older ones are the history. A commit action writes a row
+only where something changed (quantity, reason or the forecast it answers), so
+committing the same grid twice adds nothing, and records one ForecastEvent for the
+action as a whole.
+
+Definitions:
+
+- a *mismatch* is a cell whose commitment in force is below the latest version's
+  forecast ("below"), or whose forecast changed since it was committed
+  ("forecast changed": the commitment answered another figure). A cell of the
+  latest version without a commitment is "not committed", not a mismatch.
+- an *exception* is a cell of the latest version whose change from the version
+  before is above the account's threshold: |new − old| / max(old, 1) > threshold.
+  Products new in the latest version are flagged as a whole. Months the version
+  before did not cover are not compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+
+from flask import current_app
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import selectinload
+
+from portal.accounts import service as accounts
+from portal.accounts.models import CustomerAccount, User
+from portal.accounts.roles import Role
+from portal.catalog.models import Product
+from portal.errors import DomainError, Forbidden
+from portal.extensions import db, utcnow
+from portal.security import scoped
+
+from . import service
+from .models import MAX_THRESHOLD_PERCENT, ForecastCommit, ForecastSettings, ForecastVersion
+
+COMMITTERS = (Role.PLANNER, Role.ADMIN)
+THRESHOLD_EDITORS = (Role.PLANNER, Role.ADMIN)
+CUSTOMER_READERS = service.EDITORS
+# Why a commitment is below the forecast; the order is the order of the select.
+REASONS = {
+    "capacity": "Capacity",
+    "material": "Material",
+    "lead_time": "Lead time",
+    "other": "Other",
+}
+MAX_REASON_TEXT = 300
+
+Cell = tuple[int, date]
+
+
+# --- who may do what ----------------------------------------------------------------------------
+
+
+def readable_account(viewer: User, account_id: int) -> CustomerAccount:
+    """The account whose commitments the viewer may read: planners and admins every
+    account, account managers theirs, the account's buyers and customer admins their own.
+    Another customer's account is NotFound, as if it did not exist."""
+    if not viewer.is_vendor_staff and not viewer.has_role(*CUSTOMER_READERS):
+        raise Forbidden("Buyers and customer admins see the vendor's commitments.")
+    return service.account_for(viewer, account_id)
+
+
+def _committer(user: User, account_id: int) -> CustomerAccount:
+    if not user.is_vendor_staff or not user.has_role(*COMMITTERS):
+        raise Forbidden("Planners and admins commit quantities.")
+    return service.account_for(user, account_id)
+
+
+# --- the threshold ------------------------------------------------------------------------------
+
+
+def default_threshold() -> int:
+    return int(current_app.config["FORECAST_EXCEPTION_THRESHOLD_PERCENT"])
+
+
+def threshold_of(account_id: int) -> int:
+    """The account's agreed exception threshold in percent, or the portal's default."""
+    own = db.session.scalar(
+        select(ForecastSettings.exception_threshold_percent).where(
+            ForecastSettings.account_id == account_id
+        )
+    )
+    return own if own is not None else default_threshold()
+
+
+def set_threshold(user: User, account_id: int, raw: str | None) -> int:
+    """Agree on an account's exception threshold (a whole percentage, 1 to 1,000);
+    blank returns the account to the portal's default."""
+    if not user.is_vendor_staff or not user.has_role(*THRESHOLD_EDITORS):
+        raise Forbidden("Planners and admins set the exception threshold.")
+    service.account_for(user, account_id)
+    text = (raw or "").strip().removesuffix("%").strip()
+    if text == "":
+        value = None
+    elif text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_THRESHOLD_PERCENT:
+        value = int(text)
+    else:
+        raise DomainError(
+            f"Give the threshold as a whole percentage from 1 to {MAX_THRESHOLD_PERCENT:,}, "
+            "or leave it blank for the default.",
+            field="threshold",
+        )
+    settings = db.session.get(ForecastSettings, account_id)
+    if settings is None:
+        settings = ForecastSettings(
+            account_id=account_id, horizon_months=service.horizon_of(account_id)
+        )
+        db.session.add(settings)
+    before = settings.exception_threshold_percent
+    settings.exception_threshold_percent = value
+    settings.updated_by_id = user.id
+    settings.updated_at = utcnow()
+    service._event(account_id, None, user, "threshold",
+                   before=None if before is None else str(before),
+                   after=None if value is None else str(value))  # fmt: skip
+    db.session.commit()
+    return value if value is not None else default_threshold()
+
+
+# --- exceptions (pure) --------------------------------------------------------------------------
+
+
+def exception_flags(
+    new: Mapping[Cell, int],
+    old: Mapping[Cell, int],
+    threshold_percent: int,
+    *,
+    old_months: Iterable[date],
+) -> tuple[set[Cell], set[int]]:
+    """The cells of `new` that changed from `old` by more than the threshold, and the
+    products `new` holds that `old` did not. A cell missing from `old` (in a month it
+    covered, of a product it held) counts as 0; months outside `old_months` are not
+    compared. Integer arithmetic: |new − old| × 100 > threshold × max(old, 1)."""
+    old_products = {pid for pid, _ in old}
+    new_products = {pid for pid, _ in new} - old_products
+    compared = set(old_months)
+    flagged: set[Cell] = set()
+    for (pid, month), quantity in new.items():
+        if pid in new_products or month not in compared:
+            continue
+        before = old.get((pid, month), 0)
+        if abs(quantity - before) * 100 > threshold_percent * max(before, 1):
+            flagged.add((pid, month))
+    return flagged, new_products
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def _months(version: ForecastVersion) -> list[date]:
+    return [service.add_months(version.first_month, n) for n in range(version.horizon_months)]
+
+
+def current_commits(
+    viewer: User, account_id: int, months: list[date]
+) -> dict[Cell, ForecastCommit]:
+    """The commitments in force for the account's months: the newest row per cell."""
+    if not months:
+        return {}
+    newest = (
+        scoped(select(func.max(ForecastCommit.id)), ForecastCommit, viewer)
+        .where(
+            ForecastCommit.account_id == account_id,
+            ForecastCommit.month >= months[0],
+            ForecastCommit.month <= months[-1],
+        )
+        .group_by(ForecastCommit.product_id, ForecastCommit.month)
+    )
+    rows = db.session.scalars(
+        select(ForecastCommit)
+        .where(ForecastCommit.id.in_(newest))
+        .options(selectinload(ForecastCommit.committed_by))
+    )
+    return {(c.product_id, c.month): c for c in rows}
+
+
+@dataclass
+class BoardCell:
+    month: date
+    forecast: int
+    previous: int | None  # the version before's figure, None when not compared
+    exception: bool
+    commit: ForecastCommit | None
+
+    @cached_property
+    def status(self) -> str:
+        """not_committed, below, forecast_changed or ok."""
+        if self.commit is None:
+            return "not_committed"
+        if self.commit.quantity < self.forecast:
+            return "below"
+        if self.commit.forecast_quantity != self.forecast:
+            return "forecast_changed"
+        return "ok"
+
+    @property
+    def is_mismatch(self) -> bool:
+        return self.status in ("below", "forecast_changed")
+
+    @property
+    def prefill(self) -> int:
+        """What the planner's grid shows: the commitment in force, else the forecast."""
+        return self.commit.quantity if self.commit is not None else self.forecast
+
+
+@dataclass
+class BoardRow:
+    product: Product
+    cells: list[BoardCell]
+    is_new: bool  # not in the version before
+
+    @property
+    def reason(self) -> str | None:
+        """The reason of the row's first commitment below forecast (pre-fills the select)."""
+        return next((c.commit.reason for c in self.cells if c.status == "below"), None)
+
+    @property
+    def reason_text(self) -> str:
+        return next((c.commit.reason_text for c in self.cells if c.status == "below"), "")
+
+    @property
+    def exceptions(self) -> int:
+        return sum(c.exception for c in self.cells)
+
+    @property
+    def mismatches(self) -> int:
+        return sum(c.is_mismatch for c in self.cells)
+
+
+@dataclass
+class Board:
+    """The latest version with exception flags and commitments, for one account."""
+
+    account: CustomerAccount
+    latest: ForecastVersion | None
+    previous: ForecastVersion | None
+    threshold: int
+    months: list[date] = field(default_factory=list)
+    rows: list[BoardRow] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(c.status == status for row in self.rows for c in row.cells)
+
+    @property
+    def exceptions(self) -> int:
+        return sum(row.exceptions for row in self.rows)
+
+    @property
+    def new_products(self) -> int:
+        return sum(row.is_new for row in self.rows)
+
+    @property
+    def mismatches(self) -> list[tuple[BoardRow, BoardCell]]:
+        return [(row, c) for row in self.rows for c in row.cells if c.is_mismatch]
+
+
+def board(viewer: User, account_id: int) -> Board:
+    """What the commit page shows: the latest version beside the one before, flagged,
+    and each cell's commitment in force. A handful of queries whatever the size."""
+    account = readable_account(viewer, account_id)
+    threshold = threshold_of(account.id)
+    latest = service.latest_published(account.id)
+    if latest is None:
+        return Board(account, None, None, threshold)
+    previous = service.previous_of(latest)
+    months = _months(latest)
+    new = service._all_cells(latest.id)
+    old = service._all_cells(previous.id) if previous else {}
+    old_months = set(_months(previous)) if previous else set()
+    if previous is not None:
+        flagged, new_products = exception_flags(new, old, threshold, old_months=old_months)
+    else:
+        flagged, new_products = set(), set()
+    commits = current_commits(viewer, account.id, months)
+    by_product: dict[int, dict[date, int]] = {}
+    for (pid, month), quantity in new.items():
+        by_product.setdefault(pid, {})[month] = quantity
+    products = service._products(by_product)
+    rows = []
+    for pid, quantities in by_product.items():
+        cells = []
+        for month in months:
+            compared = previous is not None and month in old_months and pid not in new_products
+            cells.append(
+                BoardCell(
+                    month,
+                    quantities.get(month, 0),
+                    old.get((pid, month), 0) if compared else None,
+                    (pid, month) in flagged,
+                    commits.get((pid, month)),
+                )
+            )
+        rows.append(BoardRow(products[pid], cells, pid in new_products))
+    rows.sort(key=lambda row: row.product.sku_key)
+    return Board(account, latest, previous, threshold, months, rows)
+
+
+# --- committing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommitEntry:
+    """One cell as the planner typed it (raw text; `commit` checks it)."""
+
+    product_id: object
+    month: object
+    quantity: str | None
+    reason: str | None = None
+    reason_text: str | None = None
+
+
+class CommitRefused(DomainError):
+    """Nothing was committed; `errors` says why per bad cell: keyed (product_id, month)
+    for a cell of the version, (product_id, the month as typed) for a month outside it,
+    and the product id as typed for a product the version does not hold."""
+
+    def __init__(self, errors: dict[object, str]):
+        count = len(errors)
+        super().__init__(
+            f"Nothing was committed: {count} problem{'s' * (count != 1)}. "
+            "Correct the marked cells and commit again."
+        )
+        self.errors = errors
+
+
+@dataclass
+class CommitResult:
+    version: ForecastVersion
+    written: int
+    below: int
+
+
+def _latest(account_id: int, answering) -> ForecastVersion:
+    """The version to commit against; `answering` (the version id the planner's page
+    showed) must still be the latest, or the planner would answer figures never seen."""
+    latest = service.latest_published(account_id)
+    if latest is None:
+        raise DomainError("The account has published no forecast to commit against.")
+    if answering is not None and str(answering).strip() != str(latest.id):
+        raise StaleVersion(
+            f"Version {latest.number} was published since this page was opened: "
+            "nothing was committed. Check its figures and commit again."
+        )
+    return latest
+
+
+class StaleVersion(DomainError):
+    """A newer version was published after the planner's page was shown."""
+
+
+def commit(
+    user: User, account_id: int, entries: Iterable[CommitEntry], *, answering=None
+) -> CommitResult:
+    """Commit quantities against the account's latest version (`answering`: the version
+    id the planner saw): all cells or none. A quantity below the forecast needs a
+    reason (and a text for "other"). A commit that leaves cells below forecast tells
+    the account's buyers, once."""
+    account = _committer(user, account_id)
+    latest = _latest(account.id, answering)
+    months = set(_months(latest))
+    forecast = service._all_cells(latest.id)
+    products = {pid for pid, _ in forecast}
+    errors: dict[object, str] = {}
+    wanted: dict[Cell, tuple[int, str | None, str]] = {}
+    for entry in entries:
+        raw_pid = str(entry.product_id or "").strip()
+        pid = int(raw_pid) if raw_pid.isascii() and raw_pid.isdigit() else None
+        if pid is None or pid not in products:
+            errors[raw_pid] = f"Product {raw_pid[:20]!r} is not in version {latest.number}."
+            continue
+        month = service.parse_month(str(entry.month or ""))
+        if month is None or month not in months:
+            errors[(pid, str(entry.month)[:10])] = (
+                f"{str(entry.month)[:10]} is outside version {latest.number}'s months."
+            )
+            continue
+        key = (pid, month)
+        if key in wanted:
+            errors[key] = "This cell is given twice."
+            continue
+        raw = (entry.quantity or "").strip()
+        if not raw:
+            errors[key] = "Give the committed quantity (0 for none)."
+            continue
+        try:
+            quantity = service.parse_quantity(raw)
+        except DomainError as error:
+            errors[key] = error.message.replace("A forecast", "A commitment")
+            continue
+        reason, text = None, ""
+        if quantity < forecast.get(key, 0):
+            reason = (entry.reason or "").strip()
+            text = (entry.reason_text or "").strip()
+            if reason not in REASONS:
+                errors[key] = (
+                    f"Below the forecast of {forecast.get(key, 0):,}: choose a reason "
+                    "(capacity, material, lead time or other)."
+                )
+                continue
+            if reason == "other" and not text:
+                errors[key] = "Say what the other reason is."
+                continue
+            if len(text) > MAX_REASON_TEXT:
+                errors[key] = f"Keep the reason under {MAX_REASON_TEXT} characters."
+                continue
+        wanted[key] = (quantity, reason, text)
+    if errors:
+        raise CommitRefused(errors)
+    if not wanted:
+        raise DomainError("There is nothing to commit.")
+    return _write(user, account, latest, forecast, wanted)
+
+
+def commit_all_as_forecast(user: User, account_id: int, *, answering=None) -> CommitResult:
+    """Commit every cell of the latest version at its forecast, in one action."""
+    account = _committer(user, account_id)
+    latest = _latest(account.id, answering)
+    forecast = service._all_cells(latest.id)
+    wanted = {key: (quantity, None, "") for key, quantity in forecast.items()}
+    return _write(user, account, latest, forecast, wanted)
+
+
+def _write(user, account, latest, forecast, wanted) -> CommitResult:
+    """Append a row for each cell whose commitment changes; one event, one notice."""
+    current = current_commits(user, account.id, _months(latest))
+    now = utcnow()
+    rows = []
+    for (pid, month), (quantity, reason, text) in wanted.items():
+        before = current.get((pid, month))
+        figure = forecast.get((pid, month), 0)
+        if before is not None and (
+            before.quantity,
+            before.reason,
+            before.reason_text,
+            before.forecast_quantity,
+        ) == (quantity, reason, text, figure):
+            continue
+        rows.append(
+            {
+                "account_id": account.id,
+                "product_id": pid,
+                "month": month,
+                "quantity": quantity,
+                "version_id": latest.id,
+                "forecast_quantity": figure,
+                "reason": reason,
+                "reason_text": text,
+                "committed_by_id": user.id,
+                "committed_at": now,
+            }
+        )
+    if rows:
+        db.session.execute(insert(ForecastCommit), rows)
+    below = sum(1 for row in rows if row["quantity"] < row["forecast_quantity"])
+    service._event(account.id, latest.id, user, "committed", after=f"v{latest.number}",
+                   cells=len(rows), below=below)  # fmt: skip
+    if below:
+        _notify_buyers(user, account, latest, below)
+    db.session.commit()
+    return CommitResult(latest, len(rows), below)
+
+
+def _notify_buyers(user: User, account: CustomerAccount, version, below: int) -> None:
+    from portal.notifications import service as notifications
+
+    vendor = current_app.config["VENDOR_NAME"]
+    notifications.notify(
+        accounts.people_with_role(Role.BUYER, account.id),
+        "commit_mismatch",
+        f"{vendor} committed less than your forecast version {version.number} for "
+        f"{below:,} product-month{'s' * (below != 1)}.",
+        f"/forecasts/accounts/{account.id}/commits",
+        exclude=user,
+    )

@@ -1,0 +1,80 @@
+"""Commitments in Chromium: a planner commits less than the forecast, is asked for a
+reason, gives one; the buyer is told, and sees the commitment and the mismatch."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from portal.accounts.models import User
+from portal.catalog.models import Product
+from portal.extensions import db
+from portal.forecasts import service
+
+from .conftest import sign_in
+
+
+def _month(n: int) -> str:
+    return f"{service.add_months(date.today().replace(day=1), n):%Y-%m}"
+
+
+def test_a_planner_commits_below_forecast_with_a_reason_and_the_buyer_sees_it(
+    app, catalog, page, console_errors
+):
+    with app.app_context():
+        buyer = db.session.scalar(select(User).where(User.email == "buyer@acme.test"))
+        product = db.session.scalar(
+            select(Product).where(Product.status == "active").order_by(Product.sku_key).limit(1)
+        )
+        sku, pid = product.sku, product.id
+        service.add_product(buyer, sku, date.today())
+        service.save_cell(buyer, pid, _month(0), "100", date.today())
+        service.save_cell(buyer, pid, _month(1), "40", date.today())
+        service.publish(buyer, "", date.today())
+        account_id = buyer.account_id
+
+    sign_in(page, "planner@vendor.test")
+    page.goto("/forecasts/inbox")
+    page.get_by_role("link", name="Commitments for Acme Industrial").click()
+    expect(page.get_by_role("heading", name="Acme Industrial · commitments")).to_be_visible()
+    cell = page.get_by_label(f"{sku}, {date.today():%b %Y}, committed (forecast 100)")
+    expect(cell).to_have_value("100")  # pre-filled from the forecast
+
+    # Type less than the forecast: the cell is marked at once; committing without a
+    # reason is refused and names the cell.
+    cell.fill("70")
+    expect(cell.locator("..")).to_have_class("cm-cell cm-not_committed is-below")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator(f"#q-{pid}-{_month(1)}")).to_be_focused()
+    page.get_by_role("button", name="Commit quantities").click()
+    expect(page.locator(f"#e-{pid}-{_month(0)}")).to_contain_text("choose a reason")
+    expect(page.locator(f"#q-{pid}-{_month(0)}")).to_have_value("70")
+
+    page.get_by_label(f"Reason if below forecast, {sku}").select_option(label="Other")
+    page.get_by_label(f"Reason in words, {sku}").fill("Furnace relining in that month")
+    page.get_by_role("button", name="Commit quantities").click()
+    expect(page.locator(".flash-success")).to_contain_text("1 below forecast")
+    expect(page.locator("#commit-summary")).to_contain_text("1 below forecast")
+
+    # The buyer: the bell, the notification, the commitments and the mismatch.
+    sign_in(page, "buyer@acme.test")
+    page.goto("/notifications")
+    told = "committed less than your forecast version 1 for 1 product-month"
+    expect(page.get_by_role("row").filter(has_text=told)).to_have_count(1)
+    page.get_by_role("button", name=re.compile(f"^Open .*{told}")).click()
+    commits_url = re.compile(f"/forecasts/accounts/{account_id}/commits$")
+    expect(page).to_have_url(commits_url)
+    page.goto("/forecasts")
+    page.get_by_role("link", name="Commitments and mismatches").click()
+    expect(page).to_have_url(commits_url)
+    mismatch = page.locator("#mismatches tbody tr")
+    expect(mismatch).to_have_count(1)
+    expect(mismatch).to_contain_text("30 below")
+    expect(mismatch).to_contain_text("Other: Furnace relining in that month")
+    expect(page.locator("table.commit-grid tbody td.cm-below")).to_contain_text("70")
+    expect(page.locator("table.commit-grid input")).to_have_count(0)
+    # The refused commit came with 422 (Unprocessable), which Chromium logs.
+    assert [e for e in console_errors if "status of 422" not in e] == []
