@@ -15,10 +15,8 @@ COPY on PostgreSQL). Targets: demand 300 ms, waterfall 100 ms, accuracy 200 ms.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -250,23 +248,18 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    if args.instance:
-        os.environ["PORTAL_INSTANCE_PATH"] = args.instance
-    elif not args.database_url:
-        os.environ["PORTAL_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="portal-fcplan-")
-    if args.database_url:
-        os.environ["PORTAL_DATABASE_URL"] = args.database_url
+    from bench.pages import time_pages, use_database
+
+    use_database(args.instance, args.database_url, "portal-fcplan-")
 
     from flask_migrate import upgrade
-    from sqlalchemy import event, func, select
+    from sqlalchemy import func, select
 
-    from bench.terminal import report
     from portal import create_app
     from portal.accounts.models import CustomerAccount
     from portal.extensions import db
     from portal.forecasts.models import ForecastCell, ForecastVersion
     from portal.forecasts.service import add_months, first_of_month, month_label
-    from tests.support import Browserless
 
     app = create_app()
     today = date.today()
@@ -296,19 +289,6 @@ def main() -> None:
         )
         engine = db.engine
 
-    statements: list[int] = []
-    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(1))
-    people = {}
-    for email in ("planner@vendor.test", "buyer@acme.test"):
-        people[email] = Browserless(app.test_client())
-        assert people[email].login(email).status_code == 303
-
-    def timed(email: str, url: str) -> float:
-        started = time.perf_counter()
-        response = people[email].client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-        return time.perf_counter() - started
-
     next_month = month_label(add_months(first_of_month(today), 1))
     waterfall = f"/forecasts/planning/products/{busiest}/waterfall"
     pages = {
@@ -326,15 +306,12 @@ def main() -> None:
         "accuracy, own account (customer)": ("accuracy", "buyer@acme.test",
                                              "/forecasts/accuracy"),
     }  # fmt: skip
-    for name, (kind, email, url) in pages.items():
-        for _ in range(2):
-            timed(email, url)
-        report(name, [timed(email, url) for _ in range(args.runs)], TARGETS[kind])
-    print("SQL statements per page:")
-    for name, (_, email, url) in pages.items():
-        statements.clear()
-        timed(email, url)
-        print(f"  {name:40} {len(statements)}")
+    time_pages(
+        app,
+        engine,
+        {name: (email, url, TARGETS[kind]) for name, (kind, email, url) in pages.items()},
+        runs=args.runs,
+    )
 
 
 if __name__ == "__main__":

@@ -15,10 +15,8 @@ demo people are loaded when it has none. Target: upload + publish under 3 s.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -100,22 +98,18 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     args = parser.parse_args()
-    if args.instance:
-        os.environ["PORTAL_INSTANCE_PATH"] = args.instance
-    elif not args.database_url:
-        os.environ["PORTAL_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="portal-fcbench-")
-    if args.database_url:
-        os.environ["PORTAL_DATABASE_URL"] = args.database_url
+    from bench.pages import time_pages, use_database
+
+    use_database(args.instance, args.database_url, "portal-fcbench-")
 
     from flask_migrate import upgrade
-    from sqlalchemy import event, select
+    from sqlalchemy import select
 
     from bench.terminal import report
     from portal import create_app
     from portal.accounts.models import User
     from portal.extensions import db
     from portal.forecasts import service
-    from tests.support import Browserless
 
     app = create_app()
     today = date.today()
@@ -153,19 +147,6 @@ def main() -> None:
         target = TARGET_S * 1000 if name.endswith("publish") and "+" in name else None
         report(name, values, target)
 
-    statements: list[int] = []
-    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(1))
-    people = {}
-    for email in ("planner@vendor.test", "admin@acme.test"):
-        people[email] = Browserless(app.test_client())
-        assert people[email].login(email).status_code == 303
-
-    def timed(email: str, url: str) -> float:
-        started = time.perf_counter()
-        response = people[email].client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-        return time.perf_counter() - started
-
     pages = {
         "version beside the previous": (
             "planner@vendor.test",
@@ -174,14 +155,7 @@ def main() -> None:
         "the draft grid (customer)": ("admin@acme.test", "/forecasts"),
         "forecast inbox": ("planner@vendor.test", "/forecasts/inbox"),
     }
-    for name, (email, url) in pages.items():
-        timed(email, url)
-        report(name, [timed(email, url) for _ in range(5)])
-    print("SQL statements per page:")
-    for name, (email, url) in pages.items():
-        statements.clear()
-        timed(email, url)
-        print(f"  {name:40} {len(statements)}")
+    time_pages(app, engine, {name: (*page, None) for name, page in pages.items()}, runs=5, warmup=1)
 
 
 if __name__ == "__main__":

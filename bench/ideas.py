@@ -10,7 +10,6 @@ long thread, in-process, with the SQL statements each issues.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.terminal import report  # noqa: E402
+from bench.pages import time_pages, use_database  # noqa: E402
 
 STATUSES = ["submitted", "under_review", "needs_information", "accepted", "declined", "planned",
             "implemented"]  # fmt: skip
@@ -107,18 +106,14 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--generate", action="store_true", help="add the suggestions first")
     args = parser.parse_args()
-    if args.instance:
-        os.environ["PORTAL_INSTANCE_PATH"] = args.instance
-    if args.database_url:
-        os.environ["PORTAL_DATABASE_URL"] = args.database_url
+    use_database(args.instance, args.database_url)
 
     from flask_migrate import upgrade
-    from sqlalchemy import event, func, select
+    from sqlalchemy import func, select
 
     from portal import create_app
     from portal.extensions import db
     from portal.ideas.models import Idea, IdeaMessage
-    from tests.support import Browserless
 
     app = create_app()
     with app.app_context():
@@ -146,34 +141,13 @@ def main() -> None:
         )
         engine = db.engine
 
-    statements: list[int] = []
-    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(1))
-    people = {}
-    for email in ("engineer@vendor.test", "buyer@acme.test"):
-        people[email] = Browserless(app.test_client())
-        assert people[email].login(email).status_code == 303
-
-    def timed(email: str, url: str) -> float:
-        started = time.perf_counter()
-        response = people[email].client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-        return time.perf_counter() - started
-
     pages = {
         "engineers' queue": ("engineer@vendor.test", "/ideas"),
         "all suggestions, latest first": ("engineer@vendor.test", "/ideas?view=all"),
         "an account's list (customer)": ("buyer@acme.test", "/ideas"),
         "suggestion with the longest thread": ("engineer@vendor.test", f"/ideas/{longest}"),
     }
-    for name, (email, url) in pages.items():
-        for _ in range(3):
-            timed(email, url)
-        report(name, [timed(email, url) for _ in range(30)], 50)
-    print("SQL statements per page:")
-    for name, (email, url) in pages.items():
-        statements.clear()
-        timed(email, url)
-        print(f"  {name:40} {len(statements)}")
+    time_pages(app, engine, {name: (*page, 50) for name, page in pages.items()}, runs=30, warmup=3)
 
 
 if __name__ == "__main__":
