@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from portal.forecasts.accuracy import Ordered, Version, accuracy, add_months
+from portal.forecasts.accuracy import Ordered, Version, accuracy, versions_read
+from portal.forecasts.months import add_months
 
 JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)
 
@@ -76,3 +77,11 @@ def test_months_are_counted_from_their_first_day():
     assert mid_month.by_account[(1, 1)].actual == 170
     with pytest.raises(ValueError, match="at least one month ahead"):
         accuracy(VERSIONS, ORDERED, months=[JAN], lags=[0])
+
+
+def test_only_the_versions_a_lag_reads_are_needed():
+    published = [(n, v.published_at) for n, v in enumerate(VERSIONS[:3])]
+    # January: 20 Dec (one ahead) and 15 Oct (three ahead); February: 10 Jan and 15 Oct.
+    assert versions_read(published, [JAN, FEB]) == {0, 1, 2}
+    assert versions_read(published, [JAN], lags=[3]) == {0}
+    assert versions_read(published[:1], [date(2025, 10, 1)]) == set()  # nothing before

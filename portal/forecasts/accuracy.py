@@ -30,6 +30,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
+
+from .months import add_months, first_of_month
 
 LAGS = (1, 3)
 
@@ -86,13 +89,23 @@ class Accuracy:
     by_month: dict[tuple[date, int], Figures] = field(default_factory=lambda: defaultdict(Figures))
 
 
-def month_start(day: date) -> date:
-    return day.replace(day=1)
+def cutoff(month: date, lag: int) -> date:
+    """A version published before this day is a forecast `lag` months ahead of `month`."""
+    return add_months(month, -(lag - 1))
 
 
-def add_months(month: date, months: int) -> date:
-    index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+def versions_read(published: Iterable[tuple[Any, datetime]], months, lags=LAGS) -> set:
+    """Which of one account's versions, given as (key, published_at), `accuracy`
+    reads for these months: the latest before each cutoff. Callers load only those."""
+    history = sorted(published, key=lambda item: item[1])
+    stamps = [at.date() for _, at in history]
+    read = set()
+    for month in {first_of_month(m) for m in months}:
+        for lag in lags:
+            position = bisect_left(stamps, cutoff(month, lag))
+            if position:
+                read.add(history[position - 1][0])
+    return read
 
 
 def accuracy(
@@ -113,18 +126,18 @@ def accuracy(
         history.sort(key=lambda v: v.published_at)
     actuals: dict[tuple[int, date], dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for line in ordered:
-        actuals[(line.account_id, month_start(line.month))][line.product_id] += line.quantity
+        actuals[(line.account_id, first_of_month(line.month))][line.product_id] += line.quantity
         per_account.setdefault(line.account_id, [])
 
     result = Accuracy()
     by_month_cache: dict[int, dict[date, dict[int, int]]] = {}
-    for month in sorted({month_start(m) for m in months}):
+    for month in sorted({first_of_month(m) for m in months}):
         for account_id, history in per_account.items():
-            stamps = [_naive_date(v.published_at) for v in history]
+            stamps = [v.published_at.date() for v in history]  # the UTC day
             actual = actuals.get((account_id, month), {})
             for lag in lags:
-                cutoff = add_months(month, -(lag - 1))
-                position = bisect_left(stamps, cutoff)  # versions strictly before the cutoff
+                # versions strictly before the cutoff
+                position = bisect_left(stamps, cutoff(month, lag))
                 if position == 0:
                     continue  # nothing was forecast that far ahead
                 forecast = _for_month(history[position - 1], month, by_month_cache)
@@ -150,8 +163,3 @@ def _for_month(version: Version, month: date, cache: dict) -> dict[int, int]:
         for (product, for_month), quantity in version.quantities.items():
             by_month[for_month][product] = quantity
     return by_month.get(month, {})
-
-
-def _naive_date(moment: datetime) -> date:
-    """The day a version was published on (its UTC date)."""
-    return moment.date()

@@ -450,13 +450,7 @@ def account_accuracy(viewer: User, account_id: int | None, today: date) -> Accur
             .order_by(ForecastVersion.published_at)
         )
     )
-    wanted: set[int] = set()
-    for month in months:
-        for lag in measures.LAGS:
-            cutoff = add_months(month, -(lag - 1))
-            before = [vid for vid, at in stamps if at.date() < cutoff]
-            if before:
-                wanted.add(before[-1])
+    wanted: set[int] = measures.versions_read(stamps, months)
     quantities: dict[int, dict[tuple[int, date], int]] = {vid: {} for vid in wanted}
     if wanted:
         for version_id, pid, month, quantity in db.session.execute(

@@ -37,6 +37,7 @@ from .models import (
     ForecastSettings,
     ForecastVersion,
 )
+from .months import add_months, first_of_month  # noqa: F401 (callers import them from here)
 
 EDITORS = (Role.BUYER, Role.CUSTOMER_ADMIN)
 # Vendor staff who read every account's forecasts; account managers read their own accounts'.
@@ -51,15 +52,6 @@ CHUNK = 500  # ids per IN (…): well inside every database's parameter limit
 
 
 # --- months -------------------------------------------------------------------------------------
-
-
-def first_of_month(day: date) -> date:
-    return day.replace(day=1)
-
-
-def add_months(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def month_label(month: date) -> str:
