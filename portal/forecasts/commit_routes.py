@@ -16,7 +16,6 @@ from portal.htmx import render_page
 from portal.security import requires
 
 from . import commits, service
-from .models import ForecastSettings
 from .service import month_label
 
 bp = Blueprint("forecast_commits", __name__)
@@ -33,9 +32,8 @@ def _page(account_id: int, status: int = 200, **context):
     except Forbidden:
         abort(403)
     can_commit = current_user.is_vendor_staff and current_user.has_role(*commits.COMMITTERS)
-    own_threshold = (
-        db.session.get(ForecastSettings, account_id) if current_user.is_vendor_staff else None
-    )
+    # Read after `board`, which has checked that the viewer may see this account.
+    own_threshold = commits.agreed_threshold(account_id) if current_user.is_vendor_staff else None
     return render_page(
         "forecasts/commits.html",
         "board",
@@ -43,7 +41,7 @@ def _page(account_id: int, status: int = 200, **context):
         board=board,
         can_commit=can_commit,
         vendor_view=current_user.is_vendor_staff,
-        own_threshold=own_threshold.exception_threshold_percent if own_threshold else None,
+        own_threshold=own_threshold,
         reasons=commits.REASONS,
         month_label=month_label,
         month_labels=[month_label(m) for m in board.months],

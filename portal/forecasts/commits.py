@@ -82,13 +82,18 @@ def default_threshold() -> int:
     return int(current_app.config["FORECAST_EXCEPTION_THRESHOLD_PERCENT"])
 
 
-def threshold_of(account_id: int) -> int:
-    """The account's agreed exception threshold in percent, or the portal's default."""
-    own = db.session.scalar(
+def agreed_threshold(account_id: int) -> int | None:
+    """The threshold agreed with the account, or None where the default applies."""
+    return db.session.scalar(
         select(ForecastSettings.exception_threshold_percent).where(
             ForecastSettings.account_id == account_id
         )
     )
+
+
+def threshold_of(account_id: int) -> int:
+    """The account's agreed exception threshold in percent, or the portal's default."""
+    own = agreed_threshold(account_id)
     return own if own is not None else default_threshold()
 
 

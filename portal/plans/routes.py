@@ -7,10 +7,8 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms import SelectChoice
 
-from portal.accounts.models import CustomerAccount
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.htmx import is_htmx, render_fragment, render_page
@@ -77,14 +75,12 @@ def _plan_form(form: PlanForm) -> PlanForm:
         del form.visibility
         del form.account_ids
         return form
-    query = select(CustomerAccount).where(CustomerAccount.status != "closed")
     if not current_user.has_role(*service.VENDOR_PLANNERS):
         # An account manager publishes for the accounts they manage, and only those.
-        query = query.where(CustomerAccount.account_manager_id == current_user.id)
         form.visibility.choices = [SelectChoice("chosen", "The accounts chosen below")]
         form.visibility.data = "chosen"
     form.account_ids.choices = [
-        SelectChoice(a.id, a.name) for a in db.session.scalars(query.order_by(CustomerAccount.name))
+        SelectChoice(a.id, a.name) for a in service.publishable_accounts(current_user)
     ]
     return form
 

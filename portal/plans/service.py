@@ -491,6 +491,15 @@ def _checked(user: User, side: str, data: PlanInput):
     return title, body, note, products, "chosen", accounts
 
 
+def publishable_accounts(user: User) -> list[CustomerAccount]:
+    """The open accounts a vendor publisher may choose as readers: every one for
+    planners and admins, an account manager's own accounts for them."""
+    query = select(CustomerAccount).where(CustomerAccount.status != "closed")
+    if not user.has_role(*VENDOR_PLANNERS):
+        query = query.where(CustomerAccount.account_manager_id == user.id)
+    return list(db.session.scalars(query.order_by(CustomerAccount.name)))
+
+
 def _products(skus: str) -> list:
     """Products named by SKU (commas or lines between them); unknown ones are named."""
     wanted = [s for s in (p.strip() for p in skus.replace(",", "\n").splitlines()) if s]
