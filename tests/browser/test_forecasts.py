@@ -99,6 +99,12 @@ def test_a_buyer_types_a_forecast_by_keyboard_and_uploads_one(app, catalog, page
     expect(page.locator(f"#row-total-{first_id}")).to_have_text("300")
     expect(page.locator("#grand-total")).to_have_text("307")
 
+    # Copy the first month of a row across the horizon (12 months by default), through htmx.
+    page.get_by_role("button", name=f"of {first_sku} to every month").click()
+    expect(page.locator(f"#row-total-{first_id}")).to_have_text("1,200")
+    expect(page.locator(f"#q-{first_id}-{_month(11)}")).to_have_value("100")
+    expect(page.locator("#grand-total")).to_have_text("1,207")
+
     page.get_by_label("Comment for the vendor").fill("Ramp-up in spring")
     page.get_by_role("button", name="Publish version").click()
     expect(page.locator("h1")).to_contain_text("forecast version 1")

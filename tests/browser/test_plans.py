@@ -33,6 +33,15 @@ def test_a_plan_for_one_account_is_published_seen_and_reported(page, console_err
     plan_url = page.url
     assert console_errors == []
 
+    # The board's filter swaps the results through htmx.
+    page.goto("/plans")
+    board = page.locator("#results")
+    expect(board).to_contain_text("Shutdown of the pump line for Acme")
+    page.get_by_label("Kind").select_option(label="Price change")
+    expect(board).not_to_contain_text("Shutdown of the pump line for Acme")
+    page.get_by_label("Kind").select_option(label="Planned shutdown")
+    expect(board).to_contain_text("Shutdown of the pump line for Acme")
+
     sign_in(page, "buyer@globex.test")
     page.goto("/plans")
     expect(page.locator("#results")).not_to_contain_text("Shutdown of the pump line")
