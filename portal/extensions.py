@@ -4,6 +4,8 @@ Models import `db` from here and nothing from the application, so any module
 can be imported without an app and without import cycles.
 """
 
+import logging
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from flask_login import LoginManager
@@ -84,21 +86,99 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+# "The next transaction on this thread will write": set by `begin_writing()`,
+# read (and cleared) by the `begin` listener below. A context variable, so each
+# request thread has its own and nothing is shared between requests.
+_next_transaction_writes: ContextVar[bool] = ContextVar("next_transaction_writes", default=False)
+# Key in a SQLite connection's `info`: its open transaction began without the write lock.
+_READ_TRANSACTION = "portal.read_transaction"
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+# The attribute `portal.security.writes` sets on a GET view that changes state.
+WRITES_ATTR = "_portal_writes"
+
+log = logging.getLogger("portal.database")
+
+
+def begin_writing() -> None:
+    """Make the session's next transaction one that writes, ending the open one first.
+
+    For code that writes while serving a request that otherwise only reads: a
+    GET that records a refusal in the audit trail, ends an idle session, marks
+    a notification read. On SQLite a transaction that began as a read and then
+    writes fails at once with "database is locked" when another request has
+    committed meanwhile (its snapshot is stale, so the busy timeout cannot
+    help). The next transaction therefore begins with BEGIN IMMEDIATE and waits
+    for other writers instead. On PostgreSQL the flag changes nothing.
+
+    The open transaction is rolled back: it must hold nothing to keep (loaded
+    objects are expired and load again when used).
+    """
+    db.session.rollback()
+    _next_transaction_writes.set(True)
+
+
+def forget_write_intent(_exc=None) -> None:
+    """Clear a `begin_writing()` that no transaction used (teardown of each request)."""
+    _next_transaction_writes.set(False)
+
+
+def _request_writes() -> bool:
+    """Whether the current request changes state: a non-safe method, or a view marked `@writes`."""
+    from flask import current_app, has_request_context, request
+
+    if not has_request_context():
+        return False
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, WRITES_ATTR, False))
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn) -> None:
     """Start SQLite transactions explicitly.
 
-    Requests that change state (anything but GET/HEAD/OPTIONS) take the write
-    lock up front with BEGIN IMMEDIATE: SQLite then serialises writers and the
-    busy timeout applies, instead of failing with "database is locked" when a
-    read transaction later tries to write. Reads stay concurrent.
+    Transactions that will write take the write lock up front with BEGIN
+    IMMEDIATE: requests that change state (anything but GET/HEAD/OPTIONS, or a
+    view marked `@writes`) and the transaction after `begin_writing()`. SQLite
+    then serialises writers and the busy timeout applies, instead of failing
+    with "database is locked" when a read transaction later tries to write.
+    Reads stay concurrent.
     """
+    writing = _next_transaction_writes.get()
+    _next_transaction_writes.set(False)
     if conn.dialect.name != "sqlite":
         return
-    from flask import has_request_context, request
-
-    writing = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+    writing = writing or _request_writes()
+    conn.info[_READ_TRANSACTION] = not writing
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _sqlite_write_in_read_transaction(conn, _cursor, statement, *_args) -> None:
+    """Catch a request writing inside a read transaction on SQLite.
+
+    It works until another request writes at the same moment, then fails with
+    "database is locked": a defect that load finds and tests rarely do. In
+    tests (TESTING) it is an error at once, so the suite finds every such
+    path; elsewhere it is logged. The fix is `@writes` on the view or
+    `begin_writing()` before the write.
+    """
+    if not conn.info.get(_READ_TRANSACTION):
+        return
+    if not statement.lstrip()[:7].upper().startswith(_WRITE_VERBS):
+        return
+    from flask import current_app, has_request_context, request
+
+    if not has_request_context():
+        return
+    message = (
+        f"{request.method} {request.endpoint} writes in a read transaction on SQLite: "
+        "mark the view @writes or call begin_writing() first"
+    )
+    if current_app.config.get("TESTING"):
+        raise RuntimeError(message)
+    log.warning(message)
 
 
 def sqlite_engine_options() -> dict:

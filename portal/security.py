@@ -20,7 +20,14 @@ from flask_login import current_user, logout_user
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
-from portal.extensions import db, login_manager, utcnow
+from portal.extensions import (
+    WRITES_ATTR,
+    begin_writing,
+    db,
+    forget_write_intent,
+    login_manager,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -44,6 +51,16 @@ def passive(view):
     """Mark a view that a page calls on its own (polling) as no sign of the user's activity:
     it never postpones the idle timeout, so a page left open still signs out."""
     setattr(view, PASSIVE_ATTR, True)
+    return view
+
+
+def writes(view):
+    """Mark a GET view that changes state (opening a notification marks it read).
+
+    On SQLite its transaction then takes the write lock from the start, as a
+    POST's does, instead of failing when another request writes meanwhile.
+    """
+    setattr(view, WRITES_ATTR, True)
     return view
 
 
@@ -175,6 +192,7 @@ def _enforce_login_and_idle_timeout():
     if now - last_seen > idle_limit:
         from portal.accounts import service as accounts_service
 
+        begin_writing()
         accounts_service.end_session(
             current_user._get_current_object(), reason="idle", client_address=client_address()
         )
@@ -232,4 +250,5 @@ def install(app: Flask) -> None:
     login_manager.session_protection = "basic"
     app.before_request(_enforce_login_and_idle_timeout)
     app.after_request(_security_headers)
+    app.teardown_request(forget_write_intent)
     app.register_error_handler(403, _audit_denial)

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
-from portal.extensions import db
+from portal.extensions import begin_writing, db
 from portal.security import scoped
 
 from .models import AuditEvent
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
+
+log = logging.getLogger("portal.audit")
+
+# How often a refusal's audit row is tried before it goes to the error log instead.
+AUDIT_WRITE_ATTEMPTS = 3
 
 ACTION_LABELS = {
     "sign_in": "Signed in",
@@ -52,19 +59,45 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Add an audit event to the current transaction; the caller commits it."""
-    if action not in ACTION_LABELS:
-        raise ValueError(f"unknown audit action {action!r}")
     event = AuditEvent(
-        action=action,
-        actor_id=actor.id if actor else None,
-        actor_email=email if email is not None else (actor.email if actor else None),
-        account_id=account_id if account_id is not None else (actor.account_id if actor else None),
-        client_address=client_address,
-        target=target,
-        detail=detail,
+        **_values(
+            action,
+            actor=actor,
+            email=email,
+            account_id=account_id,
+            client_address=client_address,
+            target=target,
+            detail=detail,
+        )
     )
     db.session.add(event)
     return event
+
+
+def _values(
+    action: str,
+    *,
+    actor: User | None = None,
+    email: str | None = None,
+    account_id: int | None = None,
+    client_address: str | None = None,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The columns of an event, read from the actor now (before any rollback expires it)."""
+    if action not in ACTION_LABELS:
+        raise ValueError(f"unknown audit action {action!r}")
+    return {
+        "action": action,
+        "actor_id": actor.id if actor else None,
+        "actor_email": email if email is not None else (actor.email if actor else None),
+        "account_id": account_id
+        if account_id is not None
+        else (actor.account_id if actor else None),
+        "client_address": client_address,
+        "target": target,
+        "detail": detail,
+    }
 
 
 def record_change(
@@ -88,13 +121,25 @@ def record_change(
 def record_alone(action: str, **kwargs: Any) -> None:
     """Record an event in a transaction of its own, for requests that change nothing else.
 
-    Used for failures and denials: whatever the request had started is rolled
-    back first, so the event's insert opens a fresh transaction (on SQLite a
-    read transaction that later writes can fail with a stale snapshot).
+    Used for failures and denials, which happen in requests that only read:
+    whatever the request had started is rolled back, and the event is written
+    in a transaction that holds the write lock from its start (on SQLite a read
+    transaction that later writes fails when anyone else wrote meanwhile).
+    Never raises: the refusal the caller is about to answer must not become a
+    server error. A write that still fails is retried, and after the last try
+    the event goes to the error log in full rather than vanishing.
     """
-    db.session.rollback()
-    record(action, **kwargs)
-    db.session.commit()
+    event_values = _values(action, **kwargs)
+    for attempt in range(1, AUDIT_WRITE_ATTEMPTS + 1):
+        begin_writing()
+        try:
+            db.session.add(AuditEvent(**event_values))
+            db.session.commit()
+            return
+        except OperationalError as error:
+            db.session.rollback()
+            log.warning("audit event %s not written (try %d): %s", action, attempt, error)
+    log.error("audit event lost after %d tries: %s", AUDIT_WRITE_ATTEMPTS, event_values)
 
 
 def recent_events(
