@@ -8,23 +8,15 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
 
 from . import config as default_config
+from . import params
 from .errors_pages import PortalFlask
 
 log = logging.getLogger(__name__)
 
 # Secret keys that must never run in production (placeholders people paste).
 WEAK_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret", "please-change-me"}
-
-
-class DatabaseIdConverter(IntegerConverter):
-    """`<int:…>` in every route: whole numbers a 32-bit integer column can hold."""
-
-    def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -43,8 +35,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     else:
         app.config.update(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    # An id no database column can hold is a missing page (404), not an overflow (500).
-    app.url_map.converters["int"] = DatabaseIdConverter
+    # An id no database column can hold is a missing page (404), not an overflow (500);
+    # a NUL character anywhere in the request is a bad request (400), never a database error.
+    params.install(app)
 
     _configure_secrets_and_cookies(app)
     _configure_database(app)

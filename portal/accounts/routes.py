@@ -8,6 +8,7 @@ from portal.audit import service as audit_service
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.htmx import render_page
+from portal.params import database_int
 from portal.security import get_scoped_or_404, requires
 
 from . import service
@@ -226,7 +227,7 @@ def new_user():
         account_id = (
             form.account_id.data
             if request.method == "POST"
-            else request.args.get("account_id", type=int)
+            else request.args.get("account_id", type=database_int)
         )
         if request.method == "GET":
             form.account_id.data = account_id
@@ -317,7 +318,7 @@ def set_active(user_id: int):
 @requires(Role.ADMIN)
 def audit_log():
     """The newest audit events, filterable by account and action."""
-    account_id = request.args.get("account_id", type=int)
+    account_id = request.args.get("account_id", type=database_int)
     action = request.args.get("action") or None
     if action not in audit_service.ACTION_LABELS:
         action = None

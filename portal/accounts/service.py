@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from portal.audit import service as audit
 from portal.errors import DomainError, Forbidden
 from portal.extensions import db, utcnow
+from portal.params import optional_database_int
 from portal.security import scoped
 
 from . import passwords
@@ -294,8 +295,8 @@ def find_users(viewer: User, *, q: str = "", side: str = "") -> list[User]:
         query = query.where(or_(func.lower(User.name).like(pattern), User.email.like(pattern)))
     if side == "vendor":
         query = query.where(User.account_id.is_(None))
-    elif side.isdigit():
-        query = query.where(User.account_id == int(side))
+    elif (account_id := optional_database_int(side)) is not None:
+        query = query.where(User.account_id == account_id)
     return list(db.session.scalars(scoped(query, User, viewer)))
 
 

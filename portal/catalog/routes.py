@@ -11,6 +11,7 @@ from portal.accounts.roles import Role
 from portal.errors import DomainError
 from portal.extensions import db, utcnow
 from portal.htmx import render_page
+from portal.params import database_int
 from portal.security import get_scoped_or_404, requires
 
 from . import admin, service
@@ -32,9 +33,11 @@ def _today() -> date:
 def index():
     """Search by SKU prefix or words, browse by category; prices are the viewer's account's."""
     q = request.args.get("q", "").strip()[:100]
-    category_id = request.args.get("category", type=int)
-    page = max(1, request.args.get("page", 1, type=int))
-    page_size = min(MAX_PAGE_SIZE, max(1, request.args.get("page_size", PAGE_SIZE, type=int)))
+    category_id = request.args.get("category", type=database_int)
+    page = max(1, request.args.get("page", 1, type=database_int))
+    page_size = min(
+        MAX_PAGE_SIZE, max(1, request.args.get("page_size", PAGE_SIZE, type=database_int))
+    )
     products, total = service.search(
         q, category_id=category_id, limit=page_size, offset=(page - 1) * page_size
     )
@@ -64,7 +67,9 @@ def product(product_id: int):
     if found is None:
         abort(404)
     today = _today()
-    quantity = max(1, min(request.args.get("qty", found.min_order_qty, type=int) or 1, 10**6))
+    quantity = max(
+        1, min(request.args.get("qty", found.min_order_qty, type=database_int) or 1, 10**6)
+    )
     replacement = service.find_by_sku(found.replacement_sku) if found.replacement_sku else None
     from portal.plans import service as plans
 

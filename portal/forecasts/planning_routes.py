@@ -10,6 +10,7 @@ from flask_login import current_user
 from portal.errors import NotFound
 from portal.extensions import utcnow
 from portal.htmx import render_page
+from portal.params import database_int
 from portal.security import requires
 
 from . import charts, planning, service
@@ -24,8 +25,7 @@ def _today():
 
 
 def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return request.args.get(name, type=database_int)
 
 
 @bp.get("/forecasts/planning/demand")

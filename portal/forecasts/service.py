@@ -25,6 +25,7 @@ from portal.accounts.roles import Role
 from portal.catalog.models import Product, sku_key
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
+from portal.params import optional_database_int
 from portal.security import scoped
 from portal.spreadsheets import SpreadsheetError, read_rows, xlsx_bytes
 
@@ -452,8 +453,8 @@ def _draft_product(account_id: int, raw_product_id, raw_month, today: date):
     month = parse_month(str(raw_month or ""))
     if month is None or month not in months:
         raise DomainError("That month is not in the forecast horizon.", field="month")
-    product_id = int(raw_product_id) if str(raw_product_id or "").isdigit() else None
-    product = db.session.get(Product, product_id) if product_id and product_id < 2**31 else None
+    product_id = optional_database_int(str(raw_product_id or ""))
+    product = db.session.get(Product, product_id) if product_id else None
     if product is None:
         raise DomainError("Add the product to the forecast first.", field="product_id")
     return product, month, months

@@ -15,6 +15,7 @@ from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.htmx import render_page
 from portal.ordering import service as ordering
+from portal.params import database_int
 from portal.security import requires
 
 from . import ledger, service
@@ -43,8 +44,7 @@ def _today() -> date:
 
 def _int_arg(name: str) -> int | None:
     """A whole number from the query string, or None when missing or out of range."""
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and int(value) <= 2**31 - 1 else None
+    return request.args.get(name, type=database_int)
 
 
 # --- inbox --------------------------------------------------------------------------------
@@ -136,9 +136,11 @@ def per_line(prefix: str, labels: dict[int, str]) -> dict[int, int]:
         if not raw:
             continue
         try:
-            values[item_id] = int(raw)
+            values[item_id] = database_int(raw)
         except ValueError:
-            raise DomainError(f"{label}: “{raw[:20]}” is not a whole number.") from None
+            raise DomainError(
+                f"{label}: “{raw[:20]}” is not a whole number of 0 or more."
+            ) from None
     return values
 
 

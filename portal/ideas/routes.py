@@ -15,6 +15,7 @@ from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.htmx import is_htmx, render_fragment, render_page
 from portal.markdown import render as render_markdown
+from portal.params import database_int
 from portal.security import requires
 
 from . import service
@@ -205,8 +206,8 @@ def measures():
     from .measures import measures_for
 
     today = utcnow().date()
-    months = request.args.get("months", "12")
-    months = int(months) if months.isdigit() and 1 <= int(months) <= 36 else 12
+    months = request.args.get("months", 12, type=database_int)
+    months = months if 1 <= months <= 36 else 12
     start = today - timedelta(days=round(months * 30.44))
     report = measures_for(service.visible_ideas(current_user), start, today, today)
     return render_page(

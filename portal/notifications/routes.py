@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from portal.errors import NotFound
 from portal.htmx import is_htmx, render_page, trigger
+from portal.params import database_int
 from portal.security import passive
 
 from . import service
@@ -59,7 +60,7 @@ def read(notification_id: int):
 @bp.post("/notifications/read-all")
 def read_all():
     """Mark every notification the viewer was shown as read."""
-    up_to = request.form.get("up_to", type=int)
+    up_to = request.form.get("up_to", type=database_int)
     if up_to is not None:
         up_to = max(0, min(up_to, MAX_ID))
     marked = service.mark_all_read(current_user, up_to=up_to)
@@ -82,7 +83,7 @@ def open_notification(notification_id: int):
 
 def _page() -> int:
     """The list page asked for (query string, or the form the button sits in)."""
-    page = request.values.get("page", 1, type=int)
+    page = request.values.get("page", 1, type=database_int)
     return max(1, min(page, MAX_PAGE))
 
 

@@ -17,6 +17,7 @@ from portal.errors import DomainError, NotFound
 from portal.extensions import db, utcnow
 from portal.formatting import money
 from portal.htmx import render_page
+from portal.params import database_int
 from portal.security import requires
 
 from . import quick_order as order_lines
@@ -99,7 +100,7 @@ def _requested_lines(form: PasteForm) -> list[order_lines.RequestedLine]:
 @requires(Role.BUYER)
 def pad_row():
     """One row of the pad, re-rendered with the product, price and line total."""
-    index = max(0, min(request.args.get("n", 0, type=int), PAD_ROWS * 5))
+    index = max(0, min(request.args.get("n", 0, type=database_int), PAD_ROWS * 5))
     sku = request.args.get("sku", "")[:64]
     qty = request.args.get("qty", "")[:12]
     line = None
@@ -147,8 +148,8 @@ def accept():
     """Put the lines the buyer accepted into the cart."""
     items = []
     for index in request.form.getlist("add")[: order_lines.MAX_LINES]:
-        product_id = request.form.get(f"product-{index}", type=int)
-        quantity = request.form.get(f"quantity-{index}", type=int)
+        product_id = request.form.get(f"product-{index}", type=database_int)
+        quantity = request.form.get(f"quantity-{index}", type=database_int)
         if product_id is None or quantity is None:
             abort(400)
         items.append((product_id, quantity))
@@ -186,7 +187,9 @@ def cart_line(line_id: int):
         if request.form.get("remove"):
             service.remove_from_cart(current_user, line_id)
         else:
-            service.set_cart_quantity(current_user, line_id, request.form.get("quantity", type=int))
+            service.set_cart_quantity(
+                current_user, line_id, request.form.get("quantity", type=database_int)
+            )
     except NotFound:
         abort(404)
     except DomainError as problem:
@@ -346,7 +349,7 @@ def _date_arg(name: str) -> date | None:
 def orders():
     """Order history with filters; customers see their account's, vendor staff all."""
     filters = _filters()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=database_int))
     found, total = service.orders(current_user, filters, limit=50, offset=(page - 1) * 50)
     return render_page(
         "ordering/orders.html",
