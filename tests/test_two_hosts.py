@@ -293,7 +293,7 @@ def deployment(tmp_path_factory, request):
         env = host_environment(database_url, workdir / f"instance-{name}", attachments)
         host = start_gunicorn(name, env, workdir)
         hosts.append(host)
-        request.addfinalizer(lambda host=host: _stop_and_show(host))
+        request.addfinalizer(lambda process=host.process: stop_process(process))
     for host in hosts:
         wait_until_serving(host)
     return Deployment(app, hosts[0], hosts[1], database_url, workdir)
@@ -305,10 +305,17 @@ def _dispose(app) -> None:
         db.engine.dispose()
 
 
-def _stop_and_show(host: Host) -> None:
-    stop_process(host.process)
-    # Captured by pytest and shown only when a test of this module failed.
-    print(f"----- host {host.name} (port {host.port}) log -----\n{host.log}")
+@pytest.fixture(autouse=True)
+def host_logs(deployment):
+    """After each test, print what each host logged during it: pytest shows it beside
+    a failed test (and keeps it to itself for a passing one)."""
+    hosts = (deployment.a, deployment.b)
+    offsets = {host.name: len(host.log) for host in hosts}
+    yield
+    for host in hosts:
+        state = "running" if host.process.poll() is None else f"exited {host.process.returncode}"
+        print(f"----- host {host.name} (port {host.port}, {state}) during this test -----")
+        print(host.log[offsets[host.name] :])
 
 
 # --- one person, one cookie jar, two hosts -----------------------------------------------
