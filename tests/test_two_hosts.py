@@ -34,7 +34,7 @@ import urllib.parse
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -104,7 +104,7 @@ def redis_command(url: str, *words: str) -> str:
 
 
 def _create_database() -> tuple[str, Callable[[], None]]:
-    """A fresh PostgreSQL database on the server, migrated, with demo people and catalog."""
+    """An empty PostgreSQL database of its own on the server; returns its URL and a drop."""
     if not SERVER_URL.startswith("postgresql"):
         _missing(f"a PostgreSQL URL in PORTAL_TEST_DATABASE_URL, not {SERVER_URL!r}")
     server = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
@@ -271,8 +271,8 @@ class Deployment:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory, request):
-    """Two running hosts over a fresh database; stopped (and their logs printed, which
-    pytest shows for a failed test) however the tests end."""
+    """Two running hosts over a fresh database, stopped however the tests end; the
+    database is dropped and the Redis database emptied after them."""
     try:
         reply = redis_command(REDIS_URL, "PING")
     except OSError as error:
@@ -326,7 +326,6 @@ class Person:
     """A browser's cookie jar for 127.0.0.1, used against either host."""
 
     cookie: str = ""
-    last_html: dict[int, str] = field(default_factory=dict)
 
     def request(self, host: Host, method: str, path: str, form: dict | None = None):
         """One request on a fresh connection; returns (status, Location, body)."""
