@@ -81,10 +81,12 @@ def redis_command(url: str, *words: str) -> str:
     """Send one command (after SELECT of the URL's database); the reply's first line."""
     address = urllib.parse.urlsplit(url)
     database = (address.path or "/0").strip("/") or "0"
-    with socket.create_connection(
-        (address.hostname or "127.0.0.1", address.port or 6379), timeout=5
-    ) as conn:
-        reader = conn.makefile("rb")
+    with (
+        socket.create_connection(
+            (address.hostname or "127.0.0.1", address.port or 6379), timeout=5
+        ) as conn,
+        conn.makefile("rb") as reader,
+    ):
 
         def send(*parts: str) -> str:
             payload = f"*{len(parts)}\r\n" + "".join(
