@@ -116,6 +116,16 @@ def _configure_secrets_and_cookies(app: Flask) -> None:
         app.config["SESSION_COOKIE_SECURE"] = True
     elif not key:
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+        if app.config.get("DATABASE_URL"):
+            # A database server is how several hosts share one portal, but a key
+            # generated into each host's own instance folder differs per host: every
+            # cookie and CSRF token of one host is then refused by the others.
+            log.warning(
+                "PORTAL_SECRET_KEY is not set: using the key generated in %s. If more than "
+                "one host serves this database, give them all the same PORTAL_SECRET_KEY, "
+                "or people are signed out whenever the load balancer switches hosts.",
+                Path(app.instance_path) / "secret_key",
+            )
     from datetime import timedelta
 
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"])

@@ -29,6 +29,22 @@ def test_defaults_use_sqlite_in_the_instance_folder_and_generate_a_secret(instan
     assert app.config["SESSION_COOKIE_SECURE"] is False
 
 
+def test_a_generated_key_on_a_database_server_warns_that_hosts_need_one_key(
+    instance, monkeypatch, caplog
+):
+    """Each host would generate its own key into its own instance folder, and refuse
+    the other hosts' cookies (tests/test_two_hosts.py sets one shared key)."""
+    monkeypatch.setenv("PORTAL_DATABASE_URL", "postgresql+psycopg://u@db.invalid/portal")
+    with caplog.at_level("WARNING", logger="portal"):
+        create_app()
+    assert "give them all the same PORTAL_SECRET_KEY" in caplog.text
+    caplog.clear()
+    monkeypatch.setenv("PORTAL_SECRET_KEY", "x" * 40)
+    with caplog.at_level("WARNING", logger="portal"):
+        create_app()
+    assert "PORTAL_SECRET_KEY" not in caplog.text
+
+
 def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(instance):
     from sqlalchemy import text
 
