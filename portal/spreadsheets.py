@@ -7,6 +7,10 @@ ratio (a zip bomb) is refused without inflating anything. With defusedxml
 installed, openpyxl refuses XML entity and DTD declarations (billion laughs,
 external entities). Only the first sheet's cell values are read, in read-only
 mode, up to a row limit.
+
+Whatever fails while a file is read, in zipfile, zlib, the XML parser,
+openpyxl or the csv module, comes out as SpreadsheetError with a message for
+the person who sent it: an upload is refused, never a server error.
 """
 
 from __future__ import annotations
@@ -114,8 +118,6 @@ def _first_sheet(data: bytes, max_rows: int) -> list[tuple[int, list[str]]]:
 def _explain(error: BaseException) -> SpreadsheetError:
     """The message for a workbook that could not be read. openpyxl wraps parser errors
     in ValueError: look down the chain for defusedxml's."""
-    from xml.etree.ElementTree import ParseError
-
     from defusedxml import DefusedXmlException
 
     seen = error
@@ -125,7 +127,7 @@ def _explain(error: BaseException) -> SpreadsheetError:
         seen = seen.__cause__ or seen.__context__
     if isinstance(error, (zipfile.BadZipFile, zlib.error, EOFError)):
         why = "its compressed contents are corrupt or cut short"
-    elif isinstance(error, ParseError):
+    elif isinstance(error, SyntaxError):  # ElementTree's ParseError and lxml's both are
         why = "its XML is broken or cut short"
     elif isinstance(error, KeyError):
         why = "a part that every workbook has is missing"
