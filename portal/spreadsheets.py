@@ -7,12 +7,19 @@ ratio (a zip bomb) is refused without inflating anything. With defusedxml
 installed, openpyxl refuses XML entity and DTD declarations (billion laughs,
 external entities). Only the first sheet's cell values are read, in read-only
 mode, up to a row limit.
+
+Whatever fails while a file is read, in zipfile, zlib, the XML parser,
+openpyxl or the csv module, comes out as SpreadsheetError with a message for
+the person who sent it: an upload is refused, never a server error.
 """
 
 from __future__ import annotations
 
+import csv
 import io
+import logging
 import zipfile
+import zlib
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,6 +29,8 @@ MAX_ZIP_ENTRIES = 500
 MAX_COMPRESSION_RATIO = 100
 MAX_ROWS = 10_000
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+log = logging.getLogger("portal.spreadsheets")
 
 
 class SpreadsheetError(ValueError):
@@ -33,13 +42,15 @@ def is_xlsx(data: bytes) -> bool:
 
 
 def _check_zip(data: bytes) -> None:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise SpreadsheetError("The file is not a valid XLSX workbook.") from None
+    """Refuse from the zip's directory alone: no workbook in it, or a zip bomb."""
+    archive = zipfile.ZipFile(io.BytesIO(data))
     entries = archive.infolist()
     if len(entries) > MAX_ZIP_ENTRIES:
         raise SpreadsheetError("The workbook has too many parts to be a plain spreadsheet.")
+    if not any(entry.filename.startswith("xl/") for entry in entries):
+        raise SpreadsheetError(
+            "The file is not a valid XLSX workbook: it is a ZIP archive without a workbook in it."
+        )
     total = sum(entry.file_size for entry in entries)
     if total > MAX_UNCOMPRESSED_BYTES:
         raise SpreadsheetError(
@@ -69,24 +80,27 @@ def read_xlsx(data: bytes, max_rows: int = MAX_ROWS) -> list[tuple[int, list[str
     """(row number, cell texts) of the first sheet's non-empty rows.
 
     Formulas come back as their text ("=A1*2"), never evaluated, so that the
-    caller can say which line holds one.
+    caller can say which line holds one. A file that cannot be read, for
+    whatever reason, is a SpreadsheetError and nothing else.
     """
-    from defusedxml import DefusedXmlException
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    _check_zip(data)
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (
-        DefusedXmlException,
-        InvalidFileException,
-        KeyError,
-        zipfile.BadZipFile,
-        OSError,
-        ValueError,
-    ) as error:
+        _check_zip(data)
+        return _first_sheet(data, max_rows)
+    except SpreadsheetError:
+        raise
+    except Exception as error:
+        # A damaged file fails deep inside zipfile, zlib, the XML parser or openpyxl,
+        # each with exceptions of its own (BadZipFile, zlib.error, EOFError, ParseError,
+        # KeyError, IndexError, ...), and in read-only mode only while the rows are read.
+        # Every one of them means the same to the person who sent it.
+        log.info("Unreadable XLSX upload: %r", error)
         raise _explain(error) from None
+
+
+def _first_sheet(data: bytes, max_rows: int) -> list[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     try:
         sheet = workbook.worksheets[0]
         rows = []
@@ -97,16 +111,13 @@ def read_xlsx(data: bytes, max_rows: int = MAX_ROWS) -> list[tuple[int, list[str
             if any(cells):
                 rows.append((number, cells))
         return rows
-    except (DefusedXmlException, ValueError, KeyError) as error:
-        if isinstance(error, SpreadsheetError):
-            raise
-        raise _explain(error) from None
     finally:
         workbook.close()
 
 
 def _explain(error: BaseException) -> SpreadsheetError:
-    """openpyxl wraps parser errors in ValueError: look down the chain for defusedxml's."""
+    """The message for a workbook that could not be read. openpyxl wraps parser errors
+    in ValueError: look down the chain for defusedxml's."""
     from defusedxml import DefusedXmlException
 
     seen = error
@@ -114,7 +125,31 @@ def _explain(error: BaseException) -> SpreadsheetError:
         if isinstance(seen, DefusedXmlException):
             return SpreadsheetError("The workbook declares XML entities, which are refused.")
         seen = seen.__cause__ or seen.__context__
-    return SpreadsheetError("The file is not a valid XLSX workbook.")
+    if isinstance(error, (zipfile.BadZipFile, zlib.error, EOFError)):
+        why = "its compressed contents are corrupt or cut short"
+    elif isinstance(error, SyntaxError):  # ElementTree's ParseError and lxml's both are
+        why = "its XML is broken or cut short"
+    elif isinstance(error, KeyError):
+        why = "a part that every workbook has is missing"
+    else:
+        why = "it could not be read"
+    return SpreadsheetError(f"The file is not a valid XLSX workbook (it may be damaged): {why}.")
+
+
+def read_text(data: bytes) -> str:
+    """The text of an uploaded CSV or text file, UTF-8 or Windows-1252. A binary file
+    (a NUL byte anywhere: UTF-16, an old .xls, most PDFs; or a PDF's signature) is
+    refused, since decoding it would give rows of garbage."""
+    if b"\x00" in data or data.startswith(b"%PDF-"):
+        raise SpreadsheetError("This is neither a CSV text file nor an XLSX workbook.")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise SpreadsheetError(
+        "The file's text is neither UTF-8 nor Windows-1252: save it as CSV UTF-8."
+    )
 
 
 def read_rows(data: bytes, max_rows: int = MAX_ROWS) -> list[tuple[int, list[str]]]:
@@ -123,31 +158,30 @@ def read_rows(data: bytes, max_rows: int = MAX_ROWS) -> list[tuple[int, list[str
 
     `max_rows` lets an import whose rows are small (a forecast in long layout)
     take more of them than the default."""
-    import csv
-
+    if not data.strip():
+        raise SpreadsheetError("The file is empty.")
     if is_xlsx(data):
         return read_xlsx(data, max_rows)
-    if b"\x00" in data[:4096]:
-        raise SpreadsheetError("This is neither a CSV text file nor an XLSX workbook.")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise SpreadsheetError(
-            "The file's text is neither UTF-8 nor Windows-1252: save it as CSV UTF-8."
-        )
+    text = read_text(data)
     first = text.split("\n", 1)[0]
     delimiter = max(("\t", ";", ","), key=first.count)
     rows = []
-    for number, cells in enumerate(csv.reader(text.splitlines(), delimiter=delimiter), start=1):
-        if number > max_rows:
-            raise SpreadsheetError(f"The file has more than {max_rows:,} rows.")
-        if any(c.strip() for c in cells):
-            rows.append((number, [c.strip() for c in cells]))
+    reader = csv.reader(text.splitlines(), delimiter=delimiter)
+    try:
+        for number, cells in enumerate(reader, start=1):
+            if number > max_rows:
+                raise SpreadsheetError(f"The file has more than {max_rows:,} rows.")
+            if any(c.strip() for c in cells):
+                rows.append((number, [c.strip() for c in cells]))
+    except csv.Error as error:
+        raise csv_problem(error, reader.line_num) from None
     return rows
+
+
+def csv_problem(error: csv.Error, line: int | None = None) -> SpreadsheetError:
+    """The message for text the csv module refuses (a cell longer than its limit)."""
+    where = f" (line {line})" if line else ""
+    return SpreadsheetError(f"The file is not a valid CSV file{where}: {error}.")
 
 
 def neutral(value) -> str | Decimal | int | date | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from portal.audit.models import AuditEvent
 from portal.catalog.models import Category, ContractPrice, Product, Stock
 from portal.extensions import db
 
+from .damaged_files import DAMAGED, row_counts
 from .support import soup
 
 PRODUCT = {
@@ -183,6 +185,23 @@ def test_import_from_xlsx_and_refusals_of_bad_files(app, login_as, existing):
     ):
         response = upload(admin, content)
         assert message in soup(response).select_one("[role=alert]").get_text()
+
+
+@pytest.mark.parametrize(("content", "name", "message"), DAMAGED)
+@pytest.mark.parametrize("kind", ["products", "prices"])
+def test_damaged_files_get_their_message_and_import_nothing(
+    app, login_as, existing, kind, content, name, message
+):
+    admin = login_as("admin@vendor.test")
+    before = row_counts(app)
+    response = admin.post(
+        "/catalog/import",
+        {"kind": kind, "upload": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert re.search(message, soup(response).select_one("[role=alert]").get_text())
+    assert row_counts(app) == before
 
 
 def test_contract_prices_are_added_by_admins_and_seen_by_their_account_only(

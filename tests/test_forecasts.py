@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from datetime import date
 
@@ -20,6 +21,7 @@ from portal.forecasts import service
 from portal.forecasts.models import ForecastCell, ForecastEvent, ForecastVersion
 from portal.notifications.models import Notification
 
+from .damaged_files import DAMAGED, row_counts
 from .support import soup
 
 TODAY = date.today()
@@ -600,6 +602,27 @@ def test_unreadable_files_are_refused(app, world, data, reason):
     with app.app_context():
         errors = _refused(person("buyer@acme.test"), data)
         assert reason in errors[0][1]
+
+
+@pytest.mark.parametrize(("data", "name", "message"), DAMAGED)
+def test_damaged_files_uploaded_through_the_page_get_their_message_and_change_nothing(
+    app, demo, login_as, data, name, message
+):
+    from werkzeug.datastructures import FileStorage
+
+    buyer = login_as("buyer@acme.test")
+    before = row_counts(app)
+    response = buyer.post(
+        "/forecasts/upload",
+        {"file": FileStorage(io.BytesIO(data), filename=name)},
+        page="/forecasts",
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    refusal = soup(response).select_one(".upload-errors")
+    assert "Nothing was changed" in refusal.get_text()
+    assert re.search(message, refusal.select_one("li").get_text())
+    assert row_counts(app) == before
 
 
 def test_a_zip_bomb_and_xml_entities_are_refused(app, world):

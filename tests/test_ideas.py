@@ -3,6 +3,9 @@ internal notes, the workflow, proposals to customers; confidentiality; bad input
 
 from __future__ import annotations
 
+import io
+import re
+import zipfile
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -18,6 +21,15 @@ from portal.ideas import service
 from portal.ideas.models import Idea, IdeaFollower
 from portal.notifications.models import Notification
 
+from .damaged_files import (
+    CONTENT_TYPES,
+    DAMAGED,
+    GOOD,
+    bad_crc,
+    flipped_bytes,
+    row_counts,
+    wrong_sizes,
+)
 from .support import soup
 
 TODAY = date(2026, 11, 26)  # a Thursday
@@ -395,6 +407,68 @@ def test_a_refused_file_refuses_the_post_and_keeps_nothing(app, demo, login_as):
             is None
         )
         assert db.session.scalar(select(Attachment.id)) is None
+
+
+CT_SIZES = zipfile.ZipFile(io.BytesIO(GOOD)).getinfo(CONTENT_TYPES)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(flipped_bytes(GOOD, CONTENT_TYPES), id="content-types-deflate-corrupt"),
+        pytest.param(bad_crc(GOOD, CONTENT_TYPES), id="content-types-crc-fails"),
+        pytest.param(
+            wrong_sizes(GOOD, CONTENT_TYPES, size=CT_SIZES.file_size // 2), id="size-too-small"
+        ),
+        pytest.param(
+            wrong_sizes(GOOD, CONTENT_TYPES, compressed=CT_SIZES.compress_size // 2),
+            id="compressed-size-too-small",
+        ),
+        pytest.param(GOOD[: len(GOOD) // 2], id="file-cut-in-half"),
+        pytest.param(GOOD[:-30], id="directory-cut-short"),
+    ],
+)
+def test_a_workbook_whose_parts_cannot_be_read_is_refused_and_nothing_kept(
+    app, demo, login_as, data
+):
+    """The type check reads a workbook's directory and content types: when those are
+    damaged, the file is refused with the type check's message."""
+    with app.app_context():
+        idea_id = sent().id
+    buyer = login_as("buyer@acme.test")
+    before = row_counts(app)
+    response = post_file(buyer, idea_id, data, "costs.xlsx")
+    assert response.status_code == 422
+    message = soup(response).select_one(".form-errors").get_text()
+    assert "not a Word, Excel or PowerPoint file" in message
+    assert row_counts(app) == before
+
+
+@pytest.mark.parametrize(("data", "name", "message"), DAMAGED)
+def test_no_damaged_file_is_a_server_error_and_a_refused_one_keeps_nothing(
+    app, demo, login_as, data, name, message
+):
+    """Attachments are kept as sent, not opened: a workbook whose sheet is damaged is
+    the sender's file to keep; what the type check cannot accept is refused whole."""
+    with app.app_context():
+        idea_id = sent().id
+    buyer = login_as("buyer@acme.test")
+    before = row_counts(app)
+    response = post_file(buyer, idea_id, data, name)
+    assert response.status_code in (303, 422)
+    if response.status_code == 422:
+        told = soup(response).select_one(".form-errors").get_text()
+        assert re.search(r"is not accepted|is empty|is named as", told)
+        assert row_counts(app) == before
+
+
+def post_file(person, idea_id: int, data: bytes, name: str):
+    return person.post(
+        f"/ideas/{idea_id}/messages",
+        {"body": "Our figures", "files": (io.BytesIO(data), name)},
+        page=f"/ideas/{idea_id}",
+        content_type="multipart/form-data",
+    )
 
 
 def kinds_told(email: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from portal.extensions import db
 from portal.ordering import quick_order
 from portal.ordering.models import CartLine, Order, OrderEvent
 
+from .damaged_files import DAMAGED, row_counts
 from .support import soup
 
 TODAY = date.today()
@@ -202,6 +204,23 @@ def test_bad_uploads_are_refused_with_a_message(login_as, parts, content, messag
     )
     assert response.status_code == 422
     assert message in soup(response).select_one("[role=alert]").get_text()
+
+
+@pytest.mark.parametrize(("content", "name", "message"), DAMAGED)
+def test_damaged_files_get_their_message_and_change_nothing(
+    app, login_as, parts, content, name, message
+):
+    """A damaged workbook or a file that is no CSV gets its message beside the form."""
+    import io
+
+    buyer = login_as("buyer@acme.test")
+    before = row_counts(app)
+    response = buyer.post(
+        "/order", {"upload": (io.BytesIO(content), name)}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 422
+    assert re.search(message, soup(response).select_one("[role=alert]").get_text())
+    assert row_counts(app) == before
 
 
 def test_csv_upload_in_windows_encoding(login_as, parts):

@@ -9,8 +9,10 @@ import zipfile
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from portal.spreadsheets import SpreadsheetError, read_xlsx, xlsx_bytes
+from portal.ordering.quick_order import read_upload
+from portal.spreadsheets import SpreadsheetError, read_rows, read_xlsx, xlsx_bytes
 
+from .damaged_files import DAMAGED, GOOD
 from .support import soup
 
 
@@ -85,6 +87,22 @@ def test_xml_entities_are_refused():
 def test_broken_workbooks_get_a_clear_message(data):
     with pytest.raises(SpreadsheetError, match="not a valid XLSX"):
         read_xlsx(data)
+
+
+@pytest.mark.parametrize(("data", "name", "message"), DAMAGED)
+@pytest.mark.parametrize("reader", [read_rows, read_upload], ids=["imports", "quick-order"])
+def test_every_damaged_file_is_refused_with_its_message(reader, data, name, message):
+    """Whatever breaks inside zipfile, zlib, the XML parser, openpyxl or the csv module,
+    both readers of uploaded files answer with the file's message (a ValueError, which
+    every upload turns into a message beside the form), never with another exception."""
+    with pytest.raises(ValueError, match=message):
+        reader(data)
+
+
+def test_the_undamaged_workbook_behind_the_damaged_ones_reads():
+    rows = read_rows(GOOD)
+    assert rows[0] == (1, ["SKU", "Quantity"]) and rows[-1] == (301, ["PART-00299", "6"])
+    assert len(read_upload(GOOD)) == 300
 
 
 def test_exports_store_formula_text_as_text():

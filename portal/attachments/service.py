@@ -337,7 +337,9 @@ def _office_kind(path: Path, size: int) -> str:
                 raise not_office
             with archive.open(info) as part:
                 content_types = part.read(MAX_CONTENT_TYPES_BYTES)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, OSError):
+    except Exception:
+        # A damaged archive fails inside zipfile or zlib with exceptions of all kinds
+        # (BadZipFile, zlib.error, EOFError, struct.error, ...): it is not a document.
         raise not_office from None
     lowered = [name.lower() for name in names]
     if b"macroenabled" in content_types.lower() or any(

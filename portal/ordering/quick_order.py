@@ -280,18 +280,15 @@ def check(lines: list[RequestedLine], account_id: int | None, today: date) -> li
 
 
 def read_upload(data: bytes) -> list[RequestedLine]:
-    """Lines from an uploaded CSV (UTF-8 or Windows-1252) or XLSX file."""
-    from portal.spreadsheets import is_xlsx, read_xlsx
+    """Lines from an uploaded CSV (UTF-8 or Windows-1252) or XLSX file. A file that
+    cannot be read raises SpreadsheetError (a ValueError) with its message."""
+    from portal.spreadsheets import csv_problem, is_xlsx, read_text, read_xlsx
 
     if not data.strip():
         raise ValueError("The file is empty.")
     if is_xlsx(data):
         return parse_cells(read_xlsx(data))
-    if b"\x00" in data[:4096]:
-        raise ValueError("This is neither a CSV text file nor an XLSX workbook.")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return parse_paste(data.decode(encoding))
-        except UnicodeDecodeError:
-            continue
-    raise ValueError("The file is not text in UTF-8 or Windows-1252.")
+    try:
+        return parse_paste(read_text(data))
+    except csv.Error as error:  # a line the csv module refuses, e.g. a cell over its limit
+        raise csv_problem(error) from None
