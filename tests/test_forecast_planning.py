@@ -349,14 +349,14 @@ def test_waterfall_page_colours_changes_and_shows_orders(login_as, plan):
 def test_accuracy_pages(login_as, plan):
     planner = login_as("planner@vendor.test")
     page = soup(planner.get(f"/forecasts/planning/accuracy?account={plan['acme']}"))
-    kpis = [dd.get_text(strip=True) for dd in page.select(".kpis dd")]
+    kpis = [dd.get_text(strip=True) for dd in page.select(".kpis dt + dd")]
     assert kpis == ["132.3%", "+107.4%", "60.6%", "+18.1%"]
     assert page.select("svg.forecast-chart path.series")
     chooser = soup(planner.get("/forecasts/planning/accuracy"))
     assert f"account={plan['acme']}" in " ".join(a["href"] for a in chooser.select("#accuracy a"))
     own = soup(login_as("buyer@acme.test").get("/forecasts/accuracy"))
     assert "Acme" in own.select_one("h1").get_text()
-    assert [dd.get_text(strip=True) for dd in own.select(".kpis dd")] == kpis
+    assert [dd.get_text(strip=True) for dd in own.select(".kpis dt + dd")] == kpis
     # A customer's page never links the vendor's waterfall.
     assert not own.select("a[href*='/planning/']")
 
