@@ -178,10 +178,16 @@ def _handler() -> logging.Handler:
 
 
 def configure_logging(app: Flask) -> None:
-    """Send `portal.*` records at INFO and above to stderr, as JSON with LOG_JSON."""
-    portal_logger = logging.getLogger("portal")
-    if portal_logger.level == logging.NOTSET or portal_logger.level > logging.INFO:
-        portal_logger.setLevel(logging.DEBUG if app.debug else logging.INFO)
+    """Send `portal.*` records to stderr (JSON with LOG_JSON): request lines at INFO,
+    everything else from LOG_LEVEL up (WARNING by default: INFO would print every
+    e-mail the demo data sends when no SMTP server is configured)."""
+    level = str(app.config.get("LOG_LEVEL") or "WARNING").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise RuntimeError(
+            f"PORTAL_LOG_LEVEL is {level!r}; use DEBUG, INFO, WARNING, ERROR or CRITICAL."
+        )
+    logging.getLogger("portal").setLevel(level)
+    log.setLevel(logging.INFO)
     handler = _handler()
     handler.setFormatter(
         JsonFormatter() if app.config.get("LOG_JSON") else logging.Formatter(TEXT_FORMAT)
