@@ -14,11 +14,12 @@ import json
 import shutil
 import threading
 import uuid
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import make_url
 from werkzeug.datastructures import FileStorage
 
@@ -33,39 +34,31 @@ from portal.ordering import service as ordering
 from portal.ordering.models import Order
 
 from .conftest import SERVER_URL, TEMPLATE_CACHE
-from .support import Browserless, make_test_config
+from .support import Browserless, make_test_config, scratch_database
 
 
 @pytest.fixture
 def fresh_instance(tmp_path):
     """new_instance() gives an app on a new, empty database (no tables at all) with an
     empty attachment directory of its own: what a restore goes into."""
-    made: list[tuple] = []
+    with ExitStack() as cleanup:
 
-    def new_instance(name: str = "fresh"):
-        if SERVER_URL:
-            database = f"portal_restore_{uuid.uuid4().hex[:10]}"
-            with create_engine(SERVER_URL, isolation_level="AUTOCOMMIT").connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{database}"'))
-            url = make_url(SERVER_URL).set(database=database).render_as_string(False)
-        else:
-            database = None
-            url = f"sqlite:///{tmp_path / (name + '.sqlite3')}"
-        instance = create_app(
-            make_test_config(url, ATTACHMENT_DIR=str(tmp_path / f"{name}-attachments"))
-        )
-        instance.jinja_env.bytecode_cache = TEMPLATE_CACHE
-        made.append((instance, database))
-        return instance
+        def new_instance(name: str = "fresh"):
+            url = cleanup.enter_context(scratch_database(tmp_path, name))
+            instance = create_app(
+                make_test_config(url, ATTACHMENT_DIR=str(tmp_path / f"{name}-attachments"))
+            )
+            instance.jinja_env.bytecode_cache = TEMPLATE_CACHE
 
-    yield new_instance
-    for instance, database in made:
-        with instance.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if database:
-            with create_engine(SERVER_URL, isolation_level="AUTOCOMMIT").connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            def dispose():
+                with instance.app_context():
+                    db.session.remove()
+                    db.engine.dispose()
+
+            cleanup.callback(dispose)
+            return instance
+
+        yield new_instance
 
 
 def run(app, *args: str):
