@@ -400,3 +400,12 @@ def test_a_file_missing_in_the_live_instance_is_reported_and_the_rest_backed_up(
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
     assert len(manifest["problems"]) == 1
     assert len([f for f in manifest["files"] if f["path"].startswith("attachments/")]) == 1
+
+
+def test_a_pg_restore_older_than_the_dump_is_named():
+    with pytest.raises(postgres.BackupError) as refusal:
+        postgres.check_version("pg_restore", 14, 16, "the pg_dump 16 that wrote it")
+    assert refusal.value.message.startswith(
+        "pg_restore on PATH is version 14, older than the pg_dump 16 that wrote it; "
+        "pg_restore must be at least version 16."
+    )

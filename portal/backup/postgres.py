@@ -96,12 +96,13 @@ def find_tool(name: str, server_version_num: int, *, manual: str) -> Tool:
     return tool
 
 
-def check_version(name: str, tool_major: int, wanted_major: int) -> None:
-    """Refuse a tool older than the server, naming both versions and the fix."""
+def check_version(name: str, tool_major: int, wanted_major: int, than: str = "") -> None:
+    """Refuse a tool older than the server (or than `than`), naming both versions and the fix."""
+    than = than or f"the server's PostgreSQL {wanted_major}"
     if tool_major < wanted_major:
         raise BackupError(
-            f"{name} on PATH is version {tool_major}, older than the server's PostgreSQL "
-            f"{wanted_major}; {name} must be at least the server's version. Install "
+            f"{name} on PATH is version {tool_major}, older than {than}; {name} must be at "
+            f"least version {wanted_major}. Install "
             f"postgresql-client-{wanted_major} ({DEBIAN_HINT.format(major=wanted_major)}) and "
             f"put /usr/lib/postgresql/{wanted_major}/bin first on PATH."
         )

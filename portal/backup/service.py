@@ -32,7 +32,7 @@ from portal.extensions import db
 
 from . import postgres
 from . import sqlite as sqlite_copy
-from .manifest import BackupError, FileEntry, Manifest, copy_and_hash, inside
+from .manifest import BackupError, FileEntry, Manifest, copy_and_hash, inside, sha256_of
 
 SQLITE_FILE = "portal.sqlite3"
 DUMP_FILE = "portal.dump"
@@ -202,8 +202,6 @@ def _read_contents(query: Callable[[str], list], engine: str) -> Contents:
 
 
 def _entry(directory: Path, path: Path) -> FileEntry:
-    from .manifest import sha256_of
-
     return FileEntry(
         path=path.relative_to(directory).as_posix(),
         size=path.stat().st_size,
@@ -263,11 +261,11 @@ def restore_backup(directory: Path) -> Restored:
             _server_version_num(),
             manual=f"pg_restore --no-owner --dbname=… {database_copy}",
         )
-        if manifest.dump_tool_version and tool.major < postgres.major_of(
-            manifest.dump_tool_version
-        ):
+        if manifest.dump_tool_version:
+            # pg_restore reads what a pg_dump of its own version or older wrote.
+            written_by = postgres.major_of(manifest.dump_tool_version)
             postgres.check_version(
-                "pg_restore", tool.major, postgres.major_of(manifest.dump_tool_version)
+                "pg_restore", tool.major, written_by, f"the pg_dump {written_by} that wrote it"
             )
     _check_empty_instance()
     db.session.remove()

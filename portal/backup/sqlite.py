@@ -43,14 +43,5 @@ def restore(copy: Path, target: Path) -> None:
         reader.close()
 
 
-def table_names(connection: sqlite3.Connection) -> list[str]:
-    """Every table, including the search index's (FTS5) tables."""
-    rows = connection.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "ORDER BY name"
-    )
-    return [name for (name,) in rows]
-
-
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
