@@ -9,7 +9,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test test-postgres test-browser setup lint bench clean chromium
+.PHONY: run test test-postgres test-browser setup lint bench clean chromium test-tools
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -33,12 +33,16 @@ run: setup
 chromium:
 	@test -x /usr/bin/chromium || ./scripts/install-chromium
 
+## nginx and the PostgreSQL client tools from Debian, for the deployment and backup tests.
+test-tools:
+	@./scripts/install-test-tools
+
 ## The whole suite on SQLite, browser tests included.
-test: $(STAMP) chromium
+test: $(STAMP) chromium test-tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## The same suite against PostgreSQL (the browser tests run on SQLite only).
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) test-tools
 	PORTAL_TEST_DATABASE_URL=$${PORTAL_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 		$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
 

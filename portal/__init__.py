@@ -52,11 +52,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
 
-    from . import errors_pages, formatting, security
+    from . import assets, errors_pages, formatting, request_log, security
 
+    # First: its after_request hook then runs last and times the whole request.
+    request_log.install(app)
     security.install(app)
     errors_pages.install(app)
     formatting.install(app)
+    assets.install(app)
 
     # Importing the models registers them with SQLAlchemy (and Alembic).
     from .accounts import models as _accounts_models  # noqa: F401

@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy import select
 
+from portal import backup
 from portal.errors import DomainError
 
 
@@ -33,6 +34,7 @@ def register_commands(app: Flask) -> None:
     user = AppGroup("user", help="Users.")
     app.cli.add_command(demo)
     app.cli.add_command(user)
+    backup.register_commands(app)
 
     @demo.command("load")
     @click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")

@@ -93,3 +93,9 @@ MAIL_PASSWORD = None
 # local relay that speaks plain SMTP.
 MAIL_USE_TLS = True
 MAIL_FROM = "portal@localhost"
+
+# Logs go to stderr (the service manager or gunicorn collects them): one line per
+# request from "portal.request" (portal/request_log.py), and from every other
+# "portal.*" logger what is at LOG_LEVEL or above. True: one JSON object per line.
+LOG_JSON = False
+LOG_LEVEL = "WARNING"

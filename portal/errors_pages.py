@@ -1,4 +1,5 @@
-"""Error pages in the portal's style. A 500 shows an error id and logs the traceback with it."""
+"""Error pages in the portal's style. A 500 shows the request's id (portal.request_log) and
+logs the traceback with it, so the id a person reads out matches the log lines."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ log = logging.getLogger("portal.errors")
 
 class PortalFlask(Flask):
     def log_exception(self, exc_info) -> None:
-        # The id links what the person sees to the traceback in the log.
-        g.error_id = uuid.uuid4().hex[:12]
+        # The id links what the person sees to the traceback and the request's log line.
+        g.error_id = g.get("request_id") or uuid.uuid4().hex[:16]
         log.error(
             "unhandled error %s on %s %s",
             g.error_id,
@@ -68,7 +69,7 @@ def _server_error(_error):
     from portal.extensions import db
 
     db.session.rollback()
-    error_id = g.get("error_id") or uuid.uuid4().hex[:12]
+    error_id = g.get("error_id") or g.get("request_id") or uuid.uuid4().hex[:16]
     return render_template("errors/500.html", error_id=error_id), 500
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 from bs4 import BeautifulSoup
 
@@ -109,3 +110,29 @@ class HttpPerson:
             {"csrf_token": csrf_token_from(page), "email": email, "password": password},
         )
         return status
+
+
+@contextmanager
+def scratch_database(tmp_path, name: str):
+    """The URL of a new, empty database (no tables), dropped afterwards: a SQLite file
+    under tmp_path, or a database of its own on PORTAL_TEST_DATABASE_URL's server."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server_url = os.environ.get("PORTAL_TEST_DATABASE_URL")
+    if not server_url:
+        yield f"sqlite:///{tmp_path / (name + '.sqlite3')}"
+        return
+    database = f"portal_{name}_{uuid.uuid4().hex[:10]}"
+    server = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{database}"'))
+    try:
+        yield make_url(server_url).set(database=database).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        server.dispose()

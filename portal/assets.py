@@ -1,0 +1,64 @@
+"""Versioned static URLs, so browsers and proxies may keep static files for a year.
+
+`url_for('static', filename='css/portal.css')` becomes `/static/css/portal.css?v=<10 hex>`,
+the start of the file's SHA-256. A changed file gets a new URL, so a long cache
+lifetime never serves yesterday's CSS after a deployment. A request carrying the
+current version is answered with `Cache-Control: public, max-age=31536000, immutable`
+(the reverse proxy in docs/deploy/nginx.conf does the same for /static/); without
+it, or with an old one, the browser revalidates as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from flask import Flask, current_app, request
+
+ONE_YEAR = 365 * 24 * 3600
+_versions: dict[tuple[str, int, int], str] = {}
+
+
+def version_of(filename: str) -> str | None:
+    """The first 10 hex digits of the static file's SHA-256 (None if there is no such file).
+
+    Cached per file, size and modification time: one stat per URL built, a hash
+    only when the file changed (a developer editing CSS sees the new URL at once).
+    """
+    folder = Path(current_app.static_folder or "").resolve()
+    path = (folder / filename).resolve()
+    if not path.is_relative_to(folder):
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    version = _versions.get(key)
+    if version is None:
+        version = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+        _versions[key] = version
+    return version
+
+
+def _add_version(endpoint: str, values: dict) -> None:
+    if endpoint == "static" and "filename" in values and "v" not in values:
+        version = version_of(values["filename"])
+        if version:
+            values["v"] = version
+
+
+def _cache_versioned(response):
+    if request.endpoint == "static" and response.status_code == 200:
+        wanted = request.args.get("v")
+        if wanted and wanted == version_of(request.view_args.get("filename", "")):
+            response.cache_control.public = True
+            response.cache_control.max_age = ONE_YEAR
+            response.cache_control.immutable = True
+            response.cache_control.no_cache = None
+    return response
+
+
+def install(app: Flask) -> None:
+    app.url_defaults(_add_version)
+    app.after_request(_cache_versioned)
