@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField
+from wtforms import RadioField, SelectChoice
 from wtforms.validators import ValidationError
 
 from .preferences import DELIVERY_LABELS, KINDS
@@ -38,6 +38,10 @@ def preferences_form(current: Mapping[str, str]) -> PreferencesForm:
         setattr(
             Form,
             kind,
-            DeliveryField(label, choices=list(DELIVERY_LABELS.items()), default=current[kind]),
+            DeliveryField(
+                label,
+                choices=[SelectChoice(v, label) for v, label in DELIVERY_LABELS.items()],
+                default=current[kind],
+            ),
         )
     return Form()

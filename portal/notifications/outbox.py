@@ -31,7 +31,7 @@ import logging
 import smtplib
 import ssl
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -138,19 +138,42 @@ def deliver_due(*, now: datetime | None = None, worker: str | None = None) -> De
     """Send every outbox row that is due, batch by batch; see the module's docstring."""
     from portal import jobs
 
+    # `now` moves a test's clock; the run's decisions (what is due, when to retry) all
+    # read the same clock, so a row retried in this run is never due again in it.
+    offset = (now - utcnow()) if now is not None else timedelta(0)
+
+    def clock() -> datetime:
+        return utcnow() + offset
+
     settings = MailSettings.from_config(current_app.config)
-    report = Delivery(recovered=recover_stale_claims(now or utcnow()))
+    report = Delivery(recovered=recover_stale_claims(clock()))
     claimant = f"{worker or jobs.worker_name()}/{uuid.uuid4().hex[:8]}"
     while report.sent + report.retrying + report.failed < RUN_LIMIT:
-        rows = _claim(claimant, now or utcnow())
+        rows = _claim(claimant, clock())
         if not rows:
             return report
-        _send_batch(settings, claimant, rows, report)
+        _send_batch(settings, claimant, rows, report, clock)
     jobs.enqueue("deliver_outbox")  # more is due: another run, after the jobs waiting
     return report
 
 
-def _claim(claimant: str, now: datetime) -> list[OutboxMessage]:
+@dataclass(frozen=True)
+class _Claimed:
+    """A claimed row's fields, read once: touching an ORM object after a commit would
+    reload it and open a read transaction that SQLite cannot turn into a write."""
+
+    id: int
+    recipient_name: str
+    recipient: str
+    subject: str
+    body: str
+    message_id: str
+    attempts: int
+    give_up_at: datetime
+    lease_until: datetime | None
+
+
+def _claim(claimant: str, now: datetime) -> list[_Claimed]:
     due = (
         select(OutboxMessage.id)
         .where(OutboxMessage.state == "queued", OutboxMessage.next_attempt_at <= now)
@@ -175,32 +198,49 @@ def _claim(claimant: str, now: datetime) -> list[OutboxMessage]:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    rows = list(
-        db.session.scalars(
-            select(OutboxMessage)
+    rows = [
+        _Claimed(*row)
+        for row in db.session.execute(
+            select(
+                OutboxMessage.id,
+                OutboxMessage.recipient_name,
+                OutboxMessage.recipient,
+                OutboxMessage.subject,
+                OutboxMessage.body,
+                OutboxMessage.message_id,
+                OutboxMessage.attempts,
+                OutboxMessage.give_up_at,
+                OutboxMessage.lease_until,
+            )
             .where(OutboxMessage.claimed_by == claimant, OutboxMessage.state == "sending")
             .order_by(OutboxMessage.id)
         )
-    )
+    ]
     db.session.commit()  # end the read, so the next statement starts a write
     return rows
 
 
 def _send_batch(
-    settings: MailSettings, claimant: str, rows: list[OutboxMessage], report: Delivery
+    settings: MailSettings,
+    claimant: str,
+    rows: list[_Claimed],
+    report: Delivery,
+    clock: Callable[[], datetime] = utcnow,
 ) -> None:
     """One SMTP connection for the batch; each outcome committed before the next send."""
     if settings.server is None:
         # No server configured (a laptop): the message goes to the log instead.
         for row in rows:
             log.info("mail to %s: %s", row.recipient, row.subject)
-            _outcome(row, claimant, report, sent=True)
+            _outcome(row, claimant, report, clock(), sent=True)
         return
     try:
         smtp = smtplib.SMTP(settings.server, settings.port, timeout=SMTP_TIMEOUT_SECONDS)
     except (OSError, smtplib.SMTPException) as error:
         for row in rows:
-            _outcome(row, claimant, report, error=_Temporary(_connection_error(settings, error)))
+            _outcome(
+                row, claimant, report, clock(), error=_Temporary(_connection_error(settings, error))
+            )
         return
     with smtp:
         try:
@@ -218,9 +258,9 @@ def _send_batch(
         broken: Exception | None = None
         for row in rows:
             if broken is not None:
-                _outcome(row, claimant, report, error=_Temporary(str(broken)))
+                _outcome(row, claimant, report, clock(), error=_Temporary(str(broken)))
                 continue
-            if row.lease_until is not None and utcnow() > row.lease_until - timedelta(
+            if row.lease_until is not None and clock() > row.lease_until - timedelta(
                 seconds=SMTP_TIMEOUT_SECONDS * 3
             ):
                 _release(row, claimant)  # not tried: back to the queue as it was
@@ -228,21 +268,21 @@ def _send_batch(
             try:
                 _send_one(smtp, settings, row)
             except _Permanent as error:
-                _outcome(row, claimant, report, error=error)
+                _outcome(row, claimant, report, clock(), error=error)
             except _Temporary as error:
-                _outcome(row, claimant, report, error=error)
+                _outcome(row, claimant, report, clock(), error=error)
             except (OSError, smtplib.SMTPServerDisconnected) as error:
                 # The connection broke while handing this one over. The server has not
                 # confirmed it, so it is tried again (the only case that can produce a
                 # duplicate: a server that accepted and dropped the line before its
                 # reply; the Message-ID lets the receiver see it). The rest waits.
                 broken = _Temporary(_connection_error(settings, error))
-                _outcome(row, claimant, report, error=broken)
+                _outcome(row, claimant, report, clock(), error=broken)
             else:
-                _outcome(row, claimant, report, sent=True)
+                _outcome(row, claimant, report, clock(), sent=True)
 
 
-def _send_one(smtp: smtplib.SMTP, settings: MailSettings, row: OutboxMessage) -> None:
+def _send_one(smtp: smtplib.SMTP, settings: MailSettings, row: _Claimed) -> None:
     if not _plausible_address(row.recipient):
         raise _Permanent(f"Bad address: {row.recipient!r}.")
     try:
@@ -274,15 +314,15 @@ def _plausible_address(address: str) -> bool:
 
 
 def _outcome(
-    row: OutboxMessage,
+    row: _Claimed,
     claimant: str,
     report: Delivery,
+    now: datetime,
     *,
     sent: bool = False,
     error: Exception | None = None,
 ) -> None:
     """Record what happened to one claimed row, and commit it at once."""
-    now = utcnow()
     values: dict[str, Any] = {"claimed_by": None, "lease_until": None, "updated_at": now}
     if sent:
         values.update(state="sent", sent_at=now, last_error=None)
@@ -308,7 +348,7 @@ def _outcome(
     db.session.commit()
 
 
-def _release(row: OutboxMessage, claimant: str) -> None:
+def _release(row: _Claimed, claimant: str) -> None:
     db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == row.id, OutboxMessage.claimed_by == claimant)
@@ -367,7 +407,7 @@ def recover_stale_claims(now: datetime) -> int:
     return doubtful + untried
 
 
-def _message(settings: MailSettings, row: OutboxMessage) -> EmailMessage:
+def _message(settings: MailSettings, row: _Claimed) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.sender
     message["To"] = formataddr((row.recipient_name, row.recipient))
