@@ -33,6 +33,7 @@ from pathlib import Path
 from flask import Flask, current_app, has_app_context
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
+from redis import ConnectionPool
 from sqlalchemy import delete, update
 
 from portal.extensions import db, utcnow
@@ -240,6 +241,13 @@ def init_app(app: Flask) -> Queue:
                 job.schedule.crontab(), name=f"{job.name}@schedule", context=True
             )(_runner(app, job, scheduled=True))
     app.extensions[EXTENSION] = queue
+    if queue.backend == "redis" and not app.config.get("TESTING"):
+        # Said once at start-up, plainly: the web keeps serving (mail waits in the
+        # outbox), but nothing runs until Redis answers; `flask worker` refuses to start.
+        try:
+            check(app)
+        except QueueUnavailable as error:
+            log.error("%s", error)
     return queue
 
 
@@ -263,13 +271,12 @@ def _make_queue(app: Flask) -> Queue:
         )
     shown = _redacted(redis_url)
     try:
-        huey = RedisHuey(
-            name,
-            url=redis_url,
-            socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
-            socket_timeout=10,
-            **options,
+        # A pool of our own: huey takes a URL or connection options, not both, and a
+        # Redis that is down must fail fast (2 s), not hang a start-up or a request.
+        pool = ConnectionPool.from_url(
+            redis_url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS, socket_timeout=10
         )
+        huey = RedisHuey(name, connection_pool=pool, **options)
     except (ValueError, TypeError) as error:
         return Queue(
             app,
