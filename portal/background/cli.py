@@ -30,7 +30,9 @@ def register(app: Flask) -> None:
                 level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
             )
         try:
-            jobs.run_worker(current_app, threads=max(1, threads), periodic=not no_schedule)
+            # The app itself, not the context-bound proxy: the heartbeat thread uses it.
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            jobs.run_worker(app, threads=max(1, threads), periodic=not no_schedule)
         except jobs.QueueUnavailable as error:
             raise click.ClickException(str(error)) from None
 
