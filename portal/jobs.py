@@ -301,6 +301,7 @@ def _redacted(url: str) -> str:
 
 
 def queue_of(app: Flask | None = None) -> Queue:
+    """The app's queue (the current app's by default)."""
     return (app or current_app).extensions[EXTENSION]
 
 
@@ -431,6 +432,7 @@ def _describe(error: Exception) -> str:
 
 
 def worker_name() -> str:
+    """This process's name on the page and in claims: host and process id."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 

@@ -118,9 +118,7 @@ def test_a_session_closed_without_commit_mails_nothing_later(app, demo):
     assert mail_log(app) == ["mail to admin@acme.test: Kept."]
 
 
-def test_mail_waits_for_the_whole_transaction_and_a_failed_savepoint_drops_only_its_own(
-    app, demo
-):
+def test_mail_waits_for_the_whole_transaction_and_a_failed_savepoint_drops_only_its_own(app, demo):
     """The outbox rows are part of the transaction: nobody sees them before the
     outermost commit, and a rolled-back savepoint takes its own with it."""
     with app.app_context():

@@ -27,6 +27,7 @@ def test_vendor_and_customer_see_different_navigation(login_as):
             "Accounts",
             "Users",
             "Audit log",
+            "Background work",
         ],
         "fulfilment@vendor.test": [
             "Home",

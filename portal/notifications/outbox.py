@@ -106,10 +106,12 @@ def queue_mail(user: User, kind: str, subject: str, body: str) -> OutboxMessage:
 
 
 def portal_name() -> str:
+    """The portal's name as e-mails sign off with it."""
     return f"{current_app.config['VENDOR_NAME']} Portal"
 
 
 def absolute(link: str) -> str:
+    """A path inside the portal as an address people can open from an e-mail."""
     return current_app.config.get("PUBLIC_URL", "http://localhost:5000").rstrip("/") + link
 
 
