@@ -399,7 +399,7 @@ def _record_run(name: str, outcome: str, error: Exception | None = None) -> None
             update(ScheduledRun).where(ScheduledRun.task_name == name).values(**values)
         ).rowcount
         if not changed:
-            db.session.add(ScheduledRun(task_name=name, started_at=now, **values))
+            db.session.add(ScheduledRun(task_name=name, **{"started_at": now, **values}))
         db.session.commit()
     except Exception:  # noqa: BLE001 - the record is for people; the job matters more
         db.session.rollback()

@@ -66,7 +66,7 @@ def test_the_next_run(every, now, expected):
     )
 
 
-def test_scheduled_clean_up_removes_old_sessions_and_failed_sign_ins(app, demo):
+def test_scheduled_clean_up_removes_old_sessions_and_failed_sign_ins(app, demo, caplog):
     now = utcnow()
     with app.app_context():
         buyer = db.session.scalar(select(User).where(User.email == "buyer@acme.test"))
@@ -98,6 +98,7 @@ def test_scheduled_clean_up_removes_old_sessions_and_failed_sign_ins(app, demo):
         runs = {r.task_name: r for r in db.session.scalars(select(ScheduledRun))}
     assert (runs["purge_sessions"].outcome, runs["purge_sessions"].error) == ("ok", None)
     assert runs["purge_sessions"].finished_at >= runs["purge_sessions"].started_at
+    assert [r.getMessage() for r in caplog.records if r.name == "portal.jobs"] == []
 
 
 def test_a_failed_job_is_shown_with_its_error_and_an_admin_retries_it(app, demo, login_as):
@@ -339,3 +340,49 @@ def test_flask_jobs_run_runs_one_job_here(app, demo):
     result = app.test_cli_runner().invoke(args=["jobs", "run", "nothing"])
     assert result.exit_code == 1
     assert "Jobs: deliver_outbox, purge_login_failures" in result.output
+
+
+def test_flask_worker_runs_as_its_own_process_and_stops_on_ctrl_c(app, database_url, tmp_path):
+    """The command deployments run: it beats, and SIGINT (Ctrl-C) ends it cleanly."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(
+        os.environ,
+        PORTAL_DATABASE_URL=database_url,
+        PORTAL_INSTANCE_PATH=str(tmp_path),
+        PORTAL_SECRET_KEY="test-secret-key-that-is-long-enough-0123456789",
+    )
+    env.pop("PORTAL_REDIS_URL", None)
+    flask = Path(sys.executable).parent / "flask"
+    worker = subprocess.Popen(
+        [str(flask), "--app", "wsgi", "worker"],
+        cwd=Path(__file__).parent.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+
+        def beating() -> bool:
+            with app.app_context():
+                return db.session.scalar(select(func.count()).select_from(WorkerHeartbeat)) == 1
+
+        assert jobs.wait_for(beating, seconds=30), "no heartbeat from the worker"
+        health = app.test_client().get("/healthz").json
+        assert (health["worker"], health["worker_heartbeat_seconds"] < 10) == ("ok", True)
+        worker.send_signal(signal.SIGINT)
+        output, _ = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, output
+    assert "Traceback" not in output, output
+    assert f"on the sqlite queue at {tmp_path / 'jobs.sqlite3'}" in output
+    with app.app_context():
+        beat = db.session.scalar(select(WorkerHeartbeat))
+        assert beat.stopped_at is not None and beat.name.endswith(f":{worker.pid}")
