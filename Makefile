@@ -9,7 +9,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test test-postgres test-browser setup lint bench clean chromium test-tools
+.PHONY: run worker test test-postgres test-browser setup lint bench clean chromium test-tools
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -23,11 +23,15 @@ setup: $(STAMP)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load --if-empty
 
-## Serve the portal with demo data on the embedded SQLite database.
+## Serve the portal with demo data on the embedded SQLite database, and one worker
+## (e-mail, the schedule) beside it; Ctrl-C stops both (scripts/serve.py).
 run: setup
-	@echo "Portal on http://$(HOST):$(PORT)  (Ctrl-C stops it)"
-	$(BIN)/gunicorn --no-control-socket --workers 2 --bind $(HOST):$(PORT) \
-		--access-logfile - --error-logfile - wsgi:app
+	@echo "Portal on http://$(HOST):$(PORT) with a worker  (Ctrl-C stops both)"
+	$(BIN)/python scripts/serve.py --host $(HOST) --port $(PORT)
+
+## A worker alone (for a deployment: one or more beside the web servers).
+worker: $(STAMP)
+	$(BIN)/flask worker
 
 ## Chromium from Debian for the browser tests (never a downloaded browser).
 chromium:

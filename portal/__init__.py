@@ -68,6 +68,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .attachments import models as _attachments_models  # noqa: F401
     from .attachments.routes import bp as attachments_bp
     from .audit import models as _audit_models  # noqa: F401
+    from .background import models as _background_models  # noqa: F401
+    from .background.routes import bp as background_bp
     from .catalog import models as _catalog_models  # noqa: F401
     from .catalog.routes import bp as catalog_bp
     from .forecasts import models as _forecasts_models  # noqa: F401
@@ -99,6 +101,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(forecasts_bp)
     app.register_blueprint(planning_bp)
     app.register_blueprint(forecast_commits_bp)
+    app.register_blueprint(background_bp)
+
+    from . import jobs
+
+    jobs.init_app(app)
 
     from .cli import register_commands
 

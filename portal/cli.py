@@ -36,6 +36,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(user)
     backup.register_commands(app)
 
+    from portal.background.cli import register as register_background_commands
+
+    register_background_commands(app)
+
     @demo.command("load")
     @click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
     def demo_load(if_empty: bool) -> None:

@@ -81,10 +81,11 @@ ATTACHMENT_QUOTA_BYTES = 500 * 1024 * 1024
 # by the portal, after checking who asks. With several hosts, a shared volume.
 ATTACHMENT_DIR = None
 
-# E-mail for notifications, sent after the change it reports is committed, in a
-# background thread (a slow or unreachable server never holds up a request; a
-# failure is logged by "portal.notifications"). None: nothing is sent and each
-# message is logged at INFO instead, which is what a laptop wants.
+# E-mail for notifications: written to the outbox with the change it reports and
+# sent by the worker (`flask worker`), which reads these settings; a request never
+# talks to the mail server. Temporary failures are retried for a day, permanent
+# ones are shown to vendor admins. None: nothing is sent and each message is
+# logged at INFO by the worker instead, which is what a laptop wants.
 MAIL_SERVER = None
 MAIL_PORT = 587
 MAIL_USERNAME = None
@@ -99,3 +100,13 @@ MAIL_FROM = "portal@localhost"
 # "portal.*" logger what is at LOG_LEVEL or above. True: one JSON object per line.
 LOG_JSON = False
 LOG_LEVEL = "WARNING"
+
+# The job queue (portal.jobs). None: a SQLite file in instance/ (JOBS_SQLITE_PATH
+# to put it elsewhere), for one host. A Redis URL (redis://host:6379/0) when
+# several hosts share the work.
+REDIS_URL = None
+JOBS_SQLITE_PATH = None
+# "sqlite", "redis" or (tests) "memory"; None chooses from REDIS_URL.
+JOBS_BACKEND = None
+# The hour (UTC) at which the daily digest e-mails are written.
+DIGEST_HOUR_UTC = 6

@@ -92,6 +92,7 @@ NAVIGATION = {
         ("Accounts", "accounts.index", None),
         ("Users", "accounts.users", {Role.ADMIN}),
         ("Audit log", "accounts.audit_log", {Role.ADMIN}),
+        ("Background work", "background.index", {Role.ADMIN}),
     ],
     "customer": [
         ("Home", "home.index", None),

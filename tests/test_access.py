@@ -295,6 +295,18 @@ MATRIX: dict[tuple[str, str], Access] = {
         tenant=True,
         owner="buyer",
     ),
+    # Everyone chooses which notifications also come by e-mail (test_outbox.py).
+    ("notifications.settings", "/notifications/settings"): Access(
+        "/notifications/settings", SIGNED_IN, ("GET", "POST")
+    ),
+    # Failed e-mail and background jobs are the vendor admins' (test_outbox.py, test_jobs.py).
+    ("notifications.resend", "/notifications/outbox/<int:message_id>/resend"): Access(
+        "/notifications/outbox/{failed_mail}/resend", frozenset({"admin"}), ("POST",)
+    ),
+    ("background.index", "/background"): Access("/background", frozenset({"admin"})),
+    ("background.retry", "/background/failures/<int:failure_id>/retry"): Access(
+        "/background/failures/{job_failure}/retry", frozenset({"admin"}), ("POST",)
+    ),
     # Attachments: any signed-in user may ask; {attachment} is Acme's, so vendor staff and
     # Acme's users get it, another account's user 404 (test_attachments.py: internal files).
     ("attachments.download", "/attachments/<int:attachment_id>"): Access(
@@ -505,7 +517,17 @@ def build_world(app) -> dict:
         forecasts.add_product(buyer, product.sku, date.today())
         forecasts.save_cell(buyer, product.id, f"{date.today():%Y-%m}", "5", date.today())
         forecast_version = forecasts.publish(buyer, "First", date.today())
+        from portal.background.models import JobFailure
+        from portal.notifications.models import OutboxMessage
+
+        failed_mail = db.session.scalars(select(OutboxMessage).limit(1)).one()
+        failed_mail.state, failed_mail.last_error = "failed", "550 5.1.1 No such user"
+        job_failure = JobFailure(task_name="purge_sessions", task_id="t1", error="Boom")
+        db.session.add(job_failure)
+        db.session.commit()
         return {
+            "failed_mail": failed_mail.id,
+            "job_failure": job_failure.id,
             "acme": acme.id,
             "acme_address": db.session.scalar(
                 select(Address.id).where(Address.account_id == acme.id).order_by(Address.id)

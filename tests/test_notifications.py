@@ -3,22 +3,18 @@ and e-mail through a real SMTP server (aiosmtpd on a local port)."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import logging
-import queue
-import socket
 import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from portal import jobs
 from portal.accounts.models import User
 from portal.errors import NotFound
 from portal.extensions import db, utcnow
 from portal.notifications import service
-from portal.notifications.models import Notification
+from portal.notifications.models import Notification, OutboxMessage
 
 from .support import soup
 
@@ -50,15 +46,26 @@ def tell(app, email_address: str, text: str = "Order 2026-000012 was confirmed."
         return created.id
 
 
-def mail_log(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("mail to ")]
+def mail_log(app) -> list[str]:
+    """The committed e-mail in the outbox, as "mail to <address>: <subject>", read in a
+    context of its own (so an open transaction's rows are not seen). The worker sends
+    them: tests/test_outbox.py."""
+    with app.app_context():
+        return [
+            f"mail to {m.recipient}: {m.subject}"
+            for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        ]
+
+
+def nudges(app) -> int:
+    """Jobs waiting in the app's queue (a commit with mail queues one delivery)."""
+    return jobs.queue_of(app).huey.pending_count()
 
 
 # --- notify: who is told, and only when the change commits ------------------------------
 
 
-def test_notify_tells_each_active_recipient_once_and_never_the_actor(app, demo, caplog):
-    caplog.set_level(logging.INFO, logger="portal.notifications")
+def test_notify_tells_each_active_recipient_once_and_never_the_actor(app, demo):
     with app.app_context():
         buyer, admin, approver = (
             user("buyer@acme.test"),
@@ -85,55 +92,55 @@ def test_notify_tells_each_active_recipient_once_and_never_the_actor(app, demo, 
         row = notifications_of("admin@acme.test")[0]
         assert (row.kind, row.link, row.read_at) == ("order_placed", "/orders/2026-000012", None)
         assert row.created_at.tzinfo is not None
-    assert sorted(mail_log(caplog)) == [
+    assert sorted(mail_log(app)) == [
         "mail to admin@acme.test: Order 2026-000012 was placed by Anna Buyer.",
         "mail to buyer@acme.test: Order 2026-000012 was placed by Anna Buyer.",
     ]
+    assert nudges(app) == 1  # one delivery job for the commit, not one per message
 
 
-def test_a_rolled_back_change_stores_and_mails_nothing(app, demo, caplog):
-    caplog.set_level(logging.INFO, logger="portal.notifications")
+def test_a_rolled_back_change_stores_and_mails_nothing(app, demo):
     with app.app_context():
         service.notify([user("buyer@acme.test")], "order_placed", "Never happened.", "/orders")
         db.session.rollback()
         db.session.commit()  # a later commit must not send what was rolled back
         assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
-    assert mail_log(caplog) == []
+    assert mail_log(app) == []
+    assert nudges(app) == 0
 
 
-def test_a_session_closed_without_commit_mails_nothing_later(app, demo, caplog):
-    caplog.set_level(logging.INFO, logger="portal.notifications")
+def test_a_session_closed_without_commit_mails_nothing_later(app, demo):
     with app.app_context():
         service.notify([user("buyer@acme.test")], "order_placed", "Abandoned.", "/orders")
         db.session.close()
         service.notify([user("admin@acme.test")], "order_placed", "Kept.", "/orders")
         db.session.commit()
-    assert mail_log(caplog) == ["mail to admin@acme.test: Kept."]
+    assert mail_log(app) == ["mail to admin@acme.test: Kept."]
 
 
-def test_mail_waits_for_the_whole_transaction_and_a_failed_savepoint_drops_only_its_own(
-    app, demo, caplog
-):
-    """SQLAlchemy fires after_commit for a released savepoint too: nothing may leave then."""
-    caplog.set_level(logging.INFO, logger="portal.notifications")
+def test_mail_waits_for_the_whole_transaction_and_a_failed_savepoint_drops_only_its_own(app, demo):
+    """The outbox rows are part of the transaction: nobody sees them before the
+    outermost commit, and a rolled-back savepoint takes its own with it."""
     with app.app_context():
         service.notify([user("buyer@acme.test")], "a", "Before the savepoints.", "/")
         with db.session.begin_nested():
             service.notify([user("admin@acme.test")], "b", "In a released savepoint.", "/")
-        assert mail_log(caplog) == []
+        assert mail_log(app) == []
+        assert nudges(app) == 0  # a released savepoint is no commit
         savepoint = db.session.begin_nested()
         service.notify([user("approver@acme.test")], "c", "In a rolled-back savepoint.", "/")
         savepoint.rollback()
-        assert mail_log(caplog) == []
+        assert mail_log(app) == []
         db.session.commit()
         assert {n.user.email for n in db.session.scalars(select(Notification))} == {
             "buyer@acme.test",
             "admin@acme.test",
         }
-    assert sorted(mail_log(caplog)) == [
+    assert sorted(mail_log(app)) == [
         "mail to admin@acme.test: In a released savepoint.",
         "mail to buyer@acme.test: Before the savepoints.",
     ]
+    assert nudges(app) == 1
 
 
 @pytest.mark.parametrize(
@@ -462,131 +469,3 @@ def test_actions_need_the_csrf_token(app, demo, login_as):
     assert buyer.client.post("/notifications/read-all").status_code == 400
     with app.app_context():
         assert db.session.get(Notification, note).read_at is None
-
-
-# --- e-mail through a real SMTP server --------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Inbox:
-    """aiosmtpd handler: each message that arrives goes into a queue."""
-
-    def __init__(self):
-        self.messages: queue.Queue[email.message.EmailMessage] = queue.Queue()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.messages.put(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 Message accepted for delivery"
-
-    def next(self, timeout: float = 10):
-        """The next message, waiting at most `timeout` seconds for it."""
-        try:
-            return self.messages.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"no mail arrived within {timeout} s") from None
-
-
-@pytest.fixture
-def smtp_server():
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller.hostname, controller.port, inbox
-    controller.stop()
-
-
-@pytest.fixture
-def mail_to(app, smtp_server):
-    host, port, inbox = smtp_server
-    app.config.update(
-        MAIL_SERVER=host,
-        MAIL_PORT=port,
-        MAIL_USE_TLS=False,
-        MAIL_FROM="Portal <portal@vendor.example>",
-        PUBLIC_URL="https://portal.vendor.example/",
-    )
-    return inbox
-
-
-def test_the_mail_arrives_with_the_text_and_an_absolute_link(app, demo, mail_to):
-    tell(app, "buyer@acme.test", "Order 2026-000012 was confirmed.", "/orders/2026-000012")
-    message = mail_to.next()
-    with app.app_context():
-        name = user("buyer@acme.test").name
-    (to,) = message["To"].addresses
-    assert (to.display_name, to.addr_spec) == (name, "buyer@acme.test")
-    assert message["From"] == "Portal <portal@vendor.example>"
-    assert message["Subject"] == "Order 2026-000012 was confirmed."
-    assert message["Auto-Submitted"] == "auto-generated"
-    body = message.get_content()
-    assert "Order 2026-000012 was confirmed." in body
-    assert "https://portal.vendor.example/orders/2026-000012" in body
-
-
-def test_a_rolled_back_change_sends_no_mail(app, demo, mail_to):
-    with app.app_context():
-        service.notify([user("buyer@acme.test")], "k", "Rolled back.", "/orders")
-        db.session.rollback()
-        service.notify([user("admin@acme.test")], "k", "Committed.", "/orders")
-        db.session.commit()
-    # Both would travel in one batch: the first to arrive is the only one sent.
-    assert mail_to.next()["Subject"] == "Committed."
-    assert mail_to.messages.empty()
-
-
-@pytest.fixture
-def notify_route(app, ids):
-    """A route that notifies the Acme admin and commits, as a real area's route would."""
-    from flask_login import current_user
-
-    def notify_admin():
-        admin = db.session.get(User, ids["acme_admin"])
-        service.notify([admin], "test", "Something happened.", "/", exclude=current_user)
-        db.session.commit()
-        return "done"
-
-    app.add_url_rule("/test-notify", "test_notify", notify_admin, methods=["POST"])
-    return "/test-notify"
-
-
-def test_an_unreachable_mail_server_does_not_break_the_request(
-    app, demo, login_as, notify_route, caplog
-):
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_USE_TLS=False)
-    caplog.set_level(logging.ERROR, logger="portal.notifications")
-    buyer = login_as("buyer@acme.test")
-    response = buyer.post(notify_route, page="/")
-    assert response.status_code == 200
-    with app.app_context():
-        assert len(notifications_of("admin@acme.test")) == 1
-    deadline = time.monotonic() + 10
-    while not any("could not send" in r.getMessage() for r in caplog.records):
-        assert time.monotonic() < deadline, "the failure was not logged"
-        time.sleep(0.02)
-    record = next(r for r in caplog.records if "could not send" in r.getMessage())
-    assert record.exc_info is not None  # with the traceback
-
-
-def test_a_mail_server_that_never_answers_does_not_hold_up_the_request(
-    app, demo, login_as, notify_route
-):
-    with socket.socket() as silent:  # accepts connections (the backlog) and says nothing
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
-        app.config.update(
-            MAIL_SERVER="127.0.0.1", MAIL_PORT=silent.getsockname()[1], MAIL_USE_TLS=False
-        )
-        buyer = login_as("buyer@acme.test")
-        token = buyer.token("/")
-        started = time.monotonic()
-        response = buyer.client.post(notify_route, data={"csrf_token": token})
-        elapsed = time.monotonic() - started
-    assert response.status_code == 200
-    assert elapsed < service.SMTP_TIMEOUT_SECONDS / 2

@@ -27,6 +27,7 @@ def test_vendor_and_customer_see_different_navigation(login_as):
             "Accounts",
             "Users",
             "Audit log",
+            "Background work",
         ],
         "fulfilment@vendor.test": [
             "Home",
@@ -157,9 +158,16 @@ def test_unexpected_error_shows_an_error_id_and_logs_the_traceback(app, demo, ca
 
 
 def test_healthz_is_public_json(client):
+    """Without a worker it is still 200: reported, not fatal (tests/test_jobs.py has the rest)."""
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json == {
+        "status": "degraded",
+        "database": "ok",
+        "queue": "ok",
+        "worker": "none",
+        "worker_heartbeat_seconds": None,
+    }
 
 
 def test_htmx_request_gets_only_the_results_block(login_as):

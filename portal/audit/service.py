@@ -45,6 +45,8 @@ ACTION_LABELS = {
     "contract_price_added": "Contract price added",
     "contract_price_removed": "Contract price removed",
     "contract_prices_imported": "Contract prices imported",
+    "mail_resent": "E-mail resent",
+    "job_retried": "Background job retried",
 }
 
 

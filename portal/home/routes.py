@@ -34,10 +34,46 @@ def index():
 @bp.get("/healthz")
 @public
 def healthz():
-    """For load balancers and monitoring: is the app up and the database reachable?"""
+    """For load balancers and monitoring: the database (503 when unreachable), the job
+    queue and the age of the freshest worker heartbeat (reported, never fatal: a web
+    host serves without a worker, and mail waits in the outbox)."""
+    from portal import jobs
+    from portal.background import service as background
+
     try:
         db.session.execute(text("SELECT 1"))
+        heartbeat = background.heartbeat_age()
+        db.session.commit()
     except Exception:  # noqa: BLE001 - any failure means "not healthy"
         db.session.rollback()
-        return jsonify(status="error", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
+        return jsonify(
+            status="error",
+            database="unreachable",
+            queue=_queue_state(),
+            worker_heartbeat_seconds=None,
+        ), 503
+    queue = _queue_state()
+    worker = (
+        "none"
+        if heartbeat is None
+        else "stale"
+        if heartbeat > jobs.HEARTBEAT_STALE_SECONDS
+        else "ok"
+    )
+    return jsonify(
+        status="ok" if queue == "ok" and worker == "ok" else "degraded",
+        database="ok",
+        queue=queue,
+        worker=worker,
+        worker_heartbeat_seconds=heartbeat,
+    )
+
+
+def _queue_state() -> str:
+    from portal import jobs
+
+    try:
+        jobs.check()
+    except jobs.QueueUnavailable:
+        return "unreachable"
+    return "ok"

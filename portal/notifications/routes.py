@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal.errors import NotFound
+from portal.accounts.roles import Role
+from portal.errors import DomainError, NotFound
 from portal.htmx import is_htmx, render_page, trigger
 from portal.params import database_int
-from portal.security import passive
+from portal.security import passive, requires
 
-from . import service
+from . import outbox, preferences, service
+from .forms import preferences_form
 
 bp = Blueprint("notifications", __name__)
 
@@ -79,6 +81,46 @@ def open_notification(notification_id: int):
         flash("This notification has no page to open.", "error")
         return redirect(url_for("notifications.index"), code=303)
     return redirect(link, code=303)
+
+
+@bp.route("/notifications/settings", methods=["GET", "POST"])
+def settings():
+    """The viewer's choice per kind of notification: e-mail at once, daily digest, none."""
+    form = preferences_form(preferences.of(current_user))
+    if form.validate_on_submit():
+        try:
+            preferences.save(current_user, form.choices())
+        except DomainError as error:
+            error.attach_to(form)
+        else:
+            flash("Your e-mail settings are saved.", "success")
+            return redirect(url_for("notifications.settings"), code=303)
+    topics: dict[str, list] = {}
+    for kind, (topic, _label) in preferences.KINDS.items():
+        topics.setdefault(topic, []).append(form[kind])
+    return render_page(
+        "notifications/settings.html",
+        "form",
+        form=form,
+        topics=topics,
+        deliveries=preferences.DELIVERY_LABELS,
+        status=422 if form.errors else 200,
+    )
+
+
+@bp.post("/notifications/outbox/<int:message_id>/resend")
+@requires(Role.ADMIN)
+def resend(message_id: int):
+    """Put a failed e-mail back in the queue (vendor admins, from "Background work")."""
+    try:
+        message = outbox.resend(current_user, message_id)
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"The e-mail to {message.recipient} is queued again.", "success")
+    return redirect(url_for("background.index"), code=303)
 
 
 def _page() -> int:

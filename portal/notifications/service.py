@@ -1,35 +1,28 @@
-"""Notifying people: a row for the bell and the list, an e-mail after the commit.
+"""Notifying people: a row for the bell and the list, and an e-mail in the outbox.
 
-`notify` adds rows to the caller's transaction and queues one e-mail per
-recipient in the session's outbox (`Session.info`). The e-mails leave only
-when the whole transaction commits; a rollback, a rolled-back savepoint or a
-session closed without a commit drops what was queued inside it, so a change
-that did not happen is never announced. Sending runs in a background thread
-and never raises: a slow or unreachable mail server cannot hold up or break
-the request that made the change.
+`notify` adds the rows to the caller's transaction: the notifications, and per
+recipient who wants it at once an `OutboxMessage` (or a digest item for those
+who chose the daily digest). Everything exists only if that transaction
+commits; a rollback leaves no notification and no mail. After the commit the
+worker is nudged to deliver (portal.jobs); a request never talks to a mail
+server. Delivery, retries and failures: portal.notifications.outbox.
 """
 
 from __future__ import annotations
 
 import logging
-import smtplib
-import ssl
-import threading
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from flask import current_app
 from sqlalchemy import event, func, select, update
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from portal.errors import NotFound
 from portal.extensions import db, utcnow
 
-from .models import Notification
+from . import outbox, preferences
+from .models import DELIVERY_DIGEST, DELIVERY_IMMEDIATE, DigestItem, Notification
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
@@ -44,49 +37,8 @@ CHANGED_EVENT = "notifications-changed"
 KIND_MAX = 40
 TEXT_MAX = 300
 LINK_MAX = 300
-SMTP_TIMEOUT_SECONDS = 10
-# Key of the outbox in Session.info: a list of `_Queued`.
-_OUTBOX = "portal.notifications.outbox"
-
-
-@dataclass(frozen=True)
-class MailSettings:
-    """How to send, read from the app's configuration when the mail is queued."""
-
-    server: str | None
-    port: int
-    username: str | None
-    password: str | None
-    use_tls: bool
-    sender: str
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
-        return cls(
-            server=config.get("MAIL_SERVER") or None,
-            port=int(config.get("MAIL_PORT") or 25),
-            username=config.get("MAIL_USERNAME") or None,
-            password=config.get("MAIL_PASSWORD") or None,
-            use_tls=bool(config.get("MAIL_USE_TLS")),
-            sender=config.get("MAIL_FROM") or "portal@localhost",
-        )
-
-
-@dataclass(frozen=True)
-class Mail:
-    to_name: str
-    to_address: str
-    subject: str
-    body: str
-
-
-@dataclass(frozen=True)
-class _Queued:
-    # The innermost transaction (savepoint or root) that was open when queued:
-    # if it rolls back, the mail goes with it.
-    transaction: SessionTransaction
-    settings: MailSettings
-    mail: Mail
+# Set in Session.info when outbox rows were added: the commit nudges the worker.
+_NUDGE = "portal.notifications.nudge"
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -130,21 +82,25 @@ def notify(
         return []
     session = db.session()
     session.add_all(created)  # begins the transaction if none is open yet
+    session.flush()  # ids for the digest items
 
-    config = current_app.config
-    settings = MailSettings.from_config(config)
-    url = config.get("PUBLIC_URL", "http://localhost:5000").rstrip("/") + link
-    portal_name = f"{config['VENDOR_NAME']} Portal"
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    assert transaction is not None
-    outbox: list[_Queued] = session.info.setdefault(_OUTBOX, [])
-    for user in recipients.values():
-        name = _one_line(user.name, 200)
-        body = (
-            f"Hello {name},\n\n{text}\n\nOpen it in the portal: {url}\n\n"
-            f"-- \nThe {portal_name}. You get this e-mail because you have an account there.\n"
-        )
-        outbox.append(_Queued(transaction, settings, Mail(name, user.email, text, body)))
+    url = outbox.absolute(link)
+    portal_name = outbox.portal_name()
+    wanted = preferences.deliveries(recipients, kind)
+    for note in created:
+        user = recipients[note.user_id]
+        if wanted[user.id] == DELIVERY_DIGEST:
+            session.add(DigestItem(user_id=user.id, notification_id=note.id))
+        elif wanted[user.id] == DELIVERY_IMMEDIATE:
+            name = _one_line(user.name, 200)
+            body = (
+                f"Hello {name},\n\n{text}\n\nOpen it in the portal: {url}\n\n"
+                f"-- \nThe {portal_name}. You get this e-mail because you have an account "
+                f"there; choose which e-mail you get under "
+                f"{outbox.absolute('/notifications/settings')}\n"
+            )
+            outbox.queue_mail(user, kind, text, body)
+            session.info[_NUDGE] = True
     return created
 
 
@@ -234,90 +190,25 @@ def open_notification(user: User, notification_id: int) -> str:
     return mark_read(user, notification_id).link
 
 
-# --- the outbox: sent after the commit, dropped with a rollback ------------------------
+# --- after the commit: nudge the worker ----------------------------------------------------
 
 
 @event.listens_for(Session, "after_commit")
-def _send_after_commit(session: Session) -> None:
-    # SQLAlchemy fires after_commit for a released savepoint too; the mail
+def _nudge_after_commit(session: Session) -> None:
+    # SQLAlchemy fires after_commit for a released savepoint too; the nudge
     # waits until the outermost transaction is committed.
     if session.get_nested_transaction() is not None:
         return
-    queued: list[_Queued] = session.info.pop(_OUTBOX, None) or []
-    if queued:
-        deliver([(entry.settings, entry.mail) for entry in queued])
+    if session.info.pop(_NUDGE, False):
+        from portal import jobs
 
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
-    # Fired for every rollback, naming the transaction that ended: a savepoint
-    # drops only what was queued inside it. (after_rollback cannot tell a
-    # savepoint from the whole transaction, so it is not used.)
-    queued: list[_Queued] | None = session.info.get(_OUTBOX)
-    if queued:
-        queued[:] = [q for q in queued if not _inside(q.transaction, previous_transaction)]
+        # Never raises: the rows are committed, and the schedule delivers them
+        # within a minute if the nudge cannot be queued.
+        jobs.enqueue("deliver_outbox")
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _drop_uncommitted(session: Session, transaction: SessionTransaction) -> None:
-    # The outermost transaction ended without after_commit having taken the
-    # outbox: rolled back, or the session closed without a commit.
+def _forget_uncommitted(session: Session, transaction) -> None:
+    # The outermost transaction ended without a commit taking the flag.
     if transaction.parent is None:
-        session.info.pop(_OUTBOX, None)
-
-
-def _inside(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is ancestor:
-            return True
-        transaction = transaction.parent
-    return False
-
-
-def deliver(mails: list[tuple[MailSettings, Mail]]) -> None:
-    """Send committed mail: by SMTP in a background thread, or to the log without a server."""
-    batches: dict[MailSettings, list[Mail]] = {}
-    for settings, mail in mails:
-        batches.setdefault(settings, []).append(mail)
-    for settings, batch in batches.items():
-        if settings.server is None:
-            for mail in batch:
-                log.info("mail to %s: %s", mail.to_address, mail.subject)
-            continue
-        threading.Thread(
-            target=_send, args=(settings, batch), name="portal-mail", daemon=True
-        ).start()
-
-
-def _send(settings: MailSettings, mails: list[Mail]) -> None:
-    """One SMTP connection for a batch. Every failure is logged, none is raised."""
-    assert settings.server is not None
-    try:
-        with smtplib.SMTP(settings.server, settings.port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
-            if settings.use_tls:
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.username:
-                smtp.login(settings.username, settings.password or "")
-            for mail in mails:
-                try:
-                    smtp.send_message(_message(settings, mail))
-                except smtplib.SMTPException:
-                    # One refused recipient must not cost the others their mail.
-                    log.exception("mail to %s was not accepted", mail.to_address)
-    except Exception:
-        log.exception(
-            "could not send %d mail(s) via %s:%s", len(mails), settings.server, settings.port
-        )
-
-
-def _message(settings: MailSettings, mail: Mail) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = settings.sender
-    message["To"] = formataddr((mail.to_name, mail.to_address))
-    message["Subject"] = mail.subject
-    message["Date"] = format_datetime(utcnow())
-    # The sender's domain, not socket.getfqdn(): that can wait on DNS.
-    message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2].strip("> "))
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
-    message.set_content(mail.body)
-    return message
+        session.info.pop(_NUDGE, None)
