@@ -112,7 +112,22 @@ def load() -> dict[str, int]:
     counts |= ideas_demo.load(random.Random(4545), utcnow().date())
     counts |= plans_demo.load(random.Random(4646), utcnow().date())
     counts |= forecasts_demo.load(random.Random(4646), utcnow().date())
+    _forget_demo_mail()
     return counts
+
+
+def _forget_demo_mail() -> None:
+    """The demo's year of history notified people as it went, and each notification
+    queued its e-mail. None of that happened now: sending it when the worker starts
+    would flood the inboxes (real ones, if a mail server is configured) with a year
+    of old news. The in-app notifications stay."""
+    from sqlalchemy import delete
+
+    from portal.notifications.models import DigestItem, OutboxMessage
+
+    db.session.execute(delete(OutboxMessage))
+    db.session.execute(delete(DigestItem))
+    db.session.commit()
 
 
 def load_people() -> dict[str, int]:

@@ -78,6 +78,7 @@ def test_demo_load_is_complete_and_deterministic(app, database_url):
     first = snapshot()
     a_year_of_history_with_promises_kept_differently(app)
     suggestions_in_every_status(app)
+    no_mail_for_the_demos_history(app)
     with app.app_context():
         empty_all_tables()
     runner.invoke(args=["demo", "load"])
@@ -106,6 +107,17 @@ def a_year_of_history_with_promises_kept_differently(app):
         shares = [round(f.share("on_time_in_full"), 2) for _, f in result.by_account]
         assert len(shares) == 4 and len(set(shares)) == 4, shares
         assert result.total.changes > 0 and 0.4 < result.total.share("on_time_in_full") < 0.95
+
+
+def no_mail_for_the_demos_history(app):
+    """The history's notifications are on the bell, but a worker started on the demo
+    sends none of them: they are old news, not mail."""
+    from portal.notifications.models import DigestItem, Notification, OutboxMessage
+
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Notification)) > 100
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+        assert db.session.scalar(select(func.count()).select_from(DigestItem)) == 0
 
 
 def suggestions_in_every_status(app):
