@@ -14,6 +14,7 @@ from portal.accounts.service import account_manager_choices
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.htmx import render_page
+from portal.ordering import order_page
 from portal.ordering import service as ordering
 from portal.security import requires
 
@@ -33,6 +34,31 @@ bp = Blueprint("fulfilment", __name__)
 
 DESK_VIEWERS = (Role.FULFILMENT, Role.ADMIN, Role.ACCOUNT_MANAGER)
 DESK_ACTORS = (Role.FULFILMENT, Role.ADMIN)
+
+
+@bp.record_once
+def _add_to_customer_order_page(state) -> None:
+    # Ordering's order page must not import fulfilment (fulfilment builds on
+    # ordering); the desk's part of that page is registered from here instead.
+    order_page.add_part(state.app, customer_order_part)
+
+
+def customer_order_part(order, today: date) -> dict:
+    """What the customer's order page shows of the desk's work on the order:
+    each line's promise and its changes, whether it was kept, the shipments and
+    the cancellation requests (with the form to ask for one)."""
+    requests = service.cancellation_requests(order)
+    figures = service.line_figures(order)
+    return {
+        "history": service.promise_history(order),
+        "shipments": service.shipments(order),
+        "requests": requests,
+        "pending_lines": {r.line_id for r in requests if r.status == "pending"},
+        "figures": figures,
+        "kept": ledger.summarise(figures.values(), today),
+        "reasons": CHANGE_REASONS,
+        "reason_form": ReasonForm,
+    }
 
 
 def _today() -> date:

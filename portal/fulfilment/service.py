@@ -19,7 +19,6 @@ from sqlalchemy import Select, func, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from portal.accounts import service as accounts
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
 from portal.catalog import service as catalog
@@ -27,7 +26,7 @@ from portal.catalog.models import Stock
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.ordering.models import Order, OrderEvent, OrderLine
-from portal.ordering.service import _event, _release
+from portal.ordering.service import desk_people, lock_order, record_event, release_reservation
 
 from . import ledger
 from .models import CHANGE_REASONS, CancellationRequest, Shipment, ShipmentLine
@@ -65,25 +64,6 @@ def _only_desk_accounts(query: Select, account_column, viewer: User) -> Select:
 def _require_desk(user: User) -> None:
     if not user.has_role(*DESK_ROLES):
         raise Forbidden("Only fulfilment staff can change orders at the desk.")
-
-
-def lock(order: Order) -> Order:
-    """Take the order's row lock and reload it with its lines.
-
-    Every change at the desk (and the buyer's own cancel) starts here, so two
-    people acting on one order queue up and each sees what the other did: on
-    PostgreSQL through SELECT ... FOR UPDATE; SQLite already serialises
-    writing requests (BEGIN IMMEDIATE). The ledger's "before" snapshot is
-    taken after this, so parallel steps on one line cannot double-count.
-    """
-    db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
-    db.session.refresh(order)
-    db.session.scalars(
-        select(OrderLine)
-        .where(OrderLine.order_id == order.id)
-        .execution_options(populate_existing=True)
-    ).all()
-    return order
 
 
 def _lock_check(changed: int, message: str) -> None:
@@ -305,7 +285,7 @@ def confirm(user: User, order: Order, decisions: list[LineDecision], today: date
     """Confirm every open line of a placed order: a promised ship date, or two
     (part now, part later: the line is split), or a decline with a reason."""
     _require_desk(user)
-    lock(order)
+    lock_order(order)
     if order.status != "placed":
         raise DomainError(
             f"Order {order.number} is {order.status_label.lower()}: nothing to confirm."
@@ -354,18 +334,20 @@ def confirm(user: User, order: Order, decisions: list[LineDecision], today: date
         for line, promised, later, later_date, reason in plan:
             if reason:
                 line.status = "declined"
-                _release(line)
-                _event(order, user, "line_declined", line, quantity=line.quantity, reason=reason)
+                release_reservation(line)
+                record_event(
+                    order, user, "line_declined", line, quantity=line.quantity, reason=reason
+                )
                 continue
             if later:
                 part = _split(order, line, later, next_no)
                 next_no += 1
-                _event(order, user, "line_split", line, new_line_no=part.line_no, moved=later)
+                record_event(order, user, "line_split", line, new_line_no=part.line_no, moved=later)
                 _promise(order, user, part, later_date)
             _promise(order, user, line, promised)
         _refresh_status(order)
         kept = sum(1 for item in plan if not item[4])
-        _event(order, user, "order_confirmed", confirmed=kept, declined=len(plan) - kept)
+        record_event(order, user, "order_confirmed", confirmed=kept, declined=len(plan) - kept)
     _notify_buyer(
         order,
         user,
@@ -408,7 +390,7 @@ def _split(order: Order, line: OrderLine, later: int, line_no: int) -> OrderLine
 def _promise(order: Order, user: User, line: OrderLine, promised_on: date) -> None:
     line.status = "confirmed"
     line.first_promised_on = line.promised_on = promised_on
-    _event(order, user, "confirmed", line, quantity=line.quantity, on_date=promised_on)
+    record_event(order, user, "confirmed", line, quantity=line.quantity, on_date=promised_on)
 
 
 def _earliest_promise(order: Order) -> date:
@@ -430,7 +412,7 @@ def change_promise(
 ) -> OrderLine:
     """Move a line's promise. The reason is required, kept with the old and new date."""
     _require_desk(user)
-    lock(order)
+    lock_order(order)
     line = _line(order, line_id)
     label = f"Line {line.line_no} ({line.sku})"
     if line.status != "confirmed" or line.outstanding <= 0:
@@ -446,7 +428,7 @@ def change_promise(
     before = line.promised_on
     with ledger.tracking(order):
         line.promised_on = new_date
-        _event(
+        record_event(
             order,
             user,
             "promise_changed",
@@ -502,7 +484,7 @@ def ship(
 ) -> Shipment:
     """Record goods leaving: a quantity per line, partial allowed."""
     _require_desk(user)
-    lock(order)
+    lock_order(order)
     if order.status not in ("confirmed", "partly_shipped"):
         raise DomainError(f"Order {order.number} is {order.status_label.lower()}: nothing to ship.")
     shipped_on = _check_ship_date(shipped_on, order, today)
@@ -546,7 +528,7 @@ def ship(
         db.session.add(shipment)
         db.session.flush()
         for line_id, quantity in wanted.items():
-            _event(
+            record_event(
                 order,
                 user,
                 "shipped",
@@ -621,7 +603,7 @@ def shipment_for(order: Order, shipment_id: int) -> Shipment:
 
 def _lock_shipment(order: Order, shipment: Shipment) -> None:
     """The order's lock, then the shipment and its lines as they are now."""
-    lock(order)
+    lock_order(order)
     db.session.refresh(shipment)
     for item in shipment.lines:
         db.session.refresh(item)
@@ -694,7 +676,7 @@ def correct_shipment(
                 "reason": reason,
             }
             if shipped_on != old_date:
-                _event(
+                record_event(
                     order,
                     user,
                     "shipment_corrected",
@@ -703,7 +685,7 @@ def correct_shipment(
                     on_date=old_date,
                     **detail,
                 )
-                _event(
+                record_event(
                     order,
                     user,
                     "shipment_corrected",
@@ -713,7 +695,7 @@ def correct_shipment(
                     **detail,
                 )
             else:
-                _event(
+                record_event(
                     order,
                     user,
                     "shipment_corrected",
@@ -724,7 +706,7 @@ def correct_shipment(
                 )
             item.quantity = new
         if header_changed and not changes:
-            _event(
+            record_event(
                 order,
                 user,
                 "shipment_corrected",
@@ -788,7 +770,7 @@ def deliver(
             item.received_quantity = got
             item.line.delivered_quantity += got
             if got:
-                _event(
+                record_event(
                     order,
                     user,
                     "delivered",
@@ -818,7 +800,7 @@ def cancel_line(user: User, order: Order, line_id: int, *, reason: str) -> Order
     """The vendor cancels what is left of a line. The ledger keeps it as a broken
     promise when it was promised."""
     _require_desk(user)
-    lock(order)
+    lock_order(order)
     line = _line(order, line_id)
     reason = reason.strip()[:500]
     if not reason:
@@ -834,7 +816,9 @@ def cancel_line(user: User, order: Order, line_id: int, *, reason: str) -> Order
         )
     with ledger.tracking(order):
         quantity = _cancel_rest(line)
-        _event(order, user, "line_cancelled_by_vendor", line, quantity=quantity, reason=reason)
+        record_event(
+            order, user, "line_cancelled_by_vendor", line, quantity=quantity, reason=reason
+        )
         _refresh_status(order)
     _notify_buyer(
         order,
@@ -863,7 +847,7 @@ def _cancel_rest(line: OrderLine) -> int:
         f"Line {line.line_no} ({line.sku}) changed a moment ago: reload and try again.",
     )
     db.session.refresh(line)
-    _release(line)
+    release_reservation(line)
     if line.shipped_quantity == 0:
         line.status = "cancelled"
     return quantity
@@ -877,7 +861,7 @@ def request_cancellation(
         Role.BUYER, Role.APPROVER, Role.CUSTOMER_ADMIN
     ):
         raise Forbidden("Only the account's own users can ask to cancel its orders.")
-    lock(order)
+    lock_order(order)
     line = _line(order, line_id)
     if line.status != "confirmed" or line.outstanding <= 0:
         raise DomainError(
@@ -906,7 +890,9 @@ def request_cancellation(
         raise DomainError(
             f"Line {line.line_no} ({line.sku}) already has a cancellation request waiting."
         ) from None
-    _event(order, user, "cancellation_requested", line, quantity=line.outstanding, reason=reason)
+    record_event(
+        order, user, "cancellation_requested", line, quantity=line.outstanding, reason=reason
+    )
     _notify_desk(
         order,
         user,
@@ -924,7 +910,7 @@ def answer_cancellation(
 ) -> CancellationRequest:
     """Accept (what is left of the line is cancelled) or decline, with a comment."""
     _require_desk(user)
-    lock(order)
+    lock_order(order)
     request = db.session.scalar(
         select(CancellationRequest).where(
             CancellationRequest.id == request_id, CancellationRequest.order_id == order.id
@@ -960,8 +946,10 @@ def answer_cancellation(
     with ledger.tracking(order):
         if accept:
             quantity = _cancel_rest(line)
-            _event(order, user, "line_cancelled", line, quantity=quantity, on_request=request.id)
-        _event(
+            record_event(
+                order, user, "line_cancelled", line, quantity=quantity, on_request=request.id
+            )
+        record_event(
             order,
             user,
             "cancellation_answered",
@@ -1029,14 +1017,6 @@ def _notify_buyer(order: Order, actor: User, kind: str, text: str) -> None:
     from portal.notifications import service as notifications
 
     notifications.notify([order.placed_by], kind, text, f"/orders/{order.number}", exclude=actor)
-
-
-def desk_people(order: Order) -> list[User]:
-    """The account's manager and the active fulfilment staff."""
-    people = accounts.people_with_role(Role.FULFILMENT)
-    if order.account.account_manager is not None:
-        people.append(order.account.account_manager)
-    return people
 
 
 def _notify_desk(order: Order, actor: User, kind: str, text: str, *, link: str) -> None:
