@@ -22,14 +22,7 @@ from portal.ordering.service import lock_order, record_event, release_reservatio
 
 from . import ledger
 from .models import CancellationRequest
-from .service import (
-    lock_check,
-    notify_buyer,
-    notify_desk,
-    order_line,
-    refresh_status,
-    require_desk,
-)
+from .service import lock_check, notify_buyer, notify_desk, order_line, refresh_status, require_desk
 
 
 def cancellation_requests(order: Order) -> list[CancellationRequest]:

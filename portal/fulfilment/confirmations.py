@@ -24,13 +24,7 @@ from portal.ordering.service import lock_order, record_event, release_reservatio
 
 from . import ledger
 from .models import CHANGE_REASONS
-from .service import (
-    lock_check,
-    notify_buyer,
-    order_line,
-    refresh_status,
-    require_desk,
-)
+from .service import lock_check, notify_buyer, order_line, refresh_status, require_desk
 
 
 def proposed_promise(line: OrderLine, today: date) -> date:

@@ -16,9 +16,7 @@ from portal.extensions import db
 from portal.ordering.models import Order, OrderLine
 
 from .models import CancellationRequest
-from .service import (
-    only_desk_accounts,
-)
+from .service import only_desk_accounts
 
 INBOX_VIEWS = {
     "waiting": "Waiting for confirmation",

@@ -24,13 +24,7 @@ from portal.ordering.service import lock_order, record_event
 
 from . import ledger
 from .models import Shipment, ShipmentLine
-from .service import (
-    lock_check,
-    notify_buyer,
-    order_line,
-    refresh_status,
-    require_desk,
-)
+from .service import lock_check, notify_buyer, order_line, refresh_status, require_desk
 
 
 def shipments(order: Order) -> list[Shipment]:
