@@ -502,11 +502,11 @@ def build_world(app) -> dict:
             buyer, acme.id, FileStorage(io.BytesIO(b"Bracket, 2 mm\n"), filename="note.txt")
         )
         db.session.commit()
-        from portal.forecasts import service as forecasts
+        from portal.forecasts import drafts, versions
 
-        forecasts.add_product(buyer, product.sku, date.today())
-        forecasts.save_cell(buyer, product.id, f"{date.today():%Y-%m}", "5", date.today())
-        forecast_version = forecasts.publish(buyer, "First", date.today())
+        drafts.add_product(buyer, product.sku, date.today())
+        drafts.save_cell(buyer, product.id, f"{date.today():%Y-%m}", "5", date.today())
+        forecast_version = versions.publish(buyer, "First", date.today())
         return {
             "acme": acme.id,
             "acme_address": db.session.scalar(
