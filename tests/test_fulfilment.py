@@ -580,6 +580,44 @@ def test_the_buyer_sees_the_new_date_the_reason_and_the_shipment(app, parts, log
     assert login_as("buyer@globex.test").get(f"/orders/{number}").status_code == 404
 
 
+def test_the_desks_part_of_the_buyers_order_page_is_fulfilments_own(app, parts, login_as):
+    """Ordering's order page gets promises and shipments only through the part the
+    desk registers (ordering imports nothing of fulfilment); without it the page
+    still shows the order as placed."""
+    from portal.ordering import order_page
+
+    with app.app_context():
+        order = place(parts, {"DSK-A": 6})
+        number = order.number
+        staff = user("fulfilment@vendor.test")
+        confirmations.confirm(staff, order, promise_all(order, D), TODAY)
+        shipments.ship(
+            staff,
+            order,
+            {order.lines[0].id: 6},
+            carrier="DHL",
+            tracking="JD0002",
+            shipped_on=TODAY,
+            today=TODAY,
+        )
+    buyer = login_as("buyer@acme.test")
+    page = soup(buyer.get(f"/orders/{number}"))
+    assert page.select_one("#shipments-heading").text == "Shipments"
+    assert "JD0002" in page.text and "6 shipped" in page.text
+
+    parts = app.extensions[order_page.PARTS_KEY]
+    app.extensions[order_page.PARTS_KEY] = []
+    try:
+        response = buyer.get(f"/orders/{number}")
+    finally:
+        app.extensions[order_page.PARTS_KEY] = parts
+    assert response.status_code == 200
+    page = soup(response)
+    assert page.select_one("#lines-heading") and page.select_one("#timeline-heading")
+    assert page.select_one("#shipments-heading") is None
+    assert page.select_one("li.shipment") is None
+
+
 def test_desk_forms_with_bad_input_say_why_and_change_nothing(app, parts, login_as):
     number = confirmed_order(app, parts)
     with app.app_context():

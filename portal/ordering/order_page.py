@@ -23,7 +23,7 @@ from .models import Order
 
 Part = Callable[[Order, date], dict[str, Any]]
 
-_KEY = "ordering.order_page_parts"
+PARTS_KEY = "ordering.order_page_parts"
 
 # What the page shows when no area adds anything: an order nobody at the vendor
 # has touched yet. The names are the page template's.
@@ -41,12 +41,12 @@ EMPTY: dict[str, Any] = {
 
 def add_part(app: Flask, part: Part) -> None:
     """Register a function (order, today) -> template values for the order page."""
-    app.extensions.setdefault(_KEY, []).append(part)
+    app.extensions.setdefault(PARTS_KEY, []).append(part)
 
 
 def parts(order: Order, today: date) -> dict[str, Any]:
     """The template values every registered area gives for this order."""
     values = dict(EMPTY)
-    for part in current_app.extensions.get(_KEY, ()):
+    for part in current_app.extensions.get(PARTS_KEY, ()):
         values |= part(order, today)
     return values
