@@ -48,7 +48,8 @@ def main() -> None:
     from portal import create_app
     from portal.accounts.models import User
     from portal.extensions import db
-    from portal.forecasts import commits, service
+    from portal.forecasts import commits, service, uploads, versions
+    from portal.forecasts.months import month_label
     from tests.support import Browserless
 
     app = create_app()
@@ -67,17 +68,17 @@ def main() -> None:
         base = None
         for _ in range(ROUNDS):
             data, base = wide_file(rng, skus, months, "csv", base)
-            service.upload(admin, data, today)
-            version = service.publish(admin, "bench", today)
+            uploads.upload(admin, data, today)
+            version = versions.publish(admin, "bench", today)
             started = time.perf_counter()
             result = commits.commit_all_as_forecast(planner, account_id)
             timings.setdefault("commit all as forecast", []).append(time.perf_counter() - started)
             # The page's form: every cell typed, a tenth of them below forecast.
-            cells = service._all_cells(version.id)
+            cells = service.all_cells(version.id)
             entries = [
                 commits.CommitEntry(
                     pid,
-                    service.month_label(month),
+                    month_label(month),
                     str(quantity - 1 if quantity and rng.random() < 0.1 else quantity),
                     "capacity",
                 )

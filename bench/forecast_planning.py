@@ -73,7 +73,7 @@ def generate(rng: random.Random, today: date) -> None:
     from portal.catalog.models import Category, Product, Stock
     from portal.extensions import db
     from portal.forecasts.models import ForecastCell, ForecastVersion
-    from portal.forecasts.service import add_months, first_of_month
+    from portal.forecasts.months import add_months, first_of_month
     from portal.ordering.models import Order, OrderLine
 
     step = time.perf_counter()
@@ -259,7 +259,7 @@ def main() -> None:
     from portal.accounts.models import CustomerAccount
     from portal.extensions import db
     from portal.forecasts.models import ForecastCell, ForecastVersion
-    from portal.forecasts.service import add_months, first_of_month, month_label
+    from portal.forecasts.months import add_months, first_of_month, month_label
 
     app = create_app()
     today = date.today()

@@ -74,7 +74,7 @@ def ensure_data(n_products: int) -> list[str]:
 
 def wide_file(rng: random.Random, skus: list[str], months: list[date], fmt: str, base=None):
     """A wide template filled in: `base` quantities with about a tenth changed."""
-    from portal.forecasts.service import month_label
+    from portal.forecasts.months import month_label
     from portal.spreadsheets import xlsx_bytes
 
     quantities = {}
@@ -109,7 +109,7 @@ def main() -> None:
     from portal import create_app
     from portal.accounts.models import User
     from portal.extensions import db
-    from portal.forecasts import service
+    from portal.forecasts import service, uploads, versions
 
     app = create_app()
     today = date.today()
@@ -128,9 +128,9 @@ def main() -> None:
             for _ in range(args.rounds):
                 data, base = wide_file(rng, skus, months, fmt, base)
                 started = time.perf_counter()
-                result = service.upload(admin, data, today)
+                result = uploads.upload(admin, data, today)
                 uploaded = time.perf_counter()
-                version = service.publish(admin, "bench", today)
+                version = versions.publish(admin, "bench", today)
                 published = time.perf_counter()
                 assert result.cells == PRODUCTS * MONTHS, result
                 timings.setdefault(f"upload {fmt}", []).append(uploaded - started)

@@ -447,7 +447,7 @@ def build_world(app) -> dict:
         db.session.add(price)
         db.session.commit()
         # A second order, confirmed, partly shipped, with a cancellation request.
-        from portal.fulfilment import service as desk
+        from portal.fulfilment import cancellations, confirmations, shipments
 
         ordering.add_to_cart(buyer, [(product.id, 3)])
         confirmed, _ = ordering.place_order(
@@ -462,8 +462,10 @@ def build_world(app) -> dict:
         fulfilment = db.session.scalar(select(User).where(User.email == ACTORS["fulfilment"]))
         line = confirmed.lines[0]
         promise = date.today() + timedelta(days=5)
-        desk.confirm(fulfilment, confirmed, [desk.LineDecision(line.id, promise)], date.today())
-        shipment = desk.ship(
+        confirmations.confirm(
+            fulfilment, confirmed, [confirmations.LineDecision(line.id, promise)], date.today()
+        )
+        shipment = shipments.ship(
             fulfilment,
             confirmed,
             {line.id: 1},
@@ -472,7 +474,7 @@ def build_world(app) -> dict:
             shipped_on=date.today(),
             today=date.today(),
         )
-        request = desk.request_cancellation(buyer, confirmed, line.id, reason="Too many")
+        request = cancellations.request_cancellation(buyer, confirmed, line.id, reason="Too many")
         ordering.add_to_cart(buyer, [(product.id, 1)])  # the cart line the matrix needs
         admin_of_acme = db.session.scalar(
             select(User.id).where(User.email == ACTORS["customer_admin"])
@@ -512,11 +514,11 @@ def build_world(app) -> dict:
             buyer, acme.id, FileStorage(io.BytesIO(b"Bracket, 2 mm\n"), filename="note.txt")
         )
         db.session.commit()
-        from portal.forecasts import service as forecasts
+        from portal.forecasts import drafts, versions
 
-        forecasts.add_product(buyer, product.sku, date.today())
-        forecasts.save_cell(buyer, product.id, f"{date.today():%Y-%m}", "5", date.today())
-        forecast_version = forecasts.publish(buyer, "First", date.today())
+        drafts.add_product(buyer, product.sku, date.today())
+        drafts.save_cell(buyer, product.id, f"{date.today():%Y-%m}", "5", date.today())
+        forecast_version = versions.publish(buyer, "First", date.today())
         from portal.background.models import JobFailure
         from portal.notifications.models import OutboxMessage
 

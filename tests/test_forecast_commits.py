@@ -13,9 +13,10 @@ from portal.accounts.models import User
 from portal.catalog.models import Product
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db
-from portal.forecasts import commits, service
+from portal.forecasts import commits, drafts, service, uploads, versions
 from portal.forecasts.commits import CommitEntry
 from portal.forecasts.models import ForecastCommit, ForecastEvent
+from portal.forecasts.months import add_months
 from portal.notifications.models import Notification
 
 from .support import soup
@@ -25,11 +26,11 @@ THIS_MONTH = TODAY.replace(day=1)
 
 
 def month(n: int = 0) -> str:
-    return f"{service.add_months(THIS_MONTH, n):%Y-%m}"
+    return f"{add_months(THIS_MONTH, n):%Y-%m}"
 
 
 def first(n: int) -> date:
-    return service.add_months(THIS_MONTH, n)
+    return add_months(THIS_MONTH, n)
 
 
 def person(email: str) -> User:
@@ -39,15 +40,15 @@ def person(email: str) -> User:
 def publish(email: str, quantities: dict[str, dict[int, int]], comment: str = ""):
     """Publish a version: {sku: {month offset: quantity}}; products are added as needed."""
     buyer = person(email)
-    grid = service.grid(buyer, TODAY)
+    grid = drafts.grid(buyer, TODAY)
     present = {row.product.sku for row in grid.rows}
     for sku, by_month in quantities.items():
         if sku not in present:
-            service.add_product(buyer, sku, TODAY)
+            drafts.add_product(buyer, sku, TODAY)
         pid = db.session.scalar(select(Product.id).where(Product.sku == sku))
         for n, quantity in by_month.items():
-            service.save_cell(buyer, pid, month(n), str(quantity), TODAY)
-    return service.publish(buyer, comment, TODAY)
+            drafts.save_cell(buyer, pid, month(n), str(quantity), TODAY)
+    return versions.publish(buyer, comment, TODAY)
 
 
 @pytest.fixture
@@ -209,8 +210,8 @@ def test_commit_all_at_150_products_and_24_months_is_a_few_statements(app, world
 
         data = io.BytesIO()
         book.save(data)
-        service.upload(buyer, data.getvalue(), TODAY)
-        service.publish(buyer, "", TODAY)
+        uploads.upload(buyer, data.getvalue(), TODAY)
+        versions.publish(buyer, "", TODAY)
         statements = []
         listener = lambda *args: statements.append(1)  # noqa: E731
         event.listen(db.engine, "before_cursor_execute", listener)

@@ -29,7 +29,7 @@ from portal.errors import Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.forecasts import planning
 from portal.forecasts.models import ForecastCell, ForecastVersion
-from portal.forecasts.service import add_months, first_of_month, month_label
+from portal.forecasts.months import add_months, first_of_month, month_label
 from portal.ordering.models import Order, OrderLine
 
 from .support import soup

@@ -17,8 +17,9 @@ from portal.accounts.models import User
 from portal.catalog.models import Product
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db
-from portal.forecasts import service
+from portal.forecasts import drafts, service, uploads, versions
 from portal.forecasts.models import ForecastCell, ForecastEvent, ForecastVersion
+from portal.forecasts.months import add_months, parse_month
 from portal.notifications.models import Notification
 
 from .damaged_files import DAMAGED, row_counts
@@ -29,7 +30,7 @@ THIS_MONTH = TODAY.replace(day=1)
 
 
 def month(n: int = 0) -> str:
-    return f"{service.add_months(THIS_MONTH, n):%Y-%m}"
+    return f"{add_months(THIS_MONTH, n):%Y-%m}"
 
 
 def workbook(rows: list[list]) -> bytes:
@@ -138,7 +139,7 @@ def test_quantities_as_people_type_them(typed, value):
     ],
 )
 def test_months_as_files_write_them(typed, value):
-    assert service.parse_month(typed) == value
+    assert parse_month(typed) == value
 
 
 # --- the draft grid -----------------------------------------------------------------------------
@@ -148,55 +149,55 @@ def test_a_buyer_builds_a_draft_with_totals_and_publishes_it(app, world):
     sku_a, sku_b, _ = world["skus"]
     with app.app_context():
         buyer = person("buyer@acme.test")
-        a = service.add_product(buyer, sku_a, TODAY)
-        b = service.add_product(buyer, sku_b.lower(), TODAY)  # any case finds it
-        service.save_cell(buyer, a.id, month(0), "10", TODAY)
-        service.save_cell(buyer, a.id, month(1), "15", TODAY)
-        result = service.save_cell(buyer, b.id, month(0), "7", TODAY)
+        a = drafts.add_product(buyer, sku_a, TODAY)
+        b = drafts.add_product(buyer, sku_b.lower(), TODAY)  # any case finds it
+        drafts.save_cell(buyer, a.id, month(0), "10", TODAY)
+        drafts.save_cell(buyer, a.id, month(1), "15", TODAY)
+        result = drafts.save_cell(buyer, b.id, month(0), "7", TODAY)
         assert (result.row_total, result.month_total, result.grand_total) == (7, 17, 32)
-        grid = service.grid(buyer, TODAY)
+        grid = drafts.grid(buyer, TODAY)
         assert len(grid.months) == 12 and grid.months[0] == THIS_MONTH
         assert [row.product.sku for row in grid.rows] == sorted([sku_a, sku_b])
         assert grid.total == 32
-        version = service.publish(buyer, "  First plan  ", TODAY)
+        version = versions.publish(buyer, "  First plan  ", TODAY)
         assert (version.number, version.comment, version.cells_changed) == (1, "First plan", 3)
         assert version.total_quantity == 32
-        assert service.grid(buyer, TODAY).draft is None
+        assert drafts.grid(buyer, TODAY).draft is None
 
 
 def test_a_new_draft_starts_from_the_latest_version_which_never_changes(app, world):
     sku_a = world["skus"][0]
     with app.app_context():
         buyer = person("buyer@acme.test")
-        a = service.add_product(buyer, sku_a, TODAY)
-        service.save_cell(buyer, a.id, month(2), "40", TODAY)
-        first = service.publish(buyer, "", TODAY)
-        first_cells = service._all_cells(first.id)
-        service.save_cell(buyer, a.id, month(2), "55", TODAY)  # a new draft
+        a = drafts.add_product(buyer, sku_a, TODAY)
+        drafts.save_cell(buyer, a.id, month(2), "40", TODAY)
+        first = versions.publish(buyer, "", TODAY)
+        first_cells = service.all_cells(first.id)
+        drafts.save_cell(buyer, a.id, month(2), "55", TODAY)  # a new draft
         assert draft_cells(world["acme"])[(a.id, month(2))] == 55
         assert len(draft_cells(world["acme"])) == 12  # pre-filled from version 1
-        assert service._all_cells(first.id) == first_cells
-        second = service.publish(buyer, "More in month 3", TODAY)
+        assert service.all_cells(first.id) == first_cells
+        second = versions.publish(buyer, "More in month 3", TODAY)
         assert (second.number, second.cells_changed) == (2, 1)
         with pytest.raises(DomainError, match="Change the forecast"):
-            service.publish(buyer, "", TODAY)
+            versions.publish(buyer, "", TODAY)
 
 
 def test_two_first_edits_at_once_share_one_draft(app, world, monkeypatch):
     """The second of two requests that both saw no draft finds the first one's."""
     with app.app_context():
-        service.add_product(person("buyer@acme.test"), world["skus"][0], TODAY)
+        drafts.add_product(person("buyer@acme.test"), world["skus"][0], TODAY)
         existing = db.session.scalar(select(ForecastVersion.id))
-        real, calls = service._draft, []
+        real, calls = service.draft_of, []
 
         def stale_then_real(account_id):
             calls.append(account_id)
             return None if len(calls) == 1 else real(account_id)
 
-        monkeypatch.setattr(service, "_draft", stale_then_real)
-        draft = service._ensure_draft(person("admin@acme.test"), world["acme"], TODAY)
+        monkeypatch.setattr(drafts, "draft_of", stale_then_real)
+        draft = drafts.ensure_draft(person("admin@acme.test"), world["acme"], TODAY)
         assert draft.id == existing
-        service.save_cell(person("admin@acme.test"), draft_product(world), month(0), "3", TODAY)
+        drafts.save_cell(person("admin@acme.test"), draft_product(world), month(0), "3", TODAY)
         assert db.session.scalar(select(func.count()).select_from(ForecastVersion)) == 1
 
 
@@ -219,12 +220,12 @@ def draft_product(world) -> int:
 def test_bad_cells_are_refused(app, world, product_id, month_text, quantity, message):
     with app.app_context():
         buyer = person("buyer@acme.test")
-        first = service.add_product(buyer, world["skus"][0], TODAY)
+        first = drafts.add_product(buyer, world["skus"][0], TODAY)
         ids = {"first": first.id, "other": product(world["skus"][1]).id}
         chosen = ids.get(product_id, product_id)
         when = month(0) if month_text == "now" else month_text
         with pytest.raises(DomainError, match=message):
-            service.save_cell(buyer, chosen, when, quantity, TODAY)
+            drafts.save_cell(buyer, chosen, when, quantity, TODAY)
 
 
 @pytest.mark.parametrize(
@@ -239,52 +240,52 @@ def test_bad_cells_are_refused(app, world, product_id, month_text, quantity, mes
 def test_adding_a_product_refuses(app, world, sku, message):
     with app.app_context():
         buyer = person("buyer@acme.test")
-        service.add_product(buyer, world["skus"][0], TODAY)
+        drafts.add_product(buyer, world["skus"][0], TODAY)
         sku = {"discontinued": world["discontinued"], "twice": world["skus"][0]}.get(sku, sku)
         with pytest.raises(DomainError, match=message):
-            service.add_product(buyer, sku, TODAY)
+            drafts.add_product(buyer, sku, TODAY)
 
 
 def test_copying_the_first_month_across(app, world):
     with app.app_context():
         buyer = person("admin@acme.test")
-        a = service.add_product(buyer, world["skus"][0], TODAY)
-        service.save_cell(buyer, a.id, month(0), "9", TODAY)
-        service.fill_row(buyer, a.id, TODAY)
+        a = drafts.add_product(buyer, world["skus"][0], TODAY)
+        drafts.save_cell(buyer, a.id, month(0), "9", TODAY)
+        drafts.fill_row(buyer, a.id, TODAY)
         cells = draft_cells(world["acme"])
         assert [cells[(a.id, month(n))] for n in range(12)] == [9] * 12
         with pytest.raises(DomainError):
-            service.fill_row(buyer, "nonsense", TODAY)
+            drafts.fill_row(buyer, "nonsense", TODAY)
 
 
 def test_vendor_staff_and_approvers_do_not_edit_the_draft(app, world):
     with app.app_context():
         for email in ("planner@vendor.test", "admin@vendor.test", "approver@acme.test"):
             with pytest.raises(Forbidden):
-                service.add_product(person(email), world["skus"][0], TODAY)
+                drafts.add_product(person(email), world["skus"][0], TODAY)
 
 
 def test_publishing_refuses_an_empty_draft_and_a_long_comment(app, world):
     with app.app_context():
         buyer = person("buyer@acme.test")
-        service.add_product(buyer, world["skus"][0], TODAY)
+        drafts.add_product(buyer, world["skus"][0], TODAY)
         with pytest.raises(DomainError, match="under 2,000"):
-            service.publish(buyer, "x" * 2001, TODAY)
+            versions.publish(buyer, "x" * 2001, TODAY)
         db.session.rollback()
         draft = db.session.scalar(select(ForecastVersion))
         db.session.execute(ForecastCell.__table__.delete())
         db.session.commit()
         assert draft is not None
         with pytest.raises(DomainError, match="at least one product"):
-            service.publish(buyer, "", TODAY)
+            versions.publish(buyer, "", TODAY)
 
 
 def test_publishing_tells_planners_and_the_account_manager(app, world):
     with app.app_context():
         buyer = person("buyer@acme.test")
-        a = service.add_product(buyer, world["skus"][0], TODAY)
-        service.save_cell(buyer, a.id, month(0), "3", TODAY)
-        version = service.publish(buyer, "", TODAY)
+        a = drafts.add_product(buyer, world["skus"][0], TODAY)
+        drafts.save_cell(buyer, a.id, month(0), "3", TODAY)
+        version = versions.publish(buyer, "", TODAY)
         told = set(
             db.session.scalars(
                 select(User.email)
@@ -325,10 +326,10 @@ def test_a_month_beyond_the_horizon_is_refused(app, world):
     with app.app_context():
         admin = person("admin@acme.test")
         service.set_horizon(admin, world["acme"], "3")
-        a = service.add_product(admin, world["skus"][0], TODAY)
+        a = drafts.add_product(admin, world["skus"][0], TODAY)
         assert len(draft_cells(world["acme"])) == 3
         with pytest.raises(DomainError, match="horizon"):
-            service.save_cell(admin, a.id, month(3), "1", TODAY)
+            drafts.save_cell(admin, a.id, month(3), "1", TODAY)
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -336,7 +337,7 @@ def test_a_month_beyond_the_horizon_is_refused(app, world):
 
 def test_a_cell_saves_through_htmx_and_answers_the_totals(app, world, login_as):
     with app.app_context():
-        a = service.add_product(person("buyer@acme.test"), world["skus"][0], TODAY)
+        a = drafts.add_product(person("buyer@acme.test"), world["skus"][0], TODAY)
         product_id = a.id
     buyer = login_as("buyer@acme.test")
     page = soup(buyer.get("/forecasts"))
@@ -357,7 +358,7 @@ def test_a_cell_saves_through_htmx_and_answers_the_totals(app, world, login_as):
 
 def test_a_bad_cell_keeps_what_was_typed_with_the_reason(app, world, login_as):
     with app.app_context():
-        product_id = service.add_product(person("buyer@acme.test"), world["skus"][0], TODAY).id
+        product_id = drafts.add_product(person("buyer@acme.test"), world["skus"][0], TODAY).id
     buyer = login_as("buyer@acme.test")
     response = buyer.post(
         "/forecasts/cells",
@@ -396,13 +397,13 @@ def test_sku_suggestions_for_the_add_field(app, world, login_as):
 def test_versions_are_shown_beside_the_previous_with_changes_marked(app, world, login_as):
     with app.app_context():
         buyer = person("buyer@acme.test")
-        a = service.add_product(buyer, world["skus"][0], TODAY)
-        service.save_cell(buyer, a.id, month(0), "10", TODAY)
-        service.save_cell(buyer, a.id, month(1), "10", TODAY)
-        service.publish(buyer, "", TODAY)
-        service.save_cell(buyer, a.id, month(0), "14", TODAY)
-        service.save_cell(buyer, a.id, month(1), "4", TODAY)
-        second = service.publish(buyer, "Shifted", TODAY).id
+        a = drafts.add_product(buyer, world["skus"][0], TODAY)
+        drafts.save_cell(buyer, a.id, month(0), "10", TODAY)
+        drafts.save_cell(buyer, a.id, month(1), "10", TODAY)
+        versions.publish(buyer, "", TODAY)
+        drafts.save_cell(buyer, a.id, month(0), "14", TODAY)
+        drafts.save_cell(buyer, a.id, month(1), "4", TODAY)
+        second = versions.publish(buyer, "Shifted", TODAY).id
     html = soup(login_as("planner@vendor.test").get(f"/forecasts/versions/{second}"))
     row = html.select_one("table.compare tbody tr")
     up, down = row.select("td.fc-up"), row.select("td.fc-down")
@@ -414,9 +415,9 @@ def test_the_vendor_inbox_and_who_reads_which_account(app, world, login_as):
     with app.app_context():
         for email, sku in (("buyer@acme.test", 0), ("buyer@globex.test", 1)):
             user = person(email)
-            p = service.add_product(user, world["skus"][sku], TODAY)
-            service.save_cell(user, p.id, month(0), "5", TODAY)
-            service.publish(user, f"from {email}", TODAY)
+            p = drafts.add_product(user, world["skus"][sku], TODAY)
+            drafts.save_cell(user, p.id, month(0), "5", TODAY)
+            versions.publish(user, f"from {email}", TODAY)
         acme_version = db.session.scalar(
             select(ForecastVersion.id).where(ForecastVersion.account_id == world["acme"])
         )
@@ -437,7 +438,7 @@ def test_the_vendor_inbox_and_who_reads_which_account(app, world, login_as):
 
 def test_drafts_are_never_shown_to_the_vendor(app, world, login_as):
     with app.app_context():
-        service.add_product(person("buyer@acme.test"), world["skus"][0], TODAY)
+        drafts.add_product(person("buyer@acme.test"), world["skus"][0], TODAY)
         draft = db.session.scalar(select(ForecastVersion.id))
     assert login_as("admin@vendor.test").get(f"/forecasts/versions/{draft}").status_code == 404
 
@@ -469,9 +470,9 @@ def test_templates_hold_recent_orders_and_the_draft_and_upload_back_clean(app, w
     with app.app_context():
         _order(world, ordered)
         buyer = person("buyer@acme.test")
-        d = service.add_product(buyer, drafted, TODAY)
-        service.save_cell(buyer, d.id, month(1), "33", TODAY)
-        data, name = service.template(buyer, layout, fmt, TODAY)
+        d = drafts.add_product(buyer, drafted, TODAY)
+        drafts.save_cell(buyer, d.id, month(1), "33", TODAY)
+        data, name = uploads.template(buyer, layout, fmt, TODAY)
         assert name.endswith(f".{fmt}") and layout in name
         if fmt == "xlsx":
             sheet = load_workbook(io.BytesIO(data)).active
@@ -489,7 +490,7 @@ def test_templates_hold_recent_orders_and_the_draft_and_upload_back_clean(app, w
             assert rows[0] == ["SKU", "Product", "Month", "Quantity"]
             assert [drafted, product(drafted).name, month(1), "33"] in rows
             assert len(rows) == 1 + 2 * 12
-        result = service.upload(buyer, data, TODAY)
+        result = uploads.upload(buyer, data, TODAY)
         assert (result.layout, result.products, result.cells) == (layout, 2, 24)
         assert draft_cells(world["acme"])[(d.id, month(1))] == 33
 
@@ -501,13 +502,13 @@ def test_a_clean_wide_upload_replaces_rows_and_a_long_one_single_cells(app, worl
         data = csv_bytes(
             [["SKU", "Product", month(0), month(1)], [a, "x", "5", "6"], [b, "", "", "1"]]
         )
-        assert service.upload(buyer, data, TODAY).cells == 4
+        assert uploads.upload(buyer, data, TODAY).cells == 4
         cells = draft_cells(world["acme"])
         pa, pb = product(a).id, product(b).id
         assert (cells[(pa, month(0))], cells[(pa, month(1))], cells[(pb, month(0))]) == (5, 6, 0)
         assert len(cells) == 24  # every month of each row
         long = workbook([["sku", "month", "qty"], [a.lower(), month(1), 60]])
-        assert service.upload(buyer, long, TODAY).layout == "long"
+        assert uploads.upload(buyer, long, TODAY).layout == "long"
         cells = draft_cells(world["acme"])
         assert (cells[(pa, month(0))], cells[(pa, month(1))]) == (5, 60)
 
@@ -516,20 +517,20 @@ def test_an_upload_that_starts_a_draft_keeps_the_rest_of_the_latest_version(app,
     a, b, _ = world["skus"]
     with app.app_context():
         buyer = person("buyer@acme.test")
-        pa, pb = (service.add_product(buyer, sku, TODAY).id for sku in (a, b))
-        service.save_cell(buyer, pa, month(0), "4", TODAY)
-        service.save_cell(buyer, pa, month(1), "5", TODAY)
-        service.save_cell(buyer, pb, month(0), "6", TODAY)
-        service.publish(buyer, "", TODAY)
-        service.upload(buyer, csv_bytes([["SKU", "Month", "Quantity"], [a, month(1), "50"]]), TODAY)
+        pa, pb = (drafts.add_product(buyer, sku, TODAY).id for sku in (a, b))
+        drafts.save_cell(buyer, pa, month(0), "4", TODAY)
+        drafts.save_cell(buyer, pa, month(1), "5", TODAY)
+        drafts.save_cell(buyer, pb, month(0), "6", TODAY)
+        versions.publish(buyer, "", TODAY)
+        uploads.upload(buyer, csv_bytes([["SKU", "Month", "Quantity"], [a, month(1), "50"]]), TODAY)
         cells = draft_cells(world["acme"])
         assert (cells[(pa, month(0))], cells[(pa, month(1))], cells[(pb, month(0))]) == (4, 50, 6)
         assert len(cells) == 24
 
 
 def _refused(buyer, data: bytes) -> list[tuple[int | None, str]]:
-    with pytest.raises(service.UploadRefused) as refused:
-        service.upload(buyer, data, TODAY)
+    with pytest.raises(uploads.UploadRefused) as refused:
+        uploads.upload(buyer, data, TODAY)
     db.session.rollback()
     return [(e.row, e.reason) for e in refused.value.errors]
 
@@ -538,7 +539,7 @@ def test_every_bad_row_is_named_and_nothing_is_applied(app, world):
     a, b, _ = world["skus"]
     with app.app_context():
         buyer = person("buyer@acme.test")
-        service.add_product(buyer, a, TODAY)
+        drafts.add_product(buyer, a, TODAY)
         before = draft_cells(world["acme"])
         data = csv_bytes(
             [
@@ -659,9 +660,9 @@ def test_a_zip_bomb_and_xml_entities_are_refused(app, world):
 
 def test_errors_are_capped_but_counted(app, world):
     rows = [["SKU", "Month", "Quantity"]] + [[f"NOPE-{n}", month(0), "1"] for n in range(120)]
-    with app.app_context(), pytest.raises(service.UploadRefused) as refused:
-        service.upload(person("buyer@acme.test"), csv_bytes(rows, ";"), TODAY)
-    assert len(refused.value.errors) == service.MAX_ERRORS_SHOWN
+    with app.app_context(), pytest.raises(uploads.UploadRefused) as refused:
+        uploads.upload(person("buyer@acme.test"), csv_bytes(rows, ";"), TODAY)
+    assert len(refused.value.errors) == uploads.MAX_ERRORS_SHOWN
     assert refused.value.total == 120
 
 
@@ -714,11 +715,11 @@ def test_the_grid_is_fast_to_read_at_a_realistic_size(app, world):
             select(Product.sku).where(Product.status == "active").order_by(Product.sku).limit(150)
         ).all()
         header = ["SKU", "Product", *(month(n) for n in range(24))]
-        service.upload(admin, workbook([header] + [[s, "", *range(24)] for s in skus]), TODAY)
+        uploads.upload(admin, workbook([header] + [[s, "", *range(24)] for s in skus]), TODAY)
         statements = []
         listener = lambda *args: statements.append(1)  # noqa: E731
         event.listen(db.engine, "before_cursor_execute", listener)
-        grid = service.grid(admin, TODAY)
+        grid = drafts.grid(admin, TODAY)
         event.remove(db.engine, "before_cursor_execute", listener)
         assert len(grid.rows) == len(skus) and grid.total == len(skus) * sum(range(24))
         assert len(statements) <= 10  # a fixed number, whatever the size

@@ -15,8 +15,7 @@ from portal.accounts.models import CustomerAccount, User
 from portal.catalog.models import Category, Product, Stock
 from portal.errors import DomainError, Forbidden
 from portal.extensions import db
-from portal.fulfilment import ledger
-from portal.fulfilment import service as desk
+from portal.fulfilment import cancellations, confirmations, ledger, shipments
 from portal.fulfilment.models import PromiseLedgerDay
 from portal.ordering import service as ordering
 from portal.ordering.models import Order
@@ -140,9 +139,11 @@ def line(order: Order, sku: str, n: int = 0):
     return [x for x in order.lines if x.sku == sku][n]
 
 
-def promise_all(order: Order, on: date, **overrides) -> list[desk.LineDecision]:
+def promise_all(order: Order, on: date, **overrides) -> list[confirmations.LineDecision]:
     return [
-        overrides.get(x.sku, desk.LineDecision(x.id, on)) for x in order.lines if x.status == "open"
+        overrides.get(x.sku, confirmations.LineDecision(x.id, on))
+        for x in order.lines
+        if x.status == "open"
     ]
 
 
@@ -171,13 +172,15 @@ def test_a_year_of_promises_adds_up_to_the_hand_worked_ledger(app, parts):
         staff = user("fulfilment@vendor.test")
         order = place(parts, {"DSK-A": 10, "DSK-B": 10, "DSK-C": 4})
         a, b, c = line(order, "DSK-A"), line(order, "DSK-B"), line(order, "DSK-C")
-        split = desk.LineDecision(b.id, D, later_quantity=4, later_promised_on=D + timedelta(10))
-        desk.confirm(staff, order, promise_all(order, D, **{"DSK-B": split}), TODAY)
+        split = confirmations.LineDecision(
+            b.id, D, later_quantity=4, later_promised_on=D + timedelta(10)
+        )
+        confirmations.confirm(staff, order, promise_all(order, D, **{"DSK-B": split}), TODAY)
         assert order.status == "confirmed"
         b_later = line(order, "DSK-B", 1)
         assert (b.quantity, b_later.quantity, b_later.promised_on) == (6, 4, D + timedelta(10))
         # The later part slips by two days, for lack of material.
-        desk.change_promise(
+        confirmations.change_promise(
             staff,
             order,
             b_later.id,
@@ -187,13 +190,13 @@ def test_a_year_of_promises_adds_up_to_the_hand_worked_ledger(app, parts):
             today=TODAY,
         )
         # A and B's first part ship and arrive on the promised day.
-        s1 = desk.ship(
+        s1 = shipments.ship(
             staff, order, {a.id: 10, b.id: 6}, carrier="DHL", tracking="T1", shipped_on=D, today=D
         )
         assert order.status == "partly_shipped"
-        desk.deliver(staff, order, s1, delivered_on=D, received={}, today=D)
+        shipments.deliver(staff, order, s1, delivered_on=D, received={}, today=D)
         # B's later part arrives on its new date: late against its first promise.
-        s2 = desk.ship(
+        s2 = shipments.ship(
             staff,
             order,
             {b_later.id: 4},
@@ -202,19 +205,19 @@ def test_a_year_of_promises_adds_up_to_the_hand_worked_ledger(app, parts):
             shipped_on=D + timedelta(11),
             today=D + timedelta(11),
         )
-        desk.deliver(
+        shipments.deliver(
             staff, order, s2, delivered_on=D + timedelta(12), received={}, today=D + timedelta(12)
         )
         # C cannot be made: the vendor cancels it, a broken promise.
-        desk.cancel_line(staff, order, c.id, reason="Supplier stopped the part")
+        cancellations.cancel_line(staff, order, c.id, reason="Supplier stopped the part")
         assert order.status == "delivered"
 
         second = place(parts, {"DSK-A": 5}, buyer="admin@acme.test")
-        desk.confirm(staff, second, promise_all(second, D), TODAY)
-        request = desk.request_cancellation(
+        confirmations.confirm(staff, second, promise_all(second, D), TODAY)
+        request = cancellations.request_cancellation(
             user("admin@acme.test"), second, second.lines[0].id, reason="Project stopped"
         )
-        desk.answer_cancellation(staff, second, request.id, accept=True, comment="")
+        cancellations.answer_cancellation(staff, second, request.id, accept=True, comment="")
         assert second.status == "cancelled"
 
         acme = order.account_id
@@ -251,9 +254,9 @@ def test_confirming_twice_is_refused_and_nothing_changes(app, parts):
     with app.app_context():
         staff = user("fulfilment@vendor.test")
         order = place(parts, {"DSK-A": 2})
-        desk.confirm(staff, order, promise_all(order, D), TODAY)
+        confirmations.confirm(staff, order, promise_all(order, D), TODAY)
         with pytest.raises(DomainError, match="nothing to confirm"):
-            desk.confirm(staff, order, promise_all(order, D + timedelta(1)), TODAY)
+            confirmations.confirm(staff, order, promise_all(order, D + timedelta(1)), TODAY)
         db.session.rollback()
         assert order.lines[0].promised_on == D
 
@@ -261,19 +264,27 @@ def test_confirming_twice_is_refused_and_nothing_changes(app, parts):
 @pytest.mark.parametrize(
     ("decision", "message"),
     [
-        (lambda x: desk.LineDecision(x.id, None), "enter the promised ship date"),
-        (lambda x: desk.LineDecision(x.id, TODAY - timedelta(1)), "cannot be in the past"),
-        (lambda x: desk.LineDecision(x.id, TODAY + timedelta(800)), "two years"),
-        (lambda x: desk.LineDecision(x.id, D, later_quantity=10, later_promised_on=D), "between 1"),
-        (lambda x: desk.LineDecision(x.id, D, later_quantity=-1, later_promised_on=D), "between 1"),
-        (lambda x: desk.LineDecision(x.id, D, later_quantity=2), "later part: enter"),
+        (lambda x: confirmations.LineDecision(x.id, None), "enter the promised ship date"),
+        (lambda x: confirmations.LineDecision(x.id, TODAY - timedelta(1)), "cannot be in the past"),
+        (lambda x: confirmations.LineDecision(x.id, TODAY + timedelta(800)), "two years"),
+        (
+            lambda x: confirmations.LineDecision(x.id, D, later_quantity=10, later_promised_on=D),
+            "between 1",
+        ),
+        (
+            lambda x: confirmations.LineDecision(x.id, D, later_quantity=-1, later_promised_on=D),
+            "between 1",
+        ),
+        (lambda x: confirmations.LineDecision(x.id, D, later_quantity=2), "later part: enter"),
     ],
 )
 def test_bad_confirmations_are_refused_and_nothing_is_saved(app, parts, decision, message):
     with app.app_context():
         order = place(parts, {"DSK-A": 10})
         with pytest.raises(DomainError, match=message):
-            desk.confirm(user("fulfilment@vendor.test"), order, [decision(order.lines[0])], TODAY)
+            confirmations.confirm(
+                user("fulfilment@vendor.test"), order, [decision(order.lines[0])], TODAY
+            )
         db.session.rollback()
         fresh = db.session.get(Order, order.id)
         assert fresh.status == "placed" and fresh.lines[0].promised_on is None
@@ -284,23 +295,23 @@ def test_a_missing_line_or_a_customer_or_a_manager_cannot_confirm(app, parts):
     with app.app_context():
         order = place(parts, {"DSK-A": 1, "DSK-C": 1})
         with pytest.raises(DomainError, match="give it a promise or decline"):
-            desk.confirm(
+            confirmations.confirm(
                 user("fulfilment@vendor.test"),
                 order,
-                [desk.LineDecision(order.lines[0].id, D)],
+                [confirmations.LineDecision(order.lines[0].id, D)],
                 TODAY,
             )
         for email in ("buyer@acme.test", "manager@vendor.test"):
             with pytest.raises(Forbidden):
-                desk.confirm(user(email), order, promise_all(order, D), TODAY)
+                confirmations.confirm(user(email), order, promise_all(order, D), TODAY)
 
 
 def test_declining_every_line_cancels_the_order_and_frees_the_stock(app, parts):
     with app.app_context():
         order = place(parts, {"DSK-C": 5})
         assert db.session.get(Stock, parts["DSK-C"]).reserved == 5
-        decline = desk.LineDecision(order.lines[0].id, decline_reason="Not for export")
-        desk.confirm(user("fulfilment@vendor.test"), order, [decline], TODAY)
+        decline = confirmations.LineDecision(order.lines[0].id, decline_reason="Not for export")
+        confirmations.confirm(user("fulfilment@vendor.test"), order, [decline], TODAY)
         assert order.status == "cancelled" and order.lines[0].status == "declined"
         assert db.session.get(Stock, parts["DSK-C"]).reserved == 0
 
@@ -311,11 +322,11 @@ def test_shipping_and_delivering_bad_quantities_and_dates_are_refused(app, parts
         order = place(parts, {"DSK-A": 10})
         x = order.lines[0]
         with pytest.raises(DomainError, match="nothing to ship"):
-            desk.ship(
+            shipments.ship(
                 staff, order, {x.id: 1}, carrier="", tracking="", shipped_on=TODAY, today=TODAY
             )
         db.session.rollback()
-        desk.confirm(staff, order, promise_all(order, D), TODAY)
+        confirmations.confirm(staff, order, promise_all(order, D), TODAY)
         cases = [
             ({x.id: 11}, TODAY, "only 10 pc left to ship"),
             ({x.id: -1}, TODAY, "cannot be negative"),
@@ -326,7 +337,7 @@ def test_shipping_and_delivering_bad_quantities_and_dates_are_refused(app, parts
         ]
         for quantities, shipped_on, message in cases:
             with pytest.raises(DomainError, match=message):
-                desk.ship(
+                shipments.ship(
                     staff,
                     order,
                     quantities,
@@ -336,7 +347,7 @@ def test_shipping_and_delivering_bad_quantities_and_dates_are_refused(app, parts
                     today=TODAY,
                 )
             db.session.rollback()
-        shipment = desk.ship(
+        shipment = shipments.ship(
             staff, order, {x.id: 4}, carrier="", tracking="", shipped_on=TODAY, today=TODAY
         )
         for received, on, message in [
@@ -345,13 +356,13 @@ def test_shipping_and_delivering_bad_quantities_and_dates_are_refused(app, parts
             ({}, TODAY + timedelta(1), "in the future"),
         ]:
             with pytest.raises(DomainError, match=message):
-                desk.deliver(
+                shipments.deliver(
                     staff, order, shipment, delivered_on=on, received=received, today=TODAY
                 )
             db.session.rollback()
-        desk.deliver(staff, order, shipment, delivered_on=TODAY, received={}, today=TODAY)
+        shipments.deliver(staff, order, shipment, delivered_on=TODAY, received={}, today=TODAY)
         with pytest.raises(DomainError, match="delivery was recorded already"):
-            desk.deliver(staff, order, shipment, delivered_on=TODAY, received={}, today=TODAY)
+            shipments.deliver(staff, order, shipment, delivered_on=TODAY, received={}, today=TODAY)
         db.session.rollback()
         fresh = db.session.get(Order, order.id)
         assert (fresh.lines[0].shipped_quantity, fresh.lines[0].delivered_quantity) == (4, 4)
@@ -361,8 +372,8 @@ def test_a_shipment_correction_needs_a_reason_and_is_kept_in_the_timeline(app, p
     with app.app_context():
         staff = user("fulfilment@vendor.test")
         order = place(parts, {"DSK-A": 10})
-        desk.confirm(staff, order, promise_all(order, D), TODAY)
-        shipment = desk.ship(
+        confirmations.confirm(staff, order, promise_all(order, D), TODAY)
+        shipment = shipments.ship(
             staff,
             order,
             {order.lines[0].id: 6},
@@ -373,7 +384,7 @@ def test_a_shipment_correction_needs_a_reason_and_is_kept_in_the_timeline(app, p
         )
         item = shipment.lines[0].id
         with pytest.raises(DomainError, match="Say why"):
-            desk.correct_shipment(
+            shipments.correct_shipment(
                 staff,
                 order,
                 shipment,
@@ -385,7 +396,7 @@ def test_a_shipment_correction_needs_a_reason_and_is_kept_in_the_timeline(app, p
                 today=TODAY,
             )
         with pytest.raises(DomainError, match="at most 10"):
-            desk.correct_shipment(
+            shipments.correct_shipment(
                 staff,
                 order,
                 shipment,
@@ -397,7 +408,7 @@ def test_a_shipment_correction_needs_a_reason_and_is_kept_in_the_timeline(app, p
                 today=TODAY,
             )
         with pytest.raises(DomainError, match="Nothing was changed"):
-            desk.correct_shipment(
+            shipments.correct_shipment(
                 staff,
                 order,
                 shipment,
@@ -408,7 +419,7 @@ def test_a_shipment_correction_needs_a_reason_and_is_kept_in_the_timeline(app, p
                 reason="typo",
                 today=TODAY,
             )
-        desk.correct_shipment(
+        shipments.correct_shipment(
             staff,
             order,
             shipment,
@@ -429,7 +440,7 @@ def test_promise_changes_need_a_known_reason_a_future_date_and_an_open_line(app,
     with app.app_context():
         staff = user("fulfilment@vendor.test")
         order = place(parts, {"DSK-A": 2, "DSK-C": 1})
-        desk.confirm(staff, order, promise_all(order, D), TODAY)
+        confirmations.confirm(staff, order, promise_all(order, D), TODAY)
         a, c = line(order, "DSK-A"), line(order, "DSK-C")
         for kwargs, message in [
             ({"new_date": D + timedelta(1), "reason": "weather", "text": ""}, "Choose the reason"),
@@ -438,10 +449,10 @@ def test_promise_changes_need_a_known_reason_a_future_date_and_an_open_line(app,
             ({"new_date": D, "reason": "capacity", "text": ""}, "already promised"),
         ]:
             with pytest.raises(DomainError, match=message):
-                desk.change_promise(staff, order, a.id, today=TODAY, **kwargs)
-        desk.cancel_line(staff, order, c.id, reason="gone")
+                confirmations.change_promise(staff, order, a.id, today=TODAY, **kwargs)
+        cancellations.cancel_line(staff, order, c.id, reason="gone")
         with pytest.raises(DomainError, match="nothing left to ship"):
-            desk.change_promise(
+            confirmations.change_promise(
                 staff,
                 order,
                 c.id,
@@ -451,9 +462,9 @@ def test_promise_changes_need_a_known_reason_a_future_date_and_an_open_line(app,
                 today=TODAY,
             )
         with pytest.raises(DomainError, match="nothing left to cancel"):
-            desk.cancel_line(staff, order, c.id, reason="again")
+            cancellations.cancel_line(staff, order, c.id, reason="again")
         with pytest.raises(DomainError, match="Say why"):
-            desk.cancel_line(staff, order, a.id, reason="")
+            cancellations.cancel_line(staff, order, a.id, reason="")
 
 
 def test_cancellation_requests_are_answered_once(app, parts):
@@ -463,20 +474,22 @@ def test_cancellation_requests_are_answered_once(app, parts):
         order = place(parts, {"DSK-A": 3})
         x = order.lines[0]
         with pytest.raises(DomainError, match="nothing left that could be cancelled"):
-            desk.request_cancellation(buyer, order, x.id, reason="changed plans")
-        desk.confirm(staff, order, promise_all(order, D), TODAY)
+            cancellations.request_cancellation(buyer, order, x.id, reason="changed plans")
+        confirmations.confirm(staff, order, promise_all(order, D), TODAY)
         with pytest.raises(DomainError, match="Tell the vendor why"):
-            desk.request_cancellation(buyer, order, x.id, reason="")
-        request = desk.request_cancellation(buyer, order, x.id, reason="changed plans")
+            cancellations.request_cancellation(buyer, order, x.id, reason="")
+        request = cancellations.request_cancellation(buyer, order, x.id, reason="changed plans")
         with pytest.raises(DomainError, match="already has a cancellation request"):
-            desk.request_cancellation(buyer, order, x.id, reason="again")
+            cancellations.request_cancellation(buyer, order, x.id, reason="again")
         with pytest.raises(DomainError, match="Say why the request is declined"):
-            desk.answer_cancellation(staff, order, request.id, accept=False, comment="")
-        desk.answer_cancellation(staff, order, request.id, accept=False, comment="Already packed")
+            cancellations.answer_cancellation(staff, order, request.id, accept=False, comment="")
+        cancellations.answer_cancellation(
+            staff, order, request.id, accept=False, comment="Already packed"
+        )
         with pytest.raises(DomainError, match="already been answered"):
-            desk.answer_cancellation(staff, order, request.id, accept=True, comment="")
+            cancellations.answer_cancellation(staff, order, request.id, accept=True, comment="")
         with pytest.raises(Forbidden):
-            desk.request_cancellation(user("buyer@globex.test"), order, x.id, reason="x")
+            cancellations.request_cancellation(user("buyer@globex.test"), order, x.id, reason="x")
         assert x.cancelled_quantity == 0
 
 
@@ -486,7 +499,7 @@ def test_cancellation_requests_are_answered_once(app, parts):
 def confirmed_order(app, parts, items=None) -> str:
     with app.app_context():
         order = place(parts, items or {"DSK-A": 10})
-        desk.confirm(user("fulfilment@vendor.test"), order, promise_all(order, D), TODAY)
+        confirmations.confirm(user("fulfilment@vendor.test"), order, promise_all(order, D), TODAY)
         return order.number
 
 
@@ -541,7 +554,7 @@ def test_the_buyer_sees_the_new_date_the_reason_and_the_shipment(app, parts, log
     with app.app_context():
         order = db.session.scalar(select(Order).where(Order.number == number))
         staff = user("fulfilment@vendor.test")
-        desk.change_promise(
+        confirmations.change_promise(
             staff,
             order,
             order.lines[0].id,
@@ -550,7 +563,7 @@ def test_the_buyer_sees_the_new_date_the_reason_and_the_shipment(app, parts, log
             text="Ferry strike",
             today=TODAY,
         )
-        desk.ship(
+        shipments.ship(
             staff,
             order,
             {order.lines[0].id: 4},
@@ -565,6 +578,44 @@ def test_the_buyer_sees_the_new_date_the_reason_and_the_shipment(app, parts, log
     assert "JD0001" in page and "4 shipped" in page
     # Another customer's user never sees it.
     assert login_as("buyer@globex.test").get(f"/orders/{number}").status_code == 404
+
+
+def test_the_desks_part_of_the_buyers_order_page_is_fulfilments_own(app, parts, login_as):
+    """Ordering's order page gets promises and shipments only through the part the
+    desk registers (ordering imports nothing of fulfilment); without it the page
+    still shows the order as placed."""
+    from portal.ordering import order_page
+
+    with app.app_context():
+        order = place(parts, {"DSK-A": 6})
+        number = order.number
+        staff = user("fulfilment@vendor.test")
+        confirmations.confirm(staff, order, promise_all(order, D), TODAY)
+        shipments.ship(
+            staff,
+            order,
+            {order.lines[0].id: 6},
+            carrier="DHL",
+            tracking="JD0002",
+            shipped_on=TODAY,
+            today=TODAY,
+        )
+    buyer = login_as("buyer@acme.test")
+    page = soup(buyer.get(f"/orders/{number}"))
+    assert page.select_one("#shipments-heading").text == "Shipments"
+    assert "JD0002" in page.text and "6 shipped" in page.text
+
+    parts = app.extensions[order_page.PARTS_KEY]
+    app.extensions[order_page.PARTS_KEY] = []
+    try:
+        response = buyer.get(f"/orders/{number}")
+    finally:
+        app.extensions[order_page.PARTS_KEY] = parts
+    assert response.status_code == 200
+    page = soup(response)
+    assert page.select_one("#lines-heading") and page.select_one("#timeline-heading")
+    assert page.select_one("#shipments-heading") is None
+    assert page.select_one("li.shipment") is None
 
 
 def test_desk_forms_with_bad_input_say_why_and_change_nothing(app, parts, login_as):
@@ -714,13 +765,13 @@ def test_stock_follows_shipments_corrections_and_cancellations(app, parts):
         order = place(parts, {"DSK-C": 4})
         x = order.lines[0]
         assert stock(parts, "DSK-C") == (5, 4)
-        desk.confirm(staff, order, promise_all(order, D), TODAY)
-        shipment = desk.ship(
+        confirmations.confirm(staff, order, promise_all(order, D), TODAY)
+        shipment = shipments.ship(
             staff, order, {x.id: 3}, carrier="", tracking="", shipped_on=TODAY, today=TODAY
         )
         assert stock(parts, "DSK-C") == (2, 1) and x.reserved_quantity == 1
         item = shipment.lines[0].id
-        desk.correct_shipment(
+        shipments.correct_shipment(
             staff,
             order,
             shipment,
@@ -732,7 +783,7 @@ def test_stock_follows_shipments_corrections_and_cancellations(app, parts):
             today=TODAY,
         )
         assert stock(parts, "DSK-C") == (4, 3) and x.reserved_quantity == 3
-        desk.correct_shipment(
+        shipments.correct_shipment(
             staff,
             order,
             shipment,
@@ -744,7 +795,7 @@ def test_stock_follows_shipments_corrections_and_cancellations(app, parts):
             today=TODAY,
         )
         assert stock(parts, "DSK-C") == (3, 2)
-        desk.cancel_line(staff, order, x.id, reason="Customer's project stopped")
+        cancellations.cancel_line(staff, order, x.id, reason="Customer's project stopped")
         assert stock(parts, "DSK-C") == (3, 0)
         assert (x.shipped_quantity, x.cancelled_quantity, x.reserved_quantity) == (2, 2, 0)
 
@@ -756,8 +807,8 @@ def test_a_correction_of_the_ship_date_moves_the_ledger_figures(app, parts):
         acme.promise_basis = "shipment"
         db.session.commit()
         order = place(parts, {"DSK-A": 5})
-        desk.confirm(staff, order, promise_all(order, TODAY), TODAY)
-        shipment = desk.ship(
+        confirmations.confirm(staff, order, promise_all(order, TODAY), TODAY)
+        shipment = shipments.ship(
             staff,
             order,
             {order.lines[0].id: 5},
@@ -769,7 +820,7 @@ def test_a_correction_of_the_ship_date_moves_the_ledger_figures(app, parts):
         assert ledger_rows(acme.id) == {TODAY: (1, 1, 1, 1, 0, 0)}
         # It really left a day later than recorded: late against the promise.
         later = TODAY + timedelta(days=1)
-        desk.correct_shipment(
+        shipments.correct_shipment(
             staff,
             order,
             shipment,
@@ -793,11 +844,11 @@ def test_a_shipment_corrected_to_nothing_is_not_on_its_way(app, parts):
         staff = user("fulfilment@vendor.test")
         order = place(parts, {"DSK-A": 5})
         x = order.lines[0]
-        desk.confirm(staff, order, promise_all(order, D), TODAY)
-        wrong = desk.ship(
+        confirmations.confirm(staff, order, promise_all(order, D), TODAY)
+        wrong = shipments.ship(
             staff, order, {x.id: 5}, carrier="", tracking="", shipped_on=TODAY, today=TODAY
         )
-        desk.correct_shipment(
+        shipments.correct_shipment(
             staff,
             order,
             wrong,
@@ -810,12 +861,12 @@ def test_a_shipment_corrected_to_nothing_is_not_on_its_way(app, parts):
         )
         assert order.status == "confirmed"
         with pytest.raises(DomainError, match="corrected to nothing"):
-            desk.deliver(staff, order, wrong, delivered_on=TODAY, received={}, today=TODAY)
+            shipments.deliver(staff, order, wrong, delivered_on=TODAY, received={}, today=TODAY)
         db.session.rollback()
-        right = desk.ship(
+        right = shipments.ship(
             staff, order, {x.id: 5}, carrier="", tracking="", shipped_on=TODAY, today=TODAY
         )
-        desk.deliver(
+        shipments.deliver(
             staff, order, right, delivered_on=TODAY, received={right.lines[0].id: 3}, today=TODAY
         )
         assert order.status == "delivered" and x.delivered_quantity == 3
@@ -825,10 +876,12 @@ def test_the_vendor_cannot_cancel_a_line_the_buyer_asked_to_cancel(app, parts, l
     with app.app_context():
         staff = user("fulfilment@vendor.test")
         order = place(parts, {"DSK-A": 5})
-        desk.confirm(staff, order, promise_all(order, D), TODAY)
-        desk.request_cancellation(user("buyer@acme.test"), order, order.lines[0].id, reason="Stop")
+        confirmations.confirm(staff, order, promise_all(order, D), TODAY)
+        cancellations.request_cancellation(
+            user("buyer@acme.test"), order, order.lines[0].id, reason="Stop"
+        )
         with pytest.raises(DomainError, match="answer that request instead"):
-            desk.cancel_line(staff, order, order.lines[0].id, reason="Out of stock")
+            cancellations.cancel_line(staff, order, order.lines[0].id, reason="Out of stock")
         number = order.number
     page = login_as("fulfilment@vendor.test").get(f"/desk/orders/{number}").get_data(as_text=True)
     assert "The buyer asks to cancel" in page and "Cancel rest" not in page
@@ -837,11 +890,11 @@ def test_the_vendor_cannot_cancel_a_line_the_buyer_asked_to_cancel(app, parts, l
 def test_a_later_part_cannot_be_promised_before_the_first(app, parts):
     with app.app_context():
         order = place(parts, {"DSK-C": 4})
-        split = desk.LineDecision(
+        split = confirmations.LineDecision(
             order.lines[0].id, D, later_quantity=2, later_promised_on=D - timedelta(days=1)
         )
         with pytest.raises(DomainError, match="cannot be promised before the first"):
-            desk.confirm(user("fulfilment@vendor.test"), order, [split], TODAY)
+            confirmations.confirm(user("fulfilment@vendor.test"), order, [split], TODAY)
 
 
 def test_the_ledger_page_survives_lines_cancelled_at_the_customers_request(app, parts, login_as):
@@ -887,8 +940,8 @@ def test_changing_an_accounts_terms_measures_its_promises_again(app, parts):
     with app.app_context():
         staff = user("fulfilment@vendor.test")
         order = place(parts, {"DSK-A": 5})
-        desk.confirm(staff, order, promise_all(order, TODAY), TODAY)
-        shipment = desk.ship(
+        confirmations.confirm(staff, order, promise_all(order, TODAY), TODAY)
+        shipment = shipments.ship(
             staff,
             order,
             {order.lines[0].id: 5},
@@ -898,7 +951,7 @@ def test_changing_an_accounts_terms_measures_its_promises_again(app, parts):
             today=TODAY,
         )
         later = TODAY + timedelta(days=2)
-        desk.deliver(staff, order, shipment, delivered_on=later, received={}, today=later)
+        shipments.deliver(staff, order, shipment, delivered_on=later, received={}, today=later)
         acme = order.account
         assert acme.promise_basis == "delivery"
         assert ledger_rows(acme.id) == {TODAY: (1, 0, 1, 0, 0, 0)}

@@ -20,7 +20,7 @@ from portal.accounts.models import User
 from portal.audit.models import AuditEvent
 from portal.catalog.models import Category, Product, Stock
 from portal.extensions import db, utcnow
-from portal.fulfilment import service as desk
+from portal.fulfilment import confirmations as desk
 from portal.notifications import outbox, preferences, service
 from portal.notifications.models import (
     DigestItem,

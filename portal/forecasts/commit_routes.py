@@ -16,7 +16,7 @@ from portal.htmx import render_page
 from portal.security import requires
 
 from . import commits, service
-from .service import month_label
+from .months import month_label
 
 bp = Blueprint("forecast_commits", __name__)
 

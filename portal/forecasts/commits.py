@@ -39,8 +39,9 @@ from portal.errors import DomainError, Forbidden
 from portal.extensions import db, utcnow
 from portal.security import scoped
 
-from . import service
+from . import service, versions
 from .models import MAX_THRESHOLD_PERCENT, ForecastCommit, ForecastSettings, ForecastVersion
+from .months import add_months, parse_month
 
 COMMITTERS = (Role.PLANNER, Role.ADMIN)
 THRESHOLD_EDITORS = (Role.PLANNER, Role.ADMIN)
@@ -124,9 +125,9 @@ def set_threshold(user: User, account_id: int, raw: str | None) -> int:
     settings.exception_threshold_percent = value
     settings.updated_by_id = user.id
     settings.updated_at = utcnow()
-    service._event(account_id, None, user, "threshold",
-                   before=None if before is None else str(before),
-                   after=None if value is None else str(value))  # fmt: skip
+    service.record_event(account_id, None, user, "threshold",
+                         before=None if before is None else str(before),
+                         after=None if value is None else str(value))  # fmt: skip
     db.session.commit()
     return value if value is not None else default_threshold()
 
@@ -162,7 +163,7 @@ def exception_flags(
 
 
 def _months(version: ForecastVersion) -> list[date]:
-    return [service.add_months(version.first_month, n) for n in range(version.horizon_months)]
+    return [add_months(version.first_month, n) for n in range(version.horizon_months)]
 
 
 def current_commits(
@@ -276,10 +277,10 @@ def board(viewer: User, account_id: int) -> Board:
     latest = service.latest_published(account.id)
     if latest is None:
         return Board(account, None, None, threshold)
-    previous = service.previous_of(latest)
+    previous = versions.previous_of(latest)
     months = _months(latest)
-    new = service._all_cells(latest.id)
-    old = service._all_cells(previous.id) if previous else {}
+    new = service.all_cells(latest.id)
+    old = service.all_cells(previous.id) if previous else {}
     old_months = set(_months(previous)) if previous else set()
     if previous is not None:
         flagged, new_products = exception_flags(new, old, threshold, old_months=old_months)
@@ -289,7 +290,7 @@ def board(viewer: User, account_id: int) -> Board:
     by_product: dict[int, dict[date, int]] = {}
     for (pid, month), quantity in new.items():
         by_product.setdefault(pid, {})[month] = quantity
-    products = service._products(by_product)
+    products = service.products_by_id(by_product)
     rows = []
     for pid, quantities in by_product.items():
         cells = []
@@ -372,7 +373,7 @@ def commit(
     account = _committer(user, account_id)
     latest = _latest(account.id, answering)
     months = set(_months(latest))
-    forecast = service._all_cells(latest.id)
+    forecast = service.all_cells(latest.id)
     products = {pid for pid, _ in forecast}
     errors: dict[object, str] = {}
     wanted: dict[Cell, tuple[int, str | None, str]] = {}
@@ -382,7 +383,7 @@ def commit(
         if pid is None or pid not in products:
             errors[raw_pid] = f"Product {raw_pid[:20]!r} is not in version {latest.number}."
             continue
-        month = service.parse_month(str(entry.month or ""))
+        month = parse_month(str(entry.month or ""))
         if month is None or month not in months:
             errors[(pid, str(entry.month)[:10])] = (
                 f"{str(entry.month)[:10]} is outside version {latest.number}'s months."
@@ -429,7 +430,7 @@ def commit_all_as_forecast(user: User, account_id: int, *, answering=None) -> Co
     """Commit every cell of the latest version at its forecast, in one action."""
     account = _committer(user, account_id)
     latest = _latest(account.id, answering)
-    forecast = service._all_cells(latest.id)
+    forecast = service.all_cells(latest.id)
     wanted = {key: (quantity, None, "") for key, quantity in forecast.items()}
     return _write(user, account, latest, forecast, wanted)
 
@@ -466,8 +467,8 @@ def _write(user, account, latest, forecast, wanted) -> CommitResult:
     if rows:
         db.session.execute(insert(ForecastCommit), rows)
     below = sum(1 for row in rows if row["quantity"] < row["forecast_quantity"])
-    service._event(account.id, latest.id, user, "committed", after=f"v{latest.number}",
-                   cells=len(rows), below=below)  # fmt: skip
+    service.record_event(account.id, latest.id, user, "committed", after=f"v{latest.number}",
+                         cells=len(rows), below=below)  # fmt: skip
     if below:
         _notify_buyers(user, account, latest, below)
     db.session.commit()

@@ -18,7 +18,8 @@ from portal.extensions import db
 from portal.ordering.models import Order, OrderLine
 
 from .models import DEFAULT_HORIZON_MONTHS, ForecastCell, ForecastEvent, ForecastVersion
-from .service import add_months, count_changes, first_of_month
+from .months import add_months, first_of_month, month_label
+from .versions import count_changes
 
 # Months before this one in which each account published a version.
 PUBLISHED_MONTHS_AGO = (17, 13, 9, 5, 1)
@@ -142,14 +143,12 @@ def _commit(rng: random.Random) -> int:
         if n == len(account_ids) - 1:
             continue  # one account's commitments all match its forecast
         latest = service.latest_published(account_id)
-        cells = sorted((k, q) for k, q in service._all_cells(latest.id).items() if q >= 4)
+        cells = sorted((k, q) for k, q in service.all_cells(latest.id).items() if q >= 4)
         entries = []
         for (pid, month), quantity in rng.sample(cells, min(4, len(cells))):
             reason, text = rng.choice(SHORTFALLS)
             short = round(quantity * rng.uniform(0.5, 0.9))
-            entries.append(
-                commits.CommitEntry(pid, service.month_label(month), str(short), reason, text)
-            )
+            entries.append(commits.CommitEntry(pid, month_label(month), str(short), reason, text))
         if entries:
             written += commits.commit(planner, account_id, entries).written
     return written

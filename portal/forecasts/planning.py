@@ -23,7 +23,8 @@ from portal.extensions import db
 
 from . import accuracy as measures
 from .models import DRAFT_NUMBER, ForecastCell, ForecastVersion
-from .service import EDITORS, PLANNERS, VENDOR_READERS, add_months, first_of_month
+from .months import add_months, first_of_month
+from .service import EDITORS, PLANNERS, VENDOR_READERS
 
 PAGE_SIZE = 50
 HORIZON = 12  # months shown from this one on: the sparkline and the month chooser

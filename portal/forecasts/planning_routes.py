@@ -15,7 +15,7 @@ from portal.security import requires
 
 from . import charts, planning, service
 from .accuracy import LAGS, Figures
-from .service import month_label, parse_month
+from .months import month_label, parse_month
 
 bp = Blueprint("planning", __name__)
 

@@ -14,9 +14,10 @@ from portal.htmx import is_htmx, render_fragment, render_page
 from portal.security import requires
 from portal.spreadsheets import XLSX_MIME
 
-from . import service
+from . import drafts, service, uploads
+from . import versions as forecast_versions
 from .forms import AddProductForm, HorizonForm, PublishForm, UploadForm
-from .service import month_label
+from .months import month_label
 
 bp = Blueprint("forecasts", __name__)
 
@@ -32,7 +33,7 @@ def _today():
 def _draft_page(status: int = 200, **context):
     """The customer's forecast page (or its grid alone, for htmx)."""
     today = _today()
-    grid = service.grid(current_user, today)
+    grid = drafts.grid(current_user, today)
     context.setdefault("add_form", AddProductForm(formdata=None))
     context.setdefault("publish_form", PublishForm(formdata=None))
     context.setdefault("upload_form", UploadForm(formdata=None))
@@ -45,7 +46,7 @@ def _draft_page(status: int = 200, **context):
         grid=grid,
         month_label=month_label,
         horizon_form=horizon_form,
-        versions=service.versions_of(current_user, current_user.account_id)[:5],
+        versions=forecast_versions.versions_of(current_user, current_user.account_id)[:5],
         **context,
     )
 
@@ -64,13 +65,13 @@ def save_cell():
     form = request.form
     typed = form.get("quantity", "")[:30]
     try:
-        result = service.save_cell(
+        result = drafts.save_cell(
             current_user, form.get("product_id"), form.get("month"), typed, _today()
         )
     except DomainError as error:
         db.session.rollback()
         try:
-            product, month = service.check_cell(
+            product, month = drafts.check_cell(
                 current_user, form.get("product_id"), form.get("month"), _today()
             )
         except DomainError:
@@ -120,7 +121,7 @@ def add_product():
     """Add a product's row to the draft."""
     form = AddProductForm()
     try:
-        product = service.add_product(current_user, form.sku.data, _today())
+        product = drafts.add_product(current_user, form.sku.data, _today())
     except DomainError as error:
         db.session.rollback()
         error.attach_to(form)
@@ -133,7 +134,7 @@ def add_product():
 def fill_row():
     """Copy a row's first month into every month."""
     try:
-        product = service.fill_row(current_user, request.form.get("product_id"), _today())
+        product = drafts.fill_row(current_user, request.form.get("product_id"), _today())
     except DomainError as error:
         db.session.rollback()
         return _draft_page(status=200 if is_htmx() else 422, notice=error.message)
@@ -146,7 +147,7 @@ def publish():
     """Publish the draft as a new version for the vendor."""
     form = PublishForm()
     try:
-        version = service.publish(current_user, form.comment.data, _today())
+        version = forecast_versions.publish(current_user, form.comment.data, _today())
     except DomainError as error:
         db.session.rollback()
         error.attach_to(form)
@@ -160,10 +161,10 @@ def publish():
 def upload():
     """Apply a filled-in template to the draft: all rows or none."""
     upload = request.files.get("file")
-    data = upload.read(service.MAX_UPLOAD_BYTES + 1) if upload and upload.filename else b""
+    data = upload.read(uploads.MAX_UPLOAD_BYTES + 1) if upload and upload.filename else b""
     try:
-        result = service.upload(current_user, data, _today())
-    except service.UploadRefused as refused:
+        result = uploads.upload(current_user, data, _today())
+    except uploads.UploadRefused as refused:
         db.session.rollback()
         return _draft_page(status=422, upload_refused=refused)
     flash(
@@ -180,7 +181,7 @@ def template(fmt: str):
     """The template to fill in, pre-filled with recent products and the draft."""
     layout = request.args.get("layout", "wide")
     try:
-        data, name = service.template(current_user, layout, fmt, _today())
+        data, name = uploads.template(current_user, layout, fmt, _today())
     except DomainError:
         abort(404)
     mimetype = XLSX_MIME if fmt == "xlsx" else "text/csv"
@@ -225,7 +226,7 @@ def versions(account_id: int):
         "forecasts/versions.html",
         "versions",
         account=account,
-        versions=service.versions_of(current_user, account.id),
+        versions=forecast_versions.versions_of(current_user, account.id),
         horizon_form=horizon_form,
     )
 
@@ -235,11 +236,11 @@ def versions(account_id: int):
 def version(version_id: int):
     """One published version beside the one before it, changed cells marked."""
     try:
-        version = service.version_for(current_user, version_id)
+        version = forecast_versions.version_for(current_user, version_id)
     except NotFound:
         abort(404)
-    previous = service.previous_of(version)
-    months, rows, totals = service.compare(version, previous)
+    previous = forecast_versions.previous_of(version)
+    months, rows, totals = forecast_versions.compare(version, previous)
     return render_page(
         "forecasts/version.html",
         "comparison",
@@ -256,4 +257,6 @@ def version(version_id: int):
 @requires(*service.VENDOR_READERS)
 def inbox():
     """Published versions of every account the viewer follows, newest first."""
-    return render_page("forecasts/inbox.html", "inbox", versions=service.inbox(current_user))
+    return render_page(
+        "forecasts/inbox.html", "inbox", versions=forecast_versions.inbox(current_user)
+    )

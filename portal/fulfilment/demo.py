@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.notifications.models import Notification
 from portal.ordering.models import Order, OrderEvent
 
-from . import service
+from . import cancellations, confirmations, shipments
 from .models import CHANGE_REASONS
 
 # The share of promises each demo account sees kept; others get a middling record.
@@ -50,17 +50,17 @@ def _play(rng, staff, order, placed: date, today: date, reliability: float) -> N
     confirm_day = placed + timedelta(days=rng.choice((0, 0, 1, 1, 2)))
     decisions = []
     for line in order.lines:
-        promise = service.proposed_promise(line, confirm_day)
+        promise = confirmations.proposed_promise(line, confirm_day)
         if rng.random() < 0.02:
             decisions.append(
-                service.LineDecision(line.id, decline_reason="No longer made in this size")
+                confirmations.LineDecision(line.id, decline_reason="No longer made in this size")
             )
         elif line.quantity > 1 and line.reserved_quantity < line.quantity and rng.random() < 0.3:
             now_part = max(1, line.reserved_quantity)
             # What is in stock now: dispatched tomorrow, plus transit on delivery terms.
             soon = 1 + (2 if order.account.promise_basis == "delivery" else 0)
             decisions.append(
-                service.LineDecision(
+                confirmations.LineDecision(
                     line.id,
                     confirm_day + timedelta(days=soon),
                     later_quantity=line.quantity - now_part,
@@ -68,8 +68,8 @@ def _play(rng, staff, order, placed: date, today: date, reliability: float) -> N
                 )
             )
         else:
-            decisions.append(service.LineDecision(line.id, promise))
-    _at_day(order, confirm_day, lambda: service.confirm(staff, order, decisions, confirm_day))
+            decisions.append(confirmations.LineDecision(line.id, promise))
+    _at_day(order, confirm_day, lambda: confirmations.confirm(staff, order, decisions, confirm_day))
     if order.status == "cancelled":
         return
     plan: dict[date, dict[int, int]] = {}
@@ -87,7 +87,7 @@ def _play(rng, staff, order, placed: date, today: date, reliability: float) -> N
                     order,
                     change_day,
                     lambda line=line, new=new, reason=reason, change_day=change_day: (
-                        service.change_promise(
+                        confirmations.change_promise(
                             staff,
                             order,
                             line.id,
@@ -134,7 +134,7 @@ def _ship_and_deliver(rng, staff, order, plan: dict[date, dict[int, int]], today
         shipment = _at_day(
             order,
             day,
-            lambda day=day: service.ship(
+            lambda day=day: shipments.ship(
                 staff,
                 order,
                 plan[day],
@@ -157,7 +157,7 @@ def _deliver(rng, staff, order, shipment, arrives: date) -> None:
     _at_day(
         order,
         arrives,
-        lambda: service.deliver(
+        lambda: shipments.deliver(
             staff, order, shipment, delivered_on=arrives, received=received, today=arrives
         ),
     )
@@ -168,7 +168,7 @@ def _cancellation(rng, staff, order, line, day: date) -> None:
     request = _at_day(
         order,
         day,
-        lambda: service.request_cancellation(
+        lambda: cancellations.request_cancellation(
             buyer, order, line.id, reason="Our project was postponed"
         ),
     )
@@ -176,7 +176,7 @@ def _cancellation(rng, staff, order, line, day: date) -> None:
     _at_day(
         order,
         day,
-        lambda: service.answer_cancellation(
+        lambda: cancellations.answer_cancellation(
             staff,
             order,
             request.id,

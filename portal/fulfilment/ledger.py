@@ -160,6 +160,11 @@ def summarise(lines: Iterable[LineFigures], today: date) -> Figures:
     return total
 
 
+def order_figures(order: Order) -> dict[int, LineFigures]:
+    """How each line of the order stands against its first promise, by line id."""
+    return _figures_of_order(order.id, order.account.promise_basis)
+
+
 # --- keeping the daily projection ---------------------------------------------------------
 
 

@@ -14,11 +14,13 @@ from portal.accounts.service import account_manager_choices
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.htmx import render_page
+from portal.ordering import order_page
 from portal.ordering import service as ordering
 from portal.params import database_int
 from portal.security import requires
 
-from . import ledger, service
+from . import cancellations, confirmations, ledger, service, shipments
+from . import inbox as desk_inbox
 from .forms import (
     AnswerForm,
     CorrectShipmentForm,
@@ -34,6 +36,31 @@ bp = Blueprint("fulfilment", __name__)
 
 DESK_VIEWERS = (Role.FULFILMENT, Role.ADMIN, Role.ACCOUNT_MANAGER)
 DESK_ACTORS = (Role.FULFILMENT, Role.ADMIN)
+
+
+@bp.record_once
+def _add_to_customer_order_page(state) -> None:
+    # Ordering's order page must not import fulfilment (fulfilment builds on
+    # ordering); the desk's part of that page is registered from here instead.
+    order_page.add_part(state.app, customer_order_part)
+
+
+def customer_order_part(order, today: date) -> dict:
+    """What the customer's order page shows of the desk's work on the order:
+    each line's promise and its changes, whether it was kept, the shipments and
+    the cancellation requests (with the form to ask for one)."""
+    requests = cancellations.cancellation_requests(order)
+    figures = ledger.order_figures(order)
+    return {
+        "history": confirmations.promise_history(order),
+        "shipments": shipments.shipments(order),
+        "requests": requests,
+        "pending_lines": {r.line_id for r in requests if r.status == "pending"},
+        "figures": figures,
+        "kept": ledger.summarise(figures.values(), today),
+        "reasons": CHANGE_REASONS,
+        "reason_form": ReasonForm,
+    }
 
 
 def _today() -> date:
@@ -55,14 +82,14 @@ def _int_arg(name: str) -> int | None:
 def inbox():
     """Orders waiting for the vendor, oldest first; filters by account, manager, view."""
     view = request.args.get("view", "waiting")
-    filters = service.DeskFilter(
-        view=view if view in service.INBOX_VIEWS else "waiting",
+    filters = desk_inbox.DeskFilter(
+        view=view if view in desk_inbox.INBOX_VIEWS else "waiting",
         account_id=_int_arg("account"),
         manager_id=_int_arg("manager"),
         q=request.args.get("q", "")[:100],
     )
     page = max(1, _int_arg("page") or 1)
-    rows, total = service.inbox(current_user, filters, limit=50, offset=(page - 1) * 50)
+    rows, total = desk_inbox.inbox(current_user, filters, limit=50, offset=(page - 1) * 50)
     accounts = db.session.scalars(
         select(CustomerAccount)
         .where(CustomerAccount.id.in_(service.desk_accounts(current_user)))
@@ -75,7 +102,7 @@ def inbox():
         total=total,
         page=page,
         filters=filters,
-        views=service.INBOX_VIEWS,
+        views=desk_inbox.INBOX_VIEWS,
         accounts=accounts,
         managers=account_manager_choices(),
         today=_today(),
@@ -87,7 +114,7 @@ def inbox():
 
 def _desk_order_or_404(number: str):
     try:
-        return service.desk_order(current_user, number)
+        return desk_inbox.desk_order(current_user, number)
     except NotFound:
         abort(404)
 
@@ -100,7 +127,7 @@ def order(number: str):
 
 def _render_order(order, *, status: int = 200, error: str | None = None, submitted=None):
     today = _today()
-    figures = service.line_figures(order)
+    figures = ledger.order_figures(order)
     return render_page(
         "fulfilment/order.html",
         "content",
@@ -109,10 +136,10 @@ def _render_order(order, *, status: int = 200, error: str | None = None, submitt
         today=today,
         error=error,
         submitted=submitted or {},
-        proposed={line.id: service.proposed_promise(line, today) for line in order.lines},
-        shipments=service.shipments(order),
-        requests=service.cancellation_requests(order),
-        history=service.promise_history(order),
+        proposed={line.id: confirmations.proposed_promise(line, today) for line in order.lines},
+        shipments=shipments.shipments(order),
+        requests=cancellations.cancellation_requests(order),
+        history=confirmations.promise_history(order),
         figures=figures,
         kept=ledger.summarise(figures.values(), today),
         events=ordering.timeline(order),
@@ -185,7 +212,7 @@ def confirm(number: str):
             label = f"Line {line.line_no} ({line.sku})"
             later = per_line("later", {line.id: label}).get(line.id)
             decisions.append(
-                service.LineDecision(
+                confirmations.LineDecision(
                     line_id=line.id,
                     promised_on=_date(request.form.get(f"promise-{line.id}"), label),
                     later_quantity=later,
@@ -193,7 +220,7 @@ def confirm(number: str):
                     decline_reason=request.form.get(f"decline-{line.id}", "")[:500],
                 )
             )
-        service.confirm(current_user, found, decisions, _today())
+        confirmations.confirm(current_user, found, decisions, _today())
     except Forbidden:
         abort(403)
     except DomainError as error:
@@ -216,7 +243,7 @@ def change_promise(number: str, line_id: int):
         flash(f"The promise was not changed: {problems}", "error")
         return redirect(url_for("fulfilment.order", number=number), code=303)
     try:
-        line = service.change_promise(
+        line = confirmations.change_promise(
             current_user,
             found,
             line_id,
@@ -243,7 +270,7 @@ def ship(number: str):
         quantities = per_line(
             "ship", {line.id: f"Line {line.line_no} ({line.sku})" for line in found.lines}
         )
-        shipment = service.ship(
+        shipment = shipments.ship(
             current_user,
             found,
             quantities,
@@ -264,12 +291,12 @@ def correct_shipment(number: str, shipment_id: int):
     form = CorrectShipmentForm(prefix=f"s{shipment_id}")
     _csrf_checked(form)
     try:
-        shipment = service.shipment_for(found, shipment_id)
+        shipment = shipments.shipment_for(found, shipment_id)
         quantities = per_line(
             "qty",
             {sl.id: f"Line {sl.line.line_no} ({sl.line.sku})" for sl in shipment.lines},
         )
-        service.correct_shipment(
+        shipments.correct_shipment(
             current_user,
             found,
             shipment,
@@ -294,12 +321,12 @@ def deliver(number: str, shipment_id: int):
     form = DeliverForm(prefix=f"d{shipment_id}")
     _csrf_checked(form)
     try:
-        shipment = service.shipment_for(found, shipment_id)
+        shipment = shipments.shipment_for(found, shipment_id)
         received = per_line(
             "received",
             {sl.id: f"Line {sl.line.line_no} ({sl.line.sku})" for sl in shipment.lines},
         )
-        service.deliver(
+        shipments.deliver(
             current_user,
             found,
             shipment,
@@ -321,7 +348,9 @@ def cancel_line(number: str, line_id: int):
     form = ReasonForm(prefix=f"cancel{line_id}")
     _csrf_checked(form)
     try:
-        line = service.cancel_line(current_user, found, line_id, reason=form.reason.data or "")
+        line = cancellations.cancel_line(
+            current_user, found, line_id, reason=form.reason.data or ""
+        )
     except NotFound:
         abort(404)
     except DomainError as error:
@@ -337,7 +366,7 @@ def answer_request(number: str, request_id: int):
     _csrf_checked(form)
     accept = request.form.get("decision") == "accept"
     try:
-        service.answer_cancellation(
+        cancellations.answer_cancellation(
             current_user, found, request_id, accept=accept, comment=form.comment.data or ""
         )
     except NotFound:
@@ -363,7 +392,9 @@ def request_cancellation(number: str, line_id: int):
     form = ReasonForm(prefix=f"cancel{line_id}")
     _csrf_checked(form)
     try:
-        service.request_cancellation(current_user, found, line_id, reason=form.reason.data or "")
+        cancellations.request_cancellation(
+            current_user, found, line_id, reason=form.reason.data or ""
+        )
     except NotFound:
         abort(404)
     except DomainError as error:

@@ -20,8 +20,8 @@ from portal.htmx import render_page
 from portal.params import database_int
 from portal.security import requires
 
+from . import order_page, service
 from . import quick_order as order_lines
-from . import service
 from .forms import CheckoutForm, DecisionForm, PasteForm
 from .models import ORDER_STATUS_LABELS
 
@@ -410,30 +410,20 @@ def _order_or_404(number: str):
 @bp.get("/orders/<number>")
 @requires(*ORDER_VIEWERS)
 def order(number: str):
-    """One order: lines with expected dates, and the timeline of everything so far."""
-    from portal.fulfilment import ledger
-    from portal.fulfilment import service as fulfilment
-    from portal.fulfilment.forms import ReasonForm
-    from portal.fulfilment.models import CHANGE_REASONS
+    """One order: lines with expected dates, and the timeline of everything so far.
 
+    Promises, shipments and cancellation requests come from the areas that
+    registered a part of this page (`order_page`): ordering imports none of them."""
     found = _order_or_404(number)
-    requests = fulfilment.cancellation_requests(found)
-    figures = fulfilment.line_figures(found)
+    today = _today()
     return render_page(
         "ordering/order.html",
         "content",
         order=found,
         events=service.timeline(found),
         decision_form=DecisionForm(),
-        history=fulfilment.promise_history(found),
-        shipments=fulfilment.shipments(found),
-        requests=requests,
-        pending_lines={r.line_id for r in requests if r.status == "pending"},
-        figures=figures,
-        kept=ledger.summarise(figures.values(), _today()),
-        reasons=CHANGE_REASONS,
-        reason_form=ReasonForm,
-        today=_today(),
+        today=today,
+        **order_page.parts(found, today),
     )
 
 

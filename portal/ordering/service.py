@@ -3,6 +3,11 @@ approval, cancellation and order history.
 
 Plain functions with explicit arguments; every state change of an order or a
 line writes an OrderEvent in the same transaction.
+
+Fulfilment (the vendor's order desk) builds on this module, never the other
+way round: what the desk needs of an order that ordering owns is public here
+(`lock_order`, `record_event`, `release_reservation`, `desk_people`), and this
+module imports nothing from fulfilment.
 """
 
 from __future__ import annotations
@@ -290,7 +295,7 @@ def _reserve_fresh(product_id: int, wanted: int) -> int:
     return 0
 
 
-def _event(
+def record_event(
     order: Order,
     actor: User | None,
     kind: str,
@@ -300,8 +305,11 @@ def _event(
     on_date: date | None = None,
     **detail,
 ) -> None:
-    """Write an event row. `quantity` and `on_date` are the figures the promise
-    ledger reads; anything else goes into `detail` for the timeline."""
+    """Write an event row of the order (and line) in the current transaction.
+
+    `quantity` and `on_date` are the figures the promise ledger reads; anything
+    else goes into `detail` for the timeline. The desk's steps write theirs
+    through here too, so the order's timeline has one writer."""
     db.session.add(
         OrderEvent(
             order=order,
@@ -417,11 +425,11 @@ def place_order(
         if existing is None:
             raise
         return existing, False
-    _event(
+    record_event(
         order, user, "placed", total=str(order.total), lines=len(order.lines), po_number=po_number
     )
     if needs_approval:
-        _event(order, None, "approval_requested", limit=str(account.approval_limit))
+        record_event(order, None, "approval_requested", limit=str(account.approval_limit))
         _notify_approvers(order, user)
     else:
         _notify_desk_of_new_order(order, user)
@@ -433,7 +441,8 @@ def place_order(
 # --- approval and cancellation -------------------------------------------------------
 
 
-def _release(line: OrderLine) -> None:
+def release_reservation(line: OrderLine) -> None:
+    """Give the stock reserved for a line back (it was rejected, declined or cancelled)."""
     if line.reserved_quantity:
         db.session.execute(
             update(Stock)
@@ -468,8 +477,8 @@ def decide(user: User, order: Order, *, approve: bool, comment: str) -> Order:
     db.session.refresh(order)
     if not approve:
         for line in order.lines:
-            _release(line)
-    _event(
+            release_reservation(line)
+    record_event(
         order,
         user,
         "approved" if approve else "rejected",
@@ -510,7 +519,6 @@ def _notify_approvers(order: Order, buyer: User) -> None:
 def _notify_desk_of_new_order(order: Order, actor: User) -> None:
     """Fulfilment staff and the account manager learn of an order to confirm."""
     from portal.formatting import money
-    from portal.fulfilment.service import desk_people
     from portal.notifications import service as notifications
 
     notifications.notify(
@@ -523,15 +531,45 @@ def _notify_desk_of_new_order(order: Order, actor: User) -> None:
     )
 
 
+def desk_people(order: Order) -> list[User]:
+    """Who at the vendor handles the order: the account's manager and the active
+    fulfilment staff. They learn of a new order here; the desk tells the same
+    people of a buyer's cancellation request."""
+    from portal.accounts.service import people_with_role
+
+    people = people_with_role(Role.FULFILMENT)
+    if order.account.account_manager is not None:
+        people.append(order.account.account_manager)
+    return people
+
+
+def lock_order(order: Order) -> Order:
+    """Take the order's row lock and reload it with its lines.
+
+    Every change of an order after it was placed starts here (the buyer's own
+    cancel, and each step at the desk), so two people acting on one order queue
+    up and each sees what the other did: on PostgreSQL through SELECT ... FOR
+    UPDATE; SQLite already serialises writing requests (BEGIN IMMEDIATE). The
+    promise ledger's "before" snapshot is taken after this, so parallel steps on
+    one line cannot double-count.
+    """
+    db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+    db.session.refresh(order)
+    db.session.scalars(
+        select(OrderLine)
+        .where(OrderLine.order_id == order.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    return order
+
+
 def cancel(user: User, order: Order, line_id: int | None = None) -> Order:
     """Cancel the order, or one line of it, until the vendor has confirmed it."""
     if user.account_id != order.account_id or not user.has_role(
         Role.BUYER, Role.APPROVER, Role.CUSTOMER_ADMIN
     ):
         raise Forbidden("Only the account's own users can cancel its orders.")
-    from portal.fulfilment.service import lock
-
-    lock(order)  # the desk may be confirming it at this moment
+    lock_order(order)  # the desk may be confirming it at this moment
     if not order.is_open:
         raise DomainError(f"Order {order.number} can no longer be cancelled here.")
     lines = [line for line in order.lines if line.status == "open"]
@@ -541,8 +579,8 @@ def cancel(user: User, order: Order, line_id: int | None = None) -> Order:
             raise DomainError("That line is already cancelled or does not exist.")
     for line in lines:
         line.status = "cancelled"
-        _release(line)
-        _event(
+        release_reservation(line)
+        record_event(
             order,
             user,
             "line_cancelled",
@@ -556,7 +594,7 @@ def cancel(user: User, order: Order, line_id: int | None = None) -> Order:
     if not open_lines:
         before = order.status
         order.status = "cancelled"
-        _event(order, user, "cancelled", before=before, after="cancelled")
+        record_event(order, user, "cancelled", before=before, after="cancelled")
     db.session.commit()
     return order
 

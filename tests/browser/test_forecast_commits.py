@@ -12,13 +12,14 @@ from sqlalchemy import select
 from portal.accounts.models import User
 from portal.catalog.models import Product
 from portal.extensions import db
-from portal.forecasts import service
+from portal.forecasts import drafts, versions
+from portal.forecasts.months import add_months
 
 from .conftest import sign_in
 
 
 def _month(n: int) -> str:
-    return f"{service.add_months(date.today().replace(day=1), n):%Y-%m}"
+    return f"{add_months(date.today().replace(day=1), n):%Y-%m}"
 
 
 def test_a_planner_commits_below_forecast_with_a_reason_and_the_buyer_sees_it(
@@ -30,10 +31,10 @@ def test_a_planner_commits_below_forecast_with_a_reason_and_the_buyer_sees_it(
             select(Product).where(Product.status == "active").order_by(Product.sku_key).limit(1)
         )
         sku, pid = product.sku, product.id
-        service.add_product(buyer, sku, date.today())
-        service.save_cell(buyer, pid, _month(0), "100", date.today())
-        service.save_cell(buyer, pid, _month(1), "40", date.today())
-        service.publish(buyer, "", date.today())
+        drafts.add_product(buyer, sku, date.today())
+        drafts.save_cell(buyer, pid, _month(0), "100", date.today())
+        drafts.save_cell(buyer, pid, _month(1), "40", date.today())
+        versions.publish(buyer, "", date.today())
         account_id = buyer.account_id
 
     sign_in(page, "planner@vendor.test")

@@ -12,14 +12,15 @@ from sqlalchemy import select
 from portal.accounts.models import User
 from portal.catalog.models import Product
 from portal.extensions import db
-from portal.forecasts import service
+from portal.forecasts import drafts, versions
+from portal.forecasts.months import add_months
 
 from .conftest import sign_in
 
 
 def test_the_demand_page_filters_as_the_planner_types(app, catalog, page, console_errors):
     today = date.today()
-    next_month = service.add_months(today.replace(day=1), 1)
+    next_month = add_months(today.replace(day=1), 1)
     with app.app_context():
         buyer = db.session.scalar(select(User).where(User.email == "buyer@acme.test"))
         products = db.session.scalars(
@@ -27,9 +28,9 @@ def test_the_demand_page_filters_as_the_planner_types(app, catalog, page, consol
         ).all()
         skus = [p.sku for p in products]
         for product, quantity in zip(products, ("30", "50"), strict=True):
-            service.add_product(buyer, product.sku, today)
-            service.save_cell(buyer, product.id, f"{next_month:%Y-%m}", quantity, today)
-        service.publish(buyer, "", today)
+            drafts.add_product(buyer, product.sku, today)
+            drafts.save_cell(buyer, product.id, f"{next_month:%Y-%m}", quantity, today)
+        versions.publish(buyer, "", today)
 
     sign_in(page, "planner@vendor.test")
     page.goto(f"/forecasts/planning/demand?month={next_month:%Y-%m}")

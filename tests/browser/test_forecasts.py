@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from portal.catalog.models import Product
 from portal.extensions import db
-from portal.forecasts.service import add_months
+from portal.forecasts.months import add_months
 
 from .conftest import sign_in
 

@@ -1,0 +1,378 @@
+"""The customer's draft forecast: the grid of products × the horizon's months,
+one cell at a time, a product added, a row filled.
+
+A draft is started on the first change, pre-filled from the latest published
+version in one INSERT … SELECT. Cells are written in bulk (executemany, COPY on
+PostgreSQL), never as one ORM object per cell.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
+
+from portal.accounts.models import User
+from portal.catalog.models import Product, sku_key
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.params import optional_database_int
+
+from .models import DRAFT_NUMBER, ForecastCell, ForecastVersion
+from .months import month_label, parse_month
+from .service import (
+    CHUNK,
+    draft_of,
+    editor,
+    latest_published,
+    parse_quantity,
+    products_by_id,
+    record_event,
+    window,
+)
+
+
+def ensure_draft(
+    user: User, account_id: int, today: date, *, replacing: set[int] | frozenset = frozenset()
+) -> ForecastVersion:
+    """The account's draft; a new one starts as a copy of the latest published version
+    (but for the products in `replacing`, whose rows the caller writes anew)."""
+    months = window(account_id, today)
+    draft = draft_of(account_id)
+    if draft is None:
+        draft = ForecastVersion(
+            account_id=account_id,
+            number=DRAFT_NUMBER,
+            first_month=months[0],
+            horizon_months=len(months),
+            created_by_id=user.id,
+        )
+        try:
+            # Two first edits at once: the second finds the first one's draft.
+            with db.session.begin_nested():
+                db.session.add(draft)
+        except IntegrityError:
+            draft = draft_of(account_id)
+            if draft is None:
+                raise
+            return draft
+        latest = latest_published(account_id)
+        if latest is not None:
+            _copy_cells(latest.id, draft.id, months, replacing)
+        record_event(
+            account_id,
+            draft.id,
+            user,
+            "draft_started",
+            after="draft",
+            based_on=latest.number if latest else None,
+        )
+    elif draft.first_month != months[0] or draft.horizon_months != len(months):
+        draft.first_month, draft.horizon_months = months[0], len(months)
+    return draft
+
+
+def _copy_cells(source_id: int, target_id: int, months: list[date], leave_out) -> None:
+    """Copy a version's cells within `months` into another version, in the database
+    (INSERT … SELECT), except those of the products in `leave_out`."""
+
+    def copy(*only) -> None:
+        db.session.execute(
+            insert(ForecastCell).from_select(
+                list(CELL_COLUMNS),
+                select(
+                    literal(target_id),
+                    ForecastCell.product_id,
+                    ForecastCell.month,
+                    ForecastCell.account_id,
+                    ForecastCell.quantity,
+                ).where(
+                    ForecastCell.version_id == source_id,
+                    ForecastCell.month >= months[0],
+                    ForecastCell.month <= months[-1],
+                    *only,
+                ),
+            )
+        )
+
+    if not leave_out:
+        copy()
+        return
+    # The products to keep, named: IN (…) is a range of the primary key for each,
+    # where NOT IN (2,000 ids) would compare every cell with every id.
+    keep = sorted(
+        set(
+            db.session.scalars(
+                select(ForecastCell.product_id)
+                .where(ForecastCell.version_id == source_id)
+                .distinct()
+            )
+        )
+        - set(leave_out)
+    )
+    for start in range(0, len(keep), CHUNK):
+        copy(ForecastCell.product_id.in_(keep[start : start + CHUNK]))
+
+
+# --- the grid ------------------------------------------------------------------------------------
+
+
+@dataclass
+class GridRow:
+    product: Product
+    quantities: dict[date, int]
+
+    def total(self) -> int:
+        return sum(self.quantities.values())
+
+
+@dataclass
+class Grid:
+    """What the customer's page shows: the draft, or the latest version until a draft starts."""
+
+    months: list[date]
+    rows: list[GridRow]
+    draft: ForecastVersion | None
+    latest: ForecastVersion | None
+    month_totals: dict[date, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.month_totals.values())
+
+    @property
+    def labels(self) -> list[str]:
+        return [month_label(m) for m in self.months]
+
+
+def _cells(version_id: int, months: list[date]) -> dict[int, dict[date, int]]:
+    by_product: dict[int, dict[date, int]] = defaultdict(dict)
+    rows = db.session.execute(
+        select(ForecastCell.product_id, ForecastCell.month, ForecastCell.quantity).where(
+            ForecastCell.version_id == version_id,
+            ForecastCell.month >= months[0],
+            ForecastCell.month <= months[-1],
+        )
+    )
+    for product_id, month, quantity in rows:
+        by_product[product_id][month] = quantity
+    # Products whose cells all lie outside the window still have a row.
+    for product_id in db.session.scalars(
+        select(ForecastCell.product_id).where(ForecastCell.version_id == version_id).distinct()
+    ):
+        by_product.setdefault(product_id, {})
+    return by_product
+
+
+def grid(user: User, today: date) -> Grid:
+    """The customer's forecast grid: products (by SKU) × the horizon's months."""
+    account_id = editor(user)
+    months = window(account_id, today)
+    draft = draft_of(account_id)
+    latest = latest_published(account_id)
+    source = draft or latest
+    cells = _cells(source.id, months) if source else {}
+    products = products_by_id(cells)
+    rows = sorted(
+        (GridRow(products[pid], {m: q.get(m, 0) for m in months}) for pid, q in cells.items()),
+        key=lambda row: row.product.sku_key,
+    )
+    totals = {m: sum(row.quantities[m] for row in rows) for m in months}
+    return Grid(months, rows, draft, latest, totals)
+
+
+# --- changing cells ------------------------------------------------------------------------------
+
+
+@dataclass
+class CellResult:
+    product: Product
+    month: date
+    quantity: int
+    row_total: int
+    month_total: int
+    grand_total: int
+
+
+def _totals(version_id: int, product_id: int, month: date, months: list[date]):
+    in_window = (ForecastCell.month >= months[0], ForecastCell.month <= months[-1])
+    base = select(func.coalesce(func.sum(ForecastCell.quantity), 0)).where(
+        ForecastCell.version_id == version_id, *in_window
+    )
+    return (
+        db.session.scalar(base.where(ForecastCell.product_id == product_id)),
+        db.session.scalar(base.where(ForecastCell.month == month)),
+        db.session.scalar(base),
+    )
+
+
+def _draft_product(account_id: int, raw_product_id, raw_month, today: date):
+    months = window(account_id, today)
+    month = parse_month(str(raw_month or ""))
+    if month is None or month not in months:
+        raise DomainError("That month is not in the forecast horizon.", field="month")
+    product_id = optional_database_int(str(raw_product_id or ""))
+    product = db.session.get(Product, product_id) if product_id else None
+    if product is None:
+        raise DomainError("Add the product to the forecast first.", field="product_id")
+    return product, month, months
+
+
+def check_cell(user: User, raw_product_id, raw_month, today: date):
+    """The product and month a cell form names (for showing an error beside it)."""
+    return _draft_product(editor(user), raw_product_id, raw_month, today)[:2]
+
+
+def save_cell(user: User, raw_product_id, raw_month, raw_quantity, today: date) -> CellResult:
+    """Set one cell of the draft (starting the draft if there is none)."""
+    account_id = editor(user)
+    product, month, months = _draft_product(account_id, raw_product_id, raw_month, today)
+    quantity = parse_quantity(raw_quantity)
+    draft = ensure_draft(user, account_id, today)
+    in_draft = db.session.scalar(
+        select(ForecastCell.quantity)
+        .where(ForecastCell.version_id == draft.id, ForecastCell.product_id == product.id)
+        .limit(1)
+    )
+    if in_draft is None:
+        raise DomainError("Add the product to the forecast first.", field="product_id")
+    key = (
+        ForecastCell.version_id == draft.id,
+        ForecastCell.product_id == product.id,
+        ForecastCell.month == month,
+    )
+    before = db.session.scalar(select(ForecastCell.quantity).where(*key))
+    if before is None:
+        db.session.execute(
+            insert(ForecastCell).values(
+                version_id=draft.id,
+                product_id=product.id,
+                month=month,
+                account_id=account_id,
+                quantity=quantity,
+            )
+        )
+    elif before != quantity:
+        db.session.execute(update(ForecastCell).where(*key).values(quantity=quantity))
+    if before != quantity:
+        record_event(
+            account_id,
+            draft.id,
+            user,
+            "cell",
+            before=str(before or 0),
+            after=str(quantity),
+            product_id=product.id,
+            month=month_label(month),
+        )
+    row_total, month_total, grand_total = _totals(draft.id, product.id, month, months)
+    db.session.commit()
+    return CellResult(product, month, quantity, row_total, month_total, grand_total)
+
+
+def add_product(user: User, raw_sku: str | None, today: date) -> Product:
+    """Add a product (by SKU) to the draft, with a zero for every month."""
+    account_id = editor(user)
+    sku = (raw_sku or "").strip()
+    if not sku:
+        raise DomainError("Give the product's SKU.", field="sku")
+    product = db.session.scalar(select(Product).where(Product.sku_key == sku_key(sku[:64])))
+    if product is None:
+        raise DomainError(f"There is no product with the SKU “{sku[:64]}”.", field="sku")
+    if product.is_discontinued:
+        raise DomainError(f"{product.sku} is discontinued; forecast its successor.", field="sku")
+    draft = ensure_draft(user, account_id, today)
+    exists = db.session.scalar(
+        select(ForecastCell.product_id)
+        .where(ForecastCell.version_id == draft.id, ForecastCell.product_id == product.id)
+        .limit(1)
+    )
+    if exists is not None:
+        raise DomainError(f"{product.sku} is already in the forecast.", field="sku")
+    db.session.execute(
+        insert(ForecastCell),
+        [
+            {
+                "version_id": draft.id,
+                "product_id": product.id,
+                "month": m,
+                "account_id": account_id,
+                "quantity": 0,
+            }  # fmt: skip
+            for m in window(account_id, today)
+        ],
+    )
+    record_event(account_id, draft.id, user, "product_added", after=product.sku[:30])
+    db.session.commit()
+    return product
+
+
+def fill_row(user: User, raw_product_id, today: date) -> Product:
+    """Copy a row's first month into every month of the horizon."""
+    account_id = editor(user)
+    months = window(account_id, today)
+    product, _, _ = _draft_product(account_id, raw_product_id, month_label(months[0]), today)
+    draft = ensure_draft(user, account_id, today)
+    first = db.session.scalar(
+        select(ForecastCell.quantity).where(
+            ForecastCell.version_id == draft.id,
+            ForecastCell.product_id == product.id,
+            ForecastCell.month == months[0],
+        )
+    )
+    if first is None:
+        raise DomainError("Add the product to the forecast first.", field="product_id")
+    replace_rows(draft.id, account_id, {product.id: {m: first for m in months}})
+    record_event(account_id, draft.id, user, "row_filled", after=str(first), product_id=product.id)
+    db.session.commit()
+    return product
+
+
+def replace_rows(
+    version_id: int, account_id: int, rows: dict[int, dict[date, int]], *, fresh: bool = False
+) -> None:
+    """Write whole rows of a version: delete the products' cells (unless the caller
+    knows there are none), insert the new ones."""
+    ids = [] if fresh else list(rows)
+    for start in range(0, len(ids), CHUNK):
+        db.session.execute(
+            delete(ForecastCell).where(
+                ForecastCell.version_id == version_id,
+                ForecastCell.product_id.in_(ids[start : start + CHUNK]),
+            )
+        )
+    values = [
+        {
+            "version_id": version_id,
+            "product_id": pid,
+            "month": m,
+            "account_id": account_id,
+            "quantity": q,
+        }  # fmt: skip
+        for pid, by_month in rows.items()
+        for m, q in by_month.items()
+    ]
+    if values:
+        _insert_cells(values)
+
+
+CELL_COLUMNS = ("version_id", "product_id", "month", "account_id", "quantity")
+
+
+def _insert_cells(values: list[dict]) -> None:
+    """Insert many cells: COPY on PostgreSQL (48,000 cells in a fraction of what
+    executemany takes there), executemany elsewhere; in the session's transaction."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(ForecastCell), values)
+        return
+    columns = ", ".join(CELL_COLUMNS)
+    with (
+        connection.connection.cursor() as cursor,
+        cursor.copy(f"COPY forecast_cell ({columns}) FROM STDIN") as copy,
+    ):
+        for row in values:
+            copy.write_row(tuple(row[c] for c in CELL_COLUMNS))
