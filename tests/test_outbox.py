@@ -4,9 +4,6 @@ twice; each user's choice of e-mail at once, a daily digest or none."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import queue
 import socket
 import time
 from datetime import date, timedelta
@@ -30,70 +27,11 @@ from portal.notifications.models import (
 )
 from portal.ordering import service as ordering
 
-from .support import soup
+from .support import MailServer, free_port, soup
 
 
 def user(email_address: str) -> User:
     return db.session.scalar(select(User).where(User.email == email_address))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Inbox:
-    """aiosmtpd handler: accepts each message into a queue; addresses listed in `answers`
-    get that reply to RCPT TO instead (e.g. "550 5.1.1 No such user")."""
-
-    def __init__(self):
-        self.messages: queue.Queue[email.message.EmailMessage] = queue.Queue()
-        self.answers: dict[str, str] = {}
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
-        if address in self.answers:
-            return self.answers[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.messages.put(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 Message accepted for delivery"
-
-    def next(self, timeout: float = 10):
-        try:
-            return self.messages.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"no mail arrived within {timeout} s") from None
-
-    def all(self, wait: float = 0.5) -> list:
-        """Everything that arrived, waiting `wait` seconds for stragglers."""
-        time.sleep(wait)
-        found = []
-        while not self.messages.empty():
-            found.append(self.messages.get())
-        return found
-
-
-class MailServer:
-    """A real SMTP server on a fixed port that a test can stop and start again."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.inbox = Inbox()
-        self.controller = None
-
-    def start(self):
-        from aiosmtpd.controller import Controller
-
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self):
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
 
 
 @pytest.fixture

@@ -11,7 +11,10 @@ shows:
 - signing out on one ends the session on both, even for a copy of the old cookie;
 - failed sign-ins count across both hosts;
 - one idempotency key submitted through both hosts, one after the other and in
-  parallel, makes exactly one order.
+  parallel, makes exactly one order;
+- one worker, a third process with an instance folder of its own, sends each
+  e-mail the hosts wrote to the outbox exactly once (to a real SMTP server on a
+  local port), woken through Redis.
 
 PostgreSQL is the server at PORTAL_TEST_DATABASE_URL (default: the one `make
 test-postgres` uses); the test creates and drops a database of its own there.
@@ -26,6 +29,7 @@ import http.client
 import os
 import random
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -48,7 +52,7 @@ from portal import create_app
 from portal.accounts.service import GENERIC_SIGN_IN_ERROR
 from portal.extensions import db
 
-from .support import DEMO_PASSWORD, FAST_HASHING, csrf_token_from, make_test_config
+from .support import DEMO_PASSWORD, FAST_HASHING, MailServer, csrf_token_from, make_test_config
 
 pytestmark = pytest.mark.hosts
 
@@ -179,10 +183,11 @@ def start_process(
     return process, log_path
 
 
-def stop_process(process: subprocess.Popen) -> None:
-    """SIGTERM (gunicorn's graceful stop), then SIGKILL if it lingers."""
+def stop_process(process: subprocess.Popen, graceful: int = signal.SIGTERM) -> None:
+    """SIGTERM (gunicorn's graceful stop; SIGINT for the worker), then SIGKILL if it
+    lingers."""
     if process.poll() is None:
-        process.terminate()
+        process.send_signal(graceful)
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -190,9 +195,11 @@ def stop_process(process: subprocess.Popen) -> None:
             process.wait(timeout=10)
 
 
-def host_environment(database_url: str, instance: Path, attachments: Path) -> dict[str, str]:
-    """What a deployment sets on every host: the same database, Redis and secret key;
-    the instance folder is the host's own."""
+def host_environment(
+    database_url: str, instance: Path, attachments: Path, mail_port: int
+) -> dict[str, str]:
+    """What a deployment sets on every host and on the worker: the same database, Redis,
+    secret key and mail server; the instance folder is each process's own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "FLASK_"))}
     env.update(
         PORTAL_DATABASE_URL=database_url,
@@ -200,6 +207,9 @@ def host_environment(database_url: str, instance: Path, attachments: Path) -> di
         PORTAL_SECRET_KEY=SECRET_KEY,
         PORTAL_INSTANCE_PATH=str(instance),
         PORTAL_ATTACHMENT_DIR=str(attachments),
+        PORTAL_MAIL_SERVER="127.0.0.1",
+        PORTAL_MAIL_PORT=str(mail_port),
+        PORTAL_MAIL_USE_TLS="false",
         PORTAL_LOGIN_MAX_FAILURES_PER_EMAIL=str(MAX_FAILURES_PER_EMAIL),
         # Every request comes from 127.0.0.1: only the per-e-mail count is under test.
         PORTAL_LOGIN_MAX_FAILURES_PER_ADDRESS="1000",
@@ -262,11 +272,14 @@ def wait_until_serving(host: Host) -> None:
 
 @dataclass
 class Deployment:
-    """Two hosts over one database; `app` reads that database from the test."""
+    """Two hosts and a worker over one database; `app` reads that database from the
+    test; `mail` is the SMTP server the worker delivers to."""
 
     app: object
     a: Host
     b: Host
+    worker: Host
+    mail: MailServer
     database_url: str
     workdir: Path
 
@@ -288,17 +301,30 @@ def deployment(tmp_path_factory, request):
     app = _migrate_and_load(database_url)
     request.addfinalizer(lambda: _dispose(app))
 
+    mail = MailServer()
+    mail.start()
+    request.addfinalizer(mail.stop)
+
     workdir = tmp_path_factory.mktemp("hosts")
     attachments = workdir / "shared-attachments"
     hosts = []
     for name in ("a", "b"):
-        env = host_environment(database_url, workdir / f"instance-{name}", attachments)
+        env = host_environment(database_url, workdir / f"instance-{name}", attachments, mail.port)
         host = start_gunicorn(name, env, workdir)
         hosts.append(host)
         request.addfinalizer(lambda process=host.process: stop_process(process))
+    # The worker's instance folder is its own too: a queue left on the SQLite default
+    # (a file there) would never hear the hosts' nudges, and the mail would only leave
+    # with the schedule's minute, or not within the test at all.
+    env = host_environment(database_url, workdir / "instance-worker", attachments, mail.port)
+    process, log_path = start_process(
+        "worker", [sys.executable, "-m", "flask", "--app", "wsgi", "worker"], env, workdir
+    )
+    worker = Host("worker", process, log_path)
+    request.addfinalizer(lambda: stop_process(worker.process, signal.SIGINT))
     for host in hosts:
         wait_until_serving(host)
-    return Deployment(app, hosts[0], hosts[1], database_url, workdir)
+    return Deployment(app, hosts[0], hosts[1], worker, mail, database_url, workdir)
 
 
 def _dispose(app) -> None:
@@ -311,7 +337,7 @@ def _dispose(app) -> None:
 def host_logs(deployment):
     """After each test, print what each host logged during it: pytest shows it beside
     a failed test (and keeps it to itself for a passing one)."""
-    hosts = (deployment.a, deployment.b)
+    hosts = (deployment.a, deployment.b, deployment.worker)
     offsets = {host.name: len(host.log) for host in hosts}
     yield
     for host in hosts:
@@ -518,3 +544,46 @@ def test_one_idempotency_key_in_parallel_on_both_hosts_makes_one_order(deploymen
     # Stock was reserved once, by the one order: the other submissions' reservations
     # were rolled back with them.
     assert reserved_after - reserved_before == reserved_by_order
+
+
+def _outbox(app) -> list:
+    from portal.notifications.models import OutboxMessage
+
+    with app.app_context():
+        found = list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        db.session.remove()
+    return found
+
+
+def test_one_worker_sends_each_mail_of_both_hosts_once(deployment):
+    """Orders placed through both hosts (each submission repeated on the other host)
+    notify the desk, whose mail the worker on a third process sends, each message once."""
+    placed = []
+    for index, (email, first, second) in enumerate(
+        [
+            ("buyer@acme.test", deployment.a, deployment.b),
+            ("buyer@globex.test", deployment.b, deployment.a),
+            ("buyer@initech.test", deployment.a, deployment.b),
+        ]
+    ):
+        person = Person()
+        assert person.sign_in(first, email)[0] == 303
+        _fill_cart(deployment.app, email)
+        form = _checkout_form(person, first, f"PO-MAIL-{index}")
+        assert person.request(first, "POST", "/checkout", form)[0] == 303
+        assert person.request(second, "POST", "/checkout", form)[0] == 303
+        placed += _orders_with_po(deployment.app, f"PO-MAIL-{index}")
+    assert len(placed) == 3
+
+    deadline = time.monotonic() + 60
+    while any(row.state in ("queued", "sending") for row in _outbox(deployment.app)):
+        assert time.monotonic() < deadline, "the worker left mail in the outbox"
+        time.sleep(0.2)
+    rows = _outbox(deployment.app)
+    arrived = [message["Message-ID"] for message in deployment.mail.inbox.all(wait=2)]
+
+    assert {row.state for row in rows} == {"sent"}
+    # Every order this module placed told the desk; each such message arrived once.
+    assert sum(f"{number}" in row.subject + row.body for row in rows for number in placed) >= 3
+    assert sorted(arrived) == sorted(row.message_id for row in rows)
+    assert len(set(arrived)) == len(arrived)
