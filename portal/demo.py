@@ -101,18 +101,20 @@ def load() -> dict[str, int]:
     from portal.forecasts import demo as forecasts_demo
     from portal.fulfilment import demo as fulfilment_demo
     from portal.ideas import demo as ideas_demo
+    from portal.notifications.service import without_nudges
     from portal.ordering import demo as ordering_demo
     from portal.plans import demo as plans_demo
 
-    counts = load_people()
-    counts |= catalog_demo.load(random.Random(4242), utcnow().date())
-    db.session.commit()
-    counts |= ordering_demo.load(random.Random(4343), utcnow().date())
-    counts |= fulfilment_demo.load(random.Random(4444), utcnow().date())
-    counts |= ideas_demo.load(random.Random(4545), utcnow().date())
-    counts |= plans_demo.load(random.Random(4646), utcnow().date())
-    counts |= forecasts_demo.load(random.Random(4646), utcnow().date())
-    _forget_demo_mail()
+    with without_nudges():
+        counts = load_people()
+        counts |= catalog_demo.load(random.Random(4242), utcnow().date())
+        db.session.commit()
+        counts |= ordering_demo.load(random.Random(4343), utcnow().date())
+        counts |= fulfilment_demo.load(random.Random(4444), utcnow().date())
+        counts |= ideas_demo.load(random.Random(4545), utcnow().date())
+        counts |= plans_demo.load(random.Random(4646), utcnow().date())
+        counts |= forecasts_demo.load(random.Random(4646), utcnow().date())
+        _forget_demo_mail()
     return counts
 
 

@@ -11,7 +11,8 @@ server. Delivery, retries and failures: portal.notifications.outbox.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -39,6 +40,8 @@ TEXT_MAX = 300
 LINK_MAX = 300
 # Set in Session.info when outbox rows were added: the commit nudges the worker.
 _NUDGE = "portal.notifications.nudge"
+# Set in Session.info while `without_nudges()` runs.
+_QUIET = "portal.notifications.quiet"
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -199,12 +202,24 @@ def _nudge_after_commit(session: Session) -> None:
     # waits until the outermost transaction is committed.
     if session.get_nested_transaction() is not None:
         return
-    if session.info.pop(_NUDGE, False):
+    if session.info.pop(_NUDGE, False) and not session.info.get(_QUIET):
         from portal import jobs
 
         # Never raises: the rows are committed, and the schedule delivers them
         # within a minute if the nudge cannot be queued.
         jobs.enqueue("deliver_outbox")
+
+
+@contextmanager
+def without_nudges() -> Iterator[None]:
+    """Commit without waking the worker each time: for bulk writes such as the demo
+    load, whose thousand commits would otherwise queue a thousand deliveries of an
+    outbox the schedule empties within a minute anyway."""
+    db.session.info[_QUIET] = True
+    try:
+        yield
+    finally:
+        db.session.info.pop(_QUIET, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
