@@ -32,6 +32,13 @@ def register(app: Flask) -> None:
         try:
             # The app itself, not the context-bound proxy: the heartbeat thread uses it.
             app = current_app._get_current_object()  # type: ignore[attr-defined]
+            queue = jobs.check(app)
+            # Said on the command's output, whatever PORTAL_LOG_LEVEL keeps from the log:
+            # whoever starts a worker needs to see which queue it serves.
+            click.echo(
+                f"Worker {jobs.worker_name()} on the {queue.backend} queue at {queue.location}"
+                f"{'' if no_schedule else ', running the schedule'}; Ctrl-C stops it."
+            )
             jobs.run_worker(app, threads=max(1, threads), periodic=not no_schedule)
         except jobs.QueueUnavailable as error:
             raise click.ClickException(str(error)) from None
