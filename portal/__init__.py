@@ -82,6 +82,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .ordering.routes import bp as ordering_bp
     from .plans import models as _plans_models  # noqa: F401
     from .plans.routes import bp as plans_bp
+    from .service import models as _service_models  # noqa: F401
+    from .service.routes import bp as service_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
@@ -96,6 +98,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(forecasts_bp)
     app.register_blueprint(planning_bp)
     app.register_blueprint(forecast_commits_bp)
+    app.register_blueprint(service_bp)
 
     from .cli import register_commands
 
