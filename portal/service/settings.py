@@ -98,16 +98,21 @@ def _day(raw: str) -> date:
         raise ValueError(f"“{text[:30]}” is not a date (YYYY-MM-DD)") from None
 
 
+def _sentence(error: Exception) -> str:
+    text = str(error)
+    return text[:1].upper() + text[1:]
+
+
 def add_holiday(user: User, *, day: str, name: str) -> ServiceHoliday:
     _admin(user)
     try:
         parsed = _day(day)
     except ValueError as error:
-        raise DomainError(str(error).capitalize() + ".", field="day") from None
+        raise DomainError(_sentence(error) + ".", field="day") from None
     try:
         name = _holiday_name(name)
     except ValueError as error:
-        raise DomainError(str(error).capitalize() + ".", field="name") from None
+        raise DomainError(_sentence(error) + ".", field="name") from None
     if db.session.scalar(select(ServiceHoliday.id).where(ServiceHoliday.day == parsed)):
         raise DomainError(f"{parsed:%d %b %Y} is a holiday already.", field="day")
     holiday = ServiceHoliday(day=parsed, name=name)
@@ -157,7 +162,7 @@ def import_holidays(user: User, data: bytes) -> int:
             day = _day(cells[0])
             name = _holiday_name(cells[1])
         except ValueError as error:
-            problems.append((line, str(error).capitalize()))
+            problems.append((line, _sentence(error)))
             continue
         if day in seen:
             problems.append((line, f"{day:%d %b %Y} is given on line {seen[day]} already"))
