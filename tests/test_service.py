@@ -96,7 +96,7 @@ def test_a_request_from_opening_to_the_customers_rating(app, demo, login_as):
     page = text_of(buyer.get(url))
     assert "A technician comes at 14:00." in page and "Seal replaced." in page
     assert "NOTE-42" not in page  # the internal note stays with the vendor
-    assert "First answer given in" in page and "Kept" in page
+    assert "First answer: " in page and "of working time Kept" in page
     assert (
         buyer.post(f"{url}/confirm", {"satisfied": "yes", "comment": "Quick, thanks"}).status_code
         == 303

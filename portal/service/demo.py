@@ -49,7 +49,9 @@ def load(rng: random.Random, now: datetime) -> dict[str, int]:
     people = {u.email: u for u in db.session.scalars(select(User).where(User.account_id.is_(None)))}
     service = people["service@vendor.test"]
     engineer = people["engineer@vendor.test"]
-    db.session.add(ServiceHoliday(day=(now + timedelta(days=40)).date(), name="Company day"))
+    db.session.add(
+        ServiceHoliday(day=_working_day(now + timedelta(days=40), 0).date(), name="Company day")
+    )
     db.session.commit()
     made = 0
     for account in db.session.scalars(select(CustomerAccount).order_by(CustomerAccount.number)):
@@ -72,7 +74,7 @@ def load(rng: random.Random, now: datetime) -> dict[str, int]:
                 "waiting": 3,
                 "breached": 6,
                 "new": 0,
-                "reopened": 9,
+                "reopened": 4,
                 "phone": 2,
             }[plan]
             opened = _at(_working_day(now, back), 8) if back else now - timedelta(minutes=40)
