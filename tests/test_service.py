@@ -645,3 +645,30 @@ def test_queue_list_and_request_page_take_the_same_statements_for_more_rows(app,
             )
     after = [_statements(app, who, url) for who, url in urls]
     assert after == before
+
+
+def test_order_lines_and_products_link_to_a_prefilled_request(app, demo, login_as, ids):
+    from portal.fulfilment import service as desk
+    from portal.ordering.models import Order, OrderLine
+
+    line_id = _order_line(app, "buyer@acme.test")
+    with app.app_context():
+        line = db.session.get(OrderLine, line_id)
+        order = db.session.get(Order, line.order_id)
+        fulfilment = user("fulfilment@vendor.test")
+        desk.confirm(fulfilment, order, [desk.LineDecision(line.id, date.today())], date.today())
+        desk.ship(
+            fulfilment,
+            order,
+            {line.id: 2},
+            carrier="DHL",
+            tracking="T",
+            shipped_on=date.today(),
+            today=date.today(),
+        )
+        number, product_id = order.number, line.product_id
+    buyer = login_as("buyer@acme.test")
+    page = soup(buyer.get(f"/orders/{number}"))
+    assert page.select_one(f"a[href='/service/new?order_line={line_id}']") is not None
+    page = soup(buyer.get(f"/catalog/products/{product_id}"))
+    assert page.select_one(f"a[href='/service/new?product={product_id}']") is not None
