@@ -452,6 +452,7 @@ def test_the_calendar_decides_the_promise(app, demo, login_as):
         cal = promises.calendar()
         assert cal.zone.key == "Asia/Tokyo" and cal.hours[0] == (time(9), time(12))
         assert cal.hours[1] is None
+    assert "Service hours changed" in text_of(admin.get("/audit"))
     bad = admin.post("/service/settings", {"timezone": "Mars/Olympus", **hours})
     assert bad.status_code == 422 and "not a time zone" in text_of(bad)
     bad = admin.post("/service/settings", {"timezone": "UTC", **hours, "day0_end": "08:00"})
@@ -672,3 +673,15 @@ def test_order_lines_and_products_link_to_a_prefilled_request(app, demo, login_a
     assert page.select_one(f"a[href='/service/new?order_line={line_id}']") is not None
     page = soup(buyer.get(f"/catalog/products/{product_id}"))
     assert page.select_one(f"a[href='/service/new?product={product_id}']") is not None
+
+
+def test_the_filters_answer_htmx_with_the_results_alone(app, demo, login_as):
+    with app.app_context():
+        opened(priority="urgent", title="Line down")
+        opened(priority="low", title="Manual in German")
+    service = login_as("service@vendor.test")
+    response = service.get("/service?priority=urgent", headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="results"') and "<html" not in body
+    assert "Line down" in body and "Manual in German" not in body

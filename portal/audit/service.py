@@ -45,6 +45,12 @@ ACTION_LABELS = {
     "contract_price_added": "Contract price added",
     "contract_price_removed": "Contract price removed",
     "contract_prices_imported": "Contract prices imported",
+    "service_hours_changed": "Service hours changed",
+    "service_holiday_added": "Service holiday added",
+    "service_holiday_removed": "Service holiday removed",
+    "service_holidays_imported": "Service holidays imported",
+    "service_target_set": "Account's service promise set",
+    "service_target_removed": "Account's service promise removed",
 }
 
 

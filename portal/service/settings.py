@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import available_timezones
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
+from portal.audit import service as audit
 from portal.errors import DomainError, Forbidden
 from portal.extensions import db
 from portal.spreadsheets import SpreadsheetError, read_rows
@@ -67,6 +68,13 @@ def save_calendar(
     if not kept:
         raise DomainError("Give the service at least one working day.")
     row = db.session.get(ServiceCalendar, 1) or ServiceCalendar(id=1)
+    before = {"timezone": row.timezone, "hours": row.hours} if row.timezone else None
+    audit.record(
+        "service_hours_changed",
+        actor=user,
+        target="service_calendar",
+        detail={"before": before, "after": {"timezone": timezone, "hours": kept}},
+    )
     row.timezone, row.hours, row.updated_at, row.updated_by_id = timezone, kept, now, user.id
     db.session.add(row)
     db.session.commit()
@@ -117,13 +125,23 @@ def add_holiday(user: User, *, day: str, name: str) -> ServiceHoliday:
         raise DomainError(f"{parsed:%d %b %Y} is a holiday already.", field="day")
     holiday = ServiceHoliday(day=parsed, name=name)
     db.session.add(holiday)
+    audit.record(
+        "service_holiday_added", actor=user, detail={"day": parsed.isoformat(), "name": name}
+    )
     db.session.commit()
     return holiday
 
 
 def delete_holiday(user: User, holiday_id: int) -> None:
     _admin(user)
-    db.session.execute(delete(ServiceHoliday).where(ServiceHoliday.id == holiday_id))
+    holiday = db.session.get(ServiceHoliday, holiday_id)
+    if holiday is not None:
+        audit.record(
+            "service_holiday_removed",
+            actor=user,
+            detail={"day": holiday.day.isoformat(), "name": holiday.name},
+        )
+        db.session.delete(holiday)
     db.session.commit()
 
 
@@ -178,6 +196,11 @@ def import_holidays(user: User, data: bytes) -> int:
             problems,
         )
     db.session.add_all(found)
+    audit.record(
+        "service_holidays_imported",
+        actor=user,
+        detail={"days": [h.day.isoformat() for h in found]},
+    )
     db.session.commit()
     return len(found)
 
@@ -228,6 +251,16 @@ def set_account_target(
             ServiceTarget.account_id == account.id, ServiceTarget.priority == priority
         )
     ) or ServiceTarget(account_id=account.id, priority=priority)
+    audit.record(
+        "service_target_set",
+        actor=user,
+        account_id=account.id,
+        target=f"service_target:{account.id}:{priority}",
+        detail={
+            "before": [row.response_hours, row.resolution_hours] if row.id else None,
+            "after": [response_hours, resolution_hours],
+        },
+    )
     row.response_hours, row.resolution_hours = response_hours, resolution_hours
     db.session.add(row)
     db.session.commit()
@@ -250,5 +283,14 @@ def account_target_rows() -> list[ServiceTarget]:
 def delete_account_target(user: User, target_id: int) -> None:
     """Back to the default promise for that account and priority."""
     _admin(user)
-    db.session.execute(delete(ServiceTarget).where(ServiceTarget.id == target_id))
+    target = db.session.get(ServiceTarget, target_id)
+    if target is not None:
+        audit.record(
+            "service_target_removed",
+            actor=user,
+            account_id=target.account_id,
+            target=f"service_target:{target.account_id}:{target.priority}",
+            detail={"before": [target.response_hours, target.resolution_hours]},
+        )
+        db.session.delete(target)
     db.session.commit()
