@@ -103,6 +103,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .cli import register_commands
 
     register_commands(app)
+    from .service.cli import register as register_service_commands
+
+    register_service_commands(app)
     return app
 
 

@@ -685,3 +685,17 @@ def test_the_filters_answer_htmx_with_the_results_alone(app, demo, login_as):
     body = response.get_data(as_text=True)
     assert body.lstrip().startswith('<div id="results"') and "<html" not in body
     assert "Line down" in body and "Manual in German" not in body
+
+
+def test_the_closing_runs_from_the_command_line(app, demo):
+    with app.app_context():
+        long_ago = utcnow() - timedelta(days=30)
+        request = opened(now=long_ago)
+        workflow.change_status(
+            user("service@vendor.test"), request, "resolved", now=long_ago, resolution="Done."
+        )
+        request_id = request.id
+    result = app.test_cli_runner().invoke(args=["service", "close-resolved"])
+    assert result.exit_code == 0 and "1 resolved request closed." in result.output
+    with app.app_context():
+        assert db.session.get(ServiceRequest, request_id).status == "closed"
