@@ -19,6 +19,7 @@ from portal.accounts.roles import CUSTOMER_ROLES, Role
 from portal.attachments import service as attachments
 from portal.errors import Forbidden, NotFound
 from portal.extensions import db
+from portal.params import database_int
 from portal.security import scoped
 
 from . import promises
@@ -158,8 +159,11 @@ def _filtered(viewer: User, filters: RequestFilter) -> Select:
         query = query.where(ServiceRequest.owner_id == viewer.id)
     elif filters.owner == "nobody":
         query = query.where(ServiceRequest.owner_id.is_(None))
-    elif filters.owner.isdigit() and len(filters.owner) < 10:
-        query = query.where(ServiceRequest.owner_id == int(filters.owner))
+    elif filters.owner:
+        try:
+            query = query.where(ServiceRequest.owner_id == database_int(filters.owner))
+        except ValueError:
+            pass  # not a person's id: no filter, as for a person who left
     if filters.account_id is not None and viewer.is_vendor_staff:
         query = query.where(ServiceRequest.account_id == filters.account_id)
     return query
