@@ -699,3 +699,16 @@ def test_the_closing_runs_from_the_command_line(app, demo):
     assert result.exit_code == 0 and "1 resolved request closed." in result.output
     with app.app_context():
         assert db.session.get(ServiceRequest, request_id).status == "closed"
+
+
+def test_on_the_phone_about_an_order_line_the_customer_is_chosen(app, demo, login_as, ids):
+    line_id = _order_line(app, "buyer@acme.test")
+    service = login_as("service@vendor.test")
+    form = soup(service.get(f"/service/new?order_line={line_id}"))
+    assert form.select_one("#account_id option[selected]")["value"] == str(ids["acme"])
+    response = service.post(
+        f"/service/new?order_line={line_id}",
+        {"account_id": ids["globex"], "kind": "return", "priority": "low", "title": "Wrong one"},
+    )
+    assert response.status_code == 422  # the line is Acme's, not Globex's
+    assert "not one of the customer's" in text_of(response)

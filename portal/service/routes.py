@@ -121,6 +121,8 @@ def new():
     if request.method == "GET" and not form.title.data:
         if line is not None:
             form.title.data = f"{line.sku} {line.name}"
+            if form.account_id is not None:  # on the phone about an order: its customer
+                form.account_id.data = line.order.account_id
         elif product is not None:
             form.title.data = f"{product.sku} {product.name}"
     if form.validate_on_submit():
