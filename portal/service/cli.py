@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 
 def register(app: Flask) -> None:
+    """Add the `flask service` commands to the app."""
     group = AppGroup("service", help="Service requests.")
     app.cli.add_command(group)
 

@@ -46,6 +46,7 @@ def _working_day(now: datetime, days_back: int) -> datetime:
 
 
 def load(rng: random.Random, now: datetime) -> dict[str, int]:
+    """The demo requests and a holiday; `rng` makes them the same on every run."""
     people = {u.email: u for u in db.session.scalars(select(User).where(User.account_id.is_(None)))}
     service = people["service@vendor.test"]
     engineer = people["engineer@vendor.test"]

@@ -101,6 +101,7 @@ class Measures:
 
 
 def measure(records: Iterable[Record]) -> Measures:
+    """The figures over `records` (see the module's definitions)."""
     result = Measures()
     for r in records:
         result.requests += 1
@@ -125,6 +126,7 @@ def measure(records: Iterable[Record]) -> Measures:
 
 
 def record_of(request: ServiceRequest, promise: promises.Promise) -> Record:
+    """What the measures need of one request and its promise."""
     return Record(
         response_state=promise.response.state,
         response_seconds=promise.response.spent_seconds if promise.response.is_done else None,

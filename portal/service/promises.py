@@ -173,6 +173,7 @@ def calendar() -> Calendar:
 
 
 def default_targets() -> dict[str, Target]:
+    """The configured promise per priority, for accounts without their own."""
     configured = current_app.config["SERVICE_TARGETS"]
     return {p: Target(*configured[p]) for p in PRIORITIES}
 

@@ -113,6 +113,7 @@ def thread(viewer: User, request: ServiceRequest) -> list[ServiceMessage]:
 
 
 def history(request: ServiceRequest) -> list[ServiceEvent]:
+    """Every event of the request, oldest first, with who acted (vendor staff read it)."""
     return list(
         db.session.scalars(
             select(ServiceEvent)

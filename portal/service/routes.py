@@ -492,6 +492,7 @@ def import_holidays():
 @bp.post("/service/settings/holidays/<int:holiday_id>/delete")
 @requires(Role.ADMIN)
 def delete_holiday(holiday_id: int):
+    """Remove a holiday."""
     if not ActionForm().validate_on_submit():
         abort(400)
     settings.delete_holiday(current_user, holiday_id)
@@ -528,6 +529,7 @@ def set_target():
 @bp.post("/service/settings/targets/<int:target_id>/delete")
 @requires(Role.ADMIN)
 def delete_target(target_id: int):
+    """Put an account back on the standard promise for one priority."""
     if not ActionForm().validate_on_submit():
         abort(400)
     settings.delete_account_target(current_user, target_id)

@@ -82,6 +82,7 @@ def save_calendar(
 
 
 def holidays(start: date | None = None) -> list[ServiceHoliday]:
+    """The holidays kept, oldest first; from `start` on when given."""
     query = select(ServiceHoliday).order_by(ServiceHoliday.day)
     if start is not None:
         query = query.where(ServiceHoliday.day >= start)
@@ -112,6 +113,7 @@ def _sentence(error: Exception) -> str:
 
 
 def add_holiday(user: User, *, day: str, name: str) -> ServiceHoliday:
+    """One holiday as typed: a date (YYYY-MM-DD) and a name; a day only once."""
     _admin(user)
     try:
         parsed = _day(day)
@@ -133,6 +135,7 @@ def add_holiday(user: User, *, day: str, name: str) -> ServiceHoliday:
 
 
 def delete_holiday(user: User, holiday_id: int) -> None:
+    """Remove a holiday (a missing one is already gone)."""
     _admin(user)
     holiday = db.session.get(ServiceHoliday, holiday_id)
     if holiday is not None:
@@ -268,6 +271,7 @@ def set_account_target(
 
 
 def account_target_rows() -> list[ServiceTarget]:
+    """Every account's own promised times, by account name."""
     from sqlalchemy.orm import joinedload
 
     return list(
