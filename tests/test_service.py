@@ -712,3 +712,18 @@ def test_on_the_phone_about_an_order_line_the_customer_is_chosen(app, demo, logi
     )
     assert response.status_code == 422  # the line is Acme's, not Globex's
     assert "not one of the customer's" in text_of(response)
+
+
+def test_the_promise_is_shown_in_the_viewers_time_zone(app, demo, login_as):
+    from zoneinfo import ZoneInfo
+
+    with app.app_context():
+        request = opened("buyer@globex.test", priority="low")
+        due = promises.promises_for([request], utcnow())[request.id].response.due_at
+        request_id = request.id
+    chicago = due.astimezone(ZoneInfo("America/Chicago")).strftime("%a %d %b %H:%M")
+    berlin = due.astimezone(ZoneInfo("Europe/Berlin")).strftime("%a %d %b %H:%M")
+    assert f"First answer by {chicago}" in text_of(login_as("buyer@globex.test").get("/service"))
+    assert f"First answer by {berlin}" in text_of(
+        login_as("service@vendor.test").get(f"/service/{request_id}")
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -120,8 +120,15 @@ def _clock(
         return Clock("breached", target, spent, None, None)
     if pauses and pauses[-1].end is None:
         return Clock("paused", target, spent, None, None)
-    due = add_working_seconds(calendar, now, target - spent)
+    due = _whole_second(add_working_seconds(calendar, now, target - spent))
     return Clock("due", target, spent, due, None)
+
+
+def _whole_second(instant: datetime) -> datetime:
+    """The due instant to the nearest second: sums of float seconds may land a
+    microsecond before 10:00:00, which a page would show as 09:59."""
+    rounded = instant.replace(microsecond=0)
+    return rounded + timedelta(seconds=1) if instant.microsecond >= 500_000 else rounded
 
 
 def evaluate(
