@@ -87,6 +87,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .ordering.routes import bp as ordering_bp
     from .plans import models as _plans_models  # noqa: F401
     from .plans.routes import bp as plans_bp
+    from .service import models as _service_models  # noqa: F401
+    from .service.routes import bp as service_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
@@ -101,6 +103,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(forecasts_bp)
     app.register_blueprint(planning_bp)
     app.register_blueprint(forecast_commits_bp)
+    app.register_blueprint(service_bp)
     app.register_blueprint(background_bp)
 
     from . import jobs
@@ -110,6 +113,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .cli import register_commands
 
     register_commands(app)
+    from .service.cli import register as register_service_commands
+
+    register_service_commands(app)
     return app
 
 

@@ -28,6 +28,16 @@ DISPATCH_DAYS_FROM_STOCK = 1
 # customer's design suggestion.
 IDEA_ANSWER_BUSINESS_DAYS = 5
 
+# Service requests: promised first response and resolution per priority, in working
+# hours of the vendor's service calendar; an account may have its own (a contract).
+SERVICE_TARGETS = {"urgent": [2, 8], "high": [4, 24], "normal": [8, 40], "low": [16, 80]}
+# The service calendar until a vendor admin keeps one on /service/settings: weekday
+# ("0" = Monday) to local opening hours; the zone is DEFAULT_TIMEZONE.
+SERVICE_WORKING_HOURS = {str(day): ["08:00", "17:00"] for day in range(5)}
+# A resolved request the customer neither confirms nor reopens closes by itself
+# after this many working days.
+SERVICE_AUTO_CLOSE_WORKING_DAYS = 5
+
 # A forecast cell that changed by more than this percentage from the version before is
 # flagged for the planners, unless an account has agreed on its own threshold.
 FORECAST_EXCEPTION_THRESHOLD_PERCENT = 20

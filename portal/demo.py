@@ -35,6 +35,7 @@ VENDOR_STAFF = [
     DemoLogin("planner@vendor.test", "Pat Planner", (Role.PLANNER,)),
     DemoLogin("engineer@vendor.test", "Erin Engineer", (Role.ENGINEER,)),
     DemoLogin("fulfilment@vendor.test", "Frankie Fulfilment", (Role.FULFILMENT,)),
+    DemoLogin("service@vendor.test", "Sasha Service", (Role.SERVICE,)),
     # A second account manager, so "accounts you manage" differs between managers.
     DemoLogin("manager2@vendor.test", "Sam Second-Manager", (Role.ACCOUNT_MANAGER,)),
 ]
@@ -69,7 +70,7 @@ STREETS = ["Industriestraße", "Harbour Road", "Main Street", "Werkstraße", "Mi
 
 def demo_logins() -> list[DemoLogin]:
     """The fixed logins printed by `make run` and listed in the README."""
-    return VENDOR_STAFF[:5] + CUSTOMER_LOGINS
+    return VENDOR_STAFF[:6] + CUSTOMER_LOGINS
 
 
 @cache
@@ -104,6 +105,7 @@ def load() -> dict[str, int]:
     from portal.notifications.service import without_nudges
     from portal.ordering import demo as ordering_demo
     from portal.plans import demo as plans_demo
+    from portal.service import demo as service_demo
 
     with without_nudges():
         counts = load_people()
@@ -114,6 +116,7 @@ def load() -> dict[str, int]:
         counts |= ideas_demo.load(random.Random(4545), utcnow().date())
         counts |= plans_demo.load(random.Random(4646), utcnow().date())
         counts |= forecasts_demo.load(random.Random(4646), utcnow().date())
+        counts |= service_demo.load(random.Random(4747), utcnow())
         _forget_demo_mail()
     return counts
 

@@ -24,7 +24,7 @@ from .support import DEMO_PASSWORD, Browserless
 
 PUBLIC = "public"
 SIGNED_IN = "signed in"
-VENDOR = frozenset({"account_manager", "planner", "engineer", "fulfilment", "admin"})
+VENDOR = frozenset({"account_manager", "planner", "engineer", "fulfilment", "service", "admin"})
 ACME_CUSTOMERS = frozenset({"buyer", "approver", "customer_admin"})
 ADMINS = frozenset({"admin", "customer_admin"})
 BUYERS = frozenset({"buyer", "customer_admin"})
@@ -42,6 +42,11 @@ PLAN_WRITERS = frozenset({"planner", "admin", "account_manager", "buyer", "custo
 FORECAST_VENDOR = frozenset({"planner", "admin", "account_manager"})
 FORECAST_READERS = BUYERS | FORECAST_VENDOR
 FORECAST_COMMITTERS = frozenset({"planner", "admin"})
+# Service requests: the account's customers and the vendor's service staff, engineers,
+# account managers (their accounts) and admins; the calendar is the vendor admins'.
+SERVICE_WORKERS = frozenset({"service", "engineer", "account_manager", "admin"})
+SERVICE_READERS = ACME_CUSTOMERS | SERVICE_WORKERS
+VENDOR_ADMIN = frozenset({"admin"})
 
 ACTORS = {
     "buyer": "buyer@acme.test",
@@ -51,6 +56,7 @@ ACTORS = {
     "planner": "planner@vendor.test",
     "engineer": "engineer@vendor.test",
     "fulfilment": "fulfilment@vendor.test",
+    "service": "service@vendor.test",
     "admin": "admin@vendor.test",
     "other_customer": "all-roles@globex.test",
 }
@@ -364,6 +370,49 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("forecast_commits.threshold", "/forecasts/accounts/<int:account_id>/threshold"): Access(
         "/forecasts/accounts/{acme}/threshold", FORECAST_COMMITTERS, ("POST",), tenant=True
     ),
+    # Service requests; {service_request} is Acme's (test_service.py checks what each sees).
+    ("service.index", "/service"): Access("/service", SERVICE_READERS),
+    ("service.new", "/service/new"): Access("/service/new", SERVICE_READERS, ("GET", "POST")),
+    ("service.measures", "/service/measures"): Access("/service/measures", SERVICE_READERS),
+    ("service.detail", "/service/<int:request_id>"): Access(
+        "/service/{service_request}", SERVICE_READERS, tenant=True
+    ),
+    ("service.post_message", "/service/<int:request_id>/messages"): Access(
+        "/service/{service_request}/messages", SERVICE_READERS, ("POST",), tenant=True
+    ),
+    ("service.take", "/service/<int:request_id>/take"): Access(
+        "/service/{service_request}/take", SERVICE_WORKERS, ("POST",)
+    ),
+    ("service.handover", "/service/<int:request_id>/handover"): Access(
+        "/service/{service_request}/handover", SERVICE_WORKERS, ("POST",)
+    ),
+    ("service.change_status", "/service/<int:request_id>/status"): Access(
+        "/service/{service_request}/status", SERVICE_WORKERS, ("POST",)
+    ),
+    ("service.confirm", "/service/<int:request_id>/confirm"): Access(
+        "/service/{service_request}/confirm", ACME_CUSTOMERS, ("POST",), tenant=True
+    ),
+    ("service.reopen", "/service/<int:request_id>/reopen"): Access(
+        "/service/{service_request}/reopen", ACME_CUSTOMERS, ("POST",), tenant=True
+    ),
+    ("service.settings_page", "/service/settings"): Access(
+        "/service/settings", VENDOR_ADMIN, ("GET", "POST")
+    ),
+    ("service.add_holiday", "/service/settings/holidays"): Access(
+        "/service/settings/holidays", VENDOR_ADMIN, ("POST",)
+    ),
+    ("service.import_holidays", "/service/settings/holidays/import"): Access(
+        "/service/settings/holidays/import", VENDOR_ADMIN, ("POST",)
+    ),
+    ("service.delete_holiday", "/service/settings/holidays/<int:holiday_id>/delete"): Access(
+        "/service/settings/holidays/{holiday}/delete", VENDOR_ADMIN, ("POST",)
+    ),
+    ("service.set_target", "/service/settings/targets"): Access(
+        "/service/settings/targets", VENDOR_ADMIN, ("POST",)
+    ),
+    ("service.delete_target", "/service/settings/targets/<int:target_id>/delete"): Access(
+        "/service/settings/targets/{service_target}/delete", VENDOR_ADMIN, ("POST",)
+    ),
 }
 
 
@@ -526,6 +575,23 @@ def build_world(app) -> dict:
         failed_mail.state, failed_mail.last_error = "failed", "550 5.1.1 No such user"
         job_failure = JobFailure(task_name="purge_sessions", task_id="t1", error="Boom")
         db.session.add(job_failure)
+        from portal.extensions import utcnow
+        from portal.service import workflow as service_requests
+        from portal.service.models import ServiceHoliday, ServiceTarget
+
+        service_request = service_requests.open_request(
+            buyer,
+            kind="repair",
+            priority="high",
+            title="Pump leaks",
+            description="",
+            now=utcnow(),
+        )
+        holiday = ServiceHoliday(day=date.today() + timedelta(days=30), name="Company day")
+        service_target = ServiceTarget(
+            account_id=acme.id, priority="urgent", response_hours=1, resolution_hours=4
+        )
+        db.session.add_all([holiday, service_target])
         db.session.commit()
         return {
             "failed_mail": failed_mail.id,
@@ -551,6 +617,9 @@ def build_world(app) -> dict:
             "plan": plan.id,
             "attachment": attachment.id,
             "forecast_version": forecast_version.id,
+            "service_request": service_request.id,
+            "holiday": holiday.id,
+            "service_target": service_target.id,
         }
 
 

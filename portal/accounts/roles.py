@@ -13,6 +13,7 @@ class Role(StrEnum):
     PLANNER = "planner"
     ENGINEER = "engineer"
     FULFILMENT = "fulfilment"
+    SERVICE = "service"
     ADMIN = "admin"
 
     @property
@@ -32,6 +33,7 @@ ROLE_LABELS = {
     Role.PLANNER: "Planner",
     Role.ENGINEER: "Engineer",
     Role.FULFILMENT: "Fulfilment",
+    Role.SERVICE: "Service",
     Role.ADMIN: "Vendor admin",
 }
 

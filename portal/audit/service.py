@@ -47,6 +47,12 @@ ACTION_LABELS = {
     "contract_prices_imported": "Contract prices imported",
     "mail_resent": "E-mail resent",
     "job_retried": "Background job retried",
+    "service_hours_changed": "Service hours changed",
+    "service_holiday_added": "Service holiday added",
+    "service_holiday_removed": "Service holiday removed",
+    "service_holidays_imported": "Service holidays imported",
+    "service_target_set": "Account's service promise set",
+    "service_target_removed": "Account's service promise removed",
 }
 
 

@@ -1,0 +1,1 @@
+"""After the sale: service requests and complaints with promised response times."""

@@ -1,0 +1,153 @@
+"""Working time over a calendar: pure functions, no database, no `now`.
+
+A `Calendar` is the vendor's working hours per weekday (local wall-clock
+time), its time zone and its holidays. Working hours are wall-clock times, so
+on the day daylight saving starts or ends the working day is still 08:00 to
+17:00 local time: the zone decides how long that is in UTC, not this module.
+
+- `working_seconds(calendar, start, end)`: working time between two instants.
+- `add_working_seconds(calendar, start, seconds)`: the instant at which that much
+  working time has passed after `start` (the due instant of a promise).
+- `add_working_days(calendar, start, days)`: the same local time `days` working
+  days later (when a resolved request closes by itself).
+- `Interval` and `paused_seconds`: working time inside pauses (waiting for the
+  customer), which the promise clock subtracts.
+
+Instants are timezone-aware datetimes (UTC in the portal); naive ones are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+# Far enough for any promise; a calendar without any working day would loop forever.
+MAX_DAYS = 3 * 366
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Working hours per weekday (Monday = 0), as (start, end) local times or None."""
+
+    zone: ZoneInfo
+    hours: tuple[tuple[time, time] | None, ...]
+    holidays: frozenset[date] = field(default_factory=frozenset)
+
+    def __post_init__(self):
+        if len(self.hours) != 7:
+            raise ValueError("working hours are given for the seven weekdays")
+        for span in self.hours:
+            if span is not None and not span[0] < span[1]:
+                raise ValueError("a working day ends after it starts")
+
+    def day_span(self, day: date) -> tuple[datetime, datetime] | None:
+        """The working hours of one local date as instants, or None (a day off)."""
+        span = self.hours[day.weekday()]
+        if span is None or day in self.holidays:
+            return None
+        # Wall-clock times in the zone, then UTC: arithmetic between datetimes that
+        # share a tzinfo is wall-clock arithmetic in Python, wrong across DST.
+        return (
+            datetime.combine(day, span[0], tzinfo=self.zone).astimezone(UTC),
+            datetime.combine(day, span[1], tzinfo=self.zone).astimezone(UTC),
+        )
+
+    @property
+    def has_working_days(self) -> bool:
+        return any(span is not None for span in self.hours)
+
+
+@dataclass(frozen=True)
+class Interval:
+    start: datetime
+    end: datetime | None  # None: still going on
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("instants must carry a time zone")
+    return value.astimezone(UTC)
+
+
+def working_seconds(calendar: Calendar, start: datetime, end: datetime) -> float:
+    """Working time from `start` to `end`, in seconds (0 if `end` is not after `start`)."""
+    start, end = _aware(start), _aware(end)
+    if end <= start:
+        return 0.0
+    total = 0.0
+    day = start.astimezone(calendar.zone).date()
+    last = end.astimezone(calendar.zone).date()
+    while day <= last:
+        span = calendar.day_span(day)
+        if span is not None:
+            begin, finish = max(span[0], start), min(span[1], end)
+            if finish > begin:
+                total += (finish - begin).total_seconds()
+        day += timedelta(days=1)
+    return total
+
+
+def add_working_seconds(calendar: Calendar, start: datetime, seconds: float) -> datetime:
+    """The instant when `seconds` of working time have passed after `start`.
+
+    Zero working time from outside working hours is `start` itself; a promise
+    made on a Saturday falls due in Monday's hours, never before they begin.
+    """
+    given = start
+    start = _aware(start)
+    if seconds <= 0:
+        return given
+    if not calendar.has_working_days:
+        raise ValueError("the calendar has no working day")
+    left = float(seconds)
+    day = start.astimezone(calendar.zone).date()
+    for _ in range(MAX_DAYS):
+        span = calendar.day_span(day)
+        if span is not None:
+            begin = max(span[0], start)
+            if span[1] > begin:
+                available = (span[1] - begin).total_seconds()
+                if left <= available:
+                    return (begin + timedelta(seconds=left)).astimezone(given.tzinfo)
+                left -= available
+        day += timedelta(days=1)
+    raise ValueError("the promise lies more than three years ahead")
+
+
+def add_working_days(calendar: Calendar, start: datetime, days: int) -> datetime:
+    """The same local time of day, `days` working days after `start`'s local date."""
+    given = start
+    _aware(start)
+    if not calendar.has_working_days:
+        raise ValueError("the calendar has no working day")
+    local = start.astimezone(calendar.zone)
+    day = local.date()
+    for _ in range(MAX_DAYS):
+        if days <= 0:
+            break
+        day += timedelta(days=1)
+        if calendar.day_span(day) is not None:
+            days -= 1
+    return datetime.combine(day, local.time(), tzinfo=calendar.zone).astimezone(given.tzinfo)
+
+
+def paused_seconds(
+    calendar: Calendar, pauses: Iterable[Interval], start: datetime, end: datetime
+) -> float:
+    """Working time between `start` and `end` that falls inside the pauses."""
+    total = 0.0
+    start, end = _aware(start), _aware(end)
+    for pause in pauses:
+        begin = max(_aware(pause.start), start)
+        finish = min(_aware(pause.end) if pause.end else end, end)
+        total += working_seconds(calendar, begin, finish)
+    return total
+
+
+def counted_seconds(
+    calendar: Calendar, pauses: Iterable[Interval], start: datetime, end: datetime
+) -> float:
+    """Working time from `start` to `end` with the pauses left out: what a promise spends."""
+    return working_seconds(calendar, start, end) - paused_seconds(calendar, pauses, start, end)

@@ -1,0 +1,143 @@
+"""Demo service requests at every account, through the same services people use:
+every status, one breached, one paused (waiting for the customer), one reopened,
+one opened on the phone, closed ones with satisfaction answers, and a holiday."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+
+from portal.accounts.models import CustomerAccount, User
+from portal.accounts.roles import Role
+from portal.extensions import db
+
+from . import workflow
+from .models import ServiceHoliday
+
+SUBJECTS = [
+    ("repair", "Dosing pump leaks at the shaft seal", "Drips about once a minute since Monday."),
+    ("installation", "Commissioning of the new valve block", "Line 3 is ready from next week."),
+    ("application", "Controller tuning for a slow process", "The loop overshoots by 8 %."),
+    ("maintenance", "Yearly service of the booster pumps", "Two units, same site."),
+    ("complaint_delivery", "Pallet arrived crushed", "Three cartons damaged, photos attached."),
+    ("complaint_quality", "Burrs inside the valve bodies", "Found on 12 of 200 pieces."),
+    ("complaint_invoice", "Invoice shows the list price", "Our contract price is lower."),
+    ("return", "Return of surplus bearings", "Ordered twice by mistake."),
+]
+ANSWERS = [
+    "Thank you, we are on it. A technician calls you today.",
+    "We have checked the batch record; details follow.",
+    "Could you send the serial number and a photo of the label?",
+]
+
+
+def _at(day: datetime, hour: int) -> datetime:
+    return datetime.combine(day.date(), time(hour, 0), tzinfo=day.tzinfo)
+
+
+def _working_day(now: datetime, days_back: int) -> datetime:
+    """A weekday `days_back` days before now (moved back over a weekend)."""
+    day = now - timedelta(days=days_back)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+def load(rng: random.Random, now: datetime) -> dict[str, int]:
+    """The demo requests and a holiday; `rng` makes them the same on every run."""
+    people = {u.email: u for u in db.session.scalars(select(User).where(User.account_id.is_(None)))}
+    service = people["service@vendor.test"]
+    engineer = people["engineer@vendor.test"]
+    db.session.add(
+        ServiceHoliday(day=_working_day(now + timedelta(days=40), 0).date(), name="Company day")
+    )
+    db.session.commit()
+    made = 0
+    for account in db.session.scalars(select(CustomerAccount).order_by(CustomerAccount.number)):
+        customers = [u for u in account.users if u.has_role(Role.BUYER, Role.CUSTOMER_ADMIN)]
+        if not customers:
+            continue
+        plans = ["closed_ok", "closed_bad", "resolved", "waiting", "breached", "new", "reopened"]
+        if account.number == "C-10001":
+            plans.append("phone")
+        for plan in plans:
+            kind, title, body = rng.choice(SUBJECTS)
+            customer = rng.choice(customers)
+            priority = {"breached": "high", "new": "urgent"}.get(
+                plan, rng.choice(("high", "normal", "normal", "low"))
+            )
+            back = {
+                "closed_ok": 40,
+                "closed_bad": 30,
+                "resolved": 4,
+                "waiting": 3,
+                "breached": 6,
+                "new": 0,
+                "reopened": 4,
+                "phone": 2,
+            }[plan]
+            opened = _at(_working_day(now, back), 8) if back else now - timedelta(minutes=40)
+            actor = service if plan != "phone" else engineer
+            request = workflow.open_request(
+                customer if plan != "phone" else actor,
+                kind=kind,
+                priority=priority,
+                title=title,
+                description=f"{body}\n\n- site: {account.name}\n- seen by: {customer.name}",
+                now=opened,
+                account_id=account.id,
+            )
+            made += 1
+            if plan == "new":
+                continue
+            # The breached one is answered only after its promise ran out.
+            first = opened + timedelta(hours=30 if plan == "breached" else rng.choice((1, 2, 3)))
+            worker = engineer if plan == "reopened" else actor
+            if request.owner_id is None:
+                workflow.take(worker, request, first)
+            workflow.post(worker, request, body=rng.choice(ANSWERS), internal=False, now=first)
+            workflow.post(
+                worker,
+                request,
+                body="Checked stock of spare seals: 4 on hand.",
+                internal=True,
+                now=first + timedelta(minutes=5),
+            )
+            if plan == "breached":
+                workflow.change_status(worker, request, "in_progress", now=first)
+                continue
+            if plan == "waiting":
+                workflow.change_status(worker, request, "waiting", now=first + timedelta(hours=1))
+                continue
+            if plan == "phone":
+                workflow.change_status(worker, request, "in_progress", now=first)
+                continue
+            workflow.change_status(worker, request, "in_progress", now=first + timedelta(hours=1))
+            solved = first + timedelta(days=1)
+            workflow.change_status(
+                worker,
+                request,
+                "resolved",
+                now=solved,
+                resolution="Replaced the seal kit and tested the unit for two hours.",
+            )
+            if plan == "resolved":
+                continue
+            if plan == "reopened":
+                workflow.reopen(
+                    customer,
+                    request,
+                    reason="It leaks again after a day.",
+                    now=solved + timedelta(days=1),
+                )
+                continue
+            workflow.confirm(
+                customer,
+                request,
+                satisfied=plan == "closed_ok",
+                comment="" if plan == "closed_ok" else "It took three visits.",
+                now=solved + timedelta(hours=20),
+            )
+    return {"service requests": made}

@@ -1,0 +1,171 @@
+"""How well the vendor keeps its service promises, per account and overall.
+
+`measure` is one function over plain records, so every figure can be checked
+on a hand-worked example; `measures_for` reads the records for a viewer (the
+working times come from the promise clock over the events). Definitions, for
+requests opened in the period:
+
+- first response and resolution time: working hours counted by the promise
+  clock (pauses left out), median and 90th percentile (nearest rank: the
+  smallest value with at least 90 % of the values at or below it), over the
+  requests that got one;
+- kept: share of the promises that fell due in the period which were kept; a
+  promise counts once it is met, or once it is breached (answered late, or
+  not yet answered past its time); a promise still running counts not at all;
+- open and overdue: requests not yet resolved, and those of them with a
+  breached promise;
+- satisfied: share of the customers' answers on closing that were "satisfied".
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, select
+
+from portal.accounts.models import CustomerAccount
+from portal.extensions import db
+
+from . import promises
+from .models import OPEN_STATUSES, ServiceRequest
+
+HOUR = 3600
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the measures need of one request."""
+
+    response_state: str  # met, breached, due, paused
+    response_seconds: float | None  # working time to the first response, if given
+    resolution_state: str
+    resolution_seconds: float | None  # working time to the (last) resolution, if resolved
+    is_open: bool
+    satisfied: bool | None = None
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Nearest rank: the smallest value with at least `share` of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+@dataclass
+class Measures:
+    requests: int = 0
+    response_hours: list[float] = field(default_factory=list)
+    resolution_hours: list[float] = field(default_factory=list)
+    promises_due: int = 0  # response and resolution promises that met or breached
+    promises_kept: int = 0
+    responses_due: int = 0
+    responses_kept: int = 0
+    open: int = 0
+    overdue: int = 0
+    rated: int = 0
+    satisfied: int = 0
+
+    @property
+    def response_median(self) -> float | None:
+        return statistics.median(self.response_hours) if self.response_hours else None
+
+    @property
+    def response_p90(self) -> float | None:
+        return percentile(self.response_hours, 0.9)
+
+    @property
+    def resolution_median(self) -> float | None:
+        return statistics.median(self.resolution_hours) if self.resolution_hours else None
+
+    @property
+    def resolution_p90(self) -> float | None:
+        return percentile(self.resolution_hours, 0.9)
+
+    @property
+    def kept_share(self) -> float | None:
+        return self.promises_kept / self.promises_due if self.promises_due else None
+
+    @property
+    def response_kept_share(self) -> float | None:
+        return self.responses_kept / self.responses_due if self.responses_due else None
+
+    @property
+    def satisfied_share(self) -> float | None:
+        return self.satisfied / self.rated if self.rated else None
+
+
+def measure(records: Iterable[Record]) -> Measures:
+    """The figures over `records` (see the module's definitions)."""
+    result = Measures()
+    for r in records:
+        result.requests += 1
+        if r.response_seconds is not None:
+            result.response_hours.append(round(r.response_seconds / HOUR, 2))
+        if r.resolution_seconds is not None:
+            result.resolution_hours.append(round(r.resolution_seconds / HOUR, 2))
+        for state, is_response in ((r.response_state, True), (r.resolution_state, False)):
+            if state in ("met", "breached"):
+                result.promises_due += 1
+                result.promises_kept += state == "met"
+                if is_response:
+                    result.responses_due += 1
+                    result.responses_kept += state == "met"
+        if r.is_open:
+            result.open += 1
+            result.overdue += "breached" in (r.response_state, r.resolution_state)
+        if r.satisfied is not None:
+            result.rated += 1
+            result.satisfied += r.satisfied
+    return result
+
+
+def record_of(request: ServiceRequest, promise: promises.Promise) -> Record:
+    """What the measures need of one request and its promise."""
+    return Record(
+        response_state=promise.response.state,
+        response_seconds=promise.response.spent_seconds if promise.response.is_done else None,
+        resolution_state=promise.resolution.state,
+        resolution_seconds=(
+            promise.resolution.spent_seconds if promise.resolution.is_done else None
+        ),
+        is_open=request.status in OPEN_STATUSES,
+        satisfied=request.satisfied,
+    )
+
+
+@dataclass
+class Report:
+    total: Measures
+    by_account: list[tuple[CustomerAccount, Measures]]
+
+
+def measures_for(visible: Select, start: datetime, now: datetime) -> Report:
+    """The figures over the requests of `visible` (a query of ServiceRequest the
+    viewer may see) opened since `start`, in total and per account."""
+    found = list(db.session.scalars(visible.where(ServiceRequest.opened_at >= start)))
+    states = promises.promises_for(found, now)
+    per_account: dict[int, list[Record]] = defaultdict(list)
+    everything = []
+    for request in found:
+        record = record_of(request, states[request.id])
+        everything.append(record)
+        per_account[request.account_id].append(record)
+    accounts = {
+        a.id: a
+        for a in db.session.scalars(
+            select(CustomerAccount).where(CustomerAccount.id.in_(list(per_account)))
+        )
+    }
+    return Report(
+        measure(everything),
+        sorted(
+            ((accounts[k], measure(v)) for k, v in per_account.items()),
+            key=lambda item: item[0].name.lower(),
+        ),
+    )

@@ -1,0 +1,214 @@
+"""Service requests after the sale, their thread and events; the vendor's service
+calendar (working hours, time zone, holidays) and accounts' own promised times."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import UTCDateTime, db, utcnow
+
+if TYPE_CHECKING:
+    from portal.accounts.models import CustomerAccount, User
+    from portal.catalog.models import Product
+    from portal.ordering.models import OrderLine
+
+KINDS = {
+    "installation": "Installation",
+    "application": "Application help",
+    "repair": "Repair",
+    "maintenance": "Maintenance",
+    "complaint_delivery": "Complaint about a delivery",
+    "complaint_quality": "Complaint about quality",
+    "complaint_invoice": "Complaint about an invoice",
+    "complaint_other": "Other complaint",
+    "return": "Return",
+}
+PRIORITIES = {
+    "urgent": "Urgent — equipment down",
+    "high": "High",
+    "normal": "Normal",
+    "low": "Low",
+}
+STATUSES = {
+    "new": "New",
+    "acknowledged": "Acknowledged",
+    "in_progress": "In progress",
+    "waiting": "Waiting for customer",
+    "resolved": "Resolved",
+    "closed": "Closed",
+}
+# Still the vendor's (or the customer's) to act on; resolved waits for confirmation.
+OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting")
+PRIORITY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+
+
+class ServiceRequest(db.Model):
+    """A customer's request for help after the sale, or a complaint. One owner at a time.
+
+    Its promised times are not stored: they follow from `opened_at`, the status
+    events and the calendar (portal.service.promises)."""
+
+    __tablename__ = "service_request"
+    tenant_column = "account_id"
+    __table_args__ = (
+        CheckConstraint(f"status IN {tuple(STATUSES)}", name="status"),
+        CheckConstraint(f"kind IN {tuple(KINDS)}", name="kind"),
+        CheckConstraint(f"priority IN {tuple(PRIORITIES)}", name="priority"),
+        CheckConstraint("satisfied IS NULL OR status = 'closed'", name="satisfied_when_closed"),
+        # The queue: open ones by priority and age; an account's list by activity.
+        Index("ix_service_request_queue", "status", "priority", "opened_at"),
+        Index("ix_service_request_account", "account_id", "last_activity_at"),
+        Index("ix_service_request_owner", "owner_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("customer_account.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")  # Markdown
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    # Who opened it; vendor staff may open one for a customer (a phone call).
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    on_behalf: Mapped[bool] = mapped_column(default=False)
+    # The customer person it is for (the caller when opened on their behalf).
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # What it concerns, when opened from there. Installed equipment comes later:
+    # `equipment_id` is kept without a foreign key until that table exists.
+    order_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("order_line.id", ondelete="SET NULL")
+    )
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id", ondelete="SET NULL"))
+    equipment_id: Mapped[int | None]
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Facts stamped once (or on each resolution), read by lists and measures; the
+    # promise clock itself reads the events.
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    satisfied: Mapped[bool | None]
+    satisfaction_comment: Mapped[str] = mapped_column(Text, default="")
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped[CustomerAccount] = relationship()
+    opened_by: Mapped[User | None] = relationship(foreign_keys=[opened_by_id])
+    contact: Mapped[User | None] = relationship(foreign_keys=[contact_id])
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    order_line: Mapped[OrderLine | None] = relationship()
+    product: Mapped[Product | None] = relationship()
+
+    @property
+    def reference(self) -> str:
+        return f"SR-{self.id:05d}"
+
+    @property
+    def status_label(self) -> str:
+        return STATUSES[self.status]
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS[self.kind]
+
+    @property
+    def priority_label(self) -> str:
+        return PRIORITIES[self.priority]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class ServiceMessage(db.Model):
+    """One post in a request's thread. Internal notes are for vendor staff only."""
+
+    __tablename__ = "service_message"
+    __table_args__ = (Index("ix_service_message_request", "request_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    internal: Mapped[bool] = mapped_column(default=False)
+    body: Mapped[str] = mapped_column(Text)  # Markdown
+    body_html: Mapped[str] = mapped_column(Text, default="")  # rendered once, when written
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User | None] = relationship()
+
+    @property
+    def html(self) -> Markup:
+        return Markup(self.body_html)
+
+
+class ServiceEvent(db.Model):
+    """Every change of a request: who, when, what, before and after.
+
+    kinds: opened, status, owner (a take or a handover, with the reason),
+    priority, first_response, reopened, rated. The promise clock reads the
+    status events: time in "waiting" does not count."""
+
+    __tablename__ = "service_event"
+    __table_args__ = (Index("ix_service_event_request", "request_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(30))
+    before: Mapped[str | None] = mapped_column(String(200))
+    after: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class ServiceCalendar(db.Model):
+    """The vendor's service hours: one row (id 1), kept by vendor admins.
+
+    `hours` maps weekday numbers ("0" = Monday) to ["08:00", "17:00"]; a
+    missing day is a day off. Without a row the defaults of the configuration apply."""
+
+    __tablename__ = "service_calendar"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    hours: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+class ServiceHoliday(db.Model):
+    """A day the vendor's service does not work: promised times skip it."""
+
+    __tablename__ = "service_holiday"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class ServiceTarget(db.Model):
+    """An account's own promised times for one priority (a service contract),
+    in working hours; without one the configured defaults apply."""
+
+    __tablename__ = "service_target"
+    tenant_column = "account_id"
+    __table_args__ = (
+        UniqueConstraint("account_id", "priority", name="uq_service_target_account_priority"),
+        CheckConstraint(f"priority IN {tuple(PRIORITIES)}", name="priority"),
+        CheckConstraint("response_hours > 0 AND resolution_hours >= response_hours", name="hours"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("customer_account.id", ondelete="CASCADE"))
+    priority: Mapped[str] = mapped_column(String(10))
+    response_hours: Mapped[int]
+    resolution_hours: Mapped[int]
+
+    account: Mapped[CustomerAccount] = relationship()

@@ -1,0 +1,236 @@
+"""Who sees which service requests, the queue and the lists, one request with its
+thread, history and files.
+
+What a person may see is decided in one place, `visible_requests`; internal
+notes are filtered in the query that reads the thread, never in a template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal.accounts import service as accounts
+from portal.accounts.models import CustomerAccount, User
+from portal.accounts.roles import CUSTOMER_ROLES, Role
+from portal.attachments import service as attachments
+from portal.errors import Forbidden, NotFound
+from portal.extensions import db
+from portal.params import database_int
+from portal.security import scoped
+
+from . import promises
+from .models import (
+    OPEN_STATUSES,
+    PRIORITIES,
+    STATUSES,
+    ServiceEvent,
+    ServiceMessage,
+    ServiceRequest,
+)
+
+# Vendor staff who work requests: take them, answer, hand them over.
+WORKERS = (Role.SERVICE, Role.ENGINEER, Role.ACCOUNT_MANAGER, Role.ADMIN)
+# Those among them who see every account's requests (account managers see their accounts').
+ALL_ACCOUNTS = (Role.SERVICE, Role.ENGINEER, Role.ADMIN)
+CUSTOMERS = tuple(CUSTOMER_ROLES)
+READERS = (*CUSTOMERS, *WORKERS)
+# The queue is read a page at a time; within it, nearest promise first.
+QUEUE_PAGE = 100
+
+
+def visible_requests(viewer: User) -> Select:
+    """The requests the viewer may see, as a query to refine: a customer its
+    account's; service staff, engineers and admins all; an account manager
+    (without one of those roles) those of the accounts they manage."""
+    query = scoped(select(ServiceRequest), ServiceRequest, viewer)
+    if not viewer.is_vendor_staff:
+        return query
+    if not viewer.has_role(*WORKERS):
+        raise Forbidden("Service requests are for service staff, engineers and account managers.")
+    if not viewer.has_role(*ALL_ACCOUNTS):
+        query = query.where(
+            ServiceRequest.account_id.in_(
+                select(CustomerAccount.id).where(CustomerAccount.account_manager_id == viewer.id)
+            )
+        )
+    return query
+
+
+def may_see(viewer: User, request_id: int) -> bool:
+    """May the viewer see this request (the rule for its files)?"""
+    try:
+        query = visible_requests(viewer)
+    except Forbidden:
+        return False
+    found = query.with_only_columns(ServiceRequest.id).where(ServiceRequest.id == request_id)
+    return db.session.scalar(found) is not None
+
+
+def _may_see_message(viewer: User, message_id: int) -> bool:
+    message = db.session.get(ServiceMessage, message_id)
+    if message is None or (message.internal and not viewer.is_vendor_staff):
+        return False
+    return may_see(viewer, message.request_id)
+
+
+attachments.register_owner_check("service_request", may_see)
+attachments.register_owner_check("service_message", _may_see_message)
+
+
+def request_for(viewer: User, request_id: int) -> ServiceRequest:
+    """One request the viewer may see, with what its page shows; NotFound otherwise
+    (another account's request looks exactly like a missing one)."""
+    found = db.session.scalar(
+        visible_requests(viewer)
+        .where(ServiceRequest.id == request_id)
+        .options(
+            joinedload(ServiceRequest.account).joinedload(CustomerAccount.account_manager),
+            joinedload(ServiceRequest.opened_by),
+            joinedload(ServiceRequest.owner),
+            joinedload(ServiceRequest.product),
+            joinedload(ServiceRequest.order_line),
+        )
+    )
+    if found is None:
+        raise NotFound("No such service request.")
+    return found
+
+
+def thread(viewer: User, request: ServiceRequest) -> list[ServiceMessage]:
+    """The thread, oldest first; internal notes only for vendor staff."""
+    query = select(ServiceMessage).where(ServiceMessage.request_id == request.id)
+    if not viewer.is_vendor_staff:
+        query = query.where(ServiceMessage.internal.is_(False))
+    return list(
+        db.session.scalars(
+            query.options(joinedload(ServiceMessage.author)).order_by(ServiceMessage.id)
+        )
+    )
+
+
+def history(request: ServiceRequest) -> list[ServiceEvent]:
+    """Every event of the request, oldest first, with who acted (vendor staff read it)."""
+    return list(
+        db.session.scalars(
+            select(ServiceEvent)
+            .where(ServiceEvent.request_id == request.id)
+            .options(joinedload(ServiceEvent.actor))
+            .order_by(ServiceEvent.id)
+        )
+    )
+
+
+def files_of(viewer: User, request: ServiceRequest, messages: list[ServiceMessage]):
+    """The request's own files and each post's, in two queries."""
+    own = attachments.for_owner("service_request", [request.id], viewer)[request.id]
+    per_message = attachments.for_owner("service_message", [m.id for m in messages], viewer)
+    return own, per_message
+
+
+def workers() -> list[User]:
+    """Vendor staff a request can be handed to."""
+    people: dict[int, User] = {}
+    for role in WORKERS:
+        for person in accounts.people_with_role(role):
+            people[person.id] = person
+    return sorted(people.values(), key=lambda p: p.name.lower())
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    status: str = "open"  # "open", "all" or one status
+    priority: str = ""
+    owner: str = ""  # "", "me", "nobody" or a user id
+    account_id: int | None = None
+
+
+def _filtered(viewer: User, filters: RequestFilter) -> Select:
+    query = visible_requests(viewer)
+    if filters.status == "open":
+        query = query.where(ServiceRequest.status.in_(OPEN_STATUSES))
+    elif filters.status in STATUSES:
+        query = query.where(ServiceRequest.status == filters.status)
+    if filters.priority in PRIORITIES:
+        query = query.where(ServiceRequest.priority == filters.priority)
+    if filters.owner == "me":
+        query = query.where(ServiceRequest.owner_id == viewer.id)
+    elif filters.owner == "nobody":
+        query = query.where(ServiceRequest.owner_id.is_(None))
+    elif filters.owner:
+        try:
+            query = query.where(ServiceRequest.owner_id == database_int(filters.owner))
+        except ValueError:
+            pass  # not a person's id: no filter, as for a person who left
+    if filters.account_id is not None and viewer.is_vendor_staff:
+        query = query.where(ServiceRequest.account_id == filters.account_id)
+    return query
+
+
+PRIORITY_RANK = case(
+    {"urgent": 0, "high": 1, "normal": 2, "low": 3}, value=ServiceRequest.priority, else_=4
+)
+
+
+def listing(
+    viewer: User, filters: RequestFilter, now: datetime, *, limit: int = QUEUE_PAGE
+) -> tuple[list[tuple[ServiceRequest, promises.Promise]], int]:
+    """A page of requests with their promises, and how many match.
+
+    Open requests come due first: breached, then by the instant the next
+    promise falls due, paused ones last. The database picks the page by
+    priority and age (which is how the due instants mostly fall, since targets
+    follow priority); the clock then orders the page. Closed and resolved ones
+    follow by latest activity. A fixed number of queries whatever the page size.
+    """
+    query = _filtered(viewer, filters)
+    total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
+    open_first = case((ServiceRequest.status.in_(OPEN_STATUSES), 0), else_=1)
+    found = list(
+        db.session.scalars(
+            query.options(
+                selectinload(ServiceRequest.account),
+                selectinload(ServiceRequest.owner),
+            )
+            .order_by(
+                open_first,
+                case((ServiceRequest.status.in_(OPEN_STATUSES), PRIORITY_RANK), else_=0),
+                case(
+                    (ServiceRequest.status.in_(OPEN_STATUSES), ServiceRequest.opened_at),
+                    else_=None,
+                ),
+                ServiceRequest.last_activity_at.desc(),
+                ServiceRequest.id.desc(),
+            )
+            .limit(limit)
+        )
+    )
+    states = promises.promises_for(found, now)
+    rows = [(r, states[r.id]) for r in found]
+    rows.sort(key=lambda row: _due_key(row[0], row[1]))
+    return rows, total
+
+
+def _due_key(request: ServiceRequest, promise: promises.Promise):
+    if not request.is_open:
+        return (3, 0.0)  # keeps the database's order (latest activity) among these
+    upcoming = promise.next
+    if upcoming is None:
+        return (2, 0.0)
+    _, clock = upcoming
+    if clock.state == "breached":
+        return (0, -clock.spent_seconds + clock.target_seconds)
+    if clock.state == "paused":
+        return (2, clock.left_seconds)
+    return (1, clock.due_at.timestamp() if clock.due_at else 0.0)
+
+
+def accounts_to_filter(viewer: User) -> list[CustomerAccount]:
+    """The accounts a vendor viewer can filter the queue by."""
+    query = select(CustomerAccount).order_by(CustomerAccount.name)
+    if not viewer.has_role(*ALL_ACCOUNTS):
+        query = query.where(CustomerAccount.account_manager_id == viewer.id)
+    return list(db.session.scalars(query))
