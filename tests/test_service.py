@@ -649,7 +649,7 @@ def test_queue_list_and_request_page_take_the_same_statements_for_more_rows(app,
 
 
 def test_order_lines_and_products_link_to_a_prefilled_request(app, demo, login_as, ids):
-    from portal.fulfilment import service as desk
+    from portal.fulfilment import confirmations, shipments
     from portal.ordering.models import Order, OrderLine
 
     line_id = _order_line(app, "buyer@acme.test")
@@ -657,8 +657,10 @@ def test_order_lines_and_products_link_to_a_prefilled_request(app, demo, login_a
         line = db.session.get(OrderLine, line_id)
         order = db.session.get(Order, line.order_id)
         fulfilment = user("fulfilment@vendor.test")
-        desk.confirm(fulfilment, order, [desk.LineDecision(line.id, date.today())], date.today())
-        desk.ship(
+        confirmations.confirm(
+            fulfilment, order, [confirmations.LineDecision(line.id, date.today())], date.today()
+        )
+        shipments.ship(
             fulfilment,
             order,
             {line.id: 2},
