@@ -95,9 +95,6 @@ NAVIGATION = {
         ),
         ("Plans", "plans.index", None),
         ("Accounts", "accounts.index", None),
-        ("Users", "accounts.users", {Role.ADMIN}),
-        ("Audit log", "accounts.audit_log", {Role.ADMIN}),
-        ("Background work", "background.index", {Role.ADMIN}),
     ],
     "customer": [
         ("Home", "home.index", None),
@@ -110,6 +107,18 @@ NAVIGATION = {
         ("Forecasts", "forecasts.index", {Role.BUYER, Role.CUSTOMER_ADMIN}),
         ("Plans", "plans.index", None),
         ("Catalog", "catalog.index", None),
+    ],
+}
+
+# The user menu's links beside password and e-mail settings: looking after the account
+# and running the portal, not the day's work, so the main navigation keeps one row.
+USER_MENU = {
+    "vendor": [
+        ("Users", "accounts.users", {Role.ADMIN}),
+        ("Audit log", "accounts.audit_log", {Role.ADMIN}),
+        ("Background work", "background.index", {Role.ADMIN}),
+    ],
+    "customer": [
         ("Our account", "accounts.detail", None),
         ("Team", "accounts.users", {Role.CUSTOMER_ADMIN}),
     ],
@@ -117,11 +126,21 @@ NAVIGATION = {
 
 
 def navigation() -> list[dict]:
+    """The main navigation's links for the signed-in person, the current one marked."""
+    return _links(NAVIGATION)
+
+
+def user_menu() -> list[dict]:
+    """The user menu's links for the signed-in person (account, administration)."""
+    return _links(USER_MENU)
+
+
+def _links(menu: dict) -> list[dict]:
     if not current_user.is_authenticated:
         return []
     side = "vendor" if current_user.is_vendor_staff else "customer"
     items = []
-    for label, endpoint, roles in NAVIGATION[side]:
+    for label, endpoint, roles in menu[side]:
         if roles and not current_user.has_role(*roles):
             continue
         args = {"account_id": current_user.account_id} if endpoint == "accounts.detail" else {}
@@ -145,6 +164,7 @@ def install(app: Flask) -> None:
 
     app.add_template_filter(markdown, "markdown")
     app.add_template_global(navigation)
+    app.add_template_global(user_menu)
     app.add_template_global(Role)
     from portal.extensions import utcnow
 

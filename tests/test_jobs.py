@@ -264,8 +264,8 @@ def test_the_page_shows_the_queue_and_an_empty_state(app, demo, login_as):
     assert facts["E-mail in the outbox"] == "0 queued, 0 sending, 0 sent, 0 failed"
     assert page.select_one("#workers .empty").get_text().startswith("No worker has run yet")
     assert [tr.td.strong.get_text() for tr in page.select("#schedule tbody tr")] == list(SCHEDULE)
-    nav = [a.get_text() for a in page.select("nav.mainnav a")]
-    assert "Background work" in nav
+    menu = [a.get_text() for a in page.select(".usermenu-panel a")]
+    assert "Background work" in menu
 
 
 # --- Redis -------------------------------------------------------------------------------------

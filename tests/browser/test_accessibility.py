@@ -30,6 +30,7 @@ from portal.ideas.models import Idea
 from portal.ordering import service as ordering
 from portal.ordering.models import Order
 from portal.plans.models import Plan, PlanRevision
+from portal.service.models import ServiceRequest
 
 from ..conftest import empty_all_tables
 from .conftest import sign_in
@@ -48,6 +49,7 @@ PEOPLE = {
     "planner": "planner@vendor.test",
     "engineer": "engineer@vendor.test",
     "fulfilment": "fulfilment@vendor.test",
+    "service": "service@vendor.test",
 }
 
 
@@ -149,6 +151,16 @@ PAGES = [
     Page("fulfilment", "/desk/orders/{shipping_order}", "Order {shipping_order}"),
     Page("fulfilment", "/promises", "Promises kept"),
     Page("fulfilment", "/password", "Change password"),
+    Page("buyer", "/service", "Service and complaints"),
+    Page("buyer", "/service/new", "Ask for help or complain"),
+    Page("buyer", "/service/{service_request}", "{service_request_title}"),
+    Page("buyer", "/service/measures", "How service promises are kept"),
+    Page("service", "/", ""),
+    Page("service", "/service", "Service requests"),
+    Page("service", "/service/{service_request}", "{service_request_title}"),
+    Page("service", "/service/new", "Open a request for a customer"),
+    Page("service", "/service/measures", "How service promises are kept"),
+    Page("admin", "/service/settings", "Service hours and promises"),
 ]
 
 
@@ -198,6 +210,11 @@ def demo_objects(app, demo):
             .where(Idea.account_id == acme.id, Idea.status != "draft")
             .order_by(Idea.last_activity_at.desc())
         ).first()
+        service_request = db.session.scalars(
+            select(ServiceRequest)
+            .where(ServiceRequest.account_id == acme.id)
+            .order_by(ServiceRequest.id.desc())
+        ).first()
         product = db.session.get(Product, forecast_product)
         # Something in the buyer's cart and a saved list, so that those pages show
         # their tables and forms rather than an empty state.
@@ -227,6 +244,8 @@ def demo_objects(app, demo):
             "withdrawn_plan_title": title(withdrawn_plan),
             "idea": idea.id,
             "idea_title": idea.title,
+            "service_request": service_request.id,
+            "service_request_title": service_request.title,
         }
 
 
