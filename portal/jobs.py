@@ -145,6 +145,13 @@ def _purge_login_failures():
     return removed
 
 
+def _close_resolved_service_requests():
+    """Resolved requests the customer left unanswered for the configured working days."""
+    from portal.service import workflow
+
+    return workflow.close_resolved_requests(utcnow())
+
+
 def _purge_worker_records():
     """Heartbeats of workers gone for a week, failures retried a month ago."""
     from portal.background.models import JobFailure, WorkerHeartbeat
@@ -199,6 +206,13 @@ def jobs_of(config) -> list[Job]:
             "Removes failed sign-ins older than a day (throttling counts minutes).",
             _purge_login_failures,
             Every("35"),
+        ),
+        Job(
+            "close_resolved_requests",
+            "Closes resolved service requests the customer neither confirmed nor reopened "
+            "within the working days the portal allows.",
+            _close_resolved_service_requests,
+            Every("5"),
         ),
         Job(
             "purge_worker_records",

@@ -22,6 +22,7 @@ SCHEDULE = {
     "sweep_attachments": "daily at 03:15 UTC",
     "purge_sessions": "daily at 03:25 UTC",
     "purge_login_failures": "hourly at :35",
+    "close_resolved_requests": "hourly at :05",
     "purge_worker_records": "daily at 03:45 UTC",
 }
 
@@ -43,6 +44,7 @@ def test_one_schedule_lists_every_periodic_job(app):
     assert periodic == {f"{name}@schedule" for name in SCHEDULE}
     assert run_schedule_at(app, 3, 25) == ["deliver_outbox", "purge_sessions"]
     assert run_schedule_at(app, 7, 35) == ["deliver_outbox", "purge_login_failures"]
+    assert run_schedule_at(app, 9, 5) == ["close_resolved_requests", "deliver_outbox"]
 
 
 @pytest.mark.parametrize(
@@ -340,7 +342,7 @@ def test_flask_jobs_run_runs_one_job_here(app, demo):
     assert (result.exit_code, result.output) == (0, "purge_sessions: 0\n")
     result = app.test_cli_runner().invoke(args=["jobs", "run", "nothing"])
     assert result.exit_code == 1
-    assert "Jobs: deliver_outbox, purge_login_failures" in result.output
+    assert f"Jobs: {', '.join(sorted(SCHEDULE))}" in result.output
 
 
 def test_flask_worker_runs_as_its_own_process_and_stops_on_ctrl_c(app, database_url, tmp_path):
