@@ -33,7 +33,7 @@ def _today():
 def _draft_page(status: int = 200, **context):
     """The customer's forecast page (or its grid alone, for htmx)."""
     today = _today()
-    grid = drafts.grid(current_user, today)
+    grid = drafts.grid(current_user, today, after=context.pop("after", None))
     context.setdefault("add_form", AddProductForm(formdata=None))
     context.setdefault("publish_form", PublishForm(formdata=None))
     context.setdefault("upload_form", UploadForm(formdata=None))
@@ -54,8 +54,22 @@ def _draft_page(status: int = 200, **context):
 @bp.get("/forecasts")
 @requires(*EDITORS)
 def index():
-    """The account's forecast: the draft as a grid of products × months."""
-    return _draft_page()
+    """The account's forecast: the draft as a grid of products × months, the first
+    rows by SKU. `?after=<SKU key>` continues after that product: htmx asks for the
+    next batch of rows alone (as the person scrolls or moves down past the last row);
+    without JavaScript the link gives the page again from there."""
+    after = _after_key()
+    if after is not None and is_htmx():
+        grid = drafts.grid(current_user, _today(), after=after)
+        return render_fragment("forecasts/draft.html", "rows", grid=grid, month_label=month_label)
+    return _draft_page(after=after)
+
+
+def _after_key() -> str | None:
+    """The keyset position of a batch: a product's SKU key (at most 64 characters);
+    any text is safe to compare with, so none is refused."""
+    after = request.args.get("after")
+    return after[:64] if after is not None else None
 
 
 @bp.post("/forecasts/cells")
