@@ -739,10 +739,14 @@ def test_the_grid_comes_in_batches_that_hold_every_row_once(app, world, login_as
     with app.app_context():
         admin = person("admin@acme.test")
         skus = db.session.scalars(
-            select(Product.sku).where(Product.status == "active").order_by(Product.sku_key).limit(120)
+            select(Product.sku)
+            .where(Product.status == "active")
+            .order_by(Product.sku_key)
+            .limit(120)
         ).all()
         header = ["SKU", "Product", month(0), month(1)]
-        uploads.upload(admin, workbook([header] + [[s, "", n, 1] for n, s in enumerate(skus)]), TODAY)
+        rows = [[sku, "", n, 1] for n, sku in enumerate(skus)]
+        uploads.upload(admin, workbook([header, *rows]), TODAY)
         seen, after, batches = [], None, 0
         while True:
             grid = drafts.grid(admin, TODAY, after=after, limit=50)
@@ -790,5 +794,6 @@ def test_the_grid_comes_in_batches_that_hold_every_row_once(app, world, login_as
     assert saved.find(id="grand-total").decode_contents() == f"{sum(range(120)) + 120 + 1000:,}"
     # Whatever is given as the position, nothing breaks.
     for after in ("", "zzzz", "'; drop table product; --", "x" * 500):
-        assert buyer.get(f"/forecasts?after={after}", headers={"HX-Request": "true"}).status_code == 200
+        batch = buyer.get(f"/forecasts?after={after}", headers={"HX-Request": "true"})
+        assert batch.status_code == 200
         assert buyer.get(f"/forecasts?after={after}").status_code == 200

@@ -28,7 +28,6 @@ from .service import (
     editor,
     latest_published,
     parse_quantity,
-    products_by_id,
     record_event,
     window,
 )
