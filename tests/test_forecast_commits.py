@@ -556,16 +556,17 @@ def test_the_commit_page_sends_rows_in_batches_and_commits_the_rows_posted(
     planner = login_as("planner@vendor.test")
     url = f"/forecasts/accounts/{acme}/commits"
     page = soup(planner.get(url))
-    assert len(page.select("table.commit-grid tbody th[scope=row]")) == 50
+    n = commits.BATCH
+    assert len(page.select("table.commit-grid tbody th[scope=row]")) == n
     assert "2 below forecast" in page.select_one("#commit-summary").text
     assert "Commits the rows loaded above (120 products" in page.text
     more = page.select_one("tr[data-more-rows] a[data-more]")
     batch = soup(planner.get(more["hx-get"], headers={"HX-Request": "true"}))
     assert batch.select_one("#commit-summary") is None and batch.select_one("form") is None
-    assert [th.select_one(".sku").text for th in batch.select("th[scope=row]")] == skus[50:100]
+    assert [th.select_one(".sku").text for th in batch.select("th[scope=row]")] == skus[n : 2 * n]
     assert batch.select_one(f"#q-{ids[skus[100]]}-{month(1)}") is None
-    # The form as the page posts it with two batches loaded: a bad cell in the second
-    # batch refuses it all and shows every posted row again, as typed.
+    # The form as the page posts it with 100 rows loaded: a bad cell far down refuses
+    # it all and shows every posted row again, as typed.
     form = {"version_id": page.select_one("input[name=version_id]")["value"]}
     for sku in skus[:100]:
         for n in range(3):

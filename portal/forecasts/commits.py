@@ -258,10 +258,11 @@ class BoardRow:
 
 
 # Rows sent at once: the first screen, then each batch as the planner scrolls or moves
-# down (2,000 products × 24 months in one page was 3 s and several MB).
-BATCH = 50
+# down (2,000 products × 24 months in one page was 3 s and several MB; 30 rows are a
+# screenful and about 200 KB at 24 months).
+BATCH = 30
 # Mismatches listed under the grid unless all are asked for.
-MISMATCH_LIMIT = 100
+MISMATCH_LIMIT = 50
 
 
 @dataclass

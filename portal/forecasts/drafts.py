@@ -120,8 +120,9 @@ def _copy_cells(source_id: int, target_id: int, months: list[date], leave_out) -
 
 # Rows sent at once: the first screen, and each batch loaded as the person scrolls
 # or moves down by keyboard. 2,000 products × 24 months in one page was 1 s and
-# several MB of HTML; 50 rows are a screenful and a little more.
-BATCH = 50
+# several MB of HTML; 30 rows are a screenful and a little more, about 150 KB at
+# 24 months.
+BATCH = 30
 
 
 @dataclass
