@@ -587,3 +587,24 @@ def test_the_commit_page_sends_rows_in_batches_and_commits_the_rows_posted(
         assert [c.commit.quantity for c in by_sku[skus[99]].cells[:3]] == [500, 500, 500]
         assert by_sku[skus[100]].cells[1].commit.quantity == 5  # not posted: unchanged
         assert board.count("below") == 1
+
+
+def test_counts_take_months_a_row_has_no_cell_for_as_forecasts_of_zero(app, world):
+    """A horizon lengthened after rows were written leaves them without cells in the
+    new months: the grid shows 0 there, and the counts of the whole grid (worked out in
+    the database) agree with the cells shown."""
+    sku_a, _, _ = world["skus"]
+    with app.app_context():
+        acme = world["acme"]
+        service.set_horizon(person("admin@acme.test"), acme, "18")
+        publish("buyer@acme.test", {sku_a: {0: 90}})
+        planner = person("planner@vendor.test")
+        commits.commit_all_as_forecast(planner, acme)
+        commits.commit(planner, acme, [entry(world["b"], 15, "3")])
+        board = commits.board(planner, acme)
+        assert len(board.months) == 18
+        cells = [c for row in board.rows for c in row.cells]
+        assert len(cells) == 2 * 18
+        for status in ("below", "forecast_changed", "not_committed"):
+            assert board.count(status) == sum(c.status == status for c in cells), status
+        assert board.count("not_committed") == 2 * 6 - 1  # the new months, but B's 16th
