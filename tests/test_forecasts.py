@@ -793,6 +793,19 @@ def test_the_grid_comes_in_batches_that_hold_every_row_once(app, world, login_as
     assert saved.select_one(".saved-mark")
     assert saved.find(id=f"month-total-{month(1)}").decode_contents() == f"{120 + 1000:,}"
     assert saved.find(id="grand-total").decode_contents() == f"{sum(range(120)) + 120 + 1000:,}"
+    # "Copy →" on that row (htmx): the row alone comes back for its place, with the
+    # totals of the whole grid; the first screen is not sent again.
+    filled = soup(
+        buyer.post(
+            "/forecasts/fill", data={"product_id": far}, page="/forecasts",
+            headers={"HX-Request": "true"},
+        )
+    )  # fmt: skip
+    assert [th.select_one(".sku").text for th in filled.select("th[scope=row]")] == [skus[100]]
+    assert filled.select_one(f"#row-total-{far}").text == "1,200"
+    assert filled.select_one("#forecast-grid") is None and filled.select_one("[data-more]") is None
+    assert filled.find(id="grand-total").decode_contents() == f"{8260 - 1101 + 1200:,}"
+    assert "copied to every month" in filled.find(id="grid-notice").decode_contents()
     # Whatever is given as the position, nothing breaks.
     for after in ("", "zzzz", "'; drop table product; --", "x" * 500):
         batch = buyer.get(f"/forecasts?after={after}", headers={"HX-Request": "true"})

@@ -159,12 +159,18 @@ class Grid:
 
 
 def grid(
-    user: User, today: date, *, after: str | None = None, limit: int = BATCH
+    user: User,
+    today: date,
+    *,
+    after: str | None = None,
+    limit: int = BATCH,
+    only: int | None = None,
 ) -> Grid:
     """The customer's forecast grid: products (by SKU) × the horizon's months, `limit`
     rows from the product after the SKU key `after` (keyset: a row is never sent
-    twice nor skipped when rows are added meanwhile, and no OFFSET to count through).
-    A fixed number of statements, whatever the size of the grid or the batch."""
+    twice nor skipped when rows are added meanwhile, and no OFFSET to count through),
+    or the row of the product `only`. A fixed number of statements, whatever the size
+    of the grid or the batch."""
     account_id = editor(user)
     months = window(account_id, today)
     draft = draft_of(account_id)
@@ -180,6 +186,8 @@ def grid(
     query = select(Product).where(Product.id.in_(in_version)).order_by(Product.sku_key)
     if after is not None:
         query = query.where(Product.sku_key > after)
+    if only is not None:
+        query = query.where(Product.id == only)
     products = list(db.session.scalars(query.limit(limit + 1)))
     more = len(products) > limit
     products = products[:limit]

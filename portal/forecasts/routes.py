@@ -11,6 +11,7 @@ from portal.catalog import service as catalog
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.htmx import is_htmx, render_fragment, render_page
+from portal.params import optional_database_int
 from portal.security import requires
 from portal.spreadsheets import XLSX_MIME
 
@@ -147,12 +148,25 @@ def add_product():
 @requires(*EDITORS)
 def fill_row():
     """Copy a row's first month into every month."""
+    raw_id = request.form.get("product_id")
     try:
-        product = drafts.fill_row(current_user, request.form.get("product_id"), _today())
+        product = drafts.fill_row(current_user, raw_id, _today())
     except DomainError as error:
         db.session.rollback()
-        return _draft_page(status=200 if is_htmx() else 422, notice=error.message)
-    return _after_change(f"{product.sku}: the first month copied to every month.")
+        if not is_htmx():
+            return _draft_page(status=422, notice=error.message)
+        product_id, notice = optional_database_int(str(raw_id or "")), error.message
+    else:
+        if not is_htmx():
+            return _after_change(f"{product.sku}: the first month copied to every month.")
+        product_id, notice = product.id, f"{product.sku}: the first month copied to every month."
+    # htmx: the row alone, in its place (the grid may hold rows far below the first
+    # screen: re-sending the grid would lose the person's place), and the totals.
+    grid = drafts.grid(current_user, _today(), only=product_id or 0)
+    grid.next_after = None
+    return render_fragment(
+        "forecasts/draft.html", "row_filled", grid=grid, notice=notice, month_label=month_label
+    )
 
 
 @bp.post("/forecasts/publish")
