@@ -328,47 +328,37 @@ def _in_force(viewer: User, account_id: int, months: list[date]):
     )
 
 
-def _summary(viewer, account_id, latest, previous, months, threshold) -> Summary:
-    """The page's counts over every cell, in the database (a handful of statements,
-    none of them returning a row per cell)."""
-    current = _in_force(viewer, account_id, months)
+def _summary(viewer, account_id, latest, previous, months, threshold, limit):
+    """The page's counts over every cell, and its first `limit` mismatches (None: all),
+    by SKU and month, in the database: a handful of statements, none of them returning
+    a row per cell of the grid."""
     products_in = select(ForecastCell.product_id).where(ForecastCell.version_id == latest.id)
-    products = db.session.scalar(
-        select(func.count(ForecastCell.product_id.distinct())).where(
-            ForecastCell.version_id == latest.id
-        )
-    )
-    cell = aliased(ForecastCell)
 
     def counted(condition):
         return func.sum(case((condition, 1), else_=0))
 
-    present, open_, below, changed = db.session.execute(
+    products, present = db.session.execute(
         select(
-            func.count(),
-            counted(current.c.id.is_(None)),
-            counted(current.c.quantity < cell.quantity),
-            counted(
-                and_(
-                    current.c.quantity >= cell.quantity,
-                    current.c.forecast_quantity != cell.quantity,
-                )
-            ),
-        )
-        .select_from(cell)
-        .outerjoin(
-            current, and_(current.c.product_id == cell.product_id, current.c.month == cell.month)
-        )
-        .where(cell.version_id == latest.id, cell.month >= months[0], cell.month <= months[-1])
+            func.count(ForecastCell.product_id.distinct()),
+            counted(and_(ForecastCell.month >= months[0], ForecastCell.month <= months[-1])),
+        ).where(ForecastCell.version_id == latest.id)
     ).one()
+    present = int(present or 0)
+    # Every commitment in force on a product of the version sits on one of its cells.
+    committed = db.session.scalar(
+        select(func.count()).select_from(
+            _newest_ids(viewer, account_id, months, products_in).subquery()
+        )
+    )
+    mismatches, below, changed = _mismatches(viewer, account_id, latest, months, limit)
     # A product's row shows every month; a month the version holds no cell for (the
-    # horizon grew since the row was written) is a forecast of 0: not committed, or
-    # committed against another figure. Rare: asked only when such months exist.
-    missing = products * len(months) - present
-    on_missing = changed_missing = 0
-    if missing:
-        on_missing, changed_missing = db.session.execute(
-            select(func.count(), counted(current.c.forecast_quantity != 0))
+    # horizon grew since the row was written) is a forecast of 0: a commitment there
+    # answered another figure unless it answered 0. Rare: asked only when such exist.
+    changed_missing = 0
+    if products * len(months) > present:
+        current, cell = _in_force(viewer, account_id, months), aliased(ForecastCell)
+        changed_missing = db.session.scalar(
+            select(counted(current.c.forecast_quantity != 0))
             .select_from(current)
             .outerjoin(
                 cell,
@@ -379,12 +369,12 @@ def _summary(viewer, account_id, latest, previous, months, threshold) -> Summary
                 ),
             )
             .where(cell.product_id.is_(None), current.c.product_id.in_(products_in))
-        ).one()
+        )
     summary = Summary(
         products=products,
-        below=int(below or 0),
-        forecast_changed=int(changed or 0) + int(changed_missing or 0),
-        not_committed=int(open_ or 0) + missing - int(on_missing or 0),
+        below=below,
+        forecast_changed=changed + int(changed_missing or 0),
+        not_committed=products * len(months) - committed,
     )
     if previous is not None:
         cell, old = aliased(ForecastCell), aliased(ForecastCell)
@@ -419,16 +409,25 @@ def _summary(viewer, account_id, latest, previous, months, threshold) -> Summary
                 cell.version_id == latest.id, cell.product_id.not_in(old_products)
             )
         )
-    return summary
+    return summary, mismatches
 
 
-def _mismatches(viewer, account_id, latest, months, limit) -> list[tuple[BoardRow, BoardCell]]:
+def _mismatches(viewer, account_id, latest, months, limit):
     """The cells whose commitment is below the forecast or answered another figure, by
-    SKU and month; the first `limit` (None: all)."""
+    SKU and month: the first `limit` (None: all), and how many there are below and
+    changed in all (window counts, worked out before the limit, in the same pass)."""
     cell = aliased(ForecastCell)
     current = _in_force(viewer, account_id, months)
+    is_below = current.c.quantity < cell.quantity
     query = (
-        select(cell.product_id, cell.month, cell.quantity, current.c.id)
+        select(
+            cell.product_id,
+            cell.month,
+            cell.quantity,
+            current.c.id,
+            func.count().over(),
+            func.sum(case((is_below, 1), else_=0)).over(),
+        )
         .join(
             current, and_(current.c.product_id == cell.product_id, current.c.month == cell.month)
         )
@@ -437,10 +436,7 @@ def _mismatches(viewer, account_id, latest, months, limit) -> list[tuple[BoardRo
             cell.version_id == latest.id,
             cell.month >= months[0],
             cell.month <= months[-1],
-            or_(
-                current.c.quantity < cell.quantity,
-                current.c.forecast_quantity != cell.quantity,
-            ),
+            or_(is_below, current.c.forecast_quantity != cell.quantity),
         )
         .order_by(Product.sku_key, cell.month)
     )
@@ -448,22 +444,23 @@ def _mismatches(viewer, account_id, latest, months, limit) -> list[tuple[BoardRo
         query = query.limit(limit)
     found = db.session.execute(query).all()
     if not found:
-        return []
+        return [], 0, 0
+    total, below = int(found[0][4]), int(found[0][5] or 0)
     by_id = {
         c.id: c
         for c in db.session.scalars(
             select(ForecastCommit)
-            .where(ForecastCommit.id.in_([commit_id for *_, commit_id in found]))
+            .where(ForecastCommit.id.in_([row[3] for row in found]))
             .options(selectinload(ForecastCommit.committed_by))
         )
     }
-    products = service.products_by_id({pid for pid, *_ in found})
+    products = service.products_by_id({row[0] for row in found})
     rows: dict[int, BoardRow] = {}
     listed = []
-    for pid, month, forecast, commit_id in found:
+    for pid, month, forecast, commit_id, *_ in found:
         row = rows.setdefault(pid, BoardRow(products[pid], [], False))
         listed.append((row, BoardCell(month, forecast, None, False, by_id[commit_id])))
-    return listed
+    return listed, below, total - below
 
 
 def board(
@@ -526,8 +523,9 @@ def board(
     result = Board(account, latest, previous, threshold, months, rows, after=after)
     result.next_after = products[-1].sku_key if more else None
     if summary:
-        result.summary = _summary(viewer, account.id, latest, previous, months, threshold)
-        result.mismatches = _mismatches(viewer, account.id, latest, months, mismatches)
+        result.summary, result.mismatches = _summary(
+            viewer, account.id, latest, previous, months, threshold, mismatches
+        )
     return result
 
 
