@@ -1,8 +1,9 @@
 """Commitments at scale: an account publishes a products × 24 months forecast (150
 products by default, the size planners answer by hand; --products 2000 for the
 largest), then a planner commits it all as forecast, commits the whole grid as
-typed (the page's form, every cell parsed and checked), and reads the commit page.
-In-process median timings and SQL statement counts.
+typed (the page's form, every cell parsed and checked), and reads the commit page:
+its first screen (time, bytes) and the next batch of rows. In-process median timings
+and SQL statement counts.
 
     .venv/bin/python bench/forecast_commits.py                    # a new SQLite file in /tmp
     .venv/bin/python bench/forecast_commits.py --products 2000
@@ -41,16 +42,15 @@ def main() -> None:
         os.environ["PORTAL_DATABASE_URL"] = args.database_url
 
     from flask_migrate import upgrade
-    from sqlalchemy import event, select
+    from sqlalchemy import select
 
-    from bench.forecasts import ensure_data, wide_file
+    from bench.forecasts import ensure_data, time_grid, wide_file
     from bench.terminal import report
     from portal import create_app
     from portal.accounts.models import User
     from portal.extensions import db
     from portal.forecasts import commits, service, uploads, versions
     from portal.forecasts.months import month_label
-    from tests.support import Browserless
 
     app = create_app()
     today = date.today()
@@ -96,23 +96,10 @@ def main() -> None:
     for name, values in timings.items():
         report(name, values)
 
-    statements: list[int] = []
-    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(1))
-    person = Browserless(app.test_client())
-    assert person.login("planner@vendor.test").status_code == 303
-    url = f"/forecasts/accounts/{account_id}/commits"
-
-    def timed() -> float:
-        started = time.perf_counter()
-        response = person.client.get(url)
-        assert response.status_code == 200, response.status_code
-        return time.perf_counter() - started
-
-    timed()
-    report("the commit page (planner)", [timed() for _ in range(5)])
-    statements.clear()
-    timed()
-    print(f"SQL statements for the commit page: {len(statements)}")
+    time_grid(
+        app, engine, "planner@vendor.test", f"/forecasts/accounts/{account_id}/commits",
+        "the commit page (planner)",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

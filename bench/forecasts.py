@@ -92,6 +92,63 @@ def wide_file(rng: random.Random, skus: list[str], months: list[date], fmt: str,
     return ("\n".join(lines) + "\n").encode(), quantities
 
 
+FIRST_SCREEN_MS = 200
+FIRST_SCREEN_BYTES = 300_000
+
+
+def time_grid(app, engine, email: str, url: str, name: str, runs: int = 5) -> None:
+    """A grid page that loads its rows in batches: the first screen's time, bytes and
+    SQL statements (targets: under 200 ms and 300 KB), then the same for the batch of
+    rows htmx asks for next (the first screen's "Show the next products" link)."""
+    import re
+
+    from sqlalchemy import event
+
+    from bench.terminal import report
+    from tests.support import Browserless
+
+    person = Browserless(app.test_client())
+    assert person.login(email).status_code == 303
+    statements: list[int] = []
+
+    def count(*_):
+        statements.append(1)
+
+    def timed(target: str, headers=None) -> tuple[float, bytes]:
+        started = time.perf_counter()
+        response = person.client.get(target, headers=headers or {})
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200, (target, response.status_code)
+        return elapsed, response.get_data()
+
+    timed(url)
+    first = [timed(url) for _ in range(runs)]
+    body = first[-1][1]
+    report(f"{name}: first screen", [t for t, _ in first], FIRST_SCREEN_MS)
+    size = len(body)
+    verdict = "ok" if size < FIRST_SCREEN_BYTES else "OVER TARGET"
+    print(f"{'':34} {size:,} bytes, target {FIRST_SCREEN_BYTES:,}  {verdict}")
+    more = re.search(rb'data-more hx-get="([^"]+)"', body)
+    batch_url = more.group(1).decode().replace("&amp;", "&") if more else None
+    htmx = {"HX-Request": "true"}
+    if batch_url:
+        timed(batch_url, htmx)
+        batch = [timed(batch_url, htmx) for _ in range(runs)]
+        report(f"{name}: next batch", [t for t, _ in batch])
+        print(f"{'':34} {len(batch[-1][1]):,} bytes")
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        timed(url)
+        line = f"{'':34} SQL statements: first screen {len(statements)}"
+        if batch_url:
+            statements.clear()
+            timed(batch_url, htmx)
+            line += f", next batch {len(statements)}"
+        print(line)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--instance")
@@ -152,10 +209,10 @@ def main() -> None:
             "planner@vendor.test",
             f"/forecasts/versions/{last_version}",
         ),
-        "the draft grid (customer)": ("admin@acme.test", "/forecasts"),
         "forecast inbox": ("planner@vendor.test", "/forecasts/inbox"),
     }
     time_pages(app, engine, {name: (*page, None) for name, page in pages.items()}, runs=5, warmup=1)
+    time_grid(app, engine, "admin@acme.test", "/forecasts", "the draft grid (customer)")
 
 
 if __name__ == "__main__":

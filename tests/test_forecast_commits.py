@@ -463,3 +463,148 @@ def test_a_version_published_while_the_planner_looked_is_not_answered_blind(app,
     assert html.select_one(f"#q-{world['a']}-{month(0)}")["value"] == "300"  # the new figure
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ForecastCommit)) == 0
+
+
+# --- large grids: batches of rows ----------------------------------------------------------------
+
+
+def _wide(rows: list[list]) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    data = io.BytesIO()
+    book.save(data)
+    return data.getvalue()
+
+
+def _two_versions_of_120_products(acme: int) -> list[str]:
+    """Two versions of 110 and 120 products × 3 of the 12 months; the second changes
+    16 cells by far and adds 10 products. Then a planner commits all, and two cells
+    below the forecast."""
+    buyer = person("buyer@acme.test")
+    skus = db.session.scalars(
+        select(Product.sku)
+        .where(Product.status == "active")
+        .order_by(Product.sku_key)
+        .limit(120)
+    ).all()
+    header = ["SKU", "Product", month(0), month(1), month(2)]
+    uploads.upload(buyer, _wide([header, *([s, "", 10, 20, 30] for s in skus[:110])]), TODAY)
+    versions.publish(buyer, "", TODAY)
+    rows = [[s, "", 10 + (n % 7 == 0) * 50, 20, 30] for n, s in enumerate(skus)]
+    uploads.upload(buyer, _wide([header, *rows]), TODAY)
+    versions.publish(buyer, "", TODAY)
+    planner = person("planner@vendor.test")
+    commits.commit_all_as_forecast(planner, acme)
+    far = db.session.scalar(select(Product.id).where(Product.sku == skus[100]))
+    near = db.session.scalar(select(Product.id).where(Product.sku == skus[1]))
+    commits.commit(planner, acme, [entry(far, 1, "5", "capacity"), entry(near, 2, "1", "material")])
+    return skus
+
+
+def test_the_commit_grid_comes_in_batches_with_counts_of_the_whole_grid(app, world):
+    """Keyset batches meet every product once; the counts of the first screen (worked
+    out in the database) are those of every cell of every row."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        acme = world["acme"]
+        skus = _two_versions_of_120_products(acme)
+        planner = person("planner@vendor.test")
+        everything = commits.board(planner, acme, limit=10_000)
+        all_cells = [c for row in everything.rows for c in row.cells]
+        seen, after, batches = [], None, 0
+        statements = []
+        listener = lambda *args: statements.append(1)  # noqa: E731
+        while True:
+            statements.clear()
+            event.listen(db.engine, "before_cursor_execute", listener)
+            board = commits.board(planner, acme, after=after, limit=50)
+            event.remove(db.engine, "before_cursor_execute", listener)
+            assert len(statements) <= 20, len(statements)  # whatever the rows
+            batches += 1
+            assert board.summary.products == 120
+            for status in ("below", "forecast_changed", "not_committed"):
+                assert board.count(status) == sum(c.status == status for c in all_cells)
+            assert board.exceptions == sum(row.exceptions for row in everything.rows) == 16
+            assert board.new_products == sum(row.is_new for row in everything.rows) == 10
+            assert len(board.mismatches) == board.mismatch_count == 2
+            seen += [(row.product.sku, [c.status for c in row.cells]) for row in board.rows]
+            if board.next_after is None:
+                break
+            after = board.next_after
+        assert batches == 3 and [sku for sku, _ in seen] == list(skus)
+        assert seen == [
+            (row.product.sku, [c.status for c in row.cells]) for row in everything.rows
+        ]
+        assert board.count("below") == 2 and board.count("not_committed") == 0
+        # Only the first mismatches are listed unless all are asked for.
+        assert len(commits.board(planner, acme, mismatches=1).mismatches) == 1
+
+
+def test_the_commit_page_sends_rows_in_batches_and_commits_the_rows_posted(
+    app, world, login_as
+):
+    with app.app_context():
+        acme = world["acme"]
+        skus = _two_versions_of_120_products(acme)
+        ids = dict(db.session.execute(select(Product.sku, Product.id)).all())
+    planner = login_as("planner@vendor.test")
+    url = f"/forecasts/accounts/{acme}/commits"
+    page = soup(planner.get(url))
+    n = commits.BATCH
+    assert len(page.select("table.commit-grid tbody th[scope=row]")) == n
+    assert "2 below forecast" in page.select_one("#commit-summary").text
+    assert "Commits the rows loaded above (120 products" in page.text
+    more = page.select_one("tr[data-more-rows] a[data-more]")
+    batch = soup(planner.get(more["hx-get"], headers={"HX-Request": "true"}))
+    assert batch.select_one("#commit-summary") is None and batch.select_one("form") is None
+    assert [th.select_one(".sku").text for th in batch.select("th[scope=row]")] == skus[n : 2 * n]
+    assert batch.select_one(f"#q-{ids[skus[100]]}-{month(1)}") is None
+    # The form as the page posts it with 100 rows loaded: a bad cell far down refuses
+    # it all and shows every posted row again, as typed.
+    form = {"version_id": page.select_one("input[name=version_id]")["value"]}
+    for sku in skus[:100]:
+        for n in range(3):
+            form[f"q-{ids[sku]}-{month(n)}"] = "500"
+    form[f"q-{ids[skus[80]]}-{month(0)}"] = "lots"
+    refused = planner.post(url, form, page=url)
+    assert refused.status_code == 422
+    again = soup(refused)
+    assert len(again.select("table.commit-grid tbody th[scope=row]")) == 100
+    assert again.select_one(f"#q-{ids[skus[80]]}-{month(0)}")["value"] == "lots"
+    assert again.select_one(f"#e-{ids[skus[80]]}-{month(0)}") is not None
+    # Corrected, it commits the posted rows and leaves the rows not loaded as they were.
+    form[f"q-{ids[skus[80]]}-{month(0)}"] = "500"
+    assert planner.post(url, form, page=url).status_code == 303
+    with app.app_context():
+        board = commits.board(person("planner@vendor.test"), acme, limit=10_000)
+        by_sku = {row.product.sku: row for row in board.rows}
+        assert [c.commit.quantity for c in by_sku[skus[99]].cells[:3]] == [500, 500, 500]
+        assert by_sku[skus[100]].cells[1].commit.quantity == 5  # not posted: unchanged
+        assert board.count("below") == 1
+
+
+def test_counts_take_months_a_row_has_no_cell_for_as_forecasts_of_zero(app, world):
+    """A horizon lengthened after rows were written leaves them without cells in the
+    new months: the grid shows 0 there, and the counts of the whole grid (worked out in
+    the database) agree with the cells shown."""
+    sku_a, _, _ = world["skus"]
+    with app.app_context():
+        acme = world["acme"]
+        service.set_horizon(person("admin@acme.test"), acme, "18")
+        publish("buyer@acme.test", {sku_a: {0: 90}})
+        planner = person("planner@vendor.test")
+        commits.commit_all_as_forecast(planner, acme)
+        commits.commit(planner, acme, [entry(world["b"], 15, "3")])
+        board = commits.board(planner, acme)
+        assert len(board.months) == 18
+        cells = [c for row in board.rows for c in row.cells]
+        assert len(cells) == 2 * 18
+        for status in ("below", "forecast_changed", "not_committed"):
+            assert board.count(status) == sum(c.status == status for c in cells), status
+        assert board.count("not_committed") == 2 * 6 - 1  # the new months, but B's 16th

@@ -721,5 +721,93 @@ def test_the_grid_is_fast_to_read_at_a_realistic_size(app, world):
         event.listen(db.engine, "before_cursor_execute", listener)
         grid = drafts.grid(admin, TODAY)
         event.remove(db.engine, "before_cursor_execute", listener)
-        assert len(grid.rows) == len(skus) and grid.total == len(skus) * sum(range(24))
+        # The first batch of rows; the totals of the whole grid.
+        assert len(grid.rows) == drafts.BATCH and grid.products == len(skus)
+        assert grid.total == len(skus) * sum(range(24))
         assert len(statements) <= 10  # a fixed number, whatever the size
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", listener)
+        drafts.grid(admin, TODAY, after=grid.next_after, limit=100)
+        event.remove(db.engine, "before_cursor_execute", listener)
+        assert len(statements) <= 10  # and for any batch, whatever its size
+
+
+def test_the_grid_comes_in_batches_that_hold_every_row_once(app, world, login_as):
+    """Keyset batches: walking the grid batch by batch meets every product once, in
+    SKU order, each with its own cells; every batch carries the whole grid's totals;
+    a cell saved in a row far from the first screen changes them."""
+    with app.app_context():
+        admin = person("admin@acme.test")
+        skus = db.session.scalars(
+            select(Product.sku)
+            .where(Product.status == "active")
+            .order_by(Product.sku_key)
+            .limit(120)
+        ).all()
+        header = ["SKU", "Product", month(0), month(1)]
+        rows = [[sku, "", n, 1] for n, sku in enumerate(skus)]
+        uploads.upload(admin, workbook([header, *rows]), TODAY)
+        seen, after, batches = [], None, 0
+        while True:
+            grid = drafts.grid(admin, TODAY, after=after, limit=50)
+            batches += 1
+            assert grid.products == 120
+            assert grid.month_totals[THIS_MONTH] == sum(range(120))
+            assert grid.total == sum(range(120)) + 120
+            seen += [(row.product.sku, row.quantities[THIS_MONTH]) for row in grid.rows]
+            if grid.next_after is None:
+                break
+            after = grid.next_after
+        assert batches == 3 and [n for _, n in seen] == list(range(120))
+        assert [sku for sku, _ in seen] == list(skus)
+        far = db.session.scalar(select(Product.id).where(Product.sku == skus[100]))
+    buyer = login_as("admin@acme.test")
+    page = soup(buyer.get("/forecasts"))
+    n = drafts.BATCH
+    assert len(page.select("#forecast-grid tbody input[data-cell]")) == n * 12
+    more = page.select_one("tr[data-more-rows] a[data-more]")
+    assert more.text == "Show the next products"
+    # htmx asks for the next batch: the rows alone (and the row that loads the one after).
+    response = buyer.get(more["hx-get"], headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
+    batch = soup(response)
+    assert batch.select_one("h1") is None and batch.select_one("tfoot") is None
+    names = [th.select_one(".sku").text for th in batch.select("th[scope=row]")]
+    assert names == list(skus[n : 2 * n])
+    # Without JavaScript the link gives the page from there, totals of the whole grid.
+    page = soup(buyer.get(more["href"]))
+    assert page.select_one("#forecast-grid tbody th[scope=row] .sku").text == skus[n]
+    assert page.select_one("#grand-total").text == f"{sum(range(120)) + 120:,}"
+    last = soup(buyer.get(f"/forecasts?after={skus[99]}", headers={"HX-Request": "true"}))
+    assert len(last.select("th[scope=row]")) == 20 and last.select_one("[data-more]") is None
+    # A cell of the 101st row, never on the first screen: its totals are the grid's.
+    saved = soup(
+        buyer.post(
+            "/forecasts/cells",
+            data={"product_id": far, "month": month(1), "quantity": "1001"},
+            page="/forecasts",
+            headers={"HX-Request": "true"},
+        )
+    )
+    # (the totals come in <template>s for htmx to swap out of band)
+    assert saved.select_one(".saved-mark")
+    assert saved.find(id=f"month-total-{month(1)}").decode_contents() == f"{120 + 1000:,}"
+    assert saved.find(id="grand-total").decode_contents() == f"{sum(range(120)) + 120 + 1000:,}"
+    # "Copy →" on that row (htmx): the row alone comes back for its place, with the
+    # totals of the whole grid; the first screen is not sent again.
+    filled = soup(
+        buyer.post(
+            "/forecasts/fill", data={"product_id": far}, page="/forecasts",
+            headers={"HX-Request": "true"},
+        )
+    )  # fmt: skip
+    assert [th.select_one(".sku").text for th in filled.select("th[scope=row]")] == [skus[100]]
+    assert filled.select_one(f"#row-total-{far}").text == "1,200"
+    assert filled.select_one("#forecast-grid") is None and filled.select_one("[data-more]") is None
+    assert filled.find(id="grand-total").decode_contents() == f"{8260 - 1101 + 1200:,}"
+    assert "copied to every month" in filled.find(id="grid-notice").decode_contents()
+    # Whatever is given as the position, nothing breaks.
+    for after in ("", "zzzz", "'; drop table product; --", "x" * 500):
+        batch = buyer.get(f"/forecasts?after={after}", headers={"HX-Request": "true"})
+        assert batch.status_code == 200
+        assert buyer.get(f"/forecasts?after={after}").status_code == 200

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db
-from portal.htmx import render_page
+from portal.htmx import is_htmx, render_fragment, render_page
 from portal.security import requires
 
 from . import commits, service
@@ -24,38 +24,71 @@ READERS = (*commits.CUSTOMER_READERS, *service.VENDOR_READERS)
 QUANTITY_FIELD = re.compile(r"^q-(\d{1,10})-(\d{4}-\d{2})$")
 
 
-def _page(account_id: int, status: int = 200, **context):
+def _board(account_id: int, **options) -> commits.Board:
     try:
-        board = commits.board(current_user, account_id)
+        return commits.board(current_user, account_id, **options)
     except NotFound:
         abort(404)
     except Forbidden:
         abort(403)
-    can_commit = current_user.is_vendor_staff and current_user.has_role(*commits.COMMITTERS)
+
+
+def _grid_context(board: commits.Board) -> dict:
+    return {
+        "board": board,
+        "can_commit": current_user.is_vendor_staff and current_user.has_role(*commits.COMMITTERS),
+        "vendor_view": current_user.is_vendor_staff,
+        "reasons": commits.REASONS,
+        "month_label": month_label,
+        "month_labels": [month_label(m) for m in board.months],
+        "month_names": [m.strftime("%b %Y") for m in board.months],
+    }
+
+
+def _page(account_id: int, status: int = 200, *, rows: int = commits.BATCH, **context):
+    """The commit page; `rows`: how many products to show from the first (a refused
+    commit shows again every row it posted, with what was typed)."""
+    everything = request.args.get("mismatches") == "all"
+    board = _board(
+        account_id,
+        after=_after_key(),
+        limit=rows,
+        mismatches=None if everything else commits.MISMATCH_LIMIT,
+    )
     # Read after `board`, which has checked that the viewer may see this account.
     own_threshold = commits.agreed_threshold(account_id) if current_user.is_vendor_staff else None
     return render_page(
         "forecasts/commits.html",
         "board",
         status=status,
-        board=board,
-        can_commit=can_commit,
-        vendor_view=current_user.is_vendor_staff,
         own_threshold=own_threshold,
-        reasons=commits.REASONS,
-        month_label=month_label,
-        month_labels=[month_label(m) for m in board.months],
-        month_names=[m.strftime("%b %Y") for m in board.months],
         errors=context.pop("errors", {}),
         typed=context.pop("typed", {}),
+        **_grid_context(board),
         **context,
     )
+
+
+def _after_key() -> str | None:
+    """The keyset position of a batch: a product's SKU key (at most 64 characters)."""
+    after = request.args.get("after")
+    return after[:64] if after is not None else None
 
 
 @bp.get("/forecasts/accounts/<int:account_id>/commits")
 @requires(*READERS)
 def board(account_id: int):
-    """The account's latest forecast with the vendor's commitments and mismatches."""
+    """The account's latest forecast with the vendor's commitments and mismatches: the
+    first rows by SKU. `?after=<SKU key>` continues after that product: htmx asks for
+    the next batch of rows alone (as the person scrolls or moves down past the last
+    row); without JavaScript the link gives the page again from there.
+    `?mismatches=all` lists every mismatch rather than the first ones."""
+    after = _after_key()
+    if after is not None and is_htmx():
+        board = _board(account_id, after=after, summary=False)
+        return render_fragment(
+            "forecasts/commits.html", "rows", errors={}, typed={}, **_grid_context(board)
+        )
     return _page(account_id)
 
 
@@ -104,6 +137,7 @@ def commit(account_id: int):
         return _page(
             account_id,
             status=422,
+            rows=max(commits.BATCH, _posted_products(request.form)),
             errors=errors,
             typed=request.form,
             refused=refused.message,
@@ -114,6 +148,12 @@ def commit(account_id: int):
         return _page(account_id, status=422, refused=error.message, stray=[])
     flash(_committed_message(result), "success")
     return redirect(url_for("forecast_commits.board", account_id=account_id), code=303)
+
+
+def _posted_products(form) -> int:
+    """How many products' rows the form posted: the rows loaded on the page, the
+    first ones by SKU, which a refused commit shows again."""
+    return len({m.group(1) for name in form if (m := QUANTITY_FIELD.match(name))})
 
 
 def _committed_message(result: commits.CommitResult) -> str:

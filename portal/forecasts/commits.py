@@ -28,8 +28,8 @@ from datetime import date
 from functools import cached_property
 
 from flask import current_app
-from sqlalchemy import func, insert, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, case, func, insert, or_, select
+from sqlalchemy.orm import aliased, selectinload
 
 from portal.accounts import service as accounts
 from portal.accounts.models import CustomerAccount, User
@@ -40,7 +40,13 @@ from portal.extensions import db, utcnow
 from portal.security import scoped
 
 from . import service, versions
-from .models import MAX_THRESHOLD_PERCENT, ForecastCommit, ForecastSettings, ForecastVersion
+from .models import (
+    MAX_THRESHOLD_PERCENT,
+    ForecastCell,
+    ForecastCommit,
+    ForecastSettings,
+    ForecastVersion,
+)
 from .months import add_months, parse_month
 
 COMMITTERS = (Role.PLANNER, Role.ADMIN)
@@ -166,14 +172,10 @@ def _months(version: ForecastVersion) -> list[date]:
     return [add_months(version.first_month, n) for n in range(version.horizon_months)]
 
 
-def current_commits(
-    viewer: User, account_id: int, months: list[date]
-) -> dict[Cell, ForecastCommit]:
-    """The commitments in force for the account's months: the newest row per cell."""
-    if not months:
-        return {}
+def _newest_ids(viewer: User, account_id: int, months: list[date], product_ids=None):
+    """The ids of the commitments in force (the newest row per cell), as a subquery."""
     newest = (
-        scoped(select(func.max(ForecastCommit.id)), ForecastCommit, viewer)
+        scoped(select(func.max(ForecastCommit.id).label("id")), ForecastCommit, viewer)
         .where(
             ForecastCommit.account_id == account_id,
             ForecastCommit.month >= months[0],
@@ -181,6 +183,19 @@ def current_commits(
         )
         .group_by(ForecastCommit.product_id, ForecastCommit.month)
     )
+    if product_ids is not None:
+        newest = newest.where(ForecastCommit.product_id.in_(product_ids))
+    return newest
+
+
+def current_commits(
+    viewer: User, account_id: int, months: list[date], product_ids: list[int] | None = None
+) -> dict[Cell, ForecastCommit]:
+    """The commitments in force for the account's months (of `product_ids` only, when
+    given): the newest row per cell."""
+    if not months:
+        return {}
+    newest = _newest_ids(viewer, account_id, months, product_ids)
     rows = db.session.scalars(
         select(ForecastCommit)
         .where(ForecastCommit.id.in_(newest))
@@ -242,9 +257,32 @@ class BoardRow:
         return sum(c.is_mismatch for c in self.cells)
 
 
+# Rows sent at once: the first screen, then each batch as the planner scrolls or moves
+# down (2,000 products × 24 months in one page was 3 s and several MB; 30 rows are a
+# screenful and about 200 KB at 24 months).
+BATCH = 30
+# Mismatches listed under the grid unless all are asked for.
+MISMATCH_LIMIT = 50
+
+
+@dataclass
+class Summary:
+    """Counts over the whole grid, whatever batch of rows is shown."""
+
+    products: int = 0
+    below: int = 0
+    forecast_changed: int = 0
+    not_committed: int = 0
+    exceptions: int = 0
+    new_products: int = 0
+
+
 @dataclass
 class Board:
-    """The latest version with exception flags and commitments, for one account."""
+    """The latest version with exception flags and commitments, for one account:
+    `rows` is one batch (the products after `after`, by SKU), `summary` and
+    `mismatches` (the first MISMATCH_LIMIT unless all were asked for) are of the
+    whole grid."""
 
     account: CustomerAccount
     latest: ForecastVersion | None
@@ -252,26 +290,193 @@ class Board:
     threshold: int
     months: list[date] = field(default_factory=list)
     rows: list[BoardRow] = field(default_factory=list)
+    summary: Summary = field(default_factory=Summary)
+    mismatches: list[tuple[BoardRow, BoardCell]] = field(default_factory=list)
+    after: str | None = None
+    next_after: str | None = None  # the key to load the next batch from; None at the end
 
     def count(self, status: str) -> int:
-        return sum(c.status == status for row in self.rows for c in row.cells)
+        return getattr(self.summary, status)
 
     @property
     def exceptions(self) -> int:
-        return sum(row.exceptions for row in self.rows)
+        return self.summary.exceptions
 
     @property
     def new_products(self) -> int:
-        return sum(row.is_new for row in self.rows)
+        return self.summary.new_products
 
     @property
-    def mismatches(self) -> list[tuple[BoardRow, BoardCell]]:
-        return [(row, c) for row in self.rows for c in row.cells if c.is_mismatch]
+    def mismatch_count(self) -> int:
+        return self.summary.below + self.summary.forecast_changed
 
 
-def board(viewer: User, account_id: int) -> Board:
+def _in_force(viewer: User, account_id: int, months: list[date]):
+    """The commitments in force as a subquery: product_id, month, id, quantity,
+    forecast_quantity."""
+    newest = _newest_ids(viewer, account_id, months).subquery()
+    return (
+        select(
+            ForecastCommit.product_id,
+            ForecastCommit.month,
+            ForecastCommit.id,
+            ForecastCommit.quantity,
+            ForecastCommit.forecast_quantity,
+        )
+        .join(newest, ForecastCommit.id == newest.c.id)
+        .subquery()
+    )
+
+
+def _summary(viewer, account_id, latest, previous, months, threshold, limit):
+    """The page's counts over every cell, and its first `limit` mismatches (None: all),
+    by SKU and month, in the database: a handful of statements, none of them returning
+    a row per cell of the grid."""
+    products_in = select(ForecastCell.product_id).where(ForecastCell.version_id == latest.id)
+
+    def counted(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    products, present = db.session.execute(
+        select(
+            func.count(ForecastCell.product_id.distinct()),
+            counted(and_(ForecastCell.month >= months[0], ForecastCell.month <= months[-1])),
+        ).where(ForecastCell.version_id == latest.id)
+    ).one()
+    present = int(present or 0)
+    # Every commitment in force on a product of the version sits on one of its cells.
+    committed = db.session.scalar(
+        select(func.count()).select_from(
+            _newest_ids(viewer, account_id, months, products_in).subquery()
+        )
+    )
+    mismatches, below, changed = _mismatches(viewer, account_id, latest, months, limit)
+    # A product's row shows every month; a month the version holds no cell for (the
+    # horizon grew since the row was written) is a forecast of 0: a commitment there
+    # answered another figure unless it answered 0. Rare: asked only when such exist.
+    changed_missing = 0
+    if products * len(months) > present:
+        current, cell = _in_force(viewer, account_id, months), aliased(ForecastCell)
+        changed_missing = db.session.scalar(
+            select(counted(current.c.forecast_quantity != 0))
+            .select_from(current)
+            .outerjoin(
+                cell,
+                and_(
+                    cell.version_id == latest.id,
+                    cell.product_id == current.c.product_id,
+                    cell.month == current.c.month,
+                ),
+            )
+            .where(cell.product_id.is_(None), current.c.product_id.in_(products_in))
+        )
+    summary = Summary(
+        products=products,
+        below=below,
+        forecast_changed=changed + int(changed_missing or 0),
+        not_committed=products * len(months) - committed,
+    )
+    if previous is not None:
+        cell, old = aliased(ForecastCell), aliased(ForecastCell)
+        old_products = select(ForecastCell.product_id).where(
+            ForecastCell.version_id == previous.id
+        )
+        old_months = _months(previous)
+        before = func.coalesce(old.quantity, 0)
+        # exception_flags in SQL: |new − old| × 100 > threshold × max(old, 1).
+        summary.exceptions = db.session.scalar(
+            select(func.count())
+            .select_from(cell)
+            .outerjoin(
+                old,
+                and_(
+                    old.version_id == previous.id,
+                    old.product_id == cell.product_id,
+                    old.month == cell.month,
+                ),
+            )
+            .where(
+                cell.version_id == latest.id,
+                cell.month >= old_months[0],
+                cell.month <= old_months[-1],
+                cell.product_id.in_(old_products),
+                func.abs(cell.quantity - before) * 100
+                > threshold * case((before > 1, before), else_=1),
+            )
+        )
+        summary.new_products = db.session.scalar(
+            select(func.count(cell.product_id.distinct())).where(
+                cell.version_id == latest.id, cell.product_id.not_in(old_products)
+            )
+        )
+    return summary, mismatches
+
+
+def _mismatches(viewer, account_id, latest, months, limit):
+    """The cells whose commitment is below the forecast or answered another figure, by
+    SKU and month: the first `limit` (None: all), and how many there are below and
+    changed in all (window counts, worked out before the limit, in the same pass)."""
+    cell = aliased(ForecastCell)
+    current = _in_force(viewer, account_id, months)
+    is_below = current.c.quantity < cell.quantity
+    query = (
+        select(
+            cell.product_id,
+            cell.month,
+            cell.quantity,
+            current.c.id,
+            func.count().over(),
+            func.sum(case((is_below, 1), else_=0)).over(),
+        )
+        .join(
+            current, and_(current.c.product_id == cell.product_id, current.c.month == cell.month)
+        )
+        .join(Product, Product.id == cell.product_id)
+        .where(
+            cell.version_id == latest.id,
+            cell.month >= months[0],
+            cell.month <= months[-1],
+            or_(is_below, current.c.forecast_quantity != cell.quantity),
+        )
+        .order_by(Product.sku_key, cell.month)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    found = db.session.execute(query).all()
+    if not found:
+        return [], 0, 0
+    total, below = int(found[0][4]), int(found[0][5] or 0)
+    by_id = {
+        c.id: c
+        for c in db.session.scalars(
+            select(ForecastCommit)
+            .where(ForecastCommit.id.in_([row[3] for row in found]))
+            .options(selectinload(ForecastCommit.committed_by))
+        )
+    }
+    products = service.products_by_id({row[0] for row in found})
+    rows: dict[int, BoardRow] = {}
+    listed = []
+    for pid, month, forecast, commit_id, *_ in found:
+        row = rows.setdefault(pid, BoardRow(products[pid], [], False))
+        listed.append((row, BoardCell(month, forecast, None, False, by_id[commit_id])))
+    return listed, below, total - below
+
+
+def board(
+    viewer: User,
+    account_id: int,
+    *,
+    after: str | None = None,
+    limit: int = BATCH,
+    summary: bool = True,
+    mismatches: int | None = MISMATCH_LIMIT,
+) -> Board:
     """What the commit page shows: the latest version beside the one before, flagged,
-    and each cell's commitment in force. A handful of queries whatever the size."""
+    and each cell's commitment in force, for `limit` products after the SKU key
+    `after` (keyset batches); with `summary`, the counts and the first `mismatches`
+    mismatches (None: all) of the whole grid. A fixed number of queries whatever the
+    size; none returns a row per cell of the whole grid."""
     account = readable_account(viewer, account_id)
     threshold = threshold_of(account.id)
     latest = service.latest_published(account.id)
@@ -279,35 +484,61 @@ def board(viewer: User, account_id: int) -> Board:
         return Board(account, None, None, threshold)
     previous = versions.previous_of(latest)
     months = _months(latest)
-    new = service.all_cells(latest.id)
-    old = service.all_cells(previous.id) if previous else {}
+    in_version = select(ForecastCell.product_id).where(ForecastCell.version_id == latest.id)
+    query = select(Product).where(Product.id.in_(in_version)).order_by(Product.sku_key)
+    if after is not None:
+        query = query.where(Product.sku_key > after)
+    products = list(db.session.scalars(query.limit(limit + 1)))
+    more = len(products) > limit
+    products = products[:limit]
+    ids = [p.id for p in products]
+    new: dict[Cell, int] = {}
+    old: dict[Cell, int] = {}
+    if ids:
+        new = _cells_of(latest.id, ids)
+        old = _cells_of(previous.id, ids) if previous else {}
     old_months = set(_months(previous)) if previous else set()
     if previous is not None:
+        # Per product, so the batch's products alone give each its flags.
         flagged, new_products = exception_flags(new, old, threshold, old_months=old_months)
     else:
         flagged, new_products = set(), set()
-    commits = current_commits(viewer, account.id, months)
-    by_product: dict[int, dict[date, int]] = {}
-    for (pid, month), quantity in new.items():
-        by_product.setdefault(pid, {})[month] = quantity
-    products = service.products_by_id(by_product)
+    commits = current_commits(viewer, account.id, months, ids) if ids else {}
     rows = []
-    for pid, quantities in by_product.items():
+    for product in products:
+        pid = product.id
         cells = []
         for month in months:
             compared = previous is not None and month in old_months and pid not in new_products
             cells.append(
                 BoardCell(
                     month,
-                    quantities.get(month, 0),
+                    new.get((pid, month), 0),
                     old.get((pid, month), 0) if compared else None,
                     (pid, month) in flagged,
                     commits.get((pid, month)),
                 )
             )
-        rows.append(BoardRow(products[pid], cells, pid in new_products))
-    rows.sort(key=lambda row: row.product.sku_key)
-    return Board(account, latest, previous, threshold, months, rows)
+        rows.append(BoardRow(product, cells, pid in new_products))
+    result = Board(account, latest, previous, threshold, months, rows, after=after)
+    result.next_after = products[-1].sku_key if more else None
+    if summary:
+        result.summary, result.mismatches = _summary(
+            viewer, account.id, latest, previous, months, threshold, mismatches
+        )
+    return result
+
+
+def _cells_of(version_id: int, product_ids: list[int]) -> dict[Cell, int]:
+    """A version's cells of some products."""
+    return {
+        (pid, m): q
+        for pid, m, q in db.session.execute(
+            select(ForecastCell.product_id, ForecastCell.month, ForecastCell.quantity).where(
+                ForecastCell.version_id == version_id, ForecastCell.product_id.in_(product_ids)
+            )
+        )
+    }
 
 
 # --- committing ---------------------------------------------------------------------------------

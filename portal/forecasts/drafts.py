@@ -8,7 +8,6 @@ PostgreSQL), never as one ORM object per cell.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -29,7 +28,6 @@ from .service import (
     editor,
     latest_published,
     parse_quantity,
-    products_by_id,
     record_event,
     window,
 )
@@ -120,6 +118,13 @@ def _copy_cells(source_id: int, target_id: int, months: list[date], leave_out) -
 # --- the grid ------------------------------------------------------------------------------------
 
 
+# Rows sent at once: the first screen, and each batch loaded as the person scrolls
+# or moves down by keyboard. 2,000 products × 24 months in one page was 1 s and
+# several MB of HTML; 30 rows are a screenful and a little more, about 150 KB at
+# 24 months.
+BATCH = 30
+
+
 @dataclass
 class GridRow:
     product: Product
@@ -131,13 +136,18 @@ class GridRow:
 
 @dataclass
 class Grid:
-    """What the customer's page shows: the draft, or the latest version until a draft starts."""
+    """What the customer's page shows: the draft, or the latest version until a draft
+    starts. `rows` is one batch (the products after `after`, by SKU); the totals and
+    `products` count the whole grid, whatever the batch."""
 
     months: list[date]
     rows: list[GridRow]
     draft: ForecastVersion | None
     latest: ForecastVersion | None
     month_totals: dict[date, int] = field(default_factory=dict)
+    products: int = 0
+    after: str | None = None
+    next_after: str | None = None  # the key to load the next batch from; None at the end
 
     @property
     def total(self) -> int:
@@ -148,40 +158,61 @@ class Grid:
         return [month_label(m) for m in self.months]
 
 
-def _cells(version_id: int, months: list[date]) -> dict[int, dict[date, int]]:
-    by_product: dict[int, dict[date, int]] = defaultdict(dict)
-    rows = db.session.execute(
-        select(ForecastCell.product_id, ForecastCell.month, ForecastCell.quantity).where(
-            ForecastCell.version_id == version_id,
-            ForecastCell.month >= months[0],
-            ForecastCell.month <= months[-1],
-        )
-    )
-    for product_id, month, quantity in rows:
-        by_product[product_id][month] = quantity
-    # Products whose cells all lie outside the window still have a row.
-    for product_id in db.session.scalars(
-        select(ForecastCell.product_id).where(ForecastCell.version_id == version_id).distinct()
-    ):
-        by_product.setdefault(product_id, {})
-    return by_product
-
-
-def grid(user: User, today: date) -> Grid:
-    """The customer's forecast grid: products (by SKU) × the horizon's months."""
+def grid(
+    user: User,
+    today: date,
+    *,
+    after: str | None = None,
+    limit: int = BATCH,
+    only: int | None = None,
+) -> Grid:
+    """The customer's forecast grid: products (by SKU) × the horizon's months, `limit`
+    rows from the product after the SKU key `after` (keyset: a row is never sent
+    twice nor skipped when rows are added meanwhile, and no OFFSET to count through),
+    or the row of the product `only`. A fixed number of statements, whatever the size
+    of the grid or the batch."""
     account_id = editor(user)
     months = window(account_id, today)
     draft = draft_of(account_id)
     latest = latest_published(account_id)
     source = draft or latest
-    cells = _cells(source.id, months) if source else {}
-    products = products_by_id(cells)
-    rows = sorted(
-        (GridRow(products[pid], {m: q.get(m, 0) for m in months}) for pid, q in cells.items()),
-        key=lambda row: row.product.sku_key,
+    if source is None:
+        return Grid(months, [], draft, latest, {m: 0 for m in months}, after=after)
+    in_window = (ForecastCell.month >= months[0], ForecastCell.month <= months[-1])
+    # Products whose cells all lie outside the window still have a row.
+    in_version = (
+        select(ForecastCell.product_id).where(ForecastCell.version_id == source.id).distinct()
     )
-    totals = {m: sum(row.quantities[m] for row in rows) for m in months}
-    return Grid(months, rows, draft, latest, totals)
+    query = select(Product).where(Product.id.in_(in_version)).order_by(Product.sku_key)
+    if after is not None:
+        query = query.where(Product.sku_key > after)
+    if only is not None:
+        query = query.where(Product.id == only)
+    products = list(db.session.scalars(query.limit(limit + 1)))
+    more = len(products) > limit
+    products = products[:limit]
+    by_product: dict[int, dict[date, int]] = {p.id: {} for p in products}
+    if products:
+        for product_id, month, quantity in db.session.execute(
+            select(ForecastCell.product_id, ForecastCell.month, ForecastCell.quantity).where(
+                ForecastCell.version_id == source.id,
+                ForecastCell.product_id.in_(list(by_product)),
+                *in_window,
+            )
+        ):
+            by_product[product_id][month] = quantity
+    rows = [GridRow(p, {m: by_product[p.id].get(m, 0) for m in months}) for p in products]
+    # The totals of the whole grid, not of the rows sent: summed by the database.
+    totals = {m: 0 for m in months}
+    for month, quantity in db.session.execute(
+        select(ForecastCell.month, func.sum(ForecastCell.quantity))
+        .where(ForecastCell.version_id == source.id, *in_window)
+        .group_by(ForecastCell.month)
+    ):
+        totals[month] = int(quantity or 0)
+    count = db.session.scalar(select(func.count()).select_from(in_version.subquery()))
+    next_after = products[-1].sku_key if more else None
+    return Grid(months, rows, draft, latest, totals, count, after, next_after)
 
 
 # --- changing cells ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from portal.catalog import service as catalog
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.htmx import is_htmx, render_fragment, render_page
+from portal.params import optional_database_int
 from portal.security import requires
 from portal.spreadsheets import XLSX_MIME
 
@@ -33,7 +34,7 @@ def _today():
 def _draft_page(status: int = 200, **context):
     """The customer's forecast page (or its grid alone, for htmx)."""
     today = _today()
-    grid = drafts.grid(current_user, today)
+    grid = drafts.grid(current_user, today, after=context.pop("after", None))
     context.setdefault("add_form", AddProductForm(formdata=None))
     context.setdefault("publish_form", PublishForm(formdata=None))
     context.setdefault("upload_form", UploadForm(formdata=None))
@@ -54,8 +55,22 @@ def _draft_page(status: int = 200, **context):
 @bp.get("/forecasts")
 @requires(*EDITORS)
 def index():
-    """The account's forecast: the draft as a grid of products × months."""
-    return _draft_page()
+    """The account's forecast: the draft as a grid of products × months, the first
+    rows by SKU. `?after=<SKU key>` continues after that product: htmx asks for the
+    next batch of rows alone (as the person scrolls or moves down past the last row);
+    without JavaScript the link gives the page again from there."""
+    after = _after_key()
+    if after is not None and is_htmx():
+        grid = drafts.grid(current_user, _today(), after=after)
+        return render_fragment("forecasts/draft.html", "rows", grid=grid, month_label=month_label)
+    return _draft_page(after=after)
+
+
+def _after_key() -> str | None:
+    """The keyset position of a batch: a product's SKU key (at most 64 characters);
+    any text is safe to compare with, so none is refused."""
+    after = request.args.get("after")
+    return after[:64] if after is not None else None
 
 
 @bp.post("/forecasts/cells")
@@ -133,12 +148,25 @@ def add_product():
 @requires(*EDITORS)
 def fill_row():
     """Copy a row's first month into every month."""
+    raw_id = request.form.get("product_id")
     try:
-        product = drafts.fill_row(current_user, request.form.get("product_id"), _today())
+        product = drafts.fill_row(current_user, raw_id, _today())
     except DomainError as error:
         db.session.rollback()
-        return _draft_page(status=200 if is_htmx() else 422, notice=error.message)
-    return _after_change(f"{product.sku}: the first month copied to every month.")
+        if not is_htmx():
+            return _draft_page(status=422, notice=error.message)
+        product_id, notice = optional_database_int(str(raw_id or "")), error.message
+    else:
+        if not is_htmx():
+            return _after_change(f"{product.sku}: the first month copied to every month.")
+        product_id, notice = product.id, f"{product.sku}: the first month copied to every month."
+    # htmx: the row alone, in its place (the grid may hold rows far below the first
+    # screen: re-sending the grid would lose the person's place), and the totals.
+    grid = drafts.grid(current_user, _today(), only=product_id or 0)
+    grid.next_after = None
+    return render_fragment(
+        "forecasts/draft.html", "row_filled", grid=grid, notice=notice, month_label=month_label
+    )
 
 
 @bp.post("/forecasts/publish")

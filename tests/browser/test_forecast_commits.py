@@ -79,3 +79,45 @@ def test_a_planner_commits_below_forecast_with_a_reason_and_the_buyer_sees_it(
     expect(page.locator("table.commit-grid input")).to_have_count(0)
     # The refused commit came with 422 (Unprocessable), which Chromium logs.
     assert [e for e in console_errors if "status of 422" not in e] == []
+
+
+def test_a_planner_moves_by_keyboard_into_rows_loaded_later_and_commits_them(
+    app, catalog, page, console_errors
+):
+    """The commit grid sends its first rows; arrow-down loads the next batch into the
+    same form, and "Commit quantities" commits the rows loaded, typed ones included."""
+    from portal.forecasts import commits, uploads
+
+    with app.app_context():
+        buyer = db.session.scalar(select(User).where(User.email == "buyer@acme.test"))
+        products = db.session.scalars(
+            select(Product).where(Product.status == "active").order_by(Product.sku_key).limit(100)
+        ).all()
+        ids = [p.id for p in products]
+        rows = "".join(f"{p.sku},,10\n" for p in products)
+        uploads.upload(buyer, f"SKU,Product,{_month(0)}\n{rows}".encode(), date.today())
+        versions.publish(buyer, "", date.today())
+        account_id = buyer.account_id
+    far = commits.BATCH + 5
+
+    sign_in(page, "planner@vendor.test")
+    page.goto(f"/forecasts/accounts/{account_id}/commits")
+    expect(page.locator("table.commit-grid tbody th[scope=row]")).to_have_count(commits.BATCH)
+    page.locator(f"#q-{ids[0]}-{_month(0)}").click()
+    for n in range(1, far + 1):
+        page.keyboard.press("ArrowDown")
+        expect(page.locator(f"#q-{ids[n]}-{_month(0)}")).to_be_focused()
+    page.keyboard.type("12")
+    page.get_by_role("button", name="Commit quantities").click()
+    expect(page.locator(".flash-success")).to_contain_text("saved against version 1")
+    with app.app_context():
+        board = commits.board(
+            db.session.scalar(select(User).where(User.email == "planner@vendor.test")),
+            account_id,
+            limit=1000,
+        )
+        committed = {row.product.id: row.cells[0].commit for row in board.rows}
+    assert committed[ids[far]].quantity == 12
+    assert committed[ids[0]].quantity == 10  # loaded, untouched: committed at forecast
+    assert committed[ids[-1]] is None  # never loaded: not committed
+    assert console_errors == []

@@ -9,6 +9,7 @@ from datetime import date
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from portal.accounts.models import User
 from portal.catalog.models import Product
 from portal.extensions import db
 from portal.forecasts.months import add_months
@@ -110,3 +111,51 @@ def test_a_buyer_types_a_forecast_by_keyboard_and_uploads_one(app, catalog, page
     expect(page.locator("h1")).to_contain_text("forecast version 1")
     # The refused upload's page came with 422 (Unprocessable), which Chromium logs.
     assert [e for e in console_errors if "status of 422" not in e] == []
+
+
+def test_keys_move_past_the_first_screen_into_rows_loaded_on_the_way(
+    app, catalog, page, console_errors
+):
+    """120 products: the page sends the first rows; arrow-down from the first row
+    reaches rows that were not on the first screen (each batch loaded as the keys get
+    there), and a cell typed there is saved and counted in the totals of the grid."""
+    from portal.forecasts import drafts, uploads
+
+    with app.app_context():
+        buyer = db.session.scalar(select(User).where(User.email == "buyer@acme.test"))
+        products = db.session.scalars(
+            select(Product).where(Product.status == "active").order_by(Product.sku_key).limit(120)
+        ).all()
+        ids, all_skus = [p.id for p in products], [p.sku for p in products]
+        rows = "".join(f"{p.sku},,1\n" for p in products)
+        uploads.upload(buyer, f"SKU,Product,{_month(0)}\n{rows}".encode(), date.today())
+    far = drafts.BATCH + 10  # the 41st row: beyond the first screen and its batch's end
+    assert far < 120
+
+    sign_in(page, "buyer@acme.test")
+    page.goto("/forecasts")
+    expect(page.locator("#forecast-grid tbody input[data-cell]")).to_have_count(
+        drafts.BATCH * 12
+    )
+    expect(page.locator(f"#q-{ids[far]}-{_month(0)}")).to_have_count(0)
+    expect(page.locator("#grand-total")).to_have_text("120")
+    page.locator(f"#q-{ids[0]}-{_month(0)}").click()
+    for n in range(1, far + 1):
+        page.keyboard.press("ArrowDown")
+        expect(page.locator(f"#q-{ids[n]}-{_month(0)}")).to_be_focused()
+    page.keyboard.type("25")
+    page.keyboard.press("ArrowRight")  # leaving the cell saves it
+    expect(page.locator(f"#q-{ids[far]}-{_month(1)}")).to_be_focused()
+    expect(page.locator(f"#q-{ids[far]}-{_month(0)}").locator("..")).to_have_class(
+        "fc-cell is-saved"
+    )
+    expect(page.locator(f"#row-total-{ids[far]}")).to_have_text("25")
+    expect(page.locator(f"#month-total-{_month(0)}")).to_have_text("144")
+    expect(page.locator("#grand-total")).to_have_text("144")
+    # Every row came once, in SKU order.
+    skus = page.locator("#forecast-grid tbody th[scope=row] .sku").all_inner_texts()
+    assert skus[: far + 1] == all_skus[: far + 1]
+    assert len(skus) == len(set(skus))
+    page.reload()
+    expect(page.locator("#grand-total")).to_have_text("144")
+    assert console_errors == []

@@ -19,7 +19,13 @@
     }
   });
 
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("table[data-commit-grid] input[data-forecast]").forEach(mark);
-  });
+  function markAll(root) {
+    root.querySelectorAll("input[data-forecast]").forEach((input) => {
+      if (input.closest("table[data-commit-grid]")) mark(input);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => markAll(document));
+  // Rows arrive in batches as the planner scrolls: mark those too.
+  document.addEventListener("htmx:load", (event) => markAll(event.detail.elt));
 })();

@@ -28,6 +28,32 @@
     }
   }
 
+  // The grid comes in batches of rows: the last loaded row is followed by a row
+  // (tr[data-more-rows]) whose link htmx follows when it is scrolled into view. Moving
+  // down from the last loaded row asks for that batch at once and moves into it when
+  // it has arrived (htmx drops a second request while the first is under way).
+  let waiting = null;
+
+  function loadBelow(input) {
+    const cell = input.closest("td");
+    const row = cell.parentElement;
+    const next = row.nextElementSibling;
+    if (!next || !next.matches("tr[data-more-rows]") || !window.htmx) return false;
+    waiting = { input, row, column: Array.prototype.indexOf.call(row.children, cell) };
+    window.htmx.trigger(next.querySelector("a[data-more]"), "more-rows");
+    return true;
+  }
+
+  document.addEventListener("htmx:afterSettle", () => {
+    if (!waiting) return;
+    const { input, row, column } = waiting;
+    const target = cellInput(row.nextElementSibling, column);
+    if (!target) return;
+    waiting = null;
+    // Only if the person is still where they asked from (not clicked elsewhere meanwhile).
+    if (document.activeElement === input) target.focus();
+  });
+
   document.addEventListener("keydown", (event) => {
     const input = event.target;
     if (!(input instanceof HTMLInputElement) || !input.matches("table[data-grid] input[data-cell]")) return;
@@ -37,6 +63,8 @@
     if (target) {
       event.preventDefault();
       target.focus();
+    } else if ((event.key === "ArrowDown" || event.key === "Enter") && loadBelow(input)) {
+      event.preventDefault();
     }
   });
 
