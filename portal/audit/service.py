@@ -47,6 +47,10 @@ ACTION_LABELS = {
     "contract_prices_imported": "Contract prices imported",
     "mail_resent": "E-mail resent",
     "job_retried": "Background job retried",
+    "api_token_created": "API token created",
+    "api_token_revoked": "API token revoked",
+    "api_order_placed": "Order placed through the API",
+    "api_order_cancelled": "Order cancelled through the API",
 }
 
 
