@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField
+from wtforms import IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from portal.accounts.forms import MultiCheckboxField
@@ -23,7 +23,7 @@ class TokenForm(FlaskForm):
     )
     scopes = MultiCheckboxField(
         "Scopes",
-        choices=[(scope, f"{scope} — {label}") for scope, label in SCOPES.items()],
+        choices=[SelectChoice(scope, f"{scope} — {label}") for scope, label in SCOPES.items()],
         validators=[DataRequired(message="Choose at least one scope.")],
     )
     days = IntegerField(
