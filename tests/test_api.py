@@ -103,6 +103,7 @@ def test_an_unknown_sku_is_a_404_problem(client, token):
         ({"per_page": "abc"}, "per_page"),
         ({"page": "-1"}, "page"),
         ({"quantity": "0"}, "quantity"),
+        ({"colour": "red"}, "colour"),
     ],
 )
 def test_bad_search_input_names_its_field(client, token, query, field):

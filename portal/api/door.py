@@ -196,6 +196,10 @@ def init_app(app: Flask) -> None:
             },
         },
     )
+    from .schemas import Money
+
+    # Money travels as a decimal string (never a float): say so in the document.
+    api.register_field(Money, "string", "decimal")
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
     limiter = Limiter(key_func=_token_key, headers_enabled=True)

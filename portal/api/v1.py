@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Blueprint as FlaskBlueprint
 from flask import current_app, jsonify, make_response, render_template, request, url_for
+from marshmallow import RAISE
 from werkzeug.exceptions import HTTPException
 
 from portal.audit import service as audit
@@ -36,10 +37,11 @@ from .door import api_user, bp, needs_scope, spec_of
 
 
 def documents_problems(*codes: int):
-    """Document the problem+json answers a view can give (401 and 429 always)."""
+    """Document the problem+json answers a view can give (400, 401 and 429 always: a NUL
+    character anywhere is a 400, portal.params)."""
 
     def decorator(view):
-        for code in sorted({401, 429, *codes}):
+        for code in sorted({400, 401, 429, *codes}):
             view = bp.alt_response(code, response=http.HTTPStatus(code).name)(view)
         return view
 
@@ -84,7 +86,7 @@ def _product_json(product: Product, price_list: catalog.PriceList, quantity: int
 
 
 @bp.get("/products")
-@bp.arguments(s.ProductQuery, location="query", as_kwargs=True)
+@bp.arguments(s.ProductQuery, location="query", as_kwargs=True, unknown=RAISE)
 @bp.response(200, s.ProductPage)
 @documents_problems(403, 422)
 @needs_scope("catalog:read")
@@ -101,7 +103,7 @@ def products(q: str, quantity: int, page: int, per_page: int):
 
 
 @bp.get("/products/<sku>")
-@bp.arguments(s.ProductOneQuery, location="query", as_kwargs=True)
+@bp.arguments(s.ProductOneQuery, location="query", as_kwargs=True, unknown=RAISE)
 @bp.response(200, s.ProductOut)
 @documents_problems(403, 404, 422)
 @needs_scope("catalog:read")
@@ -196,7 +198,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 @bp.get("/orders")
-@bp.arguments(s.OrderQuery, location="query", as_kwargs=True)
+@bp.arguments(s.OrderQuery, location="query", as_kwargs=True, unknown=RAISE)
 @bp.response(200, s.OrderPage)
 @documents_problems(403, 422)
 @needs_scope("orders:read")
