@@ -87,7 +87,7 @@ class ProductPage(Schema):
     items = fields.List(fields.Nested(ProductOut), required=True)
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
+    next_page = fields.Integer(required=True, allow_none=True)
 
 
 class ProductOneQuery(Strict):

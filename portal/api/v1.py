@@ -91,14 +91,22 @@ def _product_json(product: Product, price_list: catalog.PriceList, quantity: int
 @documents_problems(403, 422)
 @needs_scope("catalog:read")
 def products(q: str, quantity: int, page: int, per_page: int):
-    """Search products by SKU prefix or words, with the account's prices and availability."""
-    found, total = catalog.search(q, limit=per_page, offset=(page - 1) * per_page)
+    """Search products by SKU prefix or words, with the account's prices and availability.
+
+    SKU matches first. No total count: counting every match costs more than the page
+    itself on a large catalogue; `next_page` says whether there is more.
+    """
+    found, _ = catalog.search(
+        q, limit=per_page + 1, offset=(page - 1) * per_page, with_total=False
+    )
+    more = len(found) > per_page
+    found = found[:per_page]
     prices = catalog.price_lists(api_user().account_id, found, _today())
     return {
         "items": [_product_json(p, prices[p.id], quantity) for p in found],
         "page": page,
         "per_page": per_page,
-        "total": total or 0,
+        "next_page": page + 1 if more else None,
     }
 
 
