@@ -416,3 +416,18 @@ def test_the_documentation_page_lists_every_operation(client):
     headings = [h.text for h in page.select("section.api-operation h2")]
     assert "POST /api/v1/orders" in headings
     assert "GET /api/v1/products/{sku}" in headings
+
+
+def test_old_idempotency_keys_are_purged_by_the_schedule(app, client, token, ids, skus):
+    from portal import jobs
+    from portal.extensions import utcnow
+
+    post_order(client, token, order_body(ids, skus), key="old")
+    post_order(client, token, order_body(ids, skus, po_number="PO-2"), key="new")
+    with app.app_context():
+        old = db.session.scalar(select(ApiIdempotencyKey).where(ApiIdempotencyKey.key == "old"))
+        old.created_at = utcnow() - timedelta(days=8)
+        db.session.commit()
+        job = next(j for j in jobs.jobs_of(app.config) if j.name == "purge_api_idempotency_keys")
+        assert job.run() == 1
+        assert db.session.scalars(select(ApiIdempotencyKey.key)).all() == ["new"]

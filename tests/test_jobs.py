@@ -23,6 +23,7 @@ SCHEDULE = {
     "purge_sessions": "daily at 03:25 UTC",
     "purge_login_failures": "hourly at :35",
     "purge_worker_records": "daily at 03:45 UTC",
+    "purge_api_idempotency_keys": "daily at 03:55 UTC",
 }
 
 

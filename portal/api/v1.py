@@ -96,9 +96,7 @@ def products(q: str, quantity: int, page: int, per_page: int):
     SKU matches first. No total count: counting every match costs more than the page
     itself on a large catalogue; `next_page` says whether there is more.
     """
-    found, _ = catalog.search(
-        q, limit=per_page + 1, offset=(page - 1) * per_page, with_total=False
-    )
+    found, _ = catalog.search(q, limit=per_page + 1, offset=(page - 1) * per_page, with_total=False)
     more = len(found) > per_page
     found = found[:per_page]
     prices = catalog.price_lists(api_user().account_id, found, _today())
