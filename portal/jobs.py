@@ -169,8 +169,8 @@ def _purge_worker_records():
 
 # Every job the portal runs, and the one schedule of periodic work. Idempotency keys
 # of orders placed on the pages are kept with their order (a unique column), so
-# nothing here removes them; the REST API's table of request keys is purged daily. The next areas add their checks (SLA clocks, relationship
-# snapshots) to this list.
+# nothing here removes them; the REST API's table of request keys is purged daily.
+# The next areas add their checks (SLA clocks, relationship snapshots) to this list.
 def jobs_of(config) -> list[Job]:
     digest_hour = int(config.get("DIGEST_HOUR_UTC", 6)) % 24
     return [

@@ -431,3 +431,43 @@ def test_old_idempotency_keys_are_purged_by_the_schedule(app, client, token, ids
         job = next(j for j in jobs.jobs_of(app.config) if j.name == "purge_api_idempotency_keys")
         assert job.run() == 1
         assert db.session.scalars(select(ApiIdempotencyKey.key)).all() == ["new"]
+
+
+def test_with_redis_the_limit_holds_across_processes(database_url, tmp_path, catalog):
+    """Two apps (as two gunicorn workers) counting one token's requests in one Redis."""
+    import os
+
+    import redis
+
+    from portal import create_app
+
+    from .support import make_test_config
+
+    url = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis at {url}")
+    workers = [
+        create_app(
+            make_test_config(
+                database_url,
+                API_RATE_LIMIT="4 per minute",
+                RATELIMIT_STORAGE_URI=url,
+                ATTACHMENT_DIR=str(tmp_path / "a"),
+            )
+        )
+        for _ in range(2)
+    ]
+    token = make_token(workers[0])  # a new token: its count starts at zero
+    statuses = [
+        workers[n % 2].test_client().get("/api/v1/products", headers=bearer(token)).status_code
+        for n in range(5)
+    ]
+    assert statuses == [200, 200, 200, 200, 429]
+    for worker in workers:
+        with worker.app_context():
+            db.session.remove()
+            db.engine.dispose()

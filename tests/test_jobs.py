@@ -341,7 +341,7 @@ def test_flask_jobs_run_runs_one_job_here(app, demo):
     assert (result.exit_code, result.output) == (0, "purge_sessions: 0\n")
     result = app.test_cli_runner().invoke(args=["jobs", "run", "nothing"])
     assert result.exit_code == 1
-    assert "Jobs: deliver_outbox, purge_login_failures" in result.output
+    assert "Jobs: deliver_outbox, purge_api_idempotency_keys, purge_login_failures" in result.output
 
 
 def test_flask_worker_runs_as_its_own_process_and_stops_on_ctrl_c(app, database_url, tmp_path):

@@ -184,7 +184,14 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("API_RATE_LIMIT", "600 per minute")
     # Redis when configured: one count across every worker and host. Without Redis the
     # count is kept per process (README, "Rate limits").
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    redis_url = str(app.config.get("REDIS_URL") or "")
+    # A URL that is not Redis's is reported by the job queue at start-up (portal.jobs);
+    # the limiter then counts per process rather than stop the app from starting.
+    is_redis = redis_url.startswith(("redis://", "rediss://", "unix://"))
+    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url if is_redis else "memory://")
+    # Redis down: count in this process meanwhile, never refuse or fail the request.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "portal-api")
     api = PortalApi(
         app,
