@@ -93,6 +93,7 @@ NAVIGATION = {
         ("Users", "accounts.users", {Role.ADMIN}),
         ("Audit log", "accounts.audit_log", {Role.ADMIN}),
         ("Background work", "background.index", {Role.ADMIN}),
+        ("API tokens", "api_tokens.index", {Role.ADMIN}),
     ],
     "customer": [
         ("Home", "home.index", None),
@@ -106,6 +107,7 @@ NAVIGATION = {
         ("Catalog", "catalog.index", None),
         ("Our account", "accounts.detail", None),
         ("Team", "accounts.users", {Role.CUSTOMER_ADMIN}),
+        ("API tokens", "api_tokens.index", {Role.CUSTOMER_ADMIN}),
     ],
 }
 

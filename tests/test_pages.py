@@ -28,6 +28,7 @@ def test_vendor_and_customer_see_different_navigation(login_as):
             "Users",
             "Audit log",
             "Background work",
+            "API tokens",
         ],
         "fulfilment@vendor.test": [
             "Home",
@@ -51,6 +52,7 @@ def test_vendor_and_customer_see_different_navigation(login_as):
             "Catalog",
             "Our account",
             "Team",
+            "API tokens",
         ],
         "approver@acme.test": [
             "Home",
