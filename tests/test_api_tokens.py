@@ -101,6 +101,11 @@ def test_scopes_decide_what_a_token_reaches(app, client, demo, scopes, url, stat
     if status == 403:
         body = assert_problem(response, 403)
         assert "lacks the scope" in body["detail"]
+        with app.app_context():
+            denial = db.session.scalar(
+                select(AuditEvent).where(AuditEvent.action == "access_denied")
+            )
+            assert denial.target == f"GET {url}"
     else:
         assert response.status_code == status
 

@@ -104,23 +104,32 @@ def _authenticate():
     scheme, _, text = header.partition(" ")
     if scheme.lower() != "bearer" or not text.strip():
         return _unauthorized("Send `Authorization: Bearer <token>`; cookies are not accepted.")
-    now = utcnow()
+    now, address = utcnow(), client_address()
     try:
         token = token_service.authenticate(text.strip(), now)
+        if token_service.needs_last_use_update(token, now, address):
+            # A GET writes here: on SQLite its transaction takes the write lock, and the
+            # token is read again inside it (it may have been revoked meanwhile).
+            begin_writing()
+            token = token_service.authenticate(text.strip(), now)
+            token_service.record_use(token, now, address)
+            db.session.commit()
     except token_service.TokenRefused as refused:
         return _unauthorized(refused.reason)
-    address = client_address()
-    if token_service.needs_last_use_update(token, now, address):
-        token_id = token.id
-        begin_writing()  # a GET writes here: on SQLite its transaction takes the write lock
-        token = token_service.authenticate(text.strip(), now)
-        assert token.id == token_id
-        token_service.record_use(token, now, address)
-        db.session.commit()
     g.api_token = token
     view = current_app.view_functions.get(request.endpoint or "")
     scope = getattr(view, SCOPE_ATTR, None)
     if scope and scope not in token.scope_list:
+        from portal.audit import service as audit
+
+        # As a page's 403 is (portal.security): who, from where, what was asked for.
+        audit.record_alone(
+            "access_denied",
+            actor=token.user,
+            client_address=address,
+            target=f"{request.method} {request.path}"[:300],
+            detail={"reason": f"API token lacks {scope}", "api_token": token.id},
+        )
         return problems.problem(
             403,
             kind="scope-missing",
