@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import http
+import json
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, make_response, request
 from flask_limiter import Limiter
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
@@ -31,7 +33,7 @@ from portal.errors import DomainError
 from portal.extensions import begin_writing, csrf, db, utcnow
 from portal.security import client_address
 
-from . import problems
+from . import idempotency, problems
 from . import tokens as token_service
 
 SCOPE_ATTR = "_portal_api_scope"
@@ -136,6 +138,76 @@ def _authenticate():
             detail=f"This token lacks the scope {scope}.",
         )
     return None
+
+
+def idempotent(view):
+    """Run a creating view at most once per `Idempotency-Key` (portal.api.idempotency)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            return problems.problem(
+                400,
+                kind="idempotency-key-missing",
+                detail="Send an Idempotency-Key header (a new UUID per order; the same on retry).",
+                errors={"Idempotency-Key": ["Missing data for required field."]},
+            )
+        if len(key) > 60:
+            return problems.problem(
+                400,
+                kind="invalid-input",
+                detail="The Idempotency-Key is too long.",
+                errors={"Idempotency-Key": ["Longer than maximum length 60."]},
+            )
+        user, now = api_user(), utcnow()
+        fingerprint = idempotency.request_hash(request.method, request.path, request.get_data())
+        claim = idempotency.claim(user.account_id, key, fingerprint, now)
+        if claim.conflict == "reused":
+            return problems.problem(
+                422,
+                kind="idempotency-key-reused",
+                detail="This Idempotency-Key was used for a different request.",
+            )
+        if claim.conflict == "in-use":
+            return problems.problem(
+                409,
+                kind="idempotency-key-in-use",
+                detail="A request with this Idempotency-Key is still running; retry shortly.",
+            )
+        if claim.replay is not None:
+            status, stored = claim.replay
+            response = current_app.response_class(
+                json.dumps(stored["body"]), status=status, mimetype=stored["mimetype"]
+            )
+            for name, value in stored.get("headers", {}).items():
+                response.headers[name] = value
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+        try:
+            response = make_response(view(*args, **kwargs))
+        except DomainError as error:
+            response = problems.from_domain_error(error)
+        except HTTPException as error:
+            if (error.code or 500) >= 500:
+                idempotency.give_back(claim.record)
+                raise
+            response = problems.from_http_exception(error)
+        except Exception:
+            idempotency.give_back(claim.record)
+            raise
+        if response.status_code >= 500:
+            idempotency.give_back(claim.record)
+            return response
+        stored = {
+            "mimetype": response.mimetype,
+            "body": response.get_json(silent=True),
+            "headers": {k: v for k, v in response.headers.items() if k == "Location"},
+        }
+        idempotency.complete(claim.record, response.status_code, stored, utcnow())
+        return response
+
+    return wrapper
 
 
 def _http_error(error: HTTPException):
