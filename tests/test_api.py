@@ -152,6 +152,8 @@ def test_an_order_through_the_api(app, client, token, ids, skus):
         ({"ship_to_address_id": "home"}, "ship_to_address_id"),
         ({"requested_date": "31.12.2030"}, "requested_date"),
         ({"colour": "red"}, "colour"),
+        ({"notes": "a\x00b"}, "notes"),
+        ({"lines": [{"sku": "A\x00", "quantity": 1}]}, "lines.0.sku"),
     ],
 )
 def test_bad_order_input_names_each_field(app, client, token, ids, skus, change, field):

@@ -153,12 +153,12 @@ def idempotent(view):
                 detail="Send an Idempotency-Key header (a new UUID per order; the same on retry).",
                 errors={"Idempotency-Key": ["Missing data for required field."]},
             )
-        if len(key) > 60:
+        if len(key) > 60 or not key.isascii() or not key.isprintable():
             return problems.problem(
                 400,
                 kind="invalid-input",
-                detail="The Idempotency-Key is too long.",
-                errors={"Idempotency-Key": ["Longer than maximum length 60."]},
+                detail="The Idempotency-Key is 1 to 60 printable ASCII characters.",
+                errors={"Idempotency-Key": ["1 to 60 printable ASCII characters."]},
             )
         user, now = api_user(), utcnow()
         fingerprint = idempotency.request_hash(request.method, request.path, request.get_data())

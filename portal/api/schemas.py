@@ -3,7 +3,7 @@ checked against. Money is a decimal string, never a float."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 ORDER_STATUSES = (
     "awaiting_approval",
@@ -15,6 +15,17 @@ ORDER_STATUSES = (
     "delivered",
     "cancelled",
 )
+
+
+class Text(fields.String):
+    """A string of input: NUL characters are refused (PostgreSQL cannot store them, and
+    no SKU, PO number or note has one)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Must not contain NUL characters.")
+        return text
 
 
 class Strict(Schema):
@@ -73,7 +84,7 @@ class ProductOut(Schema):
 
 
 class ProductQuery(Strict):
-    q = fields.String(load_default="", validate=validate.Length(max=200))
+    q = Text(load_default="", validate=validate.Length(max=200))
     quantity = fields.Integer(
         load_default=1,
         validate=validate.Range(min=1, max=1_000_000),
@@ -95,7 +106,7 @@ class ProductOneQuery(Strict):
 
 
 class OrderLineIn(Strict):
-    sku = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    sku = Text(required=True, validate=validate.Length(min=1, max=64))
     quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
 
 
@@ -103,12 +114,12 @@ class OrderIn(Strict):
     lines = fields.List(
         fields.Nested(OrderLineIn), required=True, validate=validate.Length(min=1, max=500)
     )
-    po_number = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    po_number = Text(required=True, validate=validate.Length(min=1, max=50))
     ship_to_address_id = fields.Integer(
         required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1)
     )
     requested_date = fields.Date(load_default=None, allow_none=True)
-    notes = fields.String(load_default="", validate=validate.Length(max=2000))
+    notes = Text(load_default="", validate=validate.Length(max=2000))
 
 
 class OrderLineOut(Schema):
@@ -161,14 +172,14 @@ class OrderOut(OrderSummaryOut):
 
 
 class OrderQuery(Strict):
-    status = fields.String(load_default="", validate=validate.OneOf(("", *ORDER_STATUSES)))
-    po_number = fields.String(load_default="", validate=validate.Length(max=50))
-    sku = fields.String(load_default="", validate=validate.Length(max=64))
-    q = fields.String(load_default="", validate=validate.Length(max=200))
+    status = Text(load_default="", validate=validate.OneOf(("", *ORDER_STATUSES)))
+    po_number = Text(load_default="", validate=validate.Length(max=50))
+    sku = Text(load_default="", validate=validate.Length(max=64))
+    q = Text(load_default="", validate=validate.Length(max=200))
     placed_from = fields.Date(load_default=None)
     placed_to = fields.Date(load_default=None)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(
+    cursor = Text(
         load_default="",
         validate=validate.Length(max=100),
         metadata={"description": "`next_cursor` of the previous page"},
