@@ -65,6 +65,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .accounts import models as _accounts_models  # noqa: F401
     from .accounts.auth import bp as auth_bp
     from .accounts.routes import bp as accounts_bp
+    from .api import models as _api_models  # noqa: F401
+    from .api.routes import bp as api_tokens_bp
     from .attachments import models as _attachments_models  # noqa: F401
     from .attachments.routes import bp as attachments_bp
     from .audit import models as _audit_models  # noqa: F401
@@ -105,6 +107,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(forecast_commits_bp)
     app.register_blueprint(service_bp)
     app.register_blueprint(background_bp)
+    app.register_blueprint(api_tokens_bp)
+
+    from .api import door as api_door
+
+    api_door.init_app(app)
 
     from . import jobs
 

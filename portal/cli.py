@@ -40,6 +40,10 @@ def register_commands(app: Flask) -> None:
 
     register_background_commands(app)
 
+    from portal.api.cli import register as register_api_commands
+
+    register_api_commands(app)
+
     @demo.command("load")
     @click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
     def demo_load(if_empty: bool) -> None:

@@ -115,6 +115,9 @@ LOG_LEVEL = "WARNING"
 # to put it elsewhere), for one host. A Redis URL (redis://host:6379/0) when
 # several hosts share the work.
 REDIS_URL = None
+# Requests per API token (Flask-Limiter notation); counted in Redis when REDIS_URL is set,
+# else per process (docs/api.md, "Rate limits").
+API_RATE_LIMIT = "600 per minute"
 JOBS_SQLITE_PATH = None
 # "sqlite", "redis" or (tests) "memory"; None chooses from REDIS_URL.
 JOBS_BACKEND = None

@@ -25,11 +25,33 @@ class PortalFlask(Flask):
         )
 
 
-def _not_found(_error):
+DOORS = "portal.error_doors"
+
+
+def answer_errors_under(app: Flask, prefix: str, handler) -> None:
+    """Let a door answer its own routing errors (404, 405) under a path prefix: the REST
+    API answers problem+json, not an HTML page, even where no route matched."""
+    app.extensions.setdefault(DOORS, []).append((prefix, handler))
+
+
+def _door(error):
+    from flask import current_app
+
+    for prefix, handler in current_app.extensions.get(DOORS, []):
+        if request.path.startswith(prefix):
+            return handler(error)
+    return None
+
+
+def _not_found(error):
+    if (answer := _door(error)) is not None:
+        return answer
     return render_template("errors/404.html"), 404
 
 
-def _method_not_allowed(_error):
+def _method_not_allowed(error):
+    if (answer := _door(error)) is not None:
+        return answer
     return render_template(
         "errors/error.html", title="Not allowed", message="This page cannot be used that way."
     ), 405

@@ -117,10 +117,12 @@ USER_MENU = {
         ("Users", "accounts.users", {Role.ADMIN}),
         ("Audit log", "accounts.audit_log", {Role.ADMIN}),
         ("Background work", "background.index", {Role.ADMIN}),
+        ("API tokens", "api_tokens.index", {Role.ADMIN}),
     ],
     "customer": [
         ("Our account", "accounts.detail", None),
         ("Team", "accounts.users", {Role.CUSTOMER_ADMIN}),
+        ("API tokens", "api_tokens.index", {Role.CUSTOMER_ADMIN}),
     ],
 }
 

@@ -117,6 +117,13 @@ def _sweep_attachments():
     return service.discard_unlinked(utcnow() - timedelta(hours=24))
 
 
+def _purge_api_idempotency_keys():
+    """The REST API's Idempotency-Keys older than a week (portal.api.idempotency)."""
+    from portal.api import idempotency
+
+    return idempotency.purge(utcnow())
+
+
 def _purge_sessions():
     """Sign-in sessions that expired or were ended more than a day ago."""
     from portal.accounts.models import AuthSession
@@ -168,10 +175,9 @@ def _purge_worker_records():
 
 
 # Every job the portal runs, and the one schedule of periodic work. Idempotency keys
-# of orders are kept with their order (a unique column, not a table of their own),
-# so nothing here removes them; a table of request keys (the REST API) adds its
-# clean-up here. The next areas add their checks (SLA clocks, relationship
-# snapshots) to this list.
+# of orders placed on the pages are kept with their order (a unique column), so
+# nothing here removes them; the REST API's table of request keys is purged daily.
+# The next areas add their checks (SLA clocks, relationship snapshots) to this list.
 def jobs_of(config) -> list[Job]:
     digest_hour = int(config.get("DIGEST_HOUR_UTC", 6)) % 24
     return [
@@ -219,6 +225,12 @@ def jobs_of(config) -> list[Job]:
             "Removes heartbeats of workers gone for a week and failures retried a month ago.",
             _purge_worker_records,
             Every("45", "3"),
+        ),
+        Job(
+            "purge_api_idempotency_keys",
+            "Removes the API's Idempotency-Keys and their stored answers after a week.",
+            _purge_api_idempotency_keys,
+            Every("55", "3"),
         ),
     ]
 

@@ -125,8 +125,21 @@ def client_address() -> str | None:
     return request.remote_addr
 
 
+TOKEN_DOORS = "portal.token_doors"
+
+
+def token_door(app: Flask, blueprint) -> None:
+    """Mark a blueprint that authenticates every request itself with a bearer token
+    (the REST API): signing in does not apply there, and the session cookie is not read."""
+    app.extensions.setdefault(TOKEN_DOORS, set()).add(blueprint.name)
+
+
 def _is_public_endpoint() -> bool:
+    from flask import current_app
+
     if request.endpoint is None:  # 404 before routing: let the error handler answer
+        return True
+    if request.blueprint in current_app.extensions.get(TOKEN_DOORS, ()):
         return True
     if request.endpoint == "static" or request.endpoint.endswith(".static"):
         return True

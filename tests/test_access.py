@@ -24,6 +24,9 @@ from .support import DEMO_PASSWORD, Browserless
 
 PUBLIC = "public"
 SIGNED_IN = "signed in"
+# The REST API: a bearer token only. Every actor here holds a session cookie, which the
+# API does not accept, so each gets a 401 problem (test_api*.py covers tokens and scopes).
+TOKEN = "api token"
 VENDOR = frozenset({"account_manager", "planner", "engineer", "fulfilment", "service", "admin"})
 ACME_CUSTOMERS = frozenset({"buyer", "approver", "customer_admin"})
 ADMINS = frozenset({"admin", "customer_admin"})
@@ -413,6 +416,23 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("service.delete_target", "/service/settings/targets/<int:target_id>/delete"): Access(
         "/service/settings/targets/{service_target}/delete", VENDOR_ADMIN, ("POST",)
     ),
+    # API tokens: customer admins for their account, vendor admins for all (test_api_tokens.py).
+    ("api_tokens.index", "/api-tokens"): Access("/api-tokens", ADMINS),
+    ("api_tokens.create", "/api-tokens"): Access("/api-tokens", ADMINS, ("POST",)),
+    ("api_tokens.revoke", "/api-tokens/<int:token_id>/revoke"): Access(
+        "/api-tokens/{api_token}/revoke", ADMINS, ("POST",), tenant=True
+    ),
+    # The API's document and its page hold no data.
+    ("api_docs.openapi_json", "/api/v1/openapi.json"): Access("/api/v1/openapi.json", PUBLIC),
+    ("api_docs.docs", "/api/v1/docs"): Access("/api/v1/docs", PUBLIC),
+    ("api.products", "/api/v1/products"): Access("/api/v1/products", TOKEN),
+    ("api.product", "/api/v1/products/<sku>"): Access("/api/v1/products/TST-1", TOKEN),
+    ("api.orders", "/api/v1/orders"): Access("/api/v1/orders", TOKEN),
+    ("api.create_order", "/api/v1/orders"): Access("/api/v1/orders", TOKEN, ("POST",)),
+    ("api.order", "/api/v1/orders/<number>"): Access("/api/v1/orders/{order}", TOKEN),
+    ("api.cancel_order", "/api/v1/orders/<number>/cancel"): Access(
+        "/api/v1/orders/{order}/cancel", TOKEN, ("POST",)
+    ),
 }
 
 
@@ -593,7 +613,18 @@ def build_world(app) -> dict:
         )
         db.session.add_all([holiday, service_target])
         db.session.commit()
+        from portal.api import tokens as api_tokens
+
+        api_token = api_tokens.create(
+            None,
+            acting_as=buyer,
+            name="ERP",
+            scopes=["catalog:read"],
+            days=30,
+            now=utcnow(),
+        ).token
         return {
+            "api_token": api_token.id,
             "failed_mail": failed_mail.id,
             "job_failure": job_failure.id,
             "acme": acme.id,
@@ -626,6 +657,8 @@ def build_world(app) -> dict:
 def expected_status(access: Access, actor: str) -> str:
     if access.allowed == PUBLIC:
         return "reached"
+    if access.allowed == TOKEN:
+        return "token required"
     if actor == "anonymous":
         return "sign in"
     if access.allowed == SIGNED_IN:
@@ -647,6 +680,9 @@ def check(response, access: Access, actor: str) -> None:
     if expected == "sign in":
         assert status == 302
         assert response.headers["Location"].startswith("/login?next=")
+    elif expected == "token required":
+        assert status == 401
+        assert response.mimetype == "application/problem+json"
     elif expected == "forbidden":
         assert status == 403
     elif expected == "not found":

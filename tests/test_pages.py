@@ -88,11 +88,18 @@ def test_account_and_administration_links_are_in_the_user_menu(login_as):
             "Users",
             "Audit log",
             "Background work",
+            "API tokens",
             "Change password",
             "E-mail settings",
         ],
         "planner@vendor.test": ["Change password", "E-mail settings"],
-        "admin@acme.test": ["Our account", "Team", "Change password", "E-mail settings"],
+        "admin@acme.test": [
+            "Our account",
+            "Team",
+            "API tokens",
+            "Change password",
+            "E-mail settings",
+        ],
         "buyer@acme.test": ["Our account", "Change password", "E-mail settings"],
     }
     for email, labels in expected.items():

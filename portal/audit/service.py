@@ -53,6 +53,10 @@ ACTION_LABELS = {
     "service_holidays_imported": "Service holidays imported",
     "service_target_set": "Account's service promise set",
     "service_target_removed": "Account's service promise removed",
+    "api_token_created": "API token created",
+    "api_token_revoked": "API token revoked",
+    "api_order_placed": "Order placed through the API",
+    "api_order_cancelled": "Order cancelled through the API",
 }
 
 

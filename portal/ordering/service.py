@@ -13,11 +13,11 @@ module imports nothing from fulfilment.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -328,6 +328,29 @@ def _order_with_key(user: User, key: str) -> Order | None:
     return db.session.scalar(scoped(select(Order), Order, user).where(Order.idempotency_key == key))
 
 
+def priced_lines(user: User, items: list[tuple[Product, int]], today: date) -> Cart:
+    """Lines a machine door (the API, cXML) orders directly, priced as the cart prices them.
+
+    The rows carry CartLine objects that are never added to the session: the
+    user's own cart in the browser is left alone.
+    """
+    prices = catalog.price_lists(user.account_id, [product for product, _ in items], today)
+    rows = []
+    for product, quantity in items:
+        line = CartLine(product=product, product_id=product.id, quantity=quantity)
+        unit_price = prices[product.id].unit_price(quantity)
+        rows.append(
+            CartRow(
+                line,
+                unit_price,
+                unit_price * quantity,
+                catalog.availability(product, quantity, today),
+                prices[product.id].is_contract,
+            )
+        )
+    return Cart(rows)
+
+
 def place_order(
     user: User,
     *,
@@ -337,12 +360,15 @@ def place_order(
     notes: str,
     idempotency_key: str,
     today: date,
+    lines: list[tuple[Product, int]] | None = None,
 ) -> tuple[Order, bool]:
-    """Turn the user's cart into an order. Returns (order, created).
+    """Turn the user's cart (or the given `lines`: product, quantity) into an order.
+    Returns (order, created).
 
     The same idempotency key returns the order it already made, so a double
     click, a retry or a refresh never makes a second order. Prices are captured
-    on the lines; stock is reserved line by line; the cart is emptied.
+    on the lines; stock is reserved line by line; the cart is emptied (unless
+    the lines were given).
     """
     _require_buyer(user)
     key = idempotency_key.strip()[:64]
@@ -351,13 +377,13 @@ def place_order(
     existing = _order_with_key(user, key)
     if existing is not None:
         return existing, False
-    current = cart(user, today)
+    current = cart(user, today) if lines is None else priced_lines(user, lines, today)
     if current.is_empty:
         # A duplicate of this submission may have emptied the cart a moment ago.
         existing = _order_with_key(user, key)
         if existing is not None:
             return existing, False
-        raise DomainError("Your cart is empty.")
+        raise DomainError("Your cart is empty." if lines is None else "Order at least one line.")
     po_number = po_number.strip()
     if not po_number:
         raise DomainError("Enter your purchase order number.", field="po_number")
@@ -433,7 +459,8 @@ def place_order(
         _notify_approvers(order, user)
     else:
         _notify_desk_of_new_order(order, user)
-    db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
+    if lines is None:
+        db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
     db.session.commit()
     return order, True
 
@@ -632,8 +659,17 @@ class OrderFilter:
 
 
 def orders(
-    viewer: User, filters: OrderFilter, *, limit: int = 50, offset: int = 0
-) -> tuple[list[Order], int]:
+    viewer: User,
+    filters: OrderFilter,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    after: tuple[datetime, int] | None = None,
+    with_total: bool = True,
+) -> tuple[list[Order], int | None]:
+    """One page of the orders the viewer may see, newest first, and the total (None when
+    `with_total` is false). `after` (placed_at, id) of the last order seen pages by
+    cursor (the API), which stays right while new orders arrive; `offset` by page."""
     query = scoped(select(Order), Order, viewer)
     if filters.status:
         query = query.where(Order.status == filters.status)
@@ -660,7 +696,19 @@ def orders(
         query = query.where(Order.placed_at >= _start_of(filters.placed_from))
     if filters.placed_to:
         query = query.where(Order.placed_at < _start_of(filters.placed_to + timedelta(days=1)))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    total = (
+        db.session.scalar(select(func.count()).select_from(query.subquery()))
+        if with_total
+        else None
+    )
+    if after is not None:
+        placed_at, order_id = after
+        query = query.where(
+            or_(
+                Order.placed_at < placed_at,
+                and_(Order.placed_at == placed_at, Order.id < order_id),
+            )
+        )
     page = db.session.scalars(
         query.options(joinedload(Order.placed_by), joinedload(Order.account))
         .order_by(Order.placed_at.desc(), Order.id.desc())
@@ -671,7 +719,7 @@ def orders(
 
 
 def _start_of(day: date):
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 

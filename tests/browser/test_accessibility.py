@@ -62,6 +62,7 @@ class Page:
 
 PAGES = [
     Page("signed out", "/login", "Sign in"),
+    Page("signed out", "/api/v1/docs", "Portal API"),
     # The customer's terminal: buying, tracking, forecasts, plans, suggestions.
     Page("buyer", "/", "Acme Industrial"),
     Page("buyer", "/orders", "Orders"),
@@ -100,6 +101,7 @@ PAGES = [
     Page("customer admin", "/accounts/{acme}", "Acme Industrial"),
     Page("customer admin", "/accounts/{acme}/addresses/new", "New address"),
     Page("customer admin", "/catalog/prices/{acme}", "Contract prices of Acme Industrial"),
+    Page("customer admin", "/api-tokens", "API tokens"),
     # The vendor's side.
     Page("admin", "/", ""),
     Page("admin", "/accounts", "Customer accounts"),
@@ -115,6 +117,7 @@ PAGES = [
     Page("admin", "/catalog/prices/{acme}", "Contract prices of Acme Industrial"),
     Page("admin", "/audit", "Audit log"),
     Page("admin", "/background", "Background work"),
+    Page("admin", "/api-tokens", "API tokens"),
     Page("admin", "/notifications/settings", "E-mail settings"),
     Page("account manager", "/", ""),
     Page("account manager", "/accounts", "Customer accounts"),

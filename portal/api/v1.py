@@ -1,0 +1,361 @@
+"""REST API v1: products and orders of the token's account.
+
+Each view translates JSON to calls of the services the pages use (catalog search,
+contract prices and availability; placing, listing and cancelling orders) with the
+token's user as the actor, so tenant scoping, prices and rules are the pages' own.
+Later slices (forecasts, service requests) add views here with their scopes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import http
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint as FlaskBlueprint
+from flask import current_app, jsonify, make_response, render_template, request, url_for
+from marshmallow import RAISE
+
+from portal.audit import service as audit
+from portal.catalog import service as catalog
+from portal.catalog.models import Product, sku_key
+from portal.errors import DomainError, NotFound
+from portal.extensions import db, utcnow
+from portal.fulfilment import shipments as shipment_service
+from portal.ordering import service as ordering
+from portal.ordering.models import Order
+from portal.security import client_address, public
+
+from . import problems
+from . import schemas as s
+from .door import api_user, bp, idempotent, needs_scope, spec_of
+
+
+def documents_problems(*codes: int):
+    """Document the problem+json answers a view can give (400, 401 and 429 always: a NUL
+    character anywhere is a 400, portal.params)."""
+
+    def decorator(view):
+        for code in sorted({400, 401, 429, *codes}):
+            view = bp.alt_response(code, response=http.HTTPStatus(code).name)(view)
+        return view
+
+    return decorator
+
+
+def _today():
+    return utcnow().date()
+
+
+# --- products -------------------------------------------------------------------------------
+
+
+def _product_json(product: Product, price_list: catalog.PriceList, quantity: int) -> dict:
+    availability = catalog.availability(product, quantity, _today())
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "description": product.description or "",
+        "category": product.category.name if product.category else None,
+        "unit": product.unit,
+        "status": product.status,
+        "min_order_qty": product.min_order_qty,
+        "order_multiple": product.order_multiple,
+        "lead_time_days": product.lead_time_days,
+        "currency": current_app.config["CURRENCY"],
+        "list_price": product.list_price,
+        "unit_price": price_list.unit_price(quantity),
+        "is_contract_price": price_list.is_contract,
+        "price_breaks": [
+            {"min_quantity": b.min_quantity, "unit_price": b.unit_price} for b in price_list.breaks
+        ],
+        "availability": {
+            "quantity": availability.quantity,
+            "from_stock": availability.from_stock,
+            "in_stock": availability.in_stock,
+            "ships_from_stock_on": availability.ships_from_stock_on,
+            "rest_ships_about": availability.rest_ships_about,
+            "summary": availability.summary,
+        },
+    }
+
+
+@bp.get("/products")
+@bp.arguments(s.ProductQuery, location="query", as_kwargs=True, unknown=RAISE)
+@bp.response(200, s.ProductPage)
+@documents_problems(403, 422)
+@needs_scope("catalog:read")
+def products(q: str, quantity: int, page: int, per_page: int):
+    """Search products by SKU prefix or words, with the account's prices and availability.
+
+    SKU matches first. No total count: counting every match costs more than the page
+    itself on a large catalogue; `next_page` says whether there is more.
+    """
+    found, _ = catalog.search(q, limit=per_page + 1, offset=(page - 1) * per_page, with_total=False)
+    more = len(found) > per_page
+    found = found[:per_page]
+    prices = catalog.price_lists(api_user().account_id, found, _today())
+    return {
+        "items": [_product_json(p, prices[p.id], quantity) for p in found],
+        "page": page,
+        "per_page": per_page,
+        "next_page": page + 1 if more else None,
+    }
+
+
+@bp.get("/products/<sku>")
+@bp.arguments(s.ProductOneQuery, location="query", as_kwargs=True, unknown=RAISE)
+@bp.response(200, s.ProductOut)
+@documents_problems(403, 404, 422)
+@needs_scope("catalog:read")
+def product(sku: str, quantity: int):
+    """One product by SKU (any case), with the account's prices and availability."""
+    found = catalog.products_by_sku_key([sku_key(sku)]).get(sku_key(sku))
+    if found is None:
+        raise NotFound(f"There is no product {sku}.")
+    return _product_json(
+        found, catalog.price_list(api_user().account_id, found, _today()), quantity
+    )
+
+
+# --- orders -----------------------------------------------------------------------------------
+
+
+def _order_summary(order: Order) -> dict:
+    return {
+        "number": order.number,
+        "status": order.status,
+        "po_number": order.po_number,
+        "placed_at": order.placed_at,
+        "requested_date": order.requested_date,
+        "total": order.total,
+        "currency": order.currency,
+    }
+
+
+def _order_json(order: Order) -> dict:
+    lines_by_id = {line.id: line for line in order.lines}
+    return {
+        **_order_summary(order),
+        "ship_to": order.ship_to_text,
+        "ship_to_address_id": order.ship_to_id,
+        "notes": order.notes or "",
+        "lines": [
+            {
+                "line_no": line.line_no,
+                "sku": line.sku,
+                "name": line.name,
+                "unit": line.unit,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "line_total": line.line_total,
+                "status": line.status,
+                "estimated_ship_date": line.estimated_ship_date,
+                "promised_ship_date": line.promised_on,
+                "first_promised_ship_date": line.first_promised_on,
+                "shipped_quantity": line.shipped_quantity,
+                "delivered_quantity": line.delivered_quantity,
+                "cancelled_quantity": line.cancelled_quantity,
+            }
+            for line in sorted(order.lines, key=lambda line: line.line_no)
+        ],
+        "shipments": [
+            {
+                "shipped_on": shipment.shipped_on,
+                "carrier": shipment.carrier or "",
+                "tracking": shipment.tracking or "",
+                "delivered_on": shipment.delivered_on,
+                "lines": [
+                    {
+                        "line_no": lines_by_id[item.line_id].line_no
+                        if item.line_id in lines_by_id
+                        else 0,
+                        "sku": lines_by_id[item.line_id].sku if item.line_id in lines_by_id else "",
+                        "quantity": item.quantity,
+                    }
+                    for item in shipment.lines
+                ],
+            }
+            for shipment in shipment_service.shipments(order)
+        ],
+    }
+
+
+def _encode_cursor(order: Order) -> str:
+    raw = f"{order.placed_at.isoformat()}|{order.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        placed_at, order_id = raw.split("|")
+        when = datetime.fromisoformat(placed_at)
+        if when.tzinfo is None:
+            raise ValueError
+        return when, int(order_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise DomainError("This is not a cursor this API gave out.", field="cursor") from None
+
+
+@bp.get("/orders")
+@bp.arguments(s.OrderQuery, location="query", as_kwargs=True, unknown=RAISE)
+@bp.response(200, s.OrderPage)
+@documents_problems(403, 422)
+@needs_scope("orders:read")
+def orders(limit: int, cursor: str, **filters: Any):
+    """The account's orders, newest first, with the order list's filters; page by
+    `cursor` (the previous page's `next_cursor`)."""
+    after = _decode_cursor(cursor) if cursor else None
+    found, _ = ordering.orders(
+        api_user(),
+        ordering.OrderFilter(**filters),
+        limit=limit + 1,
+        after=after,
+        with_total=False,
+    )
+    more = len(found) > limit
+    found = found[:limit]
+    return {
+        "items": [_order_summary(order) for order in found],
+        "next_cursor": _encode_cursor(found[-1]) if more else None,
+    }
+
+
+@bp.get("/orders/<number>")
+@bp.response(200, s.OrderOut)
+@documents_problems(403, 404)
+@needs_scope("orders:read")
+def order(number: str):
+    """One order with its lines, promised dates and shipments."""
+    return _order_json(ordering.order_for(api_user(), number))
+
+
+def _order_lines(lines: list[dict]) -> list[tuple[Product, int]]:
+    """Products for the SKUs, each line checked; every bad line named in one 422."""
+    by_key = catalog.products_by_sku_key([sku_key(line["sku"]) for line in lines])
+    errors: dict[str, list[str]] = {}
+    seen: set[int] = set()
+    items = []
+    for n, line in enumerate(lines):
+        product = by_key.get(sku_key(line["sku"]))
+        if product is None:
+            errors[f"lines.{n}.sku"] = [f"There is no product {line['sku']}."]
+            continue
+        if product.id in seen:
+            errors[f"lines.{n}.sku"] = [f"{product.sku} is on an earlier line already."]
+            continue
+        seen.add(product.id)
+        try:
+            ordering.check_quantity(product, line["quantity"])
+        except DomainError as error:
+            errors[f"lines.{n}.quantity"] = [error.message]
+            continue
+        items.append((product, line["quantity"]))
+    if errors:
+        raise LinesRefused(errors)
+    return items
+
+
+class LinesRefused(DomainError):
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("Some lines cannot be ordered; see errors.")
+        self.errors = errors
+
+
+@bp.post("/orders")
+@idempotent
+@bp.arguments(s.OrderIn)
+@bp.response(201, s.OrderOut)
+@bp.doc(
+    parameters=[
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": True,
+            "description": "A new unique key (a UUID) per order; a retry sends the same key "
+            "and gets the first answer.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 60},
+        }
+    ]
+)
+@documents_problems(400, 403, 409, 422)
+@needs_scope("orders:write")
+def create_order(data: dict):
+    """Place an order: lines by SKU and quantity, PO number, ship-to address, requested date."""
+    user = api_user()
+    try:
+        items = _order_lines(data["lines"])
+    except LinesRefused as refused:
+        db.session.rollback()
+        return problems.problem(
+            422, kind="invalid-input", detail=refused.message, errors=refused.errors
+        )
+    placed, created = ordering.place_order(
+        user,
+        po_number=data["po_number"],
+        ship_to_id=data["ship_to_address_id"],
+        requested_date=data["requested_date"],
+        notes=data["notes"],
+        idempotency_key="api-" + request.headers["Idempotency-Key"].strip(),
+        today=_today(),
+        lines=items,
+    )
+    if created:
+        audit.record_alone(
+            "api_order_placed",
+            actor=user,
+            client_address=client_address(),
+            target=f"order:{placed.number}",
+            detail={"api_token": _token_id(), "lines": len(placed.lines)},
+        )
+    placed = ordering.order_for(user, placed.number)
+    response = make_response(jsonify(s.OrderOut().dump(_order_json(placed))), 201)
+    response.headers["Location"] = url_for("api.order", number=placed.number)
+    return response
+
+
+@bp.post("/orders/<number>/cancel")
+@bp.response(200, s.OrderOut)
+@documents_problems(403, 404, 422)
+@needs_scope("orders:write")
+def cancel_order(number: str):
+    """Cancel the whole order while the vendor has not confirmed it (as the order page)."""
+    user = api_user()
+    found = ordering.order_for(user, number)
+    ordering.cancel(user, found)
+    audit.record_alone(
+        "api_order_cancelled",
+        actor=user,
+        client_address=client_address(),
+        target=f"order:{found.number}",
+        detail={"api_token": _token_id()},
+    )
+    return _order_json(ordering.order_for(user, number))
+
+
+def _token_id() -> int:
+    from flask import g
+
+    return g.api_token.id
+
+
+# --- the document and its page (no token needed: they hold no data) ----------------------------
+
+docs_bp = FlaskBlueprint("api_docs", __name__)
+
+
+@docs_bp.get("/api/v1/openapi.json")
+@public
+def openapi_json():
+    """The OpenAPI 3.1 document of the API."""
+    return jsonify(spec_of(current_app))
+
+
+@docs_bp.get("/api/v1/docs")
+@public
+def docs():
+    """The API's documentation, readable, rendered from the OpenAPI document."""
+    return render_template("api/docs.html", spec=spec_of(current_app))
