@@ -27,7 +27,7 @@ from portal.accounts.roles import Role
 from portal.extensions import db
 
 from .support import DEMO_PASSWORD, Browserless, csrf_token_from
-from .test_access import ACTORS, MATRIX, PUBLIC, SIGNED_IN, build_world
+from .test_access import ACTORS, MATRIX, PUBLIC, SIGNED_IN, TOKEN, build_world
 
 PORTAL = Path(__file__).parent.parent / "portal"
 
@@ -196,11 +196,13 @@ def fuzz(database_url, tmp_path_factory):
         db.engine.dispose()
 
 
+# The REST API takes JSON with a bearer token, not forms with a session: schemathesis
+# sends it hostile input from its OpenAPI document (tests/test_api_schema.py).
 CASES = [
     pytest.param(key, method, id=f"{method} {key[1]}")
     for key, access in MATRIX.items()
     for method in access.methods
-    if key[0] not in SESSION_ENDING
+    if key[0] not in SESSION_ENDING and access.allowed != TOKEN
 ]
 
 
@@ -229,7 +231,7 @@ def test_no_server_error_on_hostile_input(fuzz, key, method):
 PATH_CASES = [
     pytest.param(key, id=key[1])
     for key, access in MATRIX.items()
-    if "<" in key[1] and "GET" in access.methods
+    if "<" in key[1] and "GET" in access.methods and access.allowed != TOKEN
 ]
 
 
