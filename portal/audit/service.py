@@ -60,28 +60,13 @@ ACTION_LABELS = {
 }
 
 
-def record(
-    action: str,
-    *,
-    actor: User | None = None,
-    email: str | None = None,
-    account_id: int | None = None,
-    client_address: str | None = None,
-    target: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Add an audit event to the current transaction; the caller commits it."""
-    event = AuditEvent(
-        **_values(
-            action,
-            actor=actor,
-            email=email,
-            account_id=account_id,
-            client_address=client_address,
-            target=target,
-            detail=detail,
-        )
-    )
+def record(action: str, **columns: Any) -> AuditEvent:
+    """Add an audit event to the current transaction; the caller commits it.
+
+    `columns` are `_values`'s keywords: actor, email, account_id, client_address,
+    target, detail.
+    """
+    event = AuditEvent(**_values(action, **columns))
     db.session.add(event)
     return event
 
