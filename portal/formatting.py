@@ -156,7 +156,21 @@ def _links(menu: dict) -> list[dict]:
     return items
 
 
+def _install_form_macros(app: Flask) -> None:
+    """`field` and `form_errors` (templates/_macros/forms.html) for every template.
+
+    A page rendered for htmx is one block of its template alone, and a block does not
+    see what the template imported at its top; as globals the one form macro is there
+    in every block, so a form re-rendered with its errors never fails for want of it.
+    """
+    with app.app_context():
+        forms = app.jinja_env.get_template("_macros/forms.html").module
+    app.add_template_global(forms.field, "field")
+    app.add_template_global(forms.form_errors, "form_errors")
+
+
 def install(app: Flask) -> None:
+    _install_form_macros(app)
     app.add_template_filter(localtime)
     app.add_template_filter(ago)
     app.add_template_filter(money)

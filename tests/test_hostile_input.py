@@ -247,3 +247,22 @@ def test_no_server_error_on_hostile_path_segments(fuzz, key):
             if response.status_code >= 500:
                 failures.append(f"{actor}, {label}: {response.status_code}")
     assert not failures, failures
+
+
+GET_CASES = [
+    pytest.param(key, id=key[1])
+    for key, access in MATRIX.items()
+    if "GET" in access.methods and access.allowed not in (PUBLIC, TOKEN)
+]
+
+
+@pytest.mark.parametrize("key", GET_CASES)
+def test_every_page_answers_an_htmx_request(fuzz, key):
+    """Asked by htmx, a page renders one block of its template alone; that block must
+    stand on its own (a macro or variable set outside it is not there)."""
+    _, ids, fuzzer, _ = fuzz
+    access = MATRIX[key]
+    url = access.url.format(**ids)
+    for actor in actors_for(access):
+        response = fuzzer.person(actor).client.get(url, headers={"HX-Request": "true"})
+        assert response.status_code < 500, (actor, response.status_code)

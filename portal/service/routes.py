@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from portal.accounts.models import CustomerAccount
+from portal.accounts import service as accounts
 from portal.accounts.roles import Role
 from portal.attachments.service import ACCEPTED
 from portal.errors import DomainError, Forbidden, NotFound
@@ -400,8 +400,7 @@ def _settings_page(code: int = 200, **forms):
             calendar_form[start].data, calendar_form[end].data = span or ("", "")
     target_form = forms.get("target_form") or TargetForm()
     target_form.account_id.choices = [SelectChoice("", "Choose an account…")] + [
-        SelectChoice(a.id, a.name)
-        for a in db.session.scalars(db.select(CustomerAccount).order_by(CustomerAccount.name))
+        SelectChoice(a.id, a.name) for a in accounts.accounts_for(current_user)
     ]
     return render_page(
         "service/settings.html",
@@ -506,7 +505,7 @@ def set_target():
     """An account's own promised times for one priority (a service contract)."""
     form = TargetForm()
     form.account_id.choices = [SelectChoice("", "")] + [
-        SelectChoice(a, a) for a in db.session.scalars(db.select(CustomerAccount.id))
+        SelectChoice(a.id, a.name) for a in accounts.accounts_for(current_user)
     ]
     if form.validate_on_submit():
         try:

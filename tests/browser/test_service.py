@@ -72,3 +72,43 @@ def test_a_request_from_the_customer_to_the_service_person_and_back(page, consol
     page.goto("/service?status=all")
     expect(page.locator("#results")).to_contain_text("Dosing pump P-7")
     assert console_errors == []
+
+
+def test_the_queue_and_the_measures_filter_through_htmx(app, page, console_errors):
+    """Choosing an account narrows the service queue in place and the address follows; the
+    customer's measures page changes its period the same way."""
+    import re
+
+    from sqlalchemy import select
+
+    from portal.accounts.models import User
+    from portal.extensions import db, utcnow
+    from portal.service import workflow
+
+    with app.app_context():
+        for email, title in (
+            ("buyer@acme.test", "Acme's pump leaks"),
+            ("buyer@globex.test", "Globex's valve sticks"),
+        ):
+            buyer = db.session.scalar(select(User).where(User.email == email))
+            workflow.open_request(
+                buyer, kind="repair", priority="high", title=title, description="", now=utcnow()
+            )
+
+    sign_in(page, "service@vendor.test")
+    page.goto("/service")
+    rows = page.locator("#results tbody tr")
+    expect(rows).to_have_count(2)
+    page.get_by_label("Account").select_option(label="Globex Manufacturing")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Globex's valve sticks")
+    expect(page).to_have_url(re.compile(r"/service\?.*account=\d+"))
+    assert console_errors == []
+
+    page.context.clear_cookies()
+    sign_in(page, "buyer@acme.test")
+    page.goto("/service/measures")
+    expect(page.locator(".lead")).to_contain_text("in the last 90 days")
+    page.get_by_label("Period").select_option(label="Last 30 days")
+    expect(page.locator(".lead")).to_contain_text("in the last 30 days")
+    expect(page).to_have_url(re.compile(r"/service/measures\?.*days=30"))
