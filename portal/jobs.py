@@ -159,6 +159,13 @@ def _close_resolved_service_requests():
     return workflow.close_resolved_requests(utcnow())
 
 
+def _remind_due_reviews():
+    """Tells account managers once about each relationship review that fell due."""
+    from portal.reviews import reviews
+
+    return reviews.remind_due_reviews(utcnow().date())
+
+
 def _purge_worker_records():
     """Heartbeats of workers gone for a week, failures retried a month ago."""
     from portal.background.models import JobFailure, WorkerHeartbeat
@@ -225,6 +232,13 @@ def jobs_of(config) -> list[Job]:
             "Removes heartbeats of workers gone for a week and failures retried a month ago.",
             _purge_worker_records,
             Every("45", "3"),
+        ),
+        Job(
+            "remind_due_reviews",
+            "Tells each account manager once when an account's quarterly relationship "
+            "review falls due.",
+            _remind_due_reviews,
+            Every("10", "6"),
         ),
         Job(
             "purge_api_idempotency_keys",
