@@ -234,17 +234,17 @@ def jobs_of(config) -> list[Job]:
             Every("45", "3"),
         ),
         Job(
+            "purge_api_idempotency_keys",
+            "Removes the API's Idempotency-Keys and their stored answers after a week.",
+            _purge_api_idempotency_keys,
+            Every("55", "3"),
+        ),
+        Job(
             "remind_due_reviews",
             "Tells each account manager once when an account's quarterly relationship "
             "review falls due.",
             _remind_due_reviews,
             Every("10", "6"),
-        ),
-        Job(
-            "purge_api_idempotency_keys",
-            "Removes the API's Idempotency-Keys and their stored answers after a week.",
-            _purge_api_idempotency_keys,
-            Every("55", "3"),
         ),
     ]
 

@@ -40,8 +40,10 @@ def at(day: date) -> datetime:
 def test_latest_ratings_gives_each_accounts_newest_in_one_go(app, demo):
     with app.app_context():
         acme, globex, initech = account("C-10001"), account("C-10002"), account("C-10003")
-        buyer, admin, gil = user("buyer@acme.test"), user("admin@acme.test"), user(
-            "buyer@globex.test"
+        buyer, admin, gil = (
+            user("buyer@acme.test"),
+            user("admin@acme.test"),
+            user("buyer@globex.test"),
         )
         ratings.rate(buyer, "4", "fine", now=at(TODAY - timedelta(days=30)))
         ratings.rate(admin, "2", " slow answers ", now=at(TODAY - timedelta(days=3)))
@@ -76,9 +78,8 @@ def test_a_bad_rating_is_refused_and_nothing_is_stored(app, demo, score, comment
 
 
 def test_vendor_staff_cannot_rate_for_a_customer(app, demo):
-    with app.app_context():
-        with pytest.raises(Forbidden):
-            ratings.rate(user("manager@vendor.test"), "5", "")
+    with app.app_context(), pytest.raises(Forbidden):
+        ratings.rate(user("manager@vendor.test"), "5", "")
 
 
 def test_the_rating_is_asked_until_answered_in_the_quarter(app, demo):
@@ -101,7 +102,10 @@ def test_the_rating_is_asked_until_answered_in_the_quarter(app, demo):
 def test_quarters_are_worked_out_by_hand():
     assert ratings.quarter_start(date(2026, 11, 30)) == date(2026, 10, 1)
     assert reviews.quarter_of(date(2026, 2, 14)) == (date(2026, 1, 1), date(2026, 3, 31))
-    assert reviews.last_complete_quarter(date(2026, 1, 1)) == (date(2025, 10, 1), date(2025, 12, 31))
+    assert reviews.last_complete_quarter(date(2026, 1, 1)) == (
+        date(2025, 10, 1),
+        date(2025, 12, 31),
+    )
     assert reviews.quarter_label(date(2026, 7, 1), date(2026, 9, 30)) == "Q3 2026"
     assert reviews.quarter_label(date(2026, 7, 1), date(2026, 8, 15)) == "01 Jul 2026 – 15 Aug 2026"
 
@@ -150,16 +154,43 @@ def test_scorecard_figures_come_from_the_ledger_and_dpmo_waits_for_its_function(
         acme = account("C-10001")
         db.session.add_all(
             [
-                PromiseLedgerDay(account_id=acme.id, day=TODAY - timedelta(days=5), lines=10,
-                                 on_time=8, in_full=9, on_time_in_full=8, changes=2,
-                                 slip_days=3, late_lines=3, late_days=12),
-                PromiseLedgerDay(account_id=acme.id, day=TODAY - timedelta(days=120), lines=4,
-                                 on_time=2, in_full=4, on_time_in_full=2, changes=0,
-                                 slip_days=0, late_lines=2, late_days=2),
+                PromiseLedgerDay(
+                    account_id=acme.id,
+                    day=TODAY - timedelta(days=5),
+                    lines=10,
+                    on_time=8,
+                    in_full=9,
+                    on_time_in_full=8,
+                    changes=2,
+                    slip_days=3,
+                    late_lines=3,
+                    late_days=12,
+                ),
+                PromiseLedgerDay(
+                    account_id=acme.id,
+                    day=TODAY - timedelta(days=120),
+                    lines=4,
+                    on_time=2,
+                    in_full=4,
+                    on_time_in_full=2,
+                    changes=0,
+                    slip_days=0,
+                    late_lines=2,
+                    late_days=2,
+                ),
                 # Today's promises are not judged yet.
-                PromiseLedgerDay(account_id=acme.id, day=TODAY, lines=5, on_time=0,
-                                 in_full=0, on_time_in_full=0, changes=0, slip_days=0,
-                                 late_lines=0, late_days=0),
+                PromiseLedgerDay(
+                    account_id=acme.id,
+                    day=TODAY,
+                    lines=5,
+                    on_time=0,
+                    in_full=0,
+                    on_time_in_full=0,
+                    changes=0,
+                    slip_days=0,
+                    late_lines=0,
+                    late_days=0,
+                ),
             ]
         )
         db.session.commit()
@@ -173,16 +204,20 @@ def test_scorecard_figures_come_from_the_ledger_and_dpmo_waits_for_its_function(
         assert card.commitments is None
 
 
-def test_the_customer_sees_only_the_vendors_promises_never_internal_judgements(
-    app, login_as
-):
+def test_the_customer_sees_only_the_vendors_promises_never_internal_judgements(app, login_as):
     with app.app_context():
         manager = user("manager@vendor.test")
         acme = account("C-10001")
         start, end = reviews.last_complete_quarter(TODAY)
         review = reviews.create(manager, acme.id, start, end)
-        reviews.assess(manager, review, trend="deteriorating", neglected="SECRET-NEGLECT",
-                       comparison="", actions="")
+        reviews.assess(
+            manager,
+            review,
+            trend="deteriorating",
+            neglected="SECRET-NEGLECT",
+            comparison="",
+            actions="",
+        )
         db.session.commit()
         acme_id = acme.id
     page = login_as("buyer@acme.test").get("/scorecard")
@@ -236,19 +271,23 @@ def test_reviews_are_kept_by_the_accounts_manager_and_vendor_admins(app, demo):
         ("{future}", "{future}", "start", "must have begun"),
     ],
 )
-def test_a_bad_review_period_is_refused_beside_its_field(login_as, app, start, end, field,
-                                                         message):
+def test_a_bad_review_period_is_refused_beside_its_field(login_as, app, start, end, field, message):
     future = (TODAY + timedelta(days=3)).isoformat()
     with app.app_context():
         acme_id = account("C-10001").id
     manager = login_as("manager@vendor.test")
     response = manager.post(
         "/reviews/new",
-        {"account": str(acme_id), "start": start.format(future=future),
-         "end": end.format(future=future)},
+        {
+            "account": str(acme_id),
+            "start": start.format(future=future),
+            "end": end.format(future=future),
+        },
     )
     assert response.status_code == 422
-    assert message in soup(response).select_one(f"#{field}").find_next("p", class_="error").get_text()
+    assert (
+        message in soup(response).select_one(f"#{field}").find_next("p", class_="error").get_text()
+    )
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(RelationshipReview)) == 0
 
@@ -282,52 +321,67 @@ def test_unshared_reviews_are_404_for_the_customer_shared_ones_take_comments(log
     # Sharing needs the assessment first.
     vendor.post(f"/reviews/{review_id}/share", {}, page=f"/reviews/{review_id}")
     assert buyer.get(f"/reviews/{review_id}").status_code == 404
-    bad = vendor.post(f"/reviews/{review_id}/assessment", {"trend": "great", "actions": "x"},
-                      page=f"/reviews/{review_id}")
+    bad = vendor.post(
+        f"/reviews/{review_id}/assessment",
+        {"trend": "great", "actions": "x"},
+        page=f"/reviews/{review_id}",
+    )
     assert bad.status_code == 422 and "improving, stable or deteriorating" in bad.get_data(
         as_text=True
     )
-    too_long = vendor.post(f"/reviews/{review_id}/assessment",
-                           {"trend": "stable", "actions": "x" * 5001},
-                           page=f"/reviews/{review_id}")
+    too_long = vendor.post(
+        f"/reviews/{review_id}/assessment",
+        {"trend": "stable", "actions": "x" * 5001},
+        page=f"/reviews/{review_id}",
+    )
     assert too_long.status_code == 422
     with app.app_context():
         assert db.session.get(RelationshipReview, review_id).trend is None
     saved = vendor.post(
         f"/reviews/{review_id}/assessment",
-        {"trend": "stable", "neglected": "Drawings", "comparison": "Best of three",
-         "actions": "Visit in May"},
+        {
+            "trend": "stable",
+            "neglected": "Drawings",
+            "comparison": "Best of three",
+            "actions": "Visit in May",
+        },
         page=f"/reviews/{review_id}",
     )
     assert saved.status_code == 303
-    assert vendor.post(f"/reviews/{review_id}/share", {},
-                       page=f"/reviews/{review_id}").status_code == 303
+    assert (
+        vendor.post(f"/reviews/{review_id}/share", {}, page=f"/reviews/{review_id}").status_code
+        == 303
+    )
     page = soup(buyer.get(f"/reviews/{review_id}"))
     assert "Visit in May" in page.get_text() and "Best of three" in page.get_text()
     assert other.get(f"/reviews/{review_id}").status_code == 404
     with app.app_context():
         told = db.session.scalar(
-            select(func.count()).select_from(Notification).where(
-                Notification.kind == "review_shared"
-            )
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.kind == "review_shared")
         )
         acme_users = db.session.scalar(
             select(func.count()).select_from(User).where(User.account_id == account("C-10001").id)
         )
         assert told == acme_users  # every one of Acme's users
-    empty = buyer.post(f"/reviews/{review_id}/comments", {"body": "   "},
-                       page=f"/reviews/{review_id}")
+    empty = buyer.post(
+        f"/reviews/{review_id}/comments", {"body": "   "}, page=f"/reviews/{review_id}"
+    )
     assert empty.status_code == 422 and "Write a comment first" in empty.get_data(as_text=True)
-    assert other.post(f"/reviews/{review_id}/comments", {"body": "hi"},
-                      page="/").status_code == 404
-    sent = buyer.post(f"/reviews/{review_id}/comments", {"body": "Agreed."},
-                      page=f"/reviews/{review_id}")
+    assert other.post(f"/reviews/{review_id}/comments", {"body": "hi"}, page="/").status_code == 404
+    sent = buyer.post(
+        f"/reviews/{review_id}/comments", {"body": "Agreed."}, page=f"/reviews/{review_id}"
+    )
     assert sent.status_code == 303
     with app.app_context():
         assert [c.body for c in db.session.scalars(select(ReviewComment))] == ["Agreed."]
-        assert db.session.scalar(
-            select(Notification.user_id).where(Notification.kind == "review_commented")
-        ) == user("manager@vendor.test").id
+        assert (
+            db.session.scalar(
+                select(Notification.user_id).where(Notification.kind == "review_commented")
+            )
+            == user("manager@vendor.test").id
+        )
     vendor_page = soup(vendor.get(f"/reviews/{review_id}"))
     assert "Agreed." in vendor_page.get_text()
     assert vendor_page.select_one(".print-only") is not None

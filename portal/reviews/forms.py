@@ -18,8 +18,9 @@ SCORES = [
 
 
 class RatingForm(FlaskForm):
-    score = RadioField("How is the relationship with us going?", choices=SCORES,
-                       validate_choice=False)
+    score = RadioField(
+        "How is the relationship with us going?", choices=SCORES, validate_choice=False
+    )
     comment = TextAreaField(
         "Comment",
         description="Optional: what works, what does not, what we should change.",
@@ -40,14 +41,16 @@ class AssessmentForm(FlaskForm):
         validate_choice=False,
     )
     neglected = TextAreaField(
-        "What was neglected", render_kw={"rows": 3},
+        "What was neglected",
+        render_kw={"rows": 3},
         description="What matters to the customer and got too little attention.",
     )
     comparison = TextAreaField(
         "How the customer says we compare with other suppliers", render_kw={"rows": 3}
     )
-    actions = TextAreaField("Agreed actions", render_kw={"rows": 4},
-                            description="Who does what by when.")
+    actions = TextAreaField(
+        "Agreed actions", render_kw={"rows": 4}, description="Who does what by when."
+    )
 
 
 class ShareForm(FlaskForm):

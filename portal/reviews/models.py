@@ -35,9 +35,7 @@ class RelationshipRating(db.Model):
     tenant_column = "account_id"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(
-        ForeignKey("customer_account.id", ondelete="CASCADE")
-    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("customer_account.id", ondelete="CASCADE"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     score: Mapped[int]
     comment: Mapped[str] = mapped_column(Text, default="")
@@ -61,9 +59,7 @@ class RelationshipReview(db.Model):
     tenant_column = "account_id"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(
-        ForeignKey("customer_account.id", ondelete="CASCADE")
-    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("customer_account.id", ondelete="CASCADE"))
     period_start: Mapped[date]
     period_end: Mapped[date]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
@@ -73,9 +69,7 @@ class RelationshipReview(db.Model):
     neglected: Mapped[str] = mapped_column(Text, default="")
     comparison: Mapped[str] = mapped_column(Text, default="")
     actions: Mapped[str] = mapped_column(Text, default="")
-    assessed_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user.id", ondelete="SET NULL")
-    )
+    assessed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     assessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shared_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
@@ -107,9 +101,7 @@ class ReviewComment(db.Model):
     review_id: Mapped[int] = mapped_column(
         ForeignKey("relationship_review.id", ondelete="CASCADE"), index=True
     )
-    account_id: Mapped[int] = mapped_column(
-        ForeignKey("customer_account.id", ondelete="CASCADE")
-    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("customer_account.id", ondelete="CASCADE"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

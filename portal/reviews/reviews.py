@@ -159,9 +159,7 @@ def parse_period(raw_start: str | None, raw_end: str | None, today: date) -> tup
     return start, end
 
 
-def create(
-    user: User, account_id: int | None, start: date, end: date
-) -> RelationshipReview:
+def create(user: User, account_id: int | None, start: date, end: date) -> RelationshipReview:
     """Start a review of the account over start..end; the caller commits."""
     account = account_for_review(user, account_id)
     duplicate = db.session.scalar(
@@ -203,8 +201,9 @@ def assess(
     """The account manager's assessment; the caller commits."""
     review_for(user, review.id)  # a vendor viewer who keeps this account's reviews
     if trend not in TRENDS:
-        raise DomainError("Say whether the relationship is improving, stable or deteriorating.",
-                          field="trend")
+        raise DomainError(
+            "Say whether the relationship is improving, stable or deteriorating.", field="trend"
+        )
     review.trend = trend
     review.neglected = _text(neglected, "neglected", "what was neglected")
     review.comparison = _text(comparison, "comparison", "the comparison")
@@ -402,8 +401,12 @@ def review_figures(
             str(b.promises.changes),
             _direction(a.promises.changes, b.promises.changes, False),
         ),
-        Change("Late lines arrived, on average", _days(late[0]), _days(late[1]),
-               _direction(*late, False)),
+        Change(
+            "Late lines arrived, on average",
+            _days(late[0]),
+            _days(late[1]),
+            _direction(*late, False),
+        ),
         Change(
             "Complaints",
             str(a.complaints),
@@ -412,15 +415,24 @@ def review_figures(
         ),
         Change("Other service requests", str(a.requests), str(b.requests), ""),
         Change("Suggestions sent", str(a.suggestions.sent), str(b.suggestions.sent), ""),
-        Change("Suggestions answered within the promise", _pct(kept[0]), _pct(kept[1]),
-               _direction(*kept, True)),
-        Change("Service targets kept", _pct(service[0]), _pct(service[1]),
-               _direction(*service, True)),
+        Change(
+            "Suggestions answered within the promise",
+            _pct(kept[0]),
+            _pct(kept[1]),
+            _direction(*kept, True),
+        ),
+        Change(
+            "Service targets kept", _pct(service[0]), _pct(service[1]), _direction(*service, True)
+        ),
     ]
     if a.wape is not None or b.wape is not None:
         changes.append(
-            Change("Forecast error one month ahead (WAPE)", _pct(a.wape), _pct(b.wape),
-                   _direction(a.wape, b.wape, False))
+            Change(
+                "Forecast error one month ahead (WAPE)",
+                _pct(a.wape),
+                _pct(b.wape),
+                _direction(a.wape, b.wape, False),
+            )
         )
     return ReviewFigures(a, b, changes)
 
@@ -489,4 +501,3 @@ def open_reviews_count(viewer: User) -> int:
             RelationshipReview.trend.is_(None),
         )
     )
-

@@ -240,8 +240,6 @@ def comment(review_id: int):
             error.attach_to(form)
         else:
             db.session.commit()
-            flash(
-                f"Comment sent; {current_app.config['VENDOR_NAME']} has been told.", "success"
-            )
+            flash(f"Comment sent; {current_app.config['VENDOR_NAME']} has been told.", "success")
             return redirect(url_for("reviews.detail", review_id=review.id), code=303)
     return _detail_page(review, comment_form=form, status=422)

@@ -12,9 +12,7 @@ from portal.reviews.models import RelationshipRating
 from .conftest import sign_in
 
 
-def test_the_customer_reads_the_scorecard_and_rates_the_relationship(
-    page, console_errors, app
-):
+def test_the_customer_reads_the_scorecard_and_rates_the_relationship(page, console_errors, app):
     sign_in(page, "buyer@acme.test")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Scorecard").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
@@ -30,7 +28,9 @@ def test_the_customer_reads_the_scorecard_and_rates_the_relationship(
     # Sent without a choice: the comment stays, the error sits beside the choices.
     page.get_by_label("Comment").fill("Deliveries are reliable; answers on drawings are slow.")
     page.get_by_role("button", name="Send rating").click()
-    expect(page.locator("#score-error")).to_have_text("Choose a rating from 1 (poor) to 5 (excellent).")
+    expect(page.locator("#score-error")).to_have_text(
+        "Choose a rating from 1 (poor) to 5 (excellent)."
+    )
     expect(page.get_by_label("Comment")).to_have_value(
         "Deliveries are reliable; answers on drawings are slow."
     )
