@@ -6,9 +6,12 @@ Create Date: 2026-11-30 19:40:00
 
 `promise_ledger_day` gains `late_lines` and `late_days` (how late the lines that
 arrived late came). The ledger also counts a line the customer cancelled after its
-promised date as a broken promise now: existing days hold the old figures until
-the ledger is rebuilt from the events (`portal.fulfilment.ledger.rebuild()`).
+promised date as a broken promise now, so the daily figures are recomputed from the
+order events here, with the ledger's own fold of one line (`line_figures`, a pure
+function): what `ledger.rebuild()` would write, without the application's session.
 """
+
+from collections import defaultdict
 
 import sqlalchemy as sa
 from alembic import op
@@ -27,6 +30,8 @@ def upgrade():
         batch_op.add_column(
             sa.Column("late_days", sa.Integer(), nullable=False, server_default="0")
         )
+
+    _recompute_promise_ledger()
 
     op.create_table(
         "relationship_rating",
@@ -151,6 +156,74 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("account_id", "period_start", name=op.f("pk_review_reminder")),
     )
+
+
+def _recompute_promise_ledger():
+    from portal.fulfilment.ledger import FIGURES, LEDGER_KINDS, Figures, line_figures
+
+    bind = op.get_bind()
+    account = sa.table(
+        "customer_account", sa.column("id", sa.Integer), sa.column("promise_basis", sa.String)
+    )
+    order = sa.table(
+        "customer_order", sa.column("id", sa.Integer), sa.column("account_id", sa.Integer)
+    )
+    event = sa.table(
+        "order_event",
+        sa.column("id", sa.Integer),
+        sa.column("order_id", sa.Integer),
+        sa.column("line_id", sa.Integer),
+        sa.column("kind", sa.String),
+        sa.column("quantity", sa.Integer),
+        sa.column("on_date", sa.Date),
+        sa.column("at", sa.DateTime),
+    )
+    ledger_day = sa.table(
+        "promise_ledger_day",
+        sa.column("account_id", sa.Integer),
+        sa.column("day", sa.Date),
+        *[sa.column(name, sa.Integer) for name in FIGURES],
+    )
+    rows = bind.execute(
+        sa.select(
+            order.c.account_id,
+            account.c.promise_basis,
+            event.c.line_id,
+            event.c.kind,
+            event.c.quantity,
+            event.c.on_date,
+            event.c.at,
+        )
+        .select_from(
+            event.join(order, order.c.id == event.c.order_id).join(
+                account, account.c.id == order.c.account_id
+            )
+        )
+        .where(event.c.line_id.is_not(None), event.c.kind.in_(LEDGER_KINDS))
+        .order_by(event.c.line_id, event.c.id)
+    )
+    days = defaultdict(Figures)
+    current, events, owner = None, [], None
+    for row in [*rows, None]:
+        if row is None or row.line_id != current:
+            if events:
+                figures = line_figures(events, owner[1])
+                share = figures.contribution()
+                if share:
+                    days[(owner[0], figures.first_promise)].add(share)
+            if row is None:
+                break
+            current, events, owner = row.line_id, [], (row.account_id, row.promise_basis)
+        events.append(row)
+    bind.execute(sa.delete(ledger_day))
+    if days:
+        bind.execute(
+            sa.insert(ledger_day),
+            [
+                {"account_id": account_id, "day": day, **vars(figures)}
+                for (account_id, day), figures in days.items()
+            ],
+        )
 
 
 def downgrade():
