@@ -410,3 +410,60 @@ def test_due_reviews_are_reminded_once_each(app, demo):
             select(Notification.link).where(Notification.kind == "review_due").limit(1)
         )
         assert link.startswith("/reviews/new?account=")
+
+
+def test_a_reviews_figures_set_the_period_beside_the_one_before(app, demo):
+    """Hand-worked: Q2 2026 against Q1 2026 (the quarter before, not 91 days before). Promises: 10
+    lines, 9 kept, 1 late by 6 days in Q2; 5 lines, 3 kept, 2 late by 8 days in all
+    before. Two ratings in Q2 (4 and 2), one before it."""
+    with app.app_context():
+        acme, manager = account("C-10001"), user("manager@vendor.test")
+        buyer = user("buyer@acme.test")
+        start, end = date(2026, 4, 1), date(2026, 6, 30)
+        db.session.add_all(
+            [
+                PromiseLedgerDay(
+                    account_id=acme.id,
+                    day=date(2026, 5, 4),
+                    lines=10,
+                    on_time=9,
+                    in_full=10,
+                    on_time_in_full=9,
+                    changes=1,
+                    slip_days=2,
+                    late_lines=1,
+                    late_days=6,
+                ),
+                PromiseLedgerDay(
+                    account_id=acme.id,
+                    day=date(2026, 2, 10),
+                    lines=5,
+                    on_time=3,
+                    in_full=5,
+                    on_time_in_full=3,
+                    changes=3,
+                    slip_days=4,
+                    late_lines=2,
+                    late_days=8,
+                ),
+            ]
+        )
+        ratings.rate(buyer, "4", "", now=at(date(2026, 4, 20)))
+        ratings.rate(buyer, "2", "", now=at(date(2026, 6, 30)))
+        ratings.rate(buyer, "5", "", now=at(date(2026, 3, 31)))
+        review = reviews.create(manager, acme.id, start, end)
+        db.session.commit()
+        figures = reviews.review_figures(manager, review, date(2026, 11, 30), utcnow())
+        assert figures.previous.period.start == date(2026, 1, 1)
+        assert figures.previous.period.end == date(2026, 3, 31)
+        assert (figures.current.promises.lines, figures.previous.promises.lines) == (10, 5)
+        assert figures.current.average_rating == 3.0
+        changes = {c.label: (c.now, c.before, c.direction) for c in figures.changes}
+        assert changes["On time, in full"] == ("90 %", "60 %", "better")
+        assert changes["Promised dates changed"] == ("1", "3", "better")
+        assert changes["Late lines arrived, on average"] == ("6.0 days", "4.0 days", "worse")
+        assert changes["Complaints"] == ("0", "0", "same")
+        # A chosen period that is no quarter sits beside as many days before it.
+        may = reviews.create(manager, acme.id, date(2026, 5, 1), date(2026, 5, 31))
+        before = reviews.review_figures(manager, may, date(2026, 11, 30), utcnow()).previous
+        assert (before.period.start, before.period.end) == (date(2026, 3, 31), date(2026, 4, 30))

@@ -383,10 +383,15 @@ def _direction(now, before, higher_is_better: bool) -> str:
 def review_figures(
     viewer: User, review: RelationshipReview, today: date, now: datetime
 ) -> ReviewFigures:
-    """The review period's figures beside the period of the same length before it."""
+    """The review period's figures beside the period before it: the quarter before a
+    quarter, else as many days before."""
     current = scorecard.Period(review.period_start, review.period_end)
-    length = timedelta(days=current.days)
-    previous = scorecard.Period(current.start - length, current.start - timedelta(days=1))
+    if (current.start, current.end) == quarter_of(current.start):
+        # A quarter beside the quarter before, whatever their lengths (Q1 has 90 days).
+        previous = scorecard.Period(*quarter_of(current.start - timedelta(days=1)))
+    else:
+        length = timedelta(days=current.days)
+        previous = scorecard.Period(current.start - length, current.start - timedelta(days=1))
     a = period_figures(viewer, review.account_id, current, today, now)
     b = period_figures(viewer, review.account_id, previous, today, now)
     otif = (a.promises.share("on_time_in_full"), b.promises.share("on_time_in_full"))
