@@ -65,6 +65,8 @@ def test_latest_ratings_gives_each_accounts_newest_in_one_go(app, demo):
         ("6", "", "score"),
         ("four", "", "score"),
         ("3.5", "", "score"),
+        ("٣", "", "score"),
+        ("+3", "", "score"),
         ("3", "x" * 2001, "comment"),
     ],
 )

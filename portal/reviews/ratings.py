@@ -43,13 +43,10 @@ def quarter_start(day: date) -> date:
 
 def parse_score(raw: str | None) -> int:
     """A rating from the form: a whole number 1..5, else a DomainError on the field."""
-    try:
-        score = int((raw or "").strip())
-    except ValueError:
-        score = 0
-    if not 1 <= score <= 5:
+    text = (raw or "").strip()
+    if text not in {"1", "2", "3", "4", "5"}:  # not int(): it reads "٣" and "+3" too
         raise DomainError("Choose a rating from 1 (poor) to 5 (excellent).", field="score")
-    return score
+    return int(text)
 
 
 def rate(user: User, raw_score: str | None, comment: str | None, *, now=None) -> RelationshipRating:
