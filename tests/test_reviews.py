@@ -14,7 +14,7 @@ from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.fulfilment.models import PromiseLedgerDay
 from portal.notifications.models import Notification
-from portal.reviews import ratings, reviews, scorecard
+from portal.reviews import figures, ratings, reviews, scorecard
 from portal.reviews.models import RelationshipRating, RelationshipReview, ReviewComment
 
 from .support import soup
@@ -455,17 +455,17 @@ def test_a_reviews_figures_set_the_period_beside_the_one_before(app, demo):
         ratings.rate(buyer, "5", "", now=at(date(2026, 3, 31)))
         review = reviews.create(manager, acme.id, start, end)
         db.session.commit()
-        figures = reviews.review_figures(manager, review, date(2026, 11, 30), utcnow())
-        assert figures.previous.period.start == date(2026, 1, 1)
-        assert figures.previous.period.end == date(2026, 3, 31)
-        assert (figures.current.promises.lines, figures.previous.promises.lines) == (10, 5)
-        assert figures.current.average_rating == 3.0
-        changes = {c.label: (c.now, c.before, c.direction) for c in figures.changes}
+        result = figures.review_figures(manager, review, date(2026, 11, 30), utcnow())
+        assert result.previous.period.start == date(2026, 1, 1)
+        assert result.previous.period.end == date(2026, 3, 31)
+        assert (result.current.promises.lines, result.previous.promises.lines) == (10, 5)
+        assert result.current.average_rating == 3.0
+        changes = {c.label: (c.now, c.before, c.direction) for c in result.changes}
         assert changes["On time, in full"] == ("90 %", "60 %", "better")
         assert changes["Promised dates changed"] == ("1", "3", "better")
         assert changes["Late lines arrived, on average"] == ("6.0 days", "4.0 days", "worse")
         assert changes["Complaints"] == ("0", "0", "same")
         # A chosen period that is no quarter sits beside as many days before it.
         may = reviews.create(manager, acme.id, date(2026, 5, 1), date(2026, 5, 31))
-        before = reviews.review_figures(manager, may, date(2026, 11, 30), utcnow()).previous
+        before = figures.review_figures(manager, may, date(2026, 11, 30), utcnow()).previous
         assert (before.period.start, before.period.end) == (date(2026, 3, 31), date(2026, 4, 30))

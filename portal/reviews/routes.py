@@ -16,7 +16,7 @@ from portal.htmx import render_page
 from portal.params import optional_database_int
 from portal.security import requires
 
-from . import ratings, reviews, scorecard
+from . import figures, ratings, reviews, scorecard
 from .forms import AssessmentForm, CommentForm, NewReviewForm, RatingForm, ShareForm
 from .models import RelationshipReview
 
@@ -162,7 +162,7 @@ def _detail_page(review, *, assessment=None, comment_form=None, status=200):
         "assessment",
         status=status,
         review=review,
-        figures=reviews.review_figures(current_user, review, today, now),
+        figures=figures.review_figures(current_user, review, today, now),
         label=reviews.quarter_label(review.period_start, review.period_end),
         assessment=assessment,
         share_form=ShareForm(),
