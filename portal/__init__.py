@@ -89,6 +89,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .ordering.routes import bp as ordering_bp
     from .plans import models as _plans_models  # noqa: F401
     from .plans.routes import bp as plans_bp
+    from .reviews import models as _reviews_models  # noqa: F401
+    from .reviews.routes import bp as reviews_bp
     from .service import models as _service_models  # noqa: F401
     from .service.routes import bp as service_bp
 
@@ -108,6 +110,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(service_bp)
     app.register_blueprint(background_bp)
     app.register_blueprint(api_tokens_bp)
+    app.register_blueprint(reviews_bp)
 
     from .api import door as api_door
 

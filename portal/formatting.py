@@ -101,7 +101,7 @@ NAVIGATION = {
         ("Quick order", "ordering.quick_order", {Role.BUYER}),
         ("Cart", "ordering.cart", {Role.BUYER}),
         ("Orders", "ordering.orders", None),
-        ("Promises", "fulfilment.promises", None),
+        ("Scorecard", "reviews.own_scorecard", None),
         ("Suggestions", "ideas.index", None),
         ("Service", "service.index", None),
         ("Forecasts", "forecasts.index", {Role.BUYER, Role.CUSTOMER_ADMIN}),
@@ -118,10 +118,12 @@ USER_MENU = {
         ("Audit log", "accounts.audit_log", {Role.ADMIN}),
         ("Background work", "background.index", {Role.ADMIN}),
         ("API tokens", "api_tokens.index", {Role.ADMIN}),
+        ("Relationship reviews", "reviews.index", {Role.ACCOUNT_MANAGER, Role.ADMIN}),
     ],
     "customer": [
         ("Our account", "accounts.detail", None),
         ("Team", "accounts.users", {Role.CUSTOMER_ADMIN}),
+        ("Reviews with us", "reviews.index", None),
         ("API tokens", "api_tokens.index", {Role.CUSTOMER_ADMIN}),
     ],
 }

@@ -159,6 +159,13 @@ def _close_resolved_service_requests():
     return workflow.close_resolved_requests(utcnow())
 
 
+def _remind_due_reviews():
+    """Tells account managers once about each relationship review that fell due."""
+    from portal.reviews import reviews
+
+    return reviews.remind_due_reviews(utcnow().date())
+
+
 def _purge_worker_records():
     """Heartbeats of workers gone for a week, failures retried a month ago."""
     from portal.background.models import JobFailure, WorkerHeartbeat
@@ -231,6 +238,13 @@ def jobs_of(config) -> list[Job]:
             "Removes the API's Idempotency-Keys and their stored answers after a week.",
             _purge_api_idempotency_keys,
             Every("55", "3"),
+        ),
+        Job(
+            "remind_due_reviews",
+            "Tells each account manager once when an account's quarterly relationship "
+            "review falls due.",
+            _remind_due_reviews,
+            Every("10", "6"),
         ),
     ]
 

@@ -50,6 +50,10 @@ FORECAST_COMMITTERS = frozenset({"planner", "admin"})
 SERVICE_WORKERS = frozenset({"service", "engineer", "account_manager", "admin"})
 SERVICE_READERS = ACME_CUSTOMERS | SERVICE_WORKERS
 VENDOR_ADMIN = frozenset({"admin"})
+# Relationship reviews: account managers (their accounts) and vendor admins write them;
+# the account's customers read those shared with them and comment. Any vendor staff
+# may look at an account's scorecard as its customer sees it.
+REVIEWERS = frozenset({"account_manager", "admin"})
 
 ACTORS = {
     "buyer": "buyer@acme.test",
@@ -422,6 +426,25 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("api_tokens.revoke", "/api-tokens/<int:token_id>/revoke"): Access(
         "/api-tokens/{api_token}/revoke", ADMINS, ("POST",), tenant=True
     ),
+    ("reviews.own_scorecard", "/scorecard"): Access("/scorecard", ACME_CUSTOMERS),
+    ("reviews.account_scorecard", "/accounts/<int:account_id>/scorecard"): Access(
+        "/accounts/{acme}/scorecard", VENDOR
+    ),
+    ("reviews.rate", "/scorecard/rating"): Access("/scorecard/rating", ACME_CUSTOMERS, ("POST",)),
+    ("reviews.index", "/reviews"): Access("/reviews", REVIEWERS | ACME_CUSTOMERS),
+    ("reviews.new", "/reviews/new"): Access("/reviews/new", REVIEWERS, ("GET", "POST")),
+    ("reviews.detail", "/reviews/<int:review_id>"): Access(
+        "/reviews/{review}", REVIEWERS | ACME_CUSTOMERS, tenant=True
+    ),
+    ("reviews.assess", "/reviews/<int:review_id>/assessment"): Access(
+        "/reviews/{review}/assessment", REVIEWERS, ("POST",)
+    ),
+    ("reviews.share", "/reviews/<int:review_id>/share"): Access(
+        "/reviews/{review}/share", REVIEWERS, ("POST",)
+    ),
+    ("reviews.comment", "/reviews/<int:review_id>/comments"): Access(
+        "/reviews/{review}/comments", ACME_CUSTOMERS, ("POST",), tenant=True
+    ),
     # The API's document and its page hold no data.
     ("api_docs.openapi_json", "/api/v1/openapi.json"): Access("/api/v1/openapi.json", PUBLIC),
     ("api_docs.docs", "/api/v1/docs"): Access("/api/v1/docs", PUBLIC),
@@ -613,6 +636,16 @@ def build_world(app) -> dict:
         )
         db.session.add_all([holiday, service_target])
         db.session.commit()
+        from portal.reviews import reviews as relationship_reviews
+
+        manager = db.session.scalar(select(User).where(User.email == ACTORS["account_manager"]))
+        start, end = relationship_reviews.last_complete_quarter(date.today())
+        review = relationship_reviews.create(manager, acme.id, start, end)
+        relationship_reviews.assess(
+            manager, review, trend="stable", neglected="", comparison="", actions=""
+        )
+        relationship_reviews.share(manager, review)  # shared: its customers may read it
+        db.session.commit()
         from portal.api import tokens as api_tokens
 
         api_token = api_tokens.create(
@@ -651,6 +684,7 @@ def build_world(app) -> dict:
             "service_request": service_request.id,
             "holiday": holiday.id,
             "service_target": service_target.id,
+            "review": review.id,
         }
 
 

@@ -139,6 +139,65 @@ def line(order: Order, sku: str, n: int = 0):
     return [x for x in order.lines if x.sku == sku][n]
 
 
+def test_a_customer_cancellation_after_the_promised_date_stays_a_broken_promise():
+    """Cancelled on the promised day: no longer due. Cancelled after it with
+    nothing arrived: the promise was already broken, so it stays due and missed."""
+    on_the_day = figures(("confirmed", 10, D), ("line_cancelled", 10, D))
+    assert on_the_day.due == 0 and not on_the_day.measured
+    after = figures(("confirmed", 10, D), ("line_cancelled", 10, D + timedelta(3)))
+    assert after.measured and after.due == 10
+    assert not after.on_time and not after.in_full and not after.on_time_in_full
+    # Part arrived on time, the rest was given up after the date: on time, not in full.
+    partly = figures(
+        ("confirmed", 10, D), ("delivered", 6, D), ("line_cancelled", 4, D + timedelta(1))
+    )
+    assert partly.due == 10 and partly.on_time and not partly.in_full
+    # A moved promise does not move the date the cancellation is judged against.
+    moved = figures(
+        ("confirmed", 5, D),
+        ("promise_changed", None, D + timedelta(9)),
+        ("line_cancelled", 5, D + timedelta(4)),
+    )
+    assert moved.due == 5 and moved.contribution()["on_time_in_full"] == 0
+
+
+def test_an_old_cancellation_without_its_day_is_dated_by_when_it_was_written():
+    from datetime import UTC, datetime
+
+    At = namedtuple("At", "kind quantity on_date at")
+    late = datetime.combine(D + timedelta(2), datetime.min.time(), tzinfo=UTC)
+    f = ledger.line_figures(
+        [At("confirmed", 3, D, None), At("line_cancelled", 3, None, late)], "delivery"
+    )
+    assert f.due == 3 and f.measured
+
+
+def test_lateness_is_how_late_late_lines_arrived_not_how_far_promises_moved():
+    """Hand-worked: line 1 kept; line 2 moved by 2 days, arrived 5 days late; line 3
+    arrived in two parts, the last 9 days late, its promise never moved."""
+    kept = figures(("confirmed", 4, D), ("delivered", 4, D - timedelta(1)))
+    moved = figures(
+        ("confirmed", 4, D),
+        ("promise_changed", None, D + timedelta(2)),
+        ("delivered", 4, D + timedelta(5)),
+    )
+    parts = figures(
+        ("confirmed", 6, D),
+        ("delivered", 2, D + timedelta(3)),
+        ("delivered", 4, D + timedelta(9)),
+    )
+    assert (kept.arrived_late, kept.days_late) == (False, 0)
+    assert (moved.arrived_late, moved.days_late, moved.slip_days) == (True, 5, 2)
+    assert (parts.arrived_late, parts.days_late, parts.slip_days) == (True, 9, 0)
+    total = ledger.summarise([kept, moved, parts], D + timedelta(30))
+    assert (total.lines, total.late_lines, total.late_days, total.slip_days) == (3, 2, 14, 2)
+    assert total.average_days_late == 7.0
+    assert round(total.average_promise_move, 2) == 0.67
+    # Nothing arrived yet: not late "by" anything, it is simply missing.
+    missing = figures(("confirmed", 4, D))
+    assert not missing.arrived_late and missing.days_late == 0
+
+
 def promise_all(order: Order, on: date, **overrides) -> list[confirmations.LineDecision]:
     return [
         overrides.get(x.sku, confirmations.LineDecision(x.id, on))

@@ -25,6 +25,7 @@ SCHEDULE = {
     "close_resolved_requests": "hourly at :05",
     "purge_worker_records": "daily at 03:45 UTC",
     "purge_api_idempotency_keys": "daily at 03:55 UTC",
+    "remind_due_reviews": "daily at 06:10 UTC",
 }
 
 
@@ -46,6 +47,7 @@ def test_one_schedule_lists_every_periodic_job(app):
     assert run_schedule_at(app, 3, 25) == ["deliver_outbox", "purge_sessions"]
     assert run_schedule_at(app, 7, 35) == ["deliver_outbox", "purge_login_failures"]
     assert run_schedule_at(app, 9, 5) == ["close_resolved_requests", "deliver_outbox"]
+    assert run_schedule_at(app, 6, 10) == ["deliver_outbox", "remind_due_reviews"]
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,7 @@ def test_vendor_and_customer_see_different_navigation(login_as):
             "Quick order",
             "Cart",
             "Orders",
-            "Promises",
+            "Scorecard",
             "Suggestions",
             "Service",
             "Forecasts",
@@ -53,7 +53,7 @@ def test_vendor_and_customer_see_different_navigation(login_as):
         "approver@acme.test": [
             "Home",
             "Orders",
-            "Promises",
+            "Scorecard",
             "Suggestions",
             "Service",
             "Plans",
@@ -64,7 +64,7 @@ def test_vendor_and_customer_see_different_navigation(login_as):
             "Quick order",
             "Cart",
             "Orders",
-            "Promises",
+            "Scorecard",
             "Suggestions",
             "Service",
             "Forecasts",
@@ -89,6 +89,7 @@ def test_account_and_administration_links_are_in_the_user_menu(login_as):
             "Audit log",
             "Background work",
             "API tokens",
+            "Relationship reviews",
             "Change password",
             "E-mail settings",
         ],
@@ -96,11 +97,12 @@ def test_account_and_administration_links_are_in_the_user_menu(login_as):
         "admin@acme.test": [
             "Our account",
             "Team",
+            "Reviews with us",
             "API tokens",
             "Change password",
             "E-mail settings",
         ],
-        "buyer@acme.test": ["Our account", "Change password", "E-mail settings"],
+        "buyer@acme.test": ["Our account", "Reviews with us", "Change password", "E-mail settings"],
     }
     for email, labels in expected.items():
         assert user_menu_labels(login_as(email).client.get("/")) == labels, email

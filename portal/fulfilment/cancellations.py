@@ -8,6 +8,8 @@ once the vendor has confirmed it, the customer asks here and the desk answers.
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -166,9 +168,19 @@ def request_cancellation(
 
 
 def answer_cancellation(
-    user: User, order: Order, request_id: int, *, accept: bool, comment: str
+    user: User,
+    order: Order,
+    request_id: int,
+    *,
+    accept: bool,
+    comment: str,
+    today: date | None = None,
 ) -> CancellationRequest:
-    """Accept (what is left of the line is cancelled) or decline, with a comment."""
+    """Accept (what is left of the line is cancelled) or decline, with a comment.
+
+    The cancellation is dated `today` (UTC by default): the ledger keeps a line
+    cancelled after its promised date as a broken promise."""
+    today = today or utcnow().date()
     require_desk(user)
     lock_order(order)
     request = db.session.scalar(
@@ -207,7 +219,13 @@ def answer_cancellation(
         if accept:
             quantity = _cancel_rest(line)
             record_event(
-                order, user, "line_cancelled", line, quantity=quantity, on_request=request.id
+                order,
+                user,
+                "line_cancelled",
+                line,
+                quantity=quantity,
+                on_date=today,
+                on_request=request.id,
             )
         record_event(
             order,

@@ -182,6 +182,7 @@ def _cancellation(rng, staff, order, line, day: date) -> None:
             request.id,
             accept=accept,
             comment="" if accept else "Already produced to your drawing; we ship as promised.",
+            today=day,
         ),
     )
 

@@ -4,17 +4,25 @@ Everything is computed from the order events alone (`line_figures` folds one
 line's events). The definitions, per order line:
 
 - A line is *measured* once it has a first promise and some quantity is still
-  due: the promised quantity less what was cancelled at the customer's request.
-  (A line the vendor cancels after promising stays due: a broken promise.)
+  due: the promised quantity less what the customer cancelled before the first
+  promised date had passed. (A line the vendor cancels after promising stays
+  due: a broken promise. So does what the customer cancels after the promised
+  date passed with it not arrived: the promise was already broken, and a late
+  cancellation must not erase it.)
 - Goods count as *done* when delivered, or when shipped if the account's terms
   measure shipments (`CustomerAccount.promise_basis`).
 - *On time*: something was done, and nothing was done after the first promise.
 - *In full*: the whole due quantity was done.
 - *On time, in full*: the whole due quantity was done no later than the first promise.
-- *Changes*: how often the promise moved; *slip*: the last promise less the first, in days.
+- *Arrived late*: something arrived after the first promise; its *days late* are
+  the last arrival's date less the first promise. What the page calls lateness
+  is the average of these over the lines that arrived late.
+- *Changes*: how often the promise moved; `slip_days`: the last promise less the
+  first, in days — how far promises were *moved*, not how late goods came.
 
 Ledger periods select lines by their first promise date, and only dates that
-have passed: a line is not judged before its promise is due.
+have passed (the period ends yesterday at the latest): a line is not judged
+before its promise is due.
 """
 
 from __future__ import annotations
@@ -48,13 +56,25 @@ LEDGER_KINDS = (
     "shipment_corrected",
     "delivered",
 )
-FIGURES = ("lines", "on_time", "in_full", "on_time_in_full", "changes", "slip_days")
+FIGURES = (
+    "lines",
+    "on_time",
+    "in_full",
+    "on_time_in_full",
+    "changes",
+    "slip_days",
+    "late_lines",
+    "late_days",
+)
 
 
 class EventLike(Protocol):
     kind: str
     quantity: int | None
     on_date: date | None
+    # Optional: when the event was written. A customer's cancellation recorded
+    # before its day was kept in `on_date` is dated by it.
+    # at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,7 @@ class LineFigures:
     done: int = 0
     done_by_promise: int = 0
     changes: int = 0
+    last_done: date | None = None
 
     @property
     def measured(self) -> bool:
@@ -88,6 +109,18 @@ class LineFigures:
             return 0
         return (self.last_promise - self.first_promise).days
 
+    @property
+    def arrived_late(self) -> bool:
+        """Something arrived after the first promised date."""
+        return self.done > self.done_by_promise
+
+    @property
+    def days_late(self) -> int:
+        """The last arrival's date less the first promise, for a line that arrived late."""
+        if not self.arrived_late or self.first_promise is None or self.last_done is None:
+            return 0
+        return max((self.last_done - self.first_promise).days, 0)
+
     def contribution(self) -> dict[str, int] | None:
         """What this line adds to its first-promise day in the ledger, if measured."""
         if not self.measured:
@@ -99,6 +132,8 @@ class LineFigures:
             "on_time_in_full": int(self.on_time_in_full),
             "changes": self.changes,
             "slip_days": self.slip_days,
+            "late_lines": int(self.arrived_late),
+            "late_days": self.days_late,
         }
 
 
@@ -107,6 +142,7 @@ def line_figures(events: Iterable[EventLike], basis: str = "delivery") -> LineFi
     done_kinds = DONE_KINDS[basis]
     first = last = None
     due = done = done_by_promise = changes = 0
+    last_done = None
     for event in events:
         quantity = event.quantity or 0
         if event.kind == "confirmed":
@@ -117,12 +153,27 @@ def line_figures(events: Iterable[EventLike], basis: str = "delivery") -> LineFi
             last = event.on_date
             changes += 1
         elif event.kind == "line_cancelled":  # at the customer's request
-            due -= quantity
+            cancelled_on = _cancellation_day(event)
+            if first is None or cancelled_on is None or cancelled_on <= first:
+                due -= quantity
+            # else: the promised date had passed and this had not arrived: the
+            # promise was broken before the customer gave up on it; it stays due.
         elif event.kind in done_kinds and event.on_date is not None:
             done += quantity
             if first is not None and event.on_date <= first:
                 done_by_promise += quantity
-    return LineFigures(first, last, due, done, done_by_promise, changes)
+            elif quantity > 0 and (last_done is None or event.on_date > last_done):
+                last_done = event.on_date
+    return LineFigures(first, last, due, done, done_by_promise, changes, last_done)
+
+
+def _cancellation_day(event: EventLike) -> date | None:
+    """The day a customer's cancellation took effect: its `on_date`, or for
+    events written before that was kept, the day the event was written."""
+    if event.on_date is not None:
+        return event.on_date
+    at = getattr(event, "at", None)
+    return at.date() if at is not None else None
 
 
 @dataclass
@@ -135,6 +186,8 @@ class Figures:
     on_time_in_full: int = 0
     changes: int = 0
     slip_days: int = 0
+    late_lines: int = 0
+    late_days: int = 0
 
     def add(self, other: dict[str, int] | Figures) -> None:
         for name in FIGURES:
@@ -146,8 +199,17 @@ class Figures:
         return getattr(self, name) / self.lines if self.lines else None
 
     @property
-    def average_slip(self) -> float | None:
+    def average_promise_move(self) -> float | None:
+        """How far promises were moved, in days per measured line (not lateness)."""
         return self.slip_days / self.lines if self.lines else None
+
+    # The old name of the same figure, for callers written before it was renamed.
+    average_slip = average_promise_move
+
+    @property
+    def average_days_late(self) -> float | None:
+        """How late what arrived late was, in days per line that arrived late."""
+        return self.late_days / self.late_lines if self.late_lines else None
 
 
 def summarise(lines: Iterable[LineFigures], today: date) -> Figures:
@@ -170,7 +232,13 @@ def order_figures(order: Order) -> dict[int, LineFigures]:
 
 def _figures_of_order(order_id: int, basis: str) -> dict[int, LineFigures]:
     rows = db.session.execute(
-        select(OrderEvent.line_id, OrderEvent.kind, OrderEvent.quantity, OrderEvent.on_date)
+        select(
+            OrderEvent.line_id,
+            OrderEvent.kind,
+            OrderEvent.quantity,
+            OrderEvent.on_date,
+            OrderEvent.at,
+        )
         .where(
             OrderEvent.order_id == order_id,
             OrderEvent.line_id.is_not(None),
@@ -236,7 +304,13 @@ def rebuild(account_ids: Iterable[int] | None = None, *, commit: bool = True) ->
     measured = 0
     for account_id, basis in bases.items():
         rows = db.session.execute(
-            select(OrderEvent.line_id, OrderEvent.kind, OrderEvent.quantity, OrderEvent.on_date)
+            select(
+                OrderEvent.line_id,
+                OrderEvent.kind,
+                OrderEvent.quantity,
+                OrderEvent.on_date,
+                OrderEvent.at,
+            )
             .join(Order, Order.id == OrderEvent.order_id)
             .where(
                 Order.account_id == account_id,

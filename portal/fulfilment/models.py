@@ -127,8 +127,10 @@ class PromiseLedgerDay(db.Model):
     event (see ledger.tracking) and rebuilt from the events on demand: summing
     a few hundred rows per account-year is what keeps the all-accounts ledger
     fast over a million lines. `lines` counts measured lines (promised, not
-    cancelled at the customer's request); the others count those lines that
-    were on time, in full, both; `changes` and `slip_days` are sums.
+    cancelled at the customer's request before the promised date); the others
+    count those lines that were on time, in full, both; `changes` and
+    `slip_days` (how far promises were moved) are sums; `late_lines` counts the
+    lines that arrived after their first promise, `late_days` sums how late.
     """
 
     __tablename__ = "promise_ledger_day"
@@ -144,3 +146,5 @@ class PromiseLedgerDay(db.Model):
     on_time_in_full: Mapped[int] = mapped_column(default=0)
     changes: Mapped[int] = mapped_column(default=0)
     slip_days: Mapped[int] = mapped_column(default=0)
+    late_lines: Mapped[int] = mapped_column(default=0)
+    late_days: Mapped[int] = mapped_column(default=0)

@@ -22,9 +22,13 @@ def index():
             waiting=sum(row.waiting_orders for row in rows),
             window=service.PROMISE_WINDOW_DAYS,
         )
+    from portal.extensions import utcnow
+    from portal.reviews import ratings
+
     return render_template(
         "home/customer.html",
         account=current_user.account,
+        ask_rating=ratings.should_ask(current_user, utcnow().date()),
         events=service.customer_activity(current_user),
         orders=service.recent_orders(current_user),
         kept=service.promises_kept(current_user),

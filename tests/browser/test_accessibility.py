@@ -164,6 +164,14 @@ PAGES = [
     Page("service", "/service/new", "Open a request for a customer"),
     Page("service", "/service/measures", "How service promises are kept"),
     Page("admin", "/service/settings", "Service hours and promises"),
+    # The vendor's scorecard for the customer and relationship reviews.
+    Page("buyer", "/scorecard", "How Northwind Components is doing for you"),
+    Page("buyer", "/reviews", "Relationship reviews"),
+    Page("buyer", "/reviews/{shared_review}", "Relationship review: Acme Industrial"),
+    Page("account manager", "/reviews", "Relationship reviews"),
+    Page("account manager", "/reviews/new", "New relationship review"),
+    Page("account manager", "/reviews/{shared_review}", "Relationship review: Acme Industrial"),
+    Page("account manager", "/accounts/{acme}/scorecard", "How Northwind Components"),
 ]
 
 
@@ -230,7 +238,16 @@ def demo_objects(app, demo):
             [(p.id, p.order_multiple * ceil(p.min_order_qty / p.order_multiple)) for p in for_sale],
         )
         ordering.save_cart_as_list(buyer, "Monthly restock")
+        from portal.reviews.models import RelationshipReview
+
+        shared_review = db.session.scalar(
+            select(RelationshipReview.id).where(
+                RelationshipReview.account_id == acme.id,
+                RelationshipReview.shared_at.is_not(None),
+            )
+        )
         return {
+            "shared_review": shared_review,
             "acme": acme.id,
             "acme_buyer": buyer.id,
             "shipping_order": acme_order("partly_shipped").number,

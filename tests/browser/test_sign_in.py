@@ -41,7 +41,7 @@ def test_buyer_sees_no_vendor_navigation_and_is_refused_vendor_pages(page):
             "Quick order",
             "Cart",
             "Orders",
-            "Promises",
+            "Scorecard",
             "Suggestions",
             "Service",
             "Forecasts",

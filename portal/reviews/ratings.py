@@ -1,0 +1,149 @@
+"""The customer's own word on the relationship: a rating from 1 to 5 and a comment,
+given at any time by the account's users and asked for once a quarter.
+
+How it is asked: a prompt on the customer's scorecard page and on its home page,
+shown to each customer user until they have rated in the current quarter. A
+prompt asks where the person already is, costs nothing when ignored, and goes
+away by itself once answered; a notification per user and quarter would land in
+the bell (and the e-mail) of people who never asked for it, and would need its
+own job and bookkeeping to be sent once. The relationship signals read the
+latest rating per account through `latest_ratings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import func, select
+
+from portal.accounts.models import User
+from portal.errors import DomainError, Forbidden
+from portal.extensions import db, utcnow
+
+from .models import RelationshipRating
+
+COMMENT_MAX = 2000
+
+
+@dataclass(frozen=True)
+class LatestRating:
+    account_id: int
+    score: int
+    comment: str
+    rated_at: datetime
+    rated_by: str  # the person's name, or "" when the user was removed
+
+
+def quarter_start(day: date) -> date:
+    """The first day of the calendar quarter `day` lies in."""
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def parse_score(raw: str | None) -> int:
+    """A rating from the form: a whole number 1..5, else a DomainError on the field."""
+    text = (raw or "").strip()
+    if text not in {"1", "2", "3", "4", "5"}:  # not int(): it reads "٣" and "+3" too
+        raise DomainError("Choose a rating from 1 (poor) to 5 (excellent).", field="score")
+    return int(text)
+
+
+def rate(user: User, raw_score: str | None, comment: str | None, *, now=None) -> RelationshipRating:
+    """A customer user rates the relationship of their account; the caller commits."""
+    if user.is_vendor_staff or user.account_id is None:
+        raise Forbidden("Only the customer's own users rate the relationship.")
+    score = parse_score(raw_score)
+    comment = (comment or "").strip()
+    if len(comment) > COMMENT_MAX:
+        raise DomainError(
+            f"Keep the comment under {COMMENT_MAX} characters ({len(comment)} now).",
+            field="comment",
+        )
+    rating = RelationshipRating(
+        account_id=user.account_id,
+        user_id=user.id,
+        score=score,
+        comment=comment,
+        rated_at=now or utcnow(),
+    )
+    db.session.add(rating)
+    db.session.flush()
+    return rating
+
+
+def latest_ratings(account_ids: Iterable[int]) -> dict[int, LatestRating]:
+    """Each account's latest rating, for the accounts given (none rated: absent).
+
+    Two statements whatever the number of accounts: the newest rating id per
+    account (ids grow with time), then those rows with their authors."""
+    ids = list(account_ids)
+    if not ids:
+        return {}
+    newest = (
+        select(func.max(RelationshipRating.id))
+        .where(RelationshipRating.account_id.in_(ids))
+        .group_by(RelationshipRating.account_id)
+    )
+    rows = db.session.execute(
+        select(
+            RelationshipRating.account_id,
+            RelationshipRating.score,
+            RelationshipRating.comment,
+            RelationshipRating.rated_at,
+            User.name,
+        )
+        .outerjoin(User, User.id == RelationshipRating.user_id)
+        .where(RelationshipRating.id.in_(newest))
+    )
+    return {
+        row.account_id: LatestRating(
+            row.account_id, row.score, row.comment, row.rated_at, row.name or ""
+        )
+        for row in rows
+    }
+
+
+def ratings_of(account_id: int, limit: int = 20) -> list[RelationshipRating]:
+    """The account's ratings, newest first (the caller has checked who may see them)."""
+    return list(
+        db.session.scalars(
+            select(RelationshipRating)
+            .where(RelationshipRating.account_id == account_id)
+            .order_by(RelationshipRating.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def ratings_between(account_id: int, start: date, end: date) -> list[RelationshipRating]:
+    """The account's ratings given from `start` to `end` (inclusive), oldest first."""
+    return list(
+        db.session.scalars(
+            select(RelationshipRating)
+            .where(
+                RelationshipRating.account_id == account_id,
+                RelationshipRating.rated_at >= datetime.combine(start, time(), UTC),
+                RelationshipRating.rated_at
+                < datetime.combine(date.fromordinal(end.toordinal() + 1), time(), UTC),
+            )
+            .order_by(RelationshipRating.id)
+        )
+    )
+
+
+def should_ask(user: User, today: date) -> bool:
+    """Whether to ask this customer user for a rating: not yet rated this quarter."""
+    if user.is_vendor_staff or user.account_id is None:
+        return False
+    since = datetime.combine(quarter_start(today), time(), UTC)
+    rated = db.session.scalar(
+        select(RelationshipRating.id)
+        .where(
+            RelationshipRating.account_id == user.account_id,
+            RelationshipRating.user_id == user.id,
+            RelationshipRating.rated_at >= since,
+        )
+        .limit(1)
+    )
+    return rated is None
