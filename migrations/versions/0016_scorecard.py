@@ -16,7 +16,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_scorecard"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
