@@ -453,9 +453,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("api.forecast_version", "/api/v1/forecasts/versions/<int:number>"): Access(
         "/api/v1/forecasts/versions/1", TOKEN
     ),
-    ("api.service_requests", "/api/v1/service-requests"): Access(
-        "/api/v1/service-requests", TOKEN
-    ),
+    ("api.service_requests", "/api/v1/service-requests"): Access("/api/v1/service-requests", TOKEN),
     ("api.open_service_request", "/api/v1/service-requests"): Access(
         "/api/v1/service-requests", TOKEN, ("POST",)
     ),

@@ -245,11 +245,20 @@ class IdempotencyHeader(Schema):
 MONTH_KEY = {"description": "A month of the horizon, 2026-12", "pattern": r"^\d{4}-\d{2}$"}
 
 
+class CellQuantity(fields.Integer):
+    """A forecast cell's quantity, documented as an integer from 0, but checked by the
+    forecast area with the horizon and SKU checks, so that one answer names every bad
+    cell (a type error here would hide the rest)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return value
+
+
 class ForecastRowIn(Strict):
     sku = Text(required=True, validate=validate.Length(min=1, max=64))
     quantities = fields.Dict(
         keys=Text(validate=validate.Length(min=1, max=20), metadata=MONTH_KEY),
-        values=fields.Integer(strict=True, validate=validate.Range(min=0, max=999_999_999)),
+        values=CellQuantity(metadata={"minimum": 0, "maximum": 999_999_999}),
         required=True,
         metadata={"description": "Quantity per month; a month left out is 0"},
     )
