@@ -118,6 +118,13 @@ def test_a_line_is_cancelled_while_the_page_allows_it(app, client, token, placed
     assert_problem(
         client.post(f"/api/v1/orders/{placed}/lines/9/cancel", headers=bearer(token)), 404
     )
+    # An open line is cancelled directly, not asked for.
+    ask = client.post(
+        f"/api/v1/orders/{placed}/lines/1/cancellation-request",
+        json={"reason": "Too early"},
+        headers=bearer(token),
+    )
+    assert f"/api/v1/orders/{placed}/lines/1/cancel" in assert_problem(ask, 422)["detail"]
     with app.app_context():
         event = db.session.scalar(
             select(AuditEvent).where(AuditEvent.action == "api_order_line_cancelled")

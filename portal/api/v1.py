@@ -21,7 +21,7 @@ from marshmallow import RAISE
 from portal.audit import service as audit
 from portal.catalog import service as catalog
 from portal.catalog.models import Product, sku_key
-from portal.errors import DomainError, NotFound
+from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.fulfilment import cancellations, confirmations
 from portal.fulfilment import shipments as shipment_service
@@ -398,6 +398,8 @@ def cancel_order_line(number: str, line_no: int):
     status, sku = line.status, line.sku
     try:
         ordering.cancel(user, found, line.id)
+    except Forbidden:
+        raise
     except DomainError as refused:
         db.session.rollback()
         if status == "confirmed":
@@ -432,13 +434,19 @@ def request_line_cancellation(data: dict, number: str, line_no: int):
     user = api_user()
     found = ordering.order_for(user, number)
     line = _line_of(found, line_no)
+    sku = line.sku
+    if line.status == "open" and found.is_open:
+        cancel = url_for("api.cancel_order_line", number=number, line_no=line_no)
+        raise DomainError(
+            f"Line {line_no} ({sku}) is not confirmed yet: cancel it directly with POST {cancel}."
+        )
     cancellations.request_cancellation(user, found, line.id, reason=data["reason"])
     audit.record_alone(
         "api_cancellation_requested",
         actor=user,
         client_address=client_address(),
         target=f"order:{found.number}",
-        detail={"api_token": token_id(), "line_no": line_no, "sku": line.sku},
+        detail={"api_token": token_id(), "line_no": line_no, "sku": sku},
     )
     return _order_json(ordering.order_for(user, number))
 
