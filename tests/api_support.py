@@ -10,7 +10,15 @@ from portal.accounts.models import User
 from portal.api import tokens
 from portal.extensions import db, utcnow
 
-ALL_SCOPES = ["catalog:read", "orders:read", "orders:write", "forecasts:write", "service:write"]
+ALL_SCOPES = [
+    "catalog:read",
+    "orders:read",
+    "orders:write",
+    "forecasts:read",
+    "forecasts:write",
+    "service:read",
+    "service:write",
+]
 
 
 def make_token(app, email: str = "buyer@acme.test", scopes=None, days: int = 30) -> str:

@@ -456,6 +456,36 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("api.cancel_order", "/api/v1/orders/<number>/cancel"): Access(
         "/api/v1/orders/{order}/cancel", TOKEN, ("POST",)
     ),
+    ("api.cancel_order_line", "/api/v1/orders/<number>/lines/<int:line_no>/cancel"): Access(
+        "/api/v1/orders/{order}/lines/1/cancel", TOKEN, ("POST",)
+    ),
+    (
+        "api.request_line_cancellation",
+        "/api/v1/orders/<number>/lines/<int:line_no>/cancellation-request",
+    ): Access("/api/v1/orders/{confirmed_order}/lines/1/cancellation-request", TOKEN, ("POST",)),
+    ("api.forecast_draft", "/api/v1/forecasts/draft"): Access("/api/v1/forecasts/draft", TOKEN),
+    ("api.put_forecast_draft", "/api/v1/forecasts/draft"): Access(
+        "/api/v1/forecasts/draft", TOKEN, ("PUT",)
+    ),
+    ("api.publish_forecast", "/api/v1/forecasts/publish"): Access(
+        "/api/v1/forecasts/publish", TOKEN, ("POST",)
+    ),
+    ("api.forecast_versions", "/api/v1/forecasts/versions"): Access(
+        "/api/v1/forecasts/versions", TOKEN
+    ),
+    ("api.forecast_version", "/api/v1/forecasts/versions/<int:number>"): Access(
+        "/api/v1/forecasts/versions/1", TOKEN
+    ),
+    ("api.service_requests", "/api/v1/service-requests"): Access("/api/v1/service-requests", TOKEN),
+    ("api.open_service_request", "/api/v1/service-requests"): Access(
+        "/api/v1/service-requests", TOKEN, ("POST",)
+    ),
+    ("api.service_request", "/api/v1/service-requests/<int:request_id>"): Access(
+        "/api/v1/service-requests/{service_request}", TOKEN
+    ),
+    ("api_docs.problem_type", "/api/v1/problems/<name>"): Access(
+        "/api/v1/problems/invalid-input", PUBLIC
+    ),
 }
 
 
@@ -780,6 +810,16 @@ REACHED_POST_CASES = [
 ]
 
 
+# Other methods (the API's PUT): a session never reaches them either.
+OTHER_METHOD_CASES = [
+    pytest.param(key, actor, method, id=f"{key[1]} {method} {actor}")
+    for key, access in MATRIX.items()
+    for method in access.methods
+    if method not in ("GET", "POST")
+    for actor in ACTOR_NAMES
+]
+
+
 # The cases sharing `world` come first in this module; the reached POST cases
 # after them empty the tables for each case.
 @pytest.mark.parametrize(("key", "actor"), GET_CASES)
@@ -795,6 +835,15 @@ def test_refused_post_access(world, key, actor):
     access = MATRIX[key]
     page = "/login" if actor == "anonymous" else "/"
     check(people[actor].post(access.url.format(**ids), {}, page=page), access, actor)
+
+
+@pytest.mark.parametrize(("key", "actor", "method"), OTHER_METHOD_CASES)
+def test_other_method_access(world, key, actor, method):
+    ids, people = world
+    access = MATRIX[key]
+    assert access.allowed == TOKEN, "a page with PUT or DELETE needs its CSRF case here"
+    response = people[actor].client.open(access.url.format(**ids), method=method, json={})
+    check(response, access, actor)
 
 
 @pytest.mark.parametrize(("key", "actor"), REACHED_POST_CASES)

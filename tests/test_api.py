@@ -404,6 +404,14 @@ def test_the_openapi_document_is_valid_3_1(client):
         "/api/v1/orders",
         "/api/v1/orders/{number}",
         "/api/v1/orders/{number}/cancel",
+        "/api/v1/orders/{number}/lines/{line_no}/cancel",
+        "/api/v1/orders/{number}/lines/{line_no}/cancellation-request",
+        "/api/v1/forecasts/draft",
+        "/api/v1/forecasts/publish",
+        "/api/v1/forecasts/versions",
+        "/api/v1/forecasts/versions/{number}",
+        "/api/v1/service-requests",
+        "/api/v1/service-requests/{request_id}",
     }
     create = document["paths"]["/api/v1/orders"]["post"]
     assert any(p["name"] == "Idempotency-Key" and p["required"] for p in create["parameters"])

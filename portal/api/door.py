@@ -63,7 +63,8 @@ bp = Blueprint(
     "api",
     __name__,
     url_prefix="/api/v1",
-    description="Products, contract prices, availability and orders of the token's account.",
+    description="Products, contract prices, availability, orders, forecasts and service "
+    "requests of the token's account.",
 )
 
 
@@ -257,7 +258,7 @@ def init_app(app: Flask) -> None:
     """
     from portal import errors_pages, security
 
-    from . import v1
+    from . import v1, v1_forecasts, v1_service  # noqa: F401  (their views join bp)
 
     app.config.setdefault("API_TITLE", "Portal API")
     app.config.setdefault("API_VERSION", "v1")

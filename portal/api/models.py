@@ -19,7 +19,9 @@ SCOPES = {
     "catalog:read": "Read products, contract prices and availability",
     "orders:read": "Read orders",
     "orders:write": "Place and cancel orders",
+    "forecasts:read": "Read the forecast draft and published versions",
     "forecasts:write": "Save and publish forecasts",
+    "service:read": "Read service requests and their threads",
     "service:write": "Open service requests",
 }
 

@@ -17,6 +17,7 @@ from portal.errors import DomainError, Forbidden, NotFound
 
 PROBLEM_MIME = "application/problem+json"
 # Problem types this API defines; everything else is "about:blank" with the status's title.
+# Each type's URI (/api/v1/problems/<name>) is a page saying what it means and what to do.
 TYPES = {
     "invalid-input": "Invalid input",
     "idempotency-key-missing": "Idempotency-Key header missing",
@@ -26,6 +27,50 @@ TYPES = {
     "scope-missing": "The token lacks a scope",
     "rate-limited": "Too many requests",
     "business-rule": "The request breaks a business rule",
+}
+EXPLANATIONS = {
+    "invalid-input": (
+        422,
+        "Some input is not valid. `errors` names each bad field by its path (`lines.0.quantity`, "
+        "`rows.3.quantities.2027-01`) with its messages. Nothing was saved: correct every field "
+        "named and send the whole request again.",
+    ),
+    "idempotency-key-missing": (
+        400,
+        "Creating requests (POST /orders) need an `Idempotency-Key` header: a new UUID per "
+        "order, and the same one when the request is retried.",
+    ),
+    "idempotency-key-reused": (
+        422,
+        "This key was used before for a request with another body or path. Use a new key for a "
+        "new order; a retry must send exactly the same body.",
+    ),
+    "idempotency-key-in-use": (
+        409,
+        "The first request with this key is still running. Wait a moment and retry with the "
+        "same key: the answer will be the first request's.",
+    ),
+    "token-required": (
+        401,
+        "Send `Authorization: Bearer <token>` with a token that is not expired or revoked. "
+        "Customer admins and vendor admins make tokens on the API tokens page.",
+    ),
+    "scope-missing": (
+        403,
+        "The token works but was not given the scope this operation needs (`detail` names "
+        "it). Ask an admin for a token with that scope.",
+    ),
+    "rate-limited": (
+        429,
+        "This token sent more requests than its limit allows. Wait the seconds the "
+        "`Retry-After` header gives, then continue.",
+    ),
+    "business-rule": (
+        422,
+        "The input is well formed, but the portal's rules refuse it now (an order already "
+        "confirmed, a line with nothing left to cancel, a forecast without rows). `detail` says "
+        "which rule and, where there is one, what to do instead. Nothing was changed.",
+    ),
 }
 
 

@@ -11,19 +11,21 @@ from __future__ import annotations
 import base64
 import binascii
 import http
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint as FlaskBlueprint
-from flask import current_app, jsonify, make_response, render_template, request, url_for
+from flask import abort, current_app, jsonify, make_response, render_template, request, url_for
 from marshmallow import RAISE
 
 from portal.audit import service as audit
 from portal.catalog import service as catalog
 from portal.catalog.models import Product, sku_key
-from portal.errors import DomainError, NotFound
+from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
+from portal.fulfilment import cancellations, confirmations
 from portal.fulfilment import shipments as shipment_service
+from portal.fulfilment.models import CHANGE_REASONS
 from portal.ordering import service as ordering
 from portal.ordering.models import Order
 from portal.security import client_address, public
@@ -45,7 +47,7 @@ def documents_problems(*codes: int):
     return decorator
 
 
-def _today():
+def today():
     return utcnow().date()
 
 
@@ -53,7 +55,7 @@ def _today():
 
 
 def _product_json(product: Product, price_list: catalog.PriceList, quantity: int) -> dict:
-    availability = catalog.availability(product, quantity, _today())
+    availability = catalog.availability(product, quantity, today())
     return {
         "sku": product.sku,
         "name": product.name,
@@ -96,7 +98,7 @@ def products(q: str, quantity: int, page: int, per_page: int):
     found, _ = catalog.search(q, limit=per_page + 1, offset=(page - 1) * per_page, with_total=False)
     more = len(found) > per_page
     found = found[:per_page]
-    prices = catalog.price_lists(api_user().account_id, found, _today())
+    prices = catalog.price_lists(api_user().account_id, found, today())
     return {
         "items": [_product_json(p, prices[p.id], quantity) for p in found],
         "page": page,
@@ -115,9 +117,7 @@ def product(sku: str, quantity: int):
     found = catalog.products_by_sku_key([sku_key(sku)]).get(sku_key(sku))
     if found is None:
         raise NotFound(f"There is no product {sku}.")
-    return _product_json(
-        found, catalog.price_list(api_user().account_id, found, _today()), quantity
-    )
+    return _product_json(found, catalog.price_list(api_user().account_id, found, today()), quantity)
 
 
 # --- orders -----------------------------------------------------------------------------------
@@ -135,8 +135,40 @@ def _order_summary(order: Order) -> dict:
     }
 
 
+def _promise_changes(events) -> list[dict]:
+    """A line's promise events after the first (the confirmation): each move of the date."""
+    return [
+        {
+            "changed_at": event.at,
+            "before": date.fromisoformat(event.detail["before"])
+            if (event.detail or {}).get("before")
+            else None,
+            "after": event.on_date,
+            "reason": (event.detail or {}).get("reason", ""),
+            "reason_label": CHANGE_REASONS.get((event.detail or {}).get("reason", ""), ""),
+            "text": (event.detail or {}).get("text", ""),
+        }
+        for event in events
+        if event.kind == "promise_changed"
+    ]
+
+
+def _request_json(request) -> dict:
+    return {
+        "status": request.status,
+        "requested_at": request.requested_at,
+        "reason": request.reason or "",
+        "answered_at": request.answered_at,
+        "answer": request.answer or "",
+    }
+
+
 def _order_json(order: Order) -> dict:
+    """The order as its page shows it: lines with promises and their changes,
+    cancellation requests, what may be cancelled now, and the shipments."""
     lines_by_id = {line.id: line for line in order.lines}
+    history = confirmations.promise_history(order)
+    requests = cancellations.cancellation_requests(order)
     return {
         **_order_summary(order),
         "ship_to": order.ship_to_text,
@@ -158,6 +190,14 @@ def _order_json(order: Order) -> dict:
                 "shipped_quantity": line.shipped_quantity,
                 "delivered_quantity": line.delivered_quantity,
                 "cancelled_quantity": line.cancelled_quantity,
+                "promise_changes": _promise_changes(history.get(line.id, [])),
+                "cancellation_requests": [
+                    _request_json(r) for r in requests if r.line_id == line.id
+                ],
+                "may_cancel": line.status == "open" and order.is_open,
+                "may_request_cancellation": line.status == "confirmed"
+                and line.outstanding > 0
+                and not any(r.line_id == line.id and r.status == "pending" for r in requests),
             }
             for line in sorted(order.lines, key=lambda line: line.line_no)
         ],
@@ -183,12 +223,13 @@ def _order_json(order: Order) -> dict:
     }
 
 
-def _encode_cursor(order: Order) -> str:
-    raw = f"{order.placed_at.isoformat()}|{order.id}".encode()
+def encode_cursor(at: datetime, row_id: int) -> str:
+    """An opaque cursor: the instant and id of the last row of a page."""
+    raw = f"{at.isoformat()}|{row_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         placed_at, order_id = raw.split("|")
@@ -208,7 +249,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
 def orders(limit: int, cursor: str, **filters: Any):
     """The account's orders, newest first, with the order list's filters; page by
     `cursor` (the previous page's `next_cursor`)."""
-    after = _decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor) if cursor else None
     found, _ = ordering.orders(
         api_user(),
         ordering.OrderFilter(**filters),
@@ -220,7 +261,7 @@ def orders(limit: int, cursor: str, **filters: Any):
     found = found[:limit]
     return {
         "items": [_order_summary(order) for order in found],
-        "next_cursor": _encode_cursor(found[-1]) if more else None,
+        "next_cursor": encode_cursor(found[-1].placed_at, found[-1].id) if more else None,
     }
 
 
@@ -300,7 +341,7 @@ def create_order(data: dict):
         requested_date=data["requested_date"],
         notes=data["notes"],
         idempotency_key="api-" + request.headers["Idempotency-Key"].strip(),
-        today=_today(),
+        today=today(),
         lines=items,
     )
     if created:
@@ -309,7 +350,7 @@ def create_order(data: dict):
             actor=user,
             client_address=client_address(),
             target=f"order:{placed.number}",
-            detail={"api_token": _token_id(), "lines": len(placed.lines)},
+            detail={"api_token": token_id(), "lines": len(placed.lines)},
         )
     placed = ordering.order_for(user, placed.number)
     response = make_response(jsonify(s.OrderOut().dump(_order_json(placed))), 201)
@@ -331,12 +372,86 @@ def cancel_order(number: str):
         actor=user,
         client_address=client_address(),
         target=f"order:{found.number}",
-        detail={"api_token": _token_id()},
+        detail={"api_token": token_id()},
     )
     return _order_json(ordering.order_for(user, number))
 
 
-def _token_id() -> int:
+def _line_of(order: Order, line_no: int):
+    """The order's line by its number; another order's or a missing one is a 404."""
+    for line in order.lines:
+        if line.line_no == line_no:
+            return line
+    raise NotFound(f"Order {order.number} has no line {line_no}.")
+
+
+@bp.post("/orders/<number>/lines/<int:line_no>/cancel")
+@bp.response(200, s.OrderOut)
+@documents_problems(403, 404, 422)
+@needs_scope("orders:write")
+def cancel_order_line(number: str, line_no: int):
+    """Cancel one line while the vendor has not confirmed the order (as the order page's
+    "Cancel line"). Once confirmed, ask for it: `…/cancellation-request`."""
+    user = api_user()
+    found = ordering.order_for(user, number)
+    line = _line_of(found, line_no)
+    status, sku = line.status, line.sku
+    try:
+        ordering.cancel(user, found, line.id)
+    except Forbidden:
+        raise
+    except DomainError as refused:
+        db.session.rollback()
+        if status == "confirmed":
+            ask = url_for("api.request_line_cancellation", number=number, line_no=line_no)
+            raise DomainError(
+                f"Line {line_no} ({sku}) is confirmed by the vendor, so it cannot be cancelled "
+                f"directly; ask for it: POST {ask}."
+            ) from None
+        if status != "open":
+            raise DomainError(
+                f"Line {line_no} ({sku}) is {status.replace('_', ' ')}: nothing is left to cancel."
+            ) from None
+        raise refused
+    audit.record_alone(
+        "api_order_line_cancelled",
+        actor=user,
+        client_address=client_address(),
+        target=f"order:{found.number}",
+        detail={"api_token": token_id(), "line_no": line_no, "sku": sku},
+    )
+    return _order_json(ordering.order_for(user, number))
+
+
+@bp.post("/orders/<number>/lines/<int:line_no>/cancellation-request")
+@bp.arguments(s.CancellationRequestIn)
+@bp.response(201, s.OrderOut)
+@documents_problems(403, 404, 422)
+@needs_scope("orders:write")
+def request_line_cancellation(data: dict, number: str, line_no: int):
+    """Ask the vendor to cancel a confirmed line (as the order page's "Ask to cancel");
+    the desk accepts or declines, and the line's `cancellation_requests` show it."""
+    user = api_user()
+    found = ordering.order_for(user, number)
+    line = _line_of(found, line_no)
+    sku = line.sku
+    if line.status == "open" and found.is_open:
+        cancel = url_for("api.cancel_order_line", number=number, line_no=line_no)
+        raise DomainError(
+            f"Line {line_no} ({sku}) is not confirmed yet: cancel it directly with POST {cancel}."
+        )
+    cancellations.request_cancellation(user, found, line.id, reason=data["reason"])
+    audit.record_alone(
+        "api_cancellation_requested",
+        actor=user,
+        client_address=client_address(),
+        target=f"order:{found.number}",
+        detail={"api_token": token_id(), "line_no": line_no, "sku": sku},
+    )
+    return _order_json(ordering.order_for(user, number))
+
+
+def token_id() -> int:
     from flask import g
 
     return g.api_token.id
@@ -352,6 +467,23 @@ docs_bp = FlaskBlueprint("api_docs", __name__)
 def openapi_json():
     """The OpenAPI 3.1 document of the API."""
     return jsonify(spec_of(current_app))
+
+
+@docs_bp.get("/api/v1/problems/<name>")
+@public
+def problem_type(name: str):
+    """What a problem type of the API means and what to do about it (its `type` URI)."""
+    if name not in problems.TYPES:
+        abort(404)
+    status, explanation = problems.EXPLANATIONS[name]
+    return render_template(
+        "api/problem.html",
+        name=name,
+        title=problems.TYPES[name],
+        status=status,
+        explanation=explanation,
+        types=problems.TYPES,
+    )
 
 
 @docs_bp.get("/api/v1/docs")

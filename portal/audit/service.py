@@ -57,6 +57,11 @@ ACTION_LABELS = {
     "api_token_revoked": "API token revoked",
     "api_order_placed": "Order placed through the API",
     "api_order_cancelled": "Order cancelled through the API",
+    "api_order_line_cancelled": "Order line cancelled through the API",
+    "api_cancellation_requested": "Line cancellation asked for through the API",
+    "api_forecast_draft_replaced": "Forecast draft replaced through the API",
+    "api_forecast_published": "Forecast published through the API",
+    "api_service_request_opened": "Service request opened through the API",
 }
 
 

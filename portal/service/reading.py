@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts import service as accounts
@@ -212,6 +212,32 @@ def listing(
     rows = [(r, states[r.id]) for r in found]
     rows.sort(key=lambda row: _due_key(row[0], row[1]))
     return rows, total
+
+
+def newest_first(
+    viewer: User,
+    filters: RequestFilter,
+    *,
+    after: tuple[datetime, int] | None = None,
+    limit: int = 50,
+) -> list[ServiceRequest]:
+    """A page of the requests the viewer may see, newest opened first. `after` is
+    (opened_at, id) of the last one seen: a cursor (the API's) that stays right while
+    new requests arrive."""
+    query = _filtered(viewer, filters)
+    if after is not None:
+        opened_at, request_id = after
+        query = query.where(
+            or_(
+                ServiceRequest.opened_at < opened_at,
+                and_(ServiceRequest.opened_at == opened_at, ServiceRequest.id < request_id),
+            )
+        )
+    return list(
+        db.session.scalars(
+            query.order_by(ServiceRequest.opened_at.desc(), ServiceRequest.id.desc()).limit(limit)
+        )
+    )
 
 
 def _due_key(request: ServiceRequest, promise: promises.Promise):

@@ -63,6 +63,7 @@ class Page:
 PAGES = [
     Page("signed out", "/login", "Sign in"),
     Page("signed out", "/api/v1/docs", "Portal API"),
+    Page("signed out", "/api/v1/problems/invalid-input", "Invalid input"),
     # The customer's terminal: buying, tracking, forecasts, plans, suggestions.
     Page("buyer", "/", "Acme Industrial"),
     Page("buyer", "/orders", "Orders"),

@@ -1,0 +1,188 @@
+"""The REST API's service requests: open one (with an order line or product as its
+context), list by cursor, read one with its thread — never the vendor's internal
+notes — and its promise, through the service area's functions."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.accounts.models import User
+from portal.audit.models import AuditEvent
+from portal.catalog.models import Product
+from portal.extensions import db, utcnow
+from portal.service.models import ServiceRequest
+
+from .api_support import assert_problem, bearer, make_token
+
+
+@pytest.fixture
+def token(app, catalog):
+    return make_token(app)
+
+
+@pytest.fixture
+def order_number(app, client, token, ids) -> str:
+    with app.app_context():
+        sku = db.session.scalar(
+            select(Product.sku)
+            .where(Product.status == "active", Product.min_order_qty == 1)
+            .order_by(Product.sku)
+            .limit(1)
+        )
+    response = client.post(
+        "/api/v1/orders",
+        json={
+            "lines": [{"sku": sku, "quantity": 1}],
+            "po_number": "PO-SR",
+            "ship_to_address_id": ids["acme_address"],
+        },
+        headers=bearer(token, **{"Idempotency-Key": str(uuid.uuid4())}),
+    )
+    return response.get_json()["number"]
+
+
+def requests_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(ServiceRequest))
+
+
+def open_one(client, token, **extra):
+    body = {"kind": "repair", "priority": "high", "title": "Pump leaks", **extra}
+    return client.post("/api/v1/service-requests", json=body, headers=bearer(token))
+
+
+def test_open_read_and_the_thread_without_internal_notes(app, client, token, order_number):
+    opened = open_one(
+        client,
+        token,
+        description="Drips **since Monday**.",
+        order_line={"order_number": order_number, "line_no": 1},
+    )
+    assert opened.status_code == 201, opened.get_json()
+    body = opened.get_json()
+    assert body["reference"].startswith("SR-") and body["status"] == "new"
+    assert body["order_line"] == {"order_number": order_number, "line_no": 1}
+    assert body["product_sku"]  # the line's product
+    assert body["promise"]["first_response"]["state"] == "due"
+    assert body["promise"]["first_response"]["due_at"]
+    assert opened.headers["Location"].endswith(f"/api/v1/service-requests/{body['id']}")
+    from portal.service import workflow
+
+    with app.app_context():
+        staff = db.session.scalar(select(User).where(User.email == "service@vendor.test"))
+        request = db.session.get(ServiceRequest, body["id"])
+        workflow.post(staff, request, body="Check the seal first", internal=True, now=utcnow())
+        workflow.post(staff, request, body="We send an engineer.", internal=False, now=utcnow())
+        assert (
+            db.session.scalar(
+                select(AuditEvent).where(AuditEvent.action == "api_service_request_opened")
+            ).target
+            == f"service_request:{body['reference']}"
+        )
+    read = client.get(f"/api/v1/service-requests/{body['id']}", headers=bearer(token)).get_json()
+    assert [m["body"] for m in read["messages"]] == ["We send an engineer."]
+    assert read["messages"][0]["from_vendor"] is True
+    assert "Check the seal" not in str(read)
+    assert read["promise"]["first_response"]["state"] == "met"
+    assert read["description"] == "Drips **since Monday**."
+
+
+def test_the_list_pages_by_cursor_and_filters(app, client, token):
+    ids = [open_one(client, token, title=f"Request {n}").get_json()["id"] for n in range(5)]
+    open_one(client, token, title="A low one", priority="low")
+    reader = make_token(app, scopes=["service:read"])
+    seen, cursor = [], None
+    while True:
+        query = {"limit": 2, "priority": "high", **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/service-requests", query_string=query, headers=bearer(reader))
+        page = page.get_json()
+        seen += [item["id"] for item in page["items"]]
+        assert all(item["promise"]["resolution"]["state"] for item in page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(ids))
+    everything = client.get("/api/v1/service-requests", headers=bearer(reader)).get_json()
+    assert len(everything["items"]) == 6
+    closed = client.get(
+        "/api/v1/service-requests", query_string={"status": "closed"}, headers=bearer(reader)
+    )
+    assert closed.get_json()["items"] == []
+    for query, field in [
+        ({"cursor": "zzz"}, "cursor"),
+        ({"status": "lost"}, "status"),
+        ({"limit": "0"}, "limit"),
+        ({"colour": "red"}, "colour"),
+    ]:
+        response = client.get(
+            "/api/v1/service-requests", query_string=query, headers=bearer(reader)
+        )
+        assert field in assert_problem(response, 422)["errors"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"kind": "magic"}, "kind"),
+        ({"priority": "asap"}, "priority"),
+        ({"title": "x"}, "title"),
+        ({"title": "   \t  "}, "title"),
+        ({"product_sku": "NOPE-404"}, "product_sku"),
+        ({"order_line": {"order_number": "SO-0-0", "line_no": 1}}, "order_line.order_number"),
+        ({"order_line": {"order_number": "x"}}, "order_line.line_no"),
+        ({"secret": 1}, "secret"),
+    ],
+)
+def test_bad_input_names_its_field_and_opens_nothing(app, client, token, extra, field):
+    response = open_one(client, token, **extra)
+    assert field in assert_problem(response, 422)["errors"]
+    assert requests_count(app) == 0
+
+
+def test_an_order_line_of_another_account_is_not_a_context(app, client, token, order_number):
+    globex = make_token(app, email="buyer@globex.test")
+    ref = {"order_number": order_number, "line_no": 1}
+    body = assert_problem(open_one(client, globex, order_line=ref), 422)
+    assert body["errors"] == {"order_line.order_number": [f"There is no order {order_number}."]}
+    ref = {"order_number": order_number, "line_no": 7}
+    assert (
+        "order_line.line_no"
+        in assert_problem(open_one(client, token, order_line=ref), 422)["errors"]
+    )
+    assert requests_count(app) == 0
+
+
+def test_scopes_and_another_accounts_request(app, client, token):
+    reader = make_token(app, scopes=["service:read"])
+    body = assert_problem(open_one(client, reader), 403)
+    assert "service:write" in body["detail"]
+    writer = make_token(app, scopes=["service:write"])
+    assert_problem(client.get("/api/v1/service-requests", headers=bearer(writer)), 403)
+    assert requests_count(app) == 0
+    created = open_one(client, writer).get_json()
+    assert_problem(
+        client.get(f"/api/v1/service-requests/{created['id']}", headers=bearer(writer)), 403
+    )
+    globex = make_token(app, email="buyer@globex.test")
+    assert_problem(
+        client.get(f"/api/v1/service-requests/{created['id']}", headers=bearer(globex)), 404
+    )
+    assert client.get("/api/v1/service-requests", headers=bearer(globex)).get_json()["items"] == []
+    with app.app_context():
+        denied = db.session.scalars(
+            select(AuditEvent.target).where(AuditEvent.action == "access_denied")
+        ).all()
+        assert any("/api/v1/service-requests" in target for target in denied)
+
+
+def test_problem_types_resolve_to_readable_pages(client, token):
+    from .support import soup
+
+    body = assert_problem(open_one(client, token, kind="magic"), 422)
+    page = client.get(body["type"])
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert soup(page).select_one("h1").text == "Invalid input"
+    assert_problem(client.get("/api/v1/problems/no-such-problem"), 404)
