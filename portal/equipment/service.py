@@ -425,28 +425,31 @@ def check_serials(shipping: dict[int, tuple[str, int, int]], serials: dict[int, 
         for serial in given:
             if len(serial) > SERIAL_MAX:
                 raise DomainError(f"{label}: a serial number has at most {SERIAL_MAX} characters.")
-    by_product: dict[int, dict[str, str]] = {}
+    by_product: dict[int, dict[str, tuple[str, str]]] = {}
     for line_id, (label, product_id, _) in shipping.items():
         seen = by_product.setdefault(product_id, {})
         for serial in serials.get(line_id, []):
             key = serial_key(serial)
             if key in seen:
                 raise DomainError(f"{label}: serial number {serial} is given twice.")
-            seen[key] = label
-    for product_id, keys in by_product.items():
-        if not keys:
+            seen[key] = (label, serial)
+    for product_id, typed in by_product.items():
+        if not typed:
             continue
-        taken = db.session.scalars(
-            select(EquipmentUnit.serial).where(
-                EquipmentUnit.product_id == product_id, EquipmentUnit.serial_key.in_(keys)
+        taken = sorted(
+            db.session.scalars(
+                select(EquipmentUnit.serial_key).where(
+                    EquipmentUnit.product_id == product_id, EquipmentUnit.serial_key.in_(typed)
+                )
             )
-        ).all()
+        )
         if taken:
-            label = keys[serial_key(taken[0])]
+            label = typed[taken[0]][0]
+            names = ", ".join(typed[key][1] for key in taken)
             raise DomainError(
-                f"{label}: serial number{'s' if len(taken) > 1 else ''} "
-                f"{', '.join(sorted(taken))} {'are' if len(taken) > 1 else 'is'} "
-                "already recorded for this product. Nothing was shipped."
+                f"{label}: serial number{'s' if len(taken) > 1 else ''} {names} "
+                f"{'are' if len(taken) > 1 else 'is'} already recorded for this product. "
+                "Nothing was shipped."
             )
 
 
