@@ -171,6 +171,7 @@ def upgrade():
             "ix_equipment_unit_product", ["product_id", "account_id"], unique=False
         )
         batch_op.create_index("ix_equipment_unit_shipment", ["shipment_id"], unique=False)
+        batch_op.create_index("ix_equipment_unit_serial_key", ["serial_key"], unique=False)
 
     # The column existed without a key: values from before pointed at nothing.
     op.execute("UPDATE service_request SET equipment_id = NULL")
@@ -195,6 +196,7 @@ def downgrade():
         batch_op.drop_index("ix_service_request_equipment")
 
     with op.batch_alter_table("equipment_unit", schema=None) as batch_op:
+        batch_op.drop_index("ix_equipment_unit_serial_key")
         batch_op.drop_index("ix_equipment_unit_shipment")
         batch_op.drop_index("ix_equipment_unit_product")
         batch_op.drop_index("ix_equipment_unit_order_line")

@@ -145,6 +145,8 @@ class EquipmentUnit(db.Model):
         Index("ix_equipment_unit_product", "product_id", "account_id"),
         Index("ix_equipment_unit_order_line", "order_line_id"),
         Index("ix_equipment_unit_shipment", "shipment_id"),
+        # A serial number looked up by its beginning, whatever the product.
+        Index("ix_equipment_unit_serial_key", "serial_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

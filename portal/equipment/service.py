@@ -603,9 +603,11 @@ def listing(viewer: User, filters: UnitFilter, page: int = 1) -> tuple[list[Equi
     elif filters.status != "all":
         query = query.where(EquipmentUnit.status != "retired")
     if filters.serial:
+        # A range on the key, as the catalog's SKU prefixes: it uses the index.
         key = serial_key(filters.serial)
-        escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(EquipmentUnit.serial_key.like(f"{escaped}%", escape="\\"))
+        query = query.where(
+            EquipmentUnit.serial_key >= key, EquipmentUnit.serial_key < key + "\uffff"
+        )
     total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
     rows = db.session.scalars(
         query.options(

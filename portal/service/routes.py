@@ -128,6 +128,7 @@ def new():
     if request.method == "GET" and not form.title.data:
         if unit is not None:
             form.title.data = f"{unit.product.sku} serial {unit.serial}"
+            form.kind.data = "repair"
             if form.account_id is not None:  # on the phone about a unit: its customer
                 form.account_id.data = unit.account_id
         elif line is not None:
