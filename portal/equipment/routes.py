@@ -59,7 +59,9 @@ def index():
     return render_page(
         "equipment/index.html",
         "results",
-        groups=service.by_site(units),
+        # A serial's beginning lists the units in serial order, with their sites.
+        groups=[(None, units)] if filters.serial and units else service.by_site(units),
+        flat=bool(filters.serial),
         dates=dates,
         total=total,
         page=page,

@@ -4,7 +4,7 @@
   (`spec_of`, `specs_for`, `save_spec`).
 - Units: made from a shipment on the desk (`check_serials`, `record_shipped`,
   `record_delivered`), read through one visibility rule (`visible_units`,
-  `unit_for`), listed by site (`units_by_site`), counted (`units_per_product`,
+  `unit_for`), listed by site (`listing`, `by_site`), counted (`units_per_product`,
   `unit_count_of_account`).
 - Dates worked by hand in the tests: `add_months`, `warranty_end`,
   `next_maintenance_due`.
@@ -22,7 +22,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import CUSTOMER_ROLES, Role
@@ -92,8 +92,16 @@ def next_maintenance_due(
 
 
 def spec_of(product_id: int) -> EquipmentSpec | None:
-    """The product's equipment terms, kit and consumables; None if it is not equipment."""
-    return db.session.get(EquipmentSpec, product_id)
+    """The product's equipment terms, kit and consumables (with their products, three
+    statements); None if it is not equipment."""
+    return db.session.scalar(
+        select(EquipmentSpec)
+        .where(EquipmentSpec.product_id == product_id)
+        .options(
+            selectinload(EquipmentSpec.kit).joinedload(MaintenanceKitLine.part),
+            selectinload(EquipmentSpec.consumables).joinedload(ConsumableUsage.consumable),
+        )
+    )
 
 
 def specs_for(product_ids: Iterable[int]) -> dict[int, EquipmentSpec]:
@@ -581,13 +589,13 @@ attachments.register_owner_check(DOCUMENT_KIND, may_see)
 
 # --- lists --------------------------------------------------------------------------------
 
-PAGE = 200
+PAGE = 100
 
 
 @dataclass(frozen=True)
 class UnitFilter:
     account_id: int | None = None
-    status: str = ""  # "" = all but retired; "all"; or a status
+    status: str = ""  # "" = every status, or one
     serial: str = ""  # the beginning of a serial number
 
 
@@ -600,14 +608,16 @@ def listing(viewer: User, filters: UnitFilter, page: int = 1) -> tuple[list[Equi
         query = query.where(EquipmentUnit.account_id == filters.account_id)
     if filters.status in UNIT_STATUSES:
         query = query.where(EquipmentUnit.status == filters.status)
-    elif filters.status != "all":
-        query = query.where(EquipmentUnit.status != "retired")
+    order = (EquipmentUnit.account_id, EquipmentUnit.site_id, EquipmentUnit.id)
     if filters.serial:
         # A range on the key, as the catalog's SKU prefixes: it uses the index.
         key = serial_key(filters.serial)
         query = query.where(
             EquipmentUnit.serial_key >= key, EquipmentUnit.serial_key < key + "\uffff"
         )
+        # In serial order: the index that finds them gives the order too (ordered by
+        # account and site, SQLite would walk every unit of that index instead).
+        order = (EquipmentUnit.serial_key, EquipmentUnit.id)
     total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
     rows = db.session.scalars(
         query.options(
@@ -615,7 +625,7 @@ def listing(viewer: User, filters: UnitFilter, page: int = 1) -> tuple[list[Equi
             joinedload(EquipmentUnit.site),
             joinedload(EquipmentUnit.account),
         )
-        .order_by(EquipmentUnit.account_id, EquipmentUnit.site_id, EquipmentUnit.id)
+        .order_by(*order)
         .limit(PAGE)
         .offset((max(page, 1) - 1) * PAGE)
     ).all()
