@@ -142,6 +142,8 @@ def main() -> None:
         engine = db.engine
 
     pages = {
+        # Not equipment: the same machine's cost of a small page, to read the others by.
+        "baseline: the customer's home page": ("buyer@acme.test", "/"),
         "customer's equipment by site (first page)": ("buyer@acme.test", "/equipment"),
         "customer's equipment, last page": ("buyer@acme.test", "/equipment?page=60"),
         "vendor: all units": ("service@vendor.test", "/equipment"),
