@@ -74,6 +74,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .background.routes import bp as background_bp
     from .catalog import models as _catalog_models  # noqa: F401
     from .catalog.routes import bp as catalog_bp
+    from .equipment import models as _equipment_models  # noqa: F401
+    from .equipment.routes import bp as equipment_bp
     from .forecasts import models as _forecasts_models  # noqa: F401
     from .forecasts.commit_routes import bp as forecast_commits_bp
     from .forecasts.planning_routes import bp as planning_bp
@@ -108,6 +110,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(planning_bp)
     app.register_blueprint(forecast_commits_bp)
     app.register_blueprint(service_bp)
+    app.register_blueprint(equipment_bp)
     app.register_blueprint(background_bp)
     app.register_blueprint(api_tokens_bp)
     app.register_blueprint(reviews_bp)

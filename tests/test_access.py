@@ -54,6 +54,13 @@ VENDOR_ADMIN = frozenset({"admin"})
 # the account's customers read those shared with them and comment. Any vendor staff
 # may look at an account's scorecard as its customer sees it.
 REVIEWERS = frozenset({"account_manager", "admin"})
+# Installed equipment: the account's customers; service, engineers, fulfilment and admins
+# for every account, account managers for theirs. Service, admins and account managers
+# keep units (status, documents) and import them; equipment terms are the catalog admins'.
+EQUIPMENT_READERS = ACME_CUSTOMERS | frozenset(
+    {"service", "engineer", "fulfilment", "admin", "account_manager"}
+)
+EQUIPMENT_KEEPERS = frozenset({"service", "admin", "account_manager"})
 
 ACTORS = {
     "buyer": "buyer@acme.test",
@@ -420,6 +427,23 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("service.delete_target", "/service/settings/targets/<int:target_id>/delete"): Access(
         "/service/settings/targets/{service_target}/delete", VENDOR_ADMIN, ("POST",)
     ),
+    # Installed equipment; {equipment_unit} is Acme's (test_equipment.py checks the rest).
+    ("equipment.index", "/equipment"): Access("/equipment", EQUIPMENT_READERS),
+    ("equipment.unit", "/equipment/<int:unit_id>"): Access(
+        "/equipment/{equipment_unit}", EQUIPMENT_READERS, tenant=True
+    ),
+    ("equipment.update", "/equipment/<int:unit_id>"): Access(
+        "/equipment/{equipment_unit}", EQUIPMENT_KEEPERS, ("POST",)
+    ),
+    ("equipment.add_documents", "/equipment/<int:unit_id>/documents"): Access(
+        "/equipment/{equipment_unit}/documents", EQUIPMENT_KEEPERS, ("POST",)
+    ),
+    ("equipment.import_units", "/equipment/import"): Access(
+        "/equipment/import", EQUIPMENT_KEEPERS, ("GET", "POST")
+    ),
+    ("equipment.edit_spec", "/catalog/products/<int:product_id>/equipment"): Access(
+        "/catalog/products/{product}/equipment", VENDOR_ADMIN, ("GET", "POST")
+    ),
     # API tokens: customer admins for their account, vendor admins for all (test_api_tokens.py).
     ("api_tokens.index", "/api-tokens"): Access("/api-tokens", ADMINS),
     ("api_tokens.create", "/api-tokens"): Access("/api-tokens", ADMINS, ("POST",)),
@@ -665,6 +689,13 @@ def build_world(app) -> dict:
             account_id=acme.id, priority="urgent", response_hours=1, resolution_hours=4
         )
         db.session.add_all([holiday, service_target])
+        from portal.equipment.models import EquipmentSpec, EquipmentUnit
+
+        db.session.add(EquipmentSpec(product_id=product.id, warranty_months=24))
+        equipment_unit = EquipmentUnit(
+            account_id=acme.id, product_id=product.id, serial="SN-ACCESS-1", source="imported"
+        )
+        db.session.add(equipment_unit)
         db.session.commit()
         from portal.reviews import reviews as relationship_reviews
 
@@ -715,6 +746,7 @@ def build_world(app) -> dict:
             "holiday": holiday.id,
             "service_target": service_target.id,
             "review": review.id,
+            "equipment_unit": equipment_unit.id,
         }
 
 

@@ -78,6 +78,7 @@ def test_demo_load_is_complete_and_deterministic(app, database_url):
     first = snapshot()
     a_year_of_history_with_promises_kept_differently(app)
     suggestions_in_every_status(app)
+    equipment_at_every_account_and_a_silent_one(app)
     no_mail_for_the_demos_history(app)
     with app.app_context():
         empty_all_tables()
@@ -140,6 +141,50 @@ def suggestions_in_every_status(app):
         assert all(i.merged_into_id for i in ideas if i.status == "merged")
         assert db.session.scalar(select(func.count()).select_from(IdeaMessage)) > 30
         assert db.session.scalar(select(func.count()).select_from(IdeaFollower)) > 30
+
+
+def equipment_at_every_account_and_a_silent_one(app):
+    """Valves, pumps and controllers are equipment with maintenance plans; every account
+    has units with serial numbers, most from shipped order lines; some have service
+    history, except at Umbrella Process Labs, which has asked for nothing."""
+    from portal.equipment.models import EquipmentSpec, EquipmentUnit
+    from portal.service.models import ServiceRequest
+
+    with app.app_context():
+        per_account = dict(
+            db.session.execute(
+                select(CustomerAccount.number, func.count(EquipmentUnit.id))
+                .join(EquipmentUnit, EquipmentUnit.account_id == CustomerAccount.id)
+                .group_by(CustomerAccount.number)
+            ).all()
+        )
+        assert set(per_account) == {"C-10001", "C-10002", "C-10003", "C-10004"}
+        shipped = db.session.scalar(
+            select(func.count())
+            .select_from(EquipmentUnit)
+            .where(EquipmentUnit.shipment_id.is_not(None))
+        )
+        assert shipped > sum(per_account.values()) / 2
+        plans = db.session.scalar(
+            select(func.count())
+            .select_from(EquipmentSpec)
+            .where(EquipmentSpec.maintenance_interval_months.is_not(None))
+        )
+        assert plans > 10
+        with_history = set(
+            db.session.scalars(
+                select(CustomerAccount.number)
+                .join(ServiceRequest, ServiceRequest.account_id == CustomerAccount.id)
+                .where(ServiceRequest.equipment_id.is_not(None))
+            )
+        )
+        assert with_history == {"C-10001", "C-10002", "C-10003"}
+        umbrella = select(CustomerAccount.id).where(CustomerAccount.number == "C-10004")
+        assert not db.session.scalar(
+            select(func.count())
+            .select_from(ServiceRequest)
+            .where(ServiceRequest.account_id.in_(umbrella))
+        )
 
 
 def test_demo_load_never_adds_to_a_database_with_users(app, demo):

@@ -1,6 +1,6 @@
 """The promise ledger's lateness figures; relationship ratings and reviews
 
-Revision ID: 0016_scorecard
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-11-30 19:40:00
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from portal.accounts.models import CustomerAccount
 from portal.accounts.roles import CUSTOMER_ROLES, Role
 from portal.accounts.service import account_manager_choices
+from portal.equipment import service as equipment
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.htmx import render_page
@@ -128,6 +129,7 @@ def order(number: str):
 def _render_order(order, *, status: int = 200, error: str | None = None, submitted=None):
     today = _today()
     figures = ledger.order_figures(order)
+    order_shipments = shipments.shipments(order)
     return render_page(
         "fulfilment/order.html",
         "content",
@@ -137,7 +139,9 @@ def _render_order(order, *, status: int = 200, error: str | None = None, submitt
         error=error,
         submitted=submitted or {},
         proposed={line.id: confirmations.proposed_promise(line, today) for line in order.lines},
-        shipments=shipments.shipments(order),
+        shipments=order_shipments,
+        units=equipment.units_of_shipments(s.id for s in order_shipments),
+        equipment_specs=equipment.specs_for(line.product_id for line in order.lines),
         requests=cancellations.cancellation_requests(order),
         history=confirmations.promise_history(order),
         figures=figures,
@@ -266,6 +270,10 @@ def ship(number: str):
     found = _desk_order_or_404(number)
     form = ShipForm()
     _csrf_checked(form)
+    serials = {
+        line.id: equipment.parse_serials(request.form.get(f"serials-{line.id}", "")[:20_000])
+        for line in found.lines
+    }
     try:
         quantities = per_line(
             "ship", {line.id: f"Line {line.line_no} ({line.sku})" for line in found.lines}
@@ -278,9 +286,15 @@ def ship(number: str):
             tracking=form.tracking.data or "",
             shipped_on=_date(request.form.get("shipped_on"), "Ship date"),
             today=_today(),
+            serials=serials,
         )
     except DomainError as error:
-        return _refused(number, error)
+        if not any(serials.values()):
+            return _refused(number, error)
+        # Serial numbers were typed: show the form again with them, the reason above.
+        db.session.rollback()
+        found = _desk_order_or_404(number)
+        return _render_order(found, status=422, error=error.message, submitted=request.form)
     return _done(number, f"Shipment recorded ({sum(sl.quantity for sl in shipment.lines)} units).")
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.models import User
 from portal.catalog.models import Stock
+from portal.equipment import service as equipment
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.ordering.models import Order, OrderLine
@@ -73,8 +74,14 @@ def ship(
     tracking: str,
     shipped_on: date | None,
     today: date,
+    serials: dict[int, list[str]] | None = None,
 ) -> Shipment:
-    """Record goods leaving: a quantity per line, partial allowed."""
+    """Record goods leaving: a quantity per line, partial allowed.
+
+    A line of equipment needs one serial number per unit shipped (`serials`,
+    keyed by line id); each becomes an installed unit at the order's ship-to
+    address. A missing, repeated or already recorded serial refuses the whole
+    shipment before anything changes."""
     require_desk(user)
     lock_order(order)
     if order.status not in ("confirmed", "partly_shipped"):
@@ -95,6 +102,13 @@ def ship(
             raise DomainError(
                 f"{label}: only {line.outstanding} {line.unit} left to ship, not {quantity}."
             )
+    specs = equipment.specs_for(line.product_id for line in lines.values())
+    equipment_lines = {
+        line_id: (f"Line {lines[line_id].line_no} ({lines[line_id].sku})", line.product_id, qty)
+        for line_id, qty in wanted.items()
+        if (line := lines[line_id]).product_id in specs
+    }
+    equipment.check_serials(equipment_lines, serials or {})
     shipment = Shipment(
         order_id=order.id,
         account_id=order.account_id,
@@ -119,6 +133,18 @@ def ship(
             )
         db.session.add(shipment)
         db.session.flush()
+        if equipment_lines:
+            equipment.record_shipped(
+                user,
+                account_id=order.account_id,
+                site_id=order.ship_to_id,
+                shipment_id=shipment.id,
+                shipped_on=shipped_on,
+                lines={
+                    line_id: product_id for line_id, (_, product_id, _) in equipment_lines.items()
+                },
+                serials=serials or {},
+            )
         for line_id, quantity in wanted.items():
             record_event(
                 order,
@@ -233,6 +259,13 @@ def correct_shipment(
             )
         if new != item.quantity or shipped_on != shipment.shipped_on:
             changes.append((item, new))
+    specs = equipment.specs_for(item.line.product_id for item, _ in changes)
+    for item, new in changes:
+        if new != item.quantity and item.line.product_id in specs:
+            raise DomainError(
+                f"Line {item.line.line_no} ({item.line.sku}) is equipment: its units carry serial "
+                "numbers, so its quantity on a shipment cannot be corrected."
+            )
     header_changed = (carrier, tracking) != (shipment.carrier, shipment.tracking)
     if not changes and not header_changed:
         raise DomainError("Nothing was changed.")
@@ -366,6 +399,7 @@ def deliver(
         db.session.flush()
         db.session.refresh(shipment)
         refresh_status(order)
+    equipment.record_delivered(shipment.id, delivered_on)
     total = sum(received.get(item.id, item.quantity) for item in shipment.lines)
     notify_buyer(
         order,

@@ -15,6 +15,7 @@ from portal.extensions import UTCDateTime, db, utcnow
 if TYPE_CHECKING:
     from portal.accounts.models import CustomerAccount, User
     from portal.catalog.models import Product
+    from portal.equipment.models import EquipmentUnit
     from portal.ordering.models import OrderLine
 
 KINDS = {
@@ -64,6 +65,8 @@ class ServiceRequest(db.Model):
         Index("ix_service_request_queue", "status", "priority", "opened_at"),
         Index("ix_service_request_account", "account_id", "last_activity_at"),
         Index("ix_service_request_owner", "owner_id", "status"),
+        # A unit's history, and its last maintenance.
+        Index("ix_service_request_equipment", "equipment_id", "kind", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,13 +82,14 @@ class ServiceRequest(db.Model):
     # The customer person it is for (the caller when opened on their behalf).
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
-    # What it concerns, when opened from there. Installed equipment comes later:
-    # `equipment_id` is kept without a foreign key until that table exists.
+    # What it concerns, when opened from there.
     order_line_id: Mapped[int | None] = mapped_column(
         ForeignKey("order_line.id", ondelete="SET NULL")
     )
     product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id", ondelete="SET NULL"))
-    equipment_id: Mapped[int | None]
+    equipment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("equipment_unit.id", ondelete="SET NULL")
+    )
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Facts stamped once (or on each resolution), read by lists and measures; the
     # promise clock itself reads the events.
@@ -103,6 +107,7 @@ class ServiceRequest(db.Model):
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     order_line: Mapped[OrderLine | None] = relationship()
     product: Mapped[Product | None] = relationship()
+    equipment: Mapped[EquipmentUnit | None] = relationship()
 
     @property
     def reference(self) -> str:

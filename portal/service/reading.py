@@ -8,7 +8,7 @@ notes are filtered in the query that reads the thread, never in a template.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -122,6 +122,40 @@ def history(request: ServiceRequest) -> list[ServiceEvent]:
             .order_by(ServiceEvent.id)
         )
     )
+
+
+def requests_for_equipment(unit_account_id: int, unit_id: int) -> list[ServiceRequest]:
+    """A unit's service history, newest first, with owners: for whoever may see the
+    unit (the equipment area checks that), so the rule is the unit's account."""
+    return list(
+        db.session.scalars(
+            select(ServiceRequest)
+            .where(
+                ServiceRequest.equipment_id == unit_id,
+                ServiceRequest.account_id == unit_account_id,
+            )
+            .options(joinedload(ServiceRequest.owner))
+            .order_by(ServiceRequest.opened_at.desc(), ServiceRequest.id.desc())
+        )
+    )
+
+
+def last_maintenance(unit_ids) -> dict[int, date]:
+    """The day each unit's last maintenance request was resolved (one statement,
+    on ix_service_request_equipment). Units never maintained are absent."""
+    ids = set(unit_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(ServiceRequest.equipment_id, func.max(ServiceRequest.resolved_at))
+        .where(
+            ServiceRequest.equipment_id.in_(ids),
+            ServiceRequest.kind == "maintenance",
+            ServiceRequest.resolved_at.is_not(None),
+        )
+        .group_by(ServiceRequest.equipment_id)
+    ).all()
+    return {unit_id: resolved.date() for unit_id, resolved in rows if resolved is not None}
 
 
 def files_of(viewer: User, request: ServiceRequest, messages: list[ServiceMessage]):

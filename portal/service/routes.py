@@ -112,6 +112,13 @@ def new():
     Vendor staff open one on a customer's behalf (a phone call)."""
     order_line_id = request.values.get("order_line", None, type=database_int)
     product_id = request.values.get("product", None, type=database_int)
+    equipment_id = request.values.get("equipment", None, type=database_int)
+    unit = workflow.equipment_context(current_user, equipment_id)
+    if equipment_id is not None and unit is None:
+        abort(404)
+    if unit is not None:
+        order_line_id = unit.order_line_id
+        product_id = unit.product_id
     line, product = workflow.context_for(
         current_user, order_line_id=order_line_id, product_id=product_id
     )
@@ -119,7 +126,12 @@ def new():
         abort(404)
     form = _request_form(RequestForm())
     if request.method == "GET" and not form.title.data:
-        if line is not None:
+        if unit is not None:
+            form.title.data = f"{unit.product.sku} serial {unit.serial}"
+            form.kind.data = "repair"
+            if form.account_id is not None:  # on the phone about a unit: its customer
+                form.account_id.data = unit.account_id
+        elif line is not None:
             form.title.data = f"{line.sku} {line.name}"
             if form.account_id is not None:  # on the phone about an order: its customer
                 form.account_id.data = line.order.account_id
@@ -137,6 +149,7 @@ def new():
                 account_id=form.account_id.data if form.account_id else None,
                 order_line_id=line.id if line else None,
                 product_id=product.id if product else None,
+                equipment_id=unit.id if unit else None,
                 files=request.files.getlist("files"),
             )
         except Forbidden:
@@ -153,6 +166,7 @@ def new():
         form=form,
         line=line,
         product=product,
+        unit=unit,
         accepted_files=ACCEPTED,
         status=422 if form.errors else 200,
     )

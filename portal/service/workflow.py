@@ -17,7 +17,9 @@ from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
 from portal.attachments import service as attachments
 from portal.catalog.models import Product
-from portal.errors import DomainError, Forbidden
+from portal.equipment import service as equipment
+from portal.equipment.models import EquipmentUnit
+from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db
 from portal.markdown import render as render_markdown
 from portal.ordering.models import Order, OrderLine
@@ -98,6 +100,16 @@ def _store_files(
 # --- opening -------------------------------------------------------------------------------------
 
 
+def equipment_context(user: User, equipment_id: int | None) -> EquipmentUnit | None:
+    """The unit a request is opened from; another account's is not there (None)."""
+    if equipment_id is None:
+        return None
+    try:
+        return equipment.unit_for(user, equipment_id)
+    except (NotFound, Forbidden):
+        return None
+
+
 def context_for(
     user: User, *, order_line_id: int | None = None, product_id: int | None = None
 ) -> tuple[OrderLine | None, Product | None]:
@@ -130,6 +142,7 @@ def open_request(
     account_id: int | None = None,
     order_line_id: int | None = None,
     product_id: int | None = None,
+    equipment_id: int | None = None,
     files=(),
 ) -> ServiceRequest:
     """Open a request: a customer for their own account, or vendor staff on a
@@ -154,6 +167,14 @@ def open_request(
             raise DomainError("Choose the customer who called.", field="account_id")
     else:
         account = db.session.get(CustomerAccount, user.account_id)
+    unit = equipment_context(user, equipment_id)
+    if equipment_id is not None and (unit is None or unit.account_id != account.id):
+        raise DomainError("That unit is not one of the customer's.", field="equipment_id")
+    if unit is not None:
+        # A unit stands for its product and the order line it came from.
+        product_id = product_id if product_id is not None else unit.product_id
+        if order_line_id is None and unit.order_line_id is not None:
+            order_line_id = unit.order_line_id
     line, product = context_for(user, order_line_id=order_line_id, product_id=product_id)
     if order_line_id is not None and (
         line is None or db.session.get(Order, line.order_id).account_id != account.id
@@ -173,6 +194,7 @@ def open_request(
         contact_id=None if user.is_vendor_staff else user.id,
         order_line_id=line.id if line else None,
         product_id=product.id if product else None,
+        equipment_id=unit.id if unit else None,
         opened_at=now,
         last_activity_at=now,
     )

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from portal import demo as demo_data
 from portal.accounts.models import CustomerAccount, User
 from portal.catalog.models import Product
+from portal.equipment.models import EquipmentUnit
 from portal.extensions import db
 from portal.forecasts.models import ForecastCell, ForecastVersion
 from portal.ideas.models import Idea
@@ -173,6 +174,13 @@ PAGES = [
     Page("account manager", "/reviews/new", "New relationship review"),
     Page("account manager", "/reviews/{shared_review}", "Relationship review: Acme Industrial"),
     Page("account manager", "/accounts/{acme}/scorecard", "How Northwind Components"),
+    # Installed equipment: the customer's by site, a unit; the vendor's list, import, terms.
+    Page("buyer", "/equipment", "Your equipment"),
+    Page("buyer", "/equipment/{equipment_unit}", "{equipment_unit_title}"),
+    Page("service", "/equipment", "Installed equipment"),
+    Page("service", "/equipment/{equipment_unit}", "{equipment_unit_title}"),
+    Page("service", "/equipment/import", "Import units sold before the portal"),
+    Page("admin", "/catalog/products/{equipment_product}/equipment", "Equipment terms of"),
 ]
 
 
@@ -227,6 +235,17 @@ def demo_objects(app, demo):
             .where(ServiceRequest.account_id == acme.id)
             .order_by(ServiceRequest.id.desc())
         ).first()
+        # A unit of Acme's with service history, and its product (equipment terms).
+        equipment_unit = db.session.get(
+            EquipmentUnit,
+            db.session.scalars(
+                select(ServiceRequest.equipment_id)
+                .where(
+                    ServiceRequest.account_id == acme.id, ServiceRequest.equipment_id.is_not(None)
+                )
+                .order_by(ServiceRequest.id)
+            ).first(),
+        )
         product = db.session.get(Product, forecast_product)
         # Something in the buyer's cart and a saved list, so that those pages show
         # their tables and forms rather than an empty state.
@@ -267,6 +286,9 @@ def demo_objects(app, demo):
             "idea_title": idea.title,
             "service_request": service_request.id,
             "service_request_title": service_request.title,
+            "equipment_unit": equipment_unit.id,
+            "equipment_unit_title": equipment_unit.product.name,
+            "equipment_product": equipment_unit.product_id,
         }
 
 

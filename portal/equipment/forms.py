@@ -1,0 +1,73 @@
+"""Forms of the equipment area: a product's equipment terms, a unit's status and
+installation, its documents, and the import of units sold before the portal."""
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from .models import UNIT_STATUSES
+
+
+class SpecForm(FlaskForm):
+    is_equipment = BooleanField(
+        "This product is equipment",
+        description="Each unit shipped gets a serial number and becomes a record at the "
+        "customer's site.",
+    )
+    warranty_months = IntegerField(
+        "Warranty (months)",
+        validators=[Optional(), NumberRange(min=0, max=600)],
+        default=12,
+        description="From installation, or from delivery until installation is recorded.",
+    )
+    interval_months = IntegerField(
+        "Maintenance every (months)",
+        validators=[Optional(), NumberRange(min=1, max=240)],
+        description="Leave empty for no maintenance plan.",
+    )
+    labour_hours = DecimalField(
+        "Labour per visit (hours)", places=2, validators=[Optional(), NumberRange(min=0, max=1000)]
+    )
+    labour_rate = DecimalField(
+        "Labour rate (per hour)", places=2, validators=[Optional(), NumberRange(min=0, max=100000)]
+    )
+    kit = TextAreaField(
+        "Parts kit per visit",
+        validators=[Optional()],
+        description="One part per line: SKU, quantity (e.g. “SEAL-100, 2”).",
+        render_kw={"rows": 4, "spellcheck": "false"},
+    )
+    consumables = TextAreaField(
+        "Consumables per year",
+        validators=[Optional()],
+        description="One per line: SKU, quantity per year (fractions allowed, e.g. “FLT-10, 0.5”).",
+        render_kw={"rows": 3, "spellcheck": "false"},
+    )
+
+
+class UnitForm(FlaskForm):
+    status = SelectField("Status", choices=[SelectChoice(k, v) for k, v in UNIT_STATUSES.items()])
+    installed_on = DateField("Installed on", validators=[Optional()])
+
+
+class DocumentForm(FlaskForm):
+    internal = BooleanField("Internal (vendor staff only)")
+
+
+class ImportForm(FlaskForm):
+    upload = FileField(
+        "CSV or XLSX file",
+        validators=[InputRequired(message="Choose a file.")],
+        description="A header row naming sku, serial, account (number, e.g. C-10001), site "
+        "(the label of one of the account's shipping addresses); optional installed_on, "
+        "delivered_on (YYYY-MM-DD) and status (in_service, under_repair, retired).",
+    )
