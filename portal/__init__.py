@@ -73,6 +73,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .background import models as _background_models  # noqa: F401
     from .background.routes import bp as background_bp
     from .catalog import models as _catalog_models  # noqa: F401
+    from .contacts import models as _contacts_models  # noqa: F401
+    from .contacts.routes import bp as contacts_bp
     from .catalog.routes import bp as catalog_bp
     from .forecasts import models as _forecasts_models  # noqa: F401
     from .forecasts.commit_routes import bp as forecast_commits_bp
@@ -108,6 +110,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(service_bp)
     app.register_blueprint(background_bp)
     app.register_blueprint(api_tokens_bp)
+    app.register_blueprint(contacts_bp)
 
     from .api import door as api_door
 

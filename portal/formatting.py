@@ -118,9 +118,11 @@ USER_MENU = {
         ("Audit log", "accounts.audit_log", {Role.ADMIN}),
         ("Background work", "background.index", {Role.ADMIN}),
         ("API tokens", "api_tokens.index", {Role.ADMIN}),
+        ("Follow-ups", "contacts.follow_ups", None),
     ],
     "customer": [
         ("Our account", "accounts.detail", None),
+        ("Notes shared with us", "contacts.shared", None),
         ("Team", "accounts.users", {Role.CUSTOMER_ADMIN}),
         ("API tokens", "api_tokens.index", {Role.CUSTOMER_ADMIN}),
     ],
