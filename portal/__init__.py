@@ -73,9 +73,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .background import models as _background_models  # noqa: F401
     from .background.routes import bp as background_bp
     from .catalog import models as _catalog_models  # noqa: F401
+    from .catalog.routes import bp as catalog_bp
     from .contacts import models as _contacts_models  # noqa: F401
     from .contacts.routes import bp as contacts_bp
-    from .catalog.routes import bp as catalog_bp
     from .forecasts import models as _forecasts_models  # noqa: F401
     from .forecasts.commit_routes import bp as forecast_commits_bp
     from .forecasts.planning_routes import bp as planning_bp

@@ -3,7 +3,7 @@ one account, and handing an account to another manager."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, select

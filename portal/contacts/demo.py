@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -23,7 +23,7 @@ from .models import ContactEntry, FollowUp
 
 
 def _at(day: date) -> datetime:
-    return datetime.combine(day, time(15, 30), tzinfo=timezone.utc)
+    return datetime.combine(day, time(15, 30), tzinfo=UTC)
 
 
 def load(rng: random.Random, today: date) -> dict[str, int]:
