@@ -92,22 +92,31 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
     # Acme: a steady rhythm, every three to four weeks over the year.
     days_ago = 4
     topics = [
-        ("call", "Monthly call: orders and the next quarter's volumes"),
-        ("email", "Sent the updated lead times for the pump housings"),
-        ("meeting", "Quarterly review with purchasing"),
-        ("call", "Checked in after the spring shutdown"),
+        (
+            "call",
+            "Monthly call: orders and the next quarter's volumes",
+            "- Volumes steady\n- **No open complaints**\n- Asked about the new seal kit",
+        ),
+        (
+            "email",
+            "Sent the updated lead times for the pump housings",
+            "Housings now 4 weeks instead of 6; they will order the spares with the pumps.",
+        ),
+        (
+            "meeting",
+            "Quarterly review with purchasing",
+            "On time in full above 90 %. They want the forecast call moved to the first week "
+            "of the month.",
+        ),
+        (
+            "call",
+            "Check-in with their maintenance lead",
+            "Two pumps due for service in spring; **no issues** with the last deliveries.",
+        ),
     ]
     while days_ago < 365:
-        kind, summary = topics[len(contacts) % len(topics)]
-        contact(
-            "C-10001",
-            manager,
-            days_ago,
-            kind,
-            summary,
-            notes="- Volumes steady\n- **No open complaints**\n- Asked about the new seal kit",
-            shared=kind == "meeting",
-        )
+        kind, summary, notes = topics[len(contacts) % len(topics)]
+        contact("C-10001", manager, days_ago, kind, summary, notes=notes, shared=kind == "meeting")
         days_ago += rng.randint(18, 28)
     visit = contact(
         "C-10001",

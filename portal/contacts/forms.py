@@ -61,9 +61,7 @@ class FollowUpForm(FlaskForm):
     )
     title = StringField("What is to be done", validators=[Length(max=200)])
     due_on = DateField("Due on", validators=[InputRequired(message="Give the day it is due.")])
-    owner_id = SelectField(
-        "Owner", coerce=_optional_id, description="Empty: the account's manager."
-    )
+    owner_id = SelectField("Owner", coerce=_optional_id)
     reason = StringField(
         "Why", validators=[Length(max=500)], description="E-mail, alert, what the customer asked."
     )

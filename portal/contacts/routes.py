@@ -64,7 +64,6 @@ def _render_account(
     account: CustomerAccount,
     *,
     contact_form: ContactForm | None = None,
-    follow_up_form: FollowUpForm | None = None,
     code: int = 200,
 ):
     today = _today()
@@ -76,7 +75,6 @@ def _render_account(
         contacts=service.contact_log(account),
         follow_ups=service.follow_ups_of(account),
         contact_form=contact_form or ContactForm(contacted_on=today, kind="call"),
-        follow_up_form=_follow_up_form(account, follow_up_form),
         done_form=DoneForm(),
         today=today,
     )
