@@ -200,9 +200,6 @@ def complete(follow_up_id: int):
             flash("Follow-up done.", "success")
     else:
         flash("Not saved: " + " ".join(form.done_note.errors or ["try again."]), "error")
-    back = request.form.get("back")
-    if back == "list":
-        return redirect(url_for("contacts.follow_ups"), code=303)
     return redirect(
         url_for("contacts.account", account_id=follow_up.account_id, _anchor="follow-ups"),
         code=303,
@@ -222,7 +219,6 @@ def follow_ups():
         follow_ups=service.follow_up_list(current_user, view),
         view=view,
         views=service.FOLLOW_UP_VIEWS,
-        done_form=DoneForm(),
         today=_today(),
     )
 
