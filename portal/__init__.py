@@ -76,6 +76,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .catalog.routes import bp as catalog_bp
     from .equipment import models as _equipment_models  # noqa: F401
     from .equipment.routes import bp as equipment_bp
+    from .contacts import models as _contacts_models  # noqa: F401
+    from .contacts.routes import bp as contacts_bp
     from .forecasts import models as _forecasts_models  # noqa: F401
     from .forecasts.commit_routes import bp as forecast_commits_bp
     from .forecasts.planning_routes import bp as planning_bp
@@ -114,6 +116,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(background_bp)
     app.register_blueprint(api_tokens_bp)
     app.register_blueprint(reviews_bp)
+    app.register_blueprint(contacts_bp)
 
     from .api import door as api_door
 

@@ -100,6 +100,7 @@ def load() -> dict[str, int]:
     """Everything `make run` shows: people and accounts, then the catalog."""
     from portal.catalog import demo as catalog_demo
     from portal.equipment import demo as equipment_demo
+    from portal.contacts import demo as contacts_demo
     from portal.forecasts import demo as forecasts_demo
     from portal.fulfilment import demo as fulfilment_demo
     from portal.ideas import demo as ideas_demo
@@ -121,6 +122,7 @@ def load() -> dict[str, int]:
         counts |= service_demo.load(random.Random(4747), utcnow())
         counts |= reviews_demo.load(random.Random(4848), utcnow().date())
         counts |= equipment_demo.load(random.Random(4848), utcnow())
+        counts |= contacts_demo.load(random.Random(4848), utcnow().date())
         _forget_demo_mail()
     return counts
 

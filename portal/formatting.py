@@ -119,9 +119,11 @@ USER_MENU = {
         ("Background work", "background.index", {Role.ADMIN}),
         ("API tokens", "api_tokens.index", {Role.ADMIN}),
         ("Relationship reviews", "reviews.index", {Role.ACCOUNT_MANAGER, Role.ADMIN}),
+        ("Follow-ups", "contacts.follow_ups", None),
     ],
     "customer": [
         ("Our account", "accounts.detail", None),
+        ("Notes shared with us", "contacts.shared", None),
         ("Team", "accounts.users", {Role.CUSTOMER_ADMIN}),
         ("Reviews with us", "reviews.index", None),
         ("API tokens", "api_tokens.index", {Role.CUSTOMER_ADMIN}),

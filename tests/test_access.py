@@ -469,6 +469,26 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("reviews.comment", "/reviews/<int:review_id>/comments"): Access(
         "/reviews/{review}/comments", ACME_CUSTOMERS, ("POST",), tenant=True
     ),
+    # Contacts and follow-ups: any vendor staff (an account manager for their accounts: the
+    # matrix's manages Acme); the customer reads the notes shared with its own account, with
+    # no account in the URL (test_contacts.py checks which notes and the other managers' 404).
+    ("contacts.account", "/contacts/accounts/<int:account_id>"): Access(
+        "/contacts/accounts/{acme}", VENDOR
+    ),
+    ("contacts.log", "/contacts/accounts/<int:account_id>/entries"): Access(
+        "/contacts/accounts/{acme}/entries", VENDOR, ("POST",)
+    ),
+    ("contacts.promised", "/contacts/accounts/<int:account_id>/promised"): Access(
+        "/contacts/accounts/{acme}/promised", VENDOR
+    ),
+    ("contacts.follow_ups", "/contacts/follow-ups"): Access("/contacts/follow-ups", VENDOR),
+    ("contacts.new_follow_up", "/contacts/follow-ups/new"): Access(
+        "/contacts/follow-ups/new?account=C-10001&reason=Red", VENDOR, ("GET", "POST")
+    ),
+    ("contacts.complete", "/contacts/follow-ups/<int:follow_up_id>/done"): Access(
+        "/contacts/follow-ups/{follow_up}/done", VENDOR, ("POST",)
+    ),
+    ("contacts.shared", "/contacts/shared"): Access("/contacts/shared", ACME_CUSTOMERS),
     # The API's document and its page hold no data.
     ("api_docs.openapi_json", "/api/v1/openapi.json"): Access("/api/v1/openapi.json", PUBLIC),
     ("api_docs.docs", "/api/v1/docs"): Access("/api/v1/docs", PUBLIC),
@@ -717,7 +737,17 @@ def build_world(app) -> dict:
             days=30,
             now=utcnow(),
         ).token
+        from portal.contacts import service as contacts
+
+        manager = db.session.scalar(select(User).where(User.email == ACTORS["account_manager"]))
+        follow_up = contacts.set_follow_up(
+            manager,
+            acme,
+            contacts.FollowUpInput(kind="call", title="Call", due_on=date.today()),
+            date.today(),
+        )
         return {
+            "follow_up": follow_up.id,
             "api_token": api_token.id,
             "failed_mail": failed_mail.id,
             "job_failure": job_failure.id,

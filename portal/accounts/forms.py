@@ -102,6 +102,12 @@ class AccountForm(FlaskForm):
     account_manager_id = SelectField(
         "Account manager", coerce=lambda v: int(v) if v else None, validators=[Optional()]
     )
+    handover_reason = StringField(
+        "Why the manager changes",
+        validators=[Optional(), Length(max=500)],
+        description="Needed when the account goes from one manager to another; kept with "
+        "the account's history.",
+    )
     promise_basis = SelectField(
         "Promises are kept when goods are",
         choices=[

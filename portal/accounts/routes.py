@@ -78,14 +78,18 @@ def new():
 def detail(account_id: int):
     """One account: details, addresses, users. Customers see their own only (else 404)."""
     account = get_scoped_or_404(CustomerAccount, account_id, current_user)
+    from portal.contacts import service as contacts
+
     return render_page(
         "accounts/detail.html",
         "content",
+        works_on=contacts.may_work_on(current_user, account),
         account=account,
         can_edit=current_user.is_vendor_staff and current_user.has_role(Role.ADMIN),
         can_manage_addresses=service.can_manage_addresses(current_user, account),
         can_manage_users=service.can_manage_users(current_user, account.id),
         limit_form=ApprovalLimitForm(approval_limit=account.approval_limit),
+        handovers=service.handovers(current_user, account),
         events=audit_service.recent_events(current_user, account_id=account.id, limit=15)
         if current_user.is_vendor_staff or current_user.has_role(Role.CUSTOMER_ADMIN)
         else [],
@@ -100,7 +104,12 @@ def edit(account_id: int):
     form = _account_form(AccountForm(obj=account))
     if form.validate_on_submit():
         try:
-            service.update_account(current_user, account, **_account_fields(form))
+            service.update_account(
+                current_user,
+                account,
+                handover_reason=form.handover_reason.data or "",
+                **_account_fields(form),
+            )
         except DomainError as error:
             db.session.rollback()
             error.attach_to(form)

@@ -423,12 +423,22 @@ def create_account(actor: User, **fields) -> CustomerAccount:
     return account
 
 
-def update_account(actor: User, account: CustomerAccount, **fields) -> CustomerAccount:
-    """Change a customer account's details (vendor admin); the change is audited."""
+def update_account(
+    actor: User, account: CustomerAccount, *, handover_reason: str = "", **fields
+) -> CustomerAccount:
+    """Change a customer account's details (vendor admin); the change is audited.
+
+    Handing the account to another manager is recorded on its own (who, from, to, when,
+    why): one person answers for the relationship, so who that was when matters later.
+    Moving it from one manager to another needs a reason.
+    """
     _require_vendor_admin(actor)
     before = _account_snapshot(account)
+    previous_manager = account.account_manager
     _apply_account_fields(account, **fields)
     after = _account_snapshot(account)
+    if after["account_manager_id"] != before["account_manager_id"]:
+        _record_handover(actor, account, previous_manager, handover_reason)
     if after["status"] == "closed" and before["status"] != "closed":
         # Nobody keeps working in a closed account, not even until the next sign-in.
         for user in account.users:
@@ -448,6 +458,47 @@ def update_account(actor: User, account: CustomerAccount, **fields) -> CustomerA
     )
     db.session.commit()
     return account
+
+
+HANDOVER_REASON_MAX = 500
+
+
+def _record_handover(
+    actor: User, account: CustomerAccount, previous: User | None, reason: str
+) -> None:
+    reason = (reason or "").strip()
+    new_manager = _check_account_manager(account.account_manager_id)
+    if previous is not None and new_manager is not None and not reason:
+        raise DomainError(
+            f"Say why {account.name} goes from {previous.name} to {new_manager.name}.",
+            field="handover_reason",
+        )
+    if len(reason) > HANDOVER_REASON_MAX:
+        raise DomainError(
+            f"Keep the reason under {HANDOVER_REASON_MAX} characters.", field="handover_reason"
+        )
+    audit.record(
+        "account_handed_over",
+        actor=actor,
+        account_id=account.id,
+        target=f"account:{account.id}",
+        detail={
+            "from_id": previous.id if previous else None,
+            "from": previous.name if previous else None,
+            "to_id": new_manager.id if new_manager else None,
+            "to": new_manager.name if new_manager else None,
+            "reason": reason,
+        },
+    )
+
+
+def handovers(viewer: User, account: CustomerAccount, limit: int = 20) -> list:
+    """Who handed the account from which manager to which, when and why; newest first."""
+    if not viewer.is_vendor_staff:
+        return []
+    return audit.recent_events(
+        viewer, account_id=account.id, action="account_handed_over", limit=limit
+    )
 
 
 def can_manage_addresses(actor: User, account: CustomerAccount) -> bool:

@@ -32,6 +32,7 @@ ACTION_LABELS = {
     "access_denied": "Access denied",
     "account_created": "Account created",
     "account_updated": "Account updated",
+    "account_handed_over": "Account handed to another manager",
     "address_created": "Address added",
     "address_updated": "Address updated",
     "address_deleted": "Address removed",

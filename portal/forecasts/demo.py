@@ -32,6 +32,10 @@ COMMENTS = [
     "Budget for next year agreed.",
 ]
 MAX_PRODUCTS = 25
+# Initech forecasts badly: its versions swing far from what it then orders.
+POOR_FORECASTERS = {"C-10003"}
+# Umbrella has gone quiet: its last version is five months old.
+QUIET_ACCOUNTS = {"C-10004"}
 
 
 def load(rng: random.Random, today: date) -> dict[str, int]:
@@ -47,8 +51,13 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
         )
         previous: dict = {}
         # A lasting trend per product (some grow, some shrink), and noise per version.
-        trend = {pid: rng.uniform(0.8, 1.25) for pid in monthly}
-        for number, ago in enumerate(PUBLISHED_MONTHS_AGO, start=1):
+        poor = account.number in POOR_FORECASTERS
+        trend = {pid: rng.uniform(0.4, 2.4) if poor else rng.uniform(0.85, 1.2) for pid in monthly}
+        noise_range = (0.2, 2.2) if poor else (0.8, 1.2)
+        published_ago = PUBLISHED_MONTHS_AGO
+        if account.number in QUIET_ACCOUNTS:
+            published_ago = tuple(ago for ago in PUBLISHED_MONTHS_AGO if ago >= 5)
+        for number, ago in enumerate(published_ago, start=1):
             first = add_months(this_month, -ago)
             published_at = datetime.combine(
                 first + timedelta(days=rng.randint(2, 20)), time(rng.randint(8, 16)), tzinfo=UTC
@@ -58,7 +67,7 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
             for pid, average in monthly.items():
                 level = average * (1 + (trend[pid] - 1) * progress)
                 for n in range(DEFAULT_HORIZON_MONTHS):
-                    noise = rng.uniform(0.75, 1.25)
+                    noise = rng.uniform(*noise_range)
                     quantities[(pid, add_months(first, n))] = max(0, round(level * noise))
             version = ForecastVersion(
                 account_id=account.id,

@@ -19,7 +19,19 @@ from . import cancellations, confirmations, shipments
 from .models import CHANGE_REASONS
 
 # The share of promises each demo account sees kept; others get a middling record.
-RELIABILITY = {"C-10001": 0.93, "C-10002": 0.72, "C-10003": 0.85, "C-10004": 0.6}
+RELIABILITY = {"C-10001": 0.93, "C-10002": 0.9, "C-10003": 0.85, "C-10004": 0.75}
+# Globex's promises slipped in the last quarter: later confirmations, more moved and late lines.
+SLIPPED_LAST_QUARTER = {"C-10002": 0.4}
+QUARTER_DAYS = 90
+
+
+def reliability_of(number: str, placed: date, today: date) -> float:
+    """The share of promises kept for an account's order placed on `placed`."""
+    if number in SLIPPED_LAST_QUARTER and placed >= today - timedelta(days=QUARTER_DAYS):
+        return SLIPPED_LAST_QUARTER[number]
+    return RELIABILITY.get(number, 0.8)
+
+
 REASONS = list(CHANGE_REASONS)
 
 
@@ -33,7 +45,7 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
         placed = order.placed_at.date()
         if placed > today - timedelta(days=6):
             continue  # the newest orders wait in the desk's inbox
-        reliability = RELIABILITY.get(order.account.number, 0.8)
+        reliability = reliability_of(order.account.number, placed, today)
         _play(rng, staff, order, placed, today, reliability)
         played += 1
     # The bell shows what happened lately; older news is read.
@@ -47,7 +59,10 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
 
 
 def _play(rng, staff, order, placed: date, today: date, reliability: float) -> None:
-    confirm_day = placed + timedelta(days=rng.choice((0, 0, 1, 1, 2)))
+    # A desk that keeps few promises also confirms late.
+    slow = reliability < 0.5
+    confirm_day = placed + timedelta(days=rng.choice((2, 3, 4, 5) if slow else (0, 0, 1, 1, 2)))
+    confirm_day = min(confirm_day, today)
     decisions = []
     for line in order.lines:
         promise = confirmations.proposed_promise(line, confirm_day)
@@ -64,7 +79,7 @@ def _play(rng, staff, order, placed: date, today: date, reliability: float) -> N
                     line.id,
                     confirm_day + timedelta(days=soon),
                     later_quantity=line.quantity - now_part,
-                    later_promised_on=promise,
+                    later_promised_on=max(promise, confirm_day + timedelta(days=soon + 1)),
                 )
             )
         else:

@@ -52,6 +52,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "plan_changed": ("Plans and forecasts", "A plan was changed or withdrawn"),
     "forecast_published": ("Plans and forecasts", "A forecast was published"),
     "commit_mismatch": ("Plans and forecasts", "A commitment differs from the forecast"),
+    "follow_up_assigned": ("Relationships", "A follow-up was set for you"),
 }
 
 

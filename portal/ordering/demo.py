@@ -5,6 +5,7 @@ services a buyer uses, so numbers, prices, reservations and events agree.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select, update
@@ -18,26 +19,72 @@ from portal.notifications.models import Notification
 from . import service
 from .models import Order, OrderEvent
 
-WEEKS = 52
+# A year and a month of orders: the twelve months the forecast accuracy measures are all full.
+WEEKS = 57
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """How an account orders: days between orders, and when it last did."""
+
+    gap: tuple[int, int]
+    last_order_days_ago: int = 1
+
+
+# Each demo account has its own rhythm. Umbrella ordered every 9–15 days (median 12) and
+# then stopped 65 days ago: more than three of its usual gaps, and it is silent otherwise.
+RHYTHMS = {
+    "C-10001": Rhythm((6, 11)),
+    "C-10002": Rhythm((8, 13)),
+    "C-10003": Rhythm((9, 14), last_order_days_ago=3),
+    "C-10004": Rhythm((9, 15), last_order_days_ago=65),
+}
+# The products an account buys again and again, and how often it adds something else.
+REGULAR_PRODUCTS = (5, 8)
+ONE_OFF_CHANCE = 0.15
 
 
 def load(rng: random.Random, today: date) -> dict[str, int]:
+    """A year of orders. Each account buys a steady set of products at a steady monthly
+    rate, order by order in its own rhythm, as real customers do: so what it forecasts
+    (from the same run rates, see forecasts.demo) comes out believable, not random."""
     accounts = db.session.scalars(select(CustomerAccount).order_by(CustomerAccount.number)).all()
-    plan = []  # (day, account, buyer) in date order, so numbers rise with dates
+    plan = []  # (day, account, buyer, items) in date order, so numbers rise with dates
     for account in accounts:
         buyers = [u for u in account.users if u.has_role(Role.BUYER)]
-        for _ in range(rng.randint(30, 45)):
-            plan.append(
-                (today - timedelta(days=rng.randint(0, WEEKS * 7)), account, rng.choice(buyers))
-            )
+        rhythm = RHYTHMS.get(account.number, Rhythm((7, 21)))
+        products = _products_for(account, rng)
+        regular = rng.sample(products, k=min(len(products), rng.randint(*REGULAR_PRODUCTS)))
+        # Units per month of each regular product: enough order multiples that rounding to
+        # them does not swing a month.
+        monthly = {
+            p.id: max(p.min_order_qty, p.order_multiple * rng.randint(8, 20)) for p in regular
+        }
+        day = today - timedelta(days=rhythm.last_order_days_ago)
+        start = today - timedelta(days=WEEKS * 7)
+        days = []
+        while day >= start:
+            days.append(day)
+            day -= timedelta(days=rng.randint(*rhythm.gap))
+        # Each order replaces what was used since the one before: the quantity follows
+        # the days that passed, so a month's orders add up to about its monthly rate.
+        since_previous = [a - b for a, b in zip(days, days[1:], strict=False)]
+        since_previous.append(timedelta(days=round(sum(rhythm.gap) / 2)))
+        for day, elapsed in zip(days, since_previous, strict=True):
+            items = []
+            for product in regular:
+                if rng.random() < 0.08:
+                    continue  # not needed this time
+                wanted = monthly[product.id] * elapsed.days / 30 * rng.uniform(0.85, 1.15)
+                items.append((product.id, _orderable(product, wanted)))
+            if rng.random() < ONE_OFF_CHANCE or not items:
+                extra = rng.choice(products)
+                if extra.id not in {pid for pid, _ in items}:
+                    items.append((extra.id, _orderable(extra, extra.min_order_qty)))
+            plan.append((day, account, rng.choice(buyers), items))
     plan.sort(key=lambda item: (item[0], item[1].number))
     placed = 0
-    for day, account, buyer in plan:
-        products = _products_for(account, rng)
-        items = []
-        for product in rng.sample(products, k=min(len(products), rng.randint(1, 6))):
-            quantity = product.min_order_qty + product.order_multiple * rng.randint(0, 4)
-            items.append((product.id, quantity))
+    for day, account, buyer, items in plan:
         last_note = db.session.scalar(select(func.max(Notification.id))) or 0
         service.add_to_cart(buyer, items)
         address = next(a for a in account.addresses if a.kind == "shipping")
@@ -58,11 +105,18 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
         db.session.execute(
             update(Notification).where(Notification.id > last_note).values(created_at=when)
         )
-        if rng.random() < 0.08:
+        if rng.random() < 0.04:
             service.cancel(buyer, order)
         placed += 1
     db.session.commit()
     return {"orders": placed}
+
+
+def _orderable(product: Product, wanted: float) -> int:
+    """`wanted` units rounded to what the product may be ordered in."""
+    multiple = product.order_multiple
+    quantity = max(product.min_order_qty, round(wanted / multiple) * multiple)
+    return quantity + (-quantity % multiple)
 
 
 def _products_for(account: CustomerAccount, rng: random.Random) -> list[Product]:

@@ -50,6 +50,49 @@ def _working_day(now: datetime, days_back: int) -> datetime:
 SILENT_ACCOUNTS = {"C-10004"}
 
 
+# Initech complained five times within two weeks four months ago; the requests were
+# handled and closed (not all to its satisfaction), and since then it has said nothing.
+BURST_THEN_SILENT = {"C-10003"}
+BURST = [
+    ("complaint_quality", "Sensor batch reads 4 % high", "Found in incoming inspection."),
+    ("complaint_quality", "Second sensor batch also out of tolerance", "Same fault as last week."),
+    ("complaint_delivery", "Sensors delivered without calibration sheets", "Needed for audit."),
+    ("complaint_quality", "Connector pins bent on arrival", "Six pieces of forty."),
+    ("complaint_invoice", "Credit note for the returned sensors missing", "Returned a month ago."),
+]
+
+
+def _burst_then_silence(rng, account, customers, worker, now: datetime) -> int:
+    for n, (kind, title, body) in enumerate(BURST):
+        opened = _at(_working_day(now, 132 - 3 * n), 9)
+        customer = customers[n % len(customers)]
+        request = workflow.open_request(
+            customer,
+            kind=kind,
+            priority="high",
+            title=title,
+            description=f"{body}\n\n- site: {account.name}",
+            now=opened,
+            account_id=account.id,
+        )
+        first = opened + timedelta(hours=rng.choice((1, 2, 4)))
+        workflow.take(worker, request, first)
+        workflow.post(worker, request, body=rng.choice(ANSWERS), internal=False, now=first)
+        workflow.change_status(worker, request, "in_progress", now=first)
+        solved = first + timedelta(days=rng.randint(2, 6))
+        workflow.change_status(
+            worker, request, "resolved", now=solved, resolution="Replaced and credited."
+        )
+        workflow.confirm(
+            customer,
+            request,
+            satisfied=n % 2 == 0,
+            comment="" if n % 2 == 0 else "Third time this quarter.",
+            now=solved + timedelta(hours=20),
+        )
+    return len(BURST)
+
+
 def load(rng: random.Random, now: datetime) -> dict[str, int]:
     """The demo requests and a holiday; `rng` makes them the same on every run."""
     people = {u.email: u for u in db.session.scalars(select(User).where(User.account_id.is_(None)))}
@@ -63,6 +106,9 @@ def load(rng: random.Random, now: datetime) -> dict[str, int]:
     for account in db.session.scalars(select(CustomerAccount).order_by(CustomerAccount.number)):
         customers = [u for u in account.users if u.has_role(Role.BUYER, Role.CUSTOMER_ADMIN)]
         if not customers or account.number in SILENT_ACCOUNTS:
+            continue
+        if account.number in BURST_THEN_SILENT:
+            made += _burst_then_silence(rng, account, customers, service, now)
             continue
         plans = ["closed_ok", "closed_bad", "resolved", "waiting", "breached", "new", "reopened"]
         if account.number == "C-10001":

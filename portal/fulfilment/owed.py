@@ -1,0 +1,101 @@
+"""What the desk owes a set of accounts right now, for pages that gather an account's
+promises in one place (the contact area's "everything promised"). Set-based: a fixed
+number of statements whatever the number of accounts or lines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import case, select
+
+from portal.accounts.models import CustomerAccount
+from portal.extensions import db
+from portal.ordering.models import Order, OrderLine
+
+# A promise falling due within this many days, with goods still to go, is at risk.
+AT_RISK_DAYS = 3
+
+
+@dataclass(frozen=True)
+class WaitingOrder:
+    account_id: int
+    number: str
+    placed_at: datetime
+    requested_date: date | None
+    po_number: str
+
+
+@dataclass(frozen=True)
+class OpenLine:
+    account_id: int
+    order_number: str
+    line_no: int
+    sku: str
+    name: str
+    outstanding: int
+    promised_on: date
+    first_promised_on: date | None
+
+    def state(self, today: date) -> str:
+        """'late', 'at_risk' or 'on_track'."""
+        if self.promised_on < today:
+            return "late"
+        if self.promised_on <= today + timedelta(days=AT_RISK_DAYS):
+            return "at_risk"
+        return "on_track"
+
+    @property
+    def changed(self) -> bool:
+        return self.first_promised_on is not None and self.promised_on != self.first_promised_on
+
+
+def waiting_orders(account_ids: Iterable[int]) -> list[WaitingOrder]:
+    """Orders placed and not yet confirmed by the desk, oldest first (one statement)."""
+    rows = db.session.execute(
+        select(
+            Order.account_id, Order.number, Order.placed_at, Order.requested_date, Order.po_number
+        )
+        .where(Order.account_id.in_(list(account_ids)), Order.status == "placed")
+        .order_by(Order.placed_at, Order.id)
+    )
+    return [WaitingOrder(*row) for row in rows]
+
+
+def open_lines(account_ids: Iterable[int], today: date) -> list[OpenLine]:
+    """Confirmed lines whose promise is still to be kept and that are late, at risk, or
+    whose promise was moved; nearest promise first (one statement).
+
+    Still to be kept: not yet shipped (accounts measured on shipment) or not yet
+    delivered (measured on delivery), less what was cancelled.
+    """
+    done = case(
+        (CustomerAccount.promise_basis == "shipment", OrderLine.shipped_quantity),
+        else_=OrderLine.delivered_quantity,
+    )
+    outstanding = OrderLine.quantity - OrderLine.cancelled_quantity - done
+    rows = db.session.execute(
+        select(
+            Order.account_id,
+            Order.number,
+            OrderLine.line_no,
+            OrderLine.sku,
+            OrderLine.name,
+            outstanding,
+            OrderLine.promised_on,
+            OrderLine.first_promised_on,
+        )
+        .join(Order, OrderLine.order_id == Order.id)
+        .join(CustomerAccount, CustomerAccount.id == Order.account_id)
+        .where(
+            Order.account_id.in_(list(account_ids)),
+            OrderLine.status == "confirmed",
+            OrderLine.promised_on.is_not(None),
+            outstanding > 0,
+            (OrderLine.promised_on <= today + timedelta(days=AT_RISK_DAYS))
+            | (OrderLine.promised_on != OrderLine.first_promised_on),
+        )
+        .order_by(OrderLine.promised_on, Order.number, OrderLine.line_no)
+    )
+    return [OpenLine(*row) for row in rows]

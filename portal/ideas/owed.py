@@ -1,0 +1,58 @@
+"""Suggestions that wait for the vendor's first answer, for pages that gather an
+account's promises in one place. Set-based: one statement for any number of accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from portal.accounts.models import User
+from portal.extensions import db
+
+from .models import OPEN_STATUSES, Idea
+from .service import VENDOR_VIEWERS
+
+# Who may read what a suggestion is about (they are confidential to these roles).
+READERS = VENDOR_VIEWERS
+
+
+@dataclass(frozen=True)
+class AwaitingAnswer:
+    account_id: int
+    idea_id: int
+    reference: str
+    title: str
+    submitted_at: datetime | None
+    answer_due_on: date | None
+    assignee: str | None
+
+
+def awaiting_answer(account_ids: Iterable[int]) -> list[AwaitingAnswer]:
+    """The customers' suggestions without the vendor's first answer, nearest due first."""
+    assignee = aliased(User)
+    rows = db.session.execute(
+        select(
+            Idea.account_id,
+            Idea.id,
+            Idea.title,
+            Idea.submitted_at,
+            Idea.answer_due_on,
+            assignee.name,
+        )
+        .outerjoin(assignee, assignee.id == Idea.assignee_id)
+        .where(
+            Idea.account_id.in_(list(account_ids)),
+            Idea.direction == "customer",
+            Idea.status.in_(OPEN_STATUSES),
+            Idea.first_answered_at.is_(None),
+        )
+        .order_by(Idea.answer_due_on, Idea.id)
+    )
+    return [
+        AwaitingAnswer(account_id, idea_id, f"S-{idea_id:05d}", title, submitted, due, name)
+        for account_id, idea_id, title, submitted, due, name in rows
+    ]
