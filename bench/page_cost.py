@@ -174,10 +174,16 @@ def main() -> None:
     if args.database_url:
         env["PORTAL_DATABASE_URL"] = args.database_url
     os.environ.update(env)
-    subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
-    subprocess.run([str(BIN / "flask"), "demo", "load", "--if-empty"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    subprocess.run(
+        [str(BIN / "flask"), "demo", "load", "--if-empty"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
     from bench.reference import create_fortunes, reference_app
     from tests.support import HttpPerson
@@ -219,7 +225,10 @@ def main() -> None:
     database = "PostgreSQL" if args.database_url else "SQLite"
     print(f"\n{database}, gunicorn -w 2, wrk -t2 -c16 -d{args.seconds}s")
     print(f"hello world (bare Flask)       {hello:8.0f} req/s")
-    print(f"fortunes-style reference page  {reference:8.0f} req/s  (first {first:.0f}, last {last:.0f})")
+    print(
+        f"fortunes-style reference page  {reference:8.0f} req/s"
+        f"  (first {first:.0f}, last {last:.0f})"
+    )
     print()
     print(f"| {'page':32} | {'person':24} | req/s | ratio | SQL | ms in-process |")
     print(f"|{'-' * 34}|{'-' * 26}|------:|------:|----:|--------------:|")

@@ -67,7 +67,7 @@ def create_fortunes(app: Flask) -> None:
 
 
 def reference_app() -> Flask:
-    """The portal with the reference page added (for gunicorn: 'bench.reference:reference_app()')."""
+    """The portal with the reference page added; gunicorn: `bench.reference:reference_app()`."""
     from portal import create_app
 
     app = create_app()
