@@ -22,9 +22,11 @@ def index():
             waiting=sum(row.waiting_orders for row in rows),
             window=service.PROMISE_WINDOW_DAYS,
         )
+    account = current_user.account
+    service.load_account_manager(account)
     return render_template(
         "home/customer.html",
-        account=current_user.account,
+        account=account,
         events=service.customer_activity(current_user),
         orders=service.recent_orders(current_user),
         kept=service.promises_kept(current_user),

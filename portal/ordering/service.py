@@ -710,7 +710,9 @@ def orders(
             )
         )
     page = db.session.scalars(
-        query.options(joinedload(Order.placed_by), joinedload(Order.account))
+        query.options(
+            joinedload(Order.placed_by).lazyload(User.role_rows), joinedload(Order.account)
+        )
         .order_by(Order.placed_at.desc(), Order.id.desc())
         .limit(limit)
         .offset(offset)
