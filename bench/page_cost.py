@@ -115,7 +115,8 @@ def start(target: str, port: int, env: dict) -> subprocess.Popen:
 
 def wrk(url: str, seconds: int, cookie: str | None = None) -> float:
     """Requests per second; any non-2xx/3xx answer or socket error stops the run."""
-    command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", url]
+    # A long timeout: on a busy machine a slow page must be counted, not dropped.
+    command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--timeout", "30s", url]
     if cookie:
         command[1:1] = ["-H", f"Cookie: {cookie}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
