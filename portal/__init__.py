@@ -161,6 +161,10 @@ def _configure_secrets_and_cookies(app: Flask) -> None:
     from datetime import timedelta
 
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"])
+    # The cookie is written when its content changes (sign-in, "seen" at most once a
+    # minute), not signed and sent again with every response: the server's session
+    # (AuthSession) holds the lifetimes, and each rewrite cost every request its time.
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
 
 
 def _instance_secret_key(instance: Path) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, has_request_context, request, url_for
 from flask_login import current_user
 
 from portal.accounts.roles import Role
@@ -14,11 +14,13 @@ from portal.accounts.roles import Role
 
 def viewer_timezone() -> ZoneInfo:
     """The signed-in user's zone, else their account's, else the vendor's default."""
+    # The user object once, not the proxy at every step: pages call this for every
+    # time they show (ZoneInfo keeps each zone, so building it again costs nothing).
+    user = current_user._get_current_object() if has_request_context() else None
     name = None
-    if current_user and current_user.is_authenticated:
-        name = current_user.timezone or (
-            current_user.account.timezone if current_user.account else None
-        )
+    if user is not None and user.is_authenticated:
+        account = user.account
+        name = user.timezone or (account.timezone if account is not None else None)
     return ZoneInfo(name or current_app.config["DEFAULT_TIMEZONE"])
 
 
@@ -142,19 +144,22 @@ def user_menu() -> list[dict]:
 
 
 def _links(menu: dict) -> list[dict]:
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()
+    if not user.is_authenticated:
         return []
-    side = "vendor" if current_user.is_vendor_staff else "customer"
+    side = "vendor" if user.is_vendor_staff else "customer"
+    held = user.roles
+    here = request._get_current_object()
     items = []
     for label, endpoint, roles in menu[side]:
-        if roles and not current_user.has_role(*roles):
+        if roles and not held & roles:
             continue
-        args = {"account_id": current_user.account_id} if endpoint == "accounts.detail" else {}
+        args = {"account_id": user.account_id} if endpoint == "accounts.detail" else {}
         url = url_for(endpoint, **args)
         # The page itself or a page below it ("/orders/2026-000001"), not a
         # sibling that shares a prefix ("/order" is not below "/orders").
-        current = request.endpoint == endpoint or (
-            endpoint != "home.index" and request.path.startswith(url.rstrip("/") + "/")
+        current = here.endpoint == endpoint or (
+            endpoint != "home.index" and here.path.startswith(url.rstrip("/") + "/")
         )
         items.append({"label": label, "url": url, "current": current})
     return items

@@ -155,29 +155,51 @@ def _view_is(attr: str) -> bool:
 
 @login_manager.user_loader
 def load_user(token: str) -> User | None:
-    """Resolve the session cookie's token to a live sign-in session and its user."""
-    from portal.accounts.models import AuthSession, User
+    """Resolve the session cookie's token to a live sign-in session and its user.
 
-    auth_session = db.session.scalar(
-        select(AuthSession)
-        .options(
-            joinedload(AuthSession.user).selectinload(User.role_rows),
-            joinedload(AuthSession.user).joinedload(User.account),
+    One statement per request: the session, its user with roles and account, and the
+    bell's unread count. Read on every request, never cached: a revoked session is
+    refused on the very next one."""
+    from portal.accounts.models import AuthSession, User
+    from portal.notifications import service as notifications
+
+    row = (
+        db.session.execute(
+            select(AuthSession, notifications.unread_count_of(AuthSession.user_id))
+            .options(
+                joinedload(AuthSession.user).joinedload(User.role_rows),
+                joinedload(AuthSession.user).joinedload(User.account),
+            )
+            .where(
+                AuthSession.token_hash == AuthSession.hash_token(token),
+                AuthSession.revoked_at.is_(None),
+                AuthSession.expires_at > utcnow(),
+            )
         )
-        .where(
-            AuthSession.token_hash == AuthSession.hash_token(token),
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > utcnow(),
-        )
+        .unique()
+        .first()
     )
-    if auth_session is None or not auth_session.user.active:
+    if row is None:
+        return None
+    auth_session, unread = row
+    if not auth_session.user.active:
         return None
     if auth_session.user.account is not None and auth_session.user.account.status == "closed":
         return None
     user = auth_session.user
     user.current_auth_session = auth_session
     user.current_auth_session_token = token
+    user.unread_notifications_at_load = unread or 0
     return user
+
+
+def request_may_write() -> bool:
+    """Whether this request may change state: not GET/HEAD/OPTIONS, or a view marked
+    `@writes`. Other requests never write (on SQLite they cannot: see extensions), so
+    what they read at their start stays true for them to the end."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        return True
+    return _view_is(WRITES_ATTR)
 
 
 @login_manager.unauthorized_handler

@@ -141,6 +141,8 @@ class User(UserMixin, db.Model):
     # use and its token, which Flask-Login keeps in the session cookie.
     current_auth_session = None
     current_auth_session_token = None
+    # The bell's unread count, read by the user loader in the same statement (None: not read).
+    unread_notifications_at_load = None
 
     @validates("email")
     def _normalise_email(self, _key: str, value: str) -> str:

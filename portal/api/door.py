@@ -294,6 +294,8 @@ def init_app(app: Flask) -> None:
     limiter = Limiter(key_func=_token_key, headers_enabled=True)
     limiter.init_app(app)
     limiter.limit(lambda: app.config["API_RATE_LIMIT"])(bp)
+    # Only the API has limits: the pages skip the limiter's lookups altogether.
+    limiter.request_filter(lambda: request.blueprint != bp.name)
     csrf.exempt(bp)
     security.token_door(app, bp)
     api.register_blueprint(bp)

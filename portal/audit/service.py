@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import begin_writing, db
 from portal.security import scoped
@@ -161,5 +162,11 @@ def recent_events(
         query = query.where(AuditEvent.action == action)
     if actions:
         query = query.where(AuditEvent.action.in_(actions))
-    query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
+    from portal.accounts.models import User
+
+    query = (
+        query.options(joinedload(AuditEvent.actor).lazyload(User.role_rows))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
     return list(db.session.scalars(query))

@@ -157,6 +157,11 @@ class Grid:
     def labels(self) -> list[str]:
         return [month_label(m) for m in self.months]
 
+    @property
+    def month_names(self) -> list[str]:
+        """The months as the cells' labels name them ("Dec 2026"), once per grid."""
+        return [m.strftime("%b %Y") for m in self.months]
+
 
 def grid(
     user: User,

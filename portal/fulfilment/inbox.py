@@ -99,8 +99,11 @@ def inbox(
     rows = db.session.execute(
         query.add_columns(line_count, pending)
         .options(
-            joinedload(Order.account).joinedload(CustomerAccount.account_manager),
-            joinedload(Order.placed_by),
+            joinedload(Order.account)
+            .joinedload(CustomerAccount.account_manager)
+            .lazyload(User.role_rows),
+            # Names are shown, never roles: no statement to load those.
+            joinedload(Order.placed_by).lazyload(User.role_rows),
         )
         .order_by(
             Order.placed_at.asc() if oldest_first else Order.placed_at.desc(),

@@ -2,7 +2,8 @@ from flask import Blueprint, jsonify, render_template
 from flask_login import current_user
 from sqlalchemy import text
 
-from portal.extensions import db
+from portal.extensions import db, utcnow
+from portal.reviews import ratings
 from portal.security import public
 
 from . import service
@@ -22,12 +23,11 @@ def index():
             waiting=sum(row.waiting_orders for row in rows),
             window=service.PROMISE_WINDOW_DAYS,
         )
-    from portal.extensions import utcnow
-    from portal.reviews import ratings
-
+    account = current_user.account
+    service.load_account_manager(account)
     return render_template(
         "home/customer.html",
-        account=current_user.account,
+        account=account,
         ask_rating=ratings.should_ask(current_user, utcnow().date()),
         events=service.customer_activity(current_user),
         orders=service.recent_orders(current_user),

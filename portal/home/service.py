@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
@@ -35,7 +36,7 @@ def accounts_overview(viewer: User) -> tuple[str, list[AccountRow]]:
     """Accounts for a vendor home page: an account manager's own, everyone else's all."""
     query = (
         select(CustomerAccount)
-        .options(selectinload(CustomerAccount.account_manager))
+        .options(joinedload(CustomerAccount.account_manager).lazyload(User.role_rows))
         .order_by(CustomerAccount.name)
     )
     title = "All customer accounts"
@@ -65,13 +66,13 @@ def accounts_overview(viewer: User) -> tuple[str, list[AccountRow]]:
     )
     today = utcnow().date()
     kept = {
-        account.id: figures.share("on_time_in_full")
-        for account, figures in ledger.ledger(
+        account_id: figures.share("on_time_in_full")
+        for account_id, figures in ledger.by_account_id(
             select(CustomerAccount.id).where(CustomerAccount.id.in_(ids)),
             start=today - timedelta(days=PROMISE_WINDOW_DAYS),
             end=today,
             today=today,
-        ).by_account
+        ).items()
     }
     rows = []
     for account in accounts:
@@ -85,12 +86,21 @@ def accounts_overview(viewer: User) -> tuple[str, list[AccountRow]]:
 def promises_kept(viewer: User) -> ledger.Figures:
     """The customer's own account: promises kept over the last year."""
     today = utcnow().date()
-    return ledger.ledger(
+    return ledger.total(
         select(CustomerAccount.id).where(CustomerAccount.id == viewer.account_id),
         start=today - timedelta(days=365),
         end=today,
         today=today,
-    ).total
+    )
+
+
+def load_account_manager(account: CustomerAccount) -> None:
+    """Load `account.account_manager` in one statement, without the roles the home page
+    does not show (the relationship's own load would read them too)."""
+    if account.account_manager_id is None or "account_manager" in account.__dict__:
+        return
+    manager = db.session.get(User, account.account_manager_id, options=[lazyload(User.role_rows)])
+    set_committed_value(account, "account_manager", manager)
 
 
 # Security noise (failed sign-ins, denials) belongs in the audit log, not on a buyer's home page.
@@ -119,5 +129,5 @@ def recent_orders(viewer: User, limit: int = 6):
     """The account's newest orders, for the customer's home page."""
     from portal.ordering.service import OrderFilter, orders
 
-    found, _ = orders(viewer, OrderFilter(), limit=limit)
+    found, _ = orders(viewer, OrderFilter(), limit=limit, with_total=False)
     return found

@@ -194,7 +194,10 @@ def ideas(viewer: User, filters: IdeaFilter, *, limit: int = 50) -> tuple[list[I
     total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
     # selectinload: the page's 50 rows are chosen first, their people loaded after.
     query = query.options(
-        selectinload(Idea.account), selectinload(Idea.assignee), selectinload(Idea.created_by)
+        selectinload(Idea.account),
+        # The people's names are shown, never their roles: no statement to load those.
+        selectinload(Idea.assignee).lazyload(User.role_rows),
+        selectinload(Idea.created_by).lazyload(User.role_rows),
     )
     if not filters.queue:
         found = db.session.scalars(

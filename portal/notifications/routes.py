@@ -9,7 +9,7 @@ from portal.accounts.roles import Role
 from portal.errors import DomainError, NotFound
 from portal.htmx import is_htmx, render_page, trigger
 from portal.params import database_int
-from portal.security import passive, requires
+from portal.security import passive, request_may_write, requires
 
 from . import outbox, preferences, service
 from .forms import preferences_form
@@ -33,6 +33,11 @@ def _bell_context() -> dict:
 def _viewer_unread_count() -> int:
     if not current_user.is_authenticated:
         return 0
+    # Counted with the sign-in session at the start of the request (portal.security);
+    # a request that may change notifications counts again.
+    loaded = current_user.unread_notifications_at_load
+    if loaded is not None and not request_may_write():
+        return loaded
     return service.unread_count(current_user)
 
 

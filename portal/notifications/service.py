@@ -134,12 +134,22 @@ def is_local_path(link: str | None) -> bool:
 
 def unread_count(user: User) -> int:
     """How many of the user's notifications are unread (one COUNT on an index)."""
-    count = db.session.scalar(
+    count = db.session.scalar(_unread_query(user.id))
+    return count or 0
+
+
+def unread_count_of(user_id):
+    """The unread count as a scalar subquery for `user_id` (a column): the sign-in
+    loader reads it in the same statement as the session and its user."""
+    return _unread_query(user_id).scalar_subquery()
+
+
+def _unread_query(user_id):
+    return (
         select(func.count())
         .select_from(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
     )
-    return count or 0
 
 
 def recent(user: User, limit: int = 50, offset: int = 0) -> list[Notification]:

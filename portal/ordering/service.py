@@ -633,7 +633,11 @@ def order_for(viewer: User, number: str) -> Order:
     order = db.session.scalar(
         scoped(select(Order), Order, viewer)
         .where(Order.number == number)
-        .options(selectinload(Order.lines), joinedload(Order.placed_by), joinedload(Order.account))
+        .options(
+            selectinload(Order.lines),
+            joinedload(Order.placed_by).lazyload(User.role_rows),
+            joinedload(Order.account),
+        )
     )
     if order is None:
         raise NotFound("No such order.")
@@ -643,7 +647,9 @@ def order_for(viewer: User, number: str) -> Order:
 def timeline(order: Order) -> list[OrderEvent]:
     return list(
         db.session.scalars(
-            order.events.select().options(joinedload(OrderEvent.actor), joinedload(OrderEvent.line))
+            order.events.select().options(
+                joinedload(OrderEvent.actor).lazyload(User.role_rows), joinedload(OrderEvent.line)
+            )
         )
     )
 
@@ -710,7 +716,9 @@ def orders(
             )
         )
     page = db.session.scalars(
-        query.options(joinedload(Order.placed_by), joinedload(Order.account))
+        query.options(
+            joinedload(Order.placed_by).lazyload(User.role_rows), joinedload(Order.account)
+        )
         .order_by(Order.placed_at.desc(), Order.id.desc())
         .limit(limit)
         .offset(offset)
