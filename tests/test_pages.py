@@ -90,19 +90,27 @@ def test_account_and_administration_links_are_in_the_user_menu(login_as):
             "Background work",
             "API tokens",
             "Relationship reviews",
+            "Follow-ups",
             "Change password",
             "E-mail settings",
         ],
-        "planner@vendor.test": ["Change password", "E-mail settings"],
+        "planner@vendor.test": ["Follow-ups", "Change password", "E-mail settings"],
         "admin@acme.test": [
             "Our account",
+            "Notes shared with us",
             "Team",
             "Reviews with us",
             "API tokens",
             "Change password",
             "E-mail settings",
         ],
-        "buyer@acme.test": ["Our account", "Reviews with us", "Change password", "E-mail settings"],
+        "buyer@acme.test": [
+            "Our account",
+            "Notes shared with us",
+            "Reviews with us",
+            "Change password",
+            "E-mail settings",
+        ],
     }
     for email, labels in expected.items():
         assert user_menu_labels(login_as(email).client.get("/")) == labels, email
