@@ -99,6 +99,7 @@ def is_loaded() -> bool:
 def load() -> dict[str, int]:
     """Everything `make run` shows: people and accounts, then the catalog."""
     from portal.catalog import demo as catalog_demo
+    from portal.cxml import demo as cxml_demo
     from portal.forecasts import demo as forecasts_demo
     from portal.fulfilment import demo as fulfilment_demo
     from portal.ideas import demo as ideas_demo
@@ -117,6 +118,7 @@ def load() -> dict[str, int]:
         counts |= plans_demo.load(random.Random(4646), utcnow().date())
         counts |= forecasts_demo.load(random.Random(4646), utcnow().date())
         counts |= service_demo.load(random.Random(4747), utcnow())
+        counts |= cxml_demo.load()
         _forget_demo_mail()
     return counts
 

@@ -118,6 +118,7 @@ USER_MENU = {
         ("Audit log", "accounts.audit_log", {Role.ADMIN}),
         ("Background work", "background.index", {Role.ADMIN}),
         ("API tokens", "api_tokens.index", {Role.ADMIN}),
+        ("cXML", "cxml_pages.index", {Role.ADMIN}),
     ],
     "customer": [
         ("Our account", "accounts.detail", None),

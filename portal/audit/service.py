@@ -57,6 +57,11 @@ ACTION_LABELS = {
     "api_token_revoked": "API token revoked",
     "api_order_placed": "Order placed through the API",
     "api_order_cancelled": "Order cancelled through the API",
+    "cxml_credentials_saved": "cXML credentials of an account saved",
+    "cxml_order_placed": "Order placed through cXML",
+    "cxml_order_linked": "Order from an earlier cXML attempt linked",
+    "punchout_started": "PunchOut session opened",
+    "punchout_returned": "PunchOut cart returned to the purchasing system",
 }
 
 
