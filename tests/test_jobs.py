@@ -24,9 +24,9 @@ SCHEDULE = {
     "purge_login_failures": "hourly at :35",
     "close_resolved_requests": "hourly at :05",
     "purge_worker_records": "daily at 03:45 UTC",
-    "purge_api_idempotency_keys": "daily at 03:55 UTC",
     "deliver_cxml": "every minute",
     "purge_cxml_answers": "daily at 03:50 UTC",
+    "purge_api_idempotency_keys": "daily at 03:55 UTC",
 }
 
 

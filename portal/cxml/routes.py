@@ -220,7 +220,8 @@ def punchout_return():
     PunchOutOrderMessage to BrowserFormPost; the cart is emptied and the session ends."""
     found = current_punchout()
     if found is None:
-        abort(404)
+        flash("This is not a PunchOut session: order through the checkout.", "info")
+        return redirect(url_for("ordering.cart"), code=303)
     from portal.accounts import service as accounts
 
     now = utcnow()
