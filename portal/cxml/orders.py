@@ -77,7 +77,7 @@ def _products(items: list[ItemOut]) -> list[tuple[Product, int]]:
         try:
             quantity = documents.quantity_of(item)
         except CxmlError as error:
-            problems.append(error.message[0].lower() + error.message[1:])
+            problems.append((error.message[0].lower() + error.message[1:]).rstrip("."))
             continue
         lines.append((product, quantity))
     if problems:
@@ -160,7 +160,7 @@ def _new(credential: CxmlCredential, envelope: Envelope, request) -> tuple[int, 
             detail={"payload_id": envelope.payload_id[:200], "lines": len(lines)},
         )
         db.session.commit()
-    return 200, f"Order {order.number} placed ({len(lines)} lines).", None
+    return 200, f"Order {order.number} placed ({_lines(len(lines))}).", None
 
 
 def _delete(credential: CxmlCredential, order: Order) -> tuple[int, str, None]:
@@ -208,4 +208,8 @@ def _update(
         raise CxmlError(406, 'An update needs at least one line; send type="delete" to cancel.')
     for line in dropped:
         ordering.cancel(credential.acting_user, order, line.id)
-    return 200, f"Order {order.number}: {len(dropped)} lines cancelled.", None
+    return 200, f"Order {order.number}: {_lines(len(dropped))} cancelled.", None
+
+
+def _lines(n: int) -> str:
+    return f"{n} line" + ("" if n == 1 else "s")
