@@ -153,7 +153,7 @@ def _links(menu: dict) -> list[dict]:
         current = request.endpoint == endpoint or (
             endpoint != "home.index" and request.path.startswith(url.rstrip("/") + "/")
         )
-        items.append({"label": label, "url": url, "current": current})
+        items.append({"label": label, "url": url, "current": current, "endpoint": endpoint})
     return items
 
 
