@@ -700,3 +700,30 @@ def test_an_admin_sets_credentials_and_the_secret_cannot_be_read_back(cxml, logi
     assert code == 200, message
     with cxml.app_context():
         assert db.session.scalars(select(Order)).one().account_id == ids["globex"]
+
+
+def test_a_changed_secret_refuses_the_old_one_at_once(cxml, client, login_as, ids):
+    """The process remembers a verified secret; a new secret must not let the old one in."""
+    assert status(post(client, sample("order_new.xml")))[0] == 200
+    admin = login_as("admin@vendor.test")
+    with cxml.app_context():
+        buyer = db.session.scalar(select(User.id).where(User.email == "buyer@acme.test"))
+    changed = admin.post(
+        f"/integrations/cxml/accounts/{ids['acme']}",
+        {
+            "domain": "NetworkID",
+            "identity": "ACME-PROC",
+            "shared_secret": "a-brand-new-secret",
+            "acting_user_id": str(buyer),
+            "outbound_url": "",
+        },
+    )
+    assert changed.status_code == 303
+    old = sample("order_new.xml", {"1733000000.1234": "1733000000.5555", "PO-CX-1001": "PO-2"})
+    assert status(post(client, old))[0] == 401
+    new = sample(
+        "order_new.xml",
+        {"1733000000.1234": "1733000000.6666", "acme-cxml-demo": "a-brand-new-secret"},
+    )
+    code, message = status(post(client, new.replace(b"PO-CX-1001", b"PO-3")))
+    assert code == 200, message

@@ -13,6 +13,7 @@ from portal.extensions import UTCDateTime, db, utcnow
 
 if TYPE_CHECKING:
     from portal.accounts.models import CustomerAccount, User
+    from portal.ordering.models import Order
 
 
 class CxmlCredential(db.Model):
@@ -119,6 +120,7 @@ class CxmlMessage(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     account: Mapped[CustomerAccount] = relationship()
+    order: Mapped[Order] = relationship()
 
 
 class PunchOutSession(db.Model):

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from portal.accounts.roles import Role
 from portal.errors import NotFound
@@ -372,7 +372,12 @@ def messages(viewer, *, limit: int = 100) -> list[CxmlMessage]:
     """The newest outbound messages (vendor admins)."""
     credentials.require_vendor_admin(viewer)
     return list(
-        db.session.scalars(select(CxmlMessage).order_by(CxmlMessage.id.desc()).limit(limit))
+        db.session.scalars(
+            select(CxmlMessage)
+            .options(joinedload(CxmlMessage.order), joinedload(CxmlMessage.account))
+            .order_by(CxmlMessage.id.desc())
+            .limit(limit)
+        )
     )
 
 

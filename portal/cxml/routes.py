@@ -325,5 +325,5 @@ def retry(message_id: int):
         message = outbound.send_again(current_user._get_current_object(), message_id)
     except NotFound:
         abort(404)
-    flash(f"{message.kind} for order {message.order_id} queued again.", "success")
+    flash(f"{message.kind} for order {message.order.number} queued again.", "success")
     return redirect(url_for("cxml_pages.index"), code=303)
