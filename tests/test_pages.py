@@ -89,6 +89,7 @@ def test_account_and_administration_links_are_in_the_user_menu(login_as):
             "Audit log",
             "Background work",
             "API tokens",
+            "cXML",
             "Change password",
             "E-mail settings",
         ],

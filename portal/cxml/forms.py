@@ -29,7 +29,9 @@ class CredentialForm(FlaskForm):
     acting_user_id = SelectField(
         "Orders are placed as",
         coerce=int,
-        description="A buyer of the account; cXML orders and PunchOut sessions act as this user.",
+        description="A buyer of the account; cXML orders and PunchOut sessions act as this "
+        "user. Best one kept for the purchasing system: a PunchOut session starts with an "
+        "empty cart.",
     )
     outbound_url = StringField(
         "Their cXML address",

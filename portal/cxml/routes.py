@@ -184,7 +184,10 @@ INSPECT_POSTS = {"cxml_pages.punchout_return", "auth.logout"}
 def _keep_punchout_to_the_terminal():
     """In a PunchOut session: the terminal's catalogue, quick order and cart only (no
     checkout, no orders, no administration); an inspect session changes nothing."""
-    if not session.get(SESSION_KEY) or request.endpoint is None:
+    # Static files and the document door never read the session (no Vary: Cookie there).
+    if request.endpoint in (None, "static") or request.blueprint == bp.name:
+        return None
+    if not session.get(SESSION_KEY):
         return None
     if not current_user.is_authenticated:
         return None
