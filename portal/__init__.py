@@ -74,10 +74,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .background.routes import bp as background_bp
     from .catalog import models as _catalog_models  # noqa: F401
     from .catalog.routes import bp as catalog_bp
-    from .equipment import models as _equipment_models  # noqa: F401
-    from .equipment.routes import bp as equipment_bp
     from .contacts import models as _contacts_models  # noqa: F401
     from .contacts.routes import bp as contacts_bp
+    from .cxml import models as _cxml_models  # noqa: F401
+    from .cxml.routes import bp as cxml_bp
+    from .cxml.routes import pages as cxml_pages_bp
+    from .equipment import models as _equipment_models  # noqa: F401
+    from .equipment.routes import bp as equipment_bp
     from .forecasts import models as _forecasts_models  # noqa: F401
     from .forecasts.commit_routes import bp as forecast_commits_bp
     from .forecasts.planning_routes import bp as planning_bp
@@ -121,6 +124,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .api import door as api_door
 
     api_door.init_app(app)
+    from . import errors_pages as _errors_pages
+    from . import security as _security
+    from .cxml import routes as cxml_routes
+
+    # cXML documents carry their credentials: no session, no CSRF, cXML answers only.
+    app.register_blueprint(cxml_bp)
+    app.register_blueprint(cxml_pages_bp)
+    csrf.exempt(cxml_bp)
+    _security.token_door(app, cxml_bp)
+    _errors_pages.answer_errors_under(app, "/cxml/", cxml_routes.routing_error)
 
     from . import jobs
 

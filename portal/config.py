@@ -118,6 +118,10 @@ REDIS_URL = None
 # Requests per API token (Flask-Limiter notation); counted in Redis when REDIS_URL is set,
 # else per process (docs/api.md, "Rate limits").
 API_RATE_LIMIT = "600 per minute"
+# The vendor's own cXML identity: what purchasing systems address (To) and what our
+# confirmations, ship notices and PunchOut carts come from (portal/cxml).
+CXML_IDENTITY = "NORTHWIND"
+CXML_DOMAIN = "NetworkID"
 JOBS_SQLITE_PATH = None
 # "sqlite", "redis" or (tests) "memory"; None chooses from REDIS_URL.
 JOBS_BACKEND = None

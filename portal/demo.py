@@ -99,8 +99,9 @@ def is_loaded() -> bool:
 def load() -> dict[str, int]:
     """Everything `make run` shows: people and accounts, then the catalog."""
     from portal.catalog import demo as catalog_demo
-    from portal.equipment import demo as equipment_demo
     from portal.contacts import demo as contacts_demo
+    from portal.cxml import demo as cxml_demo
+    from portal.equipment import demo as equipment_demo
     from portal.forecasts import demo as forecasts_demo
     from portal.fulfilment import demo as fulfilment_demo
     from portal.ideas import demo as ideas_demo
@@ -123,6 +124,7 @@ def load() -> dict[str, int]:
         counts |= reviews_demo.load(random.Random(4848), utcnow().date())
         counts |= equipment_demo.load(random.Random(4848), utcnow())
         counts |= contacts_demo.load(random.Random(4848), utcnow().date())
+        counts |= cxml_demo.load()
         _forget_demo_mail()
     return counts
 

@@ -122,6 +122,7 @@ USER_MENU = {
         ("API tokens", "api_tokens.index", {Role.ADMIN}),
         ("Relationship reviews", "reviews.index", {Role.ACCOUNT_MANAGER, Role.ADMIN}),
         ("Follow-ups", "contacts.follow_ups", None),
+        ("cXML", "cxml_pages.index", {Role.ADMIN}),
     ],
     "customer": [
         ("Our account", "accounts.detail", None),
@@ -161,7 +162,7 @@ def _links(menu: dict) -> list[dict]:
         current = here.endpoint == endpoint or (
             endpoint != "home.index" and here.path.startswith(url.rstrip("/") + "/")
         )
-        items.append({"label": label, "url": url, "current": current})
+        items.append({"label": label, "url": url, "current": current, "endpoint": endpoint})
     return items
 
 

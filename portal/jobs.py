@@ -124,6 +124,20 @@ def _purge_api_idempotency_keys():
     return idempotency.purge(utcnow())
 
 
+def _deliver_cxml():
+    """cXML confirmations and ship notices that are due (portal.cxml.outbound)."""
+    from portal.cxml import outbound
+
+    return outbound.deliver_due()
+
+
+def _purge_cxml_answers():
+    """Stored answers of inbound cXML documents after 90 days (portal.cxml.inbound)."""
+    from portal.cxml import inbound
+
+    return inbound.purge(utcnow())
+
+
 def _purge_sessions():
     """Sign-in sessions that expired or were ended more than a day ago."""
     from portal.accounts.models import AuthSession
@@ -232,6 +246,20 @@ def jobs_of(config) -> list[Job]:
             "Removes heartbeats of workers gone for a week and failures retried a month ago.",
             _purge_worker_records,
             Every("45", "3"),
+        ),
+        Job(
+            "deliver_cxml",
+            "Posts the cXML confirmations and ship notices that are due (also nudged after "
+            "each commit that writes one).",
+            _deliver_cxml,
+            Every(),
+            retries=0,
+        ),
+        Job(
+            "purge_cxml_answers",
+            "Removes the stored answers of inbound cXML documents after 90 days.",
+            _purge_cxml_answers,
+            Every("50", "3"),
         ),
         Job(
             "purge_api_idempotency_keys",

@@ -27,6 +27,12 @@ SIGNED_IN = "signed in"
 # The REST API: a bearer token only. Every actor here holds a session cookie, which the
 # API does not accept, so each gets a 401 problem (test_api*.py covers tokens and scopes).
 TOKEN = "api token"
+# cXML documents carry their credentials inside (no session, no CSRF): every actor's empty
+# POST gets a cXML answer (HTTP 200, text/xml) with an error Status (test_cxml.py).
+CXML = "cxml document"
+# A one-time PunchOut start link: an unknown token is 404 for everyone (test_cxml.py
+# opens real ones).
+LINK = "one-time link"
 VENDOR = frozenset({"account_manager", "planner", "engineer", "fulfilment", "service", "admin"})
 ACME_CUSTOMERS = frozenset({"buyer", "approver", "customer_admin"})
 ADMINS = frozenset({"admin", "customer_admin"})
@@ -530,6 +536,23 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("api_docs.problem_type", "/api/v1/problems/<name>"): Access(
         "/api/v1/problems/invalid-input", PUBLIC
     ),
+    # cXML: purchasing systems post documents; vendor admins keep credentials and read the
+    # outbound log; PunchOut's start link and the way back (test_cxml.py).
+    ("cxml.order", "/cxml/order"): Access("/cxml/order", CXML, ("POST",)),
+    ("cxml.punchout_setup", "/cxml/punchout"): Access("/cxml/punchout", CXML, ("POST",)),
+    ("cxml_pages.punchout_start", "/punchout/start/<token>"): Access(
+        "/punchout/start/not-a-real-token", LINK
+    ),
+    ("cxml_pages.punchout_return", "/punchout/return"): Access(
+        "/punchout/return", BUYERS, ("POST",)
+    ),
+    ("cxml_pages.index", "/integrations/cxml"): Access("/integrations/cxml", VENDOR_ADMIN),
+    ("cxml_pages.edit", "/integrations/cxml/accounts/<int:account_id>"): Access(
+        "/integrations/cxml/accounts/{acme}", VENDOR_ADMIN, ("GET", "POST")
+    ),
+    ("cxml_pages.retry", "/integrations/cxml/messages/<int:message_id>/retry"): Access(
+        "/integrations/cxml/messages/{cxml_message}/retry", VENDOR_ADMIN, ("POST",)
+    ),
 }
 
 
@@ -746,7 +769,26 @@ def build_world(app) -> dict:
             contacts.FollowUpInput(kind="call", title="Call", due_on=date.today()),
             date.today(),
         )
+        from portal.cxml import demo as cxml_demo
+        from portal.cxml.models import CxmlMessage
+
+        cxml_demo.load()
+        now = utcnow()
+        cxml_message = CxmlMessage(
+            account_id=acme.id,
+            order_id=confirmed.id,
+            kind="ConfirmationRequest",
+            cause="confirmation",
+            payload_id="matrix@portal",
+            url="http://127.0.0.1:9/cxml",
+            document="<cXML/>",
+            state="failed",
+            give_up_at=now,
+        )
+        db.session.add(cxml_message)
+        db.session.commit()
         return {
+            "cxml_message": cxml_message.id,
             "follow_up": follow_up.id,
             "api_token": api_token.id,
             "failed_mail": failed_mail.id,
@@ -785,6 +827,10 @@ def expected_status(access: Access, actor: str) -> str:
         return "reached"
     if access.allowed == TOKEN:
         return "token required"
+    if access.allowed == CXML:
+        return "cxml refusal"
+    if access.allowed == LINK:
+        return "not found"
     if actor == "anonymous":
         return "sign in"
     if access.allowed == SIGNED_IN:
@@ -806,6 +852,9 @@ def check(response, access: Access, actor: str) -> None:
     if expected == "sign in":
         assert status == 302
         assert response.headers["Location"].startswith("/login?next=")
+    elif expected == "cxml refusal":
+        assert status == 200 and response.mimetype == "text/xml"
+        assert response.headers["X-Cxml-Status"] in ("400", "401")
     elif expected == "token required":
         assert status == 401
         assert response.mimetype == "application/problem+json"

@@ -24,6 +24,8 @@ SCHEDULE = {
     "purge_login_failures": "hourly at :35",
     "close_resolved_requests": "hourly at :05",
     "purge_worker_records": "daily at 03:45 UTC",
+    "deliver_cxml": "every minute",
+    "purge_cxml_answers": "daily at 03:50 UTC",
     "purge_api_idempotency_keys": "daily at 03:55 UTC",
     "remind_due_reviews": "daily at 06:10 UTC",
 }
@@ -44,10 +46,18 @@ def test_one_schedule_lists_every_periodic_job(app):
     assert {name: job.schedule.label for name, job in queue.jobs.items()} == SCHEDULE
     periodic = {task.name for task in queue.huey._registry.periodic_tasks}
     assert periodic == {f"{name}@schedule" for name in SCHEDULE}
-    assert run_schedule_at(app, 3, 25) == ["deliver_outbox", "purge_sessions"]
-    assert run_schedule_at(app, 7, 35) == ["deliver_outbox", "purge_login_failures"]
-    assert run_schedule_at(app, 9, 5) == ["close_resolved_requests", "deliver_outbox"]
-    assert run_schedule_at(app, 6, 10) == ["deliver_outbox", "remind_due_reviews"]
+    assert run_schedule_at(app, 3, 25) == ["deliver_cxml", "deliver_outbox", "purge_sessions"]
+    assert run_schedule_at(app, 7, 35) == [
+        "deliver_cxml",
+        "deliver_outbox",
+        "purge_login_failures",
+    ]
+    assert run_schedule_at(app, 9, 5) == [
+        "close_resolved_requests",
+        "deliver_cxml",
+        "deliver_outbox",
+    ]
+    assert run_schedule_at(app, 6, 10) == ["deliver_cxml", "deliver_outbox", "remind_due_reviews"]
 
 
 @pytest.mark.parametrize(

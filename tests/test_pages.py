@@ -91,6 +91,7 @@ def test_account_and_administration_links_are_in_the_user_menu(login_as):
             "API tokens",
             "Relationship reviews",
             "Follow-ups",
+            "cXML",
             "Change password",
             "E-mail settings",
         ],

@@ -148,6 +148,16 @@ def sign_in(
     return SignedIn(user, token)
 
 
+def open_delegated_session(
+    user: User, *, client_address: str | None, user_agent: str | None, reason: str
+) -> str:
+    """Open a sign-in session for a user another system vouched for (a cXML PunchOut
+    start URL), without a password; returns the cookie's token. The caller commits."""
+    token = _open_session(user, client_address, user_agent)
+    audit.record("sign_in", actor=user, client_address=client_address, detail={"via": reason})
+    return token
+
+
 def _open_session(user: User, client_address: str | None, user_agent: str | None) -> str:
     token = secrets.token_urlsafe(32)
     lifetime = timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"])

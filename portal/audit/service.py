@@ -64,6 +64,11 @@ ACTION_LABELS = {
     "api_forecast_draft_replaced": "Forecast draft replaced through the API",
     "api_forecast_published": "Forecast published through the API",
     "api_service_request_opened": "Service request opened through the API",
+    "cxml_credentials_saved": "cXML credentials of an account saved",
+    "cxml_order_placed": "Order placed through cXML",
+    "cxml_order_linked": "Order from an earlier cXML attempt linked",
+    "punchout_started": "PunchOut session opened",
+    "punchout_returned": "PunchOut cart returned to the purchasing system",
 }
 
 

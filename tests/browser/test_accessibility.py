@@ -121,6 +121,8 @@ PAGES = [
     Page("admin", "/audit", "Audit log"),
     Page("admin", "/background", "Background work"),
     Page("admin", "/api-tokens", "API tokens"),
+    Page("admin", "/integrations/cxml", "cXML"),
+    Page("admin", "/integrations/cxml/accounts/{acme}", "cXML of Acme Industrial"),
     Page("admin", "/notifications/settings", "E-mail settings"),
     Page("account manager", "/", ""),
     Page("account manager", "/accounts", "Customer accounts"),

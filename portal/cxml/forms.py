@@ -1,0 +1,41 @@
+"""The form a vendor admin keeps an account's cXML credentials with."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class CredentialForm(FlaskForm):
+    domain = StringField(
+        "Domain",
+        default="NetworkID",
+        validators=[DataRequired(), Length(max=40)],
+        description="The Credential domain their documents use: NetworkID, DUNS, …",
+    )
+    identity = StringField(
+        "Identity",
+        validators=[DataRequired(), Length(max=100)],
+        description="Their From identity, e.g. ACME-PROC.",
+    )
+    shared_secret = PasswordField(
+        "Shared secret",
+        validators=[Optional(), Length(max=200)],
+        render_kw={"autocomplete": "new-password"},
+        description="At least 12 characters. Stored as a hash: it cannot be shown again. "
+        "Leave empty to keep the current one.",
+    )
+    acting_user_id = SelectField(
+        "Orders are placed as",
+        coerce=int,
+        description="A buyer of the account; cXML orders and PunchOut sessions act as this "
+        "user. Best one kept for the purchasing system: a PunchOut session starts with an "
+        "empty cart.",
+    )
+    outbound_url = StringField(
+        "Their cXML address",
+        validators=[Optional(), Length(max=500)],
+        description="Where confirmations and ship notices are posted (http or https). "
+        "Empty: none are sent.",
+    )

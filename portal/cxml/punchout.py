@@ -1,0 +1,171 @@
+"""PunchOut: a procurement system opens a session of the terminal for one of its users
+and gets the cart back as a PunchOutOrderMessage.
+
+1. PunchOutSetupRequest (create, edit, inspect) → a start URL with a random token
+   (only its SHA-256 is kept) that works once, for START_MINUTES.
+2. The start URL signs the browser in as the account's procurement user, in a
+   PunchOut session: catalogue, quick order and cart at the account's prices, no
+   checkout (portal.cxml.routes keeps the session to those pages). For edit and
+   inspect the items of the request are put in the cart; inspect allows no change.
+3. "Return to your purchasing system" turns the cart into a PunchOutOrderMessage the
+   browser posts to BrowserFormPost (field `cxml-urlencoded`), empties the cart and
+   ends the session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, select
+
+from portal.accounts import service as accounts
+from portal.audit import service as audit
+from portal.catalog import service as catalog
+from portal.catalog.models import sku_key
+from portal.errors import DomainError, NotFound
+from portal.extensions import db, utcnow
+from portal.ordering import service as ordering
+from portal.ordering.models import CartLine
+
+from . import credentials, documents
+from .documents import CxmlError, Envelope
+from .models import CxmlCredential, PunchOutSession
+
+START_MINUTES = 5
+OPERATIONS = ("create", "edit", "inspect")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def setup(credential: CxmlCredential, envelope: Envelope, start_url_for) -> tuple[int, str, str]:
+    """Open (or, for a repeated payloadID not yet used, re-issue) a PunchOut session;
+    returns (200, message, start URL)."""
+    request = documents.punchout_setup_request(envelope)
+    if request.operation not in OPERATIONS:
+        raise CxmlError(450, f"PunchOut operation “{request.operation[:20]}” is not supported.")
+    for item in request.items:
+        documents.quantity_of(item)
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    found = db.session.scalar(
+        select(PunchOutSession).where(
+            PunchOutSession.account_id == credential.account_id,
+            PunchOutSession.payload_id == envelope.payload_id,
+        )
+    )
+    if found is not None and found.started_at is not None:
+        raise CxmlError(409, "This PunchOut session was opened already; send a new request.")
+    session = found or PunchOutSession(
+        account_id=credential.account_id,
+        user_id=credential.acting_user_id,
+        payload_id=envelope.payload_id,
+        operation=request.operation,
+        buyer_cookie=request.buyer_cookie,
+        browser_form_post=request.browser_form_post,
+        created_at=now,
+    )
+    session.start_token_hash = _hash(token)
+    session.start_expires_at = now + timedelta(minutes=START_MINUTES)
+    db.session.add(session)
+    # The items of an edit or inspect go into the cart when the session starts.
+    session.items = [
+        {"sku": item.supplier_part_id, "quantity": documents.quantity_of(item)}
+        for item in request.items
+    ]
+    db.session.commit()
+    return 200, f"PunchOut session ({request.operation}) ready.", start_url_for(token)
+
+
+def start(token: str, *, client_address: str | None, user_agent: str | None):
+    """Use a start URL: the session's user and a new sign-in token, or NotFound."""
+    now = utcnow()
+    found = db.session.scalar(
+        select(PunchOutSession).where(PunchOutSession.start_token_hash == _hash(token))
+    )
+    if found is None or found.started_at is not None or found.start_expires_at < now:
+        raise NotFound("This PunchOut link has expired or was used already.")
+    found.started_at = now
+    user = found.user
+    if not user.active:
+        raise NotFound("This PunchOut link has expired or was used already.")
+    # The cart of the PunchOut starts empty (or with the items sent for edit/inspect).
+    db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
+    if found.items:
+        by_key = catalog.products_by_sku_key([sku_key(i["sku"]) for i in found.items])
+        for item in found.items:
+            product = by_key.get(sku_key(item["sku"]))
+            if product is not None and not product.is_discontinued:
+                db.session.add(
+                    CartLine(
+                        account_id=user.account_id,
+                        user_id=user.id,
+                        product_id=product.id,
+                        quantity=item["quantity"],
+                    )
+                )
+    sign_in_token = accounts.open_delegated_session(
+        user, client_address=client_address, user_agent=user_agent, reason="punchout"
+    )
+    audit.record(
+        "punchout_started",
+        actor=user,
+        client_address=client_address,
+        target=f"punchout:{found.id}",
+        detail={"operation": found.operation},
+    )
+    db.session.commit()
+    return found, user, sign_in_token
+
+
+def session_of(session_id: int | None, user) -> PunchOutSession | None:
+    """The user's live PunchOut session by id (None when it ended or is not theirs)."""
+    if not session_id:
+        return None
+    found = db.session.get(PunchOutSession, session_id)
+    if found is None or found.user_id != user.id or found.returned_at is not None:
+        return None
+    return found
+
+
+def order_message(session: PunchOutSession, user, today: date, now: datetime) -> str:
+    """The cart as a PunchOutOrderMessage; the cart is emptied and the session ended."""
+    credential = credentials.credential_of(session.account_id)
+    if credential is None:
+        raise DomainError("This account no longer has cXML credentials.")
+    cart = ordering.cart(user, today)
+    items = [
+        documents.CartItem(
+            sku=row.line.product.sku,
+            name=row.line.product.name,
+            quantity=row.line.quantity,
+            unit_price=row.unit_price,
+            unit=documents.unit_code(row.line.product.unit),
+            category=row.line.product.category.name if row.line.product.category else "",
+        )
+        for row in cart.rows
+    ]
+    document = documents.punchout_order_message(
+        payload_id=documents.new_payload_id(),
+        moment=now,
+        vendor=credentials.vendor_credential(),
+        customer=credentials.customer_credential(credential),
+        buyer_cookie=session.buyer_cookie,
+        currency=current_app.config["CURRENCY"],
+        items=items,
+        operation_allowed="inspect" if session.operation == "inspect" else "edit",
+    )
+    session.returned_at = now
+    db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
+    audit.record(
+        "punchout_returned",
+        actor=user,
+        target=f"punchout:{session.id}",
+        detail={"lines": len(items)},
+    )
+    db.session.commit()
+    return document
