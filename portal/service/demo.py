@@ -13,7 +13,7 @@ from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
 from portal.extensions import db
 
-from . import workflow
+from . import complaints, workflow
 from .models import ServiceHoliday
 
 SUBJECTS = [
@@ -121,6 +121,8 @@ def load(rng: random.Random, now: datetime) -> dict[str, int]:
                 continue
             workflow.change_status(worker, request, "in_progress", now=first + timedelta(hours=1))
             solved = first + timedelta(days=1)
+            if complaints.is_quality_complaint(request):
+                _quality_steps(worker, request, first + timedelta(hours=2))
             workflow.change_status(
                 worker,
                 request,
@@ -145,4 +147,89 @@ def load(rng: random.Random, now: datetime) -> dict[str, int]:
                 comment="" if plan == "closed_ok" else "It took three visits.",
                 now=solved + timedelta(hours=20),
             )
+    made += _replaced_complaint(service, now)
     return {"service requests": made}
+
+
+QUALITY_TEXTS = {
+    "affected": "Burrs inside the bore, found at incoming inspection; batch 24-117.",
+    "containment": "Stock of batch 24-117 blocked at the vendor and sorted at the customer.",
+    "root_cause": "Worn deburring tool on machining cell 4; tool life not tracked.",
+    "corrective_action": "Tool life counter on cell 4, tool changed every 800 parts.",
+    "verification": "Three batches since inspected 100 %: no burrs found.",
+}
+
+
+def _quality_steps(worker: User, request, at: datetime, quantity: int = 12) -> None:
+    complaints.record_steps(
+        worker, request, texts=QUALITY_TEXTS, affected_quantity=quantity, now=at
+    )
+
+
+def _replaced_complaint(service: User, now: datetime) -> int:
+    """A quality complaint at Acme about a delivered order line, with its five steps
+    recorded, a replacement order free of charge on the desk, resolved and confirmed."""
+    from portal.fulfilment.models import Shipment, ShipmentLine
+    from portal.ordering.models import OrderLine
+
+    acme = db.session.scalar(select(CustomerAccount).where(CustomerAccount.number == "C-10001"))
+    buyer = db.session.scalar(select(User).where(User.email == "buyer@acme.test"))
+    if acme is None or buyer is None:
+        return 0
+    line = db.session.scalar(
+        select(OrderLine)
+        .join(ShipmentLine, ShipmentLine.line_id == OrderLine.id)
+        .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+        .where(Shipment.account_id == acme.id, Shipment.delivered_on.is_not(None))
+        .order_by(Shipment.delivered_on.desc(), OrderLine.id)
+        .limit(1)
+    )
+    if line is None:
+        return 0
+    opened = _at(_working_day(now, 12), 9)
+    request = workflow.open_request(
+        buyer,
+        kind="complaint_quality",
+        priority="high",
+        title=f"Burrs inside {line.sku}",
+        description="Found at incoming inspection on part of the delivery.\n\n"
+        "- photos attached to the inspection report",
+        now=opened,
+        order_line_id=line.id,
+    )
+    workflow.post(
+        service,
+        request,
+        body="Thank you. We block the batch here and send a sorting instruction.",
+        internal=False,
+        now=opened + timedelta(hours=1),
+    )
+    workflow.change_status(service, request, "in_progress", now=opened + timedelta(hours=2))
+    affected = max(1, min(line.quantity, line.quantity // 10 or 1))
+    complaints.record_steps(
+        service,
+        request,
+        texts={"affected": QUALITY_TEXTS["affected"], "containment": QUALITY_TEXTS["containment"]},
+        affected_quantity=affected,
+        now=opened + timedelta(hours=3),
+    )
+    complaints.create_replacement(
+        service, request, now=opened + timedelta(hours=4), today=now.date()
+    )
+    _quality_steps(service, request, opened + timedelta(days=3), affected)
+    resolved = opened + timedelta(days=4)
+    workflow.change_status(
+        service,
+        request,
+        "resolved",
+        now=resolved,
+        resolution="Replacement parts sent free of charge; the cause is corrected and verified.",
+    )
+    workflow.confirm(
+        buyer,
+        request,
+        satisfied=True,
+        comment="Quick and thorough.",
+        now=resolved + timedelta(hours=5),
+    )
+    return 1
