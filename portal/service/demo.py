@@ -148,6 +148,7 @@ def load(rng: random.Random, now: datetime) -> dict[str, int]:
                 now=solved + timedelta(hours=20),
             )
     made += _replaced_complaint(service, now)
+    made += _open_complaint(service, now)
     return {"service requests": made}
 
 
@@ -231,5 +232,40 @@ def _replaced_complaint(service: User, now: datetime) -> int:
         satisfied=True,
         comment="Quick and thorough.",
         now=resolved + timedelta(hours=5),
+    )
+    return 1
+
+
+def _open_complaint(service: User, now: datetime) -> int:
+    """A quality complaint at Globex being worked: two of its five steps recorded."""
+    buyer = db.session.scalar(select(User).where(User.email == "buyer@globex.test"))
+    if buyer is None:
+        return 0
+    opened = _at(_working_day(now, 2), 10)
+    request = workflow.open_request(
+        buyer,
+        kind="complaint_quality",
+        priority="normal",
+        title="Controller display flickers after warm-up",
+        description="Four of the twenty controllers of the last delivery.",
+        now=opened,
+    )
+    workflow.post(
+        service,
+        request,
+        body="Please keep them powered off; we are checking the display batch.",
+        internal=False,
+        now=opened + timedelta(hours=1),
+    )
+    workflow.change_status(service, request, "in_progress", now=opened + timedelta(hours=1))
+    complaints.record_steps(
+        service,
+        request,
+        texts={
+            "affected": "Display flicker after 20 minutes, serials ending 41–44.",
+            "containment": "Display batch D-88 held in the warehouse.",
+        },
+        affected_quantity=4,
+        now=opened + timedelta(hours=2),
     )
     return 1

@@ -158,11 +158,14 @@ PAGES = [
     Page("buyer", "/service/new", "Ask for help or complain"),
     Page("buyer", "/service/{service_request}", "{service_request_title}"),
     Page("buyer", "/service/measures", "How service promises are kept"),
+    Page("buyer", "/service/quality", "Quality record"),
     Page("service", "/", ""),
     Page("service", "/service", "Service requests"),
     Page("service", "/service/{service_request}", "{service_request_title}"),
     Page("service", "/service/new", "Open a request for a customer"),
     Page("service", "/service/measures", "How service promises are kept"),
+    Page("service", "/service/quality", "Quality record"),
+    Page("service", "/service/{open_complaint}", "{open_complaint_title}"),
     Page("admin", "/service/settings", "Service hours and promises"),
 ]
 
@@ -218,6 +221,13 @@ def demo_objects(app, demo):
             .where(ServiceRequest.account_id == acme.id)
             .order_by(ServiceRequest.id.desc())
         ).first()
+        open_complaint = db.session.scalars(
+            select(ServiceRequest)
+            .where(
+                ServiceRequest.kind == "complaint_quality", ServiceRequest.status == "in_progress"
+            )
+            .order_by(ServiceRequest.id.desc())
+        ).first()
         product = db.session.get(Product, forecast_product)
         # Something in the buyer's cart and a saved list, so that those pages show
         # their tables and forms rather than an empty state.
@@ -249,6 +259,8 @@ def demo_objects(app, demo):
             "idea_title": idea.title,
             "service_request": service_request.id,
             "service_request_title": service_request.title,
+            "open_complaint": open_complaint.id,
+            "open_complaint_title": open_complaint.title,
         }
 
 
