@@ -536,17 +536,21 @@ def test_the_quality_record_pages_show_each_viewer_its_own(app, demo, login_as):
     assert acme.find("h2", string="By account") is None
     rows = {
         r.select("td")[0].get_text(strip=True): [td.get_text(strip=True) for td in r.select("td")]
-        for r in acme.find("h2", string="By product").find_next("table").tbody.find_all("tr")
+        for r in acme.find("h2", string="By product, with defects")
+        .find_next("table")
+        .tbody.find_all("tr")
     }
-    # Acme's own: QV-1 5 of 10,000 received (9,000 of them in October), QV-2 0 of 500.
-    assert rows["QV-1"][2:] == ["5", "10,000", "500"]
-    assert rows["QV-2"][2:] == ["0", "500", "0"]
+    # Acme's own: QV-1 5 of 10,000 received (9,000 of them in October); QV-2 clean.
+    assert rows == {"QV-1": ["QV-1", "Valve body QV-1", "5", "10,000", "500"]}
+    assert "1 other product delivered in this period without a recorded defect" in " ".join(
+        acme.get_text().split()
+    )
     assert "Globex" not in acme.get_text()
 
     # An account manager sees the accounts they manage, not the others.
     other_manager = soup(login_as("manager2@vendor.test").get("/service/quality?days=730"))
     assert other_manager.find(string=lambda s: s and "Acme" in s) is None
-    assert "Nothing delivered" in other_manager.get_text()
+    assert "No defects recorded" in other_manager.get_text()
 
 
 # --- complaints per 100 order lines --------------------------------------------------------------

@@ -378,9 +378,7 @@ def _summary(viewer, account_id, latest, previous, months, threshold, limit):
     )
     if previous is not None:
         cell, old = aliased(ForecastCell), aliased(ForecastCell)
-        old_products = select(ForecastCell.product_id).where(
-            ForecastCell.version_id == previous.id
-        )
+        old_products = select(ForecastCell.product_id).where(ForecastCell.version_id == previous.id)
         old_months = _months(previous)
         before = func.coalesce(old.quantity, 0)
         # exception_flags in SQL: |new − old| × 100 > threshold × max(old, 1).
@@ -428,9 +426,7 @@ def _mismatches(viewer, account_id, latest, months, limit):
             func.count().over(),
             func.sum(case((is_below, 1), else_=0)).over(),
         )
-        .join(
-            current, and_(current.c.product_id == cell.product_id, current.c.month == cell.month)
-        )
+        .join(current, and_(current.c.product_id == cell.product_id, current.c.month == cell.month))
         .join(Product, Product.id == cell.product_id)
         .where(
             cell.version_id == latest.id,

@@ -167,31 +167,36 @@ def _quality_steps(worker: User, request, at: datetime, quantity: int = 12) -> N
     )
 
 
-def _replaced_complaint(service: User, now: datetime) -> int:
-    """A quality complaint at Acme about a delivered order line, with its five steps
-    recorded, a replacement order free of charge on the desk, resolved and confirmed."""
+def _delivered_line(account_id: int):
+    """The account's delivered order line of the largest quantity (a complaint's subject)."""
     from portal.fulfilment.models import Shipment, ShipmentLine
     from portal.ordering.models import OrderLine
 
+    return db.session.scalar(
+        select(OrderLine)
+        .join(ShipmentLine, ShipmentLine.line_id == OrderLine.id)
+        .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+        .where(Shipment.account_id == account_id, Shipment.delivered_on.is_not(None))
+        .order_by(OrderLine.quantity.desc(), OrderLine.id)
+        .limit(1)
+    )
+
+
+def _replaced_complaint(service: User, now: datetime) -> int:
+    """A quality complaint at Acme about a delivered order line, with its five steps
+    recorded, a replacement order free of charge on the desk, resolved and confirmed."""
     acme = db.session.scalar(select(CustomerAccount).where(CustomerAccount.number == "C-10001"))
     buyer = db.session.scalar(select(User).where(User.email == "buyer@acme.test"))
     if acme is None or buyer is None:
         return 0
-    line = db.session.scalar(
-        select(OrderLine)
-        .join(ShipmentLine, ShipmentLine.line_id == OrderLine.id)
-        .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
-        .where(Shipment.account_id == acme.id, Shipment.delivered_on.is_not(None))
-        .order_by(Shipment.delivered_on.desc(), OrderLine.id)
-        .limit(1)
-    )
+    line = _delivered_line(acme.id)
     if line is None:
         return 0
     opened = _at(_working_day(now, 12), 9)
     request = workflow.open_request(
         buyer,
         kind="complaint_quality",
-        priority="high",
+        priority="normal",
         title=f"Burrs inside {line.sku}",
         description="Found at incoming inspection on part of the delivery.\n\n"
         "- photos attached to the inspection report",
@@ -237,23 +242,26 @@ def _replaced_complaint(service: User, now: datetime) -> int:
 
 
 def _open_complaint(service: User, now: datetime) -> int:
-    """A quality complaint at Globex being worked: two of its five steps recorded."""
+    """A quality complaint at Globex being worked: two of its five steps recorded, no
+    replacement yet (the button waits on the page)."""
     buyer = db.session.scalar(select(User).where(User.email == "buyer@globex.test"))
     if buyer is None:
         return 0
+    line = _delivered_line(buyer.account_id)
     opened = _at(_working_day(now, 2), 10)
     request = workflow.open_request(
         buyer,
         kind="complaint_quality",
         priority="normal",
-        title="Controller display flickers after warm-up",
-        description="Four of the twenty controllers of the last delivery.",
+        title=f"Damaged threads on {line.sku}" if line else "Damaged threads on fasteners",
+        description="Four pieces of the last delivery do not take the nut.",
         now=opened,
+        order_line_id=line.id if line else None,
     )
     workflow.post(
         service,
         request,
-        body="Please keep them powered off; we are checking the display batch.",
+        body="Please set the carton aside; we are checking the lot here.",
         internal=False,
         now=opened + timedelta(hours=1),
     )
@@ -262,8 +270,8 @@ def _open_complaint(service: User, now: datetime) -> int:
         service,
         request,
         texts={
-            "affected": "Display flicker after 20 minutes, serials ending 41–44.",
-            "containment": "Display batch D-88 held in the warehouse.",
+            "affected": "Thread damaged at the tip, four pieces from one carton.",
+            "containment": "Cartons of the same lot held in the warehouse and checked.",
         },
         affected_quantity=4,
         now=opened + timedelta(hours=2),

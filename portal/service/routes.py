@@ -468,10 +468,13 @@ def quality_record():
         "results",
         days=days,
         total=total,
-        products=reading.products_named(by_product),
+        # Products with a defect recorded, worst first; the clean ones are only counted.
+        products=reading.products_named({k: d for k, d in by_product.items() if d.affected}),
         by_product=sorted(
-            by_product.items(), key=lambda item: (-(item[1].ppm or 0), -item[1].affected)
+            ((k, d) for k, d in by_product.items() if d.affected),
+            key=lambda item: (-(item[1].ppm or 0), -item[1].affected),
         ),
+        clean_products=sum(1 for d in by_product.values() if not d.affected),
         accounts=reading.accounts_named(by_account),
         by_account=sorted(
             by_account.items(), key=lambda item: (-(item[1].ppm or 0), -item[1].affected)
