@@ -133,7 +133,25 @@ def test_resolving_on_the_page_without_steps_names_what_is_missing(app, demo, lo
     error = soup(response).select_one("#status").find_parent(class_="field").get_text(" ")
     assert "Still missing: affected quantity, containment" in " ".join(error.split())
     with app.app_context():
-        assert db.session.get(ServiceRequest, request_id).status == "new"
+        request = db.session.get(ServiceRequest, request_id)
+        assert request.status == "new"
+        complaints.record_steps(
+            user("engineer@vendor.test"),
+            request,
+            texts=ALL_STEPS,
+            affected_quantity=12,
+            now=utcnow(),
+        )
+    # Resolved straight from "new" by someone who never took it: they own it now.
+    response = service.post(
+        f"/service/{request_id}/status",
+        {"status": "resolved", "resolution": "Replaced the parts."},
+        page=f"/service/{request_id}",
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        request = db.session.get(ServiceRequest, request_id)
+        assert (request.status, request.owner.email) == ("resolved", "service@vendor.test")
 
 
 def test_each_step_keeps_who_and_when_and_every_change_is_an_event(app, demo):

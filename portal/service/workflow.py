@@ -280,7 +280,9 @@ def post(
 
 def _take_if_unowned(request: ServiceRequest, user: User, now: datetime) -> None:
     if request.owner_id is None:
-        request.owner_id = user.id
+        # The relationship too: a page loaded `owner` as None, and the status
+        # notification reads its name.
+        request.owner = user
         _event(request, user, "owner", now, after=user.name, reason="Took it")
 
 
