@@ -56,8 +56,9 @@ class QueueUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Every:
-    """Runs at the given minutes past each hour (every minute when `minute` is "*"),
-    at every hour or at one hour of the day (UTC)."""
+    """Runs at the given minutes past each hour (every minute when `minute` is "*",
+    every N minutes from the full hour when it is "*/N"), at every hour or at one
+    hour of the day (UTC)."""
 
     minute: str = "*"
     hour: str = "*"
@@ -68,7 +69,7 @@ class Every:
     def next_after(self, moment: datetime) -> datetime:
         """The first run strictly after `moment` (UTC, whole minutes)."""
         start = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
-        minutes = range(60) if self.minute == "*" else [int(self.minute)]
+        minutes = range(0, 60, self.step) if self.step else [int(self.minute)]
         hours = range(24) if self.hour == "*" else [int(self.hour)]
         for day in range(2):
             base = start.replace(hour=0, minute=0) + timedelta(days=day)
@@ -80,9 +81,20 @@ class Every:
         raise AssertionError("a daily schedule always runs within two days")
 
     @property
+    def step(self) -> int | None:
+        """Minutes between runs for "*" (1) and "*/N" (N); None for a fixed minute."""
+        if self.minute == "*":
+            return 1
+        if self.minute.startswith("*/"):
+            return int(self.minute[2:])
+        return None
+
+    @property
     def label(self) -> str:
         if self.minute == "*":
             return "every minute"
+        if self.step:
+            return f"every {self.step} minutes"
         if self.hour == "*":
             return f"hourly at :{int(self.minute):02d}"
         return f"daily at {int(self.hour):02d}:{int(self.minute):02d} UTC"
@@ -180,6 +192,13 @@ def _remind_due_reviews():
     return reviews.remind_due_reviews(utcnow().date())
 
 
+def _send_service_promise_alerts():
+    """Warn owners at 75 % of a promised time; tell owners and account managers of a breach."""
+    from portal.service import alerts
+
+    return alerts.send_promise_alerts(utcnow())
+
+
 def _purge_worker_records():
     """Heartbeats of workers gone for a week, failures retried a month ago."""
     from portal.background.models import JobFailure, WorkerHeartbeat
@@ -240,6 +259,13 @@ def jobs_of(config) -> list[Job]:
             "within the working days the portal allows.",
             _close_resolved_service_requests,
             Every("5"),
+        ),
+        Job(
+            "service_promise_alerts",
+            "Warns the owner of a service request when 75 % of a promised time has passed "
+            "and tells the owner and the account manager of a breach, once each.",
+            _send_service_promise_alerts,
+            Every("*/5"),
         ),
         Job(
             "purge_worker_records",

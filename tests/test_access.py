@@ -415,6 +415,15 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("service.reopen", "/service/<int:request_id>/reopen"): Access(
         "/service/{service_request}/reopen", ACME_CUSTOMERS, ("POST",), tenant=True
     ),
+    # Quality complaints: the steps and the replacement order are the service workers';
+    # the quality record is everyone's who reads service figures (each their own accounts).
+    ("service.quality_steps", "/service/<int:request_id>/quality"): Access(
+        "/service/{service_request}/quality", SERVICE_WORKERS, ("POST",)
+    ),
+    ("service.replacement", "/service/<int:request_id>/replacement"): Access(
+        "/service/{service_request}/replacement", SERVICE_WORKERS, ("POST",)
+    ),
+    ("service.quality_record", "/service/quality"): Access("/service/quality", SERVICE_READERS),
     ("service.settings_page", "/service/settings"): Access(
         "/service/settings", VENDOR_ADMIN, ("GET", "POST")
     ),

@@ -487,10 +487,7 @@ def _two_versions_of_120_products(acme: int) -> list[str]:
     below the forecast."""
     buyer = person("buyer@acme.test")
     skus = db.session.scalars(
-        select(Product.sku)
-        .where(Product.status == "active")
-        .order_by(Product.sku_key)
-        .limit(120)
+        select(Product.sku).where(Product.status == "active").order_by(Product.sku_key).limit(120)
     ).all()
     header = ["SKU", "Product", month(0), month(1), month(2)]
     uploads.upload(buyer, _wide([header, *([s, "", 10, 20, 30] for s in skus[:110])]), TODAY)
@@ -538,17 +535,13 @@ def test_the_commit_grid_comes_in_batches_with_counts_of_the_whole_grid(app, wor
                 break
             after = board.next_after
         assert batches == 3 and [sku for sku, _ in seen] == list(skus)
-        assert seen == [
-            (row.product.sku, [c.status for c in row.cells]) for row in everything.rows
-        ]
+        assert seen == [(row.product.sku, [c.status for c in row.cells]) for row in everything.rows]
         assert board.count("below") == 2 and board.count("not_committed") == 0
         # Only the first mismatches are listed unless all are asked for.
         assert len(commits.board(planner, acme, mismatches=1).mismatches) == 1
 
 
-def test_the_commit_page_sends_rows_in_batches_and_commits_the_rows_posted(
-    app, world, login_as
-):
+def test_the_commit_page_sends_rows_in_batches_and_commits_the_rows_posted(app, world, login_as):
     with app.app_context():
         acme = world["acme"]
         skus = _two_versions_of_120_products(acme)

@@ -23,6 +23,7 @@ SCHEDULE = {
     "purge_sessions": "daily at 03:25 UTC",
     "purge_login_failures": "hourly at :35",
     "close_resolved_requests": "hourly at :05",
+    "service_promise_alerts": "every 5 minutes",
     "purge_worker_records": "daily at 03:45 UTC",
     "deliver_cxml": "every minute",
     "purge_cxml_answers": "daily at 03:50 UTC",
@@ -46,18 +47,31 @@ def test_one_schedule_lists_every_periodic_job(app):
     assert {name: job.schedule.label for name, job in queue.jobs.items()} == SCHEDULE
     periodic = {task.name for task in queue.huey._registry.periodic_tasks}
     assert periodic == {f"{name}@schedule" for name in SCHEDULE}
-    assert run_schedule_at(app, 3, 25) == ["deliver_cxml", "deliver_outbox", "purge_sessions"]
+    assert run_schedule_at(app, 3, 25) == [
+        "deliver_cxml",
+        "deliver_outbox",
+        "purge_sessions",
+        "service_promise_alerts",
+    ]
     assert run_schedule_at(app, 7, 35) == [
         "deliver_cxml",
         "deliver_outbox",
         "purge_login_failures",
+        "service_promise_alerts",
     ]
     assert run_schedule_at(app, 9, 5) == [
         "close_resolved_requests",
         "deliver_cxml",
         "deliver_outbox",
+        "service_promise_alerts",
     ]
-    assert run_schedule_at(app, 6, 10) == ["deliver_cxml", "deliver_outbox", "remind_due_reviews"]
+    assert run_schedule_at(app, 9, 7) == ["deliver_cxml", "deliver_outbox"]
+    assert run_schedule_at(app, 6, 10) == [
+        "deliver_cxml",
+        "deliver_outbox",
+        "remind_due_reviews",
+        "service_promise_alerts",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -65,6 +79,8 @@ def test_one_schedule_lists_every_periodic_job(app):
     [
         (jobs.Every(), "2026-12-01 10:00:30", "2026-12-01 10:01"),
         (jobs.Every("35"), "2026-12-01 10:35:00", "2026-12-01 11:35"),
+        (jobs.Every("*/5"), "2026-12-01 10:35:00", "2026-12-01 10:40"),
+        (jobs.Every("*/5"), "2026-12-01 23:57:10", "2026-12-02 00:00"),
         (jobs.Every("35"), "2026-12-01 23:40:00", "2026-12-02 00:35"),
         (jobs.Every("0", "6"), "2026-12-01 05:59:59", "2026-12-01 06:00"),
         (jobs.Every("0", "6"), "2026-12-31 06:00:00", "2027-01-01 06:00"),

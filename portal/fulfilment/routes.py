@@ -147,6 +147,7 @@ def _render_order(order, *, status: int = 200, error: str | None = None, submitt
         figures=figures,
         kept=ledger.summarise(figures.values(), today),
         events=ordering.timeline(order),
+        origins=order_page.origins(order, current_user),
         can_act=current_user.has_role(*DESK_ACTORS),
         reasons=CHANGE_REASONS,
         desk_form=DeskForm(),

@@ -50,3 +50,22 @@ def parts(order: Order, today: date) -> dict[str, Any]:
     for part in current_app.extensions.get(PARTS_KEY, ()):
         values |= part(order, today)
     return values
+
+
+# Where an order came from, when another area made it (a replacement for a service
+# request): (text, link or None) pairs, shown on the customer's and the desk's page.
+Origin = Callable[[Order, Any], list[tuple[str, str | None]]]
+ORIGINS_KEY = "ordering.order_origins"
+
+
+def add_origin(app: Flask, origin: Origin) -> None:
+    """Register a function (order, viewer) -> [(text, link or None)] for the order pages."""
+    app.extensions.setdefault(ORIGINS_KEY, []).append(origin)
+
+
+def origins(order: Order, viewer) -> list[tuple[str, str | None]]:
+    """What the registered areas say this order was made for."""
+    found: list[tuple[str, str | None]] = []
+    for origin in current_app.extensions.get(ORIGINS_KEY, ()):
+        found.extend(origin(order, viewer))
+    return found

@@ -423,6 +423,7 @@ def order(number: str):
         events=service.timeline(found),
         decision_form=DecisionForm(),
         today=today,
+        origins=order_page.origins(found, current_user),
         **order_page.parts(found, today),
     )
 

@@ -12,6 +12,7 @@ module imports nothing from fulfilment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -94,12 +95,17 @@ def cart(user: User, today: date) -> Cart:
     return Cart(rows)
 
 
-def check_quantity(product: Product, quantity: int) -> None:
-    if product.is_discontinued:
+def check_quantity(product: Product, quantity: int, *, replacement: bool = False) -> None:
+    """Refuse a quantity the product is not sold in. A replacement (free of charge)
+    replaces exactly what was defective, so minimum and multiples do not apply."""
+    if product.is_discontinued and not replacement:
         raise DomainError(f"{product.sku} is no longer sold.")
-    if quantity < product.min_order_qty:
+    if replacement:
+        if quantity < 1:
+            raise DomainError(f"{product.sku}: replace at least one.")
+    elif quantity < product.min_order_qty:
         raise DomainError(f"{product.sku}: the minimum order is {product.min_order_qty}.")
-    if quantity % product.order_multiple:
+    if quantity % product.order_multiple and not replacement:
         raise DomainError(f"{product.sku}: order in multiples of {product.order_multiple}.")
     if quantity > 1_000_000:
         raise DomainError(f"{product.sku}: that quantity is too large.")
@@ -183,6 +189,17 @@ def delivery_addresses(user: User) -> list[Address]:
         db.session.scalars(
             scoped(select(Address), Address, user)
             .where(Address.kind == "shipping")
+            .order_by(Address.is_default.desc(), Address.label)
+        )
+    )
+
+
+def account_addresses(account_id: int) -> list[Address]:
+    """The ship-to addresses of an account, the default first (vendor staff ordering for it)."""
+    return list(
+        db.session.scalars(
+            select(Address)
+            .where(Address.account_id == account_id, Address.kind == "shipping")
             .order_by(Address.is_default.desc(), Address.label)
         )
     )
@@ -323,9 +340,28 @@ def record_event(
     )
 
 
-def _order_with_key(user: User, key: str) -> Order | None:
-    """The order this submission key already made in the user's account, if any."""
-    return db.session.scalar(scoped(select(Order), Order, user).where(Order.idempotency_key == key))
+def _order_with_key(account_id: int, key: str) -> Order | None:
+    """The order this submission key already made in the account, if any."""
+    return db.session.scalar(
+        select(Order).where(Order.account_id == account_id, Order.idempotency_key == key)
+    )
+
+
+def _free_lines(items: list[tuple[Product, int]], today: date) -> Cart:
+    """Lines at zero price (a replacement of defective goods): never in a cart."""
+    zero = Decimal("0.00")
+    return Cart(
+        [
+            CartRow(
+                CartLine(product=product, product_id=product.id, quantity=quantity),
+                zero,
+                zero,
+                catalog.availability(product, quantity, today),
+                False,
+            )
+            for product, quantity in items
+        ]
+    )
 
 
 def priced_lines(user: User, items: list[tuple[Product, int]], today: date) -> Cart:
@@ -361,6 +397,9 @@ def place_order(
     idempotency_key: str,
     today: date,
     lines: list[tuple[Product, int]] | None = None,
+    for_account: CustomerAccount | None = None,
+    free_of_charge: bool = False,
+    also: Callable[[Order], None] | None = None,
 ) -> tuple[Order, bool]:
     """Turn the user's cart (or the given `lines`: product, quantity) into an order.
     Returns (order, created).
@@ -369,25 +408,46 @@ def place_order(
     click, a retry or a refresh never makes a second order. Prices are captured
     on the lines; stock is reserved line by line; the cart is emptied (unless
     the lines were given).
+
+    Vendor staff may place an order `for_account` with given lines; with
+    `free_of_charge` (a replacement of defective goods) every line is at zero
+    price. Such an order goes to the desk like any other. `also` adds the
+    caller's rows about the new order (a link to it) to the same transaction.
     """
-    _require_buyer(user)
+    if for_account is None:
+        if free_of_charge:
+            raise Forbidden("Only vendor staff place an order free of charge.")
+        _require_buyer(user)
+        account_id = user.account_id
+    else:
+        if not user.is_vendor_staff:
+            raise Forbidden("Only vendor staff place an order for a customer.")
+        if lines is None:
+            raise DomainError("Order at least one line.")
+        account_id = for_account.id
     key = idempotency_key.strip()[:64]
     if not key:
         raise DomainError("The form is missing its submission key; reload the page.")
-    existing = _order_with_key(user, key)
+    existing = _order_with_key(account_id, key)
     if existing is not None:
         return existing, False
-    current = cart(user, today) if lines is None else priced_lines(user, lines, today)
+    if lines is None:
+        current = cart(user, today)
+    elif free_of_charge:
+        current = _free_lines(lines, today)
+    else:
+        current = priced_lines(user, lines, today)
     if current.is_empty:
         # A duplicate of this submission may have emptied the cart a moment ago.
-        existing = _order_with_key(user, key)
+        existing = _order_with_key(account_id, key)
         if existing is not None:
             return existing, False
         raise DomainError("Your cart is empty." if lines is None else "Order at least one line.")
     po_number = po_number.strip()
     if not po_number:
         raise DomainError("Enter your purchase order number.", field="po_number")
-    address = next((a for a in delivery_addresses(user) if a.id == ship_to_id), None)
+    addresses = delivery_addresses(user) if for_account is None else account_addresses(account_id)
+    address = next((a for a in addresses if a.id == ship_to_id), None)
     if address is None:
         raise DomainError("Choose one of your account's delivery addresses.", field="ship_to_id")
     earliest = earliest_delivery(current, today)
@@ -396,13 +456,13 @@ def place_order(
             f"The earliest possible date is {earliest:%d %b %Y}.", field="requested_date"
         )
     for row in current.rows:
-        check_quantity(row.line.product, row.line.quantity)
+        check_quantity(row.line.product, row.line.quantity, replacement=free_of_charge)
 
-    account = db.session.get(CustomerAccount, user.account_id)
+    account = db.session.get(CustomerAccount, account_id)
     needs_approval = account.approval_limit is not None and current.total > account.approval_limit
     order = Order(
         number=_next_order_number(today.year),
-        account_id=user.account_id,
+        account_id=account_id,
         placed_by_id=user.id,
         status="awaiting_approval" if needs_approval else "placed",
         po_number=po_number,
@@ -447,7 +507,7 @@ def place_order(
     except IntegrityError:
         # The same key won a race with us: that order stands, ours never existed.
         db.session.rollback()
-        existing = _order_with_key(user, key)
+        existing = _order_with_key(account_id, key)
         if existing is None:
             raise
         return existing, False
@@ -459,6 +519,8 @@ def place_order(
         _notify_approvers(order, user)
     else:
         _notify_desk_of_new_order(order, user)
+    if also is not None:
+        also(order)
     if lines is None:
         db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
     db.session.commit()

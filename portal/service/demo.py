@@ -13,7 +13,7 @@ from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
 from portal.extensions import db
 
-from . import workflow
+from . import complaints, workflow
 from .models import ServiceHoliday
 
 SUBJECTS = [
@@ -167,6 +167,8 @@ def load(rng: random.Random, now: datetime) -> dict[str, int]:
                 continue
             workflow.change_status(worker, request, "in_progress", now=first + timedelta(hours=1))
             solved = first + timedelta(days=1)
+            if complaints.is_quality_complaint(request):
+                _quality_steps(worker, request, first + timedelta(hours=2))
             workflow.change_status(
                 worker,
                 request,
@@ -191,4 +193,133 @@ def load(rng: random.Random, now: datetime) -> dict[str, int]:
                 comment="" if plan == "closed_ok" else "It took three visits.",
                 now=solved + timedelta(hours=20),
             )
+    made += _replaced_complaint(service, now)
+    made += _open_complaint(service, now)
     return {"service requests": made}
+
+
+QUALITY_TEXTS = {
+    "affected": "Burrs inside the bore, found at incoming inspection; batch 24-117.",
+    "containment": "Stock of batch 24-117 blocked at the vendor and sorted at the customer.",
+    "root_cause": "Worn deburring tool on machining cell 4; tool life not tracked.",
+    "corrective_action": "Tool life counter on cell 4, tool changed every 800 parts.",
+    "verification": "Three batches since inspected 100 %: no burrs found.",
+}
+
+
+def _quality_steps(worker: User, request, at: datetime, quantity: int = 12) -> None:
+    complaints.record_steps(
+        worker, request, texts=QUALITY_TEXTS, affected_quantity=quantity, now=at
+    )
+
+
+def _delivered_line(account_id: int):
+    """The account's delivered order line of the largest quantity (a complaint's subject)."""
+    from portal.fulfilment.models import Shipment, ShipmentLine
+    from portal.ordering.models import OrderLine
+
+    return db.session.scalar(
+        select(OrderLine)
+        .join(ShipmentLine, ShipmentLine.line_id == OrderLine.id)
+        .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+        .where(Shipment.account_id == account_id, Shipment.delivered_on.is_not(None))
+        .order_by(OrderLine.quantity.desc(), OrderLine.id)
+        .limit(1)
+    )
+
+
+def _replaced_complaint(service: User, now: datetime) -> int:
+    """A quality complaint at Acme about a delivered order line, with its five steps
+    recorded, a replacement order free of charge on the desk, resolved and confirmed."""
+    acme = db.session.scalar(select(CustomerAccount).where(CustomerAccount.number == "C-10001"))
+    buyer = db.session.scalar(select(User).where(User.email == "buyer@acme.test"))
+    if acme is None or buyer is None:
+        return 0
+    line = _delivered_line(acme.id)
+    if line is None:
+        return 0
+    opened = _at(_working_day(now, 12), 9)
+    request = workflow.open_request(
+        buyer,
+        kind="complaint_quality",
+        priority="normal",
+        title=f"Burrs inside {line.sku}",
+        description="Found at incoming inspection on part of the delivery.\n\n"
+        "- photos attached to the inspection report",
+        now=opened,
+        order_line_id=line.id,
+    )
+    workflow.post(
+        service,
+        request,
+        body="Thank you. We block the batch here and send a sorting instruction.",
+        internal=False,
+        now=opened + timedelta(hours=1),
+    )
+    workflow.change_status(service, request, "in_progress", now=opened + timedelta(hours=2))
+    affected = max(1, min(line.quantity, line.quantity // 10 or 1))
+    complaints.record_steps(
+        service,
+        request,
+        texts={"affected": QUALITY_TEXTS["affected"], "containment": QUALITY_TEXTS["containment"]},
+        affected_quantity=affected,
+        now=opened + timedelta(hours=3),
+    )
+    complaints.create_replacement(
+        service, request, now=opened + timedelta(hours=4), today=now.date()
+    )
+    _quality_steps(service, request, opened + timedelta(days=3), affected)
+    resolved = opened + timedelta(days=4)
+    workflow.change_status(
+        service,
+        request,
+        "resolved",
+        now=resolved,
+        resolution="Replacement parts sent free of charge; the cause is corrected and verified.",
+    )
+    workflow.confirm(
+        buyer,
+        request,
+        satisfied=True,
+        comment="Quick and thorough.",
+        now=resolved + timedelta(hours=5),
+    )
+    return 1
+
+
+def _open_complaint(service: User, now: datetime) -> int:
+    """A quality complaint at Globex being worked: two of its five steps recorded, no
+    replacement yet (the button waits on the page)."""
+    buyer = db.session.scalar(select(User).where(User.email == "buyer@globex.test"))
+    if buyer is None:
+        return 0
+    line = _delivered_line(buyer.account_id)
+    opened = _at(_working_day(now, 2), 10)
+    request = workflow.open_request(
+        buyer,
+        kind="complaint_quality",
+        priority="normal",
+        title=f"Damaged threads on {line.sku}" if line else "Damaged threads on fasteners",
+        description="Four pieces of the last delivery do not take the nut.",
+        now=opened,
+        order_line_id=line.id if line else None,
+    )
+    workflow.post(
+        service,
+        request,
+        body="Please set the carton aside; we are checking the lot here.",
+        internal=False,
+        now=opened + timedelta(hours=1),
+    )
+    workflow.change_status(service, request, "in_progress", now=opened + timedelta(hours=1))
+    complaints.record_steps(
+        service,
+        request,
+        texts={
+            "affected": "Thread damaged at the tip, four pieces from one carton.",
+            "containment": "Cartons of the same lot held in the warehouse and checked.",
+        },
+        affected_quantity=4,
+        now=opened + timedelta(hours=2),
+    )
+    return 1

@@ -120,3 +120,40 @@ class TargetForm(FlaskForm):
     resolution_hours = StringField(
         "Resolution (working hours)", validators=[Optional(), Length(max=10)]
     )
+
+
+class QualityStepsForm(FlaskForm):
+    """The five steps of a quality complaint; each is saved when it changed."""
+
+    affected_quantity = StringField(
+        "Affected quantity",
+        validators=[Optional(), Length(max=12)],
+        description="How many parts are defective, in the product's unit.",
+        render_kw={"inputmode": "numeric"},
+    )
+    affected = TextAreaField(
+        "Which parts (batch, lot, delivery)",
+        validators=[Optional(), Length(max=5_000)],
+        render_kw={"rows": 2},
+    )
+    containment = TextAreaField(
+        "Containment",
+        validators=[Optional(), Length(max=5_000)],
+        description="What keeps more defective parts from reaching the customer now.",
+        render_kw={"rows": 2},
+    )
+    root_cause = TextAreaField(
+        "Root cause", validators=[Optional(), Length(max=5_000)], render_kw={"rows": 2}
+    )
+    corrective_action = TextAreaField(
+        "Corrective action",
+        validators=[Optional(), Length(max=5_000)],
+        description="What was changed so the cause cannot recur.",
+        render_kw={"rows": 2},
+    )
+    verification = TextAreaField(
+        "Verification of its effect",
+        validators=[Optional(), Length(max=5_000)],
+        description="How you know the corrective action works.",
+        render_kw={"rows": 2},
+    )

@@ -14,7 +14,12 @@ requests opened in the period:
   not yet answered past its time); a promise still running counts not at all;
 - open and overdue: requests not yet resolved, and those of them with a
   breached promise;
-- satisfied: share of the customers' answers on closing that were "satisfied".
+- satisfied: share of the customers' answers on closing that were "satisfied";
+- complaints per 100 order lines: complaints (about a delivery, quality, an
+  invoice or other) opened in the period per 100 lines of the orders placed in
+  it (orders neither rejected nor cancelled, replacement orders left out); the
+  overall figure is the sum of complaints over the sum of lines, not an average
+  of the accounts' figures.
 """
 
 from __future__ import annotations
@@ -26,13 +31,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from portal.accounts.models import CustomerAccount
 from portal.extensions import db
 
 from . import promises
-from .models import OPEN_STATUSES, ServiceRequest
+from .models import COMPLAINT_KINDS, OPEN_STATUSES, ReplacementOrder, ServiceRequest
 
 HOUR = 3600
 
@@ -169,3 +174,80 @@ def measures_for(visible: Select, start: datetime, now: datetime) -> Report:
             key=lambda item: item[0].name.lower(),
         ),
     )
+
+
+# --- complaints per 100 order lines --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComplaintCount:
+    """What the complaint rate needs of one account for a period."""
+
+    account_id: int
+    complaints: int
+    order_lines: int
+
+
+@dataclass(frozen=True)
+class ComplaintRate:
+    complaints: int = 0
+    order_lines: int = 0
+
+    @property
+    def per_100_lines(self) -> float | None:
+        return self.complaints * 100 / self.order_lines if self.order_lines else None
+
+
+def complaint_rates(
+    counts: Iterable[ComplaintCount],
+) -> tuple[ComplaintRate, dict[int, ComplaintRate]]:
+    """Complaints per 100 order lines overall and per account (see the module's definitions)."""
+    per_account: dict[int, ComplaintRate] = {}
+    complaints = lines = 0
+    for count in counts:
+        before = per_account.get(count.account_id, ComplaintRate())
+        per_account[count.account_id] = ComplaintRate(
+            before.complaints + count.complaints, before.order_lines + count.order_lines
+        )
+        complaints += count.complaints
+        lines += count.order_lines
+    return ComplaintRate(complaints, lines), per_account
+
+
+def complaint_counts(
+    account_ids: Iterable[int] | None, start: datetime, end: datetime
+) -> list[ComplaintCount]:
+    """Each account's complaints and order lines for [start, end) (two grouped statements);
+    `account_ids` None: every account."""
+    from portal.ordering.models import Order, OrderLine
+
+    complaints_query = (
+        select(ServiceRequest.account_id, func.count())
+        .where(
+            ServiceRequest.kind.in_(COMPLAINT_KINDS),
+            ServiceRequest.opened_at >= start,
+            ServiceRequest.opened_at < end,
+        )
+        .group_by(ServiceRequest.account_id)
+    )
+    lines_query = (
+        select(Order.account_id, func.count(OrderLine.id))
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(
+            Order.placed_at >= start,
+            Order.placed_at < end,
+            Order.status.not_in(("rejected", "cancelled")),
+            Order.id.not_in(select(ReplacementOrder.order_id)),
+        )
+        .group_by(Order.account_id)
+    )
+    if account_ids is not None:
+        ids = sorted(set(account_ids))
+        complaints_query = complaints_query.where(ServiceRequest.account_id.in_(ids))
+        lines_query = lines_query.where(Order.account_id.in_(ids))
+    complaints = dict(db.session.execute(complaints_query).all())
+    lines = dict(db.session.execute(lines_query).all())
+    return [
+        ComplaintCount(account_id, complaints.get(account_id, 0), lines.get(account_id, 0))
+        for account_id in sorted(set(complaints) | set(lines))
+    ]

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from portal.accounts.models import CustomerAccount, User
     from portal.catalog.models import Product
     from portal.equipment.models import EquipmentUnit
-    from portal.ordering.models import OrderLine
+    from portal.ordering.models import Order, OrderLine
 
 KINDS = {
     "installation": "Installation",
@@ -217,3 +217,70 @@ class ServiceTarget(db.Model):
     resolution_hours: Mapped[int]
 
     account: Mapped[CustomerAccount] = relationship()
+
+
+# The eight-disciplines idea in a light form: what a quality complaint must record
+# before it can be resolved, in the order it is worked.
+QUALITY_STEPS = {
+    "affected": "Affected quantity",
+    "containment": "Containment",
+    "root_cause": "Root cause",
+    "corrective_action": "Corrective action",
+    "verification": "Verification of its effect",
+}
+QUALITY_KIND = "complaint_quality"
+COMPLAINT_KINDS = (
+    "complaint_delivery",
+    "complaint_quality",
+    "complaint_invoice",
+    "complaint_other",
+)
+
+
+class QualityStep(db.Model):
+    """One step of a quality complaint: what was found or done, who recorded it and
+    when (the latest change; every change is also a ServiceEvent). The affected
+    step carries the quantity the quality record counts."""
+
+    __tablename__ = "quality_step"
+    __table_args__ = (
+        UniqueConstraint("request_id", "step", name="uq_quality_step_request_step"),
+        CheckConstraint(f"step IN {tuple(QUALITY_STEPS)}", name="step"),
+        CheckConstraint(
+            "(step = 'affected' AND quantity >= 1) OR (step <> 'affected' AND quantity IS NULL)",
+            name="quantity",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[int | None]
+    text: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    recorded_by: Mapped[User | None] = relationship()
+
+    @property
+    def label(self) -> str:
+        return QUALITY_STEPS[self.step]
+
+
+class ReplacementOrder(db.Model):
+    """An order placed at zero price to replace what a quality complaint found
+    defective: the link both ways between the request and the order."""
+
+    __tablename__ = "replacement_order"
+    __table_args__ = (Index("ix_replacement_order_request", "request_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("customer_order.id", ondelete="CASCADE"), unique=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    order: Mapped[Order] = relationship()
+    created_by: Mapped[User | None] = relationship()

@@ -294,3 +294,36 @@ def accounts_to_filter(viewer: User) -> list[CustomerAccount]:
     if not viewer.has_role(*ALL_ACCOUNTS):
         query = query.where(CustomerAccount.account_manager_id == viewer.id)
     return list(db.session.scalars(query))
+
+
+def visible_account_ids(viewer: User) -> list[int] | None:
+    """The accounts whose figures the viewer may read: a customer its own; an account
+    manager (without a role that sees all) those they manage; None for all accounts."""
+    if not viewer.is_vendor_staff:
+        return [viewer.account_id]
+    if not viewer.has_role(*WORKERS):
+        raise Forbidden("Service figures are for service staff, engineers and account managers.")
+    if viewer.has_role(*ALL_ACCOUNTS):
+        return None
+    return [a.id for a in accounts_to_filter(viewer)]
+
+
+def products_named(keyed: dict) -> dict:
+    """The products whose ids key `keyed`, by id (one query)."""
+    from portal.catalog.models import Product
+
+    ids = [k for k in keyed if k is not None]
+    if not ids:
+        return {}
+    return {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(ids)))}
+
+
+def accounts_named(keyed: dict) -> dict:
+    """The accounts whose ids key `keyed`, by id (one query)."""
+    ids = [k for k in keyed if k is not None]
+    if not ids:
+        return {}
+    return {
+        a.id: a
+        for a in db.session.scalars(select(CustomerAccount).where(CustomerAccount.id.in_(ids)))
+    }

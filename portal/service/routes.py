@@ -15,10 +15,11 @@ from portal.attachments.service import ACCEPTED
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.htmx import render_page
+from portal.ordering import order_page
 from portal.params import database_int
 from portal.security import requires
 
-from . import promises, reading, settings, workflow
+from . import complaints, promises, reading, settings, workflow
 from .forms import (
     WEEKDAY_FIELDS,
     ActionForm,
@@ -28,18 +29,27 @@ from .forms import (
     HolidayForm,
     HolidayImportForm,
     PostForm,
+    QualityStepsForm,
     ReopenForm,
     RequestForm,
     StatusForm,
     TargetForm,
 )
-from .models import PRIORITIES, STATUSES, ServiceRequest
+from .models import PRIORITIES, QUALITY_STEPS, STATUSES, ServiceRequest
 
 bp = Blueprint("service", __name__)
 
 READERS = reading.READERS
 WORKERS = reading.WORKERS
 MEASURE_DAYS = 90
+QUALITY_DAYS = 365
+
+
+@bp.record_once
+def _add_to_order_pages(state) -> None:
+    # Ordering must not know the service area: a replacement order's pages learn
+    # which complaint it replaces from here.
+    order_page.add_origin(state.app, complaints.order_origins)
 
 
 @bp.app_template_filter("working_time")
@@ -203,6 +213,8 @@ def _render_detail(service_request: ServiceRequest, code: int = 200, **forms):
     messages = reading.thread(current_user, service_request)
     own_files, message_files = reading.files_of(current_user, service_request, messages)
     vendor = current_user.is_vendor_staff
+    quality = complaints.is_quality_complaint(service_request)
+    steps = complaints.steps_of(service_request) if quality else {}
     return render_page(
         "service/detail.html",
         "content",
@@ -221,6 +233,26 @@ def _render_detail(service_request: ServiceRequest, code: int = 200, **forms):
         take_form=ActionForm(),
         confirm_form=forms.get("confirm_form") or ConfirmForm(),
         reopen_form=forms.get("reopen_form") or ReopenForm(),
+        quality=quality,
+        quality_steps=QUALITY_STEPS,
+        steps=steps,
+        missing=[label for step, label in QUALITY_STEPS.items() if step not in steps],
+        replacements=complaints.replacements_of(service_request) if quality else [],
+        replacement_refusal=(
+            complaints.replacement_refusal(service_request) if quality and vendor else None
+        ),
+        quality_form=(
+            forms.get("quality_form") or _quality_form(steps) if quality and vendor else None
+        ),
+    )
+
+
+def _quality_form(steps) -> QualityStepsForm:
+    affected = steps.get("affected")
+    return QualityStepsForm(
+        formdata=None,
+        affected_quantity=str(affected.quantity) if affected else "",
+        **{step: row.text for step, row in steps.items()},
     )
 
 
@@ -375,17 +407,109 @@ def reopen(request_id: int):
     return _render_detail(service_request, 422, reopen_form=form)
 
 
+@bp.post("/service/<int:request_id>/quality")
+@requires(*WORKERS)
+def quality_steps(request_id: int):
+    """Record or change the steps of a quality complaint (each change an event)."""
+    service_request = _request_or_404(request_id)
+    form = QualityStepsForm()
+    if form.validate_on_submit():
+        try:
+            changed = complaints.record_steps(
+                current_user,
+                service_request,
+                texts={step: form[step].data or "" for step in QUALITY_STEPS},
+                affected_quantity=form.affected_quantity.data,
+                now=utcnow(),
+            )
+        except Forbidden:
+            abort(403)
+        except DomainError as error:
+            db.session.rollback()
+            error.attach_to(form)
+        else:
+            flash(
+                f"Saved: {', '.join(changed).lower()}." if changed else "Nothing had changed.",
+                "success",
+            )
+            return _back(service_request, "quality")
+    return _render_detail(service_request, 422, quality_form=form)
+
+
+@bp.post("/service/<int:request_id>/replacement")
+@requires(*WORKERS)
+def replacement(request_id: int):
+    """Place a zero-price replacement order for the complaint's product and affected
+    quantity; it goes to the order desk like any order."""
+    service_request = _request_or_404(request_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        order = complaints.create_replacement(
+            current_user, service_request, now=utcnow(), today=utcnow().date()
+        )
+    except Forbidden:
+        abort(403)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(f"Order {order.number} replaces the affected parts free of charge.", "success")
+    return _back(service_request, "quality")
+
+
+@bp.get("/service/quality")
+@requires(*READERS)
+def quality_record():
+    """Defective parts per million: per product and per account for vendor staff
+    (account managers their accounts), a customer about its own deliveries."""
+    from .quality import defects_ppm
+
+    days = request.args.get("days", QUALITY_DAYS, type=database_int)
+    days = days if days in (90, 180, 365, 730) else QUALITY_DAYS
+    today = utcnow().date()
+    start, end = today - timedelta(days=days - 1), today + timedelta(days=1)
+    account_ids = reading.visible_account_ids(current_user)
+    by_product = defects_ppm(start, end, by="product", account_ids=account_ids)
+    by_account = (
+        defects_ppm(start, end, by="account", account_ids=account_ids)
+        if current_user.is_vendor_staff
+        else {}
+    )
+    total = defects_ppm(start, end, by="total", account_ids=account_ids).get(None)
+    return render_page(
+        "service/quality.html",
+        "results",
+        days=days,
+        total=total,
+        # Products with a defect recorded, worst first; the clean ones are only counted.
+        products=reading.products_named({k: d for k, d in by_product.items() if d.affected}),
+        by_product=sorted(
+            ((k, d) for k, d in by_product.items() if d.affected),
+            key=lambda item: (-(item[1].ppm or 0), -item[1].affected),
+        ),
+        clean_products=sum(1 for d in by_product.values() if not d.affected),
+        accounts=reading.accounts_named(by_account),
+        by_account=sorted(
+            by_account.items(), key=lambda item: (-(item[1].ppm or 0), -item[1].affected)
+        ),
+    )
+
+
 @bp.get("/service/measures")
 @requires(*READERS)
 def measures():
     """How well the promises are kept: per account for vendor staff (account managers
     their accounts), a customer about its own requests, beside the promise."""
-    from .measures import measures_for
+    from .measures import complaint_counts, complaint_rates, measures_for
 
     now = utcnow()
     days = request.args.get("days", MEASURE_DAYS, type=database_int)
     days = days if 7 <= days <= 730 else MEASURE_DAYS
     report = measures_for(reading.visible_requests(current_user), now - timedelta(days=days), now)
+    overall, per_account = complaint_rates(
+        complaint_counts(reading.visible_account_ids(current_user), now - timedelta(days=days), now)
+    )
     targets = (
         None
         if current_user.is_vendor_staff
@@ -397,6 +521,8 @@ def measures():
         report=report,
         days=days,
         targets=targets,
+        complaints_overall=overall,
+        complaints_by_account=per_account,
         priorities=PRIORITIES,
     )
 

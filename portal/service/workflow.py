@@ -24,7 +24,7 @@ from portal.extensions import db
 from portal.markdown import render as render_markdown
 from portal.ordering.models import Order, OrderLine
 
-from . import promises
+from . import complaints, promises
 from .clock import add_working_days
 from .models import KINDS, PRIORITIES, STATUSES, ServiceEvent, ServiceMessage, ServiceRequest
 from .reading import ALL_ACCOUNTS, WORKERS, workers
@@ -63,6 +63,20 @@ def _event(
         )
     )
     request.last_activity_at = now
+
+
+def record_event(
+    request: ServiceRequest,
+    actor: User | None,
+    kind: str,
+    now: datetime,
+    before=None,
+    after=None,
+    **detail,
+) -> None:
+    """Write an event of the request in the current transaction (the area's other
+    modules: quality steps, replacement orders)."""
+    _event(request, actor, kind, now, before, after, **detail)
 
 
 def _set_status(request: ServiceRequest, actor: User | None, status: str, now: datetime, **detail):
@@ -288,7 +302,9 @@ def post(
 
 def _take_if_unowned(request: ServiceRequest, user: User, now: datetime) -> None:
     if request.owner_id is None:
-        request.owner_id = user.id
+        # The relationship too: a page loaded `owner` as None, and the status
+        # notification reads its name.
+        request.owner = user
         _event(request, user, "owner", now, after=user.name, reason="Took it")
 
 
@@ -356,6 +372,15 @@ def change_status(
     resolution = _clean_text(
         resolution, "resolution", "the resolution", required=status == "resolved"
     )
+    if status == "resolved":
+        missing = complaints.missing_steps(request)
+        if missing:
+            raise DomainError(
+                "A quality complaint is resolved once its steps are recorded. Still missing: "
+                + ", ".join(label.lower() for label in missing)
+                + ".",
+                field="status",
+            )
     _take_if_unowned(request, user, now)
     _first_response(request, user, now)
     if status == "resolved":
@@ -492,6 +517,13 @@ def _vendor_people(request: ServiceRequest) -> list[User]:
     if request.account.account_manager is not None:
         people.append(request.account.account_manager)
     return people
+
+
+def notify(side: str, request: ServiceRequest, actor: User | None, kind: str, text: str) -> None:
+    """Tell the customer's people (`side` "customer") or the vendor's (the owner or
+    the service team, and the account manager) about the request."""
+    people = _customer_people(request) if side == "customer" else _vendor_people(request)
+    _notify(people, actor, kind, text, request)
 
 
 def _notify(users, actor: User | None, kind: str, text: str, request: ServiceRequest) -> None:

@@ -168,11 +168,14 @@ PAGES = [
     Page("buyer", "/service/new", "Ask for help or complain"),
     Page("buyer", "/service/{service_request}", "{service_request_title}"),
     Page("buyer", "/service/measures", "How service promises are kept"),
+    Page("buyer", "/service/quality", "Quality record"),
     Page("service", "/", ""),
     Page("service", "/service", "Service requests"),
     Page("service", "/service/{service_request}", "{service_request_title}"),
     Page("service", "/service/new", "Open a request for a customer"),
     Page("service", "/service/measures", "How service promises are kept"),
+    Page("service", "/service/quality", "Quality record"),
+    Page("service", "/service/{open_complaint}", "{open_complaint_title}"),
     Page("admin", "/service/settings", "Service hours and promises"),
     # The vendor's scorecard for the customer and relationship reviews.
     Page("buyer", "/scorecard", "How Northwind Components is doing for you"),
@@ -254,6 +257,13 @@ def demo_objects(app, demo):
                 .order_by(ServiceRequest.id)
             ).first(),
         )
+        open_complaint = db.session.scalars(
+            select(ServiceRequest)
+            .where(
+                ServiceRequest.kind == "complaint_quality", ServiceRequest.status == "in_progress"
+            )
+            .order_by(ServiceRequest.id.desc())
+        ).first()
         product = db.session.get(Product, forecast_product)
         # Something in the buyer's cart and a saved list, so that those pages show
         # their tables and forms rather than an empty state.
@@ -297,6 +307,8 @@ def demo_objects(app, demo):
             "equipment_unit": equipment_unit.id,
             "equipment_unit_title": equipment_unit.product.name,
             "equipment_product": equipment_unit.product_id,
+            "open_complaint": open_complaint.id,
+            "open_complaint_title": open_complaint.title,
         }
 
 

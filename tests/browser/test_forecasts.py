@@ -134,9 +134,7 @@ def test_keys_move_past_the_first_screen_into_rows_loaded_on_the_way(
 
     sign_in(page, "buyer@acme.test")
     page.goto("/forecasts")
-    expect(page.locator("#forecast-grid tbody input[data-cell]")).to_have_count(
-        drafts.BATCH * 12
-    )
+    expect(page.locator("#forecast-grid tbody input[data-cell]")).to_have_count(drafts.BATCH * 12)
     expect(page.locator(f"#q-{ids[far]}-{_month(0)}")).to_have_count(0)
     expect(page.locator("#grand-total")).to_have_text("120")
     page.locator(f"#q-{ids[0]}-{_month(0)}").click()

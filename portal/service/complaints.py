@@ -1,0 +1,253 @@
+"""Quality complaints: the eight-disciplines steps in a light form, and the
+replacement order made from a complaint.
+
+A request of kind "complaint about quality" records the affected quantity,
+its containment, the root cause, the corrective action and the verification
+of its effect, each with who entered it and when. Vendor staff enter and edit
+them; every change is a ServiceEvent; the customer reads them on its request.
+The request cannot be resolved until all five are there (`missing_steps`,
+checked by `workflow.change_status`).
+
+A replacement order is placed through the ordering service at zero price for
+the complaint's product and affected quantity, to the customer's default
+delivery address, and goes to the order desk like any order. One per
+complaint, unless that one was cancelled or rejected.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from portal.accounts.models import User
+from portal.errors import DomainError, Forbidden
+from portal.extensions import db
+from portal.ordering import service as ordering
+from portal.ordering.models import Order
+
+from .models import QUALITY_KIND, QUALITY_STEPS, QualityStep, ReplacementOrder, ServiceRequest
+from .reading import WORKERS
+
+STEP_MAX = 5_000
+MAX_AFFECTED = 10_000_000
+# An order in these states replaces nothing: another may be made.
+VOID_ORDER_STATUSES = ("cancelled", "rejected")
+
+
+def is_quality_complaint(request: ServiceRequest) -> bool:
+    return request.kind == QUALITY_KIND
+
+
+def steps_of(request: ServiceRequest) -> dict[str, QualityStep]:
+    """The steps recorded so far, by step name (one query)."""
+    rows = db.session.scalars(
+        select(QualityStep)
+        .where(QualityStep.request_id == request.id)
+        .options(joinedload(QualityStep.recorded_by))
+    )
+    return {row.step: row for row in rows}
+
+
+def missing_steps(request: ServiceRequest) -> list[str]:
+    """What a quality complaint still lacks before it can be resolved, as the page names it."""
+    if not is_quality_complaint(request):
+        return []
+    done = steps_of(request)
+    return [label for step, label in QUALITY_STEPS.items() if step not in done]
+
+
+def _worker(user: User, what: str) -> None:
+    if not user.is_vendor_staff or not user.has_role(*WORKERS):
+        raise Forbidden(f"Only service staff, engineers and account managers {what}.")
+
+
+def _quantity(raw) -> int | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise DomainError(
+            "Enter the affected quantity as a whole number.", field="affected_quantity"
+        ) from None
+    if not 1 <= value <= MAX_AFFECTED:
+        raise DomainError(
+            f"The affected quantity is between 1 and {MAX_AFFECTED:,}.", field="affected_quantity"
+        )
+    return value
+
+
+def _short(text: str | None) -> str | None:
+    return None if text is None else (text if len(text) <= 200 else text[:199] + "…")
+
+
+def record_steps(
+    user: User,
+    request: ServiceRequest,
+    *,
+    texts: dict[str, str],
+    affected_quantity,
+    now: datetime,
+) -> list[str]:
+    """Enter or change the steps of a quality complaint. Only what changed is
+    written (who and when become the person and the moment of this change) and
+    each change is an event; an emptied step is removed. All or nothing: a bad
+    value changes no step. Returns the labels of the steps changed."""
+    from .workflow import record_event
+
+    _worker(user, "record the quality steps")
+    if not is_quality_complaint(request):
+        raise DomainError("Only a complaint about quality has these steps.")
+    if request.status == "closed":
+        raise DomainError("This complaint is closed; its steps stay as they were.")
+    quantity = _quantity(affected_quantity)
+    wanted: dict[str, tuple[int | None, str]] = {}
+    for step in QUALITY_STEPS:
+        text = (texts.get(step) or "").strip()
+        if len(text) > STEP_MAX:
+            raise DomainError(f"Keep each step under {STEP_MAX:,} characters.", field=step)
+        wanted[step] = (quantity if step == "affected" else None, text)
+    if wanted["affected"][1] and quantity is None:
+        raise DomainError(
+            "Enter how many parts are affected, or leave the description empty.",
+            field="affected_quantity",
+        )
+    current = steps_of(request)
+    changed = []
+    for step, (step_quantity, text) in wanted.items():
+        row = current.get(step)
+        empty = step_quantity is None and not text if step == "affected" else not text
+        before = None if row is None else _described(row.quantity, row.text)
+        if row is None and empty:
+            continue
+        if row is not None and (row.quantity, row.text) == (step_quantity, text):
+            continue
+        if empty:
+            db.session.delete(row)
+            after = None
+        else:
+            if row is None:
+                row = QualityStep(request_id=request.id, step=step)
+                db.session.add(row)
+            row.quantity, row.text = step_quantity, text
+            row.recorded_by_id, row.recorded_at = user.id, now
+            after = _described(step_quantity, text)
+        record_event(
+            request,
+            user,
+            "quality_step",
+            now,
+            before=_short(before),
+            after=_short(after),
+            step=step,
+        )
+        changed.append(QUALITY_STEPS[step])
+    db.session.commit()
+    return changed
+
+
+def _described(quantity: int | None, text: str) -> str:
+    if quantity is None:
+        return text
+    return f"{quantity:,}" + (f" — {text}" if text else "")
+
+
+# --- replacement orders --------------------------------------------------------------------------
+
+
+def replacements_of(request: ServiceRequest) -> list[ReplacementOrder]:
+    """The replacement orders made from the complaint, oldest first, with their orders."""
+    return list(
+        db.session.scalars(
+            select(ReplacementOrder)
+            .where(ReplacementOrder.request_id == request.id)
+            .options(joinedload(ReplacementOrder.order), joinedload(ReplacementOrder.created_by))
+            .order_by(ReplacementOrder.id)
+        )
+    )
+
+
+def replacement_refusal(request: ServiceRequest) -> str | None:
+    """Why no replacement order can be made from this request now, or None."""
+    if not is_quality_complaint(request):
+        return "Only a complaint about quality is replaced by an order."
+    if request.product_id is None:
+        return "The complaint names no product: open it from the order line or the product."
+    if request.status == "closed":
+        return "The complaint is closed."
+    affected = steps_of(request).get("affected")
+    if affected is None:
+        return "Record the affected quantity first: the replacement is for that many."
+    for replacement in replacements_of(request):
+        if replacement.order.status not in VOID_ORDER_STATUSES:
+            return f"Order {replacement.order.number} already replaces the affected parts."
+    return None
+
+
+def create_replacement(user: User, request: ServiceRequest, *, now: datetime, today: date) -> Order:
+    """Place a zero-price order for the complaint's product and affected quantity,
+    delivered to the customer's default address, linked to the complaint both ways."""
+    from .workflow import notify, record_event
+
+    _worker(user, "make replacement orders")
+    refusal = replacement_refusal(request)
+    if refusal:
+        raise DomainError(refusal)
+    addresses = ordering.account_addresses(request.account_id)
+    if not addresses:
+        raise DomainError(f"{request.account.name} has no delivery address to send it to.")
+    quantity = steps_of(request)["affected"].quantity
+    made_before = db.session.scalar(
+        select(func.count()).where(ReplacementOrder.request_id == request.id)
+    )
+
+    def link(order: Order) -> None:
+        db.session.add(
+            ReplacementOrder(
+                request_id=request.id, order_id=order.id, created_by_id=user.id, created_at=now
+            )
+        )
+        record_event(request, user, "replacement_order", now, after=order.number, order_id=order.id)
+        notify(
+            "customer",
+            request,
+            user,
+            "service_replacement",
+            f"Order {order.number} replaces {quantity:,} × {request.product.sku} free of charge "
+            f"({request.reference})",
+        )
+
+    order, _created = ordering.place_order(
+        user,
+        po_number=request.reference,
+        ship_to_id=addresses[0].id,
+        requested_date=None,
+        notes=f"Replacement free of charge for {request.reference}: {request.title}",
+        # One key per attempt: a double click makes one order, a new attempt after a
+        # cancelled replacement makes another.
+        idempotency_key=f"replacement-{request.id}-{made_before + 1}",
+        today=today,
+        lines=[(request.product, quantity)],
+        for_account=request.account,
+        free_of_charge=True,
+        also=link,
+    )
+    return order
+
+
+def order_origins(order: Order, viewer: User) -> list[tuple[str, str | None]]:
+    """For the order pages: the service request an order replaces parts for (one query)."""
+    from flask import url_for
+
+    from .reading import may_see
+
+    request_id = db.session.scalar(
+        select(ReplacementOrder.request_id).where(ReplacementOrder.order_id == order.id)
+    )
+    if request_id is None:
+        return []
+    text = f"Replacement for service request SR-{request_id:05d}, free of charge"
+    link = url_for("service.detail", request_id=request_id) if may_see(viewer, request_id) else None
+    return [(text, link)]
