@@ -24,6 +24,7 @@ from portal.fulfilment import ledger
 from portal.ideas import measures as idea_measures
 from portal.ideas.models import Idea
 from portal.service import measures as service_measures
+from portal.service import quality
 from portal.service.models import ServiceRequest
 
 WINDOW_DAYS = 90
@@ -99,12 +100,14 @@ def periods(today: date, days: int = WINDOW_DAYS) -> tuple[Period, Period]:
 
 
 def defects_per_million(account_id: int, start: date, end: date) -> float | None:
-    """Defects per million delivered units for the account over start..end.
-
-    SLOT FOR THE LEAD: the quality area's function (another branch, not merged
-    when this was written) computes this figure; call it here after merging.
-    Until then there is no figure, and the page says so — never a made-up one."""
-    return None
+    """Defects per million delivered units for the account over start..end (both
+    days included): the quality record's figure (service.quality.defects_ppm), None
+    when nothing was delivered in the period."""
+    figures = quality.defects_ppm(
+        start, end + timedelta(days=1), by="account", account_ids=[account_id]
+    )
+    found = figures.get(account_id)
+    return None if found is None else found.ppm
 
 
 def promise_figures(account_id: int, period: Period, today: date) -> ledger.Figures:
