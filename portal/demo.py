@@ -105,6 +105,7 @@ def load() -> dict[str, int]:
     from portal.notifications.service import without_nudges
     from portal.ordering import demo as ordering_demo
     from portal.plans import demo as plans_demo
+    from portal.relationship import demo as relationship_demo
     from portal.service import demo as service_demo
 
     with without_nudges():
@@ -117,6 +118,7 @@ def load() -> dict[str, int]:
         counts |= plans_demo.load(random.Random(4646), utcnow().date())
         counts |= forecasts_demo.load(random.Random(4646), utcnow().date())
         counts |= service_demo.load(random.Random(4747), utcnow())
+        counts |= relationship_demo.load(utcnow())
         _forget_demo_mail()
     return counts
 

@@ -82,6 +82,7 @@ def filesize(size: int | None) -> str:
 NAVIGATION = {
     "vendor": [
         ("Home", "home.index", None),
+        ("Portfolio", "relationship.portfolio", {Role.ACCOUNT_MANAGER, Role.ADMIN}),
         ("Catalog", "catalog.index", None),
         ("Desk", "fulfilment.inbox", {Role.FULFILMENT, Role.ADMIN, Role.ACCOUNT_MANAGER}),
         ("Orders", "ordering.orders", None),

@@ -159,6 +159,20 @@ def _close_resolved_service_requests():
     return workflow.close_resolved_requests(utcnow())
 
 
+def _refresh_relationships():
+    """Today's relationship snapshot of every account; red episodes alert their managers."""
+    from portal.relationship import snapshots
+
+    return snapshots.refresh()
+
+
+def _escalate_relationship_alerts():
+    """Red alerts nobody acknowledged within two working days go to the vendor admins."""
+    from portal.relationship import alerts
+
+    return alerts.escalate(utcnow())
+
+
 def _purge_worker_records():
     """Heartbeats of workers gone for a week, failures retried a month ago."""
     from portal.background.models import JobFailure, WorkerHeartbeat
@@ -225,6 +239,20 @@ def jobs_of(config) -> list[Job]:
             "Removes heartbeats of workers gone for a week and failures retried a month ago.",
             _purge_worker_records,
             Every("45", "3"),
+        ),
+        Job(
+            "refresh_relationships",
+            "Writes today's relationship-health snapshot of every account (one per account "
+            "and day) and alerts account managers when something turned red.",
+            _refresh_relationships,
+            Every("10", "4"),
+        ),
+        Job(
+            "escalate_relationship_alerts",
+            "Sends the vendor admins red relationship alerts that the account manager has "
+            "not acknowledged within two working days.",
+            _escalate_relationship_alerts,
+            Every("20"),
         ),
         Job(
             "purge_api_idempotency_keys",

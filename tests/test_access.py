@@ -50,6 +50,7 @@ FORECAST_COMMITTERS = frozenset({"planner", "admin"})
 SERVICE_WORKERS = frozenset({"service", "engineer", "account_manager", "admin"})
 SERVICE_READERS = ACME_CUSTOMERS | SERVICE_WORKERS
 VENDOR_ADMIN = frozenset({"admin"})
+RELATIONSHIP = frozenset({"account_manager", "admin"})
 
 ACTORS = {
     "buyer": "buyer@acme.test",
@@ -422,6 +423,29 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("api_tokens.revoke", "/api-tokens/<int:token_id>/revoke"): Access(
         "/api-tokens/{api_token}/revoke", ADMINS, ("POST",), tenant=True
     ),
+    # Relationship health: account managers (their accounts; manager@vendor.test manages
+    # Acme) and vendor admins; everyone else 403, another manager's account 404
+    # (test_relationship.py).
+    ("relationship.portfolio", "/relationship/portfolio"): Access(
+        "/relationship/portfolio", RELATIONSHIP
+    ),
+    ("relationship.export_portfolio", "/relationship/portfolio.<any(csv, xlsx):fmt>"): Access(
+        "/relationship/portfolio.csv", RELATIONSHIP
+    ),
+    ("relationship.account", "/relationship/accounts/<number>"): Access(
+        "/relationship/accounts/C-10001", RELATIONSHIP
+    ),
+    (
+        "relationship.acknowledge",
+        "/relationship/accounts/<number>/alerts/<int:episode_id>/acknowledge",
+    ): Access(
+        "/relationship/accounts/C-10001/alerts/{relationship_episode}/acknowledge",
+        RELATIONSHIP,
+        ("POST",),
+    ),
+    ("relationship.settings", "/relationship/settings"): Access(
+        "/relationship/settings", VENDOR_ADMIN, ("GET", "POST")
+    ),
     # The API's document and its page hold no data.
     ("api_docs.openapi_json", "/api/v1/openapi.json"): Access("/api/v1/openapi.json", PUBLIC),
     ("api_docs.docs", "/api/v1/docs"): Access("/api/v1/docs", PUBLIC),
@@ -612,6 +636,12 @@ def build_world(app) -> dict:
             account_id=acme.id, priority="urgent", response_hours=1, resolution_hours=4
         )
         db.session.add_all([holiday, service_target])
+        from portal.relationship.models import Episode
+
+        episode = Episode(
+            account_id=acme.id, subject="silence", reason="Quiet", started_on=date.today()
+        )
+        db.session.add(episode)
         db.session.commit()
         from portal.api import tokens as api_tokens
 
@@ -651,6 +681,7 @@ def build_world(app) -> dict:
             "service_request": service_request.id,
             "holiday": holiday.id,
             "service_target": service_target.id,
+            "relationship_episode": episode.id,
         }
 
 

@@ -52,6 +52,11 @@ KINDS: dict[str, tuple[str, str]] = {
     "plan_changed": ("Plans and forecasts", "A plan was changed or withdrawn"),
     "forecast_published": ("Plans and forecasts", "A forecast was published"),
     "commit_mismatch": ("Plans and forecasts", "A commitment differs from the forecast"),
+    "relationship_red": ("Relationship health", "An account or one of its signals turned red"),
+    "relationship_escalated": (
+        "Relationship health",
+        "A red alert was not acknowledged within two working days",
+    ),
 }
 
 
