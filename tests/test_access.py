@@ -435,13 +435,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("relationship.account", "/relationship/accounts/<number>"): Access(
         "/relationship/accounts/C-10001", RELATIONSHIP
     ),
-    (
-        "relationship.acknowledge",
-        "/relationship/accounts/<number>/alerts/<int:episode_id>/acknowledge",
-    ): Access(
-        "/relationship/accounts/C-10001/alerts/{relationship_episode}/acknowledge",
-        RELATIONSHIP,
-        ("POST",),
+    ("relationship.acknowledge", "/relationship/accounts/<number>/acknowledge"): Access(
+        "/relationship/accounts/C-10001/acknowledge", RELATIONSHIP, ("POST",)
     ),
     ("relationship.settings", "/relationship/settings"): Access(
         "/relationship/settings", VENDOR_ADMIN, ("GET", "POST")
@@ -638,10 +633,10 @@ def build_world(app) -> dict:
         db.session.add_all([holiday, service_target])
         from portal.relationship.models import Episode
 
-        episode = Episode(
-            account_id=acme.id, subject="silence", reason="Quiet", started_on=date.today()
+        # A red alert of Acme's for the acknowledge form.
+        db.session.add(
+            Episode(account_id=acme.id, subject="silence", reason="Quiet", started_on=date.today())
         )
-        db.session.add(episode)
         db.session.commit()
         from portal.api import tokens as api_tokens
 
@@ -681,7 +676,6 @@ def build_world(app) -> dict:
             "service_request": service_request.id,
             "holiday": holiday.id,
             "service_target": service_target.id,
-            "relationship_episode": episode.id,
         }
 
 

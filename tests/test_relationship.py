@@ -198,12 +198,16 @@ def test_refresh_twice_a_day_keeps_one_row_per_account(app, accounts):
         assert db.session.scalar(select(func.count()).select_from(Snapshot)) == 8
 
 
-def _red_notes(user_email: str) -> int:
+def _red_notes(user_email: str, about: str = "") -> int:
     return db.session.scalar(
         select(func.count())
         .select_from(Notification)
         .join(User, User.id == Notification.user_id)
-        .where(User.email == user_email, Notification.kind == "relationship_red")
+        .where(
+            User.email == user_email,
+            Notification.kind == "relationship_red",
+            Notification.text.like(f"{about}%"),
+        )
     )
 
 
@@ -216,7 +220,12 @@ def test_an_alert_is_sent_once_per_episode(app, accounts):
         db.session.commit()
         snapshots.refresh(TODAY, now=NOW)
         first = _red_notes("manager@vendor.test")
-        assert first >= 3  # the account and each red signal, once
+        # One message per account, naming the account's red status and each red signal.
+        assert _red_notes("manager@vendor.test", "Acme Industrial turned red") == 1
+        assert first == 2  # manager@ answers for Acme and Globex
+        opened = db.session.scalar(select(func.count()).select_from(Episode).where(
+            Episode.account_id == acme))
+        assert opened >= 3  # an episode each: the account, rhythm, silence, contact
         snapshots.refresh(TODAY, now=NOW + timedelta(hours=2))
         snapshots.refresh(TODAY + timedelta(days=1), now=NOW + timedelta(days=1))
         assert _red_notes("manager@vendor.test") == first  # still red: nothing more
@@ -241,14 +250,14 @@ def test_unacknowledged_alerts_go_to_the_admins_after_two_working_days(app, acco
         snapshots.refresh(TODAY, now=NOW)  # Monday
         manager = db.session.scalar(select(User).where(User.email == "manager@vendor.test"))
         account = db.session.get(CustomerAccount, acme)
-        episode = alerts.open_episodes(acme)[0]
-        alerts.acknowledge(manager, account, episode.id, "Call the buyer on Tuesday", NOW)
+        acknowledged = alerts.acknowledge(manager, account, "Call the buyer on Tuesday", NOW)
+        assert acknowledged == len(alerts.open_episodes(acme))
         assert alerts.escalate(NOW + timedelta(days=1)) == 0  # Tuesday: not yet
         escalated = alerts.escalate(NOW + timedelta(days=2))  # Wednesday: two working days
         open_count = db.session.scalar(
             select(func.count()).select_from(Episode).where(Episode.ended_on.is_(None))
         )
-        assert escalated == open_count - 1  # all but the acknowledged one
+        assert escalated == open_count - acknowledged  # all but Acme's
         admin_notes = db.session.scalar(
             select(func.count())
             .select_from(Notification)
@@ -265,13 +274,14 @@ def test_acknowledging_needs_a_next_step(app, accounts):
         snapshots.refresh(TODAY, now=NOW)
         manager = db.session.scalar(select(User).where(User.email == "manager@vendor.test"))
         account = db.session.get(CustomerAccount, acme)
-        episode = alerts.open_episodes(acme)[0]
         from portal.errors import DomainError
 
         with pytest.raises(DomainError, match="next step"):
-            alerts.acknowledge(manager, account, episode.id, "   ", NOW)
-        db.session.refresh(episode)
-        assert episode.acknowledged_at is None
+            alerts.acknowledge(manager, account, "   ", NOW)
+        assert all(e.acknowledged_at is None for e in alerts.open_episodes(acme))
+        alerts.acknowledge(manager, account, "Visit", NOW)
+        with pytest.raises(DomainError, match="waits for acknowledgement"):
+            alerts.acknowledge(manager, account, "Visit again", NOW)
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -318,16 +328,15 @@ def test_account_page_shows_every_signal_with_its_reason(refreshed, login_as):
 
 def test_acknowledge_on_the_account_page(refreshed, login_as, app):
     manager = login_as("manager@vendor.test")
-    with app.app_context():
-        episode = alerts.open_episodes(refreshed["C-10001"][0])[0]
-    url = f"/relationship/accounts/C-10001/alerts/{episode.id}/acknowledge"
+    url = "/relationship/accounts/C-10001/acknowledge"
     refused = manager.post(url, {"next_step": ""}, page="/relationship/accounts/C-10001")
     assert refused.status_code == 422
     assert "Say what the next step is." in refused.get_data(as_text=True)
     done = manager.post(url, {"next_step": "Visit on Friday"}, page="/relationship/accounts/C-10001")
     assert done.status_code == 303
     with app.app_context():
-        assert db.session.get(Episode, episode.id).next_step == "Visit on Friday"
+        episodes = alerts.open_episodes(refreshed["C-10001"][0])
+        assert episodes and all(e.next_step == "Visit on Friday" for e in episodes)
     # Another manager cannot acknowledge it, even knowing the id.
     other = login_as("manager2@vendor.test")
     assert other.post(url, {"next_step": "x"}, page="/relationship/portfolio").status_code == 404

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import CustomerAccount, User, UserRole
 from portal.accounts.roles import Role
-from portal.errors import DomainError, NotFound
+from portal.errors import DomainError
 from portal.extensions import db
 from portal.ideas.service import add_business_days
 from portal.notifications import service as notifications
@@ -54,10 +54,13 @@ def update(healths: dict, day: date, now: datetime) -> list[Episode]:
         for subject, episode in open_[account_id].items():
             if subject not in red:
                 episode.ended_on = day
-        for subject, reason in red.items():
-            if subject in open_[account_id]:
-                continue
-            account = accounts[account_id]
+        new = {s: reason for s, reason in red.items() if s not in open_[account_id]}
+        if not new:
+            continue
+        account = accounts[account_id]
+        manager = account.account_manager
+        escalate_now = manager is None or not manager.active
+        for subject, reason in new.items():
             episode = Episode(
                 account_id=account_id,
                 subject=subject,
@@ -65,19 +68,19 @@ def update(healths: dict, day: date, now: datetime) -> list[Episode]:
                 started_on=day,
                 manager_id=account.account_manager_id,
                 notified_at=now,
+                escalated_at=now if escalate_now else None,
             )
             db.session.add(episode)
             opened.append(episode)
-            manager = account.account_manager
-            text = (
-                f"{account.name} turned red for {subject_label(subject)}: {reason}. "
-                "What is the next step? Acknowledge it on the account's page."
-            )
-            if manager is not None and manager.active:
-                notifications.notify([manager], "relationship_red", text, _link(account))
-            else:  # nobody answers for the account: the admins hear at once
-                notifications.notify(_admins(), "relationship_red", text, _link(account))
-                episode.escalated_at = now
+        # One message per account and refresh, naming every episode that began.
+        what = "; ".join(f"{subject_label(s)}: {reason}" for s, reason in new.items())
+        text = (
+            f"{account.name} turned red — {what}. What is the next step? "
+            "Acknowledge it on the account's page."
+        )
+        # Nobody answers for the account: the admins hear at once.
+        recipients = _admins() if escalate_now else [manager]
+        notifications.notify(recipients, "relationship_red", text, _link(account))
     db.session.flush()
     return opened
 
@@ -146,24 +149,21 @@ def open_episodes(account_id: int) -> list[Episode]:
     )
 
 
-def acknowledge(user: User, account: CustomerAccount, episode_id: int, next_step: str,
-                now: datetime) -> Episode:  # fmt: skip
-    """The manager (or an admin) takes the red episode on, saying the next step.
-    `account` is the one the caller already checked the user may see."""
-    episode = db.session.get(Episode, episode_id)
-    if episode is None or episode.account_id != account.id:
-        raise NotFound()
-    if episode.ended_on is not None:
-        raise DomainError("This episode has ended; the account is no longer red for it.")
-    if episode.acknowledged_at is not None:
-        raise DomainError("This alert was acknowledged already.")
+def acknowledge(user: User, account: CustomerAccount, next_step: str, now: datetime) -> int:
+    """The manager (or an admin) takes the account's open red alerts on, saying the next
+    step; `account` is the one the caller already checked the user may see. Returns how
+    many alerts were acknowledged."""
     next_step = " ".join((next_step or "").split())
     if not next_step:
         raise DomainError("Say what the next step is.", field="next_step")
     if len(next_step) > NEXT_STEP_MAX:
         raise DomainError(f"Keep the next step under {NEXT_STEP_MAX} characters.", field="next_step")
-    episode.acknowledged_at = now
-    episode.acknowledged_by_id = user.id
-    episode.next_step = next_step
+    waiting = [e for e in open_episodes(account.id) if e.acknowledged_at is None]
+    if not waiting:
+        raise DomainError("No red alert of this account waits for acknowledgement.")
+    for episode in waiting:
+        episode.acknowledged_at = now
+        episode.acknowledged_by_id = user.id
+        episode.next_step = next_step
     db.session.commit()
-    return episode
+    return len(waiting)

@@ -16,6 +16,7 @@ class DayChart:
     levels: list[dict]
     labels: list[dict]
     empty: bool
+    last: dict | None = None  # the newest point, drawn as a dot (a lone day has no line)
 
 
 def day_chart(start: date, end: date, points: list[tuple[date, float | None]], *,
@@ -34,13 +35,14 @@ def day_chart(start: date, end: date, points: list[tuple[date, float | None]], *
     def y(value: float) -> float:
         return height - pad + 10 - min(value, most) / most * (height - pad - 10 - 8)
 
-    parts, pen_down = [], False
+    parts, pen_down, last = [], False, None
     for day, value in points:
         if value is None:
             pen_down = False
             continue
         parts.append(f"{'L' if pen_down else 'M'}{x(day):.1f},{y(value):.1f}")
         pen_down = True
+        last = {"x": x(day), "y": y(value), "day": day, "value": value}
     labels = []
     month = date(start.year, start.month, 1)
     while month <= end:
@@ -48,7 +50,7 @@ def day_chart(start: date, end: date, points: list[tuple[date, float | None]], *
             labels.append({"x": x(month), "text": month.strftime("%b")})
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
     levels = [{"y": y(most * f), "text": f"{most * f:,.0f}"} for f in (0, 0.5, 1)]
-    return DayChart(width, height, pad, " ".join(parts), levels, labels, not known)
+    return DayChart(width, height, pad, " ".join(parts), levels, labels, not known, last)
 
 
 def sparkline(values: list[float | None], width: int = 96, height: int = 22) -> str:

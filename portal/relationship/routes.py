@@ -15,7 +15,7 @@ from portal.accounts.roles import Role
 from portal.errors import DomainError, NotFound
 from portal.extensions import utcnow
 from portal.htmx import render_page
-from portal.params import optional_database_int, database_int
+from portal.params import optional_database_int
 from portal.security import requires
 
 from . import alerts, service, signals, stats
@@ -84,7 +84,7 @@ def account(number: str):
     return _account_page(found)
 
 
-def _account_page(found, status: int = 200, error: DomainError | None = None, episode_id=None):
+def _account_page(found, status: int = 200, error: DomainError | None = None):
     return render_page(
         "relationship/account.html",
         "health",
@@ -94,25 +94,21 @@ def _account_page(found, status: int = 200, error: DomainError | None = None, ep
         subject_label=alerts.subject_label,
         escalation_due=alerts.escalation_due,
         error=error,
-        error_episode=episode_id,
     )
 
 
-@bp.post("/accounts/<number>/alerts/<int:episode_id>/acknowledge")
+@bp.post("/accounts/<number>/acknowledge")
 @requires(*service.READERS)
-def acknowledge(number: str, episode_id: int):
-    """The manager takes a red alert on and says the next step."""
+def acknowledge(number: str):
+    """The manager takes the account's red alerts on and says the next step."""
     found = _account_or_404(number)
     try:
-        alerts.acknowledge(
-            current_user, found, database_int(str(episode_id)),
-            request.form.get("next_step", "")[:2000], utcnow(),
-        )  # fmt: skip
-    except NotFound:
-        abort(404)
+        count = alerts.acknowledge(
+            current_user, found, request.form.get("next_step", "")[:2000], utcnow()
+        )
     except DomainError as error:
-        return _account_page(found, 422, error, episode_id)
-    flash("Acknowledged: the next step is noted.", "success")
+        return _account_page(found, 422, error)
+    flash(f"Acknowledged {count} alert{'s' if count != 1 else ''}: the next step is noted.", "success")
     return redirect(url_for("relationship.account", number=found.number), code=303)
 
 

@@ -815,7 +815,7 @@ def forecast(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
             stats.AMBER if below.get(account_id) else None,
         )
         readings[account_id] = Reading(
-            error,
+            error,  # charted: the error; None until three months of forecasts can be judged
             _pct(error) if error is not None else stats.days_text(since_last),
             f"every {stats.days_text(usual.median)}" if usual.known else "—",
             status,
