@@ -24,6 +24,8 @@ SCHEDULE = {
     "purge_login_failures": "hourly at :35",
     "close_resolved_requests": "hourly at :05",
     "purge_worker_records": "daily at 03:45 UTC",
+    "refresh_relationships": "daily at 04:10 UTC",
+    "escalate_relationship_alerts": "hourly at :20",
     "purge_api_idempotency_keys": "daily at 03:55 UTC",
 }
 
