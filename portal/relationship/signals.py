@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Date, and_, case, cast, func, literal_column, select, union_all
+from sqlalchemy import Date, Integer, and_, case, cast, func, literal_column, select, union_all
 
 from portal.accounts.models import CustomerAccount, User
 from portal.extensions import db
@@ -121,26 +121,40 @@ def day_of(column):
     return cast(func.timezone("UTC", column), Date)
 
 
+# julianday('0001-01-01') − 1: SQLite's day number less this is Python's date.toordinal().
+_JULIAN_ORDINAL = 1721424.5
+
+
+def day_number_of(column):
+    """The UTC day of a timestamp as Python's ordinal (date.toordinal()), computed by the
+    database: hundreds of thousands of days come back as plain integers, not dates to parse."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return cast(func.julianday(func.date(column)) - _JULIAN_ORDINAL, Integer)
+    return cast(func.timezone("UTC", column), Date) - literal_column("DATE '0001-01-01'") + 1
+
+
 def _as_date(value) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def days_per_account(sources: list, start: datetime, end: datetime) -> dict[int, list[date]]:
-    """The distinct days on which each account had one of the sources' events, in one
-    statement (a UNION ALL of the sources, grouped)."""
+    """The distinct days on which each account had one of the sources' events, oldest
+    first, in one statement (a UNION ALL of the sources, grouped)."""
     parts = []
     for source in sources:
         query = source(start, end).subquery()
-        parts.append(select(query.c.account_id, day_of(query.c.at).label("day")))
+        parts.append(select(query.c.account_id, day_number_of(query.c.at).label("day")))
     union = union_all(*parts).subquery()
-    rows = db.session.execute(
-        select(union.c.account_id, union.c.day).group_by(union.c.account_id, union.c.day)
+    # Core, not the ORM: plain tuples are all this needs, and many of them.
+    rows = db.session.connection().execute(
+        select(union.c.account_id, union.c.day)
+        .group_by(union.c.account_id, union.c.day)
+        .order_by(union.c.account_id, union.c.day)
     )
     days: dict[int, list[date]] = defaultdict(list)
+    fromordinal = date.fromordinal
     for account_id, day in rows:
-        days[account_id].append(_as_date(day))
-    for listed in days.values():
-        listed.sort()
+        days[account_id].append(fromordinal(day))
     return days
 
 
