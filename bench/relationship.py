@@ -41,7 +41,9 @@ def add_service_requests(rng: random.Random, count: int) -> None:
     accounts = list(db.session.scalars(select(CustomerAccount.id)))
     opener = db.session.scalar(select(User.id).where(User.email == "buyer@acme.test"))
     now = datetime.now(UTC)
-    next_id = (db.session.scalar(select(ServiceRequest.id).order_by(ServiceRequest.id.desc())) or 0) + 1
+    next_id = (
+        db.session.scalar(select(ServiceRequest.id).order_by(ServiceRequest.id.desc())) or 0
+    ) + 1
     requests, events = [], []
     for n in range(count):
         opened = now - timedelta(minutes=rng.randint(60, 365 * 24 * 60))
@@ -152,19 +154,29 @@ def main() -> None:
                 f"{len(statements)} SQL statements (target 10 s)"
             )
         print(f"refresh, best of 3: {min(timings):.2f} s")
-        rows = db.session.scalar(select(func.count()).select_from(Snapshot).where(Snapshot.day == today))
+        rows = db.session.scalar(
+            select(func.count()).select_from(Snapshot).where(Snapshot.day == today)
+        )
         assert rows == accounts, (rows, accounts)
         event.remove(db.engine, "before_cursor_execute", count)
         engine = db.engine
-        some = db.session.scalar(select(CustomerAccount.number).where(CustomerAccount.id == mine[0]))
+        some = db.session.scalar(
+            select(CustomerAccount.number).where(CustomerAccount.id == mine[0])
+        )
 
     time_pages(
         app,
         engine,
         {
-            "portfolio, admin (all accounts)": ("admin@vendor.test", "/relationship/portfolio", 100),
+            "portfolio, admin (all accounts)": (
+                "admin@vendor.test",
+                "/relationship/portfolio",
+                100,
+            ),
             "portfolio, manager (50 accounts)": (
-                "manager@vendor.test", "/relationship/portfolio", 100,
+                "manager@vendor.test",
+                "/relationship/portfolio",
+                100,
             ),
             "an account's page": ("manager@vendor.test", f"/relationship/accounts/{some}", 100),
             "portfolio.csv, admin": ("admin@vendor.test", "/relationship/portfolio.csv", None),

@@ -223,8 +223,9 @@ def test_an_alert_is_sent_once_per_episode(app, accounts):
         # One message per account, naming the account's red status and each red signal.
         assert _red_notes("manager@vendor.test", "Acme Industrial turned red") == 1
         assert first == 2  # manager@ answers for Acme and Globex
-        opened = db.session.scalar(select(func.count()).select_from(Episode).where(
-            Episode.account_id == acme))
+        opened = db.session.scalar(
+            select(func.count()).select_from(Episode).where(Episode.account_id == acme)
+        )
         assert opened >= 3  # an episode each: the account, rhythm, silence, contact
         snapshots.refresh(TODAY, now=NOW + timedelta(hours=2))
         snapshots.refresh(TODAY + timedelta(days=1), now=NOW + timedelta(days=1))
@@ -312,7 +313,9 @@ def test_another_managers_account_is_hidden(refreshed, login_as):
     assert manager2.client.get("/relationship/accounts/C-10004").status_code == 200
     admin = login_as("admin@vendor.test")
     assert admin.client.get("/relationship/accounts/C-10001").status_code == 200
-    assert login_as("buyer@acme.test").client.get("/relationship/accounts/C-10001").status_code == 403
+    assert (
+        login_as("buyer@acme.test").client.get("/relationship/accounts/C-10001").status_code == 403
+    )
 
 
 def test_account_page_shows_every_signal_with_its_reason(refreshed, login_as):
@@ -332,7 +335,9 @@ def test_acknowledge_on_the_account_page(refreshed, login_as, app):
     refused = manager.post(url, {"next_step": ""}, page="/relationship/accounts/C-10001")
     assert refused.status_code == 422
     assert "Say what the next step is." in refused.get_data(as_text=True)
-    done = manager.post(url, {"next_step": "Visit on Friday"}, page="/relationship/accounts/C-10001")
+    done = manager.post(
+        url, {"next_step": "Visit on Friday"}, page="/relationship/accounts/C-10001"
+    )
     assert done.status_code == 303
     with app.app_context():
         episodes = alerts.open_episodes(refreshed["C-10001"][0])
@@ -351,7 +356,9 @@ def test_portfolio_download_as_csv_and_xlsx(refreshed, login_as, ids):
     assert all(r[3] in ("green", "amber", "red") for r in rows[1:])
     umbrella = next(r for r in rows if r[0] == "C-10004")
     assert umbrella[2] == "Sam Second-Manager" and "Silence: nothing raised" in umbrella[5]
-    managers = admin.client.get(f"/relationship/portfolio.csv?manager={ids['users']['manager2@vendor.test']}")
+    managers = admin.client.get(
+        f"/relationship/portfolio.csv?manager={ids['users']['manager2@vendor.test']}"
+    )
     assert {r[0] for r in list(csv.reader(io.StringIO(managers.get_data(as_text=True))))[1:]} == {
         "C-10003",
         "C-10004",
@@ -379,7 +386,9 @@ def test_settings_refuse_weights_not_adding_up_and_save_nothing(refreshed, login
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(SignalSetting)) == 0
     good = dict(form, **{"order_rhythm-weight": "30", "volume-weight": "10"})
-    assert admin.post("/relationship/settings", good, page="/relationship/settings").status_code == 303
+    assert (
+        admin.post("/relationship/settings", good, page="/relationship/settings").status_code == 303
+    )
     with app.app_context():
         assert signals.thresholds()["order_rhythm"].weight == 30
     manager = login_as("manager@vendor.test")

@@ -46,7 +46,8 @@ def update(healths: dict, day: date, now: datetime) -> list[Episode]:
     ):
         open_[episode.account_id][episode.subject] = episode
     accounts = {
-        a.id: a for a in db.session.scalars(select(CustomerAccount).where(CustomerAccount.id.in_(ids)))
+        a.id: a
+        for a in db.session.scalars(select(CustomerAccount).where(CustomerAccount.id.in_(ids)))
     }
     opened = []
     for account_id, health in healths.items():
@@ -157,7 +158,9 @@ def acknowledge(user: User, account: CustomerAccount, next_step: str, now: datet
     if not next_step:
         raise DomainError("Say what the next step is.", field="next_step")
     if len(next_step) > NEXT_STEP_MAX:
-        raise DomainError(f"Keep the next step under {NEXT_STEP_MAX} characters.", field="next_step")
+        raise DomainError(
+            f"Keep the next step under {NEXT_STEP_MAX} characters.", field="next_step"
+        )
     waiting = [e for e in open_episodes(account.id) if e.acknowledged_at is None]
     if not waiting:
         raise DomainError("No red alert of this account waits for acknowledgement.")

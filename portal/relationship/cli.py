@@ -25,7 +25,9 @@ def register(app: Flask) -> None:
             try:
                 day = date.fromisoformat(as_of)
             except ValueError:
-                raise click.BadParameter("write the day as YYYY-MM-DD", param_hint="--as-of") from None
+                raise click.BadParameter(
+                    "write the day as YYYY-MM-DD", param_hint="--as-of"
+                ) from None
         written = run(day)
         click.echo(f"{written} account snapshot{'s' if written != 1 else ''} written.")
 

@@ -1,8 +1,8 @@
 """Twelve months of relationship history for the demo, rebuilt from the demo's events:
-weekly snapshots for the year (on the portfolio sparkline's days), daily ones for the last five weeks (so the 30-day trend
-compares like with like), then today's, which opens the red episodes and tells the
-managers. The demo's order dates are not changed: Umbrella Process Labs (C-10004)
-already comes out red for order rhythm and silence."""
+weekly snapshots for the year (on the portfolio sparkline's days), daily ones for the
+last five weeks (so the 30-day trend compares like with like), then today's, which opens
+the red episodes and tells the managers. The demo's order dates are not changed: Umbrella
+Process Labs (C-10004) already comes out red for order rhythm and silence."""
 
 from __future__ import annotations
 

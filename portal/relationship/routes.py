@@ -6,8 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
-from flask import Response
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import spreadsheets
@@ -108,7 +107,9 @@ def acknowledge(number: str):
         )
     except DomainError as error:
         return _account_page(found, 422, error)
-    flash(f"Acknowledged {count} alert{'s' if count != 1 else ''}: the next step is noted.", "success")
+    flash(
+        f"Acknowledged {count} alert{'s' if count != 1 else ''}: the next step is noted.", "success"
+    )
     return redirect(url_for("relationship.account", number=found.number), code=303)
 
 

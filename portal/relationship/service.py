@@ -52,7 +52,9 @@ def account_for(viewer: User, number: str) -> CustomerAccount:
     account = db.session.scalar(
         select(CustomerAccount)
         .options(selectinload(CustomerAccount.account_manager))
-        .where(CustomerAccount.number == number[:20], CustomerAccount.id.in_(readable_accounts(viewer)))
+        .where(
+            CustomerAccount.number == number[:20], CustomerAccount.id.in_(readable_accounts(viewer))
+        )
     )
     if account is None:
         raise NotFound()
@@ -126,7 +128,9 @@ def portfolio(viewer: User, today: date, *, manager_id: int | None = None) -> Po
     account_ids = [a.id for a in accounts]
     newest = snapshots.latest(account_ids) if account_ids else {}
     days = snapshots.sparkline_days(today)
-    earlier = snapshots.scores_on(account_ids, [*days, today - timedelta(days=30)]) if account_ids else {}
+    earlier = (
+        snapshots.scores_on(account_ids, [*days, today - timedelta(days=30)]) if account_ids else {}
+    )
     live_contacts: dict[int, datetime] = {}
     for source in LAST_CONTACT_SOURCES:
         for account_id, at in source(account_ids).items():
@@ -240,7 +244,9 @@ def account_health(account: CustomerAccount, today: date) -> AccountHealth:
             if reading is None:
                 continue
             points = [(snap.day, (snap.signals.get(s.key) or {}).get("value")) for snap in past]
-            views.append(SignalView(s.key, s.label, reading, charts.day_chart(start, today, points), points))
+            views.append(
+                SignalView(s.key, s.label, reading, charts.day_chart(start, today, points), points)
+            )
     score_points = [(snap.day, snap.score) for snap in past]
     trends = {back: snapshots.trend(current, past, back) for back in (30, 90)} if current else {}
     # The table under the charts: one row per month (the month's last snapshot).
@@ -277,8 +283,16 @@ class SettingRow:
 def settings_rows() -> list[SettingRow]:
     chosen = signals.thresholds()
     return [
-        SettingRow(s.key, s.label, s.description, s.unit, chosen[s.key].weight,
-                   chosen[s.key].amber, chosen[s.key].red, s.default)  # fmt: skip
+        SettingRow(
+            s.key,
+            s.label,
+            s.description,
+            s.unit,
+            chosen[s.key].weight,
+            chosen[s.key].amber,
+            chosen[s.key].red,
+            s.default,
+        )  # fmt: skip
         for s in [*signals.SIGNALS, signals.ACCOUNT]
     ]
 
@@ -304,8 +318,17 @@ def save_settings(user: User, form: dict, now: datetime) -> None:
     errors = []
     for s in [*signals.SIGNALS, signals.ACCOUNT]:
         try:
-            weight = 0 if s.key == "account" else int(
-                _number(form.get(f"{s.key}-weight"), f"{s.label} weight", f"{s.key}-weight", whole=True)
+            weight = (
+                0
+                if s.key == "account"
+                else int(
+                    _number(
+                        form.get(f"{s.key}-weight"),
+                        f"{s.label} weight",
+                        f"{s.key}-weight",
+                        whole=True,
+                    )
+                )
             )
             amber = _number(form.get(f"{s.key}-amber"), f"{s.label} amber", f"{s.key}-amber")
             red = _number(form.get(f"{s.key}-red"), f"{s.label} red", f"{s.key}-red")
@@ -315,7 +338,9 @@ def save_settings(user: User, form: dict, now: datetime) -> None:
         if weight > 100:
             errors.append(DomainError(f"{s.label} weight: at most 100.", field=f"{s.key}-weight"))
         if s.unit == "percentile" and max(amber, red) > 100:
-            errors.append(DomainError(f"{s.label}: a percentile is at most 100.", field=f"{s.key}-red"))
+            errors.append(
+                DomainError(f"{s.label}: a percentile is at most 100.", field=f"{s.key}-red")
+            )
         worse_is_lower = s.unit in ("%", "score")
         if (worse_is_lower and red > amber) or (not worse_is_lower and red < amber):
             errors.append(

@@ -101,7 +101,9 @@ def signal(key: str, label: str, description: str, unit: str, *, weight: int, am
     """Register a signal function under `key` with its default weight and thresholds."""
 
     def register(compute):
-        SIGNALS.append(Signal(key, label, description, unit, Threshold(weight, amber, red), compute))
+        SIGNALS.append(
+            Signal(key, label, description, unit, Threshold(weight, amber, red), compute)
+        )
         return compute
 
     return register
@@ -212,7 +214,9 @@ def order_rhythm(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
     readings = {}
     for account_id in ctx.account_ids:
         listed = days.get(account_id, [])
-        usual = stats.rhythm(stats.gaps_of(listed), pooled, amber=threshold.amber, red=threshold.red)
+        usual = stats.rhythm(
+            stats.gaps_of(listed), pooled, amber=threshold.amber, red=threshold.red
+        )
         baseline = (
             f"every {stats.days_text(usual.median)} (p{threshold.amber:g} "
             f"{stats.days_text(usual.p_amber)}, p{threshold.red:g} {stats.days_text(usual.p_red)})"
@@ -336,8 +340,12 @@ def _volume_against_forecast(ctx: Context) -> dict[int, float]:
             ForecastCell.month >= first,
             ForecastCell.month <= last,
         )
-        .group_by(ForecastVersion.id, ForecastVersion.account_id, ForecastVersion.published_at,
-                  ForecastCell.month)  # fmt: skip
+        .group_by(
+            ForecastVersion.id,
+            ForecastVersion.account_id,
+            ForecastVersion.published_at,
+            ForecastCell.month,
+        )  # fmt: skip
     )
     latest: dict[tuple[int, date], tuple[datetime, int]] = {}
     for account_id, published_at, month, quantity in rows:
@@ -458,7 +466,9 @@ def _customer_plans(start, end):
         select(Plan.account_id.label("account_id"), PlanRevision.created_at.label("at"))
         .select_from(PlanRevision)
         .join(Plan, Plan.id == PlanRevision.plan_id)
-        .where(Plan.side == "customer", PlanRevision.created_at >= start, PlanRevision.created_at < end)
+        .where(
+            Plan.side == "customer", PlanRevision.created_at >= start, PlanRevision.created_at < end
+        )
     )
 
 
@@ -513,11 +523,12 @@ def silence(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
                 "nothing in 24 months",
                 stats.RED,
                 "nothing raised in 24 months — no request, complaint, suggestion, message, "
-                "forecast or plan"
-                + (f" — while it ordered on {ordered} days" if ordered else ""),
+                "forecast or plan" + (f" — while it ordered on {ordered} days" if ordered else ""),
             )
             continue
-        usual = stats.rhythm(stats.gaps_of(listed), pooled, amber=threshold.amber, red=threshold.red)
+        usual = stats.rhythm(
+            stats.gaps_of(listed), pooled, amber=threshold.amber, red=threshold.red
+        )
         since_last = (ctx.as_of - listed[-1]).days
         sentence = f"nothing raised for {stats.days_text(since_last)}"
         if usual.known:
@@ -567,7 +578,9 @@ def _quiet_on_requests(as_of: date, requests: list[date], orders: list[date]):
 def last_vendor_contact(account_ids: list[int], end: datetime) -> dict[int, datetime]:
     """When the vendor last spoke with each account (answers; the contact log's entries
     once it adds its source), over the last 24 months before `end`."""
-    parts = [source(end - timedelta(days=HISTORY_DAYS), end).subquery() for source in VENDOR_SOURCES]
+    parts = [
+        source(end - timedelta(days=HISTORY_DAYS), end).subquery() for source in VENDOR_SOURCES
+    ]
     union = union_all(*(select(p.c.account_id, p.c.at) for p in parts)).subquery()
     query = select(union.c.account_id, func.max(union.c.at)).group_by(union.c.account_id)
     if account_ids is not None:
@@ -907,9 +920,12 @@ def _forecast_error(ctx: Context, account_ids: list[int]) -> dict[int, float]:
         return {}
     quantities: dict[int, dict] = {vid: {} for vid in wanted}
     for vid, pid, month, quantity in db.session.execute(
-        select(ForecastCell.version_id, ForecastCell.product_id, ForecastCell.month,
-               ForecastCell.quantity)  # fmt: skip
-        .where(
+        select(
+            ForecastCell.version_id,
+            ForecastCell.product_id,
+            ForecastCell.month,
+            ForecastCell.quantity,
+        ).where(  # fmt: skip
             ForecastCell.version_id.in_(sorted(wanted)),
             ForecastCell.month >= months[0],
             ForecastCell.month <= months[-1],
@@ -982,11 +998,18 @@ ACCOUNT = Signal(
 )
 
 
-def compute(as_of: date, account_ids: list[int] | None = None, *, is_today: bool = True,
-            chosen: dict[str, Threshold] | None = None) -> dict[int, dict[str, Reading]]:  # fmt: skip
+def compute(
+    as_of: date,
+    account_ids: list[int] | None = None,
+    *,
+    is_today: bool = True,
+    chosen: dict[str, Threshold] | None = None,
+) -> dict[int, dict[str, Reading]]:
     """Every signal of every account (or the given ones) as of the end of `as_of`."""
     if account_ids is None:
-        account_ids = list(db.session.scalars(select(CustomerAccount.id).order_by(CustomerAccount.id)))
+        account_ids = list(
+            db.session.scalars(select(CustomerAccount.id).order_by(CustomerAccount.id))
+        )
     chosen = chosen or thresholds()
     ctx = Context(as_of, account_ids, chosen, is_today=is_today)
     result: dict[int, dict[str, Reading]] = {account_id: {} for account_id in account_ids}
@@ -995,4 +1018,3 @@ def compute(as_of: date, account_ids: list[int] | None = None, *, is_today: bool
             if account_id in result:
                 result[account_id][s.key] = reading
     return result
-

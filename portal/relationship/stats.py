@@ -102,7 +102,8 @@ def below_status(value: float | None, amber: float, red: float) -> str | None:
 
 
 def above_status(value: float | None, amber: float, red: float) -> str | None:
-    """For figures where more is worse (days without contact): red above `red`, amber above `amber`."""
+    """For figures where more is worse (days without contact): red above `red`, amber
+    above `amber`."""
     if value is None:
         return None
     if value > red:

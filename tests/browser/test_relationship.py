@@ -41,9 +41,15 @@ def quiet_umbrella(app, live_server):
                 n += 1
                 db.session.add(
                     Order(
-                        number=f"B-{n:06d}", account_id=account.id, placed_by_id=account.users[0].id,
-                        status="placed", po_number="PO", ship_to_text="Dock", total=Decimal("500"),
-                        currency="EUR", idempotency_key=f"b{n}",
+                        number=f"B-{n:06d}",
+                        account_id=account.id,
+                        placed_by_id=account.users[0].id,
+                        status="placed",
+                        po_number="PO",
+                        ship_to_text="Dock",
+                        total=Decimal("500"),
+                        currency="EUR",
+                        idempotency_key=f"b{n}",
                         placed_at=datetime.combine(day, time(9), UTC),
                     )  # fmt: skip
                 )
