@@ -96,6 +96,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .ordering.routes import bp as ordering_bp
     from .plans import models as _plans_models  # noqa: F401
     from .plans.routes import bp as plans_bp
+    from .relationship import models as _relationship_models  # noqa: F401
+    from .relationship.routes import bp as relationship_bp
     from .reviews import models as _reviews_models  # noqa: F401
     from .reviews.routes import bp as reviews_bp
     from .service import models as _service_models  # noqa: F401
@@ -116,6 +118,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(forecast_commits_bp)
     app.register_blueprint(service_bp)
     app.register_blueprint(equipment_bp)
+    app.register_blueprint(relationship_bp)
     app.register_blueprint(background_bp)
     app.register_blueprint(api_tokens_bp)
     app.register_blueprint(reviews_bp)

@@ -41,6 +41,9 @@ def register_commands(app: Flask) -> None:
     register_background_commands(app)
 
     from portal.api.cli import register as register_api_commands
+    from portal.relationship.cli import register as register_relationship_commands
+
+    register_relationship_commands(app)
 
     register_api_commands(app)
 

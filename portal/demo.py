@@ -108,6 +108,7 @@ def load() -> dict[str, int]:
     from portal.notifications.service import without_nudges
     from portal.ordering import demo as ordering_demo
     from portal.plans import demo as plans_demo
+    from portal.relationship import demo as relationship_demo
     from portal.reviews import demo as reviews_demo
     from portal.service import demo as service_demo
 
@@ -125,6 +126,7 @@ def load() -> dict[str, int]:
         counts |= equipment_demo.load(random.Random(4848), utcnow())
         counts |= contacts_demo.load(random.Random(4848), utcnow().date())
         counts |= cxml_demo.load()
+        counts |= relationship_demo.load(utcnow())
         _forget_demo_mail()
     return counts
 

@@ -116,6 +116,9 @@ NAVIGATION = {
 # and running the portal, not the day's work, so the main navigation keeps one row.
 USER_MENU = {
     "vendor": [
+        # In the menu until it becomes the account manager's home: the main bar is full at
+        # 1280 px (a twelfth link wrapped it onto a second row).
+        ("Portfolio", "relationship.portfolio", {Role.ACCOUNT_MANAGER, Role.ADMIN}),
         ("Users", "accounts.users", {Role.ADMIN}),
         ("Audit log", "accounts.audit_log", {Role.ADMIN}),
         ("Background work", "background.index", {Role.ADMIN}),

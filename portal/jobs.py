@@ -197,6 +197,18 @@ def _send_service_promise_alerts():
     from portal.service import alerts
 
     return alerts.send_promise_alerts(utcnow())
+def _refresh_relationships():
+    """Today's relationship snapshot of every account; red episodes alert their managers."""
+    from portal.relationship import snapshots
+
+    return snapshots.refresh()
+
+
+def _escalate_relationship_alerts():
+    """Red alerts nobody acknowledged within two working days go to the vendor admins."""
+    from portal.relationship import alerts
+
+    return alerts.escalate(utcnow())
 
 
 def _purge_worker_records():
@@ -286,6 +298,20 @@ def jobs_of(config) -> list[Job]:
             "Removes the stored answers of inbound cXML documents after 90 days.",
             _purge_cxml_answers,
             Every("50", "3"),
+        ),
+        Job(
+            "refresh_relationships",
+            "Writes today's relationship-health snapshot of every account (one per account "
+            "and day) and alerts account managers when something turned red.",
+            _refresh_relationships,
+            Every("10", "4"),
+        ),
+        Job(
+            "escalate_relationship_alerts",
+            "Sends the vendor admins red relationship alerts that the account manager has "
+            "not acknowledged within two working days.",
+            _escalate_relationship_alerts,
+            Every("20"),
         ),
         Job(
             "purge_api_idempotency_keys",

@@ -67,6 +67,7 @@ EQUIPMENT_READERS = ACME_CUSTOMERS | frozenset(
     {"service", "engineer", "fulfilment", "admin", "account_manager"}
 )
 EQUIPMENT_KEEPERS = frozenset({"service", "admin", "account_manager"})
+RELATIONSHIP = frozenset({"account_manager", "admin"})
 
 ACTORS = {
     "buyer": "buyer@acme.test",
@@ -504,6 +505,24 @@ MATRIX: dict[tuple[str, str], Access] = {
         "/contacts/follow-ups/{follow_up}/done", VENDOR, ("POST",)
     ),
     ("contacts.shared", "/contacts/shared"): Access("/contacts/shared", ACME_CUSTOMERS),
+    # Relationship health: account managers (their accounts; manager@vendor.test manages
+    # Acme) and vendor admins; everyone else 403, another manager's account 404
+    # (test_relationship.py).
+    ("relationship.portfolio", "/relationship/portfolio"): Access(
+        "/relationship/portfolio", RELATIONSHIP
+    ),
+    ("relationship.export_portfolio", "/relationship/portfolio.<any(csv, xlsx):fmt>"): Access(
+        "/relationship/portfolio.csv", RELATIONSHIP
+    ),
+    ("relationship.account", "/relationship/accounts/<number>"): Access(
+        "/relationship/accounts/C-10001", RELATIONSHIP
+    ),
+    ("relationship.acknowledge", "/relationship/accounts/<number>/acknowledge"): Access(
+        "/relationship/accounts/C-10001/acknowledge", RELATIONSHIP, ("POST",)
+    ),
+    ("relationship.settings", "/relationship/settings"): Access(
+        "/relationship/settings", VENDOR_ADMIN, ("GET", "POST")
+    ),
     # The API's document and its page hold no data.
     ("api_docs.openapi_json", "/api/v1/openapi.json"): Access("/api/v1/openapi.json", PUBLIC),
     ("api_docs.docs", "/api/v1/docs"): Access("/api/v1/docs", PUBLIC),
@@ -758,6 +777,12 @@ def build_world(app) -> dict:
             manager, review, trend="stable", neglected="", comparison="", actions=""
         )
         relationship_reviews.share(manager, review)  # shared: its customers may read it
+        from portal.relationship.models import Episode
+
+        # A red alert of Acme's for the acknowledge form.
+        db.session.add(
+            Episode(account_id=acme.id, subject="silence", reason="Quiet", started_on=date.today())
+        )
         db.session.commit()
         from portal.api import tokens as api_tokens
 

@@ -27,6 +27,8 @@ SCHEDULE = {
     "purge_worker_records": "daily at 03:45 UTC",
     "deliver_cxml": "every minute",
     "purge_cxml_answers": "daily at 03:50 UTC",
+    "refresh_relationships": "daily at 04:10 UTC",
+    "escalate_relationship_alerts": "hourly at :20",
     "purge_api_idempotency_keys": "daily at 03:55 UTC",
     "remind_due_reviews": "daily at 06:10 UTC",
 }

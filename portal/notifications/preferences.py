@@ -53,6 +53,11 @@ KINDS: dict[str, tuple[str, str]] = {
     "forecast_published": ("Plans and forecasts", "A forecast was published"),
     "commit_mismatch": ("Plans and forecasts", "A commitment differs from the forecast"),
     "follow_up_assigned": ("Relationships", "A follow-up was set for you"),
+    "relationship_red": ("Relationships", "An account or one of its signals turned red"),
+    "relationship_escalated": (
+        "Relationships",
+        "A red alert was not acknowledged within two working days",
+    ),
 }
 
 

@@ -1,0 +1,172 @@
+"""Alerts that reach a person: when an account, or one of its signals, turns red, its
+account manager is told once for that episode and asked for a next step. An episode
+ends when the subject is no longer red; a red that stays red sends nothing more. Not
+acknowledged within two working days, it goes to the vendor admins (`escalate`, a
+scheduled job). The follow-up form (contacts) will hang off `acknowledge`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from portal.accounts.models import CustomerAccount, User, UserRole
+from portal.accounts.roles import Role
+from portal.errors import DomainError
+from portal.extensions import db
+from portal.ideas.service import add_business_days
+from portal.notifications import service as notifications
+
+from . import signals
+from .models import Episode
+
+ESCALATE_AFTER_WORKING_DAYS = 2
+NEXT_STEP_MAX = 500
+
+
+def subject_label(subject: str) -> str:
+    if subject == "account":
+        return "the account as a whole"
+    found = signals.by_key().get(subject)
+    return found.label.lower() if found else subject
+
+
+def _link(account: CustomerAccount) -> str:
+    return f"/relationship/accounts/{account.number}"
+
+
+def update(healths: dict, day: date, now: datetime) -> list[Episode]:
+    """Open an episode for each newly red subject (and tell the manager), end the
+    episodes whose subject is no longer red. Returns the episodes opened; the caller commits."""
+    ids = list(healths)
+    open_ = defaultdict(dict)
+    for episode in db.session.scalars(
+        select(Episode).where(Episode.account_id.in_(ids), Episode.ended_on.is_(None))
+    ):
+        open_[episode.account_id][episode.subject] = episode
+    accounts = {
+        a.id: a
+        for a in db.session.scalars(select(CustomerAccount).where(CustomerAccount.id.in_(ids)))
+    }
+    opened = []
+    for account_id, health in healths.items():
+        red = health.red_subjects()
+        for subject, episode in open_[account_id].items():
+            if subject not in red:
+                episode.ended_on = day
+        new = {s: reason for s, reason in red.items() if s not in open_[account_id]}
+        if not new:
+            continue
+        account = accounts[account_id]
+        manager = account.account_manager
+        escalate_now = manager is None or not manager.active
+        for subject, reason in new.items():
+            episode = Episode(
+                account_id=account_id,
+                subject=subject,
+                reason=reason[:500],
+                started_on=day,
+                manager_id=account.account_manager_id,
+                notified_at=now,
+                escalated_at=now if escalate_now else None,
+            )
+            db.session.add(episode)
+            opened.append(episode)
+        # One message per account and refresh, naming every episode that began.
+        what = "; ".join(f"{subject_label(s)}: {reason}" for s, reason in new.items())
+        text = (
+            f"{account.name} turned red — {what}. What is the next step? "
+            "Acknowledge it on the account's page."
+        )
+        # Nobody answers for the account: the admins hear at once.
+        recipients = _admins() if escalate_now else [manager]
+        notifications.notify(recipients, "relationship_red", text, _link(account))
+    db.session.flush()
+    return opened
+
+
+def _admins() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == Role.ADMIN.value, User.account_id.is_(None), User.active)
+        )
+    )
+
+
+def escalation_due(notified_at: datetime) -> date:
+    """The day an unacknowledged alert goes to the admins: two working days after."""
+    return add_business_days(notified_at.date(), ESCALATE_AFTER_WORKING_DAYS)
+
+
+def escalate(now: datetime) -> int:
+    """Send the admins every open episode its manager has not acknowledged within two
+    working days. Commits; returns how many went up."""
+    waiting = list(
+        db.session.scalars(
+            select(Episode).where(
+                Episode.ended_on.is_(None),
+                Episode.acknowledged_at.is_(None),
+                Episode.escalated_at.is_(None),
+                Episode.notified_at.is_not(None),
+            )
+        )
+    )
+    due = [e for e in waiting if escalation_due(e.notified_at) <= now.date()]
+    if not due:
+        return 0
+    admins = _admins()
+    accounts = {
+        a.id: a
+        for a in db.session.scalars(
+            select(CustomerAccount).where(CustomerAccount.id.in_({e.account_id for e in due}))
+        )
+    }
+    for episode in due:
+        account = accounts[episode.account_id]
+        manager = account.account_manager.name if account.account_manager else "nobody"
+        notifications.notify(
+            admins,
+            "relationship_escalated",
+            f"{account.name} has been red for {subject_label(episode.subject)} since "
+            f"{episode.started_on:%d %b %Y} and {manager} has not acknowledged it in two "
+            f"working days: {episode.reason}",
+            _link(account),
+        )
+        episode.escalated_at = now
+    db.session.commit()
+    return len(due)
+
+
+def open_episodes(account_id: int) -> list[Episode]:
+    return list(
+        db.session.scalars(
+            select(Episode)
+            .where(Episode.account_id == account_id, Episode.ended_on.is_(None))
+            .order_by(Episode.started_on, Episode.id)
+        )
+    )
+
+
+def acknowledge(user: User, account: CustomerAccount, next_step: str, now: datetime) -> int:
+    """The manager (or an admin) takes the account's open red alerts on, saying the next
+    step; `account` is the one the caller already checked the user may see. Returns how
+    many alerts were acknowledged."""
+    next_step = " ".join((next_step or "").split())
+    if not next_step:
+        raise DomainError("Say what the next step is.", field="next_step")
+    if len(next_step) > NEXT_STEP_MAX:
+        raise DomainError(
+            f"Keep the next step under {NEXT_STEP_MAX} characters.", field="next_step"
+        )
+    waiting = [e for e in open_episodes(account.id) if e.acknowledged_at is None]
+    if not waiting:
+        raise DomainError("No red alert of this account waits for acknowledgement.")
+    for episode in waiting:
+        episode.acknowledged_at = now
+        episode.acknowledged_by_id = user.id
+        episode.next_step = next_step
+    db.session.commit()
+    return len(waiting)

@@ -1,0 +1,138 @@
+"""Relationship health pages: the portfolio (and its CSV/XLSX), one account's health,
+acknowledging a red alert, and the admins' weights and thresholds."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from portal import spreadsheets
+from portal.accounts.roles import Role
+from portal.errors import DomainError, NotFound
+from portal.extensions import utcnow
+from portal.htmx import render_page
+from portal.params import optional_database_int
+from portal.security import requires
+
+from . import alerts, service, signals, stats
+
+bp = Blueprint("relationship", __name__, url_prefix="/relationship")
+
+
+def _account_or_404(number: str):
+    try:
+        return service.account_for(current_user, number)
+    except NotFound:
+        abort(404)
+
+
+def _portfolio():
+    manager_id = None
+    if current_user.has_role(Role.ADMIN):
+        manager_id = request.args.get("manager", None, type=optional_database_int)
+    return service.portfolio(current_user, utcnow().date(), manager_id=manager_id), manager_id
+
+
+@bp.get("/portfolio")
+@requires(*service.READERS)
+def portfolio():
+    """The viewer's accounts worst first: status, score, sparkline, reasons."""
+    result, manager_id = _portfolio()
+    return render_page(
+        "relationship/portfolio.html",
+        "portfolio",
+        portfolio=result,
+        managers=service.managers() if current_user.has_role(Role.ADMIN) else [],
+        manager_id=manager_id,
+        labels=stats,
+    )
+
+
+@bp.get("/portfolio.<any(csv, xlsx):fmt>")
+@requires(*service.READERS)
+def export_portfolio(fmt: str):
+    """The portfolio as CSV (UTF-8 with BOM) or XLSX: number, name, manager, status,
+    score, reasons in one column."""
+    result, _ = _portfolio()
+    rows = service.export_rows(result)
+    if fmt == "xlsx":
+        return Response(
+            spreadsheets.xlsx_bytes(service.EXPORT_HEADER, rows),
+            mimetype=spreadsheets.XLSX_MIME,
+            headers={"Content-Disposition": "attachment; filename=portfolio.xlsx"},
+        )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(service.EXPORT_HEADER)
+    writer.writerows([spreadsheets.neutral(v) for v in row] for row in rows)
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=portfolio.csv"},
+    )
+
+
+@bp.get("/accounts/<number>")
+@requires(*service.READERS)
+def account(number: str):
+    """One account's status, score, every signal with its reason, charts and trend."""
+    found = _account_or_404(number)
+    return _account_page(found)
+
+
+def _account_page(found, status: int = 200, error: DomainError | None = None):
+    return render_page(
+        "relationship/account.html",
+        "health",
+        status,
+        health=service.account_health(found, utcnow().date()),
+        labels={s.key: s.label for s in signals.SIGNALS},
+        subject_label=alerts.subject_label,
+        escalation_due=alerts.escalation_due,
+        error=error,
+    )
+
+
+@bp.post("/accounts/<number>/acknowledge")
+@requires(*service.READERS)
+def acknowledge(number: str):
+    """The manager takes the account's red alerts on and says the next step."""
+    found = _account_or_404(number)
+    try:
+        count = alerts.acknowledge(
+            current_user, found, request.form.get("next_step", "")[:2000], utcnow()
+        )
+    except DomainError as error:
+        return _account_page(found, 422, error)
+    flash(
+        f"Acknowledged {count} alert{'s' if count != 1 else ''}: the next step is noted.", "success"
+    )
+    return redirect(url_for("relationship.account", number=found.number), code=303)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@requires(Role.ADMIN)
+def settings():
+    """The vendor admins' weights (adding up to 100) and thresholds per signal."""
+    errors = []
+    if request.method == "POST":
+        try:
+            service.save_settings(current_user, request.form, utcnow())
+        except service.SettingsRefused as refused:
+            errors = refused.errors
+        else:
+            flash("Weights and thresholds saved; the next refresh uses them.", "success")
+            return redirect(url_for("relationship.settings"), code=303)
+    rows = service.settings_rows()
+    return render_page(
+        "relationship/settings.html",
+        "settings",
+        422 if errors else 200,
+        rows=rows,
+        errors=errors,
+        field_errors={e.field: e.message for e in errors if e.field},
+        submitted=request.form if errors else None,
+    )

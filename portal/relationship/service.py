@@ -1,0 +1,371 @@
+"""What the relationship pages read: who may see which accounts, the portfolio, one
+account's health with its history and trend, the CSV/XLSX download, and the admins'
+weights and thresholds. Vendor staff only: account managers see the accounts they
+manage, vendor admins every account; anyone else is refused.
+
+Extension points (append a function, no change here needed):
+- `LAST_CONTACT_SOURCES`: `account_ids -> {account_id: datetime}` of contacts newer than
+  the snapshot knows (the contact log adds its own); the portfolio shows the latest.
+- `FOLLOW_UP_COUNTERS`: `account_ids -> {account_id: open follow-ups}` (the contact log's
+  follow-ups); the portfolio shows their sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+
+from portal.accounts.models import CustomerAccount, User, UserRole
+from portal.accounts.roles import Role
+from portal.errors import DomainError, Forbidden, NotFound
+from portal.extensions import db
+
+from . import alerts, charts, signals, snapshots, stats
+from .models import Episode, SignalSetting, Snapshot
+
+READERS = (Role.ACCOUNT_MANAGER, Role.ADMIN)
+STATUS_ORDER = {stats.RED: 0, stats.AMBER: 1, stats.GREEN: 2}
+
+LAST_CONTACT_SOURCES: list[Callable[[list[int]], dict[int, datetime]]] = []
+FOLLOW_UP_COUNTERS: list[Callable[[list[int]], dict[int, int]]] = []
+
+
+# --- who sees what ---------------------------------------------------------------------
+
+
+def readable_accounts(viewer: User) -> Select:
+    """A select of the ids of the accounts whose health `viewer` may read."""
+    if not viewer.is_vendor_staff or not viewer.has_role(*READERS):
+        raise Forbidden("Relationship health is for account managers and vendor admins.")
+    query = select(CustomerAccount.id)
+    if not viewer.has_role(Role.ADMIN):
+        query = query.where(CustomerAccount.account_manager_id == viewer.id)
+    return query
+
+
+def account_for(viewer: User, number: str) -> CustomerAccount:
+    """The account with this number, if the viewer may read its health (else NotFound)."""
+    account = db.session.scalar(
+        select(CustomerAccount)
+        .options(selectinload(CustomerAccount.account_manager))
+        .where(
+            CustomerAccount.number == number[:20], CustomerAccount.id.in_(readable_accounts(viewer))
+        )
+    )
+    if account is None:
+        raise NotFound()
+    return account
+
+
+def managers() -> list[User]:
+    """Vendor staff holding the account manager role, for the admins' filter."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == Role.ACCOUNT_MANAGER.value, User.account_id.is_(None))
+            .order_by(User.name)
+        )
+    )
+
+
+# --- the portfolio -----------------------------------------------------------------------
+
+
+@dataclass
+class PortfolioRow:
+    account: CustomerAccount
+    snapshot: Snapshot | None
+    sparkline: str
+    trend: str | None
+    last_contact: str
+    follow_ups: int | None
+
+    @property
+    def status(self) -> str | None:
+        return self.snapshot.status if self.snapshot else None
+
+    @property
+    def score(self) -> int | None:
+        return self.snapshot.score if self.snapshot else None
+
+    @property
+    def reasons(self) -> list[tuple[str, str, str]]:
+        """(label, status, sentence) of the red signals, then the amber ones."""
+        if not self.snapshot:
+            return []
+        labels = {s.key: s.label for s in signals.SIGNALS}
+        found = [
+            (labels.get(key, key), reading["status"], reading["reason"])
+            for key, reading in self.snapshot.signals.items()
+            if reading.get("status") in (stats.RED, stats.AMBER)
+        ]
+        return sorted(found, key=lambda item: STATUS_ORDER[item[1]])
+
+
+@dataclass
+class Portfolio:
+    rows: list[PortfolioRow]
+    day: date | None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def portfolio(viewer: User, today: date, *, manager_id: int | None = None) -> Portfolio:
+    """The viewer's accounts (an admin's: all, or one manager's), worst first."""
+    ids = readable_accounts(viewer)
+    query = (
+        select(CustomerAccount)
+        .options(selectinload(CustomerAccount.account_manager))
+        .where(CustomerAccount.id.in_(ids), CustomerAccount.status != "closed")
+    )
+    if manager_id is not None:
+        query = query.where(CustomerAccount.account_manager_id == manager_id)
+    accounts = list(db.session.scalars(query))
+    account_ids = [a.id for a in accounts]
+    newest = snapshots.latest(account_ids) if account_ids else {}
+    days = snapshots.sparkline_days(today)
+    earlier = (
+        snapshots.scores_on(account_ids, [*days, today - timedelta(days=30)]) if account_ids else {}
+    )
+    live_contacts: dict[int, datetime] = {}
+    for source in LAST_CONTACT_SOURCES:
+        for account_id, at in source(account_ids).items():
+            if account_id not in live_contacts or at > live_contacts[account_id]:
+                live_contacts[account_id] = at
+    follow_ups: dict[int, int] | None = None
+    if FOLLOW_UP_COUNTERS:
+        follow_ups = {}
+        for counter in FOLLOW_UP_COUNTERS:
+            for account_id, count in counter(account_ids).items():
+                follow_ups[account_id] = follow_ups.get(account_id, 0) + count
+    rows = []
+    for account in accounts:
+        snapshot = newest.get(account.id)
+        history = earlier.get(account.id, {})
+        spark = charts.sparkline([history.get(d, (None,))[0] for d in days])
+        month_ago = history.get(today - timedelta(days=30))
+        trend = stats.trend(snapshot.score, month_ago[0]) if snapshot and month_ago else None
+        rows.append(
+            PortfolioRow(
+                account,
+                snapshot,
+                spark,
+                trend,
+                _last_contact(snapshot, live_contacts.get(account.id), today),
+                None if follow_ups is None else follow_ups.get(account.id, 0),
+            )
+        )
+    rows.sort(
+        key=lambda r: (
+            STATUS_ORDER.get(r.status, 3),
+            r.score if r.score is not None else 101,
+            r.account.name.lower(),
+        )
+    )
+    counts = {s: sum(1 for r in rows if r.status == s) for s in stats.STATUSES}
+    day = max((r.snapshot.day for r in rows if r.snapshot), default=None)
+    return Portfolio(rows, day, counts)
+
+
+def _last_contact(snapshot: Snapshot | None, live: datetime | None, today: date) -> str:
+    """'12 days ago' from the snapshot's vendor-contact figure or a newer live contact."""
+    days = None
+    if snapshot:
+        reading = snapshot.signals.get("vendor_contact") or {}
+        if reading.get("value") is not None:
+            days = int(reading["value"]) + (today - snapshot.day).days
+    if live is not None:
+        live_days = (today - live.date()).days
+        days = live_days if days is None else min(days, live_days)
+    if days is None:
+        return "none in 24 months"
+    return "today" if days == 0 else f"{stats.days_text(days)} ago"
+
+
+EXPORT_HEADER = ["account number", "name", "manager", "status", "score", "reasons"]
+
+
+def export_rows(result: Portfolio) -> list[list]:
+    """The portfolio as rows for CSV/XLSX: reasons in one column, separated by ' | '."""
+    return [
+        [
+            row.account.number,
+            row.account.name,
+            row.account.account_manager.name if row.account.account_manager else "",
+            row.status or "",
+            row.score if row.score is not None else "",
+            " | ".join(f"{label}: {reason}" for label, _, reason in row.reasons),
+        ]
+        for row in result.rows
+    ]
+
+
+# --- one account -------------------------------------------------------------------------
+
+
+@dataclass
+class SignalView:
+    key: str
+    label: str
+    reading: dict
+    chart: charts.DayChart
+    points: list[tuple[date, float | None]]
+
+
+@dataclass
+class AccountHealth:
+    account: CustomerAccount
+    snapshot: Snapshot | None
+    score_chart: charts.DayChart | None
+    score_points: list[tuple[date, int]]
+    signals: list[SignalView]
+    trends: dict[int, snapshots.Trend]
+    episodes: list[Episode]
+    table_days: list[Snapshot]
+
+
+CHART_TOPS = {"%": None}
+
+
+def account_health(account: CustomerAccount, today: date) -> AccountHealth:
+    """The newest snapshot, twelve months of charts, the trend against 30 and 90 days
+    ago and the open red episodes of an account the caller checked."""
+    past = snapshots.history(account.id, today)
+    current = past[-1] if past else None
+    start = today - timedelta(days=snapshots.HISTORY_DAYS - 1)
+    views = []
+    if current:
+        for s in signals.SIGNALS:
+            reading = current.signals.get(s.key)
+            if reading is None:
+                continue
+            points = [(snap.day, (snap.signals.get(s.key) or {}).get("value")) for snap in past]
+            views.append(
+                SignalView(s.key, s.label, reading, charts.day_chart(start, today, points), points)
+            )
+    score_points = [(snap.day, snap.score) for snap in past]
+    trends = {back: snapshots.trend(current, past, back) for back in (30, 90)} if current else {}
+    # The table under the charts: one row per month (the month's last snapshot).
+    by_month: dict[tuple[int, int], Snapshot] = {}
+    for snap in past:
+        by_month[(snap.day.year, snap.day.month)] = snap
+    return AccountHealth(
+        account,
+        current,
+        charts.day_chart(start, today, score_points, top=100) if current else None,
+        score_points,
+        views,
+        trends,
+        alerts.open_episodes(account.id),
+        list(by_month.values()),
+    )
+
+
+# --- weights and thresholds -------------------------------------------------------------
+
+
+@dataclass
+class SettingRow:
+    key: str
+    label: str
+    description: str
+    unit: str
+    weight: int
+    amber: float
+    red: float
+    default: signals.Threshold
+
+
+def settings_rows() -> list[SettingRow]:
+    chosen = signals.thresholds()
+    return [
+        SettingRow(
+            s.key,
+            s.label,
+            s.description,
+            s.unit,
+            chosen[s.key].weight,
+            chosen[s.key].amber,
+            chosen[s.key].red,
+            s.default,
+        )  # fmt: skip
+        for s in [*signals.SIGNALS, signals.ACCOUNT]
+    ]
+
+
+def _number(raw, label: str, field_name: str, *, whole: bool = False) -> float:
+    text = (raw or "").strip().replace(",", ".")
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        raise DomainError(f"{label}: write {kind}.", field=field_name) from None
+    if not (0 <= value <= 100_000) or value != value:
+        raise DomainError(f"{label}: between 0 and 100,000.", field=field_name)
+    return value
+
+
+def save_settings(user: User, form: dict, now: datetime) -> None:
+    """Keep each signal's weight (whole numbers adding up to 100) and thresholds. Every
+    value is checked first; nothing is saved unless all are right."""
+    if not user.is_vendor_staff or not user.has_role(Role.ADMIN):
+        raise Forbidden("Only the vendor's admins keep the weights and thresholds.")
+    parsed = {}
+    errors = []
+    for s in [*signals.SIGNALS, signals.ACCOUNT]:
+        try:
+            weight = (
+                0
+                if s.key == "account"
+                else int(
+                    _number(
+                        form.get(f"{s.key}-weight"),
+                        f"{s.label} weight",
+                        f"{s.key}-weight",
+                        whole=True,
+                    )
+                )
+            )
+            amber = _number(form.get(f"{s.key}-amber"), f"{s.label} amber", f"{s.key}-amber")
+            red = _number(form.get(f"{s.key}-red"), f"{s.label} red", f"{s.key}-red")
+        except DomainError as error:
+            errors.append(error)
+            continue
+        if weight > 100:
+            errors.append(DomainError(f"{s.label} weight: at most 100.", field=f"{s.key}-weight"))
+        if s.unit == "percentile" and max(amber, red) > 100:
+            errors.append(
+                DomainError(f"{s.label}: a percentile is at most 100.", field=f"{s.key}-red")
+            )
+        worse_is_lower = s.unit in ("%", "score")
+        if (worse_is_lower and red > amber) or (not worse_is_lower and red < amber):
+            errors.append(
+                DomainError(
+                    f"{s.label}: the red threshold must be "
+                    f"{'at or below' if worse_is_lower else 'at or above'} the amber one.",
+                    field=f"{s.key}-red",
+                )
+            )
+        parsed[s.key] = (weight, amber, red)
+    if not errors and sum(w for w, _, _ in parsed.values()) != 100:
+        total = sum(w for w, _, _ in parsed.values())
+        errors.append(DomainError(f"The weights add up to {total}; they must add up to 100."))
+    if errors:
+        raise SettingsRefused(errors)
+    existing = {row.signal: row for row in db.session.scalars(select(SignalSetting))}
+    for key, (weight, amber, red) in parsed.items():
+        row = existing.get(key) or SignalSetting(signal=key)
+        row.weight, row.amber, row.red = weight, amber, red
+        row.updated_by_id, row.updated_at = user.id, now
+        db.session.add(row)
+    db.session.commit()
+
+
+class SettingsRefused(DomainError):
+    def __init__(self, errors: list[DomainError]):
+        super().__init__(" ".join(e.message for e in errors))
+        self.errors = errors

@@ -1,0 +1,1020 @@
+"""The signals: for every account at once, as of a given day, each signal's value,
+the account's own baseline, a status and one plain sentence.
+
+Each signal is one function decorated with `@signal(...)`: it receives a
+`Context` (the day, the accounts, the thresholds) and returns a `Reading` per
+account id. Every function reads all accounts with a fixed number of set-based
+statements (never a query per account), and only events up to the end of the
+`as_of` day, so a past day's health can be rebuilt the same way.
+
+Adding a signal is one more decorated function here (its key, label, default
+weight and thresholds); the settings page, the snapshot, the charts and the
+portfolio pick it up from `SIGNALS`. Weights are normalised over the signals
+that have something to judge, so the score stays 0–100 while admins rebalance.
+
+Extension points for other areas (append a function; no change here needed):
+- `CUSTOMER_SOURCES`: things the customer raised, `(start, end) -> Select of
+  (account_id, at)`;
+- `VENDOR_SOURCES`: times the vendor spoke with the customer (the contact log
+  adds its calls and visits here), same shape.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Date, Integer, and_, case, cast, func, literal_column, select, union_all
+
+from portal.accounts.models import CustomerAccount, User
+from portal.extensions import db
+
+from . import stats
+
+HISTORY_DAYS = 730  # rhythms are read over the last 24 months
+WINDOW_DAYS = 90  # volume, promises and responsiveness look at the last 90 days
+
+
+@dataclass(frozen=True)
+class Threshold:
+    weight: int
+    amber: float
+    red: float
+
+
+@dataclass
+class Reading:
+    """One signal of one account on one day."""
+
+    value: float | None  # the number charted over time (days, %, …)
+    figure: str  # the value as people read it ("47 days")
+    baseline: str  # the account's own yardstick ("usually every 12 days")
+    status: str | None  # green / amber / red; None: nothing to judge
+    reason: str  # one plain sentence
+
+    def as_dict(self) -> dict:
+        return {
+            "value": self.value,
+            "figure": self.figure,
+            "baseline": self.baseline,
+            "status": self.status,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Context:
+    as_of: date
+    account_ids: list[int]
+    thresholds: dict[str, Threshold]
+    # True when computing today (not rebuilding history): figures that exist only
+    # as current state (lines late now) are read then.
+    is_today: bool = True
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def end(self) -> datetime:
+        """Events before this instant count: the end of the as-of day (UTC)."""
+        return datetime.combine(self.as_of + timedelta(days=1), time(), UTC)
+
+    def since(self, days: int) -> datetime:
+        return datetime.combine(self.as_of - timedelta(days=days - 1), time(), UTC)
+
+
+@dataclass(frozen=True)
+class Signal:
+    key: str
+    label: str
+    description: str  # what the thresholds mean, for the settings page
+    unit: str  # of the thresholds: "percentile", "%", "days"
+    default: Threshold
+    compute: Callable[[Context, Threshold], dict[int, Reading]]
+
+
+SIGNALS: list[Signal] = []
+
+
+def signal(key: str, label: str, description: str, unit: str, *, weight: int, amber: float,
+           red: float):  # fmt: skip
+    """Register a signal function under `key` with its default weight and thresholds."""
+
+    def register(compute):
+        SIGNALS.append(
+            Signal(key, label, description, unit, Threshold(weight, amber, red), compute)
+        )
+        return compute
+
+    return register
+
+
+def by_key() -> dict[str, Signal]:
+    return {s.key: s for s in SIGNALS}
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def day_of(column):
+    """The UTC calendar day of a timestamp column, on SQLite and PostgreSQL."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return func.date(column)
+    return cast(func.timezone("UTC", column), Date)
+
+
+# julianday('0001-01-01') − 1: SQLite's day number less this is Python's date.toordinal().
+_JULIAN_ORDINAL = 1721424.5
+
+
+def day_number_of(column):
+    """The UTC day of a timestamp as Python's ordinal (date.toordinal()), computed by the
+    database: hundreds of thousands of days come back as plain integers, not dates to parse."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return cast(func.julianday(func.date(column)) - _JULIAN_ORDINAL, Integer)
+    return cast(func.timezone("UTC", column), Date) - literal_column("DATE '0001-01-01'") + 1
+
+
+def _as_date(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def days_per_account(sources: list, start: datetime, end: datetime) -> dict[int, list[date]]:
+    """The distinct days on which each account had one of the sources' events, oldest
+    first, in one statement (a UNION ALL of the sources, grouped)."""
+    parts = []
+    for source in sources:
+        query = source(start, end).subquery()
+        parts.append(select(query.c.account_id, day_number_of(query.c.at).label("day")))
+    union = union_all(*parts).subquery()
+    # Core, not the ORM: plain tuples are all this needs, and many of them.
+    rows = db.session.connection().execute(
+        select(union.c.account_id, union.c.day)
+        .group_by(union.c.account_id, union.c.day)
+        .order_by(union.c.account_id, union.c.day)
+    )
+    days: dict[int, list[date]] = defaultdict(list)
+    fromordinal = date.fromordinal
+    for account_id, day in rows:
+        days[account_id].append(fromordinal(day))
+    return days
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f} %"
+
+
+def _rhythm_sentence(usual: stats.Rhythm, verb: str, threshold: Threshold) -> str:
+    who = "all accounts together" if usual.pooled else "it"
+    return (
+        f"{who} usually {verb} every {stats.days_text(usual.median)}, "
+        f"{threshold.red:g} % of the gaps are at most {stats.days_text(usual.p_red)}"
+    )
+
+
+def _pooled_gaps(days: dict[int, list[date]]) -> list[int]:
+    return [gap for listed in days.values() for gap in stats.gaps_of(listed)]
+
+
+# --- the signals ---------------------------------------------------------------------------
+
+
+def _orders(start: datetime, end: datetime):
+    from portal.ordering.models import Order
+
+    return select(Order.account_id.label("account_id"), Order.placed_at.label("at")).where(
+        Order.placed_at >= start, Order.placed_at < end, Order.status != "rejected"
+    )
+
+
+def order_days(ctx: Context) -> dict[int, list[date]]:
+    """Each account's distinct order days over the last 24 months (shared by two signals)."""
+    if "order_days" not in ctx.cache:
+        ctx.cache["order_days"] = days_per_account([_orders], ctx.since(HISTORY_DAYS), ctx.end)
+    return ctx.cache["order_days"]
+
+
+@signal(
+    "order_rhythm",
+    "Order rhythm",
+    "Days since the last order against the account's own gaps between orders over 24 "
+    "months: amber past this percentile of its gaps, red past the second.",
+    "percentile",
+    weight=25,
+    amber=75,
+    red=90,
+)
+def order_rhythm(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
+    days = order_days(ctx)
+    pooled = _pooled_gaps(days)
+    readings = {}
+    for account_id in ctx.account_ids:
+        listed = days.get(account_id, [])
+        usual = stats.rhythm(
+            stats.gaps_of(listed), pooled, amber=threshold.amber, red=threshold.red
+        )
+        baseline = (
+            f"every {stats.days_text(usual.median)} (p{threshold.amber:g} "
+            f"{stats.days_text(usual.p_amber)}, p{threshold.red:g} {stats.days_text(usual.p_red)})"
+            + (" — all accounts" if usual.pooled else "")
+            if usual.known
+            else "no rhythm yet"
+        )
+        if not listed:
+            readings[account_id] = Reading(
+                None, "no order", baseline, stats.RED if usual.known else None,
+                "no order in the last 24 months",
+            )  # fmt: skip
+            continue
+        since_last = (ctx.as_of - listed[-1]).days
+        sentence = f"no order for {stats.days_text(since_last)}"
+        if usual.known:
+            sentence += "; " + _rhythm_sentence(usual, "orders", threshold)
+        if usual.pooled:
+            sentence += f" (it placed orders on only {len(listed)} days in 24 months)"
+        readings[account_id] = Reading(
+            since_last,
+            stats.days_text(since_last),
+            baseline,
+            stats.overdue_status(since_last, usual),
+            sentence,
+        )
+    return readings
+
+
+@signal(
+    "volume",
+    "Volume",
+    "Order value of the last 90 days as a share of the same 90 days a year before (or, "
+    "without orders then, of its latest forecast for those months): amber below the first "
+    "share, red below the second.",
+    "%",
+    weight=15,
+    amber=80,
+    red=50,
+)
+def volume(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
+    from portal.ordering.models import Order
+
+    recent_start, recent_end = ctx.since(WINDOW_DAYS), ctx.end
+    year_start, year_end = recent_start - timedelta(days=365), recent_end - timedelta(days=365)
+    in_recent = and_(Order.placed_at >= recent_start, Order.placed_at < recent_end)
+    in_year = and_(Order.placed_at >= year_start, Order.placed_at < year_end)
+    rows = db.session.execute(
+        select(
+            Order.account_id,
+            func.sum(case((in_recent, Order.total), else_=0)),
+            func.sum(case((in_year, Order.total), else_=0)),
+        )
+        .where(
+            Order.placed_at >= year_start,
+            Order.placed_at < recent_end,
+            Order.status.not_in(("rejected", "cancelled")),
+        )
+        .group_by(Order.account_id)
+    )
+    values = {account_id: (recent or 0, before or 0) for account_id, recent, before in rows}
+    against_forecast = _volume_against_forecast(ctx)
+    readings = {}
+    for account_id in ctx.account_ids:
+        recent, before = values.get(account_id, (0, 0))
+        forecast_share = against_forecast.get(account_id)
+        forecast_text = (
+            f"; {_pct(forecast_share)} of what its latest forecast said for those months"
+            if forecast_share is not None
+            else ""
+        )
+        if before:
+            share = round(100 * float(recent) / float(before), 1)
+            readings[account_id] = Reading(
+                share,
+                _pct(share),
+                f"{before:,.0f} a year before",
+                stats.below_status(share, threshold.amber, threshold.red),
+                f"ordered {recent:,.0f} in the last 90 days, {_pct(share)} of the same days a "
+                f"year before ({before:,.0f})" + forecast_text,
+            )
+        elif forecast_share is not None:
+            readings[account_id] = Reading(
+                forecast_share,
+                _pct(forecast_share),
+                "its forecast",
+                stats.below_status(forecast_share, threshold.amber, threshold.red),
+                f"ordered {recent:,.0f} in the last 90 days; nothing a year before to compare"
+                + forecast_text,
+            )
+        else:
+            readings[account_id] = Reading(
+                None, f"{recent:,.0f}", "nothing to compare", None,
+                f"ordered {recent:,.0f} in the last 90 days; no orders a year before and no "
+                "forecast to compare with",
+            )  # fmt: skip
+    return readings
+
+
+def _volume_against_forecast(ctx: Context) -> dict[int, float]:
+    """Quantity ordered in the last 90 days as a % of the quantity forecast for those
+    days (each month's forecast from the latest version that covers it, prorated by the
+    month's days in the window); only accounts with such a forecast."""
+    from portal.forecasts.models import DRAFT_NUMBER, ForecastCell, ForecastVersion
+    from portal.forecasts.months import add_months, first_of_month
+    from portal.ordering.models import Order, OrderLine
+
+    start_day = ctx.as_of - timedelta(days=WINDOW_DAYS - 1)
+    first, last = first_of_month(start_day), first_of_month(ctx.as_of)
+    rows = db.session.execute(
+        select(
+            ForecastVersion.account_id,
+            ForecastVersion.published_at,
+            ForecastCell.month,
+            func.sum(ForecastCell.quantity),
+        )
+        .join(ForecastCell, ForecastCell.version_id == ForecastVersion.id)
+        .where(
+            ForecastVersion.number > DRAFT_NUMBER,
+            ForecastVersion.published_at < ctx.end,
+            ForecastCell.month >= first,
+            ForecastCell.month <= last,
+        )
+        .group_by(
+            ForecastVersion.id,
+            ForecastVersion.account_id,
+            ForecastVersion.published_at,
+            ForecastCell.month,
+        )  # fmt: skip
+    )
+    latest: dict[tuple[int, date], tuple[datetime, int]] = {}
+    for account_id, published_at, month, quantity in rows:
+        key = (account_id, _as_date(month))
+        if key not in latest or published_at > latest[key][0]:
+            latest[key] = (published_at, quantity or 0)
+    if not latest:
+        return {}
+    forecast: dict[int, float] = defaultdict(float)
+    for (account_id, month), (_, quantity) in latest.items():
+        month_end = add_months(month, 1) - timedelta(days=1)
+        inside = (min(month_end, ctx.as_of) - max(month, start_day)).days + 1
+        forecast[account_id] += quantity * max(inside, 0) / month_end.day
+    ordered = dict(
+        db.session.execute(
+            select(Order.account_id, func.sum(OrderLine.quantity))
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .where(
+                Order.account_id.in_(list(forecast)),
+                Order.placed_at >= ctx.since(WINDOW_DAYS),
+                Order.placed_at < ctx.end,
+                Order.status != "rejected",
+            )
+            .group_by(Order.account_id)
+        ).all()
+    )
+    return {
+        account_id: round(100 * (ordered.get(account_id) or 0) / quantity, 1)
+        for account_id, quantity in forecast.items()
+        if quantity > 0
+    }
+
+
+def _service_requests(start, end):
+    from portal.service.models import ServiceRequest
+
+    return select(
+        ServiceRequest.account_id.label("account_id"), ServiceRequest.opened_at.label("at")
+    ).where(ServiceRequest.opened_at >= start, ServiceRequest.opened_at < end)
+
+
+def _suggestions(start, end):
+    from portal.ideas.models import Idea
+
+    return select(Idea.account_id.label("account_id"), Idea.submitted_at.label("at")).where(
+        Idea.direction == "customer", Idea.submitted_at >= start, Idea.submitted_at < end
+    )
+
+
+def _vendor_staff():
+    """The ids of vendor staff (few): messages are told apart by author with an IN list,
+    which every planner reads once, instead of a join to every message's author."""
+    return select(User.id).where(User.account_id.is_(None))
+
+
+def _by_side(author_column, customer: bool):
+    if customer:
+        return author_column.is_not(None) & author_column.not_in(_vendor_staff())
+    return author_column.in_(_vendor_staff())
+
+
+def _idea_messages(customer: bool):
+    def source(start, end):
+        from portal.ideas.models import Idea, IdeaMessage
+
+        return (
+            select(Idea.account_id.label("account_id"), IdeaMessage.created_at.label("at"))
+            .select_from(IdeaMessage)
+            .join(Idea, Idea.id == IdeaMessage.idea_id)
+            .where(
+                _by_side(IdeaMessage.author_id, customer),
+                IdeaMessage.internal.is_(False),
+                IdeaMessage.created_at >= start,
+                IdeaMessage.created_at < end,
+            )
+        )
+
+    return source
+
+
+def _service_messages(customer: bool):
+    def source(start, end):
+        from portal.service.models import ServiceMessage, ServiceRequest
+
+        return (
+            select(
+                ServiceRequest.account_id.label("account_id"), ServiceMessage.created_at.label("at")
+            )
+            .select_from(ServiceMessage)
+            .join(ServiceRequest, ServiceRequest.id == ServiceMessage.request_id)
+            .where(
+                _by_side(ServiceMessage.author_id, customer),
+                ServiceMessage.internal.is_(False),
+                ServiceMessage.created_at >= start,
+                ServiceMessage.created_at < end,
+            )
+        )
+
+    return source
+
+
+def _forecasts(start, end):
+    from portal.forecasts.models import DRAFT_NUMBER, ForecastVersion
+
+    return select(
+        ForecastVersion.account_id.label("account_id"), ForecastVersion.published_at.label("at")
+    ).where(
+        ForecastVersion.number > DRAFT_NUMBER,
+        ForecastVersion.published_at >= start,
+        ForecastVersion.published_at < end,
+    )
+
+
+def _customer_plans(start, end):
+    from portal.plans.models import Plan, PlanRevision
+
+    return (
+        select(Plan.account_id.label("account_id"), PlanRevision.created_at.label("at"))
+        .select_from(PlanRevision)
+        .join(Plan, Plan.id == PlanRevision.plan_id)
+        .where(
+            Plan.side == "customer", PlanRevision.created_at >= start, PlanRevision.created_at < end
+        )
+    )
+
+
+# What the customer raised: a request or complaint, a suggestion, a message, a forecast,
+# a plan. Orders are the order rhythm's, not silence's.
+CUSTOMER_SOURCES: list = [
+    _service_requests,
+    _suggestions,
+    _idea_messages(customer=True),
+    _service_messages(customer=True),
+    _forecasts,
+    _customer_plans,
+]
+# When the vendor spoke with the customer: answers on suggestions and service requests.
+# The contact log (calls, visits, meetings, e-mails) appends its source here.
+VENDOR_SOURCES: list = [_idea_messages(customer=False), _service_messages(customer=False)]
+
+
+# No request or complaint for this long while orders go on is a signal in itself:
+# amber after the first number of days, red after the second (or none in 24 months).
+QUIET_ON_REQUESTS_DAYS = (180, 365)
+
+
+@signal(
+    "silence",
+    "Silence",
+    "Days since the account last raised anything (a request or complaint, a suggestion, a "
+    "message, a forecast, a plan) against its own usual interval: amber past this "
+    "percentile of its gaps, red past the second. Nothing raised in 24 months is red, and so "
+    "is no request or complaint for a year while it kept ordering (amber after 180 days).",
+    "percentile",
+    weight=20,
+    amber=75,
+    red=90,
+)
+def silence(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
+    days = days_per_account(CUSTOMER_SOURCES, ctx.since(HISTORY_DAYS), ctx.end)
+    requests = days_per_account([_service_requests], ctx.since(HISTORY_DAYS), ctx.end)
+    pooled = _pooled_gaps(days)
+    orders = order_days(ctx)
+    readings = {}
+    for account_id in ctx.account_ids:
+        listed = days.get(account_id, [])
+        quiet_status, quiet_text = _quiet_on_requests(
+            ctx.as_of, requests.get(account_id, []), orders.get(account_id, [])
+        )
+        if not listed:
+            ordered = len(orders.get(account_id, []))
+            readings[account_id] = Reading(
+                None,
+                "nothing raised",
+                "nothing in 24 months",
+                stats.RED,
+                "nothing raised in 24 months — no request, complaint, suggestion, message, "
+                "forecast or plan" + (f" — while it ordered on {ordered} days" if ordered else ""),
+            )
+            continue
+        usual = stats.rhythm(
+            stats.gaps_of(listed), pooled, amber=threshold.amber, red=threshold.red
+        )
+        since_last = (ctx.as_of - listed[-1]).days
+        sentence = f"nothing raised for {stats.days_text(since_last)}"
+        if usual.known:
+            sentence += "; " + _rhythm_sentence(usual, "raises something", threshold)
+        if usual.pooled:
+            sentence += f" (it raised something on only {len(listed)} days in 24 months)"
+        if quiet_text:
+            sentence += "; " + quiet_text
+        readings[account_id] = Reading(
+            since_last,
+            stats.days_text(since_last),
+            f"every {stats.days_text(usual.median)}" + (" — all accounts" if usual.pooled else "")
+            if usual.known
+            else "no rhythm yet",
+            stats.worst(stats.overdue_status(since_last, usual), quiet_status),
+            sentence,
+        )
+    return readings
+
+
+def _quiet_on_requests(as_of: date, requests: list[date], orders: list[date]):
+    """(status, sentence) for an account that raised no request or complaint for long
+    while it kept ordering; (None, "") when that is not the case."""
+    last_request = requests[-1] if requests else None
+    since = (as_of - last_request).days if last_request else None
+    ordered_since = [d for d in orders if last_request is None or d > last_request]
+    if not ordered_since:
+        return None, ""
+    amber, red = QUIET_ON_REQUESTS_DAYS
+    if since is None:
+        return stats.RED, (
+            f"no request or complaint in 24 months while it ordered on {len(ordered_since)} "
+            "days — silence is not health"
+        )
+    if since > red:
+        status = stats.RED
+    elif since > amber:
+        status = stats.AMBER
+    else:
+        return None, ""
+    return status, (
+        f"no request or complaint for {stats.days_text(since)} while it ordered on "
+        f"{len(ordered_since)} days"
+    )
+
+
+def last_vendor_contact(account_ids: list[int], end: datetime) -> dict[int, datetime]:
+    """When the vendor last spoke with each account (answers; the contact log's entries
+    once it adds its source), over the last 24 months before `end`."""
+    parts = [
+        source(end - timedelta(days=HISTORY_DAYS), end).subquery() for source in VENDOR_SOURCES
+    ]
+    union = union_all(*(select(p.c.account_id, p.c.at) for p in parts)).subquery()
+    query = select(union.c.account_id, func.max(union.c.at)).group_by(union.c.account_id)
+    if account_ids is not None:
+        query = query.where(union.c.account_id.in_(account_ids))
+    found = {}
+    for account_id, at in db.session.execute(query):
+        if isinstance(at, str):  # SQLite hands a UNION's column back as text
+            at = datetime.fromisoformat(at)
+        found[account_id] = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return found
+
+
+@signal(
+    "vendor_contact",
+    "Vendor contact",
+    "Days since the vendor last spoke with the account (an answer on a suggestion or a "
+    "service request, a logged contact): amber after the first number of days, red after "
+    "the second.",
+    "days",
+    weight=10,
+    amber=30,
+    red=60,
+)
+def vendor_contact(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
+    last = last_vendor_contact(None, ctx.end)
+    readings = {}
+    for account_id in ctx.account_ids:
+        at = last.get(account_id)
+        if at is None:
+            readings[account_id] = Reading(
+                None, "never", f"at most {threshold.amber:g} days", stats.RED,
+                "the vendor has not spoken with it in 24 months (no answer, no logged contact)",
+            )  # fmt: skip
+            continue
+        days = (ctx.as_of - at.date()).days
+        readings[account_id] = Reading(
+            days,
+            stats.days_text(days),
+            f"at most {threshold.amber:g} days",
+            stats.above_status(days, threshold.amber, threshold.red),
+            f"the vendor last spoke with it {stats.days_text(days)} ago",
+        )
+    return readings
+
+
+@signal(
+    "promises",
+    "Promises",
+    "On time in full over the last 90 days (promise dates up to yesterday, from the promise "
+    "ledger): amber below the first share, red below the second.",
+    "%",
+    weight=15,
+    amber=90,
+    red=75,
+)
+def promises(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
+    from portal.fulfilment import ledger
+
+    accounts = select(CustomerAccount.id)
+    recent = ledger.ledger(
+        accounts,
+        start=ctx.as_of - timedelta(days=WINDOW_DAYS),
+        end=ctx.as_of - timedelta(days=1),
+        today=ctx.as_of,
+    )
+    before = ledger.ledger(
+        accounts,
+        start=ctx.as_of - timedelta(days=2 * WINDOW_DAYS),
+        end=ctx.as_of - timedelta(days=WINDOW_DAYS + 1),
+        today=ctx.as_of,
+    )
+    now = {account.id: figures for account, figures in recent.by_account}
+    then = {account.id: figures for account, figures in before.by_account}
+    late = _late_lines(ctx) if ctx.is_today else {}
+    readings = {}
+    for account_id in ctx.account_ids:
+        figures, previous = now.get(account_id), then.get(account_id)
+        share = _share(figures.on_time_in_full, figures.lines) if figures else None
+        earlier = _share(previous.on_time_in_full, previous.lines) if previous else None
+        parts = []
+        if figures:
+            parts.append(
+                f"{_pct(share)} on time in full over the last 90 days "
+                f"({figures.on_time_in_full} of {figures.lines} lines)"
+            )
+        else:
+            parts.append("no promise fell due in the last 90 days")
+        if earlier is not None:
+            parts.append(f"{_pct(earlier)} in the 90 days before")
+        if figures and figures.changes:
+            parts.append(f"{figures.changes} promise change{'s' if figures.changes != 1 else ''}")
+        if late.get(account_id):
+            parts.append(f"{late[account_id]} line{'s' if late[account_id] != 1 else ''} late now")
+        status = stats.below_status(share, threshold.amber, threshold.red)
+        if status is None and late.get(account_id):
+            status = stats.AMBER
+        readings[account_id] = Reading(
+            share,
+            _pct(share),
+            f"{_pct(earlier)} the 90 days before" if earlier is not None else "—",
+            status,
+            "; ".join(parts),
+        )
+    return readings
+
+
+def _late_lines(ctx: Context) -> dict[int, int]:
+    """Lines whose promised date has passed with their due quantity not yet done (shipped
+    or delivered, by the account's terms): today's state, so only for today. Two
+    statements: the lines still due (read from the partial index ix_order_line_still_due,
+    a few among millions), then their orders' accounts and terms."""
+    from portal.ordering.models import Order, OrderLine
+
+    lines = db.session.execute(
+        select(
+            OrderLine.order_id,
+            OrderLine.quantity - OrderLine.cancelled_quantity,
+            OrderLine.shipped_quantity,
+            OrderLine.delivered_quantity,
+        ).where(
+            # Written out, not bound: SQLite uses a partial index only for the same terms.
+            OrderLine.status == literal_column("'confirmed'"),
+            OrderLine.delivered_quantity < OrderLine.quantity,
+            OrderLine.promised_on < ctx.as_of,
+        )
+    ).all()
+    if not lines:
+        return {}
+    orders = {
+        order_id: (account_id, basis)
+        for order_id, account_id, basis in db.session.execute(
+            select(Order.id, Order.account_id, CustomerAccount.promise_basis)
+            .join(CustomerAccount, CustomerAccount.id == Order.account_id)
+            .where(Order.id.in_(sorted({line[0] for line in lines})))
+        )
+    }
+    late: dict[int, int] = defaultdict(int)
+    for order_id, due, shipped, delivered in lines:
+        account_id, basis = orders[order_id]
+        if (shipped if basis == "shipment" else delivered) < due:
+            late[account_id] += 1
+    return late
+
+
+@signal(
+    "responsiveness",
+    "Responsiveness",
+    "The vendor's answers over the last 90 days — suggestions answered within the promised "
+    "time, service promises kept (first response and resolution), the customer's plans "
+    "acknowledged — each counted once: amber below the first share, red below the second.",
+    "%",
+    weight=10,
+    amber=90,
+    red=75,
+)
+def responsiveness(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
+    from portal.ideas import measures as idea_measures
+    from portal.ideas.models import Idea
+
+    start_day = ctx.as_of - timedelta(days=WINDOW_DAYS - 1)
+    ideas = idea_measures.measures_for(select(Idea), start_day, ctx.as_of, ctx.as_of)
+    idea_by = {account.id: m for account, m in ideas.by_account}
+    service_by = _service_measures(ctx)
+    plans = _plans_acknowledged(ctx)
+    readings = {}
+    for account_id in ctx.account_ids:
+        parts, kept, due = [], 0, 0
+        if (m := idea_by.get(account_id)) and m.due:
+            kept, due = kept + m.within_promise, due + m.due
+            parts.append(f"suggestions answered within the promise {m.within_promise} of {m.due}")
+        if (m := service_by.get(account_id)) and m.promises_due:
+            kept, due = kept + m.promises_kept, due + m.promises_due
+            parts.append(f"service promises kept {m.promises_kept} of {m.promises_due}")
+        if account_id in plans:
+            acknowledged, published = plans[account_id]
+            kept, due = kept + acknowledged, due + published
+            parts.append(f"plans acknowledged {acknowledged} of {published}")
+        if not due:
+            readings[account_id] = Reading(
+                None, "—", "nothing due", None,
+                "nothing the vendor had to answer fell due in the last 90 days",
+            )  # fmt: skip
+            continue
+        share = _share(kept, due)
+        readings[account_id] = Reading(
+            share,
+            _pct(share),
+            "every answer in time",
+            stats.below_status(share, threshold.amber, threshold.red),
+            f"{_pct(share)} of what fell due was answered in time: " + "; ".join(parts),
+        )
+    return readings
+
+
+def _service_measures(ctx: Context) -> dict:
+    """The service measures (portal.service.measures) per account over the requests opened
+    in the last 90 days, read lean: only the columns the promise clock and the measures
+    need, not whole requests."""
+    from portal.service import measures, promises
+    from portal.service.models import ServiceRequest
+
+    rows = db.session.execute(
+        select(
+            ServiceRequest.id,
+            ServiceRequest.account_id,
+            ServiceRequest.priority,
+            ServiceRequest.opened_at,
+            ServiceRequest.status,
+            ServiceRequest.satisfied,
+        ).where(
+            ServiceRequest.opened_at >= ctx.since(WINDOW_DAYS),
+            ServiceRequest.opened_at < ctx.end,
+        )
+    ).all()
+    states = promises.promises_for(rows, min(ctx.end, _now()))
+    records: dict[int, list] = defaultdict(list)
+    for row in rows:
+        records[row.account_id].append(measures.record_of(row, states[row.id]))
+    return {account_id: measures.measure(listed) for account_id, listed in records.items()}
+
+
+def _now() -> datetime:
+    from portal.extensions import utcnow
+
+    return utcnow()
+
+
+def _plans_acknowledged(ctx: Context) -> dict[int, tuple[int, int]]:
+    """Per account: its plan revisions of the last 90 days that vendor staff
+    acknowledged, and all of them."""
+    from portal.plans.models import Plan, PlanAcknowledgement, PlanRevision
+
+    by_vendor = (
+        select(PlanAcknowledgement.id)
+        .join(User, User.id == PlanAcknowledgement.user_id)
+        .where(
+            PlanAcknowledgement.revision_id == PlanRevision.id,
+            User.account_id.is_(None),
+            PlanAcknowledgement.at < ctx.end,
+        )
+        .exists()
+    )
+    rows = db.session.execute(
+        select(Plan.account_id, func.sum(case((by_vendor, 1), else_=0)), func.count())
+        .select_from(PlanRevision)
+        .join(Plan, Plan.id == PlanRevision.plan_id)
+        .where(
+            Plan.side == "customer",
+            PlanRevision.created_at >= ctx.since(WINDOW_DAYS),
+            PlanRevision.created_at < ctx.end,
+        )
+        .group_by(Plan.account_id)
+    )
+    return {account_id: (int(acked or 0), total) for account_id, acked, total in rows}
+
+
+FORECAST_ACCURACY_MONTHS = 6
+
+
+@signal(
+    "forecast",
+    "Forecast",
+    "How the account shares its demand: days since its last published forecast against its "
+    "usual cadence (amber past its 75th percentile, red past its 90th), and the error of its "
+    "forecasts three months ahead (WAPE over the last six months): amber above the first "
+    "%, red above the second. Commitments below its forecast make it amber at least.",
+    "% WAPE",
+    weight=5,
+    amber=40,
+    red=80,
+)
+def forecast(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
+    days = days_per_account([_forecasts], ctx.since(HISTORY_DAYS), ctx.end)
+    pooled = _pooled_gaps(days)
+    wape = _forecast_error(ctx, list(days))
+    below = _commitments_below(ctx)
+    readings = {}
+    for account_id in ctx.account_ids:
+        listed = days.get(account_id)
+        if not listed:
+            readings[account_id] = Reading(
+                None, "—", "no forecasts", None, "it shares no forecasts"
+            )
+            continue
+        usual = stats.rhythm(stats.gaps_of(listed), pooled)
+        since_last = (ctx.as_of - listed[-1]).days
+        error = wape.get(account_id)
+        parts = [f"last forecast {stats.days_text(since_last)} ago"]
+        if usual.known:
+            parts.append(
+                f"{'all accounts' if usual.pooled else 'it'} usually publish"
+                f"{'' if usual.pooled else 'es'} every {stats.days_text(usual.median)}"
+            )
+        if error is not None:
+            parts.append(f"three months ahead its forecasts were off by {_pct(error)} (WAPE)")
+        if below.get(account_id):
+            n = below[account_id]
+            parts.append(f"{n} commitment{'s' if n != 1 else ''} below its forecast")
+        status = stats.worst(
+            stats.overdue_status(since_last, usual),
+            stats.above_status(error, threshold.amber, threshold.red),
+            stats.AMBER if below.get(account_id) else None,
+        )
+        readings[account_id] = Reading(
+            error,  # charted: the error; None until three months of forecasts can be judged
+            _pct(error) if error is not None else stats.days_text(since_last),
+            f"every {stats.days_text(usual.median)}" if usual.known else "—",
+            status,
+            "; ".join(parts),
+        )
+    return readings
+
+
+def _forecast_error(ctx: Context, account_ids: list[int]) -> dict[int, float]:
+    """WAPE three months ahead over the last six complete months, through the forecasts
+    area's `accuracy` (the same definitions as its accuracy page), for all accounts."""
+    if not account_ids:
+        return {}
+    from portal.forecasts import accuracy
+    from portal.forecasts.models import DRAFT_NUMBER, ForecastCell, ForecastVersion
+    from portal.forecasts.months import add_months, first_of_month
+    from portal.forecasts.planning import ordered_lines
+
+    this_month = first_of_month(ctx.as_of)
+    months = [add_months(this_month, -n) for n in range(FORECAST_ACCURACY_MONTHS, 0, -1)]
+    stamps: dict[int, list] = defaultdict(list)
+    for vid, account_id, at in db.session.execute(
+        select(ForecastVersion.id, ForecastVersion.account_id, ForecastVersion.published_at)
+        .where(ForecastVersion.number > DRAFT_NUMBER, ForecastVersion.published_at < ctx.end)
+        .order_by(ForecastVersion.published_at)
+    ):
+        stamps[account_id].append((vid, at))
+    wanted = set()
+    for history in stamps.values():
+        wanted |= accuracy.versions_read(history, months, lags=(3,))
+    if not wanted:
+        return {}
+    quantities: dict[int, dict] = {vid: {} for vid in wanted}
+    for vid, pid, month, quantity in db.session.execute(
+        select(
+            ForecastCell.version_id,
+            ForecastCell.product_id,
+            ForecastCell.month,
+            ForecastCell.quantity,
+        ).where(  # fmt: skip
+            ForecastCell.version_id.in_(sorted(wanted)),
+            ForecastCell.month >= months[0],
+            ForecastCell.month <= months[-1],
+        )
+    ):
+        quantities[vid][(pid, _as_date(month))] = quantity
+    versions = [
+        accuracy.Version(account_id, at, quantities[vid])
+        for account_id, history in stamps.items()
+        for vid, at in history
+        if vid in wanted
+    ]
+    ordered = ordered_lines(sorted(stamps), months[0], this_month)
+    figures = accuracy.accuracy(versions, ordered, months=months, lags=(3,))
+    return {
+        account_id: round(100 * f.wape, 1)
+        for (account_id, lag), f in figures.by_account.items()
+        if f.wape is not None
+    }
+
+
+def _commitments_below(ctx: Context) -> dict[int, int]:
+    """Commitments in force for this month and later that promise less than the forecast."""
+    from portal.forecasts.models import ForecastCommit
+    from portal.forecasts.months import first_of_month
+
+    newest = (
+        select(func.max(ForecastCommit.id).label("id"))
+        .where(
+            ForecastCommit.month >= first_of_month(ctx.as_of),
+            ForecastCommit.committed_at < ctx.end,
+        )
+        .group_by(ForecastCommit.account_id, ForecastCommit.product_id, ForecastCommit.month)
+    ).subquery()
+    return dict(
+        db.session.execute(
+            select(ForecastCommit.account_id, func.count())
+            .join(newest, newest.c.id == ForecastCommit.id)
+            .where(ForecastCommit.quantity < ForecastCommit.forecast_quantity)
+            .group_by(ForecastCommit.account_id)
+        ).all()
+    )
+
+
+# --- all signals --------------------------------------------------------------------------
+
+
+def thresholds() -> dict[str, Threshold]:
+    """Each signal's weight and thresholds: the admins' choice, else the default."""
+    from .models import SignalSetting
+
+    chosen = {row.signal: row for row in db.session.scalars(select(SignalSetting))}
+    result = {}
+    for s in [*SIGNALS, ACCOUNT]:
+        row = chosen.get(s.key)
+        result[s.key] = Threshold(row.weight, row.amber, row.red) if row else s.default
+    return result
+
+
+# The account's own status from its score: not a signal, but kept like one on the
+# settings page (amber below the first score, red below the second).
+ACCOUNT = Signal(
+    "account",
+    "Account",
+    "The account's status from its score (0–100): amber below the first score or with one "
+    "red signal, red below the second or with two red signals.",
+    "score",
+    Threshold(0, 75, 50),
+    lambda ctx, threshold: {},
+)
+
+
+def compute(
+    as_of: date,
+    account_ids: list[int] | None = None,
+    *,
+    is_today: bool = True,
+    chosen: dict[str, Threshold] | None = None,
+) -> dict[int, dict[str, Reading]]:
+    """Every signal of every account (or the given ones) as of the end of `as_of`."""
+    if account_ids is None:
+        account_ids = list(
+            db.session.scalars(select(CustomerAccount.id).order_by(CustomerAccount.id))
+        )
+    chosen = chosen or thresholds()
+    ctx = Context(as_of, account_ids, chosen, is_today=is_today)
+    result: dict[int, dict[str, Reading]] = {account_id: {} for account_id in account_ids}
+    for s in SIGNALS:
+        for account_id, reading in s.compute(ctx, chosen[s.key]).items():
+            if account_id in result:
+                result[account_id][s.key] = reading
+    return result

@@ -1,0 +1,87 @@
+"""Relationship health in Chromium: the account manager finds the red account at the top
+of the portfolio, opens it, reads why it is red and acknowledges the alert with a next
+step. (Logging the call and setting a follow-up come with the contact log.)"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from portal.accounts.models import CustomerAccount
+from portal.extensions import db, utcnow
+from portal.ordering.models import Order
+from portal.relationship import snapshots
+
+from .conftest import sign_in
+
+SHOTS = os.environ.get("PORTAL_SCREENSHOTS")
+
+
+def shot(page, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, f"relationship-{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def quiet_umbrella(app, live_server):
+    """Umbrella ordered every week for a year and stopped 40 days ago; Initech orders on."""
+    today = utcnow().date()
+    with app.app_context():
+        accounts = {a.number: a for a in db.session.scalars(select(CustomerAccount))}
+        n = 0
+        for number, last in (("C-10004", 40), ("C-10003", 2)):
+            account = accounts[number]
+            for week in range(50):
+                day = today - timedelta(days=last + 7 * week)
+                n += 1
+                db.session.add(
+                    Order(
+                        number=f"B-{n:06d}",
+                        account_id=account.id,
+                        placed_by_id=account.users[0].id,
+                        status="placed",
+                        po_number="PO",
+                        ship_to_text="Dock",
+                        total=Decimal("500"),
+                        currency="EUR",
+                        idempotency_key=f"b{n}",
+                        placed_at=datetime.combine(day, time(9), UTC),
+                    )  # fmt: skip
+                )
+        db.session.commit()
+        snapshots.refresh(today)
+
+
+def test_the_manager_opens_the_red_account_from_the_portfolio(page, quiet_umbrella, console_errors):
+    sign_in(page, "manager2@vendor.test")
+    page.locator(".usermenu summary").click()
+    page.get_by_role("link", name="Portfolio").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Relationship health: your accounts")
+    first = page.locator("table.portfolio tbody tr").first
+    expect(first).to_contain_text("Umbrella Process Labs")
+    expect(first.locator(".badge").first).to_have_text("Red")
+    expect(first).to_contain_text("no order for 40 days")
+    expect(page.locator("table.portfolio")).not_to_contain_text("Acme")
+    shot(page, "portfolio")
+    first.get_by_role("link", name="Umbrella Process Labs").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Umbrella Process Labs")
+    rhythm = page.locator("table.signals tr", has_text="Order rhythm")
+    expect(rhythm.locator(".badge")).to_have_text("Red")
+    expect(rhythm).to_contain_text("it usually orders every 7 days")
+    silence = page.locator("table.signals tr", has_text="Silence")
+    expect(silence.locator(".badge")).to_have_text("Red")
+    expect(page.locator("svg.health-chart title").first).to_contain_text("Score of Umbrella")
+    shot(page, "account")
+    page.get_by_role("button", name="Acknowledge").click()  # empty: the browser refuses
+    expect(page.locator(".alerts")).to_contain_text("goes to the vendor admins")
+    page.get_by_label("Next step for").fill("Call the buyer on Tuesday")
+    page.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator(".flash-success")).to_contain_text("the next step is noted")
+    expect(page.locator(".alerts")).to_contain_text("next step: Call the buyer on Tuesday")
+    shot(page, "acknowledged")
+    assert console_errors == []

@@ -1,0 +1,395 @@
+"""Relationship health: the statistics worked by hand, the signals over a database with
+hand-placed orders, one snapshot per account and day, alerts once per episode and
+their escalation, the portfolio and its download, the admins' settings, and who sees what."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from bs4 import BeautifulSoup
+from sqlalchemy import func, select
+
+from portal.accounts.models import CustomerAccount, User
+from portal.extensions import db
+from portal.notifications.models import Notification
+from portal.ordering.models import Order
+from portal.relationship import alerts, signals, snapshots, stats
+from portal.relationship.models import Episode, SignalSetting, Snapshot
+
+TODAY = date(2026, 6, 15)  # a Monday
+NOW = datetime.combine(TODAY, time(4, 10), UTC)
+
+# --- the statistics, by hand -------------------------------------------------------------
+
+
+def test_gaps_10_12_14_30_give_the_percentiles_and_statuses():
+    gaps = [10, 12, 14, 30]
+    assert stats.percentile(gaps, 0.5) == 12  # nearest rank: ceil(2) = the 2nd
+    assert stats.percentile(gaps, 0.75) == 14  # ceil(3) = the 3rd
+    assert stats.percentile(gaps, 0.90) == 30  # ceil(3.6) = the 4th
+    # Judged on its own gaps (min_events lowered: these are five orders).
+    usual = stats.rhythm(gaps, [], min_events=5)
+    assert (usual.median, usual.p_amber, usual.p_red, usual.pooled) == (13, 14, 30, False)
+    assert stats.overdue_status(14, usual) == "green"  # not past the 75th percentile
+    assert stats.overdue_status(15, usual) == "amber"  # past the 75th
+    assert stats.overdue_status(30, usual) == "amber"  # not past the 90th
+    assert stats.overdue_status(31, usual) == "red"
+
+
+def test_fewer_than_six_orders_use_everyones_gaps():
+    own = [10, 12, 14, 30]  # five orders
+    everyone = [5, 6, 7, 8, 9, 10, 11, 12, 13, 40]
+    usual = stats.rhythm(own, everyone)
+    assert usual.pooled
+    assert (usual.median, usual.p_amber, usual.p_red) == (9.5, 12, 13)
+    six_orders = stats.rhythm([*own, 11], everyone)
+    assert not six_orders.pooled
+    assert (six_orders.median, six_orders.p_amber, six_orders.p_red) == (12, 14, 30)
+
+
+def test_gaps_count_distinct_days():
+    days = [date(2026, 1, 1), date(2026, 1, 11), date(2026, 1, 11), date(2026, 1, 23)]
+    assert stats.gaps_of(days) == [10, 12]
+
+
+def test_statuses_score_and_trend():
+    assert stats.below_status(89.9, 90, 75) == "amber"
+    assert stats.below_status(74.9, 90, 75) == "red"
+    assert stats.below_status(90, 90, 75) == "green"
+    assert stats.above_status(31, 30, 60) == "amber"
+    assert stats.above_status(61, 30, 60) == "red"
+    assert stats.worst(None, "green", "amber") == "amber"
+    assert stats.worst(None) is None
+    weights = {"a": 50, "b": 30, "c": 20}
+    # green 100 × 50 + red 0 × 30 over 80 of weight (c has nothing to judge): 62.5 → 62
+    assert stats.score({"a": "green", "b": "red", "c": None}, weights) == 62
+    assert stats.score({"a": None}, weights) == 100
+    assert stats.account_status(80, ["green", "red"], amber=75, red=50) == "amber"
+    assert stats.account_status(80, ["red", "red"], amber=75, red=50) == "red"
+    assert stats.account_status(49, ["green"], amber=75, red=50) == "red"
+    assert stats.account_status(75, ["green"], amber=75, red=50) == "green"
+    assert stats.trend(70, 60) == "improving"
+    assert stats.trend(60, 69) == "stable"
+    assert stats.trend(50, 60) == "deteriorating"
+
+
+def test_default_weights_add_up_to_100():
+    assert sum(s.default.weight for s in signals.SIGNALS) == 100
+
+
+# --- the signals over real rows ----------------------------------------------------------
+
+
+def _order(account_id: int, buyer_id: int, day: date, total: str = "100.00") -> None:
+    count = db.session.scalar(select(func.count()).select_from(Order)) or 0
+    db.session.add(
+        Order(
+            number=f"T-{count + 1:06d}",
+            account_id=account_id,
+            placed_by_id=buyer_id,
+            status="placed",
+            po_number="PO",
+            ship_to_text="Dock 1",
+            total=Decimal(total),
+            currency="EUR",
+            idempotency_key=f"k{count}",
+            placed_at=datetime.combine(day, time(10), UTC),
+        )
+    )
+
+
+def _orders_with_gaps(account_id: int, buyer_id: int, last: date, gaps: list[int]) -> None:
+    day = last - timedelta(days=sum(gaps))
+    _order(account_id, buyer_id, day)
+    for gap in gaps:
+        day += timedelta(days=gap)
+        _order(account_id, buyer_id, day)
+
+
+@pytest.fixture
+def accounts(app, demo, ids):
+    with app.app_context():
+        return {
+            a.number: (a.id, next(u.id for u in a.users))
+            for a in db.session.scalars(select(CustomerAccount))
+        }
+
+
+def test_order_rhythm_on_own_gaps_and_pooled(app, accounts):
+    acme, acme_buyer = accounts["C-10001"]
+    globex, globex_buyer = accounts["C-10002"]
+    with app.app_context():
+        # Acme: six orders, gaps 10, 12, 14, 30, 11 — last order 20 days before today.
+        _orders_with_gaps(acme, acme_buyer, TODAY - timedelta(days=20), [10, 12, 14, 30, 11])
+        # Globex: three orders only, the last 13 days ago.
+        _orders_with_gaps(globex, globex_buyer, TODAY - timedelta(days=13), [5, 5])
+        db.session.commit()
+        readings = signals.compute(TODAY)
+        mine = readings[acme]["order_rhythm"]
+        # own gaps 10 11 12 14 30: median 12, p75 14, p90 30; 20 days is past the 75th.
+        assert mine.value == 20
+        assert mine.status == "amber"
+        assert mine.reason == (
+            "no order for 20 days; it usually orders every 12 days, 90 % of the gaps are at "
+            "most 30 days"
+        )
+        pooled = readings[globex]["order_rhythm"]
+        # all gaps together: 5 5 10 11 12 14 30 → median 11, p75 14, p90 30; 13 days: green
+        assert pooled.status == "green"
+        assert "all accounts together usually orders every 11 days" in pooled.reason
+        assert "only 3 days in 24 months" in pooled.reason
+        # An account without any order in 24 months is red.
+        initech, _ = accounts["C-10003"]
+        assert readings[initech]["order_rhythm"].status == "red"
+
+
+def test_signals_are_computed_as_of_a_past_day(app, accounts):
+    acme, buyer = accounts["C-10001"]
+    with app.app_context():
+        _orders_with_gaps(acme, buyer, TODAY - timedelta(days=40), [10] * 8)
+        _order(acme, buyer, TODAY - timedelta(days=1))  # after the day rebuilt below
+        db.session.commit()
+        past = signals.compute(TODAY - timedelta(days=25), is_today=False)[acme]["order_rhythm"]
+        assert past.value == 15 and past.status == "red"  # gaps all 10: past the 90th
+        assert signals.compute(TODAY)[acme]["order_rhythm"].value == 1
+
+
+def test_volume_against_the_year_before(app, accounts):
+    acme, buyer = accounts["C-10001"]
+    with app.app_context():
+        _order(acme, buyer, TODAY - timedelta(days=10), "300.00")
+        _order(acme, buyer, TODAY - timedelta(days=365 + 10), "1000.00")
+        db.session.commit()
+        reading = signals.compute(TODAY)[acme]["volume"]
+        assert reading.value == 30.0
+        assert reading.status == "red"  # below 50 %
+        assert "30 % of the same days a year before" in reading.reason
+
+
+def test_silence_without_requests_while_ordering_is_red(app, accounts):
+    acme, buyer = accounts["C-10001"]
+    with app.app_context():
+        _orders_with_gaps(acme, buyer, TODAY - timedelta(days=2), [7] * 10)
+        db.session.commit()
+        reading = signals.compute(TODAY)[acme]["silence"]
+        assert reading.status == "red"
+        assert reading.reason.startswith("nothing raised in 24 months")
+        assert "while it ordered on 11 days" in reading.reason
+        vendor = signals.compute(TODAY)[acme]["vendor_contact"]
+        assert vendor.status == "red" and vendor.value is None
+
+
+# --- snapshots, alerts, escalation ---------------------------------------------------------
+
+
+def test_refresh_twice_a_day_keeps_one_row_per_account(app, accounts):
+    with app.app_context():
+        assert snapshots.refresh(TODAY, now=NOW) == 4
+        assert snapshots.refresh(TODAY, now=NOW + timedelta(hours=8)) == 4
+        rows = db.session.execute(
+            select(Snapshot.account_id, func.count()).group_by(Snapshot.account_id)
+        ).all()
+        assert len(rows) == 4 and all(count == 1 for _, count in rows)
+        snapshots.refresh(TODAY - timedelta(days=1), now=NOW, alert=False)
+        assert db.session.scalar(select(func.count()).select_from(Snapshot)) == 8
+
+
+def _red_notes(user_email: str, about: str = "") -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .join(User, User.id == Notification.user_id)
+        .where(
+            User.email == user_email,
+            Notification.kind == "relationship_red",
+            Notification.text.like(f"{about}%"),
+        )
+    )
+
+
+def test_an_alert_is_sent_once_per_episode(app, accounts):
+    acme, buyer = accounts["C-10001"]
+    with app.app_context():
+        # Acme stopped ordering 60 days ago after weekly orders, and never raised anything:
+        # red for order rhythm, silence and vendor contact.
+        _orders_with_gaps(acme, buyer, TODAY - timedelta(days=60), [7] * 10)
+        db.session.commit()
+        snapshots.refresh(TODAY, now=NOW)
+        first = _red_notes("manager@vendor.test")
+        # One message per account, naming the account's red status and each red signal.
+        assert _red_notes("manager@vendor.test", "Acme Industrial turned red") == 1
+        assert first == 2  # manager@ answers for Acme and Globex
+        opened = db.session.scalar(
+            select(func.count()).select_from(Episode).where(Episode.account_id == acme)
+        )
+        assert opened >= 3  # an episode each: the account, rhythm, silence, contact
+        snapshots.refresh(TODAY, now=NOW + timedelta(hours=2))
+        snapshots.refresh(TODAY + timedelta(days=1), now=NOW + timedelta(days=1))
+        assert _red_notes("manager@vendor.test") == first  # still red: nothing more
+        rhythm = db.session.scalar(
+            select(Episode).where(Episode.account_id == acme, Episode.subject == "order_rhythm")
+        )
+        assert rhythm.ended_on is None and rhythm.manager_id is not None
+        # Orders come back in the usual rhythm: the rhythm episode ends.
+        _orders_with_gaps(acme, buyer, TODAY + timedelta(days=2), [7] * 8)
+        db.session.commit()
+        snapshots.refresh(TODAY + timedelta(days=2), now=NOW + timedelta(days=2))
+        db.session.refresh(rhythm)
+        assert rhythm.ended_on == TODAY + timedelta(days=2)
+        assert _red_notes("manager@vendor.test") == first
+        # Manager2's accounts alerted manager2, not manager.
+        assert _red_notes("manager2@vendor.test") >= 1
+
+
+def test_unacknowledged_alerts_go_to_the_admins_after_two_working_days(app, accounts):
+    acme, _ = accounts["C-10001"]
+    with app.app_context():
+        snapshots.refresh(TODAY, now=NOW)  # Monday
+        manager = db.session.scalar(select(User).where(User.email == "manager@vendor.test"))
+        account = db.session.get(CustomerAccount, acme)
+        acknowledged = alerts.acknowledge(manager, account, "Call the buyer on Tuesday", NOW)
+        assert acknowledged == len(alerts.open_episodes(acme))
+        assert alerts.escalate(NOW + timedelta(days=1)) == 0  # Tuesday: not yet
+        escalated = alerts.escalate(NOW + timedelta(days=2))  # Wednesday: two working days
+        open_count = db.session.scalar(
+            select(func.count()).select_from(Episode).where(Episode.ended_on.is_(None))
+        )
+        assert escalated == open_count - acknowledged  # all but Acme's
+        admin_notes = db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.kind == "relationship_escalated")
+        )
+        assert admin_notes == escalated  # one admin in the demo people
+        assert alerts.escalate(NOW + timedelta(days=3)) == 0  # never twice
+        assert alerts.escalation_due(datetime(2026, 6, 19, 9, tzinfo=UTC)) == date(2026, 6, 23)
+
+
+def test_acknowledging_needs_a_next_step(app, accounts):
+    acme, _ = accounts["C-10001"]
+    with app.app_context():
+        snapshots.refresh(TODAY, now=NOW)
+        manager = db.session.scalar(select(User).where(User.email == "manager@vendor.test"))
+        account = db.session.get(CustomerAccount, acme)
+        from portal.errors import DomainError
+
+        with pytest.raises(DomainError, match="next step"):
+            alerts.acknowledge(manager, account, "   ", NOW)
+        assert all(e.acknowledged_at is None for e in alerts.open_episodes(acme))
+        alerts.acknowledge(manager, account, "Visit", NOW)
+        with pytest.raises(DomainError, match="waits for acknowledgement"):
+            alerts.acknowledge(manager, account, "Visit again", NOW)
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def refreshed(app, accounts):
+    from portal.extensions import utcnow
+
+    with app.app_context():
+        snapshots.refresh(utcnow().date())
+    return accounts
+
+
+def test_portfolio_lists_the_managers_accounts_worst_first(refreshed, login_as):
+    page = login_as("manager2@vendor.test").client.get("/relationship/portfolio")
+    assert page.status_code == 200
+    soup = BeautifulSoup(page.data, "html.parser")
+    names = [row.find_all("td")[1].a.text for row in soup.select("table.portfolio tbody tr")]
+    assert sorted(names) == ["Initech Systems", "Umbrella Process Labs"]
+    assert soup.select_one("table.portfolio tbody tr .badge").text in ("Red", "Amber", "Green")
+    assert "Acme" not in page.get_data(as_text=True)
+
+
+def test_another_managers_account_is_hidden(refreshed, login_as):
+    manager2 = login_as("manager2@vendor.test")
+    assert manager2.client.get("/relationship/accounts/C-10001").status_code == 404
+    assert manager2.client.get("/relationship/accounts/C-10004").status_code == 200
+    admin = login_as("admin@vendor.test")
+    assert admin.client.get("/relationship/accounts/C-10001").status_code == 200
+    assert (
+        login_as("buyer@acme.test").client.get("/relationship/accounts/C-10001").status_code == 403
+    )
+
+
+def test_account_page_shows_every_signal_with_its_reason(refreshed, login_as):
+    page = login_as("manager@vendor.test").client.get("/relationship/accounts/C-10001")
+    soup = BeautifulSoup(page.data, "html.parser")
+    rows = soup.select("table.signals tbody tr")
+    assert [r.th.text.strip() for r in rows] == [s.label for s in signals.SIGNALS]
+    assert "no order in the last 24 months" in page.get_data(as_text=True)
+    chart = soup.select_one("svg.health-chart")
+    assert chart.title and chart.desc  # accessible charts
+    assert soup.select_one("details.chart-table table")
+
+
+def test_acknowledge_on_the_account_page(refreshed, login_as, app):
+    manager = login_as("manager@vendor.test")
+    url = "/relationship/accounts/C-10001/acknowledge"
+    refused = manager.post(url, {"next_step": ""}, page="/relationship/accounts/C-10001")
+    assert refused.status_code == 422
+    assert "Say what the next step is." in refused.get_data(as_text=True)
+    done = manager.post(
+        url, {"next_step": "Visit on Friday"}, page="/relationship/accounts/C-10001"
+    )
+    assert done.status_code == 303
+    with app.app_context():
+        episodes = alerts.open_episodes(refreshed["C-10001"][0])
+        assert episodes and all(e.next_step == "Visit on Friday" for e in episodes)
+    # Another manager cannot acknowledge it, even knowing the id.
+    other = login_as("manager2@vendor.test")
+    assert other.post(url, {"next_step": "x"}, page="/relationship/portfolio").status_code == 404
+
+
+def test_portfolio_download_as_csv_and_xlsx(refreshed, login_as, ids):
+    admin = login_as("admin@vendor.test")
+    response = admin.client.get("/relationship/portfolio.csv")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == ["account number", "name", "manager", "status", "score", "reasons"]
+    assert {r[0] for r in rows[1:]} == {"C-10001", "C-10002", "C-10003", "C-10004"}
+    assert all(r[3] in ("green", "amber", "red") for r in rows[1:])
+    umbrella = next(r for r in rows if r[0] == "C-10004")
+    assert umbrella[2] == "Sam Second-Manager" and "Silence: nothing raised" in umbrella[5]
+    managers = admin.client.get(
+        f"/relationship/portfolio.csv?manager={ids['users']['manager2@vendor.test']}"
+    )
+    assert {r[0] for r in list(csv.reader(io.StringIO(managers.get_data(as_text=True))))[1:]} == {
+        "C-10003",
+        "C-10004",
+    }
+    xlsx = admin.client.get("/relationship/portfolio.xlsx")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+
+
+def test_settings_refuse_weights_not_adding_up_and_save_nothing(refreshed, login_as, app):
+    admin = login_as("admin@vendor.test")
+    form = {}
+    for s in [*signals.SIGNALS, signals.ACCOUNT]:
+        form[f"{s.key}-weight"] = str(s.default.weight)
+        form[f"{s.key}-amber"] = f"{s.default.amber:g}"
+        form[f"{s.key}-red"] = f"{s.default.red:g}"
+    bad = dict(form, **{"order_rhythm-weight": "30"})
+    refused = admin.post("/relationship/settings", bad, page="/relationship/settings")
+    assert refused.status_code == 422
+    assert "add up to 105" in refused.get_data(as_text=True)
+    wrong = dict(form, **{"promises-red": "95", "volume-amber": "lots"})
+    refused = admin.post("/relationship/settings", wrong, page="/relationship/settings")
+    text = refused.get_data(as_text=True)
+    assert "Promises: the red threshold must be at or below the amber one." in text
+    assert "Volume amber: write a number." in text
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SignalSetting)) == 0
+    good = dict(form, **{"order_rhythm-weight": "30", "volume-weight": "10"})
+    assert (
+        admin.post("/relationship/settings", good, page="/relationship/settings").status_code == 303
+    )
+    with app.app_context():
+        assert signals.thresholds()["order_rhythm"].weight == 30
+    manager = login_as("manager@vendor.test")
+    assert manager.client.get("/relationship/settings").status_code == 403
