@@ -197,6 +197,8 @@ def _send_service_promise_alerts():
     from portal.service import alerts
 
     return alerts.send_promise_alerts(utcnow())
+
+
 def _refresh_relationships():
     """Today's relationship snapshot of every account; red episodes alert their managers."""
     from portal.relationship import snapshots

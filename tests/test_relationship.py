@@ -393,3 +393,68 @@ def test_settings_refuse_weights_not_adding_up_and_save_nothing(refreshed, login
         assert signals.thresholds()["order_rhythm"].weight == 30
     manager = login_as("manager@vendor.test")
     assert manager.client.get("/relationship/settings").status_code == 403
+
+
+# --- what other areas feed in: the contact log and the customer's rating ----------------------
+
+
+def test_a_logged_contact_counts_as_the_vendor_speaking_on_its_day(app, accounts):
+    from portal.contacts.models import ContactEntry
+
+    acme, _ = accounts["C-10001"]
+    with app.app_context():
+        db.session.add(
+            ContactEntry(
+                account_id=acme, kind="visit", contacted_on=TODAY - timedelta(days=40), summary="V"
+            )
+        )
+        # Logged for a day after the one rebuilt below: not yet known then.
+        db.session.add(
+            ContactEntry(
+                account_id=acme, kind="call", contacted_on=TODAY - timedelta(days=5), summary="C"
+            )
+        )
+        db.session.commit()
+        past = signals.compute(TODAY - timedelta(days=10), is_today=False)[acme]["vendor_contact"]
+        assert (past.value, past.status) == (30, "green")  # at most 30 days: green
+        now = signals.compute(TODAY)[acme]["vendor_contact"]
+        assert (now.value, now.status) == (5, "green")
+        assert now.reason == "the vendor last spoke with it 5 days ago"
+
+
+def test_the_customers_own_word_is_its_latest_rating(app, accounts):
+    from portal.reviews.models import RelationshipRating
+
+    acme, acme_buyer = accounts["C-10001"]
+    globex, globex_buyer = accounts["C-10002"]
+    initech, initech_buyer = accounts["C-10003"]
+    umbrella, umbrella_buyer = accounts["C-10004"]
+
+    def rate(account_id, user_id, score, days_ago, comment=""):
+        db.session.add(
+            RelationshipRating(
+                account_id=account_id,
+                user_id=user_id,
+                score=score,
+                comment=comment,
+                rated_at=NOW - timedelta(days=days_ago),
+            )
+        )
+        db.session.flush()
+
+    with app.app_context():
+        rate(acme, acme_buyer, 2, 50)
+        rate(acme, acme_buyer, 4, 3)  # the latest counts
+        rate(globex, globex_buyer, 3, 10, "Slow answers")
+        rate(initech, initech_buyer, 2, 10)
+        rate(umbrella, umbrella_buyer, 5, 400)  # more than a year ago: no rating
+        db.session.commit()
+        readings = signals.compute(TODAY)
+        word = {number: readings[accounts[number][0]]["customer_word"] for number in accounts}
+        assert (word["C-10001"].value, word["C-10001"].status) == (4, "green")
+        assert (word["C-10002"].status, word["C-10003"].status) == ("amber", "red")
+        assert word["C-10002"].reason.endswith("it said: “Slow answers”")
+        assert (word["C-10004"].value, word["C-10004"].status) == (None, None)
+        # Rebuilt as of a day before Acme's newer rating: the older one, red.
+        past = signals.compute(TODAY - timedelta(days=10), is_today=False)[acme]["customer_word"]
+        assert (past.value, past.status) == (2, "red")

@@ -3,9 +3,9 @@ account's health with its history and trend, the CSV/XLSX download, and the admi
 weights and thresholds. Vendor staff only: account managers see the accounts they
 manage, vendor admins every account; anyone else is refused.
 
-Extension points (append a function, no change here needed):
+Extension points (append a function, no change elsewhere needed):
 - `LAST_CONTACT_SOURCES`: `account_ids -> {account_id: datetime}` of contacts newer than
-  the snapshot knows (the contact log adds its own); the portfolio shows the latest.
+  the snapshot knows (the contact log's); the portfolio shows the latest.
 - `FOLLOW_UP_COUNTERS`: `account_ids -> {account_id: open follow-ups}` (the contact log's
   follow-ups); the portfolio shows their sum.
 """
@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import CustomerAccount, User, UserRole
 from portal.accounts.roles import Role
+from portal.contacts import service as contacts
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db
 
@@ -30,8 +31,21 @@ from .models import Episode, SignalSetting, Snapshot
 READERS = (Role.ACCOUNT_MANAGER, Role.ADMIN)
 STATUS_ORDER = {stats.RED: 0, stats.AMBER: 1, stats.GREEN: 2}
 
-LAST_CONTACT_SOURCES: list[Callable[[list[int]], dict[int, datetime]]] = []
-FOLLOW_UP_COUNTERS: list[Callable[[list[int]], dict[int, int]]] = []
+
+def _logged_contacts(account_ids: list[int]) -> dict[int, datetime]:
+    return {
+        account_id: datetime.combine(last.contacted_on, time(), tzinfo=UTC)
+        for account_id, last in contacts.last_contacts(account_ids).items()
+    }
+
+
+def _open_follow_ups(account_ids: list[int]) -> dict[int, int]:
+    found = contacts.open_follow_ups(account_ids)
+    return {account_id: follow_ups.open for account_id, follow_ups in found.items()}
+
+
+LAST_CONTACT_SOURCES: list[Callable[[list[int]], dict[int, datetime]]] = [_logged_contacts]
+FOLLOW_UP_COUNTERS: list[Callable[[list[int]], dict[int, int]]] = [_open_follow_ups]
 
 
 # --- who sees what ---------------------------------------------------------------------
@@ -341,7 +355,11 @@ def save_settings(user: User, form: dict, now: datetime) -> None:
             errors.append(
                 DomainError(f"{s.label}: a percentile is at most 100.", field=f"{s.key}-red")
             )
-        worse_is_lower = s.unit in ("%", "score")
+        if s.unit == "of 5" and not (1 <= red <= 5 and 1 <= amber <= 5):
+            errors.append(
+                DomainError(f"{s.label}: a rating is from 1 to 5.", field=f"{s.key}-red")
+            )
+        worse_is_lower = s.unit in ("%", "score", "of 5")
         if (worse_is_lower and red > amber) or (not worse_is_lower and red < amber):
             errors.append(
                 DomainError(

@@ -482,9 +482,25 @@ CUSTOMER_SOURCES: list = [
     _forecasts,
     _customer_plans,
 ]
-# When the vendor spoke with the customer: answers on suggestions and service requests.
-# The contact log (calls, visits, meetings, e-mails) appends its source here.
-VENDOR_SOURCES: list = [_idea_messages(customer=False), _service_messages(customer=False)]
+
+
+def _logged_contacts(start, end):
+    """Calls, visits, meetings and e-mails vendor staff logged, on the day they happened
+    (a date: SQLite hands it back as text, PostgreSQL's UNION makes it a timestamp)."""
+    from portal.contacts.models import ContactEntry
+
+    return select(
+        ContactEntry.account_id.label("account_id"), ContactEntry.contacted_on.label("at")
+    ).where(ContactEntry.contacted_on >= start.date(), ContactEntry.contacted_on < end.date())
+
+
+# When the vendor spoke with the customer: answers on suggestions and service requests,
+# and the contact log (calls, visits, meetings, e-mails).
+VENDOR_SOURCES: list = [
+    _idea_messages(customer=False),
+    _service_messages(customer=False),
+    _logged_contacts,
+]
 
 
 # No request or complaint for this long while orders go on is a signal in itself:
@@ -732,7 +748,7 @@ def _late_lines(ctx: Context) -> dict[int, int]:
     "time, service promises kept (first response and resolution), the customer's plans "
     "acknowledged — each counted once: amber below the first share, red below the second.",
     "%",
-    weight=10,
+    weight=5,
     amber=90,
     red=75,
 )
@@ -996,6 +1012,42 @@ ACCOUNT = Signal(
     Threshold(0, 75, 50),
     lambda ctx, threshold: {},
 )
+
+
+@signal(
+    "customer_word",
+    "The customer's own word",
+    "Its latest relationship rating (1–5, given by its people on the scorecard): amber at or "
+    "below the first figure, red at or below the second; a rating older than a year is read "
+    "as no rating.",
+    "of 5",
+    weight=5,
+    amber=3,
+    red=2,
+)
+def customer_word(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
+    from portal.reviews.ratings import latest_ratings
+
+    ratings = latest_ratings(ctx.account_ids, before=ctx.end)
+    readings = {}
+    for account_id in ctx.account_ids:
+        rating = ratings.get(account_id)
+        if rating is None or (ctx.as_of - rating.rated_at.date()).days > 365:
+            readings[account_id] = Reading(
+                None, "—", f"above {threshold.amber:g} of 5", None, "it has not rated us this year"
+            )
+            continue
+        # Lower is worse, and a rating *at* a threshold counts: below_status is strict.
+        status = stats.below_status(rating.score, threshold.amber + 1, threshold.red + 1)
+        said = f"; it said: “{rating.comment}”" if rating.comment else ""
+        readings[account_id] = Reading(
+            rating.score,
+            f"{rating.score} of 5",
+            f"above {threshold.amber:g} of 5",
+            status,
+            f"rated us {rating.score} of 5 on {rating.rated_at.date():%d %b %Y}{said}",
+        )
+    return readings
 
 
 def compute(

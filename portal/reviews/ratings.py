@@ -72,8 +72,11 @@ def rate(user: User, raw_score: str | None, comment: str | None, *, now=None) ->
     return rating
 
 
-def latest_ratings(account_ids: Iterable[int]) -> dict[int, LatestRating]:
-    """Each account's latest rating, for the accounts given (none rated: absent).
+def latest_ratings(
+    account_ids: Iterable[int], *, before: datetime | None = None
+) -> dict[int, LatestRating]:
+    """Each account's latest rating (given before `before`, when set: the relationship
+    history is rebuilt as of past days), for the accounts given (none rated: absent).
 
     Two statements whatever the number of accounts: the newest rating id per
     account (ids grow with time), then those rows with their authors."""
@@ -85,6 +88,8 @@ def latest_ratings(account_ids: Iterable[int]) -> dict[int, LatestRating]:
         .where(RelationshipRating.account_id.in_(ids))
         .group_by(RelationshipRating.account_id)
     )
+    if before is not None:
+        newest = newest.where(RelationshipRating.rated_at < before)
     rows = db.session.execute(
         select(
             RelationshipRating.account_id,
