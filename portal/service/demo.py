@@ -62,6 +62,15 @@ BURST = [
 ]
 
 
+BURST_QUALITY_TEXTS = {
+    "affected": "Sensors and connectors of the batches named in the complaint.",
+    "containment": "Remaining stock of those batches blocked and replaced.",
+    "root_cause": "Calibration rig drifted after a firmware update; not re-verified.",
+    "corrective_action": "Rig verified against a reference sensor at every shift start.",
+    "verification": "The next four batches measured within tolerance.",
+}
+
+
 def _burst_then_silence(rng, account, customers, worker, now: datetime) -> int:
     for n, (kind, title, body) in enumerate(BURST):
         opened = _at(_working_day(now, 132 - 3 * n), 9)
@@ -80,6 +89,14 @@ def _burst_then_silence(rng, account, customers, worker, now: datetime) -> int:
         workflow.post(worker, request, body=rng.choice(ANSWERS), internal=False, now=first)
         workflow.change_status(worker, request, "in_progress", now=first)
         solved = first + timedelta(days=rng.randint(2, 6))
+        if kind == "complaint_quality":  # resolved only with its five steps recorded
+            complaints.record_steps(
+                worker,
+                request,
+                texts=BURST_QUALITY_TEXTS,
+                affected_quantity=6,
+                now=solved - timedelta(hours=2),
+            )
         workflow.change_status(
             worker, request, "resolved", now=solved, resolution="Replaced and credited."
         )
