@@ -26,7 +26,7 @@ RATINGS = {
     # Umbrella has no named demo login: its first user rates (and then fell silent).
     "C-10004": [
         (None, 330, 4, ""),
-        (None, 250, 2, "Nobody answered our quality complaint for weeks."),
+        (None, 250, 2, "We only hear from you when an invoice is due."),
     ],
 }
 
