@@ -85,6 +85,7 @@ def test_account_and_administration_links_are_in_the_user_menu(login_as):
     e-mail settings, so that each side's main navigation keeps one row."""
     expected = {
         "admin@vendor.test": [
+            "Portfolio",
             "Users",
             "Audit log",
             "Background work",

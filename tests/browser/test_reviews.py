@@ -21,7 +21,7 @@ def test_the_customer_reads_the_scorecard_and_rates_the_relationship(page, conso
     figures = page.get_by_role("table")
     expect(figures.get_by_role("rowheader", name="Order lines on time, in full")).to_be_visible()
     expect(figures).to_contain_text("Service targets kept")
-    expect(figures).to_contain_text("Not measured yet")
+    expect(figures).to_contain_text("Defects per million units delivered")
     rating = page.locator("#rating")
     expect(rating).to_contain_text("We ask once a quarter")
 
