@@ -12,8 +12,11 @@ import os
 import threading
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+import time_machine
 from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -25,6 +28,34 @@ from portal.extensions import db
 from .support import DEMO_PASSWORD, Browserless, make_test_config
 
 SERVER_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+
+# A run that starts this late in its UTC day could cross midnight (the suite takes up to
+# half an hour on a busy machine).
+LATE_IN_THE_DAY = 20
+CHILD_CLOCK = Path(__file__).parent / "clock"
+
+
+def pytest_configure(config):
+    """Keep the whole run on one calendar day.
+
+    Test modules take "today" once, when imported (`TODAY = date.today()`), while the
+    app reads the clock on every request: a run that crossed midnight compared
+    yesterday's constants with today's pages (26 failures in a CI run that started at
+    23:37). A run that starts late in the day is moved back to noon of that same day,
+    before any test module is imported; the clock keeps ticking, so durations stay real.
+    Python processes the suite starts (gunicorn, `flask worker`) get the same shift
+    through tests/clock/sitecustomize.py. PORTAL_TEST_AT_NOON=1 moves any run, to try
+    this path by day.
+    """
+    now = datetime.now(UTC)
+    if now.hour >= LATE_IN_THE_DAY or os.environ.get("PORTAL_TEST_AT_NOON"):
+        noon = now.replace(hour=12, minute=0, second=0, microsecond=0)
+        os.environ["PORTAL_TEST_CLOCK_OFFSET"] = str((noon - now).total_seconds())
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(CHILD_CLOCK), os.environ.get("PYTHONPATH")])
+        )
+        config._portal_one_day = time_machine.travel(noon, tick=True)
+        config._portal_one_day.start()
 
 
 @pytest.fixture(autouse=True)
@@ -82,6 +113,19 @@ def empty_all_tables() -> None:
     Ids are not reset, so tests never rely on them."""
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(table.delete())
+    db.session.commit()
+
+
+def restart_ids() -> None:
+    """Number new rows from 1 again, as in a new database. SQLite does so by itself
+    once a table is empty; PostgreSQL's sequences go on, and references made from ids
+    (a service request's SR-00042) would differ between two otherwise equal loads."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    for name in db.session.scalars(
+        text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+    ):
+        db.session.execute(text(f'ALTER SEQUENCE "{name}" RESTART'))
     db.session.commit()
 
 
