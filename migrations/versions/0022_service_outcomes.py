@@ -19,9 +19,9 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table("service_request") as batch_op:
         batch_op.add_column(sa.Column("response_outcome", sa.String(length=10), nullable=True))
-        batch_op.add_column(sa.Column("response_seconds", sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column("response_seconds", sa.Double(), nullable=True))
         batch_op.add_column(sa.Column("resolution_outcome", sa.String(length=10), nullable=True))
-        batch_op.add_column(sa.Column("resolution_seconds", sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column("resolution_seconds", sa.Double(), nullable=True))
     # The same code that writes them when a request is resolved: one source of truth.
     from portal.service.promises import record_outcomes
 
