@@ -101,6 +101,8 @@ class Interval:
 
 
 def _aware(value: datetime) -> datetime:
+    if value.tzinfo is UTC:
+        return value  # the portal's instants: nothing to convert
     if value.tzinfo is None:
         raise ValueError("instants must carry a time zone")
     return value.astimezone(UTC)

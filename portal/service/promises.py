@@ -226,15 +226,15 @@ def events_for(request_ids: Iterable[int], bind=None) -> dict[int, list[EventRec
     if not ids:
         return grouped
     table = ServiceEvent.__table__
+    # No ORDER BY: the rows come from ix_service_event_clock alone; ordered here.
     rows = bind.execute(
-        select(table.c.request_id, table.c.at, table.c.kind, table.c.after)
-        .where(
+        select(table.c.request_id, table.c.id, table.c.at, table.c.kind, table.c.after).where(
             table.c.request_id.in_(ids),
             table.c.kind.in_(("status", "first_response")),
         )
-        .order_by(table.c.request_id, table.c.id)
-    )
-    for request_id, at, kind, after in rows:
+    ).all()
+    rows.sort(key=lambda row: (row[0], row[1]))
+    for request_id, _, at, kind, after in rows:
         grouped[request_id].append(EventRecord(_utc(at), kind, after))
     return grouped
 
