@@ -152,3 +152,32 @@ def test_a_reopened_request_runs_on_from_its_time_so_far():
     events.append(status(utc(2026, 12, 1, 13), "resolved"))
     done = evaluate(BERLIN, OPENED, events, TARGET, utc(2026, 12, 8))
     assert (done.resolution.state, done.resolution.done_at) == ("met", utc(2026, 12, 1, 13))
+
+
+def _walked(calendar: Calendar, start: datetime, end: datetime) -> float:
+    """Working time by walking every day: what working_seconds did before it kept totals."""
+    from datetime import timedelta
+
+    total, day = 0.0, start.astimezone(calendar.zone).date()
+    while day <= end.astimezone(calendar.zone).date():
+        span = calendar.day_span(day)
+        if span is not None:
+            begin, finish = max(span[0], start), min(span[1], end)
+            total += max(0.0, (finish - begin).total_seconds())
+        day += timedelta(days=1)
+    return total
+
+
+def test_kept_totals_agree_with_walking_the_days():
+    # Spans of every length across both daylight-saving changes and two holidays, asked
+    # in an order that makes the kept running total restart further back.
+    import random
+    from datetime import timedelta
+
+    rng = random.Random(3)
+    calendar = Calendar(BERLIN.zone, WEEK, frozenset({date(2026, 3, 30), date(2026, 10, 26)}))
+    base = utc(2026, 12, 31)
+    for _ in range(500):
+        start = base - timedelta(minutes=rng.randint(0, 400 * 24 * 60))
+        end = start + timedelta(minutes=rng.randint(0, 60 * 24 * 60))
+        assert working_seconds(calendar, start, end) == _walked(calendar, start, end)

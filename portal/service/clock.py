@@ -34,6 +34,10 @@ class Calendar:
     zone: ZoneInfo
     hours: tuple[tuple[time, time] | None, ...]
     holidays: frozenset[date] = field(default_factory=frozenset)
+    # Days already worked out (span, and working seconds of all days from `_first`
+    # before it): a calendar is immutable, so what follows from it can be kept. The
+    # clock of a request a year old then costs a few lookups instead of a year of days.
+    _days: dict = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self):
         if len(self.hours) != 7:
@@ -44,6 +48,12 @@ class Calendar:
 
     def day_span(self, day: date) -> tuple[datetime, datetime] | None:
         """The working hours of one local date as instants, or None (a day off)."""
+        try:
+            return self._days[day][0]
+        except KeyError:
+            return self._span(day)
+
+    def _span(self, day: date) -> tuple[datetime, datetime] | None:
         span = self.hours[day.weekday()]
         if span is None or day in self.holidays:
             return None
@@ -53,6 +63,31 @@ class Calendar:
             datetime.combine(day, span[0], tzinfo=self.zone).astimezone(UTC),
             datetime.combine(day, span[1], tzinfo=self.zone).astimezone(UTC),
         )
+
+    def before(self, day: date) -> float:
+        """Working seconds of the days from a fixed first day up to `day` (excluded): the
+        working time of whole days between two dates is the difference of two of these."""
+        known = self._days.get(day)
+        if known is not None:
+            return known[1]
+        first = self._days.get("first")
+        if first is None or day < first:
+            # (Re)start the running total at this day; earlier totals are dropped.
+            self._days.clear()
+            self._days["first"] = first = day
+            self._days[day] = (self._span(day), 0.0)
+            self._days["last"] = day
+            return 0.0
+        last = self._days["last"]
+        span, total = self._days[last]
+        while last < day:
+            if span is not None:
+                total += (span[1] - span[0]).total_seconds()
+            last += timedelta(days=1)
+            span = self._span(last)
+            self._days[last] = (span, total)
+        self._days["last"] = last
+        return total
 
     @property
     def has_working_days(self) -> bool:
@@ -66,6 +101,8 @@ class Interval:
 
 
 def _aware(value: datetime) -> datetime:
+    if value.tzinfo is UTC:
+        return value  # the portal's instants: nothing to convert
     if value.tzinfo is None:
         raise ValueError("instants must carry a time zone")
     return value.astimezone(UTC)
@@ -76,17 +113,26 @@ def working_seconds(calendar: Calendar, start: datetime, end: datetime) -> float
     start, end = _aware(start), _aware(end)
     if end <= start:
         return 0.0
-    total = 0.0
-    day = start.astimezone(calendar.zone).date()
+    first = start.astimezone(calendar.zone).date()
     last = end.astimezone(calendar.zone).date()
-    while day <= last:
-        span = calendar.day_span(day)
-        if span is not None:
-            begin, finish = max(span[0], start), min(span[1], end)
-            if finish > begin:
-                total += (finish - begin).total_seconds()
-        day += timedelta(days=1)
+    total = _within(calendar, first, start, end)
+    if last > first:
+        total += _within(calendar, last, start, end)
+    if last > first + timedelta(days=1):
+        # The whole days between: from the running total, not a walk over the days.
+        # The earlier day first: a running total restarted there still reaches the later.
+        earlier = calendar.before(first + timedelta(days=1))
+        total += calendar.before(last) - earlier
     return total
+
+
+def _within(calendar: Calendar, day: date, start: datetime, end: datetime) -> float:
+    """Working time of one local date that lies between `start` and `end`."""
+    span = calendar.day_span(day)
+    if span is None:
+        return 0.0
+    begin, finish = max(span[0], start), min(span[1], end)
+    return (finish - begin).total_seconds() if finish > begin else 0.0
 
 
 def add_working_seconds(calendar: Calendar, start: datetime, seconds: float) -> datetime:

@@ -144,6 +144,55 @@ def record_of(request: ServiceRequest, promise: promises.Promise) -> Record:
     )
 
 
+def kept_record(row) -> Record | None:
+    """The Record of a resolved or closed request from its kept final answer (see
+    promises.record_outcomes), or None when there is none to read."""
+    if row.status not in promises.FINAL or row.resolution_outcome is None:
+        return None
+    return Record(
+        response_state=row.response_outcome,
+        response_seconds=row.response_seconds,
+        resolution_state=row.resolution_outcome,
+        resolution_seconds=row.resolution_seconds,
+        is_open=False,
+        satisfied=row.satisfied,
+    )
+
+
+# What records_for needs of a request: read as plain rows, not whole requests.
+LEAN = (
+    ServiceRequest.id,
+    ServiceRequest.account_id,
+    ServiceRequest.priority,
+    ServiceRequest.opened_at,
+    ServiceRequest.status,
+    ServiceRequest.satisfied,
+    ServiceRequest.response_outcome,
+    ServiceRequest.response_seconds,
+    ServiceRequest.resolution_outcome,
+    ServiceRequest.resolution_seconds,
+)
+
+
+def records_for(rows, now: datetime) -> dict[int, Record]:
+    """Each request's Record by id, from rows with the LEAN columns: a final request's
+    kept answer, the promise clock's (over the events, as of `now`) for the others. A
+    fixed number of statements whatever the number of rows."""
+    records = {}
+    running = []
+    for row in rows:
+        kept = kept_record(row)
+        if kept is None:
+            running.append(row)
+        else:
+            records[row.id] = kept
+    if running:
+        states = promises.promises_for(running, now)
+        for row in running:
+            records[row.id] = record_of(row, states[row.id])
+    return records
+
+
 @dataclass
 class Report:
     total: Measures
@@ -153,14 +202,16 @@ class Report:
 def measures_for(visible: Select, start: datetime, now: datetime) -> Report:
     """The figures over the requests of `visible` (a query of ServiceRequest the
     viewer may see) opened since `start`, in total and per account."""
-    found = list(db.session.scalars(visible.where(ServiceRequest.opened_at >= start)))
-    states = promises.promises_for(found, now)
+    rows = db.session.execute(
+        visible.with_only_columns(*LEAN).where(ServiceRequest.opened_at >= start)
+    ).all()
+    records = records_for(rows, now)
     per_account: dict[int, list[Record]] = defaultdict(list)
     everything = []
-    for request in found:
-        record = record_of(request, states[request.id])
+    for row in rows:
+        record = records[row.id]
         everything.append(record)
-        per_account[request.account_id].append(record)
+        per_account[row.account_id].append(record)
     accounts = {
         a.id: a
         for a in db.session.scalars(

@@ -100,6 +100,14 @@ class ServiceRequest(db.Model):
     satisfied: Mapped[bool | None]
     satisfaction_comment: Mapped[str] = mapped_column(Text, default="")
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The promise clock's final answer, kept while the request is resolved or closed
+    # (its clock stands still then) so measures over many requests read it set-based;
+    # empty while open. Written only by portal.service.promises.record_outcomes, from
+    # the events, with the calendar and targets in force (rewritten when those change).
+    response_outcome: Mapped[str | None] = mapped_column(String(10))
+    response_seconds: Mapped[float | None]  # working time to the first response, if given
+    resolution_outcome: Mapped[str | None] = mapped_column(String(10))
+    resolution_seconds: Mapped[float | None]
 
     account: Mapped[CustomerAccount] = relationship()
     opened_by: Mapped[User | None] = relationship(foreign_keys=[opened_by_id])
@@ -159,7 +167,12 @@ class ServiceEvent(db.Model):
     status events: time in "waiting" does not count."""
 
     __tablename__ = "service_event"
-    __table_args__ = (Index("ix_service_event_request", "request_id", "id"),)
+    __table_args__ = (
+        Index("ix_service_event_request", "request_id", "id"),
+        # The promise clock's read of many requests' status and first-response events,
+        # answered from the index alone (request pages' history uses the one above).
+        Index("ix_service_event_clock", "request_id", "kind", "id", "at", "after"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id", ondelete="CASCADE"))

@@ -11,10 +11,11 @@ in a column that could drift: the same events always give the same answer.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -23,7 +24,14 @@ from sqlalchemy import select
 from portal.extensions import db
 
 from .clock import Calendar, Interval, add_working_seconds, counted_seconds
-from .models import PRIORITIES, ServiceCalendar, ServiceEvent, ServiceHoliday, ServiceTarget
+from .models import (
+    PRIORITIES,
+    ServiceCalendar,
+    ServiceEvent,
+    ServiceHoliday,
+    ServiceRequest,
+    ServiceTarget,
+)
 
 # The clock stands still in these statuses: the customer has the next move.
 PAUSED = ("waiting", "resolved")
@@ -165,10 +173,13 @@ def _hours(raw: dict[str, list[str]]) -> tuple[tuple[time, time] | None, ...]:
     return tuple(days)
 
 
-def calendar() -> Calendar:
-    """The vendor's service calendar: the kept one, else the configured defaults (two queries)."""
-    row = db.session.get(ServiceCalendar, 1)
-    holidays = frozenset(db.session.scalars(select(ServiceHoliday.day)))
+def calendar(bind=None) -> Calendar:
+    """The vendor's service calendar: the kept one, else the configured defaults (two
+    queries). `bind`: a connection to read through (a migration's), else the session."""
+    bind = bind if bind is not None else db.session
+    table = ServiceCalendar.__table__
+    row = bind.execute(select(table.c.timezone, table.c.hours).where(table.c.id == 1)).first()
+    holidays = frozenset(bind.scalars(select(ServiceHoliday.__table__.c.day)))
     if row is None:
         zone, hours = (
             current_app.config["DEFAULT_TIMEZONE"],
@@ -176,6 +187,8 @@ def calendar() -> Calendar:
         )
     else:
         zone, hours = row.timezone, row.hours
+        if isinstance(hours, str):  # a raw connection may give the JSON as text
+            hours = json.loads(hours)
     return Calendar(ZoneInfo(zone), _hours(hours), holidays)
 
 
@@ -185,36 +198,50 @@ def default_targets() -> dict[str, Target]:
     return {p: Target(*configured[p]) for p in PRIORITIES}
 
 
-def targets_for(account_ids: Iterable[int]) -> dict[int, dict[str, Target]]:
+def targets_for(account_ids: Iterable[int], bind=None) -> dict[int, dict[str, Target]]:
     """Each account's targets per priority: its own where it has them (one query)."""
+    bind = bind if bind is not None else db.session
     defaults = default_targets()
     ids = sorted(set(account_ids))
     result = {account_id: dict(defaults) for account_id in ids}
     if ids:
-        for row in db.session.scalars(
-            select(ServiceTarget).where(ServiceTarget.account_id.in_(ids))
+        table = ServiceTarget.__table__
+        for row in bind.execute(
+            select(
+                table.c.account_id,
+                table.c.priority,
+                table.c.response_hours,
+                table.c.resolution_hours,
+            ).where(table.c.account_id.in_(ids))
         ):
             result[row.account_id][row.priority] = Target(row.response_hours, row.resolution_hours)
     return result
 
 
-def events_for(request_ids: Iterable[int]) -> dict[int, list[EventRecord]]:
+def events_for(request_ids: Iterable[int], bind=None) -> dict[int, list[EventRecord]]:
     """The clock's events of many requests in one query, oldest first."""
+    bind = bind if bind is not None else db.session
     ids = sorted(set(request_ids))
     grouped: dict[int, list[EventRecord]] = defaultdict(list)
     if not ids:
         return grouped
-    rows = db.session.execute(
-        select(ServiceEvent.request_id, ServiceEvent.at, ServiceEvent.kind, ServiceEvent.after)
-        .where(
-            ServiceEvent.request_id.in_(ids),
-            ServiceEvent.kind.in_(("status", "first_response")),
+    table = ServiceEvent.__table__
+    # No ORDER BY: the rows come from ix_service_event_clock alone; ordered here.
+    rows = bind.execute(
+        select(table.c.request_id, table.c.id, table.c.at, table.c.kind, table.c.after).where(
+            table.c.request_id.in_(ids),
+            table.c.kind.in_(("status", "first_response")),
         )
-        .order_by(ServiceEvent.request_id, ServiceEvent.id)
-    )
-    for request_id, at, kind, after in rows:
-        grouped[request_id].append(EventRecord(at, kind, after))
+    ).all()
+    rows.sort(key=lambda row: (row[0], row[1]))
+    for request_id, _, at, kind, after in rows:
+        grouped[request_id].append(EventRecord(_utc(at), kind, after))
     return grouped
+
+
+def _utc(at: datetime) -> datetime:
+    # The session's UTCDateTime gives aware instants; a migration's raw table may not.
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def promises_for(requests: Sequence, now: datetime, cal: Calendar | None = None) -> dict:
@@ -226,3 +253,86 @@ def promises_for(requests: Sequence, now: datetime, cal: Calendar | None = None)
         r.id: evaluate(cal, r.opened_at, events[r.id], targets[r.account_id][r.priority], now)
         for r in requests
     }
+
+
+# --- the final answer, kept --------------------------------------------------------------------
+
+# A resolved or closed request's clock stands still: its promise no longer depends on
+# `now`, so the answer can be kept on the row (see ServiceRequest.response_outcome).
+FINAL = ("resolved", "closed")
+OUTCOME_BATCH = 2_000
+
+
+def outcome_of(promise: Promise) -> dict:
+    """The columns that keep a final promise (what the measures read of it)."""
+    return {
+        "response_outcome": promise.response.state,
+        "response_seconds": (promise.response.spent_seconds if promise.response.is_done else None),
+        "resolution_outcome": promise.resolution.state,
+        "resolution_seconds": (
+            promise.resolution.spent_seconds if promise.resolution.is_done else None
+        ),
+    }
+
+
+CLEARED = dict.fromkeys(
+    ("response_outcome", "response_seconds", "resolution_outcome", "resolution_seconds")
+)
+
+
+def record_outcomes(
+    request_ids: Iterable[int] | None = None,
+    *,
+    account_id: int | None = None,
+    bind=None,
+) -> int:
+    """Write the kept answer of the given requests (all when None; one account's with
+    `account_id`) from their events, by the same `evaluate` as every page: the answer
+    for resolved and closed ones, nothing for open ones. In batches, a fixed number of
+    statements per batch; returns how many final requests were written. Called when
+    a request is resolved or reopened, when the calendar or targets change, and by the
+    migration that added the columns (with its connection as `bind`)."""
+    from sqlalchemy import bindparam, update
+
+    bind = bind if bind is not None else db.session
+    table = ServiceRequest.__table__
+    query = select(
+        table.c.id, table.c.account_id, table.c.priority, table.c.opened_at, table.c.status
+    ).order_by(table.c.id)
+    if request_ids is not None:
+        ids = sorted(set(request_ids))
+        if not ids:
+            return 0
+        query = query.where(table.c.id.in_(ids))
+    else:
+        query = query.where(table.c.status.in_(FINAL))  # open ones keep nothing already
+    if account_id is not None:
+        query = query.where(table.c.account_id == account_id)
+    rows = bind.execute(query).all()
+    cal = calendar(bind)
+    written = 0
+    writes = (
+        update(table)
+        .where(table.c.id == bindparam("rid"))
+        .values({name: bindparam(name) for name in CLEARED})
+    )
+    for start in range(0, len(rows), OUTCOME_BATCH):
+        batch = rows[start : start + OUTCOME_BATCH]
+        final = [r for r in batch if r.status in FINAL]
+        targets = targets_for({r.account_id for r in final}, bind)
+        events = events_for((r.id for r in final), bind)
+        params = []
+        for r in batch:
+            if r.status in FINAL:
+                listed, opened = events[r.id], _utc(r.opened_at)
+                # A final request's clock stood still since its last event: any `now`
+                # from then on gives the same answer; this one needs no real clock.
+                now = max([opened, *(e.at for e in listed)])
+                promise = evaluate(cal, opened, listed, targets[r.account_id][r.priority], now)
+                params.append({"rid": r.id, **outcome_of(promise)})
+                written += 1
+            else:
+                params.append({"rid": r.id, **CLEARED})
+        if params:
+            bind.execute(writes, params)
+    return written

@@ -77,6 +77,8 @@ def save_calendar(
     )
     row.timezone, row.hours, row.updated_at, row.updated_by_id = timezone, kept, now, user.id
     db.session.add(row)
+    db.session.flush()
+    promises.record_outcomes()  # the kept answers follow the calendar in force
     db.session.commit()
     return row
 
@@ -130,6 +132,8 @@ def add_holiday(user: User, *, day: str, name: str) -> ServiceHoliday:
     audit.record(
         "service_holiday_added", actor=user, detail={"day": parsed.isoformat(), "name": name}
     )
+    db.session.flush()
+    promises.record_outcomes()  # the kept answers follow the holidays
     db.session.commit()
     return holiday
 
@@ -145,6 +149,8 @@ def delete_holiday(user: User, holiday_id: int) -> None:
             detail={"day": holiday.day.isoformat(), "name": holiday.name},
         )
         db.session.delete(holiday)
+        db.session.flush()
+        promises.record_outcomes()
     db.session.commit()
 
 
@@ -204,6 +210,8 @@ def import_holidays(user: User, data: bytes) -> int:
         actor=user,
         detail={"days": [h.day.isoformat() for h in found]},
     )
+    db.session.flush()
+    promises.record_outcomes()
     db.session.commit()
     return len(found)
 
@@ -266,6 +274,8 @@ def set_account_target(
     )
     row.response_hours, row.resolution_hours = response_hours, resolution_hours
     db.session.add(row)
+    db.session.flush()
+    promises.record_outcomes(account_id=account.id)  # the kept answers follow the targets
     db.session.commit()
     return row
 
@@ -297,4 +307,6 @@ def delete_account_target(user: User, target_id: int) -> None:
             detail={"before": [target.response_hours, target.resolution_hours]},
         )
         db.session.delete(target)
+        db.session.flush()
+        promises.record_outcomes(account_id=target.account_id)
     db.session.commit()

@@ -387,6 +387,10 @@ def change_status(
         request.resolution = resolution
         request.resolved_at = now
     _set_status(request, user, status, now)
+    if status == "resolved":
+        # Its clock stands still now: keep its answer for the measures (from the events).
+        db.session.flush()
+        promises.record_outcomes([request.id])
     told = {
         "acknowledged": f"{request.reference} is acknowledged; {request.owner.name} looks after it",
         "in_progress": f"{request.reference} is being worked on",
@@ -451,6 +455,9 @@ def reopen(user: User, request: ServiceRequest, *, reason: str, now: datetime) -
     request.resolved_at = None
     _set_status(request, user, "in_progress", now, reopened=True)
     _event(request, user, "reopened", now)
+    # Its clock runs on: the kept answer is no longer final.
+    db.session.flush()
+    promises.record_outcomes([request.id])
     _notify(
         _vendor_people(request),
         user,

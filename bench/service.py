@@ -1,0 +1,240 @@
+"""Service requests at scale: the promise clock's due-state of 10,000 open requests, the
+service measures for all accounts, the queue, an account's list and a request page, with
+the SQL statements each costs. Targets (issue "After the sale"): pages under 50 ms,
+measures for all accounts under 300 ms, the due-state of 10,000 open requests under 1 s.
+
+Runs on the large data set of bench/generate.py. --generate first adds (bulk inserts)
+100,000 service requests over the last year (bench/relationship.py's, unless they are
+there already), open ones up to 10,000 in the last 30 days, and events up to 1,000,000
+(handovers and priority changes beside the clock's own), then writes every resolved
+request's kept final answer with the backfill of migration 0022 (timed).
+
+    .venv/bin/python bench/service.py --instance /tmp/portal-big --generate
+    .venv/bin/python bench/service.py --database-url postgresql+psycopg://postgres@127.0.0.1/big
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.pages import time_pages, use_database  # noqa: E402
+from bench.terminal import report  # noqa: E402
+
+REQUESTS = 100_000
+OPEN = 10_000
+EVENTS = 1_000_000
+BATCH = 10_000
+
+
+def add_open_requests(rng: random.Random, count: int) -> None:
+    """Open requests of the last 30 days in every open status, with their clock's events."""
+    from sqlalchemy import func, insert, select
+
+    from portal.accounts.models import CustomerAccount, User
+    from portal.extensions import db
+    from portal.service.models import ServiceEvent, ServiceRequest
+
+    accounts = list(db.session.scalars(select(CustomerAccount.id)))
+    opener = db.session.scalar(select(User.id).where(User.email == "buyer@acme.test"))
+    now = datetime.now(UTC)
+    next_id = (db.session.scalar(select(func.max(ServiceRequest.id))) or 0) + 1
+    requests, events = [], []
+    for n in range(count):
+        rid = next_id + n
+        opened = now - timedelta(minutes=rng.randint(10, 30 * 24 * 60))
+        status = rng.choice(["new", "acknowledged", "in_progress", "in_progress", "waiting"])
+        answered = opened + timedelta(minutes=rng.randint(5, 600))
+        answered = answered if status != "new" and answered < now else None
+        requests.append(
+            {
+                "id": rid,
+                "account_id": rng.choice(accounts),
+                "kind": rng.choice(["repair", "maintenance", "complaint_delivery", "application"]),
+                "priority": rng.choice(["low", "normal", "normal", "high", "urgent"]),
+                "title": f"Open request {rid}",
+                "description": "",
+                "status": status,
+                "opened_by_id": opener,
+                "on_behalf": False,
+                "opened_at": opened,
+                "first_response_at": answered,
+                "resolution": "",
+                "satisfaction_comment": "",
+                "last_activity_at": answered or opened,
+            }
+        )
+        events.append({"request_id": rid, "at": opened, "kind": "opened"})
+        if answered is not None:
+            events.append({"request_id": rid, "at": answered, "kind": "first_response"})
+            events.append({"request_id": rid, "at": answered, "kind": "status",
+                           "before": "new", "after": status})  # fmt: skip
+        if len(requests) >= BATCH:
+            db.session.execute(insert(ServiceRequest), requests)
+            db.session.execute(insert(ServiceEvent), events)
+            requests, events = [], []
+    if requests:
+        db.session.execute(insert(ServiceRequest), requests)
+        db.session.execute(insert(ServiceEvent), events)
+    db.session.commit()
+
+
+def pad_events(rng: random.Random, count: int) -> None:
+    """Events the clock does not read (handovers, priority changes), so the clock's
+    reads find theirs among a million."""
+    from sqlalchemy import func, insert, select
+
+    from portal.extensions import db
+    from portal.service.models import ServiceEvent, ServiceRequest
+
+    low, high = db.session.execute(
+        select(func.min(ServiceRequest.id), func.max(ServiceRequest.id))
+    ).one()
+    now = datetime.now(UTC)
+    rows = []
+    for _ in range(count):
+        rows.append(
+            {
+                "request_id": rng.randint(low, high),
+                "at": now - timedelta(minutes=rng.randint(1, 365 * 24 * 60)),
+                "kind": rng.choice(["owner", "priority"]),
+                "before": None,
+                "after": None,
+            }
+        )
+        if len(rows) >= BATCH:
+            db.session.execute(insert(ServiceEvent), rows)
+            rows = []
+    if rows:
+        db.session.execute(insert(ServiceEvent), rows)
+    db.session.commit()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--instance")
+    parser.add_argument("--database-url")
+    parser.add_argument("--generate", action="store_true")
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    use_database(args.instance, args.database_url)
+
+    from flask_migrate import upgrade
+    from sqlalchemy import event, func, select
+
+    from bench.relationship import add_service_requests
+    from portal import create_app
+    from portal.extensions import db
+    from portal.service import measures, promises
+    from portal.service.models import OPEN_STATUSES, ServiceEvent, ServiceRequest
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+
+        def count(model, *where):
+            return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+        if args.generate:
+            rng = random.Random(13)
+            started = time.perf_counter()
+            have = count(ServiceRequest)
+            opened = count(ServiceRequest, ServiceRequest.status.in_(OPEN_STATUSES))
+            if have < REQUESTS - OPEN:
+                add_service_requests(rng, REQUESTS - OPEN - have)
+                opened = count(ServiceRequest, ServiceRequest.status.in_(OPEN_STATUSES))
+            if opened < OPEN:
+                add_open_requests(rng, OPEN - opened)
+            if (events := count(ServiceEvent)) < EVENTS:
+                pad_events(rng, EVENTS - events)
+            print(f"generated in {time.perf_counter() - started:.0f} s")
+            started = time.perf_counter()
+            written = promises.record_outcomes()
+            db.session.commit()
+            print(
+                f"backfill of kept answers (migration 0022's code): {written:,} final "
+                f"requests in {time.perf_counter() - started:.1f} s"
+            )
+            if db.engine.dialect.name == "postgresql":
+                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                    c.exec_driver_sql("ANALYZE")
+            else:
+                db.session.execute(db.text("ANALYZE"))
+                db.session.commit()
+        open_ids = count(ServiceRequest, ServiceRequest.status.in_(OPEN_STATUSES))
+        print(
+            f"{count(ServiceRequest):,} service requests ({open_ids:,} open), "
+            f"{count(ServiceEvent):,} events"
+        )
+
+        statements: list[int] = []
+        event.listen(db.engine, "before_cursor_execute", lambda *_: statements.append(1))
+
+        def timed(name, work, target_ms, runs=5):
+            timings = []
+            for _ in range(runs):
+                db.session.expire_all()
+                statements.clear()
+                started = time.perf_counter()
+                work()
+                timings.append(time.perf_counter() - started)
+            report(name, timings, target_ms)
+            print(f"  {name}: {len(statements)} SQL statements")
+
+        now = datetime.now(UTC)
+        lean = (ServiceRequest.id, ServiceRequest.account_id, ServiceRequest.priority,
+                ServiceRequest.opened_at)  # fmt: skip
+
+        def due_state():
+            rows = db.session.execute(
+                select(*lean)
+                .where(ServiceRequest.status.in_(OPEN_STATUSES))
+                .order_by(ServiceRequest.id)
+                .limit(OPEN)
+            ).all()
+            assert len(rows) == min(OPEN, open_ids)
+            promises.promises_for(rows, now)
+
+        timed(f"due-state of {min(OPEN, open_ids):,} open requests", due_state, 1000)
+        for days in (90, 365):
+            start = now - timedelta(days=days)
+            timed(
+                f"measures, all accounts, {days} days",
+                lambda start=start: measures.measures_for(select(ServiceRequest), start, now),
+                300,
+            )
+        engine = db.engine
+        some_open = db.session.scalar(
+            select(ServiceRequest.id)
+            .where(ServiceRequest.status.in_(OPEN_STATUSES))
+            .order_by(ServiceRequest.id.desc())
+        )
+        some_closed = db.session.scalar(
+            select(ServiceRequest.id).where(ServiceRequest.status == "closed")
+        )
+
+    time_pages(
+        app,
+        engine,
+        {
+            "queue (service)": ("service@vendor.test", "/service", 50),
+            "queue, all statuses": ("service@vendor.test", "/service?status=all", 50),
+            "an account's list (buyer)": ("buyer@acme.test", "/service", 50),
+            "a request page, open": ("service@vendor.test", f"/service/{some_open}", 50),
+            "a request page, closed": ("service@vendor.test", f"/service/{some_closed}", 50),
+            "measures page, vendor, 90 days": ("service@vendor.test", "/service/measures", 300),
+            "measures page, buyer": ("buyer@acme.test", "/service/measures", 300),
+        },
+        runs=args.runs,
+    )
+
+
+if __name__ == "__main__":
+    main()
