@@ -13,6 +13,7 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.accounts.roles import Role
@@ -164,32 +165,36 @@ def filesize(size: int | None) -> str:
 # (label, endpoint, roles that see it). Later areas add their entries here.
 NAVIGATION = {
     "vendor": [
-        ("Home", "home.index", None),
-        ("Catalog", "catalog.index", None),
-        ("Desk", "fulfilment.inbox", {Role.FULFILMENT, Role.ADMIN, Role.ACCOUNT_MANAGER}),
-        ("Orders", "ordering.orders", None),
-        ("Promises", "fulfilment.promises", {Role.FULFILMENT, Role.ADMIN, Role.ACCOUNT_MANAGER}),
-        ("Suggestions", "ideas.index", {Role.ENGINEER, Role.ADMIN, Role.ACCOUNT_MANAGER}),
-        ("Forecasts", "forecasts.inbox", {Role.PLANNER, Role.ADMIN, Role.ACCOUNT_MANAGER}),
+        (_l("Home"), "home.index", None),
+        (_l("Catalog"), "catalog.index", None),
+        (_l("Desk"), "fulfilment.inbox", {Role.FULFILMENT, Role.ADMIN, Role.ACCOUNT_MANAGER}),
+        (_l("Orders"), "ordering.orders", None),
         (
-            "Service",
+            _l("Promises"),
+            "fulfilment.promises",
+            {Role.FULFILMENT, Role.ADMIN, Role.ACCOUNT_MANAGER},
+        ),
+        (_l("Suggestions"), "ideas.index", {Role.ENGINEER, Role.ADMIN, Role.ACCOUNT_MANAGER}),
+        (_l("Forecasts"), "forecasts.inbox", {Role.PLANNER, Role.ADMIN, Role.ACCOUNT_MANAGER}),
+        (
+            _l("Service"),
             "service.index",
             {Role.SERVICE, Role.ENGINEER, Role.ACCOUNT_MANAGER, Role.ADMIN},
         ),
-        ("Plans", "plans.index", None),
-        ("Accounts", "accounts.index", None),
+        (_l("Plans"), "plans.index", None),
+        (_l("Accounts"), "accounts.index", None),
     ],
     "customer": [
-        ("Home", "home.index", None),
-        ("Quick order", "ordering.quick_order", {Role.BUYER}),
-        ("Cart", "ordering.cart", {Role.BUYER}),
-        ("Orders", "ordering.orders", None),
-        ("Scorecard", "reviews.own_scorecard", None),
-        ("Suggestions", "ideas.index", None),
-        ("Service", "service.index", None),
-        ("Forecasts", "forecasts.index", {Role.BUYER, Role.CUSTOMER_ADMIN}),
-        ("Plans", "plans.index", None),
-        ("Catalog", "catalog.index", None),
+        (_l("Home"), "home.index", None),
+        (_l("Quick order"), "ordering.quick_order", {Role.BUYER}),
+        (_l("Cart"), "ordering.cart", {Role.BUYER}),
+        (_l("Orders"), "ordering.orders", None),
+        (_l("Scorecard"), "reviews.own_scorecard", None),
+        (_l("Suggestions"), "ideas.index", None),
+        (_l("Service"), "service.index", None),
+        (_l("Forecasts"), "forecasts.index", {Role.BUYER, Role.CUSTOMER_ADMIN}),
+        (_l("Plans"), "plans.index", None),
+        (_l("Catalog"), "catalog.index", None),
     ],
 }
 
@@ -199,21 +204,21 @@ USER_MENU = {
     "vendor": [
         # In the menu until it becomes the account manager's home: the main bar is full at
         # 1280 px (a twelfth link wrapped it onto a second row).
-        ("Portfolio", "relationship.portfolio", {Role.ACCOUNT_MANAGER, Role.ADMIN}),
-        ("Users", "accounts.users", {Role.ADMIN}),
-        ("Audit log", "accounts.audit_log", {Role.ADMIN}),
-        ("Background work", "background.index", {Role.ADMIN}),
-        ("API tokens", "api_tokens.index", {Role.ADMIN}),
-        ("Relationship reviews", "reviews.index", {Role.ACCOUNT_MANAGER, Role.ADMIN}),
-        ("Follow-ups", "contacts.follow_ups", None),
-        ("cXML", "cxml_pages.index", {Role.ADMIN}),
+        (_l("Portfolio"), "relationship.portfolio", {Role.ACCOUNT_MANAGER, Role.ADMIN}),
+        (_l("Users"), "accounts.users", {Role.ADMIN}),
+        (_l("Audit log"), "accounts.audit_log", {Role.ADMIN}),
+        (_l("Background work"), "background.index", {Role.ADMIN}),
+        (_l("API tokens"), "api_tokens.index", {Role.ADMIN}),
+        (_l("Relationship reviews"), "reviews.index", {Role.ACCOUNT_MANAGER, Role.ADMIN}),
+        (_l("Follow-ups"), "contacts.follow_ups", None),
+        (_l("cXML"), "cxml_pages.index", {Role.ADMIN}),
     ],
     "customer": [
-        ("Our account", "accounts.detail", None),
-        ("Notes shared with us", "contacts.shared", None),
-        ("Team", "accounts.users", {Role.CUSTOMER_ADMIN}),
-        ("Reviews with us", "reviews.index", None),
-        ("API tokens", "api_tokens.index", {Role.CUSTOMER_ADMIN}),
+        (_l("Our account"), "accounts.detail", None),
+        (_l("Notes shared with us"), "contacts.shared", None),
+        (_l("Team"), "accounts.users", {Role.CUSTOMER_ADMIN}),
+        (_l("Reviews with us"), "reviews.index", None),
+        (_l("API tokens"), "api_tokens.index", {Role.CUSTOMER_ADMIN}),
     ],
 }
 
