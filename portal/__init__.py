@@ -52,11 +52,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
 
-    from . import assets, errors_pages, formatting, request_log, security
+    from . import assets, errors_pages, formatting, i18n, request_log, security
 
     # First: its after_request hook then runs last and times the whole request.
     request_log.install(app)
     security.install(app)
+    # Before the pages: the sign-in page's language switch is read before its view runs.
+    i18n.install(app)
     errors_pages.install(app)
     formatting.install(app)
     assets.install(app)

@@ -7,6 +7,7 @@ import logging
 import uuid
 
 from flask import Flask, g, render_template, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 log = logging.getLogger("portal.errors")
@@ -53,22 +54,28 @@ def _method_not_allowed(error):
     if (answer := _door(error)) is not None:
         return answer
     return render_template(
-        "errors/error.html", title="Not allowed", message="This page cannot be used that way."
+        "errors/error.html", title=_("Not allowed"),
+        message=_("This page cannot be used that way."),
+
     ), 405
 
 
 def _csrf_failed(_error):
     return render_template(
         "errors/error.html",
-        title="The form expired",
-        message="The form was open too long or did not come from this portal. "
-        "Go back, reload the page and try again; nothing was changed.",
+        title=_("The form expired"),
+        message=_(
+            "The form was open too long or did not come from this portal. "
+            "Go back, reload the page and try again; nothing was changed."
+        ),
     ), 400
 
 
 def _bad_request(_error):
     return render_template(
-        "errors/error.html", title="Bad request", message="The request could not be understood."
+        "errors/error.html", title=_("Bad request"),
+        message=_("The request could not be understood."),
+
     ), 400
 
 
@@ -78,12 +85,21 @@ def _too_large(_error):
     from portal.formatting import filesize
 
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    at_most = f" (at most {filesize(limit)} at once)" if limit else ""
+    if limit:
+        message = _(
+            "What you sent is larger than the portal accepts (at most %(size)s at once), so "
+            "nothing was saved. Go back and send a smaller file, or fewer files at a time.",
+            size=filesize(limit),
+        )
+    else:
+        message = _(
+            "What you sent is larger than the portal accepts, so nothing was saved. Go back "
+            "and send a smaller file, or fewer files at a time."
+        )
     return render_template(
         "errors/error.html",
-        title="Too large",
-        message=f"What you sent is larger than the portal accepts{at_most}, so nothing was "
-        "saved. Go back and send a smaller file, or fewer files at a time.",
+        title=_("Too large"),
+        message=message,
     ), 413
 
 

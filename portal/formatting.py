@@ -1,12 +1,19 @@
-"""Template filters and globals: times in the viewer's zone, money, navigation."""
+"""Template filters and globals: dates, numbers and money written by Babel in the
+reader's locale and zone (portal.i18n chooses them), navigation."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal, format_percent
 from flask import Flask, current_app, has_request_context, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.accounts.roles import Role
@@ -24,10 +31,61 @@ def viewer_timezone() -> ZoneInfo:
     return ZoneInfo(name or current_app.config["DEFAULT_TIMEZONE"])
 
 
+def reader_locale() -> Locale:
+    """The reader's locale (portal.i18n decides it once per request); English outside one."""
+    return get_locale() or _ENGLISH
+
+
+_ENGLISH = Locale.parse("en")
+
+# strftime directives the templates pass -> CLDR date fields, so that every date and
+# time is written by Babel in the reader's locale ("01 Dec 2026" / "01 Des 2026").
+_DIRECTIVES = {
+    "%d": "dd",
+    "%e": "d",
+    "%m": "MM",
+    "%b": "MMM",
+    "%B": "MMMM",
+    "%y": "yy",
+    "%Y": "yyyy",
+    "%a": "EEE",
+    "%A": "EEEE",
+    "%H": "HH",
+    "%M": "mm",
+    "%S": "ss",
+}
+
+
+@lru_cache(maxsize=64)
+def cldr_pattern(fmt: str) -> str:
+    """'%d %b %Y' -> 'dd MMM yyyy'; letters that are not a directive are quoted."""
+    out, i = [], 0
+    while i < len(fmt):
+        piece = fmt[i : i + 2]
+        if piece in _DIRECTIVES:
+            out.append(_DIRECTIVES[piece])
+            i += 2
+            continue
+        char = fmt[i]
+        out.append(f"'{char}'" if char.isalpha() else ("''" if char == "'" else char))
+        i += 1
+    return "".join(out)
+
+
 def localtime(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
+    """A timestamp in the reader's zone and locale."""
     if value is None:
         return "—"
-    return value.astimezone(viewer_timezone()).strftime(fmt)
+    return format_datetime(
+        value.astimezone(viewer_timezone()), cldr_pattern(fmt), locale=reader_locale()
+    )
+
+
+def day(value: date | None, fmt: str = "%d %b %Y") -> str:
+    """A calendar date (a promise, a requested date) in the reader's locale."""
+    if value is None:
+        return "—"
+    return format_date(value, cldr_pattern(fmt), locale=reader_locale())
 
 
 def ago(value: datetime | None) -> str:
@@ -56,17 +114,41 @@ def isodate(value: str | None, fmt: str = "%d %b %Y") -> str:
     """An ISO date kept in an event's detail, shown like every other date."""
     if not value:
         return "—"
-    from datetime import date
-
-    return date.fromisoformat(value).strftime(fmt)
+    return day(date.fromisoformat(value), fmt)
 
 
-def money(value: Decimal | None) -> str:
-    """1234.5 -> '1,234.50 EUR'. Decimal all the way: never a float."""
+# English keeps the ISO code after the amount ("1,234.50 EUR"), as the portal always
+# wrote it; other locales use their own pattern ("Rp1.234.500", "€1.234,50").
+_CURRENCY_PATTERNS = {"en": "#,##0.00 ¤¤"}
+
+
+def money(value: Decimal | None, currency: str | None = None) -> str:
+    """1234.5 -> '1,234.50 EUR' (en), 'Rp1.234.500' (id, IDR). Decimal, never a float;
+    the currency's own digits (none for rupiah), whatever the amount carries."""
     if value is None:
         return "—"
-    amount = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return f"{amount:,.2f} {current_app.config['CURRENCY']}"
+    locale = reader_locale()
+    return format_currency(
+        Decimal(value),
+        currency or current_app.config["CURRENCY"],
+        format=_CURRENCY_PATTERNS.get(locale.language),
+        locale=locale,
+        currency_digits=True,
+    )
+
+
+def number(value: Decimal | int | None) -> str:
+    """1234.56 -> '1,234.56' (en), '1.234,56' (id)."""
+    if value is None:
+        return "—"
+    return format_decimal(value, locale=reader_locale())
+
+
+def percent(value: Decimal | float | None) -> str:
+    """0.925 -> '92%' (en), '92%' (id): a share, written by the locale."""
+    if value is None:
+        return "—"
+    return format_percent(value, locale=reader_locale())
 
 
 def filesize(size: int | None) -> str:
@@ -83,32 +165,36 @@ def filesize(size: int | None) -> str:
 # (label, endpoint, roles that see it). Later areas add their entries here.
 NAVIGATION = {
     "vendor": [
-        ("Home", "home.index", None),
-        ("Catalog", "catalog.index", None),
-        ("Desk", "fulfilment.inbox", {Role.FULFILMENT, Role.ADMIN, Role.ACCOUNT_MANAGER}),
-        ("Orders", "ordering.orders", None),
-        ("Promises", "fulfilment.promises", {Role.FULFILMENT, Role.ADMIN, Role.ACCOUNT_MANAGER}),
-        ("Suggestions", "ideas.index", {Role.ENGINEER, Role.ADMIN, Role.ACCOUNT_MANAGER}),
-        ("Forecasts", "forecasts.inbox", {Role.PLANNER, Role.ADMIN, Role.ACCOUNT_MANAGER}),
+        (_l("Home"), "home.index", None),
+        (_l("Catalog"), "catalog.index", None),
+        (_l("Desk"), "fulfilment.inbox", {Role.FULFILMENT, Role.ADMIN, Role.ACCOUNT_MANAGER}),
+        (_l("Orders"), "ordering.orders", None),
         (
-            "Service",
+            _l("Promises"),
+            "fulfilment.promises",
+            {Role.FULFILMENT, Role.ADMIN, Role.ACCOUNT_MANAGER},
+        ),
+        (_l("Suggestions"), "ideas.index", {Role.ENGINEER, Role.ADMIN, Role.ACCOUNT_MANAGER}),
+        (_l("Forecasts"), "forecasts.inbox", {Role.PLANNER, Role.ADMIN, Role.ACCOUNT_MANAGER}),
+        (
+            _l("Service"),
             "service.index",
             {Role.SERVICE, Role.ENGINEER, Role.ACCOUNT_MANAGER, Role.ADMIN},
         ),
-        ("Plans", "plans.index", None),
-        ("Accounts", "accounts.index", None),
+        (_l("Plans"), "plans.index", None),
+        (_l("Accounts"), "accounts.index", None),
     ],
     "customer": [
-        ("Home", "home.index", None),
-        ("Quick order", "ordering.quick_order", {Role.BUYER}),
-        ("Cart", "ordering.cart", {Role.BUYER}),
-        ("Orders", "ordering.orders", None),
-        ("Scorecard", "reviews.own_scorecard", None),
-        ("Suggestions", "ideas.index", None),
-        ("Service", "service.index", None),
-        ("Forecasts", "forecasts.index", {Role.BUYER, Role.CUSTOMER_ADMIN}),
-        ("Plans", "plans.index", None),
-        ("Catalog", "catalog.index", None),
+        (_l("Home"), "home.index", None),
+        (_l("Quick order"), "ordering.quick_order", {Role.BUYER}),
+        (_l("Cart"), "ordering.cart", {Role.BUYER}),
+        (_l("Orders"), "ordering.orders", None),
+        (_l("Scorecard"), "reviews.own_scorecard", None),
+        (_l("Suggestions"), "ideas.index", None),
+        (_l("Service"), "service.index", None),
+        (_l("Forecasts"), "forecasts.index", {Role.BUYER, Role.CUSTOMER_ADMIN}),
+        (_l("Plans"), "plans.index", None),
+        (_l("Catalog"), "catalog.index", None),
     ],
 }
 
@@ -118,21 +204,21 @@ USER_MENU = {
     "vendor": [
         # In the menu until it becomes the account manager's home: the main bar is full at
         # 1280 px (a twelfth link wrapped it onto a second row).
-        ("Portfolio", "relationship.portfolio", {Role.ACCOUNT_MANAGER, Role.ADMIN}),
-        ("Users", "accounts.users", {Role.ADMIN}),
-        ("Audit log", "accounts.audit_log", {Role.ADMIN}),
-        ("Background work", "background.index", {Role.ADMIN}),
-        ("API tokens", "api_tokens.index", {Role.ADMIN}),
-        ("Relationship reviews", "reviews.index", {Role.ACCOUNT_MANAGER, Role.ADMIN}),
-        ("Follow-ups", "contacts.follow_ups", None),
-        ("cXML", "cxml_pages.index", {Role.ADMIN}),
+        (_l("Portfolio"), "relationship.portfolio", {Role.ACCOUNT_MANAGER, Role.ADMIN}),
+        (_l("Users"), "accounts.users", {Role.ADMIN}),
+        (_l("Audit log"), "accounts.audit_log", {Role.ADMIN}),
+        (_l("Background work"), "background.index", {Role.ADMIN}),
+        (_l("API tokens"), "api_tokens.index", {Role.ADMIN}),
+        (_l("Relationship reviews"), "reviews.index", {Role.ACCOUNT_MANAGER, Role.ADMIN}),
+        (_l("Follow-ups"), "contacts.follow_ups", None),
+        (_l("cXML"), "cxml_pages.index", {Role.ADMIN}),
     ],
     "customer": [
-        ("Our account", "accounts.detail", None),
-        ("Notes shared with us", "contacts.shared", None),
-        ("Team", "accounts.users", {Role.CUSTOMER_ADMIN}),
-        ("Reviews with us", "reviews.index", None),
-        ("API tokens", "api_tokens.index", {Role.CUSTOMER_ADMIN}),
+        (_l("Our account"), "accounts.detail", None),
+        (_l("Notes shared with us"), "contacts.shared", None),
+        (_l("Team"), "accounts.users", {Role.CUSTOMER_ADMIN}),
+        (_l("Reviews with us"), "reviews.index", None),
+        (_l("API tokens"), "api_tokens.index", {Role.CUSTOMER_ADMIN}),
     ],
 }
 
@@ -188,6 +274,9 @@ def install(app: Flask) -> None:
     app.add_template_filter(ago)
     app.add_template_filter(money)
     app.add_template_filter(isodate)
+    app.add_template_filter(day)
+    app.add_template_filter(number)
+    app.add_template_filter(percent)
     app.add_template_filter(filesize)
     from portal.markdown import render as markdown
 

@@ -3,8 +3,11 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from portal import i18n
 from portal.errors import DomainError
 from portal.security import client_address, public
 
@@ -26,8 +29,12 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _start_browser_session(user, token: str) -> None:
-    # A fresh cookie on every sign-in: nothing from before survives (fixation).
+    # A fresh cookie on every sign-in: nothing from before survives (fixation) but
+    # the language chosen on the sign-in page, which is no secret.
+    language = session.get(i18n.SESSION_KEY)
     session.clear()
+    if language:
+        session[i18n.SESSION_KEY] = language
     session.permanent = True
     user.current_auth_session_token = token
     login_user(user)
@@ -66,9 +73,13 @@ def login():
 def logout():
     """Sign out: the session is revoked on the server, so the old cookie is worthless."""
     service.end_session(current_user._get_current_object(), client_address=client_address())
+    # The sign-in page after it speaks the language the person just used.
+    language = str(get_locale())
+    message = _("You have signed out.")
     logout_user()
     session.clear()
-    flash("You have signed out.", "info")
+    session[i18n.SESSION_KEY] = language
+    flash(message, "info")
     return redirect(url_for("auth.login"), code=303)
 
 

@@ -6,6 +6,7 @@ mass assignment, together with service functions that take named arguments.
 """
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -47,15 +48,15 @@ class EmailAddress:
 
 class LoginForm(FlaskForm):
     email = EmailField(
-        "E-mail",
-        validators=[DataRequired(), Length(max=254)],
+        _l("E-mail"),
+        validators=[DataRequired(message=_l("This field is required.")), Length(max=254)],
         render_kw={"autocomplete": "username", "autofocus": True},
     )
     # No length limit here beyond the policy's maximum: a sign-in must not
     # reveal the policy, and a password is never truncated.
     password = PasswordField(
-        "Password",
-        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+        _l("Password"),
+        validators=[DataRequired(message=_l("This field is required.")), Length(max=MAX_LENGTH)],
         render_kw={"autocomplete": "current-password"},
     )
 

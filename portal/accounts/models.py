@@ -35,6 +35,8 @@ class CustomerAccount(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="active")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
+    # The language of its users who have not chosen one ("en", "id"); None: their browser's.
+    default_language: Mapped[str | None] = mapped_column(String(8))
     account_manager_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", use_alter=True, ondelete="SET NULL"), index=True
     )
@@ -123,6 +125,8 @@ class User(UserMixin, db.Model):
         ForeignKey("customer_account.id", ondelete="RESTRICT"), index=True
     )
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # "en", "id"; None: the account's default, else the browser's (portal.i18n).
+    language: Mapped[str | None] = mapped_column(String(8))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

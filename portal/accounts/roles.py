@@ -2,6 +2,8 @@
 
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
+
 
 class Role(StrEnum):
     # customer side
@@ -18,7 +20,7 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        return ROLE_LABELS[self]
+        return str(ROLE_LABELS[self])
 
     @property
     def is_customer_role(self) -> bool:
@@ -26,15 +28,15 @@ class Role(StrEnum):
 
 
 ROLE_LABELS = {
-    Role.BUYER: "Buyer",
-    Role.APPROVER: "Approver",
-    Role.CUSTOMER_ADMIN: "Customer admin",
-    Role.ACCOUNT_MANAGER: "Account manager",
-    Role.PLANNER: "Planner",
-    Role.ENGINEER: "Engineer",
-    Role.FULFILMENT: "Fulfilment",
-    Role.SERVICE: "Service",
-    Role.ADMIN: "Vendor admin",
+    Role.BUYER: _l("Buyer"),
+    Role.APPROVER: _l("Approver"),
+    Role.CUSTOMER_ADMIN: _l("Customer admin"),
+    Role.ACCOUNT_MANAGER: _l("Account manager"),
+    Role.PLANNER: _l("Planner"),
+    Role.ENGINEER: _l("Engineer"),
+    Role.FULFILMENT: _l("Fulfilment"),
+    Role.SERVICE: _l("Service"),
+    Role.ADMIN: _l("Vendor admin"),
 }
 
 CUSTOMER_ROLES = frozenset({Role.BUYER, Role.APPROVER, Role.CUSTOMER_ADMIN})

@@ -3,6 +3,7 @@ quick_order.py, which reports every bad line with its number."""
 
 import secrets
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
@@ -11,15 +12,17 @@ from wtforms.validators import DataRequired, Length, Optional
 
 class PasteForm(FlaskForm):
     paste = TextAreaField(
-        "Paste lines",
+        _l("Paste lines"),
         validators=[Optional(), Length(max=50_000)],
-        description="One line per item: SKU and quantity, separated by a space, tab, "
-        "comma or semicolon. A header row is fine.",
+        description=_l(
+            "One line per item: SKU and quantity, separated by a space, tab, "
+            "comma or semicolon. A header row is fine."
+        ),
         render_kw={"rows": 8, "spellcheck": "false"},
     )
     upload = FileField(
-        "Or upload a CSV or XLSX file",
-        description="The same columns: SKU, then quantity. At most 1 MB.",
+        _l("Or upload a CSV or XLSX file"),
+        description=_l("The same columns: SKU, then quantity. At most 1 MB."),
         render_kw={
             "accept": ".csv,.txt,.xlsx,text/csv,"
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

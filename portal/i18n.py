@@ -1,0 +1,91 @@
+"""The reader's language and time zone (Flask-Babel), chosen once per request.
+
+English is the source language: every text is written in English in the code and
+templates and goes through gettext; `portal/translations/<lang>/LC_MESSAGES` holds
+the catalogues (GLOSSARY.md beside them keeps one word per concept). Another language
+later is a new catalogue and an entry in LANGUAGES, nothing else.
+
+Who decides, first that applies:
+1. a signed-in person's own choice (`User.language`);
+2. their customer account's default for its users (`CustomerAccount.default_language`);
+3. the switch on the sign-in page, kept in the session (`?lang=id`);
+4. the browser's Accept-Language;
+5. English.
+
+The decision reads the person, never only the request's headers, so an htmx fragment
+comes in the same language as the page around it.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, has_request_context, request, session
+from flask_babel import Babel
+from flask_login import current_user
+
+# Language code -> its name in that language (the switch shows each in its own words).
+LANGUAGES = {"en": "English", "id": "Bahasa Indonesia"}
+SOURCE_LANGUAGE = "en"
+# The session key of the sign-in page's switch; kept across sign-in and sign-out.
+SESSION_KEY = "language"
+
+babel = Babel()
+
+
+def _person():
+    if not has_request_context():
+        return None
+    user = current_user._get_current_object()
+    return user if user is not None and user.is_authenticated else None
+
+
+def select_locale() -> str:
+    """The reader's language code (see the module's docstring for the order)."""
+    languages = current_app.config["LANGUAGES"]
+    user = _person()
+    if user is not None:
+        if user.language in languages:
+            return user.language
+        account = user.account
+        if account is not None and account.default_language in languages:
+            return account.default_language
+    if has_request_context():
+        chosen = session.get(SESSION_KEY)
+        if chosen in languages:
+            return chosen
+        best = request.accept_languages.best_match(list(languages))
+        if best:
+            return best
+    return SOURCE_LANGUAGE
+
+
+def select_timezone() -> str:
+    """The reader's zone: their own, else their account's, else the vendor's default."""
+    user = _person()
+    name = None
+    if user is not None:
+        account = user.account
+        name = user.timezone or (account.timezone if account is not None else None)
+    return name or current_app.config["DEFAULT_TIMEZONE"]
+
+
+def remember_switch() -> None:
+    """`?lang=id` on any public page (the sign-in page's switch) is kept in the session."""
+    wanted = request.args.get("lang")
+    if wanted and wanted in current_app.config["LANGUAGES"] and session.get(SESSION_KEY) != wanted:
+        session[SESSION_KEY] = wanted
+        from flask_babel import refresh
+
+        refresh()
+
+
+def install(app: Flask) -> None:
+    app.config.setdefault("LANGUAGES", dict(LANGUAGES))
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", SOURCE_LANGUAGE)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.before_request(remember_switch)
+
+    @app.context_processor
+    def _languages():
+        from flask_babel import get_locale
+
+        return {"languages": app.config["LANGUAGES"], "current_language": str(get_locale())}

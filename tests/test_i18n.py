@@ -1,0 +1,197 @@
+"""Languages and formats: the catalogue is complete, the reader's language is chosen in the
+right order (also for htmx fragments), and Babel writes dates, numbers and money."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+from sqlalchemy import select
+
+from portal.accounts.models import User
+from portal.extensions import db
+
+from .support import Browserless, soup
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATIONS = ROOT / "portal" / "translations"
+# Every language besides the source (English) must translate every message.
+TARGET_LANGUAGES = ("id",)
+PLACEHOLDER = re.compile(r"%\(\w+\)s")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _compiled_catalogues():
+    """The .mo files are built by `make translations` (make test depends on it)."""
+    for language in TARGET_LANGUAGES:
+        po = TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
+        mo = po.with_suffix(".mo")
+        assert mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime, (
+            f"{mo} is missing or older than its .po: run `make translations`"
+        )
+
+
+def _extracted() -> dict[str, str]:
+    """Every message in the code and templates now (not what messages.pot said once)."""
+    with open(ROOT / "babel.cfg") as handle:
+        method_map, options_map = parse_mapping_cfg(handle)
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+    found = {}
+    for filename, _lineno, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map, options_map, keywords=keywords
+    ):
+        msgid = message[0] if isinstance(message, tuple) else message
+        found[msgid] = filename
+    return found
+
+
+@pytest.mark.parametrize("language", TARGET_LANGUAGES)
+def test_every_message_has_a_translation_that_is_not_fuzzy(language):
+    extracted = _extracted()
+    assert "Sign in" in extracted and "Quick order" in extracted  # the extraction works
+    with open(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po", "rb") as handle:
+        catalogue = read_po(handle)
+    assert not catalogue.fuzzy, "the catalogue's header is marked fuzzy"
+    problems = []
+    for msgid, where in sorted(extracted.items()):
+        entry = catalogue.get(msgid)
+        if entry is None or not entry.string:
+            problems.append(f"untranslated ({where}): {msgid!r}")
+        elif entry.fuzzy:
+            problems.append(f"fuzzy ({where}): {msgid!r}")
+        else:
+            strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+            for string in strings:
+                if sorted(PLACEHOLDER.findall(string)) != sorted(PLACEHOLDER.findall(msgid)):
+                    problems.append(f"placeholders differ: {msgid!r} -> {string!r}")
+    assert not problems, (
+        "run `make extract-messages` and translate:\n" + "\n".join(problems)
+    )
+
+
+# --- which language -----------------------------------------------------------------
+
+
+def _set(email: str | None = None, *, language=None, account_default=None):
+    if email:
+        user = db.session.scalar(select(User).where(User.email == email))
+        user.language = language
+        user.account.default_language = account_default
+    db.session.commit()
+
+
+def _lang(response) -> str:
+    return soup(response).html["lang"]
+
+
+def test_before_sign_in_the_browser_decides_and_english_is_the_fallback(client, demo):
+    assert _lang(client.get("/login", headers={"Accept-Language": "id-ID,id;q=0.9"})) == "id"
+    assert _lang(client.get("/login", headers={"Accept-Language": "fr-FR"})) == "en"
+    page = soup(client.get("/login", headers={"Accept-Language": "id"}))
+    assert page.h1.get_text() == "Masuk"
+    assert page.select_one("label[for=password]").get_text() == "Kata sandi"
+
+
+def test_the_sign_in_switch_is_remembered_and_survives_signing_in(app, client, demo):
+    person = Browserless(client)
+    page = soup(client.get("/login", headers={"Accept-Language": "en"}))
+    switch = {a.get_text(): a["href"] for a in page.select(".language-switch a")}
+    assert page.select_one(".language-switch [aria-current]").get_text() == "English"
+    client.get(switch["Bahasa Indonesia"], headers={"Accept-Language": "en"})
+    assert _lang(client.get("/login", headers={"Accept-Language": "en"})) == "id"
+    # A vendor user has no account default: the switch still holds after signing in.
+    assert person.login("fulfilment@vendor.test").status_code == 303
+    home = soup(client.get("/", headers={"Accept-Language": "en"}))
+    assert home.html["lang"] == "id"
+    assert "Keluar" in home.select_one(".usermenu-panel button").get_text()
+
+
+def test_a_person_s_own_language_beats_the_account_default_and_the_browser(app, login_as):
+    with app.app_context():
+        _set("buyer@acme.test", language=None, account_default="id")
+    buyer = login_as("buyer@acme.test")
+    assert _lang(buyer.client.get("/", headers={"Accept-Language": "en"})) == "id"
+    with app.app_context():
+        _set("buyer@acme.test", language="en", account_default="id")
+    assert _lang(buyer.client.get("/", headers={"Accept-Language": "id"})) == "en"
+    with app.app_context():
+        _set("buyer@acme.test", language=None, account_default=None)
+    assert _lang(buyer.client.get("/", headers={"Accept-Language": "id"})) == "id"
+    assert _lang(buyer.client.get("/", headers={"Accept-Language": "de"})) == "en"
+
+
+def test_an_htmx_fragment_comes_in_the_person_s_language_not_the_header_s(
+    app, login_as, catalog
+):
+    from portal.catalog.models import Product
+
+    with app.app_context():
+        _set("buyer@acme.test", language="id")
+        sku = db.session.scalar(select(Product.sku).order_by(Product.sku).limit(1))
+    buyer = login_as("buyer@acme.test")
+    response = buyer.client.get(
+        f"/order/row?n=0&sku={sku}&qty=1000",
+        headers={"HX-Request": "true", "Accept-Language": "en-US,en"},
+    )
+    cell = soup(response).select_one("td#pad-info-0")
+    assert "<html" not in response.get_data(as_text=True)
+    # Indonesian writes money with its own separators (the vendor's currency is EUR).
+    assert re.search(r"€\d{1,3}(\.\d{3})*,\d{2}", cell.get_text()), cell.get_text()
+    with app.app_context():
+        _set("buyer@acme.test", language="en")
+    english = soup(
+        buyer.client.get(
+            f"/order/row?n=0&sku={sku}&qty=1000",
+            headers={"HX-Request": "true", "Accept-Language": "id"},
+        )
+    ).select_one("td#pad-info-0")
+    assert re.search(r"\d{1,3}(,\d{3})*\.\d{2} EUR", english.get_text()), english.get_text()
+
+
+def test_error_pages_speak_the_reader_s_language(client, demo):
+    page = soup(client.get("/login/nothing-here", headers={"Accept-Language": "id"}))
+    assert page.h1.get_text() == "Tidak ditemukan"
+
+
+# --- formats ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "amount", "currency", "shown"),
+    [
+        ("en", "1234.5", None, "1,234.50 EUR"),
+        ("en", "1234500", "IDR", "1,234,500 IDR"),
+        ("id", "1234500", "IDR", "Rp1.234.500"),
+        # Rupiah has no decimals, whatever the amount carries.
+        ("id", "1234500.40", "IDR", "Rp1.234.500"),
+        ("id", "1234.5", None, "€1.234,50"),
+    ],
+)
+def test_money_is_written_by_babel_in_the_reader_s_locale(app, language, amount, currency, shown):
+    from flask_babel import force_locale
+
+    from portal.formatting import money
+
+    with app.test_request_context(), force_locale(language):
+        assert money(Decimal(amount), currency) == shown
+
+
+def test_dates_and_numbers_follow_the_locale_and_zone(app):
+    from flask_babel import force_locale
+
+    from portal.formatting import day, localtime, number
+
+    moment = datetime(2026, 12, 1, 7, 5, tzinfo=UTC)
+    with app.test_request_context():
+        assert day(date(2026, 12, 1)) == "01 Dec 2026"
+        assert localtime(moment) == "01 Dec 2026 08:05"  # Europe/Berlin, the vendor's zone
+        assert number(Decimal("1234.56")) == "1,234.56"
+        with force_locale("id"):
+            assert day(date(2026, 12, 1)) == "01 Des 2026"
+            assert number(Decimal("1234.56")) == "1.234,56"
