@@ -133,6 +133,7 @@ USER_MENU = {
         ("Team", "accounts.users", {Role.CUSTOMER_ADMIN}),
         ("Reviews with us", "reviews.index", None),
         ("API tokens", "api_tokens.index", {Role.CUSTOMER_ADMIN}),
+        ("Cost of ownership", "equipment.ownership_settings", {Role.CUSTOMER_ADMIN}),
     ],
 }
 

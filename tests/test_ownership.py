@@ -29,7 +29,9 @@ TODAY = date.today()
 
 
 def part(sku: str, quantity: str, price: str | None, contract: bool = True) -> PricedPart:
-    return PricedPart(sku, f"Part {sku}", D(quantity), None if price is None else D(price), contract)
+    return PricedPart(
+        sku, f"Part {sku}", D(quantity), None if price is None else D(price), contract
+    )
 
 
 WORKED = Plan(
