@@ -321,3 +321,54 @@ def test_the_quick_orders_product_details_show_the_cost_of_ownership(pumps, logi
     assert len(details) == 1  # the seal has no running costs
     assert "4,250.00" in details[0].select_one("summary").get_text()
     assert "SEAL-B" in details[0].get_text()
+
+
+def test_the_total_with_delays_and_defects_only_when_something_is_expected():
+    owned = ownership.cost_of_ownership(WORKED, 5)
+    seen = Observed(lines=10, on_time=8, late_days=6, delivered=1000, affected=2)
+    risk = ownership.expected_costs(seen, delay_day_cost=D("100"), defect_cost=D("500"))
+    product = Product(sku="X", name="X", list_price=D("1000"))
+    assert ownership.ProductOwnership(product, owned, seen, risk).total_with_risk == D("4211.00")
+    nothing = ownership.expected_costs(Observed(), delay_day_cost=D("1"), defect_cost=None)
+    assert ownership.ProductOwnership(product, owned, Observed(), nothing).total_with_risk is None
+
+
+def test_the_observed_record_follows_the_promise_ledger_and_names_no_account(app, pumps):
+    """A line of SEAL-A promised in 5 days and delivered in 8: one line measured, late
+    by 3 days, 4 parts delivered; read 10 days on, for any account."""
+    from portal.equipment import observed
+    from portal.fulfilment import confirmations, shipments
+    from portal.ordering import service as ordering
+
+    from .test_equipment import user
+
+    with app.app_context():
+        buyer = user("buyer@acme.test")
+        desk = user("fulfilment@vendor.test")
+        ordering.add_to_cart(buyer, [(pumps["SEAL-A"], 4)])
+        address = next(a for a in buyer.account.addresses if a.kind == "shipping")
+        order, _ = ordering.place_order(
+            buyer,
+            po_number="PO-TCO",
+            ship_to_id=address.id,
+            requested_date=None,
+            notes="",
+            idempotency_key="tco-1",
+            today=TODAY,
+        )
+        line = order.lines[0]
+        promised, arrived = TODAY + timedelta(days=5), TODAY + timedelta(days=8)
+        confirmations.confirm(desk, order, [confirmations.LineDecision(line.id, promised)], TODAY)
+        shipment = shipments.ship(
+            desk, order, {line.id: 4}, carrier="", tracking="", shipped_on=arrived, today=arrived
+        )
+        shipments.deliver(desk, order, shipment, delivered_on=arrived, received={}, today=arrived)
+        seen = observed.observed_for([pumps["SEAL-A"], pumps["PMP-A"]], TODAY + timedelta(days=10))
+        assert seen[pumps["SEAL-A"]] == Observed(lines=1, on_time=0, late_days=3, delivered=4)
+        assert seen[pumps["PMP-A"]] == Observed()
+        # Before the promised day has passed, the line is not judged yet.
+        assert observed.observed_for([pumps["SEAL-A"]], promised)[pumps["SEAL-A"]].lines == 0
+        risk = ownership.expected_costs(
+            seen[pumps["SEAL-A"]], delay_day_cost=D("450"), defect_cost=D("120")
+        )
+        assert (risk.delay, risk.defects) == (D("1350.00"), D("0.00"))

@@ -287,9 +287,10 @@ class ProductOwnership:
 
     @property
     def total_with_risk(self) -> Decimal | None:
-        if self.ownership.total is None:
+        # Only when something is expected: an equal figure would read as "no risk".
+        if self.ownership.total is None or self.risk.total is None:
             return None
-        return self.ownership.total + (self.risk.total or Decimal("0"))
+        return self.ownership.total + self.risk.total
 
 
 def _unit_count(quantity: Decimal) -> int:
