@@ -372,3 +372,23 @@ def test_the_observed_record_follows_the_promise_ledger_and_names_no_account(app
             seen[pumps["SEAL-A"]], delay_day_cost=D("450"), defect_cost=D("120")
         )
         assert (risk.delay, risk.defects) == (D("1350.00"), D("0.00"))
+
+
+def test_the_statements_do_not_grow_with_the_number_of_products(app, pumps):
+    from sqlalchemy import event
+
+    def statements(skus: list[str]) -> int:
+        products = [db.session.get(Product, pumps[s]) for s in skus]
+        seen = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            ownership.ownership_for(pumps["acme"], products, TODAY)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        db.session.expire_all()
+        return len(seen)
+
+    with app.app_context():
+        one = statements(["PMP-A"])  # equipment: its kit and consumables are read too
+        assert statements(["PMP-A", "PMP-B", "SEAL-A", "SEAL-B", "OIL-A"]) == one
