@@ -219,6 +219,7 @@ USER_MENU = {
         (_l("Team"), "accounts.users", {Role.CUSTOMER_ADMIN}),
         (_l("Reviews with us"), "reviews.index", None),
         (_l("API tokens"), "api_tokens.index", {Role.CUSTOMER_ADMIN}),
+        (_l("Cost of ownership"), "equipment.ownership_settings", {Role.CUSTOMER_ADMIN}),
     ],
 }
 

@@ -460,6 +460,14 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("equipment.edit_spec", "/catalog/products/<int:product_id>/equipment"): Access(
         "/catalog/products/{product}/equipment", VENDOR_ADMIN, ("GET", "POST")
     ),
+    # Cost of ownership: the comparison is the catalog's (everyone, the viewer's prices);
+    # an account's period and own costs are its customer admin's (test_ownership.py).
+    ("equipment.compare", "/ownership/compare"): Access(
+        "/ownership/compare?a=TST-1&b=TST-1", SIGNED_IN
+    ),
+    ("equipment.ownership_settings", "/ownership/settings"): Access(
+        "/ownership/settings", frozenset({"customer_admin"}), ("GET", "POST")
+    ),
     # API tokens: customer admins for their account, vendor admins for all (test_api_tokens.py).
     ("api_tokens.index", "/api-tokens"): Access("/api-tokens", ADMINS),
     ("api_tokens.create", "/api-tokens"): Access("/api-tokens", ADMINS, ("POST",)),

@@ -103,6 +103,7 @@ def test_account_and_administration_links_are_in_the_user_menu(login_as):
             "Team",
             "Reviews with us",
             "API tokens",
+            "Cost of ownership",
             "Change password",
             "E-mail settings",
         ],

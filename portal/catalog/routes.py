@@ -71,6 +71,7 @@ def product(product_id: int):
         1, min(request.args.get("qty", found.min_order_qty, type=database_int) or 1, 10**6)
     )
     replacement = service.find_by_sku(found.replacement_sku) if found.replacement_sku else None
+    from portal.equipment import ownership
     from portal.plans import service as plans
 
     return render_page(
@@ -82,6 +83,10 @@ def product(product_id: int):
         prices=service.price_list(current_user.account_id, found, today),
         quantity=quantity,
         availability=service.availability(found, quantity, today),
+        owned=ownership.ownership_for(current_user.account_id, [found], today, now=utcnow())[
+            found.id
+        ],
+        ownership_terms=ownership.terms_of(current_user.account_id),
     )
 
 

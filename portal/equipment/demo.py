@@ -19,7 +19,13 @@ from portal.extensions import db
 from portal.fulfilment.models import Shipment, ShipmentLine
 from portal.ordering.models import Order, OrderLine
 
-from .models import ConsumableUsage, EquipmentSpec, EquipmentUnit, MaintenanceKitLine
+from .models import (
+    ConsumableUsage,
+    EquipmentSpec,
+    EquipmentUnit,
+    MaintenanceKitLine,
+    OwnershipSettings,
+)
 from .service import warranty_end
 
 # SKU prefix → (serial prefix, warranty months, interval months or None, labour hours,
@@ -194,9 +200,29 @@ def load(rng: random.Random, now: datetime) -> dict[str, int]:
         units[0].status = "retired"
         units[3].status = "under_repair"
     db.session.add_all(units)
+    db.session.add_all(_ownership_terms(accounts))
     db.session.commit()
     made = _history(rng, now, units, accounts)
     return {"equipment units": len(units), "equipment service requests": made}
+
+
+# Accounts' own terms for the cost of ownership: (years, a day's delay, a defect).
+OWNERSHIP_TERMS = {
+    "C-10001": (5, Decimal("450.00"), Decimal("120.00")),
+    "C-10003": (8, Decimal("1200.00"), Decimal("300.00")),
+}
+
+
+def _ownership_terms(accounts: list[CustomerAccount]) -> list[OwnershipSettings]:
+    """Acme and Initech set their own period and costs, so the expected cost of delays
+    and defects shows; the others keep the default period of five years."""
+    return [
+        OwnershipSettings(
+            account_id=a.id, years=terms[0], delay_day_cost=terms[1], defect_cost=terms[2]
+        )
+        for a in accounts
+        if (terms := OWNERSHIP_TERMS.get(a.number))
+    ]
 
 
 def _history(rng: random.Random, now: datetime, units, accounts) -> int:

@@ -71,3 +71,36 @@ class ImportForm(FlaskForm):
         "(the label of one of the account's shipping addresses); optional installed_on, "
         "delivered_on (YYYY-MM-DD) and status (in_service, under_repair, retired).",
     )
+
+
+class OwnershipTermsForm(FlaskForm):
+    """A customer admin's terms for the cost of ownership shown to the account."""
+
+    years = IntegerField(
+        "Period (years)",
+        validators=[
+            InputRequired(message="Enter the number of years."),
+            NumberRange(min=1, max=15, message="Choose 1 to 15 years."),
+        ],
+        default=5,
+        description="The cost of ownership is shown over this many years.",
+    )
+    delay_day_cost = DecimalField(
+        "Cost of a day's delay",
+        places=2,
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=10**9, message="Enter an amount of 0 or more."),
+        ],
+        description="What one day of a late delivery costs your business. Leave empty if unknown.",
+    )
+    defect_cost = DecimalField(
+        "Cost of a defective part",
+        places=2,
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=10**9, message="Enter an amount of 0 or more."),
+        ],
+        description="What one defective part costs your business (sorting, downtime, "
+        "replacement). Leave empty if unknown.",
+    )

@@ -193,3 +193,30 @@ class EquipmentUnit(db.Model):
 
     def __repr__(self) -> str:
         return f"<EquipmentUnit {self.id} {self.serial!r}>"
+
+
+OWNERSHIP_YEARS_DEFAULT = 5
+OWNERSHIP_YEARS_MAX = 15
+
+
+class OwnershipSettings(db.Model):
+    """An account's own terms for the cost of ownership, kept by its customer admin:
+    the period the cost is shown over, and what a day's delay and a defective part
+    cost the account (for the expected cost of delays and defects)."""
+
+    __tablename__ = "ownership_settings"
+    tenant_column = "account_id"
+    __table_args__ = (
+        CheckConstraint(f"years BETWEEN 1 AND {OWNERSHIP_YEARS_MAX}", name="years"),
+        CheckConstraint("delay_day_cost IS NULL OR delay_day_cost >= 0", name="delay_day_cost"),
+        CheckConstraint("defect_cost IS NULL OR defect_cost >= 0", name="defect_cost"),
+    )
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("customer_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    years: Mapped[int] = mapped_column(default=OWNERSHIP_YEARS_DEFAULT)
+    delay_day_cost: Mapped[Decimal | None] = mapped_column(Money)
+    defect_cost: Mapped[Decimal | None] = mapped_column(Money)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -20,8 +20,8 @@ from portal.params import database_int
 from portal.security import requires
 from portal.service import reading as service_requests
 
-from . import imports, service
-from .forms import DocumentForm, ImportForm, SpecForm, UnitForm
+from . import imports, ownership, service
+from .forms import DocumentForm, ImportForm, OwnershipTermsForm, SpecForm, UnitForm
 from .models import UNIT_STATUSES
 
 bp = Blueprint("equipment", __name__)
@@ -241,4 +241,83 @@ def edit_spec(product_id: int):
         form=form,
         product=product,
         status=422 if form.errors or form.form_errors else 200,
+    )
+
+
+# --- cost of ownership ---------------------------------------------------------------------
+
+
+@bp.route("/ownership/settings", methods=["GET", "POST"])
+@requires(Role.CUSTOMER_ADMIN)
+def ownership_settings():
+    """The account's period for the cost of ownership and its own cost of a day's
+    delay and of a defect (its customer admin keeps them)."""
+    terms = ownership.terms_of(current_user.account_id)
+    if request.method == "GET":
+        form = OwnershipTermsForm(
+            data={
+                "years": terms.years,
+                "delay_day_cost": terms.delay_day_cost,
+                "defect_cost": terms.defect_cost,
+            }
+        )
+    else:
+        form = OwnershipTermsForm()
+    if form.validate_on_submit():
+        try:
+            ownership.save_terms(
+                current_user,
+                current_user.account_id,
+                form.years.data,
+                form.delay_day_cost.data,
+                form.defect_cost.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            error.attach_to(form)
+        else:
+            flash("Cost of ownership settings saved.", "success")
+            return redirect(url_for("equipment.ownership_settings"), code=303)
+    return render_page(
+        "equipment/ownership_settings.html",
+        "form",
+        form=form,
+        status=422 if form.errors or form.form_errors else 200,
+    )
+
+
+@bp.get("/ownership/compare")
+def compare():
+    """Two products side by side: price, cost of ownership with its parts, the
+    observed record and the expected cost of delays and defects."""
+    from portal.catalog import service as catalog
+
+    raw = [request.args.get(name, "").strip()[:64] for name in ("a", "b")]
+    products, errors = [], []
+    # The form sends both; the product page's link names only the first.
+    if "b" in request.args and any(raw):
+        for label, sku in zip(("First", "Second"), raw, strict=True):
+            if not sku:
+                errors.append(f"{label} product: enter a SKU.")
+                continue
+            found = catalog.find_by_sku(sku)
+            if found is None:
+                errors.append(f"{label} product: there is no product with SKU “{sku}”.")
+            else:
+                products.append(found)
+        if len(products) == 2 and products[0].id == products[1].id:
+            errors.append("Choose two different products.")
+    compared = []
+    if products and not errors:
+        found = ownership.ownership_for(current_user.account_id, products, _today(), now=utcnow())
+        compared = [found[p.id] for p in products]
+    return render_page(
+        "equipment/compare.html",
+        "comparison",
+        a=raw[0],
+        b=raw[1],
+        errors=errors,
+        compared=compared,
+        terms=ownership.terms_of(current_user.account_id),
+        status=422 if errors else 200,
     )

@@ -47,6 +47,7 @@ def quick_order():
     form = PasteForm()
     checked = None
     plan_notices = {}
+    owned = {}
     error = None
     if request.method == "POST" and form.validate():
         try:
@@ -57,6 +58,7 @@ def quick_order():
             if lines:
                 checked = order_lines.check(lines, current_user.account_id, _today())
                 plan_notices = _plan_notices(checked)
+                owned = _ownership(checked)
             else:
                 error = "There was nothing to check: type a SKU and a quantity, or paste lines."
     elif form.errors:
@@ -67,6 +69,8 @@ def quick_order():
         form=form,
         checked=checked,
         plan_notices=plan_notices,
+        owned=owned,
+        ownership_terms=_ownership_terms(),
         error=error,
         pad_rows=range(PAD_ROWS),
         status=422 if error else 200,
@@ -80,6 +84,28 @@ def _plan_notices(checked) -> dict:
     return plans.notices_for(
         current_user, [line.product_to_add.id for line in checked if line.product_to_add], _today()
     )
+
+
+def _ownership(checked) -> dict:
+    """The cost of ownership of the checked lines' equipment and products with running
+    costs, at the account's prices (a fixed number of queries for all of them)."""
+    from portal.equipment import ownership
+
+    products = {
+        line.product_to_add.id: line.product_to_add for line in checked if line.product_to_add
+    }
+    found = ownership.ownership_for(
+        current_user.account_id, list(products.values()), _today(), now=utcnow()
+    )
+    return {
+        pid: po for pid, po in found.items() if po.is_equipment or po.ownership.has_running_costs
+    }
+
+
+def _ownership_terms():
+    from portal.equipment import ownership
+
+    return ownership.terms_of(current_user.account_id)
 
 
 def _requested_lines(form: PasteForm) -> list[order_lines.RequestedLine]:

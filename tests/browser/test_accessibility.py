@@ -196,6 +196,11 @@ PAGES = [
     Page("service", "/equipment/{equipment_unit}", "{equipment_unit_title}"),
     Page("service", "/equipment/import", "Import units sold before the portal"),
     Page("admin", "/catalog/products/{equipment_product}/equipment", "Equipment terms of"),
+    # Cost of ownership: an equipment product's page, two products side by side, the
+    # customer admin's settings.
+    Page("buyer", "/catalog/products/{equipment_product}", "{equipment_product_name}"),
+    Page("buyer", "/ownership/compare?a={equipment_product_sku}&b={product_sku}", "Compare"),
+    Page("customer admin", "/ownership/settings", "Cost of ownership settings"),
 ]
 
 
@@ -311,6 +316,8 @@ def demo_objects(app, demo):
             "equipment_unit": equipment_unit.id,
             "equipment_unit_title": equipment_unit.product.name,
             "equipment_product": equipment_unit.product_id,
+            "equipment_product_name": equipment_unit.product.name,
+            "equipment_product_sku": equipment_unit.product.sku,
             "open_complaint": open_complaint.id,
             "open_complaint_title": open_complaint.title,
         }
