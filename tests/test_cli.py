@@ -125,6 +125,13 @@ def no_mail_for_the_demos_history(app):
         assert db.session.scalar(select(func.count()).select_from(Notification)) > 100
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
         assert db.session.scalar(select(func.count()).select_from(DigestItem)) == 0
+        # Every kind the areas sent in a year of history is one a person can choose
+        # e-mail for on /notifications/settings (a kind left out mails without a choice).
+        from portal.notifications.preferences import KINDS
+
+        sent = set(db.session.scalars(select(Notification.kind).distinct()))
+        assert len(sent) > 10, sent
+        assert sent <= set(KINDS), sorted(sent - set(KINDS))
 
 
 def suggestions_in_every_status(app):
