@@ -367,6 +367,22 @@ def test_portfolio_download_as_csv_and_xlsx(refreshed, login_as, ids):
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
 
 
+def test_every_signals_defaults_run_the_way_it_says_things_get_worse():
+    """Red lies beyond amber in the signal's own direction, and the weights add up to 100."""
+    for s in [*signals.SIGNALS, signals.ACCOUNT]:
+        beyond = (
+            s.default.red < s.default.amber if s.lower_is_worse else s.default.red > s.default.amber
+        )
+        assert beyond, s.key
+    assert sum(s.default.weight for s in signals.SIGNALS) == 100
+    assert {s.key for s in signals.SIGNALS if s.lower_is_worse} == {
+        "volume",
+        "promises",
+        "responsiveness",
+        "customer_word",
+    }
+
+
 def test_settings_refuse_weights_not_adding_up_and_save_nothing(refreshed, login_as, app):
     admin = login_as("admin@vendor.test")
     form = {}
@@ -378,11 +394,23 @@ def test_settings_refuse_weights_not_adding_up_and_save_nothing(refreshed, login
     refused = admin.post("/relationship/settings", bad, page="/relationship/settings")
     assert refused.status_code == 422
     assert "add up to 105" in refused.get_data(as_text=True)
-    wrong = dict(form, **{"promises-red": "95", "volume-amber": "lots"})
+    # Each signal's own direction: a share kept falls when things go wrong, a forecast's
+    # error (a percentage too) rises, as do days of silence.
+    wrong = dict(
+        form,
+        **{
+            "promises-red": "95",
+            "volume-amber": "lots",
+            "forecast-red": "30",
+            "vendor_contact-red": "20",
+        },
+    )
     refused = admin.post("/relationship/settings", wrong, page="/relationship/settings")
     text = refused.get_data(as_text=True)
     assert "Promises: the red threshold must be at or below the amber one." in text
     assert "Volume amber: write a number." in text
+    assert "Forecast: the red threshold must be at or above the amber one." in text
+    assert "Vendor contact: the red threshold must be at or above the amber one." in text
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(SignalSetting)) == 0
     good = dict(form, **{"order_rhythm-weight": "30", "volume-weight": "10"})

@@ -359,12 +359,11 @@ def save_settings(user: User, form: dict, now: datetime) -> None:
             errors.append(
                 DomainError(f"{s.label}: a rating is from 1 to 5.", field=f"{s.key}-red")
             )
-        worse_is_lower = s.unit in ("%", "score", "of 5")
-        if (worse_is_lower and red > amber) or (not worse_is_lower and red < amber):
+        if (s.lower_is_worse and red > amber) or (not s.lower_is_worse and red < amber):
             errors.append(
                 DomainError(
                     f"{s.label}: the red threshold must be "
-                    f"{'at or below' if worse_is_lower else 'at or above'} the amber one.",
+                    f"{'at or below' if s.lower_is_worse else 'at or above'} the amber one.",
                     field=f"{s.key}-red",
                 )
             )

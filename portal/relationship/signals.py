@@ -91,18 +91,30 @@ class Signal:
     unit: str  # of the thresholds: "percentile", "%", "days"
     default: Threshold
     compute: Callable[[Context, Threshold], dict[int, Reading]]
+    # Which way the figure falls when things go wrong: a share kept or a rating falls
+    # (red at or below amber), days or a percentile of silence rise (red at or above).
+    # Said here, not read from the unit: "% WAPE" is a percentage that rises.
+    lower_is_worse: bool = False
 
 
 SIGNALS: list[Signal] = []
 
 
 def signal(key: str, label: str, description: str, unit: str, *, weight: int, amber: float,
-           red: float):  # fmt: skip
+           red: float, lower_is_worse: bool):  # fmt: skip
     """Register a signal function under `key` with its default weight and thresholds."""
 
     def register(compute):
         SIGNALS.append(
-            Signal(key, label, description, unit, Threshold(weight, amber, red), compute)
+            Signal(
+                key,
+                label,
+                description,
+                unit,
+                Threshold(weight, amber, red),
+                compute,
+                lower_is_worse,
+            )
         )
         return compute
 
@@ -207,6 +219,7 @@ def order_days(ctx: Context) -> dict[int, list[date]]:
     weight=25,
     amber=75,
     red=90,
+    lower_is_worse=False,
 )
 def order_rhythm(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
     days = order_days(ctx)
@@ -256,6 +269,7 @@ def order_rhythm(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
     weight=15,
     amber=80,
     red=50,
+    lower_is_worse=True,
 )
 def volume(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
     from portal.ordering.models import Order
@@ -519,6 +533,7 @@ QUIET_ON_REQUESTS_DAYS = (180, 365)
     weight=20,
     amber=75,
     red=90,
+    lower_is_worse=False,
 )
 def silence(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
     days = days_per_account(CUSTOMER_SOURCES, ctx.since(HISTORY_DAYS), ctx.end)
@@ -619,6 +634,7 @@ def last_vendor_contact(account_ids: list[int], end: datetime) -> dict[int, date
     weight=10,
     amber=30,
     red=60,
+    lower_is_worse=False,
 )
 def vendor_contact(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
     last = last_vendor_contact(None, ctx.end)
@@ -651,6 +667,7 @@ def vendor_contact(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
     weight=15,
     amber=90,
     red=75,
+    lower_is_worse=True,
 )
 def promises(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
     from portal.fulfilment import ledger
@@ -751,6 +768,7 @@ def _late_lines(ctx: Context) -> dict[int, int]:
     weight=5,
     amber=90,
     red=75,
+    lower_is_worse=True,
 )
 def responsiveness(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
     from portal.ideas import measures as idea_measures
@@ -861,6 +879,7 @@ FORECAST_ACCURACY_MONTHS = 6
     weight=5,
     amber=40,
     red=80,
+    lower_is_worse=False,
 )
 def forecast(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
     days = days_per_account([_forecasts], ctx.since(HISTORY_DAYS), ctx.end)
@@ -1005,6 +1024,7 @@ ACCOUNT = Signal(
     "score",
     Threshold(0, 75, 50),
     lambda ctx, threshold: {},
+    lower_is_worse=True,
 )
 
 
@@ -1018,6 +1038,7 @@ ACCOUNT = Signal(
     weight=5,
     amber=3,
     red=2,
+    lower_is_worse=True,
 )
 def customer_word(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
     from portal.reviews.ratings import latest_ratings
