@@ -557,6 +557,14 @@ def _start_url(client, document: bytes | None = None) -> str:
     return root.find("Response/PunchOutSetupResponse/StartPage/URL").text
 
 
+_SETUPS = iter(range(1_000_000))
+
+
+def _fresh_setup() -> bytes:
+    """The sample PunchOutSetupRequest with a payloadID of its own."""
+    return sample("punchout_setup.xml", {"1733000300.3456": f"1733000300.n{next(_SETUPS)}"})
+
+
 def _product_id(app, sku: str) -> int:
     from portal.catalog.models import Product
 
@@ -658,6 +666,35 @@ def test_a_punchout_keeps_its_own_cart_and_leaves_the_users_cart_alone(cxml, cli
     assert _cart_lines(cxml, "buyer@acme.test") == mine
     own_rows = soup(own.get("/cart")).select("#cart tbody tr")
     assert len(own_rows) == 2
+
+
+def test_carts_of_punchouts_never_returned_are_purged_by_the_schedule(cxml, client, login_as):
+    from portal import jobs
+
+    from .support import Browserless
+
+    own = login_as("buyer@acme.test")
+    _accept(own, cxml, "CX-100", 2)
+    for _ in range(2):  # one abandoned long ago, one still open
+        punchout = Browserless(cxml.test_client())
+        punchout.client.get(urlsplit(_start_url(client, _fresh_setup())).path)
+        _accept(punchout, cxml, "CX-200", 5)
+    with cxml.app_context():
+        old, new = db.session.scalars(
+            select(CartLine).where(CartLine.cart_name != "").order_by(CartLine.id)
+        ).all()
+        hours = cxml.config["SESSION_ABSOLUTE_HOURS"]
+        old.added_at = utcnow() - timedelta(hours=hours, days=1, minutes=1)
+        own_line = db.session.scalar(select(CartLine).where(CartLine.cart_name == ""))
+        own_line.added_at = utcnow() - timedelta(days=400)  # an own cart is kept however old
+        db.session.commit()
+        still_open = new.cart_name
+        job = next(j for j in jobs.jobs_of(cxml.config) if j.name == "purge_cxml_answers")
+        assert job.run() == 1
+    assert _cart_lines(cxml, "buyer@acme.test") == {
+        ("", "CX-100"): 2,
+        (still_open, "CX-200"): 5,
+    }
 
 
 def test_punchout_edit_puts_the_items_in_the_cart_and_inspect_allows_no_change(cxml, client):

@@ -225,3 +225,17 @@ def order_message(session: PunchOutSession, user, today: date, now: datetime) ->
     )
     db.session.commit()
     return document
+
+
+def purge_abandoned_carts(now: datetime) -> int:
+    """Drop the carts of PunchOut sessions never returned: a line added longer ago than a
+    sign-in lasts (SESSION_ABSOLUTE_HOURS), and a day more, is in a session that has ended
+    (returns how many lines). The users' own carts are never touched."""
+    lifetime = timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"], days=1)
+    result = db.session.execute(
+        delete(CartLine).where(
+            CartLine.cart_name.like("punchout:%"), CartLine.added_at < now - lifetime
+        )
+    )
+    db.session.commit()
+    return result.rowcount or 0
