@@ -657,7 +657,8 @@ def test_a_punchout_keeps_its_own_cart_and_leaves_the_users_cart_alone(cxml, cli
     # Removing the PunchOut's line by the id of one of her own lines finds nothing.
     with cxml.app_context():
         own_line = db.session.scalar(select(CartLine.id).where(CartLine.cart_name == ""))
-    punchout.post(f"/cart/lines/{own_line}", {"remove": "1"}, page="/cart")
+    removed = punchout.post(f"/cart/lines/{own_line}", {"remove": "1"}, page="/cart")
+    assert removed.status_code == 404
     assert _cart_lines(cxml, "buyer@acme.test")[("", "CX-100")] == 2
     returned = punchout.post("/punchout/return", {}, page="/cart")
     message = soup(returned).find("input", attrs={"name": "cxml-urlencoded"})["value"]
