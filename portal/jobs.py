@@ -144,10 +144,12 @@ def _deliver_cxml():
 
 
 def _purge_cxml_answers():
-    """Stored answers of inbound cXML documents after 90 days (portal.cxml.inbound)."""
-    from portal.cxml import inbound
+    """Stored answers of inbound cXML documents after 90 days (portal.cxml.inbound), and
+    the carts of PunchOut sessions nobody can return any more (portal.cxml.punchout)."""
+    from portal.cxml import inbound, punchout
 
-    return inbound.purge(utcnow())
+    now = utcnow()
+    return inbound.purge(now) + punchout.purge_abandoned_carts(now)
 
 
 def _purge_sessions():
@@ -297,7 +299,8 @@ def jobs_of(config) -> list[Job]:
         ),
         Job(
             "purge_cxml_answers",
-            "Removes the stored answers of inbound cXML documents after 90 days.",
+            "Removes the stored answers of inbound cXML documents after 90 days, and the "
+            "carts of PunchOut sessions that were never returned.",
             _purge_cxml_answers,
             Every("50", "3"),
         ),

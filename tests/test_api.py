@@ -415,6 +415,9 @@ def test_the_openapi_document_is_valid_3_1(client):
     }
     create = document["paths"]["/api/v1/orders"]["post"]
     assert any(p["name"] == "Idempotency-Key" and p["required"] for p in create["parameters"])
+    opening = document["paths"]["/api/v1/service-requests"]["post"]
+    assert any(p["name"] == "Idempotency-Key" and p["required"] for p in opening["parameters"])
+    assert {"400", "409", "422"} <= set(opening["responses"])
     ref = create["responses"]["422"]["$ref"].rsplit("/", 1)[-1]
     assert "application/problem+json" in document["components"]["responses"][ref]["content"]
 

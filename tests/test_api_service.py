@@ -4,12 +4,17 @@ notes — and its promise, through the service area's functions."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from urllib import request as urlrequest
+from urllib.error import HTTPError
 
 import pytest
 from sqlalchemy import func, select
 
 from portal.accounts.models import User
+from portal.api.models import ApiIdempotencyKey
 from portal.audit.models import AuditEvent
 from portal.catalog.models import Product
 from portal.extensions import db, utcnow
@@ -49,9 +54,13 @@ def requests_count(app) -> int:
         return db.session.scalar(select(func.count()).select_from(ServiceRequest))
 
 
-def open_one(client, token, **extra):
+def open_one(client, token, key=None, **extra):
+    """POST a service request; a new Idempotency-Key unless `key` is given (False: none)."""
     body = {"kind": "repair", "priority": "high", "title": "Pump leaks", **extra}
-    return client.post("/api/v1/service-requests", json=body, headers=bearer(token))
+    headers = bearer(token)
+    if key is not False:
+        headers["Idempotency-Key"] = key or str(uuid.uuid4())
+    return client.post("/api/v1/service-requests", json=body, headers=headers)
 
 
 def test_open_read_and_the_thread_without_internal_notes(app, client, token, order_number):
@@ -186,3 +195,115 @@ def test_problem_types_resolve_to_readable_pages(client, token):
     assert page.status_code == 200 and page.mimetype == "text/html"
     assert soup(page).select_one("h1").text == "Invalid input"
     assert_problem(client.get("/api/v1/problems/no-such-problem"), 404)
+
+
+# --- Idempotency-Key (as creating an order: portal.api.door.idempotent) ---------------------
+
+
+def test_a_missing_idempotency_key_is_400_and_opens_nothing(app, client, token):
+    problem = assert_problem(open_one(client, token, key=False), 400)
+    assert problem["type"].endswith("idempotency-key-missing")
+    assert "Idempotency-Key" in problem["errors"]
+    assert requests_count(app) == 0
+
+
+def test_a_repeat_returns_the_stored_answer_and_opens_one(app, client, token):
+    first = open_one(client, token, key="sr-1")
+    again = open_one(client, token, key="sr-1")
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert requests_count(app) == 1
+    with app.app_context():
+        # One request, one audit entry: the repeat did nothing.
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "api_service_request_opened")
+            )
+            == 1
+        )
+
+
+def test_the_same_key_with_another_body_is_422(app, client, token):
+    open_one(client, token, key="sr-1")
+    problem = assert_problem(open_one(client, token, key="sr-1", title="Another leak"), 422)
+    assert problem["type"].endswith("idempotency-key-reused")
+    assert requests_count(app) == 1
+
+
+def test_a_key_used_for_an_order_is_not_reused_for_a_request(app, client, token, order_number):
+    """Keys are the account's across both creating views: the path is part of the request."""
+    with app.app_context():
+        order_key = db.session.scalar(select(ApiIdempotencyKey.key))
+    problem = assert_problem(open_one(client, token, key=order_key), 422)
+    assert problem["type"].endswith("idempotency-key-reused")
+    assert requests_count(app) == 0
+
+
+def test_the_same_key_while_the_first_runs_is_409(app, client, token, ids):
+    from portal.api import idempotency
+
+    raw = json.dumps({"kind": "repair", "priority": "high", "title": "Pump leaks"}).encode()
+    with app.app_context():
+        # The first request has claimed the key and not finished.
+        claim = idempotency.claim(
+            ids["acme"],
+            "sr-1",
+            idempotency.request_hash("POST", "/api/v1/service-requests", raw),
+            utcnow(),
+        )
+        assert claim.record is not None
+    response = client.post(
+        "/api/v1/service-requests",
+        data=raw,
+        content_type="application/json",
+        headers=bearer(token, **{"Idempotency-Key": "sr-1"}),
+    )
+    assert assert_problem(response, 409)["type"].endswith("idempotency-key-in-use")
+    assert requests_count(app) == 0
+
+
+def test_a_refused_request_is_answered_the_same_on_retry(app, client, token):
+    first = open_one(client, token, key="bad-1", product_sku="NOPE-404")
+    again = open_one(client, token, key="bad-1", product_sku="NOPE-404")
+    assert first.status_code == again.status_code == 422
+    assert again.get_json() == first.get_json()
+    assert "product_sku" in again.get_json()["errors"]
+    assert requests_count(app) == 0
+
+
+def test_fifty_parallel_opens_with_one_key_make_one_request(app, live_server, catalog):
+    token = make_token(app)
+    body = json.dumps({"kind": "repair", "priority": "urgent", "title": "Line stopped"}).encode()
+
+    def create(_):
+        req = urlrequest.Request(
+            f"{live_server.url}/api/v1/service-requests",
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {token}",
+                "Idempotency-Key": "rush-1",
+            },
+        )
+        try:
+            with urlrequest.urlopen(req, timeout=60) as response:
+                return response.status, json.load(response)
+        except HTTPError as error:
+            return error.code, json.load(error)
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(create, range(50)))
+    statuses = [status for status, _ in results]
+    assert set(statuses) <= {201, 409}, statuses
+    references = {answer["reference"] for status, answer in results if status == 201}
+    assert len(references) == 1
+    assert requests_count(app) == 1
+    # Once the first has finished, every retry gets its answer.
+    status, answer = create(0)
+    assert status == 201 and answer["reference"] in references

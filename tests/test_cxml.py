@@ -557,6 +557,42 @@ def _start_url(client, document: bytes | None = None) -> str:
     return root.find("Response/PunchOutSetupResponse/StartPage/URL").text
 
 
+_SETUPS = iter(range(1_000_000))
+
+
+def _fresh_setup() -> bytes:
+    """The sample PunchOutSetupRequest with a payloadID of its own."""
+    return sample("punchout_setup.xml", {"1733000300.3456": f"1733000300.n{next(_SETUPS)}"})
+
+
+def _product_id(app, sku: str) -> int:
+    from portal.catalog.models import Product
+
+    with app.app_context():
+        return db.session.scalar(select(Product.id).where(Product.sku == sku))
+
+
+def _accept(browser, app, sku: str, quantity: int):
+    """The quick order's "Add to cart" of one checked line, as the page posts it."""
+    form = {"add": "0", "product-0": str(_product_id(app, sku)), "quantity-0": str(quantity)}
+    added = browser.post("/order/accept", form, page="/order")
+    assert added.headers["Location"] == "/cart", added.get_data(as_text=True)[:300]
+
+
+def _cart_lines(app, email: str) -> dict[tuple[str, str], int]:
+    """Every cart line of the person: (cart name, SKU) → quantity."""
+    from portal.catalog.models import Product
+
+    with app.app_context():
+        rows = db.session.execute(
+            select(CartLine.cart_name, Product.sku, CartLine.quantity)
+            .join(Product, Product.id == CartLine.product_id)
+            .join(User, User.id == CartLine.user_id)
+            .where(User.email == email)
+        ).all()
+    return {(cart, sku): quantity for cart, sku, quantity in rows}
+
+
 def test_punchout_opens_a_session_that_returns_its_cart(cxml, client):
     from .support import Browserless
 
@@ -566,13 +602,7 @@ def test_punchout_opens_a_session_that_returns_its_cart(cxml, client):
     opened = browser.client.get(path)
     assert opened.status_code == 303 and opened.headers["Location"] == "/order"
     # The terminal at the account's prices, no checkout.
-    with cxml.app_context():
-        buyer = db.session.scalar(select(User).where(User.email == "buyer@acme.test"))
-        from portal.catalog.models import Product
-        from portal.ordering import service as ordering
-
-        product = db.session.scalar(select(Product).where(Product.sku == "CX-100"))
-        ordering.add_to_cart(buyer, [(product.id, 3)])
+    _accept(browser, cxml, "CX-100", 3)
     cart = browser.get("/cart")
     page = soup(cart)
     assert page.find("button", string="Return to your purchasing system") is not None
@@ -593,6 +623,79 @@ def test_punchout_opens_a_session_that_returns_its_cart(cxml, client):
         assert count(CartLine) == 0
         assert count(Order) == 0
     assert cxml.test_client().get(path).status_code == 404
+
+
+def test_a_punchout_keeps_its_own_cart_and_leaves_the_users_cart_alone(cxml, client, login_as):
+    """Bea has CX-100 × 2 and CX-200 × 10 in her own cart; her purchasing system opens a
+    PunchOut as her, she adds CX-100 × 3 there and returns it: the message carries the
+    PunchOut's line only, and her own cart is as she left it, during and after."""
+    from .support import Browserless
+
+    own = login_as("buyer@acme.test")
+    _accept(own, cxml, "CX-100", 2)
+    _accept(own, cxml, "CX-200", 10)
+    mine = {("", "CX-100"): 2, ("", "CX-200"): 10}
+    assert _cart_lines(cxml, "buyer@acme.test") == mine
+    punchout = Browserless(cxml.test_client())
+    assert punchout.client.get(urlsplit(_start_url(client)).path).status_code == 303
+    assert _cart_lines(cxml, "buyer@acme.test") == mine
+    # The PunchOut's cart starts empty: none of her own lines are offered back.
+    assert soup(punchout.get("/cart")).select("#cart tbody tr") == []
+    _accept(punchout, cxml, "CX-100", 3)
+    with cxml.app_context():
+        session_id = db.session.scalars(select(PunchOutSession.id)).one()
+    assert _cart_lines(cxml, "buyer@acme.test") == {
+        **mine,
+        (f"punchout:{session_id}", "CX-100"): 3,
+    }
+    # Meanwhile her own browser shows her own cart, and the PunchOut shows its own.
+    own_rows = soup(own.get("/cart")).select("#cart tbody tr")
+    assert ["CX-100" in own_rows[0].text, "CX-200" in own_rows[1].text] == [True, True]
+    assert len(own_rows) == 2
+    (row,) = soup(punchout.get("/cart")).select("#cart tbody tr")
+    assert "CX-100" in row.text
+    # Removing the PunchOut's line by the id of one of her own lines finds nothing.
+    with cxml.app_context():
+        own_line = db.session.scalar(select(CartLine.id).where(CartLine.cart_name == ""))
+    removed = punchout.post(f"/cart/lines/{own_line}", {"remove": "1"}, page="/cart")
+    assert removed.status_code == 404
+    assert _cart_lines(cxml, "buyer@acme.test")[("", "CX-100")] == 2
+    returned = punchout.post("/punchout/return", {}, page="/cart")
+    message = soup(returned).find("input", attrs={"name": "cxml-urlencoded"})["value"]
+    expected = (SAMPLES / "expected_punchout_order_message.xml").read_text()
+    assert _normalised(message) == _normalised(expected)  # CX-100 × 3 alone
+    assert _cart_lines(cxml, "buyer@acme.test") == mine
+    own_rows = soup(own.get("/cart")).select("#cart tbody tr")
+    assert len(own_rows) == 2
+
+
+def test_carts_of_punchouts_never_returned_are_purged_by_the_schedule(cxml, client, login_as):
+    from portal import jobs
+
+    from .support import Browserless
+
+    own = login_as("buyer@acme.test")
+    _accept(own, cxml, "CX-100", 2)
+    for _ in range(2):  # one abandoned long ago, one still open
+        punchout = Browserless(cxml.test_client())
+        punchout.client.get(urlsplit(_start_url(client, _fresh_setup())).path)
+        _accept(punchout, cxml, "CX-200", 5)
+    with cxml.app_context():
+        old, new = db.session.scalars(
+            select(CartLine).where(CartLine.cart_name != "").order_by(CartLine.id)
+        ).all()
+        hours = cxml.config["SESSION_ABSOLUTE_HOURS"]
+        old.added_at = utcnow() - timedelta(hours=hours, days=1, minutes=1)
+        own_line = db.session.scalar(select(CartLine).where(CartLine.cart_name == ""))
+        own_line.added_at = utcnow() - timedelta(days=400)  # an own cart is kept however old
+        db.session.commit()
+        still_open = new.cart_name
+        job = next(j for j in jobs.jobs_of(cxml.config) if j.name == "purge_cxml_answers")
+        assert job.run() == 1
+    assert _cart_lines(cxml, "buyer@acme.test") == {
+        ("", "CX-100"): 2,
+        (still_open, "CX-200"): 5,
+    }
 
 
 def test_punchout_edit_puts_the_items_in_the_cart_and_inspect_allows_no_change(cxml, client):
@@ -643,6 +746,78 @@ def test_a_repeated_setup_request_gets_a_fresh_url_for_the_same_session(cxml, cl
         assert count(PunchOutSession) == 1
     assert cxml.test_client().get(urlsplit(first).path).status_code == 404
     assert cxml.test_client().get(urlsplit(second).path).status_code == 303
+
+
+FORM_POST = "<URL>https://proc.acme.example/punchout/return</URL>"
+
+
+@pytest.mark.parametrize(
+    ("url", "outbound", "code", "words"),
+    [
+        pytest.param("http://proc.acme.example/return", None, 400, "https", id="http"),
+        pytest.param("ftp://proc.acme.example/return", None, 400, "BrowserFormPost", id="ftp"),
+        pytest.param("javascript:alert(1)", None, 400, "BrowserFormPost", id="javascript"),
+        pytest.param(
+            "https://buyer:pw@proc.acme.example/return", None, 400, "user name", id="userinfo"
+        ),
+        pytest.param("https://proc.acme.example:99999/r", None, 400, "not a valid", id="port"),
+        pytest.param("http://192.168.1.20/return", None, 400, "https", id="http on a LAN"),
+        pytest.param(
+            "https://cart-collector.example/return",
+            "https://proc.acme.example/cxml/inbound",
+            403,
+            "proc.acme.example",
+            id="another host than the account's",
+        ),
+        pytest.param(
+            "https://proc.acme.example.evil.example/return",
+            "https://proc.acme.example/cxml/inbound",
+            403,
+            "proc.acme.example",
+            id="a host that starts like the account's",
+        ),
+    ],
+)
+def test_a_browser_form_post_url_that_is_not_allowed_opens_nothing(
+    cxml, client, url, outbound, code, words
+):
+    if outbound:
+        _set_outbound_url(cxml, outbound)
+    document = sample("punchout_setup.xml", {FORM_POST: f"<URL>{url}</URL>"})
+    response = post(client, document, "/cxml/punchout")
+    assert response.status_code == 200  # a cXML answer, not an HTML page
+    got, message = status(response)
+    assert (got, words in message) == (code, True), message
+    assert ET.fromstring(response.get_data()).find(".//StartPage") is None
+    with cxml.app_context():
+        assert count(PunchOutSession) == 0
+        assert count(CxmlInbound) == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "outbound"),
+    [
+        ("https://proc.acme.example/punchout/return", None),
+        ("https://PROC.acme.example:8443/punchout/return", "https://proc.acme.example/cxml"),
+        ("http://127.0.0.1:8765/return", None),
+        ("http://localhost/return", None),
+    ],
+)
+def test_an_allowed_browser_form_post_url_opens_a_session(cxml, client, url, outbound):
+    if outbound:
+        _set_outbound_url(cxml, outbound)
+    _start_url(client, sample("punchout_setup.xml", {FORM_POST: f"<URL>{url}</URL>"}))
+    with cxml.app_context():
+        assert db.session.scalars(select(PunchOutSession.browser_form_post)).one() == url
+
+
+def test_in_production_http_to_this_machine_is_refused_too(cxml, client):
+    cxml.config["ENV"] = "production"
+    document = sample("punchout_setup.xml", {FORM_POST: "<URL>http://127.0.0.1:8765/r</URL>"})
+    got, message = status(post(client, document, "/cxml/punchout"))
+    assert (got, "https" in message) == (400, True), message
+    with cxml.app_context():
+        assert count(PunchOutSession) == 0
 
 
 def test_a_setup_request_with_a_wrong_secret_opens_nothing(cxml, client):

@@ -141,8 +141,25 @@ def _authenticate():
     return None
 
 
+def idempotency_key_parameter(what: str) -> dict:
+    """The `Idempotency-Key` header of an idempotent view, for its OpenAPI operation."""
+    return {
+        "in": "header",
+        "name": "Idempotency-Key",
+        "required": True,
+        "description": f"A new unique key (a UUID) per {what}; a retry sends the same key "
+        "and gets the first answer.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 60},
+    }
+
+
 def idempotent(view):
-    """Run a creating view at most once per `Idempotency-Key` (portal.api.idempotency)."""
+    """Run a creating view at most once per `Idempotency-Key` (portal.api.idempotency).
+
+    Keys are an account's, across every idempotent view: the request's method and path
+    are part of what a key stands for, so a key used for an order and sent again to open
+    a service request is refused as reused (422), never answered with the order.
+    """
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -151,7 +168,8 @@ def idempotent(view):
             return problems.problem(
                 400,
                 kind="idempotency-key-missing",
-                detail="Send an Idempotency-Key header (a new UUID per order; the same on retry).",
+                detail="Send an Idempotency-Key header (a new UUID per request, the same "
+                "on a retry).",
                 errors={"Idempotency-Key": ["Missing data for required field."]},
             )
         if len(key) > 60 or not key.isascii() or not key.isprintable():

@@ -37,13 +37,14 @@ EXPLANATIONS = {
     ),
     "idempotency-key-missing": (
         400,
-        "Creating requests (POST /orders) need an `Idempotency-Key` header: a new UUID per "
-        "order, and the same one when the request is retried.",
+        "Creating requests (POST /orders, POST /service-requests) need an `Idempotency-Key` "
+        "header: a new UUID per order or service request, and the same one when the request "
+        "is retried.",
     ),
     "idempotency-key-reused": (
         422,
         "This key was used before for a request with another body or path. Use a new key for a "
-        "new order; a retry must send exactly the same body.",
+        "new order or service request; a retry must send exactly the same body.",
     ),
     "idempotency-key-in-use": (
         409,

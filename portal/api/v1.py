@@ -32,7 +32,7 @@ from portal.security import client_address, public
 
 from . import problems
 from . import schemas as s
-from .door import api_user, bp, idempotent, needs_scope, spec_of
+from .door import api_user, bp, idempotency_key_parameter, idempotent, needs_scope, spec_of
 
 
 def documents_problems(*codes: int):
@@ -310,18 +310,7 @@ class LinesRefused(DomainError):
 @idempotent
 @bp.arguments(s.OrderIn)
 @bp.response(201, s.OrderOut)
-@bp.doc(
-    parameters=[
-        {
-            "in": "header",
-            "name": "Idempotency-Key",
-            "required": True,
-            "description": "A new unique key (a UUID) per order; a retry sends the same key "
-            "and gets the first answer.",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 60},
-        }
-    ]
-)
+@bp.doc(parameters=[idempotency_key_parameter("order")])
 @documents_problems(400, 403, 409, 422)
 @needs_scope("orders:write")
 def create_order(data: dict):

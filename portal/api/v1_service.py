@@ -23,7 +23,7 @@ from portal.service import promises, reading, workflow
 from portal.service.models import ServiceRequest
 
 from . import schemas as s
-from .door import api_user, bp, needs_scope
+from .door import api_user, bp, idempotency_key_parameter, idempotent, needs_scope
 from .v1 import decode_cursor, documents_problems, encode_cursor, token_id
 
 
@@ -115,13 +115,16 @@ def _context(data: dict) -> tuple[int | None, int | None]:
 
 
 @bp.post("/service-requests")
+@idempotent
 @bp.arguments(s.ServiceRequestIn)
 @bp.response(201, s.ServiceRequestOut)
-@documents_problems(403, 422)
+@bp.doc(parameters=[idempotency_key_parameter("service request")])
+@documents_problems(400, 403, 409, 422)
 @needs_scope("service:write")
 def open_service_request(data: dict):
     """Open a service request (help, repair, a complaint …), optionally about an order
-    line or a product. The vendor's service staff are told at once."""
+    line or a product. The vendor's service staff are told at once. Takes an
+    `Idempotency-Key` as creating an order does: a retry opens no second request."""
     user = api_user()
     line_id, product_id = _context(data)
     opened = workflow.open_request(

@@ -240,7 +240,7 @@ def punchout_setup_request(envelope: Envelope) -> PunchOutSetupRequest:
     if not cookie or len(cookie) > 500:
         raise CxmlError(400, "PunchOutSetupRequest needs a BuyerCookie (at most 500 characters).")
     if not re.match(r"^https?://[^\s/]+", url) or len(url) > 500:
-        raise CxmlError(400, "PunchOutSetupRequest needs a BrowserFormPost URL (http or https).")
+        raise CxmlError(400, "PunchOutSetupRequest needs a BrowserFormPost URL (https).")
     return PunchOutSetupRequest(operation, cookie, url, _items(element, "ItemOut"))
 
 

@@ -5,11 +5,13 @@ and gets the cart back as a PunchOutOrderMessage.
    (only its SHA-256 is kept) that works once, for START_MINUTES.
 2. The start URL signs the browser in as the account's procurement user, in a
    PunchOut session: catalogue, quick order and cart at the account's prices, no
-   checkout (portal.cxml.routes keeps the session to those pages). For edit and
-   inspect the items of the request are put in the cart; inspect allows no change.
-3. "Return to your purchasing system" turns the cart into a PunchOutOrderMessage the
-   browser posts to BrowserFormPost (field `cxml-urlencoded`), empties the cart and
-   ends the session.
+   checkout (portal.cxml.routes keeps the session to those pages). The session has a
+   cart of its own (`cart_name`), apart from the user's own cart, which it never
+   touches. For edit and inspect the items of the request are put in the session's
+   cart; inspect allows no change.
+3. "Return to your purchasing system" turns the session's cart into a
+   PunchOutOrderMessage the browser posts to BrowserFormPost (field
+   `cxml-urlencoded`), empties that cart and ends the session.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import delete, select
@@ -36,10 +39,53 @@ from .models import CxmlCredential, PunchOutSession
 
 START_MINUTES = 5
 OPERATIONS = ("create", "edit", "inspect")
+# Where a developer's own purchasing system stub may take the cart back over plain http.
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def cart_name(session: PunchOutSession) -> str:
+    """The session's own cart among the user's carts (portal.ordering.models.CartLine)."""
+    return f"punchout:{session.id}"
+
+
+def form_post_url(url: str, credential: CxmlCredential) -> str:
+    """The BrowserFormPost URL, if the cart may go there; CxmlError otherwise.
+
+    The browser posts the cart (products, prices) to it without the user seeing the
+    address, so it must be https, and on the host of the account's outbound cXML
+    address when the vendor has set one: a request that names another host is a
+    purchasing system (or someone with its secret) asking for the cart elsewhere.
+    Plain http only to this machine, and never in production.
+    """
+    parts = urlsplit(url)
+    try:
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        raise CxmlError(400, "The BrowserFormPost URL is not a valid address.") from None
+    if not host or parts.username is not None or parts.password is not None:
+        raise CxmlError(
+            400, "The BrowserFormPost URL needs a host name and no user name or password."
+        )
+    local_http = (
+        parts.scheme == "http"
+        and host in LOCAL_HOSTS
+        and current_app.config.get("ENV") != "production"
+    )
+    if parts.scheme != "https" and not local_http:
+        raise CxmlError(400, "The BrowserFormPost URL must be an https address.")
+    allowed = urlsplit(credential.outbound_url or "").hostname
+    if allowed and host != allowed.lower():
+        raise CxmlError(
+            403,
+            f"The BrowserFormPost URL must be on {allowed}, the host of this account's "
+            "cXML address; ask the vendor to change that address if it moved.",
+        )
+    return url
 
 
 def setup(credential: CxmlCredential, envelope: Envelope, start_url_for) -> tuple[int, str, str]:
@@ -50,6 +96,7 @@ def setup(credential: CxmlCredential, envelope: Envelope, start_url_for) -> tupl
         raise CxmlError(450, f"PunchOut operation “{request.operation[:20]}” is not supported.")
     for item in request.items:
         documents.quantity_of(item)
+    browser_form_post = form_post_url(request.browser_form_post, credential)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     found = db.session.scalar(
@@ -66,7 +113,7 @@ def setup(credential: CxmlCredential, envelope: Envelope, start_url_for) -> tupl
         payload_id=envelope.payload_id,
         operation=request.operation,
         buyer_cookie=request.buyer_cookie,
-        browser_form_post=request.browser_form_post,
+        browser_form_post=browser_form_post,
         created_at=now,
     )
     session.start_token_hash = _hash(token)
@@ -93,8 +140,11 @@ def start(token: str, *, client_address: str | None, user_agent: str | None):
     user = found.user
     if not user.active:
         raise NotFound("This PunchOut link has expired or was used already.")
-    # The cart of the PunchOut starts empty (or with the items sent for edit/inspect).
-    db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
+    # The session's cart starts empty (or with the items sent for edit/inspect); the
+    # user's own cart is another cart and stays as it is.
+    db.session.execute(
+        delete(CartLine).where(CartLine.user_id == user.id, CartLine.cart_name == cart_name(found))
+    )
     if found.items:
         by_key = catalog.products_by_sku_key([sku_key(i["sku"]) for i in found.items])
         for item in found.items:
@@ -104,6 +154,7 @@ def start(token: str, *, client_address: str | None, user_agent: str | None):
                     CartLine(
                         account_id=user.account_id,
                         user_id=user.id,
+                        cart_name=cart_name(found),
                         product_id=product.id,
                         quantity=item["quantity"],
                     )
@@ -133,11 +184,12 @@ def session_of(session_id: int | None, user) -> PunchOutSession | None:
 
 
 def order_message(session: PunchOutSession, user, today: date, now: datetime) -> str:
-    """The cart as a PunchOutOrderMessage; the cart is emptied and the session ended."""
+    """The session's cart as a PunchOutOrderMessage; that cart is emptied and the session
+    ended (the user's own cart is not touched)."""
     credential = credentials.credential_of(session.account_id)
     if credential is None:
         raise DomainError("This account no longer has cXML credentials.")
-    cart = ordering.cart(user, today)
+    cart = ordering.cart(user, today, cart_name(session))
     items = [
         documents.CartItem(
             sku=row.line.product.sku,
@@ -160,7 +212,11 @@ def order_message(session: PunchOutSession, user, today: date, now: datetime) ->
         operation_allowed="inspect" if session.operation == "inspect" else "edit",
     )
     session.returned_at = now
-    db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
+    db.session.execute(
+        delete(CartLine).where(
+            CartLine.user_id == user.id, CartLine.cart_name == cart_name(session)
+        )
+    )
     audit.record(
         "punchout_returned",
         actor=user,
@@ -169,3 +225,17 @@ def order_message(session: PunchOutSession, user, today: date, now: datetime) ->
     )
     db.session.commit()
     return document
+
+
+def purge_abandoned_carts(now: datetime) -> int:
+    """Drop the carts of PunchOut sessions never returned: a line added longer ago than a
+    sign-in lasts (SESSION_ABSOLUTE_HOURS), and a day more, is in a session that has ended
+    (returns how many lines). The users' own carts are never touched."""
+    lifetime = timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"], days=1)
+    result = db.session.execute(
+        delete(CartLine).where(
+            CartLine.cart_name.like("punchout:%"), CartLine.added_at < now - lifetime
+        )
+    )
+    db.session.commit()
+    return result.rowcount or 0

@@ -195,6 +195,8 @@ def _keep_punchout_to_the_terminal():
     if found is None:
         session.pop(SESSION_KEY, None)
         return None
+    # The terminal's cart pages fill the session's own cart, not the user's (portal.ordering).
+    g.cart_name = punchout.cart_name(found)
     endpoint = request.endpoint
     if endpoint == "home.index":
         return redirect(url_for("ordering.cart"))

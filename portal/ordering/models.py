@@ -53,12 +53,19 @@ LINE_STATUSES = ("open", "confirmed", "declined", "cancelled")
 
 class CartLine(db.Model):
     """A line in a user's cart. The cart lives in the database: it survives signing
-    out and follows the user to another device."""
+    out and follows the user to another device.
+
+    A user has their own cart (`cart_name` "") and, while a purchasing system has
+    them in a PunchOut session, that session's cart beside it (portal.cxml.punchout
+    names it): the PunchOut's choice goes back to the purchasing system and leaves
+    the user's own cart as it was."""
 
     __tablename__ = "cart_line"
     tenant_column = "account_id"
     __table_args__ = (
-        UniqueConstraint("user_id", "product_id", name="uq_cart_line_user_product"),
+        UniqueConstraint(
+            "user_id", "cart_name", "product_id", name="uq_cart_line_user_cart_product"
+        ),
         CheckConstraint("quantity >= 1", name="quantity"),
     )
 
@@ -66,6 +73,7 @@ class CartLine(db.Model):
     account_id: Mapped[int] = mapped_column(ForeignKey("customer_account.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"))
+    cart_name: Mapped[str] = mapped_column(String(40), default="", server_default="")
     quantity: Mapped[int]
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

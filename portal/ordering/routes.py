@@ -6,7 +6,7 @@ import csv
 import io
 from datetime import date
 
-from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -35,6 +35,13 @@ ORDER_VIEWERS = tuple(CUSTOMER_ROLES | VENDOR_ROLES)
 def _today() -> date:
     # UTC, the calendar orders are placed and promised on.
     return utcnow().date()
+
+
+def _cart_name() -> str:
+    """The cart this request fills: the user's own, or, in a PunchOut session, the
+    session's cart kept apart from it (portal.cxml.routes sets `g.cart_name` for the
+    session's requests; ordering never reads PunchOut state itself)."""
+    return g.get("cart_name", service.OWN_CART)
 
 
 # --- quick order ---------------------------------------------------------------------
@@ -183,7 +190,7 @@ def accept():
         flash("No lines were chosen; nothing was added to the cart.", "info")
         return redirect(url_for("ordering.quick_order"), code=303)
     try:
-        service.add_to_cart(current_user, items)
+        service.add_to_cart(current_user, items, _cart_name())
     except DomainError as error:
         db.session.rollback()
         flash(f"Nothing was added: {error.message}", "error")
@@ -200,7 +207,10 @@ def accept():
 def cart():
     """The cart at today's prices, editable in place."""
     return render_page(
-        "ordering/cart.html", "cart", cart=service.cart(current_user, _today()), error=None
+        "ordering/cart.html",
+        "cart",
+        cart=service.cart(current_user, _today(), _cart_name()),
+        error=None,
     )
 
 
@@ -211,17 +221,20 @@ def cart_line(line_id: int):
     error = None
     try:
         if request.form.get("remove"):
-            service.remove_from_cart(current_user, line_id)
+            service.remove_from_cart(current_user, line_id, _cart_name())
         else:
             service.set_cart_quantity(
-                current_user, line_id, request.form.get("quantity", type=database_int)
+                current_user,
+                line_id,
+                request.form.get("quantity", type=database_int),
+                _cart_name(),
             )
     except NotFound:
         abort(404)
     except DomainError as problem:
         db.session.rollback()
         error = problem.message
-    current = service.cart(current_user, _today())
+    current = service.cart(current_user, _today(), _cart_name())
     if error and not request.headers.get("HX-Request"):
         flash(error, "error")
     if not request.headers.get("HX-Request"):

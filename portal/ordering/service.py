@@ -42,6 +42,10 @@ from .models import (
 
 # --- the cart ------------------------------------------------------------------------
 
+# A user's own cart; another name is a cart kept apart from it (a PunchOut session's,
+# named by portal.cxml.punchout). Checkout, saved lists and reorder work on the own cart.
+OWN_CART = ""
+
 
 @dataclass(frozen=True)
 class CartRow:
@@ -70,12 +74,12 @@ def _require_buyer(user: User) -> None:
         raise Forbidden("Only a customer's buyer can order.")
 
 
-def cart(user: User, today: date) -> Cart:
+def cart(user: User, today: date, cart_name: str = OWN_CART) -> Cart:
     """The user's cart at today's prices (one query for lines, one for prices)."""
     lines = db.session.scalars(
         select(CartLine)
         .options(joinedload(CartLine.product).joinedload(Product.stock))
-        .where(CartLine.user_id == user.id)
+        .where(CartLine.user_id == user.id, CartLine.cart_name == cart_name)
         .order_by(CartLine.added_at, CartLine.id)
     ).all()
     prices = catalog.price_lists(user.account_id, [line.product for line in lines], today)
@@ -111,7 +115,7 @@ def check_quantity(product: Product, quantity: int, *, replacement: bool = False
         raise DomainError(f"{product.sku}: that quantity is too large.")
 
 
-def add_to_cart(user: User, items: list[tuple[int, int]]) -> int:
+def add_to_cart(user: User, items: list[tuple[int, int]], cart_name: str = OWN_CART) -> int:
     """Add (product id, quantity) pairs; a product already in the cart adds up."""
     _require_buyer(user)
     products = {
@@ -122,7 +126,9 @@ def add_to_cart(user: User, items: list[tuple[int, int]]) -> int:
     }
     existing = {
         line.product_id: line
-        for line in db.session.scalars(select(CartLine).where(CartLine.user_id == user.id))
+        for line in db.session.scalars(
+            select(CartLine).where(CartLine.user_id == user.id, CartLine.cart_name == cart_name)
+        )
     }
     for product_id, quantity in items:
         product = products.get(product_id)
@@ -137,6 +143,7 @@ def add_to_cart(user: User, items: list[tuple[int, int]]) -> int:
             existing[product_id] = CartLine(
                 account_id=user.account_id,
                 user_id=user.id,
+                cart_name=cart_name,
                 product_id=product_id,
                 quantity=quantity,
             )
@@ -145,19 +152,25 @@ def add_to_cart(user: User, items: list[tuple[int, int]]) -> int:
     return len(items)
 
 
-def _cart_line(user: User, line_id: int) -> CartLine:
+def _cart_line(user: User, line_id: int, cart_name: str) -> CartLine:
     line = db.session.scalar(
         select(CartLine)
         .options(joinedload(CartLine.product))
-        .where(CartLine.id == line_id, CartLine.user_id == user.id)
+        .where(
+            CartLine.id == line_id,
+            CartLine.user_id == user.id,
+            CartLine.cart_name == cart_name,
+        )
     )
     if line is None:
         raise NotFound("That line is not in your cart.")
     return line
 
 
-def set_cart_quantity(user: User, line_id: int, quantity: int | None) -> CartLine:
-    line = _cart_line(user, line_id)
+def set_cart_quantity(
+    user: User, line_id: int, quantity: int | None, cart_name: str = OWN_CART
+) -> CartLine:
+    line = _cart_line(user, line_id, cart_name)
     if quantity is None:
         raise DomainError(f"{line.product.sku}: enter the quantity as a whole number.")
     check_quantity(line.product, quantity)
@@ -166,8 +179,8 @@ def set_cart_quantity(user: User, line_id: int, quantity: int | None) -> CartLin
     return line
 
 
-def remove_from_cart(user: User, line_id: int) -> None:
-    db.session.delete(_cart_line(user, line_id))
+def remove_from_cart(user: User, line_id: int, cart_name: str = OWN_CART) -> None:
+    db.session.delete(_cart_line(user, line_id, cart_name))
     db.session.commit()
 
 
@@ -522,7 +535,9 @@ def place_order(
     if also is not None:
         also(order)
     if lines is None:
-        db.session.execute(delete(CartLine).where(CartLine.user_id == user.id))
+        db.session.execute(
+            delete(CartLine).where(CartLine.user_id == user.id, CartLine.cart_name == OWN_CART)
+        )
     db.session.commit()
     return order, True
 
@@ -867,7 +882,9 @@ def save_cart_as_list(user: User, name: str) -> SavedList:
     if not name:
         raise DomainError("Give the list a name.", field="name")
     lines = db.session.scalars(
-        select(CartLine).where(CartLine.user_id == user.id).order_by(CartLine.added_at, CartLine.id)
+        select(CartLine)
+        .where(CartLine.user_id == user.id, CartLine.cart_name == OWN_CART)
+        .order_by(CartLine.added_at, CartLine.id)
     ).all()
     if not lines:
         raise DomainError("The cart is empty: there is nothing to save.")

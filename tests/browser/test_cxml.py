@@ -66,6 +66,7 @@ def test_a_punchout_session_returns_its_cart(
     with app.app_context():
         cxml_demo.load()
     make_products(app)
+    own_cart = put_in_own_cart(app, "buyer@acme.test", "CX-200", 10)
     document = sample(
         "punchout_setup.xml",
         {"https://proc.acme.example/punchout/return": purchasing_system.url},
@@ -88,7 +89,9 @@ def test_a_punchout_session_returns_its_cart(
     # The navigation holds the buying pages only.
     expect(page.locator(".mainnav a")).to_have_text(["Quick order", "Cart", "Catalog"])
     page.get_by_role("button", name="Add ticked lines to cart").click()
+    # The PunchOut's own cart: the buyer's own CX-200 is not in it.
     expect(page.locator("#cart tbody tr")).to_have_count(1)
+    expect(page.locator("#cart tbody tr")).to_contain_text("CX-100")
     # No checkout in a PunchOut session: the way back instead.
     expect(page.get_by_role("link", name="Checkout")).to_have_count(0)
     page.get_by_role("button", name="Return to your purchasing system").click()
@@ -98,4 +101,29 @@ def test_a_punchout_session_returns_its_cart(
     assert message.findtext("Message/PunchOutOrderMessage/BuyerCookie") == "REQ-7731-c0ffee"
     (item,) = message.iter("ItemIn")
     assert (item.get("quantity"), item.findtext("ItemID/SupplierPartID")) == ("3", "CX-100")
+    # The buyer's own cart is as it was.
+    assert own_cart() == [("CX-200", 10)]
     assert console_errors == []
+
+
+def put_in_own_cart(app, email: str, sku: str, quantity: int):
+    """Put a line in the person's own cart (as the pages do); returns a reader of that cart."""
+    from sqlalchemy import select
+
+    from portal.accounts.models import User
+    from portal.catalog.models import Product
+    from portal.extensions import db, utcnow
+    from portal.ordering import service as ordering
+
+    def read():
+        with app.app_context():
+            user = db.session.scalar(select(User).where(User.email == email))
+            rows = ordering.cart(user, utcnow().date()).rows
+            return [(row.line.product.sku, row.line.quantity) for row in rows]
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        product = db.session.scalar(select(Product).where(Product.sku == sku))
+        ordering.add_to_cart(user, [(product.id, quantity)])
+    assert read() == [(sku, quantity)]
+    return read
