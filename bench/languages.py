@@ -1,4 +1,5 @@
-"""The quick order and the order list in English and in Indonesian, in-process.
+"""The order path (quick order, cart, checkout, order list, one order) in English and
+in Indonesian, in-process.
 
 Translations and Babel's formats must cost no more than 10 % over English. Loads the
 demo into a temporary instance (or uses --instance / --database-url), then reads each
@@ -19,7 +20,14 @@ sys.path.insert(0, str(ROOT))
 from bench.pages import time_pages, use_database  # noqa: E402
 
 BUYER = "buyer@acme.test"
-PAGES = {"quick order": "/order", "order list": "/orders"}
+PAGES = {
+    "quick order": "/order",
+    "cart": "/cart",
+    "checkout": "/checkout",
+    "order list": "/orders",
+    "order page": "/orders/{newest}",
+}
+CART_LINES = 5  # the cart the cart page and the checkout show
 
 
 def main() -> None:
@@ -35,13 +43,34 @@ def main() -> None:
 
     from portal import create_app, demo
     from portal.accounts.models import User
+    from portal.catalog.models import Product
     from portal.extensions import db
+    from portal.ordering import service as ordering
+    from portal.ordering.models import CartLine, Order
 
     app = create_app()
     with app.app_context():
         upgrade()
         if db.session.scalar(select(User).where(User.email == BUYER)) is None:
             demo.load()
+        buyer = db.session.scalar(select(User).where(User.email == BUYER))
+        if db.session.scalar(select(CartLine.id).where(CartLine.user_id == buyer.id)) is None:
+            products = db.session.scalars(
+                select(Product.id)
+                .where(Product.status == "active", Product.min_order_qty == 1)
+                .where(Product.order_multiple == 1)
+                .order_by(Product.sku)
+                .limit(CART_LINES)
+            ).all()
+            ordering.add_to_cart(buyer, [(product, 3) for product in products])
+            db.session.commit()
+        # The buyer's newest order: the one a buyer opens after checkout.
+        newest = db.session.scalar(
+            select(Order.number)
+            .where(Order.account_id == buyer.account_id)
+            .order_by(Order.id.desc())
+            .limit(1)
+        )
     for language in ("en", "id"):
         with app.app_context():
             db.session.scalar(select(User).where(User.email == BUYER)).language = language
@@ -51,7 +80,10 @@ def main() -> None:
         time_pages(
             app,
             engine,
-            {f"{name} ({language})": (BUYER, url, None) for name, url in PAGES.items()},
+            {
+                f"{name} ({language})": (BUYER, url.format(newest=newest), None)
+                for name, url in PAGES.items()
+            },
             runs=args.runs,
         )
 

@@ -45,7 +45,7 @@ class ReasonForm(FlaskForm):
         _l("Reason"),
         validators=[
             InputRequired(message=_l("This field is required.")),
-            Length(max=1000, message=_l("At most %(max)d characters.")),
+            Length(max=1000, message=_l("Field cannot be longer than %(max)d characters.")),
         ],
         render_kw={"rows": 2},
     )

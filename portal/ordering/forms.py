@@ -47,7 +47,7 @@ class CheckoutForm(FlaskForm):
         _l("Your PO number"),
         validators=[
             DataRequired(message=_l("This field is required.")),
-            Length(max=50, message=_l("At most %(max)d characters.")),
+            Length(max=50, message=_l("Field cannot be longer than %(max)d characters.")),
         ],
         render_kw={"autocomplete": "off"},
     )
@@ -63,7 +63,10 @@ class CheckoutForm(FlaskForm):
     )
     notes = TextAreaField(
         _l("Notes for the vendor"),
-        validators=[Optional(), Length(max=2000, message=_l("At most %(max)d characters."))],
+        validators=[
+            Optional(),
+            Length(max=2000, message=_l("Field cannot be longer than %(max)d characters.")),
+        ],
         render_kw={"rows": 3},
     )
     # Generated when the form is first shown; a resubmission carries the same key.
@@ -73,7 +76,10 @@ class CheckoutForm(FlaskForm):
 class DecisionForm(FlaskForm):
     comment = TextAreaField(
         _l("Comment"),
-        validators=[Optional(), Length(max=2000, message=_l("At most %(max)d characters."))],
+        validators=[
+            Optional(),
+            Length(max=2000, message=_l("Field cannot be longer than %(max)d characters.")),
+        ],
         description=_l("Required when rejecting; the buyer sees it."),
         render_kw={"rows": 2},
     )
