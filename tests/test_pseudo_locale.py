@@ -43,6 +43,7 @@ PSEUDO_PAGES = [
     # its lines, promises, shipments and timeline, and its print view (the same page).
     ("buyer@acme.test", "/cart", "header, main", 200),
     ("buyer@acme.test", "/checkout", "header, main", 200),
+    ("buyer@acme.test", "/lists", "header, main", 200),
     ("buyer@acme.test", "/orders", "header, main", 200),
     ("buyer@acme.test", "/orders?status=delivered&q=nothing-matches", "header, main", 200),
     ("buyer@acme.test", "/orders/{order}", "header, main", 200),
@@ -52,7 +53,7 @@ PSEUDO_PAGES = [
 ]
 # Pages shown with the `order_path` fixture's orders and cart (an empty cart has no
 # checkout, an empty list no table).
-ORDER_PATH_PAGES = ("/cart", "/checkout", "/orders")
+ORDER_PATH_PAGES = ("/cart", "/checkout", "/lists", "/orders")
 ATTRIBUTES = ("aria-label", "title", "placeholder", "alt")
 
 
@@ -167,6 +168,7 @@ def order_path(app, catalog_for_orders):
         waiting = place([("PSE-A", 10)], "pseudo-2")
         # The cart the cart page and the checkout show (above the approval limit).
         ordering.add_to_cart(buyer, [(products["PSE-A"], 4), (products["PSE-B"], 3)])
+        ordering.save_cart_as_list(buyer, "Gate 4")  # the same lines as a saved list
         db.session.commit()
         typed = [
             "Gate 4",

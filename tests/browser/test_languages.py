@@ -185,7 +185,9 @@ def test_an_indonesian_buyer_goes_through_a_whole_order_without_english(
     expect(page.get_by_text("menunggu pemberi persetujuan Anda")).to_be_visible()
     expect(page.locator(".facts .total")).to_have_text(total)
     expect(page.locator(".timeline")).to_contain_text("Pesanan dibuat")
-    expect(page.locator(".timeline")).to_contain_text("Persetujuan diminta (di atas batas €1.000,00)")
+    expect(page.locator(".timeline")).to_contain_text(
+        "Persetujuan diminta (di atas batas €1.000,00)"
+    )
     assert english_on(page, data) == []
     assert not ENGLISH_AMOUNT.search(page.locator("main").inner_text())
     shot(page, "order")
