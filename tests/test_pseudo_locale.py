@@ -9,8 +9,11 @@ every page you translate, until it is every page of the access matrix (tests/tes
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
+from babel import Locale
 from babel.support import Translations
 from sqlalchemy import select
 
@@ -23,19 +26,34 @@ PSEUDO = "eo"  # a locale Babel knows and the portal has no catalogue for
 OPEN, CLOSE = "⟦", "⟧"
 
 # (who, path, CSS selector of the translated parts, expected status). None: not signed in.
+# "{order}" and "{waiting}" in a path are orders the `order_path` fixture makes: one
+# confirmed, with a promise moved, shipped, delivered short, a cancellation asked and
+# declined and a line cancelled by the vendor; one waiting for the approver.
 PSEUDO_PAGES = [
     (None, "/login", "body", 200),
     (None, "/no-such-page", "body", 404),
     ("buyer@acme.test", "/no-such-page", "body", 404),
-    # The quick order's pad and paste form (its checked lines still show domain texts
-    # from the services: availability, line problems, not yet translated).
+    # The quick order's pad and paste form (its checked lines are checked in Chromium:
+    # tests/browser/test_languages.py).
     ("buyer@acme.test", "/order", "header, main .page-head, .quick-order", 200),
-    # Home, cart, checkout, order page: only the layout around them so far.
+    # Home: only the layout around it so far.
     ("buyer@acme.test", "/", "header", 200),
-    ("buyer@acme.test", "/cart", "header", 200),
-    ("buyer@acme.test", "/orders", "header", 200),
     ("manager@vendor.test", "/", "header", 200),
+    # The order path: cart, checkout, the order list with its filters, one order with
+    # its lines, promises, shipments and timeline, and its print view (the same page).
+    ("buyer@acme.test", "/cart", "header, main", 200),
+    ("buyer@acme.test", "/checkout", "header, main", 200),
+    ("buyer@acme.test", "/lists", "header, main", 200),
+    ("buyer@acme.test", "/orders", "header, main", 200),
+    ("buyer@acme.test", "/orders?status=delivered&q=nothing-matches", "header, main", 200),
+    ("buyer@acme.test", "/orders/{order}", "header, main", 200),
+    ("approver@acme.test", "/orders/{waiting}", "header, main", 200),
+    ("manager@vendor.test", "/orders", "header, main", 200),
+    ("manager@vendor.test", "/orders/{order}", "header, main", 200),
 ]
+# Pages shown with the `order_path` fixture's orders and cart (an empty cart has no
+# checkout, an empty list no table).
+ORDER_PATH_PAGES = ("/cart", "/checkout", "/lists", "/orders")
 ATTRIBUTES = ("aria-label", "title", "placeholder", "alt")
 
 
@@ -69,19 +87,143 @@ def pseudo(app):
 
 
 def _untranslated(text: str, allowed: list[str]) -> list[str]:
-    rest = re.sub(f"{OPEN}.*?{CLOSE}", " ", text, flags=re.DOTALL)
+    # Innermost first: a message can hold another ("⟦⟦Line 1⟧: 10 shipped⟧").
+    rest, innermost = text, re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
+    while innermost.search(rest):
+        rest = innermost.sub(" ", rest)
     for value in sorted(allowed, key=len, reverse=True):
         rest = rest.replace(value, " ")
     return re.findall(r"[A-Za-z]{2,}(?:[ '-][A-Za-z]+)*", rest)
 
 
+@pytest.fixture
+def order_path(app, catalog_for_orders):
+    """Orders in every state the order page can show, and a cart for the checkout.
+    Returns the paths' values and the texts people typed (not translated)."""
+    from portal.fulfilment import cancellations, confirmations, shipments
+    from portal.ordering import service as ordering
+
+    today = date.today()
+    promised = today + timedelta(days=10)
+    with app.app_context():
+
+        def person(email):
+            return db.session.scalar(select(User).where(User.email == email))
+
+        buyer, staff = person("buyer@acme.test"), person("fulfilment@vendor.test")
+        products = catalog_for_orders
+        address = next(a for a in buyer.account.addresses if a.kind == "shipping")
+
+        def place(items, key):
+            ordering.add_to_cart(buyer, [(products[sku], qty) for sku, qty in items])
+            order, _ = ordering.place_order(
+                buyer,
+                po_number=f"PO-{key}",
+                ship_to_id=address.id,
+                requested_date=None,
+                notes="Gate 4",
+                idempotency_key=key,
+                today=today,
+            )
+            return order
+
+        buyer.account.approval_limit = None
+        order = place([("PSE-A", 10), ("PSE-B", 2), ("PSE-C", 5)], "pseudo-1")
+        a, b, c = order.lines
+        confirmations.confirm(
+            staff, order, [confirmations.LineDecision(x.id, promised) for x in order.lines], today
+        )
+        confirmations.change_promise(
+            staff,
+            order,
+            a.id,
+            new_date=promised + timedelta(days=3),
+            reason="capacity",
+            text="",
+            today=today,
+        )
+        shipment = shipments.ship(
+            staff,
+            order,
+            {a.id: 6},
+            carrier="DHL",
+            tracking="JKT-1",
+            shipped_on=today,
+            today=today,
+        )
+        shipments.deliver(
+            staff,
+            order,
+            shipment,
+            delivered_on=today,
+            received={shipment.lines[0].id: 5},
+            today=today,
+        )
+        asked = cancellations.request_cancellation(buyer, order, b.id, reason="Plans changed")
+        cancellations.answer_cancellation(
+            staff, order, asked.id, accept=False, comment="Already packed"
+        )
+        cancellations.cancel_line(staff, order, c.id, reason="Out of production")
+        buyer.account.approval_limit = Decimal("50.00")
+        waiting = place([("PSE-A", 10)], "pseudo-2")
+        # The cart the cart page and the checkout show (above the approval limit).
+        ordering.add_to_cart(buyer, [(products["PSE-A"], 4), (products["PSE-B"], 3)])
+        ordering.save_cart_as_list(buyer, "Gate 4")  # the same lines as a saved list
+        db.session.commit()
+        typed = [
+            "Gate 4",
+            "Plans changed",
+            "Already packed",
+            "Out of production",
+            "DHL",
+            "JKT-1",
+            order.po_number,
+            waiting.po_number,
+            order.ship_to_text,
+            *(f"{a.label} — {a.one_line}" for a in buyer.account.addresses),
+            *(u.name for u in db.session.scalars(select(User))),
+            buyer.account.name,
+            *products,  # the SKUs, which are also the products' names
+            "pc",
+        ]
+        return {"order": order.number, "waiting": waiting.number}, typed
+
+
+@pytest.fixture
+def catalog_for_orders(app, demo):
+    """Three products of the order path's pages; their names and units are data."""
+    from portal.catalog.models import Category, Product, Stock
+
+    with app.app_context():
+        category = Category(name="Pseudo parts")
+        made = {}
+        for sku, on_hand in (("PSE-A", 100), ("PSE-B", 0), ("PSE-C", 50)):
+            product = Product(
+                sku=sku,
+                name=sku,
+                category=category,
+                list_price=Decimal("10.00"),
+                lead_time_days=7,
+                unit="pc",
+                stock=Stock(on_hand=on_hand),
+            )
+            db.session.add(product)
+            made[sku] = product
+        db.session.commit()
+        return {sku: p.id for sku, p in made.items()}
+
+
 @pytest.mark.parametrize(("who", "path", "part", "status"), PSEUDO_PAGES)
 def test_translated_pages_show_no_text_outside_gettext(
-    app, client, login_as, pseudo, who, path, part, status
+    app, client, login_as, pseudo, request, who, path, part, status
 ):
     # Data people typed is not translated: names, e-mails, the vendor's name, and the
     # names of the languages in their own words on the switch.
     allowed = [app.config["VENDOR_NAME"], *app.config["LANGUAGES"].values()]
+    if "{" in path or path.partition("?")[0] in ORDER_PATH_PAGES:
+        values, typed = request.getfixturevalue("order_path")
+        path = path.format(**values)
+        allowed += typed
     if who is None:
         person = client
         client.get(f"/login?lang={PSEUDO}")
@@ -102,7 +244,7 @@ def test_translated_pages_show_no_text_outside_gettext(
     for region in page.select(part):
         for hidden in region.select("script, style"):
             hidden.decompose()
-        found += _untranslated(region.get_text(" "), allowed)
+        found += _untranslated(_without_dates(region.get_text(" ")), allowed)
         for element in region.find_all(True):
             for name in ATTRIBUTES:
                 if element.has_attr(name):
@@ -110,7 +252,29 @@ def test_translated_pages_show_no_text_outside_gettext(
     assert not found, f"{path} shows text that never went through gettext: {found}"
 
 
+# Month names Babel wrote in the pseudo-locale ("01 Dec 2026", "01 Dec 14:05"): formats
+# in the reader's locale, not English left outside gettext.
+_MONTHS = Locale.parse(PSEUDO).months["format"]
+_DATE = re.compile(
+    r"\b\d{1,2} (?:"
+    + "|".join(
+        re.escape(name)
+        for width in ("abbreviated", "wide")
+        for name in sorted(_MONTHS[width].values(), key=len, reverse=True)
+    )
+    + r")\b"
+)
+
+
+def _without_dates(text: str) -> str:
+    return _DATE.sub(" ", text)
+
+
 def test_the_pseudo_locale_catches_english(app, pseudo):
     """The check itself: plain English outside the markers is found."""
     assert _untranslated(f"{OPEN}Sign in{CLOSE} Forgot password?", []) == ["Forgot password"]
     assert _untranslated(f"{OPEN}Sign in{CLOSE} 12,00 · Bea", ["Bea"]) == []
+    # A message inside another is no hiding place for English after the inner one.
+    nested = f"{OPEN}{OPEN}Line 1{CLOSE}: 10 shipped{CLOSE} then shipped"
+    assert _untranslated(nested, []) == ["then shipped"]
+    assert _without_dates("01 Dec 2026 and Dec") == "  2026 and Dec"

@@ -14,10 +14,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app
+from flask_babel import gettext, ngettext
 from sqlalchemy import and_, func, or_, select, text, union
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
+from portal.formatting import day, number
 
 from .models import Category, ContractPrice, Product, sku_key
 
@@ -109,15 +111,19 @@ class Availability:
 
     @property
     def summary(self) -> str:
+        """One line for the quick order, cart and checkout, in the reader's language."""
         if self.rest_ships_about is None:
             days = (self.ships_from_stock_on - self.today).days if self.ships_from_stock_on else 0
-            return f"In stock, ships in {days} day{'s' if days != 1 else ''}"
-        if self.from_stock:
-            return (
-                f"{self.from_stock} available now, the rest ships about "
-                f"{self.rest_ships_about:%d %b %Y}"
+            return ngettext(
+                "In stock, ships in %(num)d day", "In stock, ships in %(num)d days", days
             )
-        return f"Ships about {self.rest_ships_about:%d %b %Y}"
+        if self.from_stock:
+            return gettext(
+                "%(quantity)s available now, the rest ships about %(date)s",
+                quantity=number(self.from_stock),
+                date=day(self.rest_ships_about),
+            )
+        return gettext("Ships about %(date)s", date=day(self.rest_ships_about))
 
     @property
     def in_stock(self) -> bool:

@@ -1,6 +1,7 @@
 """Forms of the order desk. Per-line quantities and dates of the confirm, ship,
 correct and deliver forms are named `<what>-<id>` and read by `routes.per_line`."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -41,7 +42,12 @@ class DeliverForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = TextAreaField(
-        "Reason", validators=[InputRequired(), Length(max=1000)], render_kw={"rows": 2}
+        _l("Reason"),
+        validators=[
+            InputRequired(message=_l("This field is required.")),
+            Length(max=1000, message=_l("Field cannot be longer than %(max)d characters.")),
+        ],
+        render_kw={"rows": 2},
     )
 
 

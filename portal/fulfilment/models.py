@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -19,12 +20,13 @@ if TYPE_CHECKING:
     from portal.ordering.models import Order, OrderLine
 
 # Why a promise moved. "other" needs a text.
+# Labels are lazy: the order page and the desk show them in the reader's language.
 CHANGE_REASONS = {
-    "material": "Material shortage",
-    "capacity": "Capacity",
-    "transport": "Transport",
-    "customer_request": "Customer request",
-    "other": "Other",
+    "material": _l("Material shortage"),
+    "capacity": _l("Capacity"),
+    "transport": _l("Transport"),
+    "customer_request": _l("Customer request"),
+    "other": _l("Other"),
 }
 REQUEST_STATUSES = ("pending", "accepted", "declined")
 

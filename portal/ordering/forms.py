@@ -3,6 +3,7 @@ quick_order.py, which reports every bad line with its number."""
 
 import secrets
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -30,20 +31,43 @@ class PasteForm(FlaskForm):
     )
 
 
+class DeliveryDateField(DateField):
+    """A date field whose "not a date" message is in the reader's language: WTForms
+    has no Indonesian catalogue of its own, so its built-in message is replaced."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_("Not a valid date: use the calendar or YYYY-MM-DD.")) from None
+
+
 class CheckoutForm(FlaskForm):
     po_number = StringField(
-        "Your PO number",
-        validators=[DataRequired(), Length(max=50)],
+        _l("Your PO number"),
+        validators=[
+            DataRequired(message=_l("This field is required.")),
+            Length(max=50, message=_l("Field cannot be longer than %(max)d characters.")),
+        ],
         render_kw={"autocomplete": "off"},
     )
-    ship_to_id = SelectField("Deliver to", coerce=int, validators=[DataRequired()])
-    requested_date = DateField(
-        "Requested delivery date",
+    ship_to_id = SelectField(
+        _l("Deliver to"),
+        coerce=int,
+        validators=[DataRequired(message=_l("Choose a delivery address."))],
+    )
+    requested_date = DeliveryDateField(
+        _l("Requested delivery date"),
         validators=[Optional()],
-        description="Leave empty for as soon as possible.",
+        description=_l("Leave empty for as soon as possible."),
     )
     notes = TextAreaField(
-        "Notes for the vendor", validators=[Optional(), Length(max=2000)], render_kw={"rows": 3}
+        _l("Notes for the vendor"),
+        validators=[
+            Optional(),
+            Length(max=2000, message=_l("Field cannot be longer than %(max)d characters.")),
+        ],
+        render_kw={"rows": 3},
     )
     # Generated when the form is first shown; a resubmission carries the same key.
     idempotency_key = HiddenField(default=lambda: secrets.token_urlsafe(24))
@@ -51,8 +75,11 @@ class CheckoutForm(FlaskForm):
 
 class DecisionForm(FlaskForm):
     comment = TextAreaField(
-        "Comment",
-        validators=[Optional(), Length(max=2000)],
-        description="Required when rejecting; the buyer sees it.",
+        _l("Comment"),
+        validators=[
+            Optional(),
+            Length(max=2000, message=_l("Field cannot be longer than %(max)d characters.")),
+        ],
+        description=_l("Required when rejecting; the buyer sees it."),
         render_kw={"rows": 2},
     )

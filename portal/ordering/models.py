@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -36,15 +37,16 @@ ORDER_STATUSES = (
     "rejected",
     "cancelled",
 )
+# Lazy: shown in the reader's language (the order list's filter, every status badge).
 ORDER_STATUS_LABELS = {
-    "awaiting_approval": "Awaiting approval",
-    "placed": "Placed, awaiting confirmation",
-    "confirmed": "Confirmed",
-    "partly_shipped": "Partly shipped",
-    "shipped": "Shipped",
-    "delivered": "Delivered",
-    "rejected": "Rejected",
-    "cancelled": "Cancelled",
+    "awaiting_approval": _l("Awaiting approval"),
+    "placed": _l("Placed, awaiting confirmation"),
+    "confirmed": _l("Confirmed"),
+    "partly_shipped": _l("Partly shipped"),
+    "shipped": _l("Shipped"),
+    "delivered": _l("Delivered"),
+    "rejected": _l("Rejected"),
+    "cancelled": _l("Cancelled"),
 }
 # open: waiting for the vendor's confirmation; confirmed: promised (shipped and
 # delivered quantities say how far it got); declined by the vendor; cancelled.
@@ -174,7 +176,7 @@ class Order(db.Model):
 
     @property
     def status_label(self) -> str:
-        return ORDER_STATUS_LABELS[self.status]
+        return str(ORDER_STATUS_LABELS[self.status])
 
     @property
     def is_open(self) -> bool:

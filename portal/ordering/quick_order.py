@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.catalog import service as catalog
 from portal.catalog.models import Product, sku_key
 from portal.extensions import db
+from portal.formatting import number as format_number
 
 MAX_LINES = 500
 MAX_QUANTITY = 1_000_000
@@ -91,19 +93,21 @@ class TooManyLines(ValueError):
 def _parse_quantity(text: str) -> tuple[int | None, str | None]:
     text = text.strip().replace("\u00a0", "").replace(" ", "")
     if not text:
-        return None, "no quantity given"
+        return None, _("no quantity given")
     if text.startswith("="):
-        return None, "the quantity is a formula: put the number itself in the cell"
+        return None, _("the quantity is a formula: put the number itself in the cell")
     if re.fullmatch(r"[+-]?\d+", text):
         quantity = int(text)
         if quantity < 1:
-            return None, "quantity must be at least 1"
+            return None, _("quantity must be at least 1")
         if quantity > MAX_QUANTITY:
-            return None, f"quantity is too large (at most {MAX_QUANTITY:,})"
+            return None, _(
+                "quantity is too large (at most %(max)s)", max=format_number(MAX_QUANTITY)
+            )
         return quantity, None
     if re.fullmatch(r"[+-]?\d+([.,]\d+)?", text):
-        return None, "quantity must be a whole number"
-    return None, f"“{text[:20]}” is not a quantity"
+        return None, _("quantity must be a whole number")
+    return None, _("“%(text)s” is not a quantity", text=text[:20])
 
 
 def _split(line: str) -> tuple[str, str]:
@@ -142,7 +146,7 @@ def parse_paste(text: str) -> list[RequestedLine]:
 def parse_cells(rows: list[tuple[int, list[str]]]) -> list[RequestedLine]:
     """Rows of cells (SKU first, quantity second) from a paste or a spreadsheet."""
     if len(rows) > MAX_LINES + 1:
-        raise TooManyLines(f"Send at most {MAX_LINES} lines at a time.")
+        raise TooManyLines(_("Send at most %(max)d lines at a time.", max=MAX_LINES))
     lines = []
     for index, (number, cells) in enumerate(rows):
         sku = cells[0].strip() if cells else ""
@@ -151,13 +155,13 @@ def parse_cells(rows: list[tuple[int, list[str]]]) -> list[RequestedLine]:
             continue
         quantity, problem = _parse_quantity(quantity_text)
         if not sku:
-            problem = "no SKU given"
+            problem = _("no SKU given")
         elif sku.startswith("="):
-            problem = "the SKU is a formula: put the SKU itself in the cell"
+            problem = _("the SKU is a formula: put the SKU itself in the cell")
         raw = " ".join(c for c in cells[:2] if c)
         lines.append(RequestedLine(number, raw[:200], sku[:64], quantity, problem))
     if len(lines) > MAX_LINES:
-        raise TooManyLines(f"Send at most {MAX_LINES} lines at a time.")
+        raise TooManyLines(_("Send at most %(max)d lines at a time.", max=MAX_LINES))
     return lines
 
 
@@ -169,7 +173,7 @@ def rows_to_lines(rows: list[tuple[str, str]]) -> list[RequestedLine]:
             continue
         quantity, problem = _parse_quantity(quantity_text)
         if not sku.strip():
-            problem = "no SKU given"
+            problem = _("no SKU given")
         lines.append(
             RequestedLine(
                 number, f"{sku} {quantity_text}".strip(), sku.strip()[:64], quantity, problem
@@ -233,15 +237,17 @@ def check(lines: list[RequestedLine], account_id: int | None, today: date) -> li
     for key, line in merged.items():
         product = products.get(key)
         notes = (
-            [f"merged lines {', '.join(map(str, line.line_nos))}"] if len(line.line_nos) > 1 else []
+            [_("merged lines %(lines)s", lines=", ".join(map(str, line.line_nos)))]
+            if len(line.line_nos) > 1
+            else []
         )
         if product is None:
             line.status = "unknown"
             line.close_matches = close_matches(line.sku)
             line.message = (
-                "did you mean " + ", ".join(p.sku for p in line.close_matches) + "?"
+                _("did you mean %(skus)s?", skus=", ".join(p.sku for p in line.close_matches))
                 if line.close_matches
-                else "no product has this SKU"
+                else _("no product has this SKU")
             )
             continue
         line.product = product
@@ -249,8 +255,10 @@ def check(lines: list[RequestedLine], account_id: int | None, today: date) -> li
         if product.is_discontinued:
             line.status = "discontinued"
             line.replacement = replacements.get(sku_key(product.replacement_sku or ""))
-            line.message = "no longer sold" + (
-                f"; replaced by {line.replacement.sku}" if line.replacement else ""
+            line.message = (
+                _("no longer sold; replaced by %(sku)s", sku=line.replacement.sku)
+                if line.replacement
+                else _("no longer sold")
             )
             if line.replacement:
                 valid = _valid_quantity(line.replacement, line.quantity)
@@ -262,11 +270,22 @@ def check(lines: list[RequestedLine], account_id: int | None, today: date) -> li
             line.status = "adjust"
             line.suggested_quantity = valid
             reason = (
-                f"minimum order is {product.min_order_qty}"
+                _("minimum order is %(quantity)s", quantity=format_number(product.min_order_qty))
                 if line.quantity < product.min_order_qty
-                else f"sold in multiples of {product.order_multiple}"
+                else _(
+                    "sold in multiples of %(quantity)s",
+                    quantity=format_number(product.order_multiple),
+                )
             )
-            notes.append(f"{reason}: {valid} {product.unit} instead of {line.quantity}")
+            notes.append(
+                _(
+                    "%(reason)s: %(valid)s %(unit)s instead of %(quantity)s",
+                    reason=reason,
+                    valid=format_number(valid),
+                    unit=product.unit,
+                    quantity=format_number(line.quantity),
+                )
+            )
         line.message = "; ".join(notes)
 
     to_price = [line.product_to_add for line in merged.values() if line.product_to_add]
@@ -285,7 +304,7 @@ def read_upload(data: bytes) -> list[RequestedLine]:
     from portal.spreadsheets import csv_problem, is_xlsx, read_text, read_xlsx
 
     if not data.strip():
-        raise ValueError("The file is empty.")
+        raise ValueError(_("The file is empty."))
     if is_xlsx(data):
         return parse_cells(read_xlsx(data))
     try:

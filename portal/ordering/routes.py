@@ -7,6 +7,8 @@ import io
 from datetime import date
 
 from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -16,6 +18,7 @@ from portal.catalog import service as catalog
 from portal.errors import DomainError, NotFound
 from portal.extensions import db, utcnow
 from portal.formatting import money
+from portal.formatting import number as format_number
 from portal.htmx import render_page
 from portal.params import database_int
 from portal.security import requires
@@ -67,7 +70,7 @@ def quick_order():
                 plan_notices = _plan_notices(checked)
                 owned = _ownership(checked)
             else:
-                error = "There was nothing to check: type a SKU and a quantity, or paste lines."
+                error = _("There was nothing to check: type a SKU and a quantity, or paste lines.")
     elif form.errors:
         error = "; ".join(e for errors in form.errors.values() for e in errors)
     return render_page(
@@ -120,7 +123,7 @@ def _requested_lines(form: PasteForm) -> list[order_lines.RequestedLine]:
     if upload and upload.filename:
         data = upload.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
-            raise ValueError("The file is larger than 1 MB; split it into smaller files.")
+            raise ValueError(_("The file is larger than 1 MB; split it into smaller files."))
         return order_lines.read_upload(data)
     if form.paste.data and form.paste.data.strip():
         return order_lines.parse_paste(form.paste.data)
@@ -187,15 +190,18 @@ def accept():
             abort(400)
         items.append((product_id, quantity))
     if not items:
-        flash("No lines were chosen; nothing was added to the cart.", "info")
+        flash(_("No lines were chosen; nothing was added to the cart."), "info")
         return redirect(url_for("ordering.quick_order"), code=303)
     try:
         service.add_to_cart(current_user, items, _cart_name())
     except DomainError as error:
         db.session.rollback()
-        flash(f"Nothing was added: {error.message}", "error")
+        flash(_("Nothing was added: %(problem)s", problem=error.message), "error")
         return redirect(url_for("ordering.quick_order"), code=303)
-    flash(f"{len(items)} line{'s' if len(items) != 1 else ''} added to the cart.", "success")
+    flash(
+        ngettext("%(num)d line added to the cart.", "%(num)d lines added to the cart.", len(items)),
+        "success",
+    )
     return redirect(url_for("ordering.cart"), code=303)
 
 
@@ -262,7 +268,7 @@ def save_cart():
         db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("ordering.cart"), code=303)
-    flash(f"Saved the cart as “{saved.name}”.", "success")
+    flash(_("Saved the cart as “%(name)s”.", name=saved.name), "success")
     return redirect(url_for("ordering.lists"), code=303)
 
 
@@ -282,13 +288,19 @@ def load_list(list_id: int):
         added, left_out = service.load_list(current_user, saved)
     except DomainError as error:
         db.session.rollback()
-        flash(f"Nothing was added: {error.message}", "error")
+        flash(_("Nothing was added: %(problem)s", problem=error.message), "error")
         return redirect(url_for("ordering.lists"), code=303)
     flash(
-        f"{added} line{'s' if added != 1 else ''} of “{saved.name}” added to the cart.", "success"
+        ngettext(
+            "%(num)d line of “%(name)s” added to the cart.",
+            "%(num)d lines of “%(name)s” added to the cart.",
+            added,
+            name=saved.name,
+        ),
+        "success",
     )
     for sku in left_out:
-        flash(f"{sku} is no longer sold and was left out.", "error")
+        flash(_("%(sku)s is no longer sold and was left out.", sku=sku), "error")
     return redirect(url_for("ordering.cart"), code=303)
 
 
@@ -297,7 +309,7 @@ def load_list(list_id: int):
 def delete_list(list_id: int):
     saved = _list_or_404(list_id)
     service.delete_list(current_user, saved)
-    flash(f"List “{saved.name}” deleted.", "success")
+    flash(_("List “%(name)s” deleted.", name=saved.name), "success")
     return redirect(url_for("ordering.lists"), code=303)
 
 
@@ -311,7 +323,7 @@ def checkout():
     today = _today()
     current = service.cart(current_user, today)
     if current.is_empty and request.method == "GET":
-        flash("Your cart is empty.", "info")
+        flash(_("Your cart is empty."), "info")
         return redirect(url_for("ordering.quick_order"))
     form = CheckoutForm()
     addresses = service.delivery_addresses(current_user)
@@ -321,7 +333,11 @@ def checkout():
     if form.po_number.data:
         used = service.po_number_used(current_user, form.po_number.data)
         if used:
-            po_warning = f"PO number {used.po_number} was already used on order {used.number}."
+            po_warning = _(
+                "PO number %(po)s was already used on order %(number)s.",
+                po=used.po_number,
+                number=used.number,
+            )
     if form.validate_on_submit():
         try:
             order, created = service.place_order(
@@ -339,15 +355,13 @@ def checkout():
             error.attach_to(form)
         else:
             if created:
-                flash(
-                    f"Order {order.number} placed."
-                    + (
-                        " It waits for your approver."
-                        if order.status == "awaiting_approval"
-                        else ""
-                    ),
-                    "success",
-                )
+                if order.status == "awaiting_approval":
+                    placed = _(
+                        "Order %(number)s placed. It waits for your approver.", number=order.number
+                    )
+                else:
+                    placed = _("Order %(number)s placed.", number=order.number)
+                flash(placed, "success")
             return redirect(url_for("ordering.order", number=order.number), code=303)
     return render_page(
         "ordering/checkout.html",
@@ -479,7 +493,12 @@ def cancel(number: str, line_id: int | None):
         db.session.rollback()
         flash(error.message, "error")
     else:
-        flash("Line cancelled." if line_id else f"Order {found.number} cancelled.", "success")
+        flash(
+            _("Line cancelled.")
+            if line_id
+            else _("Order %(number)s cancelled.", number=found.number),
+            "success",
+        )
     return redirect(url_for("ordering.order", number=number), code=303)
 
 
@@ -498,7 +517,12 @@ def decision(number: str):
         db.session.rollback()
         flash(error.message, "error")
     else:
-        flash(f"Order {found.number} {'approved' if approve else 'rejected'}.", "success")
+        flash(
+            _("Order %(number)s approved.", number=found.number)
+            if approve
+            else _("Order %(number)s rejected.", number=found.number),
+            "success",
+        )
     return redirect(url_for("ordering.order", number=number), code=303)
 
 
@@ -511,18 +535,38 @@ def reorder(number: str):
         result = service.reorder(current_user, found, _today())
     except DomainError as error:
         db.session.rollback()
-        flash(f"Nothing was added: {error.message}", "error")
+        flash(_("Nothing was added: %(problem)s", problem=error.message), "error")
         return redirect(url_for("ordering.order", number=number), code=303)
     if result.added:
         flash(
-            f"{result.added} line{'s' if result.added != 1 else ''} of order {found.number} "
-            "added to the cart at today's prices.",
+            ngettext(
+                "%(num)d line of order %(number)s added to the cart at today's prices.",
+                "%(num)d lines of order %(number)s added to the cart at today's prices.",
+                result.added,
+                number=found.number,
+            ),
             "success",
         )
     for sku, then, now in result.price_changes:
-        flash(f"{sku}: the price changed from {money(then)} to {money(now)}.", "info")
+        flash(
+            _(
+                "%(sku)s: the price changed from %(then)s to %(now)s.",
+                sku=sku,
+                then=money(then),
+                now=money(now),
+            ),
+            "info",
+        )
     for sku, then, now in result.rounded:
-        flash(f"{sku}: {then} is no longer an orderable quantity; {now} was added.", "info")
+        flash(
+            _(
+                "%(sku)s: %(then)s is no longer an orderable quantity; %(now)s was added.",
+                sku=sku,
+                then=format_number(then),
+                now=format_number(now),
+            ),
+            "info",
+        )
     for sku in result.not_sold:
-        flash(f"{sku} is no longer sold and was left out.", "error")
+        flash(_("%(sku)s is no longer sold and was left out.", sku=sku), "error")
     return redirect(url_for("ordering.cart"), code=303)

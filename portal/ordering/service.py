@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -28,6 +29,8 @@ from portal.catalog import service as catalog
 from portal.catalog.models import Product, Stock
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
+from portal.formatting import day
+from portal.formatting import number as format_number
 from portal.security import scoped
 
 from .models import (
@@ -103,16 +106,28 @@ def check_quantity(product: Product, quantity: int, *, replacement: bool = False
     """Refuse a quantity the product is not sold in. A replacement (free of charge)
     replaces exactly what was defective, so minimum and multiples do not apply."""
     if product.is_discontinued and not replacement:
-        raise DomainError(f"{product.sku} is no longer sold.")
+        raise DomainError(_("%(sku)s is no longer sold.", sku=product.sku))
     if replacement:
         if quantity < 1:
-            raise DomainError(f"{product.sku}: replace at least one.")
+            raise DomainError(_("%(sku)s: replace at least one.", sku=product.sku))
     elif quantity < product.min_order_qty:
-        raise DomainError(f"{product.sku}: the minimum order is {product.min_order_qty}.")
+        raise DomainError(
+            _(
+                "%(sku)s: the minimum order is %(quantity)s.",
+                sku=product.sku,
+                quantity=format_number(product.min_order_qty),
+            )
+        )
     if quantity % product.order_multiple and not replacement:
-        raise DomainError(f"{product.sku}: order in multiples of {product.order_multiple}.")
+        raise DomainError(
+            _(
+                "%(sku)s: order in multiples of %(quantity)s.",
+                sku=product.sku,
+                quantity=format_number(product.order_multiple),
+            )
+        )
     if quantity > 1_000_000:
-        raise DomainError(f"{product.sku}: that quantity is too large.")
+        raise DomainError(_("%(sku)s: that quantity is too large.", sku=product.sku))
 
 
 def add_to_cart(user: User, items: list[tuple[int, int]], cart_name: str = OWN_CART) -> int:
@@ -172,7 +187,7 @@ def set_cart_quantity(
 ) -> CartLine:
     line = _cart_line(user, line_id, cart_name)
     if quantity is None:
-        raise DomainError(f"{line.product.sku}: enter the quantity as a whole number.")
+        raise DomainError(_("%(sku)s: enter the quantity as a whole number.", sku=line.product.sku))
     check_quantity(line.product, quantity)
     line.quantity = quantity
     db.session.commit()
@@ -310,7 +325,7 @@ def _take(product_id: int, quantity: int) -> bool:
 
 
 def _reserve_fresh(product_id: int, wanted: int) -> int:
-    for _ in range(5):
+    for _attempt in range(5):
         free = (
             db.session.scalar(
                 select(Stock.on_hand - Stock.reserved).where(Stock.product_id == product_id)
@@ -436,11 +451,11 @@ def place_order(
         if not user.is_vendor_staff:
             raise Forbidden("Only vendor staff place an order for a customer.")
         if lines is None:
-            raise DomainError("Order at least one line.")
+            raise DomainError(_("Order at least one line."))
         account_id = for_account.id
     key = idempotency_key.strip()[:64]
     if not key:
-        raise DomainError("The form is missing its submission key; reload the page.")
+        raise DomainError(_("The form is missing its submission key; reload the page."))
     existing = _order_with_key(account_id, key)
     if existing is not None:
         return existing, False
@@ -455,18 +470,21 @@ def place_order(
         existing = _order_with_key(account_id, key)
         if existing is not None:
             return existing, False
-        raise DomainError("Your cart is empty." if lines is None else "Order at least one line.")
+        raise DomainError(
+            _("Your cart is empty.") if lines is None else _("Order at least one line.")
+        )
     po_number = po_number.strip()
     if not po_number:
-        raise DomainError("Enter your purchase order number.", field="po_number")
+        raise DomainError(_("Enter your purchase order number."), field="po_number")
     addresses = delivery_addresses(user) if for_account is None else account_addresses(account_id)
     address = next((a for a in addresses if a.id == ship_to_id), None)
     if address is None:
-        raise DomainError("Choose one of your account's delivery addresses.", field="ship_to_id")
+        raise DomainError(_("Choose one of your account's delivery addresses."), field="ship_to_id")
     earliest = earliest_delivery(current, today)
     if requested_date is not None and requested_date < earliest:
         raise DomainError(
-            f"The earliest possible date is {earliest:%d %b %Y}.", field="requested_date"
+            _("The earliest possible date is %(date)s.", date=day(earliest)),
+            field="requested_date",
         )
     for row in current.rows:
         check_quantity(row.line.product, row.line.quantity, replacement=free_of_charge)
@@ -562,10 +580,12 @@ def decide(user: User, order: Order, *, approve: bool, comment: str) -> Order:
     if user.account_id != order.account_id or not user.has_role(Role.APPROVER):
         raise Forbidden("Only an approver of this account can decide.")
     if order.status != "awaiting_approval":
-        raise DomainError(f"Order {order.number} is no longer waiting for approval.")
+        raise DomainError(
+            _("Order %(number)s is no longer waiting for approval.", number=order.number)
+        )
     comment = comment.strip()
     if not approve and not comment:
-        raise DomainError("Say why the order is rejected.", field="comment")
+        raise DomainError(_("Say why the order is rejected."), field="comment")
     before = order.status
     after = "placed" if approve else "rejected"
     # Conditional: of two approvers deciding at once, exactly one succeeds.
@@ -577,7 +597,9 @@ def decide(user: User, order: Order, *, approve: bool, comment: str) -> Order:
     ).rowcount
     if not changed:
         db.session.rollback()
-        raise DomainError(f"Order {order.number} was decided a moment ago by someone else.")
+        raise DomainError(
+            _("Order %(number)s was decided a moment ago by someone else.", number=order.number)
+        )
     db.session.refresh(order)
     if not approve:
         for line in order.lines:
@@ -675,12 +697,14 @@ def cancel(user: User, order: Order, line_id: int | None = None) -> Order:
         raise Forbidden("Only the account's own users can cancel its orders.")
     lock_order(order)  # the desk may be confirming it at this moment
     if not order.is_open:
-        raise DomainError(f"Order {order.number} can no longer be cancelled here.")
+        raise DomainError(
+            _("Order %(number)s can no longer be cancelled here.", number=order.number)
+        )
     lines = [line for line in order.lines if line.status == "open"]
     if line_id is not None:
         lines = [line for line in lines if line.id == line_id]
         if not lines:
-            raise DomainError("That line is already cancelled or does not exist.")
+            raise DomainError(_("That line is already cancelled or does not exist."))
     for line in lines:
         line.status = "cancelled"
         release_reservation(line)
@@ -880,21 +904,23 @@ def save_cart_as_list(user: User, name: str) -> SavedList:
     _require_buyer(user)
     name = " ".join(name.split())[:100]
     if not name:
-        raise DomainError("Give the list a name.", field="name")
+        raise DomainError(_("Give the list a name."), field="name")
     lines = db.session.scalars(
         select(CartLine)
         .where(CartLine.user_id == user.id, CartLine.cart_name == OWN_CART)
         .order_by(CartLine.added_at, CartLine.id)
     ).all()
     if not lines:
-        raise DomainError("The cart is empty: there is nothing to save.")
+        raise DomainError(_("The cart is empty: there is nothing to save."))
     clash = db.session.scalar(
         scoped(select(SavedList.id), SavedList, user).where(
             func.lower(SavedList.name) == name.lower()
         )
     )
     if clash is not None:
-        raise DomainError(f"Your account already has a list called “{name}”.", field="name")
+        raise DomainError(
+            _("Your account already has a list called “%(name)s”.", name=name), field="name"
+        )
     saved = SavedList(
         account_id=user.account_id,
         name=name,

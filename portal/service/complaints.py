@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -248,6 +249,9 @@ def order_origins(order: Order, viewer: User) -> list[tuple[str, str | None]]:
     )
     if request_id is None:
         return []
-    text = f"Replacement for service request SR-{request_id:05d}, free of charge"
+    text = _(
+        "Replacement for service request %(reference)s, free of charge",
+        reference=f"SR-{request_id:05d}",
+    )
     link = url_for("service.detail", request_id=request_id) if may_see(viewer, request_id) else None
     return [(text, link)]
