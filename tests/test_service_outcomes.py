@@ -24,8 +24,7 @@ from portal.service import measures, promises, recompute, settings, workflow
 from portal.service.models import ServiceHoliday, ServiceRequest
 
 from .support import soup
-from .test_service import text_of
-from .test_service import opened, user
+from .test_service import opened, text_of, user
 
 H = 3600
 MONDAY = datetime(2026, 11, 30, 7, tzinfo=UTC)  # Mon 08:00 Berlin
@@ -247,6 +246,25 @@ def test_a_save_while_the_rewrite_runs_queues_another(app, demo):
         assert waiting(app) == [recompute.JOB, recompute.JOB]
         assert jobs.drain(app) >= 2
         assert recompute.status().outcome == "ok" and waiting(app) == []
+
+
+def test_a_queue_that_is_down_is_said_on_the_page_and_the_next_save_queues_again(
+    app, demo, login_as
+):
+    queue = jobs.queue_of(app)
+    queue.error = "PORTAL_REDIS_URL redis://nowhere is not reachable."  # what a bad URL gives
+    admin = login_as("admin@vendor.test")
+    page = "/service/settings"
+    added = admin.post(page + "/holidays", {"day": "2026-12-01", "name": "Plant day"}, page=page)
+    assert added.status_code == 303  # the holiday is kept all the same
+    shown = soup(admin.get(page)).select_one("#recompute-status").get_text()
+    assert "failed: The job queue could not be reached." in shown
+    queue.error = None
+    assert admin.post(page, {"timezone": "Europe/Berlin", **WEEK}).status_code == 303
+    assert waiting(app) == [recompute.JOB]
+    jobs.drain(app)
+    with app.app_context():
+        assert recompute.status().outcome == "ok"
 
 
 def test_the_job_rewrites_every_final_request_in_batches(app, demo):

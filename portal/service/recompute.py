@@ -36,7 +36,9 @@ def mark_pending(now: datetime | None = None) -> bool:
     """In the transaction of the change: note that a rewrite is due. True when a job
     must be queued after the commit, False when one is waiting already."""
     now = now or utcnow()
-    row = db.session.get(ScheduledRun, JOB, with_for_update=True)
+    # Locked and read afresh: a job starting now waits for this commit, or this save
+    # sees that it started (and queues another).
+    row = db.session.get(ScheduledRun, JOB, with_for_update=True, populate_existing=True)
     if row is None:
         db.session.add(ScheduledRun(task_name=JOB, started_at=now, outcome="queued"))
         return True
@@ -101,9 +103,7 @@ def _finish() -> None:
     """The run is done; a save during it made the row "queued" again, and that next
     job must still show as waiting."""
     db.session.execute(
-        update(ScheduledRun)
-        .where(ScheduledRun.task_name == JOB)
-        .values(finished_at=utcnow())
+        update(ScheduledRun).where(ScheduledRun.task_name == JOB).values(finished_at=utcnow())
     )
     db.session.execute(
         update(ScheduledRun)
