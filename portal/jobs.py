@@ -201,6 +201,13 @@ def _send_service_promise_alerts():
     return alerts.send_promise_alerts(utcnow())
 
 
+def _recompute_service_outcomes():
+    """The kept promise outcomes of final service requests, after the calendar changed."""
+    from portal.service import recompute
+
+    return recompute.run()
+
+
 def _refresh_relationships():
     """Today's relationship snapshot of every account; red episodes alert their managers."""
     from portal.relationship import snapshots
@@ -282,6 +289,12 @@ def jobs_of(config) -> list[Job]:
             "and tells the owner and the account manager of a breach, once each.",
             _send_service_promise_alerts,
             Every("*/5"),
+        ),
+        Job(
+            "recompute_service_outcomes",
+            "Rewrites the kept promise outcomes of resolved and closed service requests "
+            "after the working hours, holidays or promised times changed (queued by the save).",
+            _recompute_service_outcomes,
         ),
         Job(
             "purge_worker_records",

@@ -1,7 +1,9 @@
 """The kept final answer of the promise clock on resolved and closed requests: written
 from the events by the same clock every page uses, cleared when a request is reopened,
 rewritten when the targets change, backfilled for all (what migration 0022 runs), and
-the measures read from it equal the measures computed by the clock.
+the measures read from it equal the measures computed by the clock. A change of the
+calendar, holidays or targets commits at once and queues one rewrite job
+(portal.service.recompute); the kept answers follow when the job has run.
 
 The calendar is the default: Europe/Berlin, Monday to Friday 08:00-17:00. Mon 30 Nov
 2026 08:00 Berlin is 07:00 UTC. High priority promises a first answer within 4 working
@@ -10,15 +12,19 @@ hours and a resolution within 24; urgent 2 and 8.
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
+from portal import jobs
+from portal.background.models import ScheduledRun
 from portal.extensions import db
-from portal.service import measures, promises, settings, workflow
-from portal.service.models import ServiceRequest
+from portal.service import measures, promises, recompute, settings, workflow
+from portal.service.models import ServiceHoliday, ServiceRequest
 
-from .test_service import opened, user
+from .support import soup
+from .test_service import opened, text_of, user
 
 H = 3600
 MONDAY = datetime(2026, 11, 30, 7, tzinfo=UTC)  # Mon 08:00 Berlin
@@ -27,6 +33,10 @@ MONDAY = datetime(2026, 11, 30, 7, tzinfo=UTC)  # Mon 08:00 Berlin
 def kept(request: ServiceRequest) -> dict:
     db.session.refresh(request)
     return {name: getattr(request, name) for name in promises.CLEARED}
+
+
+def get(request_id: int) -> ServiceRequest:
+    return db.session.get(ServiceRequest, request_id)
 
 
 def clock(request: ServiceRequest, now: datetime) -> dict:
@@ -112,8 +122,185 @@ def test_new_targets_rewrite_the_kept_answers_of_that_account(app, demo, ids):
         settings.set_account_target(
             user("admin@vendor.test"), ids["acme"], priority="high", response="1", resolution="1"
         )
+        assert kept(request)["response_outcome"] == "met"  # the save only queued the rewrite
+        assert waiting(app) == [recompute.JOB]
+        jobs.drain(app)
         assert kept(request)["response_outcome"] == "breached"
         assert kept(request) == clock(request, MONDAY + timedelta(days=5))
+
+
+def waiting(app) -> list[str]:
+    """The rewrite jobs waiting in the queue (the outbox's nudges left out)."""
+    return [t.name for t in jobs.queue_of(app).huey.pending() if t.name == recompute.JOB]
+
+
+WEEK = {f"day{d}_start": "08:00" for d in range(5)} | {f"day{d}_end": "17:00" for d in range(5)}
+WEEK |= {f"day{d}_{edge}": "" for d in (5, 6) for edge in ("start", "end")}
+
+
+def _resolved_over_three_days():
+    """High priority, opened Mon 08:00, answered Mon 09:00, resolved Wed 10:00 (Berlin):
+    9 h on Monday, 9 on Tuesday, 2 on Wednesday = 20 working hours to resolve."""
+    request = opened(now=MONDAY)
+    service = user("service@vendor.test")
+    workflow.change_status(service, request, "in_progress", now=MONDAY + timedelta(hours=1))
+    workflow.change_status(service, request, "resolved",
+                           now=MONDAY + timedelta(days=2, hours=2), resolution="Seal.")  # fmt: skip
+    return request
+
+
+def test_a_holiday_queues_one_rewrite_that_takes_that_day_out_of_the_kept_answer(
+    app, demo, login_as
+):
+    with app.app_context():
+        rid = _resolved_over_three_days().id
+        before = {
+            "response_outcome": "met",
+            "response_seconds": 1 * H,
+            "resolution_outcome": "met",
+            "resolution_seconds": 20 * H,
+        }
+        assert kept(get(rid)) == before
+    admin = login_as("admin@vendor.test")
+    page = "/service/settings"
+    assert soup(admin.get(page)).select_one("#recompute-status") is None  # never ran
+    added = admin.post(page + "/holidays", {"day": "2026-12-01", "name": "Plant day"}, page=page)
+    assert added.status_code == 303
+    # Saved and committed at once, the kept answer untouched, one job waiting ...
+    with app.app_context():
+        assert db.session.scalar(select(ServiceHoliday.name)) == "Plant day"
+        assert kept(get(rid)) == before
+        assert waiting(app) == [recompute.JOB]
+    shown = soup(admin.get(page)).select_one("#recompute-status").get_text()
+    assert "are being recomputed" in shown and "Last recomputed" not in shown
+    # ... and saving the hours twice more while it waits queues nothing more.
+    for _ in range(2):
+        assert admin.post(page, {"timezone": "Europe/Berlin", **WEEK}).status_code == 303
+    assert waiting(app) == [recompute.JOB]
+    assert jobs.drain(app) >= 1
+    with app.app_context():
+        # Tuesday 1 Dec is a holiday now: its 9 working hours no longer count.
+        assert kept(get(rid)) == before | {"resolution_seconds": 11 * H}
+        assert kept(get(rid)) == clock(get(rid), MONDAY + timedelta(days=30))
+        run = db.session.get(ScheduledRun, recompute.JOB)
+        assert run.outcome == "ok" and run.finished_at is not None
+    assert waiting(app) == []
+    shown = soup(admin.get(page)).select_one("#recompute-status").get_text()
+    assert "were last recomputed" in shown
+    # Removing the holiday queues the rewrite back to 20 h.
+    with app.app_context():
+        holiday_id = db.session.scalar(select(ServiceHoliday.id))
+    removed = admin.post(f"{page}/holidays/{holiday_id}/delete", page=page)
+    assert removed.status_code == 303 and waiting(app) == [recompute.JOB]
+    jobs.drain(app)
+    with app.app_context():
+        assert kept(get(rid)) == before
+
+
+def test_bad_calendar_input_saves_nothing_and_queues_nothing(app, demo, login_as):
+    with app.app_context():
+        rid = _resolved_over_three_days().id
+        kept_before = kept(get(rid))
+    admin = login_as("admin@vendor.test")
+    page = "/service/settings"
+    for fields in (
+        {"timezone": "Mars/Olympus"},
+        {"timezone": "Asia/Tokyo", "day0_end": "07:00"},
+        {"timezone": "Asia/Tokyo", "day2_start": "9"},
+    ):
+        bad = admin.post(page, {**WEEK, **fields})
+        assert bad.status_code == 422, fields
+    bad = admin.post(page + "/holidays", {"day": "1.12.2026", "name": "X"}, page=page)
+    assert bad.status_code == 422
+    bad = admin.post(
+        page + "/holidays/import",
+        {"upload": (io.BytesIO(b"2026-12-01,Plant day\n2026-13-01,No\n"), "h.csv")},
+        page=page,
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 422 and "Nothing was imported" in text_of(bad)
+    assert waiting(app) == []
+    with app.app_context():
+        assert promises.calendar().zone.key == "Europe/Berlin"
+        assert db.session.scalar(select(ServiceHoliday.id)) is None
+        assert db.session.get(ScheduledRun, recompute.JOB) is None
+        assert kept(get(rid)) == kept_before
+
+
+def test_a_save_while_the_rewrite_runs_queues_another(app, demo):
+    """The running job may have read the calendar before the save: one more must follow,
+    and the first one finishing must not hide that it waits."""
+    with app.app_context():
+        _resolved_over_three_days()
+        admin = user("admin@vendor.test")
+        settings.add_holiday(admin, day="2026-12-24", name="Christmas Eve")
+        assert waiting(app) == [recompute.JOB]
+        recompute._start()  # what the job commits first, before it reads the calendar
+        settings.add_holiday(admin, day="2026-12-01", name="Plant day")
+        assert waiting(app) == [recompute.JOB, recompute.JOB]
+        recompute._finish()  # the first run ends after that save
+        run = recompute.status()
+        assert run.outcome == "queued" and run.finished_at is not None
+        # While the second waits, a third save queues nothing more.
+        settings.add_holiday(admin, day="2026-12-31", name="New Year's Eve")
+        assert waiting(app) == [recompute.JOB, recompute.JOB]
+        assert jobs.drain(app) >= 2
+        assert recompute.status().outcome == "ok" and waiting(app) == []
+
+
+def test_a_rewrite_queued_long_ago_and_never_run_is_queued_again(app, demo):
+    """A job lost from the queue (Redis restarted) must not hold every later save back."""
+    with app.app_context():
+        admin = user("admin@vendor.test")
+        settings.add_holiday(admin, day="2026-12-24", name="Christmas Eve")
+        assert waiting(app) == [recompute.JOB]
+        jobs.queue_of(app).huey.flush()  # the queue lost it
+        settings.add_holiday(admin, day="2026-12-31", name="New Year's Eve")
+        assert waiting(app) == []  # queued a moment ago: still trusted
+        run = recompute.status()
+        run.started_at -= recompute.LOST_AFTER + timedelta(minutes=1)
+        db.session.commit()
+        settings.add_holiday(admin, day="2026-12-01", name="Plant day")
+        assert waiting(app) == [recompute.JOB]
+        assert jobs.drain(app) >= 1
+        assert recompute.status().outcome == "ok"
+
+
+def test_a_queue_that_is_down_is_said_on_the_page_and_the_next_save_queues_again(
+    app, demo, login_as
+):
+    queue = jobs.queue_of(app)
+    queue.error = "PORTAL_REDIS_URL redis://nowhere is not reachable."  # what a bad URL gives
+    admin = login_as("admin@vendor.test")
+    page = "/service/settings"
+    added = admin.post(page + "/holidays", {"day": "2026-12-01", "name": "Plant day"}, page=page)
+    assert added.status_code == 303  # the holiday is kept all the same
+    shown = soup(admin.get(page)).select_one("#recompute-status").get_text()
+    assert "failed: The job queue could not be reached." in shown
+    queue.error = None
+    assert admin.post(page, {"timezone": "Europe/Berlin", **WEEK}).status_code == 303
+    assert waiting(app) == [recompute.JOB]
+    jobs.drain(app)
+    with app.app_context():
+        assert recompute.status().outcome == "ok"
+
+
+def test_the_job_rewrites_every_final_request_in_batches(app, demo):
+    with app.app_context():
+        _requests_in_every_state()
+        db.session.add(ServiceHoliday(day=MONDAY.date() + timedelta(days=1), name="Plant day"))
+        db.session.commit()
+        requests = list(db.session.scalars(select(ServiceRequest).order_by(ServiceRequest.id)))
+        final = [r for r in requests if r.status in promises.FINAL]
+        assert len(final) == 3
+        before = {r.id: kept(r) for r in final}
+        assert recompute.run(batch=2) == len(final)  # two batches, a commit after each
+        assert any(kept(r) != before[r.id] for r in final)  # the holiday counts now
+        states = promises.promises_for(final, datetime.now(UTC) + timedelta(days=400))
+        for request in final:
+            assert kept(request) == promises.outcome_of(states[request.id]), request.reference
+        assert all(kept(r) == dict.fromkeys(promises.CLEARED) for r in requests if r.is_open)
+        assert recompute.status().outcome == "ok"
 
 
 def _requests_in_every_state() -> None:

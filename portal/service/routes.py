@@ -19,7 +19,7 @@ from portal.ordering import order_page
 from portal.params import database_int
 from portal.security import requires
 
-from . import complaints, promises, reading, settings, workflow
+from . import complaints, promises, reading, recompute, settings, workflow
 from .forms import (
     WEEKDAY_FIELDS,
     ActionForm,
@@ -558,6 +558,7 @@ def _settings_page(code: int = 200, **forms):
         defaults=promises.default_targets(),
         priorities=PRIORITIES,
         delete_form=ActionForm(),
+        recompute=recompute.status(),
     )
 
 
