@@ -14,7 +14,6 @@ from flask_login import login_user
 from sqlalchemy import event, select
 
 from portal.accounts.models import AuthSession, User
-from portal.audit import service as audit
 from portal.demo import CUSTOMER_LOGINS, DEMO_PASSWORD, VENDOR_STAFF
 from portal.extensions import db, utcnow
 from portal.ideas.models import Idea

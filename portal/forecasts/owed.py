@@ -43,9 +43,7 @@ def unanswered_versions(account_ids: Iterable[int] | None) -> list[UnansweredVer
             ForecastVersion.published_at,
         )
         .where(
-            ForecastVersion.id.in_(
-                latest_versions(accounts)
-            ),
+            ForecastVersion.id.in_(latest_versions(accounts)),
             ~exists().where(ForecastCommit.version_id == ForecastVersion.id),
         )
         .order_by(ForecastVersion.published_at)

@@ -159,8 +159,10 @@ def lines_due(today: date, limit: int) -> Section:
         Section(
             "lines",
             _("Lines due or late"),
-            _("Nothing owed: no promised line falls due in the next %(days)s days.",
-              days=desk_owed.AT_RISK_DAYS),
+            _(
+                "Nothing owed: no promised line falls due in the next %(days)s days.",
+                days=desk_owed.AT_RISK_DAYS,
+            ),
             url_for("fulfilment.inbox", view="in_progress"),
             _("Confirmed orders not yet shipped"),
         ),

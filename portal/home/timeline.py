@@ -17,7 +17,18 @@ from datetime import date, datetime
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import Date, Integer, String, cast, func, literal, null, select, union_all
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 
 from portal.accounts.models import User
 from portal.extensions import db
@@ -46,15 +57,16 @@ class Happening:
 
 
 def _row(at, kind, ref, label, note=None, on_date=None, amount=None):
-    """One branch's columns, in the order every branch of the union gives them."""
+    """One branch's columns, in the order every branch of the union gives them. Types
+    are only coerced, never cast in SQL (SQLite would turn a date into a number)."""
     return (
         at.label("at"),
-        (kind if not isinstance(kind, str) else literal(kind, String)).label("kind"),
-        cast(ref, Integer).label("ref"),
-        cast(label, String).label("label"),
-        cast(note if note is not None else null(), String).label("note"),
-        cast(on_date if on_date is not None else null(), Date).label("on_date"),
-        cast(amount if amount is not None else null(), Integer).label("amount"),
+        (literal_column(f"'{kind}'", String) if isinstance(kind, str) else kind).label("kind"),
+        type_coerce(ref, Integer).label("ref"),
+        type_coerce(label, String).label("label"),
+        type_coerce(note if note is not None else null(), String).label("note"),
+        type_coerce(on_date if on_date is not None else null(), Date).label("on_date"),
+        type_coerce(amount if amount is not None else null(), Integer).label("amount"),
     )
 
 
@@ -145,17 +157,22 @@ def _branches(account_id: int) -> list:
         .where(Plan.account_id == account_id, PlanAcknowledgement.user_id.in_(vendor_staff))
         .group_by(Plan.id, PlanRevision.id, PlanRevision.title, PlanRevision.number)
     )
-    forecasts = select(
-        *_row(
-            ForecastEvent.at,
-            ForecastEvent.kind,
-            ForecastEvent.version_id,
-            ForecastEvent.after,
+    # A version answered in several sittings is answered once, at the latest.
+    forecasts = (
+        select(
+            *_row(
+                func.max(ForecastEvent.at),
+                ForecastEvent.kind,
+                ForecastEvent.version_id,
+                ForecastEvent.after,
+            )
         )
-    ).where(
-        ForecastEvent.account_id == account_id,
-        ForecastEvent.kind.in_(("published", "committed")),
-        ForecastEvent.version_id.is_not(None),
+        .where(
+            ForecastEvent.account_id == account_id,
+            ForecastEvent.kind.in_(("published", "committed")),
+            ForecastEvent.version_id.is_not(None),
+        )
+        .group_by(ForecastEvent.version_id, ForecastEvent.kind, ForecastEvent.after)
     )
     reviews = select(
         *_row(
@@ -165,9 +182,7 @@ def _branches(account_id: int) -> list:
             cast(RelationshipReview.id, String),
             on_date=RelationshipReview.period_end,
         )
-    ).where(
-        RelationshipReview.account_id == account_id, RelationshipReview.shared_at.is_not(None)
-    )
+    ).where(RelationshipReview.account_id == account_id, RelationshipReview.shared_at.is_not(None))
     return [
         orders,
         moved,
@@ -219,9 +234,11 @@ def _happening(row) -> Happening:
 
 def _describe(kind, ref, label, note, on_date, amount) -> tuple[str, str]:
     """What a person reads for one row, and where it leads."""
-    order = url_for("ordering.order", number=label) if kind in (
-        *ORDER_KINDS, *GOODS_KINDS, "promise_changed"
-    ) else ""
+    order = (
+        url_for("ordering.order", number=label)
+        if kind in (*ORDER_KINDS, *GOODS_KINDS, "promise_changed")
+        else ""
+    )
     if kind == "placed":
         return _("Order %(number)s placed (PO %(po)s)", number=label, po=note), order
     if kind == "approved":
