@@ -20,6 +20,7 @@ from portal.extensions import db, utcnow
 from portal.home import duties
 from portal.ideas.models import Idea
 from portal.ordering.models import Order, OrderEvent, OrderLine
+from portal.service.models import ServiceRequest
 
 from .support import soup
 
@@ -208,6 +209,36 @@ def test_an_empty_list_says_what_nothing_means(app, login_as):
     assert page.select_one("#owed-waiting .empty").get_text() == (
         "Nothing owed: no order waits for confirmation."
     )
+
+
+def test_service_sees_open_requests_past_their_promise_first(app, login_as):
+    now = utcnow()
+    with app.app_context():
+        acme = account("C-10001")
+        for title, opened in (
+            ("Opened just now", now),
+            ("Opened a month ago", now - timedelta(days=30)),
+        ):
+            db.session.add(
+                ServiceRequest(
+                    account_id=acme.id,
+                    kind="installation",
+                    priority="normal",
+                    title=title,
+                    status="new",
+                    opened_at=opened,
+                    last_activity_at=opened,
+                )
+            )
+        db.session.commit()
+    page = soup(login_as("service@vendor.test").get("/"))
+    rows = cells(page.select_one("#owed-requests"))
+    assert [row[2].split(" ", 1)[1].split(" ·")[0] for row in rows] == [
+        "Opened a month ago",
+        "Opened just now",
+    ]
+    assert "Overdue" in rows[0][0] and "promise passed" in rows[0][0]
+    assert "Overdue" not in rows[1][0] and "first answer" in rows[1][2]
 
 
 def test_service_with_no_open_request_is_told_so(login_as):

@@ -31,10 +31,20 @@ PSEUDO_PAGES = [
     # from the services: availability, line problems, not yet translated).
     ("buyer@acme.test", "/order", "header, main .page-head, .quick-order", 200),
     # Home, cart, checkout, order page: only the layout around them so far.
-    ("buyer@acme.test", "/", "header", 200),
+    ("buyer@acme.test", "/", "header, #relationship-timeline", 200),
+    # What each vendor role owes (the portfolio's rows are relationship's own texts).
+    ("planner@vendor.test", "/", "header, main", 200),
+    ("fulfilment@vendor.test", "/", "header, main", 200),
+    ("engineer@vendor.test", "/", "header, main", 200),
+    ("service@vendor.test", "/", "header, main", 200),
     ("buyer@acme.test", "/cart", "header", 200),
     ("buyer@acme.test", "/orders", "header", 200),
-    ("manager@vendor.test", "/", "header", 200),
+    (
+        "manager@vendor.test",
+        "/",
+        "header, main .page-head, #home-portfolio .section-head, #home-portfolio thead",
+        200,
+    ),
 ]
 ATTRIBUTES = ("aria-label", "title", "placeholder", "alt")
 

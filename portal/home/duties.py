@@ -341,7 +341,13 @@ def _name_accounts(sections: list[Section]) -> None:
 def due_text(duty: Duty, today: date) -> str:
     """'3 days overdue', 'due today', 'in 2 days' beside the date."""
     if duty.due is None:
-        return _("waiting since %(day)s", day=day(duty.since)) if duty.since else ""
+        if not duty.since:
+            return ""
+        if duty.state == "overdue":  # a service clock past its promise has no due time left
+            return _("promise passed; open since %(day)s", day=day(duty.since))
+        if duty.state == "paused":
+            return _("clock paused; open since %(day)s", day=day(duty.since))
+        return _("waiting since %(day)s", day=day(duty.since))
     days = (duty.due - today).days
     if days < 0:
         return ngettext("%(num)d day late", "%(num)d days late", -days)
