@@ -12,7 +12,7 @@ one account's id (the tenant): a page of the timeline is a LIMIT/OFFSET of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from flask import url_for
 from flask_babel import gettext as _
@@ -225,8 +225,6 @@ def _happening(row) -> Happening:
     if isinstance(at, str):  # SQLite, for max()/min() of a stored timestamp
         at = datetime.fromisoformat(at)
     if at.tzinfo is None:
-        from datetime import UTC
-
         at = at.replace(tzinfo=UTC)
     text, link = _describe(kind, ref, label, note, on_date, amount)
     return Happening(at, kind, text, link)
