@@ -25,7 +25,7 @@ def test_sign_in_lands_on_the_home_page_of_the_role(browser_like, demo):
     assert home.h1.get_text(strip=True) == "Acme Industrial"
     vendor = Browserless(browser_like.client.application.test_client())
     vendor.login("manager@vendor.test")
-    assert soup(vendor.client.get("/")).h1.get_text(strip=True) == "Accounts you manage"
+    assert soup(vendor.client.get("/")).h1.get_text(strip=True) == "What you owe"
 
 
 def test_email_is_matched_regardless_of_case_and_spaces(browser_like, demo):

@@ -126,10 +126,12 @@ def test_current_page_is_marked_for_assistive_technology(login_as):
 
 def test_account_manager_home_lists_only_their_accounts(login_as):
     page = soup(login_as("manager@vendor.test").client.get("/"))
-    names = [row.select("td")[1].get_text() for row in page.select("tbody tr")]
+    rows = page.select("#home-portfolio tbody tr")
+    names = sorted(row.select("td")[1].a.get_text() for row in rows)
     assert names == ["Acme Industrial", "Globex Manufacturing"]
     page = soup(login_as("manager2@vendor.test").client.get("/"))
-    names = [row.select("td")[1].get_text() for row in page.select("tbody tr")]
+    rows = page.select("#home-portfolio tbody tr")
+    names = sorted(row.select("td")[1].a.get_text() for row in rows)
     assert names == ["Initech Systems", "Umbrella Process Labs"]
 
 

@@ -36,9 +36,19 @@ PSEUDO_PAGES = [
     # The quick order's pad and paste form (its checked lines are checked in Chromium:
     # tests/browser/test_languages.py).
     ("buyer@acme.test", "/order", "header, main .page-head, .quick-order", 200),
-    # Home: only the layout around it so far.
-    ("buyer@acme.test", "/", "header", 200),
-    ("manager@vendor.test", "/", "header", 200),
+    # Home: the buyer's timeline; what each vendor role owes (the portfolio's rows are
+    # relationship's own texts).
+    ("buyer@acme.test", "/", "header, #relationship-timeline", 200),
+    ("planner@vendor.test", "/", "header, main", 200),
+    ("fulfilment@vendor.test", "/", "header, main", 200),
+    ("engineer@vendor.test", "/", "header, main", 200),
+    ("service@vendor.test", "/", "header, main", 200),
+    (
+        "manager@vendor.test",
+        "/",
+        "header, main .page-head, #home-portfolio .section-head, #home-portfolio thead",
+        200,
+    ),
     # The order path: cart, checkout, the order list with its filters, one order with
     # its lines, promises, shipments and timeline, and its print view (the same page).
     ("buyer@acme.test", "/cart", "header, main", 200),

@@ -28,10 +28,13 @@ class UnansweredVersion:
     published_at: datetime | None
 
 
-def unanswered_versions(account_ids: Iterable[int]) -> list[UnansweredVersion]:
+def unanswered_versions(account_ids: Iterable[int] | None) -> list[UnansweredVersion]:
     """Each account's latest published version when the planners have committed nothing
-    against it yet (an older version is answered by answering the latest)."""
-    ids = list(account_ids)
+    against it yet (an older version is answered by answering the latest); `account_ids`
+    None: every account's (the planners' home page)."""
+    accounts = select(CustomerAccount.id)
+    if account_ids is not None:
+        accounts = accounts.where(CustomerAccount.id.in_(list(account_ids)))
     rows = db.session.execute(
         select(
             ForecastVersion.account_id,
@@ -40,9 +43,7 @@ def unanswered_versions(account_ids: Iterable[int]) -> list[UnansweredVersion]:
             ForecastVersion.published_at,
         )
         .where(
-            ForecastVersion.id.in_(
-                latest_versions(select(CustomerAccount.id).where(CustomerAccount.id.in_(ids)))
-            ),
+            ForecastVersion.id.in_(latest_versions(accounts)),
             ~exists().where(ForecastCommit.version_id == ForecastVersion.id),
         )
         .order_by(ForecastVersion.published_at)

@@ -51,31 +51,39 @@ class OpenLine:
         return self.first_promised_on is not None and self.promised_on != self.first_promised_on
 
 
-def waiting_orders(account_ids: Iterable[int]) -> list[WaitingOrder]:
-    """Orders placed and not yet confirmed by the desk, oldest first (one statement)."""
-    rows = db.session.execute(
+def waiting_orders(account_ids: Iterable[int] | None) -> list[WaitingOrder]:
+    """Orders placed and not yet confirmed by the desk, oldest first (one statement);
+    `account_ids` None: every account's (the desk's home page)."""
+    query = (
         select(
             Order.account_id, Order.number, Order.placed_at, Order.requested_date, Order.po_number
         )
-        .where(Order.account_id.in_(list(account_ids)), Order.status == "placed")
+        .where(Order.status == "placed")
         .order_by(Order.placed_at, Order.id)
     )
+    if account_ids is not None:
+        query = query.where(Order.account_id.in_(list(account_ids)))
+    rows = db.session.execute(query)
     return [WaitingOrder(*row) for row in rows]
 
 
-def open_lines(account_ids: Iterable[int], today: date) -> list[OpenLine]:
+def open_lines(
+    account_ids: Iterable[int] | None, today: date, *, changed: bool = True
+) -> list[OpenLine]:
     """Confirmed lines whose promise is still to be kept and that are late, at risk, or
     whose promise was moved; nearest promise first (one statement).
 
     Still to be kept: not yet shipped (accounts measured on shipment) or not yet
-    delivered (measured on delivery), less what was cancelled.
+    delivered (measured on delivery), less what was cancelled. `account_ids` None:
+    every account's; `changed` False leaves out moved promises not yet due or late.
     """
     done = case(
         (CustomerAccount.promise_basis == "shipment", OrderLine.shipped_quantity),
         else_=OrderLine.delivered_quantity,
     )
     outstanding = OrderLine.quantity - OrderLine.cancelled_quantity - done
-    rows = db.session.execute(
+    due_soon = OrderLine.promised_on <= today + timedelta(days=AT_RISK_DAYS)
+    query = (
         select(
             Order.account_id,
             Order.number,
@@ -89,13 +97,16 @@ def open_lines(account_ids: Iterable[int], today: date) -> list[OpenLine]:
         .join(Order, OrderLine.order_id == Order.id)
         .join(CustomerAccount, CustomerAccount.id == Order.account_id)
         .where(
-            Order.account_id.in_(list(account_ids)),
             OrderLine.status == "confirmed",
             OrderLine.promised_on.is_not(None),
             outstanding > 0,
-            (OrderLine.promised_on <= today + timedelta(days=AT_RISK_DAYS))
-            | (OrderLine.promised_on != OrderLine.first_promised_on),
+            (due_soon | (OrderLine.promised_on != OrderLine.first_promised_on))
+            if changed
+            else due_soon,
         )
         .order_by(OrderLine.promised_on, Order.number, OrderLine.line_no)
     )
+    if account_ids is not None:
+        query = query.where(Order.account_id.in_(list(account_ids)))
+    rows = db.session.execute(query)
     return [OpenLine(*row) for row in rows]

@@ -1,35 +1,47 @@
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import text
 
 from portal.extensions import db, utcnow
+from portal.htmx import is_htmx, render_page
+from portal.params import optional_database_int
 from portal.reviews import ratings
 from portal.security import public
 
-from . import service
+from . import duties, service, timeline
 
 bp = Blueprint("home", __name__)
 
 
 @bp.get("/")
 def index():
-    """Each side's own home page."""
+    """Each side's own home page: vendor staff what they owe, by role; customers what
+    passed between the two companies (`?page=N` of the timeline; htmx asks for the
+    next page's rows alone)."""
+    now = utcnow()
     if current_user.is_vendor_staff:
-        title, rows = service.accounts_overview(current_user)
         return render_template(
             "home/vendor.html",
-            title=title,
-            rows=rows,
-            waiting=sum(row.waiting_orders for row in rows),
-            window=service.PROMISE_WINDOW_DAYS,
+            home=duties.vendor_home(current_user, now),
+            today=now.date(),
+            due_text=duties.due_text,
+            health=duties.HEALTH,
         )
+    page = request.args.get("page", 1, type=optional_database_int) or 1
+    happenings, older = timeline.timeline(current_user.account_id, page=page)
+    if is_htmx():
+        return render_page("home/customer.html", "timeline_page", happenings=happenings,
+                           older=older, page=page)  # fmt: skip
     account = current_user.account
     service.load_account_manager(account)
-    return render_template(
+    return render_page(
         "home/customer.html",
+        "timeline_page",
         account=account,
-        ask_rating=ratings.should_ask(current_user, utcnow().date()),
-        events=service.customer_activity(current_user),
+        ask_rating=ratings.should_ask(current_user, now.date()),
+        happenings=happenings,
+        older=older,
+        page=page,
         orders=service.recent_orders(current_user),
         kept=service.promises_kept(current_user),
     )

@@ -31,10 +31,11 @@ class AwaitingAnswer:
     assignee: str | None
 
 
-def awaiting_answer(account_ids: Iterable[int]) -> list[AwaitingAnswer]:
-    """The customers' suggestions without the vendor's first answer, nearest due first."""
+def awaiting_answer(account_ids: Iterable[int] | None) -> list[AwaitingAnswer]:
+    """The customers' suggestions without the vendor's first answer, nearest due first;
+    `account_ids` None: every account's (the engineers' home page)."""
     assignee = aliased(User)
-    rows = db.session.execute(
+    query = (
         select(
             Idea.account_id,
             Idea.id,
@@ -45,13 +46,15 @@ def awaiting_answer(account_ids: Iterable[int]) -> list[AwaitingAnswer]:
         )
         .outerjoin(assignee, assignee.id == Idea.assignee_id)
         .where(
-            Idea.account_id.in_(list(account_ids)),
             Idea.direction == "customer",
             Idea.status.in_(OPEN_STATUSES),
             Idea.first_answered_at.is_(None),
         )
         .order_by(Idea.answer_due_on, Idea.id)
     )
+    if account_ids is not None:
+        query = query.where(Idea.account_id.in_(list(account_ids)))
+    rows = db.session.execute(query)
     return [
         AwaitingAnswer(account_id, idea_id, f"S-{idea_id:05d}", title, submitted, due, name)
         for account_id, idea_id, title, submitted, due, name in rows

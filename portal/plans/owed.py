@@ -25,14 +25,14 @@ class UnseenPlan:
     effective_from: date
 
 
-def unacknowledged_customer_plans(account_ids: Iterable[int]) -> list[UnseenPlan]:
+def unacknowledged_customer_plans(account_ids: Iterable[int] | None) -> list[UnseenPlan]:
     """Active plans the accounts shared whose current revision no vendor staff has seen,
-    soonest in effect first."""
+    soonest in effect first; `account_ids` None: every account's (the planners' home)."""
     seen_by_vendor = exists().where(
         PlanAcknowledgement.revision_id == PlanRevision.id,
         PlanAcknowledgement.user_id.in_(select(User.id).where(User.account_id.is_(None))),
     )
-    rows = db.session.execute(
+    query = (
         select(
             Plan.account_id,
             Plan.id,
@@ -45,13 +45,15 @@ def unacknowledged_customer_plans(account_ids: Iterable[int]) -> list[UnseenPlan
             and_(PlanRevision.plan_id == Plan.id, PlanRevision.number == Plan.revision_number),
         )
         .where(
-            Plan.account_id.in_(list(account_ids)),
             Plan.side == "customer",
             Plan.status == "active",
             ~seen_by_vendor,
         )
         .order_by(PlanRevision.effective_from, Plan.id)
     )
+    if account_ids is not None:
+        query = query.where(Plan.account_id.in_(list(account_ids)))
+    rows = db.session.execute(query)
     return [
         UnseenPlan(account_id, plan_id, f"PL-{plan_id:05d}", title, published, effective)
         for account_id, plan_id, title, published, effective in rows

@@ -37,19 +37,18 @@ class OpenRequest:
     due_at: datetime | None
 
 
-def open_requests(account_ids: Iterable[int], now: datetime) -> list[OpenRequest]:
-    """The accounts' open requests with their clocks, nearest due first."""
-    requests = list(
-        db.session.scalars(
-            select(ServiceRequest)
-            .options(joinedload(ServiceRequest.owner))
-            .where(
-                ServiceRequest.account_id.in_(list(account_ids)),
-                ServiceRequest.status.in_(OPEN_STATUSES),
-            )
-            .order_by(ServiceRequest.opened_at)
-        )
+def open_requests(account_ids: Iterable[int] | None, now: datetime) -> list[OpenRequest]:
+    """The accounts' open requests with their clocks, oldest opened first; `account_ids`
+    None: every account's (the service desk's home page)."""
+    query = (
+        select(ServiceRequest)
+        .options(joinedload(ServiceRequest.owner))
+        .where(ServiceRequest.status.in_(OPEN_STATUSES))
+        .order_by(ServiceRequest.opened_at)
     )
+    if account_ids is not None:
+        query = query.where(ServiceRequest.account_id.in_(list(account_ids)))
+    requests = list(db.session.scalars(query))
     clocks = promises.promises_for(requests, now) if requests else {}
     found = []
     for request in requests:

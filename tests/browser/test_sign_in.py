@@ -15,7 +15,8 @@ def test_buyer_signs_in_and_lands_on_the_customer_home(page, console_errors):
 
 def test_vendor_admin_signs_in_and_sees_all_accounts(page, console_errors):
     sign_in(page, "admin@vendor.test")
-    expect(page.get_by_role("heading", level=1)).to_have_text("All customer accounts")
+    expect(page.get_by_role("heading", level=1)).to_have_text("What you owe")
+    expect(page.get_by_role("heading", level=2, name="Every account")).to_be_visible()
     nav = page.get_by_role("navigation", name="Main")
     for label in ("Home", "Catalog", "Orders", "Accounts"):
         expect(nav.get_by_role("link", name=label)).to_be_visible()
@@ -65,7 +66,7 @@ def test_keyboard_alone_signs_in(page):
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Sign in")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Accounts you manage")
+    expect(page.get_by_role("heading", level=1)).to_have_text("What you owe")
 
 
 def test_sign_out_from_the_user_menu_ends_the_session(page):

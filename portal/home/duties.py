@@ -1,0 +1,358 @@
+"""The vendor's home: what each person owes, by role, nearest promise first.
+
+Each area says what it owes through its public `owed` functions (the same ones the
+contact area's "everything promised to one account" reads); called for every account
+at once here. The lists are bounded by what is owed now (orders not yet confirmed,
+lines due within days or late, unanswered suggestions, open requests), not by history,
+so they are read whole and cut in Python: the count behind "N more" is exact.
+
+- planner: forecast versions not answered, customers' plans not acknowledged;
+- fulfilment: orders waiting for confirmation, lines due or late;
+- engineer: suggestions waiting for their first answer;
+- service: open service requests by their clock;
+- account manager (vendor admin: every account): the portfolio, worst first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from sqlalchemy import select
+
+from portal.accounts.models import CustomerAccount, User
+from portal.accounts.roles import Role
+from portal.extensions import db
+from portal.forecasts import owed as forecasts_owed
+from portal.formatting import day
+from portal.fulfilment import owed as desk_owed
+from portal.ideas import owed as ideas_owed
+from portal.plans import owed as plans_owed
+from portal.relationship import service as relationship
+from portal.service import owed as service_owed
+
+LIMIT = 20
+PORTFOLIO_LIMIT = 10
+
+# state -> what a person reads beside the date (never colour alone)
+STATES = {
+    "overdue": _l("Overdue"),
+    "due_soon": _l("Due soon"),
+    "due": _l("Due"),
+    "waiting": _l("Waiting"),
+    "paused": _l("Paused"),
+}
+
+# A portfolio row's status, in words beside its colour.
+HEALTH = {"red": _l("Red"), "amber": _l("Amber"), "green": _l("Green")}
+
+
+@dataclass(frozen=True)
+class Duty:
+    account_id: int
+    what: str
+    link: str
+    # The promise's date; None where nothing was promised (then `since` says how long
+    # it has waited).
+    due: date | None
+    since: date | None
+    state: str
+    owner: str | None = None
+    detail: str = ""
+    account: CustomerAccount | None = None
+
+    @property
+    def state_label(self) -> str:
+        return str(STATES[self.state])
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.due or self.since or date.max, self.what)
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    empty: str
+    full_list: str
+    full_list_label: str
+    items: list[Duty] = field(default_factory=list)
+    total: int = 0
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.items)
+
+
+def _cut(section: Section, duties: list[Duty], limit: int) -> Section:
+    duties.sort(key=lambda duty: duty.sort_key)
+    section.total = len(duties)
+    section.items = duties[:limit]
+    return section
+
+
+def _day(moment: datetime | None) -> date | None:
+    return moment.date() if moment else None
+
+
+def _late_or(due: date | None, today: date, otherwise: str) -> str:
+    return "overdue" if due is not None and due < today else otherwise
+
+
+# --- one function per section -------------------------------------------------------------
+
+
+def waiting_orders(today: date, limit: int) -> Section:
+    """Orders the desk has not confirmed: the customer's requested date is the promise
+    to keep; without one, how long the order has waited."""
+    duties = [
+        Duty(
+            order.account_id,
+            _("Order %(number)s (PO %(po)s)", number=order.number, po=order.po_number),
+            url_for("fulfilment.order", number=order.number),
+            order.requested_date,
+            _day(order.placed_at),
+            _late_or(order.requested_date, today, "waiting"),
+            detail=_("requested date") if order.requested_date else _("no requested date"),
+        )
+        for order in desk_owed.waiting_orders(None)
+    ]
+    return _cut(
+        Section(
+            "waiting",
+            _("Orders waiting for confirmation"),
+            _("Nothing owed: no order waits for confirmation."),
+            url_for("fulfilment.inbox"),
+            _("Open the order desk"),
+        ),
+        duties,
+        limit,
+    )
+
+
+def lines_due(today: date, limit: int) -> Section:
+    """Confirmed lines whose promise falls due within days or has passed."""
+    duties = [
+        Duty(
+            line.account_id,
+            _(
+                "%(number)s line %(line)s: %(sku)s %(name)s",
+                number=line.order_number,
+                line=line.line_no,
+                sku=line.sku,
+                name=line.name,
+            ),
+            url_for("fulfilment.order", number=line.order_number),
+            line.promised_on,
+            None,
+            "overdue" if line.state(today) == "late" else "due_soon",
+            detail=_("%(count)s to go", count=line.outstanding),
+        )
+        for line in desk_owed.open_lines(None, today, changed=False)
+    ]
+    return _cut(
+        Section(
+            "lines",
+            _("Lines due or late"),
+            _(
+                "Nothing owed: no promised line falls due in the next %(days)s days.",
+                days=desk_owed.AT_RISK_DAYS,
+            ),
+            url_for("fulfilment.inbox", view="in_progress"),
+            _("Confirmed orders not yet shipped"),
+        ),
+        duties,
+        limit,
+    )
+
+
+def suggestions_due(today: date, limit: int) -> Section:
+    """Customers' suggestions waiting for the engineers' first answer."""
+    duties = [
+        Duty(
+            idea.account_id,
+            f"{idea.reference} {idea.title}",
+            url_for("ideas.detail", idea_id=idea.idea_id),
+            idea.answer_due_on,
+            _day(idea.submitted_at),
+            _late_or(idea.answer_due_on, today, "due"),
+            owner=idea.assignee,
+            detail=_("first answer"),
+        )
+        for idea in ideas_owed.awaiting_answer(None)
+    ]
+    return _cut(
+        Section(
+            "suggestions",
+            _("Suggestions waiting for an answer"),
+            _("Nothing owed: every suggestion has its first answer."),
+            url_for("ideas.index", view="queue"),
+            _("The engineers' queue"),
+        ),
+        duties,
+        limit,
+    )
+
+
+def requests_due(now: datetime, limit: int) -> Section:
+    """Open service requests by the clock a person should look at next."""
+    duties = []
+    for request in service_owed.open_requests(None, now):
+        state = {"breached": "overdue", "paused": "paused"}.get(request.clock_state or "", "due")
+        clock = {"first answer": _("first answer"), "resolution": _("resolution")}.get(
+            request.clock or "", request.clock or ""
+        )
+        duties.append(
+            Duty(
+                request.account_id,
+                f"{request.reference} {request.title}",
+                url_for("service.detail", request_id=request.request_id),
+                _day(request.due_at),
+                _day(request.opened_at),
+                state,
+                owner=request.owner,
+                detail=clock,
+            )
+        )
+    return _cut(
+        Section(
+            "requests",
+            _("Service requests due"),
+            _("Nothing owed: no service request is open."),
+            url_for("service.index"),
+            _("The service queue"),
+        ),
+        duties,
+        limit,
+    )
+
+
+def forecasts_unanswered(today: date, limit: int) -> Section:
+    """Each account's latest published forecast with no commitment against it yet."""
+    duties = [
+        Duty(
+            version.account_id,
+            _("Forecast version %(number)s", number=version.number),
+            url_for("forecasts.version", version_id=version.version_id),
+            None,
+            _day(version.published_at),
+            "waiting",
+            detail=_("no commitment yet"),
+        )
+        for version in forecasts_owed.unanswered_versions(None)
+    ]
+    return _cut(
+        Section(
+            "forecasts",
+            _("Forecast versions not answered"),
+            _("Nothing owed: no forecast waits for an answer."),
+            url_for("forecasts.inbox"),
+            _("The forecast inbox"),
+        ),
+        duties,
+        limit,
+    )
+
+
+def plans_unacknowledged(today: date, limit: int) -> Section:
+    """Customers' plans whose current revision nobody at the vendor has read."""
+    duties = [
+        Duty(
+            plan.account_id,
+            f"{plan.reference} {plan.title}",
+            url_for("plans.detail", plan_id=plan.plan_id),
+            plan.effective_from,
+            _day(plan.published_at),
+            _late_or(plan.effective_from, today, "waiting"),
+            detail=_("takes effect"),
+        )
+        for plan in plans_owed.unacknowledged_customer_plans(None)
+    ]
+    return _cut(
+        Section(
+            "plans",
+            _("Customers' plans not acknowledged"),
+            _("Nothing owed: every customer's plan has been read."),
+            url_for("plans.index"),
+            _("All plans"),
+        ),
+        duties,
+        limit,
+    )
+
+
+# --- the page -----------------------------------------------------------------------------
+
+
+@dataclass
+class VendorHome:
+    sections: list[Section]
+    portfolio: relationship.Portfolio | None = None
+    portfolio_total: int = 0
+
+
+def vendor_home(viewer: User, now: datetime, *, limit: int | None = None) -> VendorHome:
+    """Every section the viewer's roles owe, in a fixed order, and the portfolio for
+    account managers and vendor admins."""
+    today = now.date()
+    limit = limit or LIMIT
+    sections: list[Section] = []
+    if viewer.has_role(Role.PLANNER):
+        sections += [forecasts_unanswered(today, limit), plans_unacknowledged(today, limit)]
+    if viewer.has_role(Role.FULFILMENT):
+        sections += [waiting_orders(today, limit), lines_due(today, limit)]
+    if viewer.has_role(Role.ENGINEER):
+        sections.append(suggestions_due(today, limit))
+    if viewer.has_role(Role.SERVICE):
+        sections.append(requests_due(now, limit))
+    _name_accounts(sections)
+    home = VendorHome(sections)
+    if viewer.has_role(*relationship.READERS):
+        found = relationship.portfolio(viewer, today, with_managers=False)
+        home.portfolio_total = len(found.rows)
+        found.rows = found.rows[:PORTFOLIO_LIMIT]
+        home.portfolio = found
+    return home
+
+
+def _name_accounts(sections: list[Section]) -> None:
+    """Every listed row's account, read in one statement."""
+    ids = {duty.account_id for section in sections for duty in section.items}
+    if not ids:
+        return
+    accounts = {
+        account.id: account
+        for account in db.session.scalars(
+            select(CustomerAccount).where(CustomerAccount.id.in_(ids))
+        )
+    }
+    for section in sections:
+        section.items = [
+            Duty(**{**duty.__dict__, "account": accounts.get(duty.account_id)})
+            for duty in section.items
+        ]
+
+
+def due_text(duty: Duty, today: date) -> str:
+    """'3 days overdue', 'due today', 'in 2 days' beside the date."""
+    if duty.due is None:
+        if not duty.since:
+            return ""
+        if duty.state == "overdue":  # a service clock past its promise has no due time left
+            return _("promise passed; open since %(day)s", day=day(duty.since))
+        if duty.state == "paused":
+            return _("clock paused; open since %(day)s", day=day(duty.since))
+        return _("waiting since %(day)s", day=day(duty.since))
+    days = (duty.due - today).days
+    if days < 0:
+        return ngettext("%(num)d day late", "%(num)d days late", -days)
+    if days == 0:
+        return _("today")
+    if days == 1:
+        return _("tomorrow")
+    return ngettext("in %(num)d day", "in %(num)d days", days)

@@ -1,0 +1,314 @@
+"""The customer's home: what passed between the two companies, newest first.
+
+Orders placed, confirmed, cancelled; promises moved; goods shipped and delivered;
+suggestions sent and answered; plans shared and acknowledged; forecasts published and
+answered; service requests opened, answered and resolved; reviews shared. Sign-ins and
+account housekeeping are not part of the relationship and stay in the audit log.
+
+One UNION ALL statement whatever the number of sources, every branch filtered by the
+one account's id (the tenant): a page of the timeline is a LIMIT/OFFSET of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
+
+from portal.accounts.models import User
+from portal.extensions import db
+from portal.forecasts.models import ForecastEvent
+from portal.formatting import day
+from portal.ideas.models import Idea
+from portal.ordering.models import Order, OrderEvent, OrderLine
+from portal.plans.models import Plan, PlanAcknowledgement, PlanRevision
+from portal.reviews.models import RelationshipReview
+from portal.service.models import ServiceRequest
+
+PAGE_SIZE = 15
+
+# Order events that are about the whole order, one row each.
+ORDER_KINDS = ("placed", "approved", "rejected", "order_confirmed", "cancelled")
+# Per-line events gathered into one row per order, kind and day.
+GOODS_KINDS = ("shipped", "delivered")
+
+
+@dataclass(frozen=True)
+class Happening:
+    at: datetime
+    kind: str
+    text: str
+    link: str
+
+
+def _row(at, kind, ref, label, note=None, on_date=None, amount=None):
+    """One branch's columns, in the order every branch of the union gives them. Types
+    are only coerced, never cast in SQL (SQLite would turn a date into a number)."""
+    return (
+        at.label("at"),
+        (literal_column(f"'{kind}'", String) if isinstance(kind, str) else kind).label("kind"),
+        type_coerce(ref, Integer).label("ref"),
+        type_coerce(label, String).label("label"),
+        type_coerce(note if note is not None else null(), String).label("note"),
+        type_coerce(on_date if on_date is not None else null(), Date).label("on_date"),
+        type_coerce(amount if amount is not None else null(), Integer).label("amount"),
+    )
+
+
+def _branches(account_id: int) -> list:
+    orders = select(*_row(OrderEvent.at, OrderEvent.kind, Order.id, Order.number, Order.po_number))
+    orders = orders.join(Order, Order.id == OrderEvent.order_id).where(
+        Order.account_id == account_id, OrderEvent.kind.in_(ORDER_KINDS)
+    )
+    moved = (
+        select(
+            *_row(
+                OrderEvent.at,
+                "promise_changed",
+                Order.id,
+                Order.number,
+                OrderLine.sku,
+                OrderEvent.on_date,
+                OrderLine.line_no,
+            )
+        )
+        .join(Order, Order.id == OrderEvent.order_id)
+        .join(OrderLine, OrderLine.id == OrderEvent.line_id)
+        .where(Order.account_id == account_id, OrderEvent.kind == "promise_changed")
+    )
+    goods = (
+        select(
+            *_row(
+                func.max(OrderEvent.at),
+                OrderEvent.kind,
+                Order.id,
+                Order.number,
+                None,
+                OrderEvent.on_date,
+                func.count(),
+            )
+        )
+        .join(Order, Order.id == OrderEvent.order_id)
+        .where(Order.account_id == account_id, OrderEvent.kind.in_(GOODS_KINDS))
+        .group_by(Order.id, Order.number, OrderEvent.kind, OrderEvent.on_date)
+    )
+    ideas_sent = select(
+        *_row(Idea.submitted_at, "suggestion_sent", Idea.id, Idea.title, Idea.direction)
+    ).where(Idea.account_id == account_id, Idea.submitted_at.is_not(None))
+    ideas_answered = select(
+        *_row(Idea.first_answered_at, "suggestion_answered", Idea.id, Idea.title)
+    ).where(
+        Idea.account_id == account_id,
+        Idea.direction == "customer",
+        Idea.first_answered_at.is_not(None),
+    )
+    requests = [
+        select(*_row(column, kind, ServiceRequest.id, ServiceRequest.title)).where(
+            ServiceRequest.account_id == account_id, column.is_not(None)
+        )
+        for column, kind in (
+            (ServiceRequest.opened_at, "request_opened"),
+            (ServiceRequest.first_response_at, "request_answered"),
+            (ServiceRequest.resolved_at, "request_resolved"),
+        )
+    ]
+    plans = (
+        select(
+            *_row(
+                PlanRevision.created_at,
+                "plan_published",
+                Plan.id,
+                PlanRevision.title,
+                amount=PlanRevision.number,
+            )
+        )
+        .join(Plan, Plan.id == PlanRevision.plan_id)
+        .where(Plan.account_id == account_id)
+    )
+    # The vendor's first reading of each revision of the customer's plan.
+    vendor_staff = select(User.id).where(User.account_id.is_(None))
+    acknowledged = (
+        select(
+            *_row(
+                func.min(PlanAcknowledgement.at),
+                "plan_acknowledged",
+                Plan.id,
+                PlanRevision.title,
+                amount=PlanRevision.number,
+            )
+        )
+        .join(PlanRevision, PlanRevision.id == PlanAcknowledgement.revision_id)
+        .join(Plan, Plan.id == PlanRevision.plan_id)
+        .where(Plan.account_id == account_id, PlanAcknowledgement.user_id.in_(vendor_staff))
+        .group_by(Plan.id, PlanRevision.id, PlanRevision.title, PlanRevision.number)
+    )
+    # A version answered in several sittings is answered once, at the latest.
+    forecasts = (
+        select(
+            *_row(
+                func.max(ForecastEvent.at),
+                ForecastEvent.kind,
+                ForecastEvent.version_id,
+                ForecastEvent.after,
+            )
+        )
+        .where(
+            ForecastEvent.account_id == account_id,
+            ForecastEvent.kind.in_(("published", "committed")),
+            ForecastEvent.version_id.is_not(None),
+        )
+        .group_by(ForecastEvent.version_id, ForecastEvent.kind, ForecastEvent.after)
+    )
+    reviews = select(
+        *_row(
+            RelationshipReview.shared_at,
+            "review_shared",
+            RelationshipReview.id,
+            cast(RelationshipReview.id, String),
+            on_date=RelationshipReview.period_end,
+        )
+    ).where(RelationshipReview.account_id == account_id, RelationshipReview.shared_at.is_not(None))
+    return [
+        orders,
+        moved,
+        goods,
+        ideas_sent,
+        ideas_answered,
+        *requests,
+        plans,
+        acknowledged,
+        forecasts,
+        reviews,
+    ]
+
+
+def timeline(
+    account_id: int, *, page: int = 1, size: int = PAGE_SIZE
+) -> tuple[list[Happening], bool]:
+    """One page of the account's timeline, newest first, and whether an older page
+    exists (one statement)."""
+    every = union_all(*_branches(account_id)).subquery()
+    rows = db.session.execute(
+        select(every)
+        .order_by(every.c.at.desc(), every.c.kind, every.c.ref.desc())
+        .limit(size + 1)
+        .offset((max(page, 1) - 1) * size)
+    ).all()
+    found = [_happening(row) for row in rows[:size]]
+    return found, len(rows) > size
+
+
+def _as_date(value) -> date | None:
+    # SQLite hands a cast date back as text.
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _happening(row) -> Happening:
+    kind, ref, label, note, amount = row.kind, row.ref, row.label, row.note, row.amount
+    on_date = _as_date(row.on_date)
+    at = row.at
+    if isinstance(at, str):  # SQLite, for max()/min() of a stored timestamp
+        at = datetime.fromisoformat(at)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    text, link = _describe(kind, ref, label, note, on_date, amount)
+    return Happening(at, kind, text, link)
+
+
+def _describe(kind, ref, label, note, on_date, amount) -> tuple[str, str]:
+    """What a person reads for one row, and where it leads."""
+    order = (
+        url_for("ordering.order", number=label)
+        if kind in (*ORDER_KINDS, *GOODS_KINDS, "promise_changed")
+        else ""
+    )
+    if kind == "placed":
+        return _("Order %(number)s placed (PO %(po)s)", number=label, po=note), order
+    if kind == "approved":
+        return _("Order %(number)s approved", number=label), order
+    if kind == "rejected":
+        return _("Order %(number)s rejected", number=label), order
+    if kind == "order_confirmed":
+        return _("Order %(number)s confirmed by the vendor", number=label), order
+    if kind == "cancelled":
+        return _("Order %(number)s cancelled", number=label), order
+    if kind == "promise_changed":
+        return (
+            _(
+                "Promise for %(number)s line %(line)s (%(sku)s) moved to %(day)s",
+                number=label,
+                line=amount,
+                sku=note,
+                day=day(on_date),
+            ),
+            order,
+        )
+    if kind == "shipped":
+        return (
+            ngettext(
+                "Order %(number)s: %(num)d line shipped on %(day)s",
+                "Order %(number)s: %(num)d lines shipped on %(day)s",
+                amount,
+                number=label,
+                day=day(on_date),
+            ),
+            order,
+        )
+    if kind == "delivered":
+        return (
+            ngettext(
+                "Order %(number)s: %(num)d line delivered on %(day)s",
+                "Order %(number)s: %(num)d lines delivered on %(day)s",
+                amount,
+                number=label,
+                day=day(on_date),
+            ),
+            order,
+        )
+    idea = url_for("ideas.detail", idea_id=ref) if kind.startswith("suggestion") else ""
+    if kind == "suggestion_sent" and note == "vendor":
+        return _("The vendor proposed a suggestion: %(title)s", title=label), idea
+    if kind == "suggestion_sent":
+        return _("Suggestion sent: %(title)s", title=label), idea
+    if kind == "suggestion_answered":
+        return _("Suggestion answered: %(title)s", title=label), idea
+    request = url_for("service.detail", request_id=ref) if kind.startswith("request") else ""
+    if kind == "request_opened":
+        return _("Service request opened: %(title)s", title=label), request
+    if kind == "request_answered":
+        return _("Service request answered: %(title)s", title=label), request
+    if kind == "request_resolved":
+        return _("Service request resolved: %(title)s", title=label), request
+    plan = url_for("plans.detail", plan_id=ref) if kind.startswith("plan") else ""
+    if kind == "plan_published" and amount and amount > 1:
+        return _("Plan revised (revision %(number)s): %(title)s", number=amount, title=label), plan
+    if kind == "plan_published":
+        return _("Plan shared: %(title)s", title=label), plan
+    if kind == "plan_acknowledged":
+        return _("The vendor acknowledged your plan: %(title)s", title=label), plan
+    if kind in ("published", "committed"):
+        version = url_for("forecasts.version", version_id=ref)
+        if kind == "published":
+            return _("Forecast %(version)s published", version=label), version
+        return _("The vendor answered forecast %(version)s", version=label), version
+    if kind == "review_shared":
+        return (
+            _("Relationship review up to %(day)s shared with you", day=day(on_date)),
+            url_for("reviews.detail", review_id=ref),
+        )
+    return kind, ""
