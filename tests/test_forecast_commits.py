@@ -239,6 +239,46 @@ def test_the_in_force_table_is_the_newest_commitment_of_every_cell(app, world):
         )
 
 
+def test_the_kept_counts_are_counted_afresh_after_each_change(app, world):
+    """The page's counts are kept per account; after a commit, a new version and a new
+    threshold the page shows what counting every cell again gives, never the kept row
+    of before."""
+    from portal.forecasts.models import ForecastCommitSummary
+
+    with app.app_context():
+        planner = person("planner@vendor.test")
+        acme, a = world["acme"], world["a"]
+
+        def shown_and_fresh():
+            shown = commits.board(planner, acme).summary
+            latest = service.latest_published(acme)
+            previous = versions.previous_of(latest)
+            fresh = commits._count(
+                planner, acme, latest, previous, commits._months(latest),
+                commits.threshold_of(acme),
+            )  # fmt: skip
+            return shown, fresh
+
+        steps = [
+            lambda: None,
+            lambda: commits.commit(planner, acme, [entry(a, 0, "80", "capacity")]),
+            lambda: commits.commit_all_as_forecast(planner, acme),
+            lambda: publish("buyer@acme.test", {world["skus"][0]: {0: 130, 1: 10}}),
+            lambda: commits.commit(planner, acme, [entry(a, 1, "5", "material")]),
+            lambda: commits.set_threshold(planner, acme, "500"),
+        ]
+        seen = []
+        for number, step in enumerate(steps):
+            step()
+            shown, fresh = shown_and_fresh()
+            assert shown == fresh, f"after step {number}"
+            assert commits.board(planner, acme).summary == fresh  # read from the kept row
+            seen.append(fresh)
+        assert db.session.scalar(select(func.count()).select_from(ForecastCommitSummary)) == 1
+        # The steps did change the counts: the test compares something.
+        assert len({(c.below, c.not_committed, c.exceptions) for c in seen}) >= 4
+
+
 def test_commit_all_at_150_products_and_24_months_is_a_few_statements(app, world):
     """3,600 cells in one action: a fixed handful of statements, one executemany
     (timings belong in bench/, not here)."""
