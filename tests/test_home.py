@@ -253,6 +253,8 @@ def test_the_planner_and_the_managers_see_their_own_sections(login_as):
     planner = soup(login_as("planner@vendor.test").get("/"))
     assert [s["id"] for s in planner.select("section.owed-section")] == [
         "owed-forecasts",
+        "owed-exceptions",
+        "owed-shortages",
         "owed-plans",
     ]
     manager = soup(login_as("manager@vendor.test").get("/"))
@@ -261,6 +263,106 @@ def test_the_planner_and_the_managers_see_their_own_sections(login_as):
     admin = soup(login_as("admin@vendor.test").get("/"))
     names = {a.get_text() for a in admin.select("#home-portfolio tbody td a")}
     assert {"Acme Industrial", "Globex Manufacturing", "Initech Systems"} <= names
+
+
+def publish(email: str, quantities: dict[int, dict[int, int]]):
+    """Publish the account's next version: {product id: {months ahead: quantity}}."""
+    from portal.catalog.models import Product as P
+    from portal.forecasts import drafts, versions
+    from portal.forecasts.months import add_months
+
+    today = utcnow().date()
+    buyer = person(email)
+    present = {row.product.id for row in drafts.grid(buyer, today).rows}
+    for pid, by_month in quantities.items():
+        if pid not in present:
+            drafts.add_product(buyer, db.session.get(P, pid).sku, today)
+        for ahead, quantity in by_month.items():
+            month = add_months(today.replace(day=1), ahead)
+            drafts.save_cell(buyer, pid, f"{month:%Y-%m}", str(quantity), today)
+    return versions.publish(buyer, "", today)
+
+
+def month_ahead(ahead: int):
+    from portal.forecasts.months import add_months
+
+    return add_months(utcnow().date().replace(day=1), ahead)
+
+
+def test_the_planner_sees_forecast_exceptions_until_they_are_committed(app, catalog, login_as):
+    """A change beyond the account's threshold (20 %) and a new product are owed until a
+    commitment answers them; the nearest month's account comes first."""
+    from portal.forecasts import commits
+
+    with app.app_context():
+        a, b, c = db.session.scalars(
+            select(Product.id).where(Product.status == "active").order_by(Product.sku).limit(3)
+        ).all()
+        planner = person("planner@vendor.test")
+        acme, globex = account("C-10001").id, account("C-10002").id
+        publish("buyer@acme.test", {a: {1: 100, 2: 50}})
+        publish("buyer@globex.test", {c: {3: 10, 4: 10}})
+        for account_id in (acme, globex):
+            commits.commit_all_as_forecast(planner, account_id)
+        publish("buyer@acme.test", {a: {1: 300}, b: {5: 10}})  # +200 %, and b is new
+        publish("buyer@globex.test", {c: {4: 11}})  # +10 %: within the threshold
+        publish("buyer@globex.test", {c: {3: 50}})  # +400 % three months ahead
+    section = soup(login_as("planner@vendor.test").get("/")).select_one("#owed-exceptions")
+    rows = cells(section)
+    assert [row[0].split(" ")[:3] for row in rows] == [
+        f"{month_ahead(1):%d %b %Y}".split(),
+        f"{month_ahead(3):%d %b %Y}".split(),
+    ]
+    assert [row[1:] for row in rows] == [
+        [
+            "Acme Industrial C-10001",
+            "Forecast version 2 exceptions · 1 change beyond the threshold, 1 new product",
+        ],
+        [
+            "Globex Manufacturing C-10002",
+            "Forecast version 3 exceptions · 1 change beyond the threshold",
+        ],
+    ]
+    assert [link["href"] for link in section.select("tbody a")] == [
+        f"/forecasts/accounts/{acme}/commits",
+        f"/forecasts/accounts/{globex}/commits",
+    ]
+    with app.app_context():
+        commits.commit_all_as_forecast(person("planner@vendor.test"), acme)
+    section = soup(login_as("planner@vendor.test").get("/")).select_one("#owed-exceptions")
+    assert [row[1] for row in cells(section)] == ["Globex Manufacturing C-10002"]
+
+
+def test_the_planner_sees_products_short_of_forecast_demand_nearest_month_first(
+    app, catalog, login_as
+):
+    """Short: stock below the month's demand of every account's latest version, and the
+    lead time too long to order in time. Each product once, at its nearest month."""
+    from portal.catalog.models import Stock
+
+    with app.app_context():
+        slow, quick, late = db.session.scalars(
+            select(Product).where(Product.status == "active").order_by(Product.sku).limit(3)
+        ).all()
+        for product, lead_time in ((slow, 400), (quick, 0), (late, 400)):
+            product.lead_time_days = lead_time
+            db.session.merge(Stock(product_id=product.id, on_hand=5, reserved=0))
+        db.session.commit()
+        ids = (slow.id, quick.id, late.id)
+        publish("buyer@acme.test", {slow.id: {2: 4, 4: 30}, quick.id: {3: 50}, late.id: {6: 8}})
+        publish("buyer@globex.test", {slow.id: {2: 3}})  # with Acme's 4: 7 > 5 in stock
+        skus = {pid: db.session.get(Product, pid).sku for pid in ids}
+    section = soup(login_as("planner@vendor.test").get("/")).select_one("#owed-shortages")
+    rows = cells(section)
+    assert [row[0].split(" ")[:3] for row in rows] == [
+        f"{month_ahead(2):%d %b %Y}".split(),
+        f"{month_ahead(6):%d %b %Y}".split(),
+    ]
+    assert rows[0][2].startswith(skus[ids[0]])
+    assert rows[0][2].endswith("demand 7, available 5; short in 2 months ahead")
+    assert rows[1][2].startswith(skus[ids[2]])
+    link = section.select_one("tbody a")["href"]
+    assert link == f"/forecasts/planning/demand?month={month_ahead(2):%Y-%m}&short=1"
 
 
 def timeline_texts(page) -> list[str]:

@@ -195,3 +195,59 @@ class ForecastCommit(db.Model):
     committed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     committed_by: Mapped[User | None] = relationship()
+
+
+class ForecastCommitInForce(db.Model):
+    """The commitment in force per (account, product, month): which ForecastCommit row
+    is the newest, with its quantity and the forecast it answered copied beside it.
+
+    Kept by `commits._write` (the one function that writes commitments), in the same
+    transaction as the rows it appends, so it always equals "the newest row per cell".
+    Why a table and not a query: every formulation of "the newest row per cell" walks
+    every commitment ever written (two and more per cell after a few versions); the
+    commit page counts and compares the whole grid on every view, so it reads one row
+    per cell here instead. On SQLite the table is WITHOUT ROWID, so the key is the
+    table: an account's cells of a product lie together, as the grid reads them."""
+
+    __tablename__ = "forecast_commit_in_force"
+    tenant_column = "account_id"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    # No foreign keys of their own on account and product: the commitment row the cell
+    # names already holds both (one check per written cell instead of three).
+    account_id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    commit_id: Mapped[int] = mapped_column(ForeignKey("forecast_commit.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    forecast_quantity: Mapped[int] = mapped_column(Integer)
+
+    commit: Mapped[ForecastCommit] = relationship()
+
+
+class ForecastCommitSummary(db.Model):
+    """The commit page's counts over an account's whole grid, kept for the version pair
+    and threshold they were counted with (the key columns), so that a page view reads
+    one row instead of comparing every cell of the grid (48,000 at 2,000 × 24).
+
+    What the counts depend on, and why the key is enough: published versions never
+    change (their ids say which two were compared), the threshold is part of the key,
+    and the commitments in force change only in `commits._write`, which deletes the
+    row in the same transaction. A view that finds no row, or one of another key,
+    counts afresh and keeps the result."""
+
+    __tablename__ = "forecast_commit_summary"
+    tenant_column = "account_id"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("customer_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    version_id: Mapped[int]
+    previous_id: Mapped[int | None]
+    threshold: Mapped[int]
+    products: Mapped[int]
+    below: Mapped[int]
+    forecast_changed: Mapped[int]
+    not_committed: Mapped[int]
+    exceptions: Mapped[int]
+    new_products: Mapped[int]

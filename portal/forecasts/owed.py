@@ -1,19 +1,29 @@
-"""Forecast versions the vendor has not answered yet, for pages that gather an account's
-promises in one place. One statement for any number of accounts."""
+"""What the planners owe on forecasts, for pages that gather promises in one place:
+versions not answered yet, exceptions not yet answered, and products short of their
+forecast demand. One statement each, for any number of accounts."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import exists, select
+from flask import current_app
+from sqlalchemy import and_, case, exists, extract, func, literal, or_, select
+from sqlalchemy.orm import aliased
 
 from portal.accounts.models import CustomerAccount
+from portal.catalog.models import Product, Stock
 from portal.extensions import db
 
-from .models import ForecastCommit, ForecastVersion
-from .planning import latest_versions
+from .models import (
+    ForecastCell,
+    ForecastCommit,
+    ForecastCommitInForce,
+    ForecastSettings,
+    ForecastVersion,
+)
+from .planning import horizon, latest_versions
 from .service import VENDOR_READERS
 
 # Who may read an account's forecast versions.
@@ -28,13 +38,18 @@ class UnansweredVersion:
     published_at: datetime | None
 
 
+def _accounts(account_ids: Iterable[int] | None):
+    accounts = select(CustomerAccount.id)
+    if account_ids is not None:
+        accounts = accounts.where(CustomerAccount.id.in_(list(account_ids)))
+    return accounts
+
+
 def unanswered_versions(account_ids: Iterable[int] | None) -> list[UnansweredVersion]:
     """Each account's latest published version when the planners have committed nothing
     against it yet (an older version is answered by answering the latest); `account_ids`
     None: every account's (the planners' home page)."""
-    accounts = select(CustomerAccount.id)
-    if account_ids is not None:
-        accounts = accounts.where(CustomerAccount.id.in_(list(account_ids)))
+    accounts = _accounts(account_ids)
     rows = db.session.execute(
         select(
             ForecastVersion.account_id,
@@ -49,3 +64,174 @@ def unanswered_versions(account_ids: Iterable[int] | None) -> list[UnansweredVer
         .order_by(ForecastVersion.published_at)
     )
     return [UnansweredVersion(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class OpenExceptions:
+    """An account's latest version with exception flags (commits.py's rule: a change
+    from the version before above the account's threshold, or a product new in it)
+    whose cells the planners have not answered: no commitment in force answers the
+    cell's figure of this version."""
+
+    account_id: int
+    version_id: int
+    number: int
+    published_at: datetime | None
+    cells: int  # flagged cells not answered
+    new_products: int  # new products with a cell not answered
+    first_month: date | None  # the nearest month with one of them (None: all zero)
+
+
+def _month_index(column):
+    """Months counted from year 0: a month's place without dialect date arithmetic."""
+    return extract("year", column) * 12 + extract("month", column)
+
+
+def open_exceptions(account_ids: Iterable[int] | None) -> list[OpenExceptions]:
+    """Each account's latest published version with exceptions not yet answered (see
+    OpenExceptions), oldest published first; `account_ids` None: every account's.
+    One statement: the latest versions' cells, each looked up by key in the version
+    before and in the commitments in force."""
+    latest, before = aliased(ForecastVersion), aliased(ForecastVersion)
+    cell, old = aliased(ForecastCell), aliased(ForecastCell)
+    threshold = func.coalesce(
+        ForecastSettings.exception_threshold_percent,
+        int(current_app.config["FORECAST_EXCEPTION_THRESHOLD_PERCENT"]),
+    )
+    was = func.coalesce(old.quantity, 0)
+    in_before = exists().where(
+        ForecastCell.version_id == before.id, ForecastCell.product_id == cell.product_id
+    )
+    start = _month_index(before.first_month)
+    compared = _month_index(cell.month).between(start, start + before.horizon_months - 1)
+    changed = and_(
+        in_before,
+        compared,
+        func.abs(cell.quantity - was) * 100 > threshold * case((was > 1, was), else_=1),
+    )
+    new = ~in_before
+    unanswered = or_(
+        ForecastCommitInForce.commit_id.is_(None),
+        ForecastCommitInForce.forecast_quantity != cell.quantity,
+    )
+    flagged_cells = func.sum(case((changed, 1), else_=0))
+    new_products = func.count(case((new, cell.product_id)).distinct())
+    rows = db.session.execute(
+        select(
+            latest.account_id,
+            latest.id,
+            latest.number,
+            latest.published_at,
+            flagged_cells,
+            new_products,
+            # A new product's row is flagged whole: its nearest month with demand.
+            func.min(case((or_(changed, cell.quantity > 0), cell.month))),
+        )
+        .join(cell, cell.version_id == latest.id)
+        .join(
+            before,
+            and_(before.account_id == latest.account_id, before.number == latest.number - 1),
+        )
+        .outerjoin(
+            old,
+            and_(
+                old.version_id == before.id,
+                old.product_id == cell.product_id,
+                old.month == cell.month,
+            ),
+        )
+        .outerjoin(ForecastSettings, ForecastSettings.account_id == latest.account_id)
+        .outerjoin(
+            ForecastCommitInForce,
+            and_(
+                ForecastCommitInForce.account_id == latest.account_id,
+                ForecastCommitInForce.product_id == cell.product_id,
+                ForecastCommitInForce.month == cell.month,
+            ),
+        )
+        .where(
+            latest.id.in_(latest_versions(_accounts(account_ids))),
+            unanswered,
+            or_(changed, new),
+        )
+        .group_by(latest.account_id, latest.id, latest.number, latest.published_at)
+        .order_by(latest.published_at)
+    )
+    return [OpenExceptions(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Shortage:
+    """A product whose forecast demand (the accounts' latest versions together) neither
+    stock nor its lead time covers in some month ahead (planning.demand's "short")."""
+
+    product_id: int
+    sku: str
+    name: str
+    month: date  # the nearest month it is short
+    demand: int  # in that month
+    available: int
+    months_short: int  # of the months ahead
+
+
+def shortages(account_ids: Iterable[int] | None, today: date) -> list[Shortage]:
+    """Products short in the months ahead (planning's horizon, this month included),
+    nearest month first, each once with its nearest short month. One statement."""
+    months = horizon(today)
+    per_month = (
+        select(
+            ForecastCell.product_id,
+            ForecastCell.month,
+            func.sum(ForecastCell.quantity).label("demand"),
+        )
+        .where(
+            ForecastCell.version_id.in_(latest_versions(_accounts(account_ids))),
+            ForecastCell.month >= months[0],
+            ForecastCell.month <= months[-1],
+        )
+        .group_by(ForecastCell.product_id, ForecastCell.month)
+        .subquery()
+    )
+    available = func.coalesce(Stock.on_hand - Stock.reserved, 0)
+    # Days from today to each month's first day, as planning.demand counts them.
+    days_until = case(
+        *((per_month.c.month == month, literal((month - today).days)) for month in months),
+        else_=literal(0),
+    )
+    short = (
+        select(
+            Product.id,
+            Product.sku,
+            Product.name,
+            per_month.c.month,
+            per_month.c.demand,
+            available.label("available"),
+            func.row_number()
+            .over(partition_by=Product.id, order_by=per_month.c.month)
+            .label("nearest"),
+            func.count().over(partition_by=Product.id).label("months_short"),
+        )
+        .join(per_month, per_month.c.product_id == Product.id)
+        .outerjoin(Stock, Stock.product_id == Product.id)
+        .where(
+            per_month.c.demand > 0,
+            available < per_month.c.demand,
+            Product.lead_time_days > days_until,
+        )
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            short.c.id,
+            short.c.sku,
+            short.c.name,
+            short.c.month,
+            short.c.demand,
+            short.c.available,
+            short.c.months_short,
+        )
+        .where(short.c.nearest == 1)
+        .order_by(short.c.month, short.c.sku)
+    )
+    return [Shortage(pid, sku, name, month, int(demand), int(free), int(count))
+            for pid, sku, name, month, demand, free, count in rows]  # fmt: skip

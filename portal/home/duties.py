@@ -6,7 +6,8 @@ at once here. The lists are bounded by what is owed now (orders not yet confirme
 lines due within days or late, unanswered suggestions, open requests), not by history,
 so they are read whole and cut in Python: the count behind "N more" is exact.
 
-- planner: forecast versions not answered, customers' plans not acknowledged;
+- planner: forecast versions not answered, forecast exceptions not answered, products
+  short of forecast demand, customers' plans not acknowledged;
 - fulfilment: orders waiting for confirmation, lines due or late;
 - engineer: suggestions waiting for their first answer;
 - service: open service requests by their clock;
@@ -53,7 +54,7 @@ HEALTH = {"red": _l("Red"), "amber": _l("Amber"), "green": _l("Green")}
 
 @dataclass(frozen=True)
 class Duty:
-    account_id: int
+    account_id: int | None  # None: owed across accounts (a product's shortage)
     what: str
     link: str
     # The promise's date; None where nothing was promised (then `since` says how long
@@ -259,6 +260,86 @@ def forecasts_unanswered(today: date, limit: int) -> Section:
     )
 
 
+def _by_month(due: date, today: date) -> str:
+    """A month's demand falls due on its first day: due soon within the month ahead."""
+    return "due_soon" if (due - today).days <= 31 else "due"
+
+
+def forecast_exceptions(today: date, limit: int) -> Section:
+    """Latest versions whose changes beyond the account's threshold (or new products)
+    no commitment answers yet; due: the nearest month with one of them."""
+    duties = []
+    for found in forecasts_owed.open_exceptions(None):
+        parts = []
+        if found.cells:
+            parts.append(
+                ngettext(
+                    "%(num)d change beyond the threshold",
+                    "%(num)d changes beyond the threshold",
+                    found.cells,
+                )
+            )
+        if found.new_products:
+            parts.append(
+                ngettext("%(num)d new product", "%(num)d new products", found.new_products)
+            )
+        duties.append(
+            Duty(
+                found.account_id,
+                _("Forecast version %(number)s exceptions", number=found.number),
+                url_for("forecast_commits.board", account_id=found.account_id),
+                found.first_month,
+                _day(found.published_at),
+                _by_month(found.first_month, today) if found.first_month else "waiting",
+                detail=", ".join(parts),
+            )
+        )
+    return _cut(
+        Section(
+            "exceptions",
+            _("Forecast exceptions not answered"),
+            _("Nothing owed: every exception has a commitment."),
+            url_for("forecasts.inbox"),
+            _("The forecast inbox"),
+        ),
+        duties,
+        limit,
+    )
+
+
+def forecast_shortages(today: date, limit: int) -> Section:
+    """Products whose forecast demand neither stock nor lead time covers, by the
+    nearest month they are short."""
+    duties = [
+        Duty(
+            None,
+            f"{short.sku} {short.name}",
+            url_for("planning.demand", month=f"{short.month:%Y-%m}", short="1"),
+            short.month,
+            None,
+            _by_month(short.month, today),
+            detail=_(
+                "demand %(demand)s, available %(available)s; short in %(months)s months ahead",
+                demand=f"{short.demand:,}",
+                available=f"{short.available:,}",
+                months=short.months_short,
+            ),
+        )
+        for short in forecasts_owed.shortages(None, today)
+    ]
+    return _cut(
+        Section(
+            "shortages",
+            _("Products short of forecast demand"),
+            _("Nothing owed: stock or lead time covers every month's forecast demand."),
+            url_for("planning.demand", short="1"),
+            _("Demand across accounts"),
+        ),
+        duties,
+        limit,
+    )
+
+
 def plans_unacknowledged(today: date, limit: int) -> Section:
     """Customers' plans whose current revision nobody at the vendor has read."""
     duties = [
@@ -303,7 +384,12 @@ def vendor_home(viewer: User, now: datetime, *, limit: int | None = None) -> Ven
     limit = limit or LIMIT
     sections: list[Section] = []
     if viewer.has_role(Role.PLANNER):
-        sections += [forecasts_unanswered(today, limit), plans_unacknowledged(today, limit)]
+        sections += [
+            forecasts_unanswered(today, limit),
+            forecast_exceptions(today, limit),
+            forecast_shortages(today, limit),
+            plans_unacknowledged(today, limit),
+        ]
     if viewer.has_role(Role.FULFILMENT):
         sections += [waiting_orders(today, limit), lines_due(today, limit)]
     if viewer.has_role(Role.ENGINEER):
@@ -322,7 +408,7 @@ def vendor_home(viewer: User, now: datetime, *, limit: int | None = None) -> Ven
 
 def _name_accounts(sections: list[Section]) -> None:
     """Every listed row's account, read in one statement."""
-    ids = {duty.account_id for section in sections for duty in section.items}
+    ids = {duty.account_id for section in sections for duty in section.items} - {None}
     if not ids:
         return
     accounts = {
