@@ -118,8 +118,8 @@ def main() -> None:
         assert response.status_code == 200, response.get_data(as_text=True)[:300]
     report("GET /api/v1/products?q= (all)", timings[True] + timings[False], 25)
     report("  of them SKU prefixes", timings[True])
-    # A common first word of names ("Nylon", "Standard") matches thousands of products,
-    # which catalog.search orders by SKU: the slow end of the distribution.
+    # A common first word of names ("Nylon", "Standard") matches 15,000 products; the
+    # search reads them in SKU order and stops at the page (portal.catalog.service).
     report("  of them words", timings[False])
     # On a shared machine wall time includes waiting for a core; the CPU time of this
     # process (Flask, SQLAlchemy, SQLite itself; not a PostgreSQL server's) does not.

@@ -125,12 +125,69 @@ def test_a_line_is_cancelled_while_the_page_allows_it(app, client, token, placed
         headers=bearer(token),
     )
     assert f"/api/v1/orders/{placed}/lines/1/cancel" in assert_problem(ask, 422)["detail"]
+
+
+def _audit_events(app, action: str) -> list[dict]:
+    """The audit trail's entries of `action`: who, which account, what, and the detail."""
     with app.app_context():
-        event = db.session.scalar(
-            select(AuditEvent).where(AuditEvent.action == "api_order_line_cancelled")
+        return [
+            {
+                "actor": event.actor.email,
+                "account": event.account.number,
+                "target": event.target,
+                "detail": event.detail,
+            }
+            for event in db.session.scalars(
+                select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+            )
+        ]
+
+
+def _token_id(app, token: str) -> int:
+    from portal.api import tokens
+    from portal.api.models import ApiToken
+
+    with app.app_context():
+        return db.session.scalar(
+            select(ApiToken.id).where(ApiToken.token_hash == tokens.hash_token(token))
         )
-        assert event.target == f"order:{placed}"
-        assert event.detail["line_no"] == 2
+
+
+def test_a_whole_order_cancelled_through_the_api_is_in_the_audit_trail(
+    app, client, token, placed
+):
+    """One entry naming the token's person, Acme, the order and the token; the refused
+    second cancel (nothing left to cancel) writes none."""
+    assert client.post(f"/api/v1/orders/{placed}/cancel", headers=bearer(token)).status_code == 200
+    assert_problem(client.post(f"/api/v1/orders/{placed}/cancel", headers=bearer(token)), 422)
+    assert _audit_events(app, "api_order_cancelled") == [
+        {
+            "actor": "buyer@acme.test",
+            "account": "C-10001",
+            "target": f"order:{placed}",
+            "detail": {"api_token": _token_id(app, token)},
+        }
+    ]
+    assert _audit_events(app, "api_order_line_cancelled") == []
+
+
+def test_a_line_cancelled_through_the_api_is_in_the_audit_trail(app, client, token, placed):
+    """One entry naming the token's person, Acme, the order, the line and its SKU, and the
+    token; the refused second cancel of that line writes none."""
+    url = f"/api/v1/orders/{placed}/lines/2/cancel"
+    cancelled = client.post(url, headers=bearer(token))
+    assert cancelled.status_code == 200
+    sku = cancelled.get_json()["lines"][1]["sku"]
+    assert_problem(client.post(url, headers=bearer(token)), 422)
+    assert _audit_events(app, "api_order_line_cancelled") == [
+        {
+            "actor": "buyer@acme.test",
+            "account": "C-10001",
+            "target": f"order:{placed}",
+            "detail": {"api_token": _token_id(app, token), "line_no": 2, "sku": sku},
+        }
+    ]
+    assert _audit_events(app, "api_order_cancelled") == []
 
 
 def test_a_confirmed_line_is_refused_with_the_way_to_ask(app, client, token, placed):

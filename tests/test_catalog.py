@@ -154,6 +154,59 @@ def test_search_by_sku_prefix_and_words(app, shelf, query, skus):
         assert total == len(skus)
 
 
+def _search_as_one_query(q, *, category_id=None, include_discontinued=True, limit, offset):
+    """The search as one query sorted by "is it a SKU match", then SKU: what the search
+    returns, written the plain way (it sorts every match, so the search does not)."""
+    from sqlalchemy import and_
+
+    from portal.catalog.models import sku_key
+
+    query = select(Product.sku)
+    if category_id:
+        query = query.where(Product.category_id == category_id)
+    if not include_discontinued:
+        query = query.where(Product.status == "active")
+    words = [w.lower() for w in service.WORD.findall(q)][:8]
+    key = sku_key(q)
+    is_sku_match = and_(Product.sku_key >= key, Product.sku_key < key + "\uffff")
+    query = query.where(Product.id.in_(service._matching_ids(q, words)))
+    return db.session.scalars(
+        query.order_by(~is_sku_match, Product.sku_key).limit(limit).offset(offset)
+    ).all()
+
+
+@pytest.mark.parametrize("walk", [False, True], ids=["sorted", "SKU index walked"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "hyd",  # 36 SKUs start with it, 6 more products say "hydraulic"
+        "steel",  # words only, half the catalogue
+        "EQ",  # SKU prefixes only
+        "o-ring nbr",  # two words
+        "zzz",
+    ],
+)
+def test_search_pages_are_the_sku_matches_then_the_word_matches_each_in_sku_order(
+    app, catalog, monkeypatch, q, walk
+):
+    """Page by page, with and without filters, whichever way the word matches are read:
+    the same products in the same order as one query sorting every match."""
+    monkeypatch.setattr(service, "_walk_the_sku_index", lambda *_: walk)
+    with app.app_context():
+        category_id = db.session.scalar(
+            select(Product.category_id).where(Product.sku.like("HYD-%")).limit(1)
+        )
+        for filters in ({}, {"include_discontinued": False}, {"category_id": category_id}):
+            for offset in (0, 10, 30, 36, 40, 170, 400):
+                found, total = service.search(q, limit=10, offset=offset, **filters)
+                expected = _search_as_one_query(q, limit=10, offset=offset, **filters)
+                assert [p.sku for p in found] == expected, (filters, offset)
+            everything = _search_as_one_query(q, limit=1000, offset=0, **filters)
+            assert total == len(everything)
+        if q != "zzz":
+            assert service.search(q, limit=1000)[0], "the query finds something"
+
+
 def test_find_by_sku_is_exact_but_ignores_case(app, shelf):
     with app.app_context():
         assert service.find_by_sku(" hyd-vlv-1/2 nc ").id == shelf["valve"]

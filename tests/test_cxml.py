@@ -827,6 +827,106 @@ def test_a_setup_request_with_a_wrong_secret_opens_nothing(cxml, client):
         assert count(PunchOutSession) == 0
 
 
+USER_EMAIL = '<Extrinsic name="UserEmail">buyer@acme.test</Extrinsic>'
+CONTACT = '<Contact role="endUser"><Name xml:lang="en">Bea Buyer</Name></Contact>'
+
+
+def _setup_naming(user_email: str | None, contact_email: str | None = None) -> bytes:
+    """The sample setup request naming its user by UserEmail and/or Contact (None: not)."""
+    extrinsic = f'<Extrinsic name="UserEmail">{user_email}</Extrinsic>' if user_email else ""
+    contact = (
+        CONTACT.replace("</Contact>", f"<Email>{contact_email}</Email></Contact>")
+        if contact_email
+        else CONTACT
+    )
+    return sample("punchout_setup.xml", {USER_EMAIL: extrinsic, CONTACT: contact})
+
+
+def _punchout_user(app) -> tuple[str, str]:
+    """The e-mail of the one PunchOut session's user and of its audit entry's actor."""
+    from portal.audit.models import AuditEvent
+
+    with app.app_context():
+        session = db.session.scalars(select(PunchOutSession)).one()
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "punchout_started")
+        ).one()
+        return session.user.email, event.actor.email
+
+
+@pytest.mark.parametrize(
+    ("document", "person"),
+    [
+        pytest.param(_setup_naming("Admin@Acme.test"), "admin@acme.test", id="UserEmail"),
+        pytest.param(_setup_naming(None, "admin@acme.test"), "admin@acme.test", id="Contact"),
+        pytest.param(
+            _setup_naming("admin@acme.test", "buyer@acme.test"),
+            "admin@acme.test",
+            id="UserEmail before Contact",
+        ),
+        pytest.param(_setup_naming(None), "buyer@acme.test", id="no one: the acting user"),
+    ],
+)
+def test_punchout_opens_for_the_buyer_the_request_names(cxml, client, document, person):
+    """Ada (Acme's admin, a buyer too) punches out from the purchasing system: the session,
+    its cart and the audit trail are hers, not those of the credential's acting user (Bea);
+    a request that names no one opens for the acting user."""
+    from .support import Browserless
+
+    browser = Browserless(cxml.test_client())
+    assert browser.client.get(urlsplit(_start_url(client, document)).path).status_code == 303
+    _accept(browser, cxml, "CX-100", 3)
+    assert _punchout_user(cxml) == (person, person)
+    with cxml.app_context():
+        session_id = db.session.scalars(select(PunchOutSession.id)).one()
+    assert _cart_lines(cxml, person) == {(f"punchout:{session_id}", "CX-100"): 3}
+    returned = browser.post("/punchout/return", {}, page="/cart")
+    assert soup(returned).find("form", id="punchout-return") is not None
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        pytest.param("buyer@globex.test", id="another account's buyer"),
+        pytest.param("approver@acme.test", id="not a buyer"),
+        pytest.param("nobody@acme.test", id="unknown"),
+    ],
+)
+def test_punchout_for_someone_who_is_no_buyer_of_the_account_opens_nothing(cxml, client, email):
+    """The request names a person the account's credentials may not act as: Status 403
+    (cXML's "insufficient privileges"), the same words whoever it is, and no session under
+    another identity."""
+    response = post(client, _setup_naming(email), "/cxml/punchout")
+    assert response.status_code == 200  # a cXML answer, not an HTML page
+    code, message = status(response)
+    assert (code, f"{email} is not an active buyer of this account" in message) == (403, True)
+    assert ET.fromstring(response.get_data()).find(".//StartPage") is None
+    with cxml.app_context():
+        assert count(PunchOutSession) == 0
+        assert count(CxmlInbound) == 0
+
+
+def test_punchout_for_a_deactivated_buyer_opens_nothing(cxml, client):
+    """Deactivated before the setup request: Status 403. Deactivated between the setup
+    request and the start URL: the URL opens nothing."""
+
+    def set_active(active: bool) -> None:
+        with cxml.app_context():
+            ada = db.session.scalar(select(User).where(User.email == "admin@acme.test"))
+            ada.active = active
+            db.session.commit()
+
+    set_active(False)
+    code, message = status(post(client, _setup_naming("admin@acme.test"), "/cxml/punchout"))
+    assert (code, "admin@acme.test is not an active buyer" in message) == (403, True)
+    with cxml.app_context():
+        assert count(PunchOutSession) == 0
+    set_active(True)
+    url = _start_url(client, _setup_naming("admin@acme.test"))
+    set_active(False)
+    assert cxml.test_client().get(urlsplit(url).path).status_code == 404
+
+
 # --- the vendor admins' page --------------------------------------------------------------------
 
 

@@ -56,6 +56,34 @@ def buyers_of(account: CustomerAccount) -> list[User]:
     return [u for u in account.users if u.active and u.has_role(Role.BUYER)]
 
 
+def procurement_user(credential: CxmlCredential, email: str) -> User:
+    """Who a PunchOut session opens for: the active buyer of the credential's account
+    with this e-mail address, or the credential's acting user when none is named.
+
+    An address that is not an active buyer of the account (unknown, another account's,
+    deactivated, without the buyer role) is refused with Status 403, never replaced by
+    another identity: the session, its cart and the audit trail must be the person's.
+    403 because cXML 1.2 defines it as "the user has insufficient privileges to execute
+    this request"; cXML has no 404, and 401 is about the Sender's credentials, which
+    were good. The same answer for every case, so that a purchasing system cannot learn
+    which addresses exist in other accounts.
+    """
+    if not email:
+        return credential.acting_user
+    found = db.session.scalar(
+        select(User).where(
+            User.account_id == credential.account_id, User.email == email.strip().lower()
+        )
+    )
+    if found is None or not found.active or not found.has_role(Role.BUYER):
+        raise CxmlError(
+            403,
+            f"{email} is not an active buyer of this account on the portal; ask the "
+            "account's administrator to add them as a buyer, or send another address.",
+        )
+    return found
+
+
 @dataclass(frozen=True)
 class CredentialInput:
     domain: str

@@ -118,6 +118,8 @@ class PunchOutSetupRequest:
     buyer_cookie: str
     browser_form_post: str
     items: list[ItemOut] = field(default_factory=list)
+    # The person in the purchasing system who opens the session ("" when none is named).
+    user_email: str = ""
 
 
 def parse(data: bytes) -> Envelope:
@@ -241,7 +243,24 @@ def punchout_setup_request(envelope: Envelope) -> PunchOutSetupRequest:
         raise CxmlError(400, "PunchOutSetupRequest needs a BuyerCookie (at most 500 characters).")
     if not re.match(r"^https?://[^\s/]+", url) or len(url) > 500:
         raise CxmlError(400, "PunchOutSetupRequest needs a BrowserFormPost URL (https).")
-    return PunchOutSetupRequest(operation, cookie, url, _items(element, "ItemOut"))
+    email = _user_email(element)
+    if len(email) > 254:
+        raise CxmlError(400, "The user's e-mail address is longer than 254 characters.")
+    return PunchOutSetupRequest(operation, cookie, url, _items(element, "ItemOut"), email)
+
+
+def _user_email(element: ET.Element) -> str:
+    """Who opens the session: the Extrinsic "UserEmail" (what Ariba, Coupa and most
+    purchasing systems send), else the Email of a Contact, the endUser's first; "" when
+    the request names no one."""
+    for extrinsic in element.findall("Extrinsic"):
+        if (extrinsic.get("name") or "").strip().lower() == "useremail" and _text(extrinsic):
+            return _text(extrinsic)
+    contacts = sorted(element.findall("Contact"), key=lambda c: c.get("role") != "endUser")
+    for contact in contacts:
+        if _text(contact.find("Email")):
+            return _text(contact.find("Email"))
+    return ""
 
 
 def quantity_of(item: ItemOut) -> int:

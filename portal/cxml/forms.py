@@ -29,9 +29,9 @@ class CredentialForm(FlaskForm):
     acting_user_id = SelectField(
         "Orders are placed as",
         coerce=int,
-        description="A buyer of the account; cXML orders and PunchOut sessions act as this "
-        "user. Best one kept for the purchasing system: a PunchOut session starts with an "
-        "empty cart.",
+        description="A buyer of the account; cXML orders act as this user, and so do "
+        "PunchOut sessions whose request names no buyer of the account (UserEmail or "
+        "Contact). Best one kept for the purchasing system.",
     )
     outbound_url = StringField(
         "Their cXML address",

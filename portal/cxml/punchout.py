@@ -3,9 +3,11 @@ and gets the cart back as a PunchOutOrderMessage.
 
 1. PunchOutSetupRequest (create, edit, inspect) → a start URL with a random token
    (only its SHA-256 is kept) that works once, for START_MINUTES.
-2. The start URL signs the browser in as the account's procurement user, in a
-   PunchOut session: catalogue, quick order and cart at the account's prices, no
-   checkout (portal.cxml.routes keeps the session to those pages). The session has a
+2. The start URL signs the browser in as the person the request names (its Extrinsic
+   UserEmail, else its Contact's Email: an active buyer of the account; the
+   credential's acting user when it names no one), in a PunchOut session:
+   catalogue, quick order and cart at the account's prices, no checkout
+   (portal.cxml.routes keeps the session to those pages). The session has a
    cart of its own (`cart_name`), apart from the user's own cart, which it never
    touches. For edit and inspect the items of the request are put in the session's
    cart; inspect allows no change.
@@ -25,6 +27,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 
 from portal.accounts import service as accounts
+from portal.accounts.roles import Role
 from portal.audit import service as audit
 from portal.catalog import service as catalog
 from portal.catalog.models import sku_key
@@ -97,6 +100,7 @@ def setup(credential: CxmlCredential, envelope: Envelope, start_url_for) -> tupl
     for item in request.items:
         documents.quantity_of(item)
     browser_form_post = form_post_url(request.browser_form_post, credential)
+    user = credentials.procurement_user(credential, request.user_email)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     found = db.session.scalar(
@@ -109,13 +113,15 @@ def setup(credential: CxmlCredential, envelope: Envelope, start_url_for) -> tupl
         raise CxmlError(409, "This PunchOut session was opened already; send a new request.")
     session = found or PunchOutSession(
         account_id=credential.account_id,
-        user_id=credential.acting_user_id,
+        user_id=user.id,
         payload_id=envelope.payload_id,
         operation=request.operation,
         buyer_cookie=request.buyer_cookie,
         browser_form_post=browser_form_post,
         created_at=now,
     )
+    # A repeat that names someone else re-issues the session for them, not for the first.
+    session.user_id = user.id
     session.start_token_hash = _hash(token)
     session.start_expires_at = now + timedelta(minutes=START_MINUTES)
     db.session.add(session)
@@ -138,7 +144,8 @@ def start(token: str, *, client_address: str | None, user_agent: str | None):
         raise NotFound("This PunchOut link has expired or was used already.")
     found.started_at = now
     user = found.user
-    if not user.active:
+    # Deactivated, or no longer a buyer, since the setup request named them.
+    if not user.active or not user.has_role(Role.BUYER):
         raise NotFound("This PunchOut link has expired or was used already.")
     # The session's cart starts empty (or with the items sent for edit/inspect); the
     # user's own cart is another cart and stays as it is.

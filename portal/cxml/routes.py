@@ -127,8 +127,8 @@ def _failure(error):
 @public
 @writes
 def punchout_start(token: str):
-    """The one-time start URL: signs the browser in as the account's procurement user, in
-    a PunchOut session, and opens the quick order."""
+    """The one-time start URL: signs the browser in as the buyer the setup request named
+    (portal.cxml.punchout), in a PunchOut session, and opens the quick order."""
     try:
         found, user, sign_in_token = punchout.start(
             token[:100], client_address=client_address(), user_agent=request.user_agent.string
