@@ -70,9 +70,7 @@ def test_every_message_has_a_translation_that_is_not_fuzzy(language):
             for string in strings:
                 if sorted(PLACEHOLDER.findall(string)) != sorted(PLACEHOLDER.findall(msgid)):
                     problems.append(f"placeholders differ: {msgid!r} -> {string!r}")
-    assert not problems, (
-        "run `make extract-messages` and translate:\n" + "\n".join(problems)
-    )
+    assert not problems, "run `make extract-messages` and translate:\n" + "\n".join(problems)
 
 
 # --- which language -----------------------------------------------------------------
@@ -126,9 +124,7 @@ def test_a_person_s_own_language_beats_the_account_default_and_the_browser(app, 
     assert _lang(buyer.client.get("/", headers={"Accept-Language": "de"})) == "en"
 
 
-def test_an_htmx_fragment_comes_in_the_person_s_language_not_the_header_s(
-    app, login_as, catalog
-):
+def test_an_htmx_fragment_comes_in_the_person_s_language_not_the_header_s(app, login_as, catalog):
     from portal.catalog.models import Product
 
     with app.app_context():

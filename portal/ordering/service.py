@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -825,6 +826,26 @@ def orders(
         .offset(offset)
     ).all()
     return list(page), total
+
+
+def newest_of_account(account_id: int, limit: int) -> list[Order]:
+    """An account's newest orders (what `orders` gives a customer with no filter and no
+    total), by a statement built once per process: the customer's home shows them on
+    every view. The account is the tenant filter, bound per request."""
+    return list(
+        db.session.scalars(_newest_of_account(), {"account_id": account_id, "limit": limit})
+    )
+
+
+@cache
+def _newest_of_account():
+    return (
+        select(Order)
+        .where(Order.account_id == bindparam("account_id"))
+        .options(joinedload(Order.placed_by).lazyload(User.role_rows), joinedload(Order.account))
+        .order_by(Order.placed_at.desc(), Order.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
 
 
 def _start_of(day: date):
