@@ -232,7 +232,17 @@ def order_figures(order: Order) -> dict[int, LineFigures]:
 
 
 def _figures_of_order(order_id: int, basis: str) -> dict[int, LineFigures]:
-    rows = db.session.execute(
+    rows = db.session.execute(_events_of_order(), {"order_id": order_id}).all()
+    events: dict[int, list] = defaultdict(list)
+    for row in rows:
+        events[row.line_id].append(row)
+    return {line_id: line_figures(evs, basis) for line_id, evs in events.items()}
+
+
+@cache
+def _events_of_order():
+    """Built once per process: the order page and every change to an order read it."""
+    return (
         select(
             OrderEvent.line_id,
             OrderEvent.kind,
@@ -241,16 +251,12 @@ def _figures_of_order(order_id: int, basis: str) -> dict[int, LineFigures]:
             OrderEvent.at,
         )
         .where(
-            OrderEvent.order_id == order_id,
+            OrderEvent.order_id == bindparam("order_id"),
             OrderEvent.line_id.is_not(None),
             OrderEvent.kind.in_(LEDGER_KINDS),
         )
         .order_by(OrderEvent.id)
-    ).all()
-    events: dict[int, list] = defaultdict(list)
-    for row in rows:
-        events[row.line_id].append(row)
-    return {line_id: line_figures(evs, basis) for line_id, evs in events.items()}
+    )
 
 
 @contextmanager
