@@ -11,12 +11,16 @@ it, or with an old one, the browser revalidates as before.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from flask import Flask, current_app, request
 
 ONE_YEAR = 365 * 24 * 3600
 _versions: dict[tuple[str, int, int], str] = {}
+_paths: dict[tuple[str | None, str], str | None] = {}
+_UNKNOWN = object()
+MAX_NAMES = 2000
 
 
 def version_of(filename: str) -> str | None:
@@ -25,20 +29,34 @@ def version_of(filename: str) -> str | None:
     Cached per file, size and modification time: one stat per URL built, a hash
     only when the file changed (a developer editing CSS sees the new URL at once).
     """
-    folder = Path(current_app.static_folder or "").resolve()
-    path = (folder / filename).resolve()
-    if not path.is_relative_to(folder):
+    path = _paths.get((current_app.static_folder, filename), _UNKNOWN)
+    if path is _UNKNOWN:
+        path = _resolve(current_app.static_folder, filename)
+        # Bounded: a request for /static/<any name> asks too, and names are the client's.
+        if len(_paths) < MAX_NAMES:
+            _paths[(current_app.static_folder, filename)] = path
+    if path is None:
         return None
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except OSError:
         return None
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    key = (path, stat.st_mtime_ns, stat.st_size)
     version = _versions.get(key)
     if version is None:
-        version = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+        version = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]
         _versions[key] = version
     return version
+
+
+def _resolve(static_folder: str | None, filename: str) -> str | None:
+    """The file's real path, None if it lies outside the static folder. Resolving walks
+    every component with a system call each (a quarter of the base layout's URLs' cost),
+    so it is done once per name: a name's place does not change while the process runs,
+    its content may (the stat above catches that)."""
+    folder = Path(static_folder or "").resolve()
+    path = (folder / filename).resolve()
+    return str(path) if path.is_relative_to(folder) else None
 
 
 def _add_version(endpoint: str, values: dict) -> None:

@@ -7,13 +7,77 @@ import logging
 import uuid
 
 from flask import Flask, g, render_template, request
+from flask.globals import _cv_request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+
+from portal.assets import version_of
 
 log = logging.getLogger("portal.errors")
 
 
+# Built URLs: (host, script root, endpoint, its values with their types, a static
+# file's version) -> URL. The rules do not change while the process runs, so neither
+# does what they build for the same values; the host and script root (a proxy's prefix)
+# are in the key, a static file's version too (portal.assets: a changed file, a new URL).
+# Bounded, emptied when full: the Host header and some values are the client's.
+_BUILT: dict[tuple, str] = {}
+_MAX_BUILT = 8192
+_SIMPLE = (str, int, type(None))
+
+
 class PortalFlask(Flask):
+    def url_for(
+        self,
+        endpoint: str,
+        /,
+        *,
+        _anchor: str | None = None,
+        _method: str | None = None,
+        _scheme: str | None = None,
+        _external: bool | None = None,
+        **values,
+    ) -> str:
+        """Flask's url_for, with the URLs it built kept: every page builds 20-70 of
+        them (navigation, user menu, bell, static files, a link per row) at 6-35 µs
+        each, the same ones on every view. Anchors, methods, external URLs, relative
+        endpoints and values other than text and numbers are built as usual."""
+        if (
+            _anchor is not None
+            or _method is not None
+            or _scheme is not None
+            or _external is not None
+            or endpoint.startswith(".")
+            or (context := _cv_request.get(None)) is None
+            or not all(type(value) in _SIMPLE for value in values.values())
+        ):
+            return super().url_for(
+                endpoint,
+                _anchor=_anchor,
+                _method=_method,
+                _scheme=_scheme,
+                _external=_external,
+                **values,
+            )
+        # The context variable, not the request proxy: the proxy's lookup alone cost
+        # a third of a kept URL.
+        environ = context.request.environ
+        key = (
+            environ.get("HTTP_HOST"),
+            environ.get("SCRIPT_NAME", ""),
+            endpoint,
+            # The type too: 1 and True are equal keys but not the same URL.
+            tuple(sorted((name, type(value), value) for name, value in values.items())),
+            version_of(values.get("filename") or "") if endpoint == "static" else None,
+        )
+        url = _BUILT.get(key)
+        if url is None:
+            url = super().url_for(endpoint, **values)
+            if len(_BUILT) >= _MAX_BUILT:
+                _BUILT.clear()
+            _BUILT[key] = url
+        return url
+
     def log_exception(self, exc_info) -> None:
         # The id links what the person sees to the traceback and the request's log line.
         g.error_id = g.get("request_id") or uuid.uuid4().hex[:16]

@@ -18,7 +18,11 @@ comes in the same language as the page around it.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import flask_babel
 from flask import Flask, current_app, has_request_context, request, session
+from flask.globals import _cv_app
 from flask_babel import Babel
 from flask_login import current_user
 
@@ -78,7 +82,23 @@ def remember_switch() -> None:
         refresh()
 
 
+def _babel_context() -> SimpleNamespace | None:
+    """Flask-Babel's per-request namespace (on `g`), as flask_babel._get_current_context
+    returns it, read from the context variable instead of through the `g` proxy three
+    times. Flask-Babel asks for it three times for every text it translates and for
+    every date and amount written: a page paid 100-150 lookups, a tenth of its time."""
+    context = _cv_app.get(None)
+    if context is None:
+        return None
+    found = context.g.__dict__.get("_flask_babel")
+    if found is None:
+        found = context.g._flask_babel = SimpleNamespace()
+    return found
+
+
 def install(app: Flask) -> None:
+    # The same namespace by a shorter way (tests/test_i18n.py holds both to it).
+    flask_babel._get_current_context = _babel_context
     app.config.setdefault("LANGUAGES", dict(LANGUAGES))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", SOURCE_LANGUAGE)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)

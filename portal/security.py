@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 import time
-from functools import wraps
+from functools import cache, wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import abort, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import (
@@ -153,6 +153,28 @@ def _view_is(attr: str) -> bool:
     return bool(getattr(view, attr, False))
 
 
+@cache
+def _session_statement() -> Select:
+    """The sign-in loader's statement, built once per process: building it and its
+    cache key cost as much as running it. Only the token's hash and the time are
+    bound per request, so nothing read from the database is kept between requests."""
+    from portal.accounts.models import AuthSession, User
+    from portal.notifications import service as notifications
+
+    return (
+        select(AuthSession, notifications.unread_count_of(AuthSession.user_id))
+        .options(
+            joinedload(AuthSession.user).joinedload(User.role_rows),
+            joinedload(AuthSession.user).joinedload(User.account),
+        )
+        .where(
+            AuthSession.token_hash == bindparam("token_hash"),
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > bindparam("now"),
+        )
+    )
+
+
 @login_manager.user_loader
 def load_user(token: str) -> User | None:
     """Resolve the session cookie's token to a live sign-in session and its user.
@@ -160,21 +182,12 @@ def load_user(token: str) -> User | None:
     One statement per request: the session, its user with roles and account, and the
     bell's unread count. Read on every request, never cached: a revoked session is
     refused on the very next one."""
-    from portal.accounts.models import AuthSession, User
-    from portal.notifications import service as notifications
+    from portal.accounts.models import AuthSession
 
     row = (
         db.session.execute(
-            select(AuthSession, notifications.unread_count_of(AuthSession.user_id))
-            .options(
-                joinedload(AuthSession.user).joinedload(User.role_rows),
-                joinedload(AuthSession.user).joinedload(User.account),
-            )
-            .where(
-                AuthSession.token_hash == AuthSession.hash_token(token),
-                AuthSession.revoked_at.is_(None),
-                AuthSession.expires_at > utcnow(),
-            )
+            _session_statement(),
+            {"token_hash": AuthSession.hash_token(token), "now": utcnow()},
         )
         .unique()
         .first()

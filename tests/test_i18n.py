@@ -70,9 +70,7 @@ def test_every_message_has_a_translation_that_is_not_fuzzy(language):
             for string in strings:
                 if sorted(PLACEHOLDER.findall(string)) != sorted(PLACEHOLDER.findall(msgid)):
                     problems.append(f"placeholders differ: {msgid!r} -> {string!r}")
-    assert not problems, (
-        "run `make extract-messages` and translate:\n" + "\n".join(problems)
-    )
+    assert not problems, "run `make extract-messages` and translate:\n" + "\n".join(problems)
 
 
 # --- which language -----------------------------------------------------------------
@@ -126,9 +124,7 @@ def test_a_person_s_own_language_beats_the_account_default_and_the_browser(app, 
     assert _lang(buyer.client.get("/", headers={"Accept-Language": "de"})) == "en"
 
 
-def test_an_htmx_fragment_comes_in_the_person_s_language_not_the_header_s(
-    app, login_as, catalog
-):
+def test_an_htmx_fragment_comes_in_the_person_s_language_not_the_header_s(app, login_as, catalog):
     from portal.catalog.models import Product
 
     with app.app_context():
@@ -195,3 +191,45 @@ def test_dates_and_numbers_follow_the_locale_and_zone(app):
         with force_locale("id"):
             assert day(date(2026, 12, 1)) == "01 Des 2026"
             assert number(Decimal("1234.56")) == "1.234,56"
+
+
+def test_kept_dates_and_amounts_follow_a_change_of_language_and_zone(app):
+    """portal.formatting keeps what Babel wrote per value, zone and locale: the same value
+    read again in another language or zone is written for that one, and back again."""
+    import pytz
+    from flask_babel import force_locale, get_timezone
+
+    from portal import i18n
+    from portal.formatting import day, localtime, money
+
+    moment = datetime(2026, 12, 1, 7, 5, tzinfo=UTC)
+    with app.test_request_context():
+        for _ in range(2):
+            assert (day(date(2026, 12, 1)), money(Decimal("1234.5"))) == (
+                "01 Dec 2026",
+                "1,234.50 EUR",
+            )
+            with force_locale("id"):
+                assert (day(date(2026, 12, 1)), money(Decimal("1234.5"))) == (
+                    "01 Des 2026",
+                    "€1.234,50",
+                )
+        assert money(Decimal("-0")) == "-0.00 EUR" and money(Decimal("0")) == "0.00 EUR"
+        assert localtime(moment) == "01 Dec 2026 08:05"
+        get_timezone()
+        i18n._babel_context().babel_tzinfo = pytz.timezone("Asia/Jakarta")
+        assert localtime(moment) == "01 Dec 2026 14:05"
+
+
+def test_babel_s_request_namespace_is_the_one_flask_babel_keeps_on_g(app):
+    """portal.i18n reads Flask-Babel's namespace without the `g` proxy: the same object."""
+    from flask import g
+    from flask_babel import get_locale
+
+    from portal import i18n
+
+    assert i18n._babel_context() is None  # no application context
+    with app.test_request_context():
+        assert str(get_locale()) == "en"
+        assert i18n._babel_context() is g._flask_babel
+        assert g._flask_babel.babel_locale == get_locale()

@@ -47,7 +47,8 @@ def _draft_page(status: int = 200, **context):
         grid=grid,
         month_label=month_label,
         horizon_form=horizon_form,
-        versions=forecast_versions.versions_of(current_user, current_user.account_id)[:5],
+        # The newest five are shown: read those, not every version the account has.
+        versions=forecast_versions.versions_of(current_user, current_user.account_id, limit=5),
         **context,
     )
 

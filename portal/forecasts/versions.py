@@ -55,8 +55,10 @@ def published(viewer: User) -> Select:
     return query
 
 
-def versions_of(viewer: User, account_id: int) -> list[ForecastVersion]:
-    """An account's published versions, newest first."""
+def versions_of(
+    viewer: User, account_id: int, *, limit: int | None = None
+) -> list[ForecastVersion]:
+    """An account's published versions, newest first (the newest `limit` of them)."""
     from sqlalchemy.orm import joinedload
 
     return list(
@@ -65,6 +67,7 @@ def versions_of(viewer: User, account_id: int) -> list[ForecastVersion]:
             .where(ForecastVersion.account_id == account_id)
             .options(joinedload(ForecastVersion.published_by))
             .order_by(ForecastVersion.number.desc())
+            .limit(limit)
         )
     )
 

@@ -9,9 +9,10 @@ once the vendor has confirmed it, the customer asks here and the desk answers.
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -28,17 +29,21 @@ from .service import lock_check, notify_buyer, notify_desk, order_line, refresh_
 
 
 def cancellation_requests(order: Order) -> list[CancellationRequest]:
-    return list(
-        db.session.scalars(
-            select(CancellationRequest)
-            .where(CancellationRequest.order_id == order.id)
-            .options(
-                joinedload(CancellationRequest.line),
-                joinedload(CancellationRequest.requested_by),
-                joinedload(CancellationRequest.answered_by),
-            )
-            .order_by(CancellationRequest.requested_at)
+    return list(db.session.scalars(_requests_of_order(), {"order_id": order.id}))
+
+
+@cache
+def _requests_of_order():
+    """Built once per process (the order page shows them on every view)."""
+    return (
+        select(CancellationRequest)
+        .where(CancellationRequest.order_id == bindparam("order_id"))
+        .options(
+            joinedload(CancellationRequest.line),
+            joinedload(CancellationRequest.requested_by),
+            joinedload(CancellationRequest.answered_by),
         )
+        .order_by(CancellationRequest.requested_at)
     )
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import User
@@ -237,17 +238,23 @@ def change_promise(
 # --- reading promises ---------------------------------------------------------------------
 
 
-def promise_history(order: Order) -> dict[int, list[OrderEvent]]:
-    """Each line's promise events (first promise, then every change), oldest first."""
-    events = db.session.scalars(
+@cache
+def _promise_events():
+    """Built once per process (the order page shows them on every view)."""
+    return (
         select(OrderEvent)
         .where(
-            OrderEvent.order_id == order.id,
+            OrderEvent.order_id == bindparam("order_id"),
             OrderEvent.kind.in_(("confirmed", "promise_changed")),
         )
         .options(joinedload(OrderEvent.actor))
         .order_by(OrderEvent.id)
     )
+
+
+def promise_history(order: Order) -> dict[int, list[OrderEvent]]:
+    """Each line's promise events (first promise, then every change), oldest first."""
+    events = db.session.scalars(_promise_events(), {"order_id": order.id})
     history: dict[int, list[OrderEvent]] = {}
     for event in events:
         history.setdefault(event.line_id, []).append(event)

@@ -11,8 +11,9 @@ whatever else runs at once.
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.models import User
@@ -29,13 +30,17 @@ from .service import lock_check, notify_buyer, order_line, refresh_status, requi
 
 
 def shipments(order: Order) -> list[Shipment]:
-    return list(
-        db.session.scalars(
-            select(Shipment)
-            .where(Shipment.order_id == order.id)
-            .options(selectinload(Shipment.lines), joinedload(Shipment.created_by))
-            .order_by(Shipment.shipped_on, Shipment.id)
-        )
+    return list(db.session.scalars(_shipments_of_order(), {"order_id": order.id}))
+
+
+@cache
+def _shipments_of_order():
+    """Built once per process (the order page shows them on every view)."""
+    return (
+        select(Shipment)
+        .where(Shipment.order_id == bindparam("order_id"))
+        .options(selectinload(Shipment.lines), joinedload(Shipment.created_by))
+        .order_by(Shipment.shipped_on, Shipment.id)
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -17,12 +16,13 @@ from portal.fulfilment import ledger
 def promises_kept(viewer: User) -> ledger.Figures:
     """The customer's own account: promises kept over the last year."""
     today = utcnow().date()
-    return ledger.total(
-        select(CustomerAccount.id).where(CustomerAccount.id == viewer.account_id),
-        start=today - timedelta(days=365),
-        end=today,
-        today=today,
+    return ledger.total_of(
+        viewer.account_id, start=today - timedelta(days=365), end=today, today=today
     )
+
+
+# Built once: an option is immutable, and building it cost a quarter of the load.
+_WITHOUT_ROLES = [lazyload(User.role_rows)]
 
 
 def load_account_manager(account: CustomerAccount) -> None:
@@ -30,13 +30,12 @@ def load_account_manager(account: CustomerAccount) -> None:
     does not show (the relationship's own load would read them too)."""
     if account.account_manager_id is None or "account_manager" in account.__dict__:
         return
-    manager = db.session.get(User, account.account_manager_id, options=[lazyload(User.role_rows)])
+    manager = db.session.get(User, account.account_manager_id, options=_WITHOUT_ROLES)
     set_committed_value(account, "account_manager", manager)
 
 
 def recent_orders(viewer: User, limit: int = 6):
     """The account's newest orders, for the customer's home page."""
-    from portal.ordering.service import OrderFilter, orders
+    from portal.ordering.service import newest_of_account
 
-    found, _ = orders(viewer, OrderFilter(), limit=limit, with_total=False)
-    return found
+    return newest_of_account(viewer.account_id, limit)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 
 from flask import url_for
 from flask_babel import gettext as _
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Date,
     Integer,
     String,
+    bindparam,
     cast,
     func,
     literal_column,
@@ -70,7 +72,7 @@ def _row(at, kind, ref, label, note=None, on_date=None, amount=None):
     )
 
 
-def _branches(account_id: int) -> list:
+def _branches(account_id) -> list:
     orders = select(*_row(OrderEvent.at, OrderEvent.kind, Order.id, Order.number, Order.po_number))
     orders = orders.join(Order, Order.id == OrderEvent.order_id).where(
         Order.account_id == account_id, OrderEvent.kind.in_(ORDER_KINDS)
@@ -202,15 +204,26 @@ def timeline(
 ) -> tuple[list[Happening], bool]:
     """One page of the account's timeline, newest first, and whether an older page
     exists (one statement)."""
-    every = union_all(*_branches(account_id)).subquery()
     rows = db.session.execute(
-        select(every)
-        .order_by(every.c.at.desc(), every.c.kind, every.c.ref.desc())
-        .limit(size + 1)
-        .offset((max(page, 1) - 1) * size)
+        _statement(),
+        {"account_id": account_id, "limit": size + 1, "offset": (max(page, 1) - 1) * size},
     ).all()
     found = [_happening(row) for row in rows[:size]]
     return found, len(rows) > size
+
+
+@cache
+def _statement():
+    """The union, built once per process with the account, limit and offset bound per
+    request: building its thirteen branches and their cache key cost more than SQLite
+    takes to run it."""
+    every = union_all(*_branches(bindparam("account_id", type_=Integer))).subquery()
+    return (
+        select(every)
+        .order_by(every.c.at.desc(), every.c.kind, every.c.ref.desc())
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
 
 
 def _as_date(value) -> date | None:

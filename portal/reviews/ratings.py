@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from portal.accounts.models import User
 from portal.errors import DomainError, Forbidden
@@ -143,12 +144,21 @@ def should_ask(user: User, today: date) -> bool:
         return False
     since = datetime.combine(quarter_start(today), time(), UTC)
     rated = db.session.scalar(
+        _rated_since(), {"account_id": user.account_id, "user_id": user.id, "since": since}
+    )
+    return rated is None
+
+
+@cache
+def _rated_since():
+    """should_ask's statement, built once per process (the customer's home asks on every
+    view): only the values are bound per request."""
+    return (
         select(RelationshipRating.id)
         .where(
-            RelationshipRating.account_id == user.account_id,
-            RelationshipRating.user_id == user.id,
-            RelationshipRating.rated_at >= since,
+            RelationshipRating.account_id == bindparam("account_id"),
+            RelationshipRating.user_id == bindparam("user_id"),
+            RelationshipRating.rated_at >= bindparam("since"),
         )
         .limit(1)
     )
-    return rated is None
