@@ -282,6 +282,29 @@ def _without_dates(text: str) -> str:
     return _DATE.sub(" ", text)
 
 
+# References are codes, not words: SR-00042, PL-0003, C-10001.
+_REFERENCE = re.compile(r"\b[A-Z]{1,5}-\d+\b")
+# Months Babel wrote alone (a chart's axis "Jan Feb …", "Decembro 2026"). Some of the
+# pseudo-locale's abbreviations are also English ones: a bare English "Dec" left outside
+# Babel goes unseen here, which the dates with a day above still catch.
+_MONTH = re.compile(
+    r"(?<!\w)(?:"
+    + "|".join(
+        re.escape(name)
+        for context in ("format", "stand-alone")
+        for width in ("abbreviated", "wide")
+        for name in sorted(
+            Locale.parse(PSEUDO).months[context][width].values(), key=len, reverse=True
+        )
+    )
+    + r")(?!\w)"
+)
+
+
+def _without_codes(text: str) -> str:
+    return _MONTH.sub(" ", _REFERENCE.sub(" ", _without_dates(text)))
+
+
 def test_the_pseudo_locale_catches_english(app, pseudo):
     """The check itself: plain English outside the markers is found."""
     assert _untranslated(f"{OPEN}Sign in{CLOSE} Forgot password?", []) == ["Forgot password"]
@@ -321,7 +344,7 @@ NOT_PAGES = frozenset(
 CUSTOMERS = frozenset({"buyer", "approver", "customer_admin"})
 STAFF = frozenset({"account_manager", "planner", "engineer", "fulfilment", "service", "admin"})
 NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
-    "home.index": CUSTOMERS | frozenset({"account_manager", "service", "admin"}),
+    "home.index": frozenset({"account_manager", "admin"}),
     "auth.change_password": CUSTOMERS | STAFF,
     "accounts.index": STAFF,
     "accounts.new": frozenset({"admin"}),
@@ -339,7 +362,6 @@ NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
     "catalog.prices": CUSTOMERS | STAFF,
     "fulfilment.inbox": frozenset({"account_manager", "fulfilment", "admin"}),
     "fulfilment.order": frozenset({"account_manager", "fulfilment", "admin"}),
-    "fulfilment.promises": CUSTOMERS | frozenset({"account_manager", "fulfilment", "admin"}),
     "ideas.index": CUSTOMERS | frozenset({"account_manager", "engineer", "admin"}),
     "ideas.new": CUSTOMERS | frozenset({"engineer", "admin"}),
     "ideas.detail": CUSTOMERS | frozenset({"account_manager", "engineer", "admin"}),
@@ -518,11 +540,11 @@ def test_every_page_of_the_matrix_is_translated(matrix_world, endpoint, rule, ac
     region = page.body or page
     for hidden in region.select("script, style, template"):
         hidden.decompose()
-    found = _untranslated(_without_dates(region.get_text(" ")), typed)
+    found = _untranslated(_without_codes(region.get_text(" ")), typed)
     for element in region.find_all(True):
         for name in ATTRIBUTES:
             if element.has_attr(name):
-                found += _untranslated(element[name], typed)
+                found += _untranslated(_without_codes(element[name]), typed)
     listed = actor in NOT_YET_TRANSLATED.get(endpoint, ())
     if listed:
         assert found, f"{endpoint} is translated for {actor} now: take it off NOT_YET_TRANSLATED"
