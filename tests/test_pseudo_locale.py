@@ -365,7 +365,6 @@ NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
     "notifications.index": CUSTOMERS | STAFF,
     "notifications.settings": CUSTOMERS | STAFF,
     "background.index": frozenset({"admin"}),
-    "forecasts.index": frozenset({"buyer", "customer_admin"}),
     "forecasts.versions": frozenset(
         {"buyer", "customer_admin", "account_manager", "planner", "admin"}
     ),
@@ -380,10 +379,7 @@ NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
     "forecast_commits.board": frozenset(
         {"buyer", "customer_admin", "account_manager", "planner", "admin"}
     ),
-    "service.index": CUSTOMERS | frozenset({"account_manager", "engineer", "service", "admin"}),
-    "service.new": CUSTOMERS | frozenset({"account_manager", "engineer", "service", "admin"}),
     "service.measures": CUSTOMERS | frozenset({"account_manager", "engineer", "service", "admin"}),
-    "service.detail": CUSTOMERS | frozenset({"account_manager", "engineer", "service", "admin"}),
     "service.quality_record": CUSTOMERS
     | frozenset({"account_manager", "engineer", "service", "admin"}),
     "service.settings_page": frozenset({"admin"}),
