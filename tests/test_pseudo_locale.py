@@ -383,10 +383,6 @@ NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
     "service.quality_record": CUSTOMERS
     | frozenset({"account_manager", "engineer", "service", "admin"}),
     "service.settings_page": frozenset({"admin"}),
-    "equipment.index": CUSTOMERS
-    | frozenset({"account_manager", "engineer", "fulfilment", "service", "admin"}),
-    "equipment.unit": CUSTOMERS
-    | frozenset({"account_manager", "engineer", "fulfilment", "service", "admin"}),
     "equipment.import_units": frozenset({"account_manager", "service", "admin"}),
     "equipment.edit_spec": frozenset({"admin"}),
     "equipment.compare": CUSTOMERS | STAFF,
