@@ -388,8 +388,6 @@ NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
     "equipment.compare": CUSTOMERS | STAFF,
     "equipment.ownership_settings": frozenset({"customer_admin"}),
     "api_tokens.index": frozenset({"customer_admin", "admin"}),
-    "reviews.own_scorecard": CUSTOMERS,
-    "reviews.account_scorecard": STAFF,
     "reviews.index": CUSTOMERS | frozenset({"account_manager", "admin"}),
     "reviews.new": frozenset({"account_manager", "admin"}),
     "reviews.detail": CUSTOMERS | frozenset({"account_manager", "admin"}),
