@@ -365,9 +365,6 @@ NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
     "notifications.index": CUSTOMERS | STAFF,
     "notifications.settings": CUSTOMERS | STAFF,
     "background.index": frozenset({"admin"}),
-    "forecasts.versions": frozenset(
-        {"buyer", "customer_admin", "account_manager", "planner", "admin"}
-    ),
     "forecasts.version": frozenset(
         {"buyer", "customer_admin", "account_manager", "planner", "admin"}
     ),
@@ -379,9 +376,6 @@ NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
     "forecast_commits.board": frozenset(
         {"buyer", "customer_admin", "account_manager", "planner", "admin"}
     ),
-    "service.measures": CUSTOMERS | frozenset({"account_manager", "engineer", "service", "admin"}),
-    "service.quality_record": CUSTOMERS
-    | frozenset({"account_manager", "engineer", "service", "admin"}),
     "service.settings_page": frozenset({"admin"}),
     "equipment.import_units": frozenset({"account_manager", "service", "admin"}),
     "equipment.edit_spec": frozenset({"admin"}),
