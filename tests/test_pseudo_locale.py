@@ -359,7 +359,6 @@ NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
     "catalog.edit_product": frozenset({"admin"}),
     "catalog.import_products": frozenset({"admin"}),
     "catalog.prices": CUSTOMERS | STAFF,
-    "fulfilment.inbox": frozenset({"account_manager", "fulfilment", "admin"}),
     "fulfilment.order": frozenset({"account_manager", "fulfilment", "admin"}),
     "notifications.index": CUSTOMERS | STAFF,
     "notifications.settings": CUSTOMERS | STAFF,
