@@ -361,7 +361,6 @@ NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
     "catalog.prices": CUSTOMERS | STAFF,
     "fulfilment.order": frozenset({"account_manager", "fulfilment", "admin"}),
     "notifications.index": CUSTOMERS | STAFF,
-    "notifications.settings": CUSTOMERS | STAFF,
     "background.index": frozenset({"admin"}),
     "forecasts.version": frozenset(
         {"buyer", "customer_admin", "account_manager", "planner", "admin"}
