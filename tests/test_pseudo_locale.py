@@ -370,8 +370,6 @@ NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
     "forecasts.inbox": frozenset({"account_manager", "planner", "admin"}),
     "planning.demand": frozenset({"account_manager", "planner", "admin"}),
     "planning.waterfall": frozenset({"account_manager", "planner", "admin"}),
-    "planning.accuracy": frozenset({"account_manager", "planner", "admin"}),
-    "planning.own_accuracy": frozenset({"buyer", "customer_admin"}),
     "forecast_commits.board": frozenset(
         {"buyer", "customer_admin", "account_manager", "planner", "admin"}
     ),
