@@ -12,7 +12,7 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 from flask import Flask, current_app, has_request_context, request, url_for
-from flask_babel import get_locale, get_timezone
+from flask_babel import get_locale, get_timezone, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -101,23 +101,20 @@ def _day(value: date, fmt: str, locale: Locale) -> str:
 def ago(value: datetime | None) -> str:
     """'3 days ago' style, for lists where recency matters more than the exact time."""
     if value is None:
-        return "never"
+        return gettext("never")
     from portal.extensions import utcnow
 
     seconds = (utcnow() - value).total_seconds()
-    for limit, unit, size in (
-        (60, "second", 1),
-        (3600, "minute", 60),
-        (86400, "hour", 3600),
-        (86400 * 60, "day", 86400),
-        (float("inf"), "month", 86400 * 30),
-    ):
-        if seconds < limit:
-            count = max(0, int(seconds // size))
-            if unit == "second":
-                return "just now"
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return localtime(value)
+    if seconds < 60:
+        return gettext("just now")
+    # One message per unit, written out for the extractor: each language its own plural.
+    if seconds < 3600:
+        return ngettext("%(num)d minute ago", "%(num)d minutes ago", int(seconds // 60))
+    if seconds < 86400:
+        return ngettext("%(num)d hour ago", "%(num)d hours ago", int(seconds // 3600))
+    if seconds < 86400 * 60:
+        return ngettext("%(num)d day ago", "%(num)d days ago", int(seconds // 86400))
+    return ngettext("%(num)d month ago", "%(num)d months ago", int(seconds // (86400 * 30)))
 
 
 def isodate(value: str | None, fmt: str = "%d %b %Y") -> str:

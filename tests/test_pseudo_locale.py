@@ -2,8 +2,10 @@
 wrapped in ⟦…⟧, so English left outside the markers never went through gettext and an
 Indonesian reader would see it in English.
 
-PSEUDO_PAGES names the pages (and the part of each) already translated. Extend it with
-every page you translate, until it is every page of the access matrix (tests/test_access.py).
+Every GET page of the access matrix (tests/test_access.py) is rendered for each role that
+reaches it: a new page that shows English fails, unless listed in NOT_YET_TRANSLATED (the
+pages known to be untranslated, a list that only shrinks). PSEUDO_PAGES adds the order
+path's pages with orders in every state, which the matrix's data set does not hold.
 """
 
 from __future__ import annotations
@@ -280,6 +282,29 @@ def _without_dates(text: str) -> str:
     return _DATE.sub(" ", text)
 
 
+# References are codes, not words: SR-00042, PL-0003, C-10001.
+_REFERENCE = re.compile(r"\b[A-Z]{1,5}-\d+\b")
+# Months Babel wrote alone (a chart's axis "Jan Feb …", "Decembro 2026"). Some of the
+# pseudo-locale's abbreviations are also English ones: a bare English "Dec" left outside
+# Babel goes unseen here, which the dates with a day above still catch.
+_MONTH = re.compile(
+    r"(?<!\w)(?:"
+    + "|".join(
+        re.escape(name)
+        for context in ("format", "stand-alone")
+        for width in ("abbreviated", "wide")
+        for name in sorted(
+            Locale.parse(PSEUDO).months[context][width].values(), key=len, reverse=True
+        )
+    )
+    + r")(?!\w)"
+)
+
+
+def _without_codes(text: str) -> str:
+    return _MONTH.sub(" ", _REFERENCE.sub(" ", _without_dates(text)))
+
+
 def test_the_pseudo_locale_catches_english(app, pseudo):
     """The check itself: plain English outside the markers is found."""
     assert _untranslated(f"{OPEN}Sign in{CLOSE} Forgot password?", []) == ["Forgot password"]
@@ -288,3 +313,219 @@ def test_the_pseudo_locale_catches_english(app, pseudo):
     nested = f"{OPEN}{OPEN}Line 1{CLOSE}: 10 shipped{CLOSE} then shipped"
     assert _untranslated(nested, []) == ["then shipped"]
     assert _without_dates("01 Dec 2026 and Dec") == "  2026 and Dec"
+
+
+# --- every page of the access matrix ---------------------------------------------------
+#
+# Each GET page of the access matrix (tests/test_access.py), for each role that reaches
+# it, rendered once under the pseudo-locale on the matrix's one shared data set. The
+# whole <body> is checked: a page is translated when nothing on it, for that role, is
+# English outside gettext.
+
+# Endpoints that answer with a file or a document, not a page people read here (their
+# texts are the exports' and the API's own concern).
+NOT_PAGES = frozenset(
+    {
+        "home.healthz",
+        "ordering.export_orders",
+        "forecasts.template",
+        "relationship.export_portfolio",
+        "api_docs.openapi_json",
+        "api_docs.docs",
+        "api_docs.problem_type",
+        "attachments.download",
+    }
+)
+
+# Endpoint -> the roles for which its page still shows English that never went through
+# gettext. This list only shrinks: a page not listed here that shows English fails (a new
+# page must come translated), and a listed role whose page is now clean fails too (take
+# it off the list).
+CUSTOMERS = frozenset({"buyer", "approver", "customer_admin"})
+STAFF = frozenset({"account_manager", "planner", "engineer", "fulfilment", "service", "admin"})
+NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
+    "home.index": frozenset({"account_manager", "admin"}),
+    "accounts.index": STAFF,
+    "accounts.new": frozenset({"admin"}),
+    "accounts.detail": CUSTOMERS | STAFF,
+    "accounts.edit": frozenset({"admin"}),
+    "accounts.address": frozenset({"customer_admin", "admin"}),
+    "accounts.users": frozenset({"customer_admin", "admin"}),
+    "accounts.new_user": frozenset({"customer_admin", "admin"}),
+    "accounts.edit_user": frozenset({"customer_admin", "admin"}),
+    "accounts.audit_log": frozenset({"admin"}),
+    "catalog.index": CUSTOMERS | STAFF,
+    "catalog.product": CUSTOMERS | STAFF,
+    "catalog.edit_product": frozenset({"admin"}),
+    "catalog.import_products": frozenset({"admin"}),
+    "catalog.prices": CUSTOMERS | STAFF,
+    "fulfilment.order": frozenset({"account_manager", "fulfilment", "admin"}),
+    # The notifications themselves are stored as English text (the vendor admin has none).
+    "notifications.index": CUSTOMERS
+    | frozenset({"account_manager", "planner", "engineer", "fulfilment", "service"}),
+    "background.index": frozenset({"admin"}),
+    "forecasts.version": frozenset(
+        {"buyer", "customer_admin", "account_manager", "planner", "admin"}
+    ),
+    "forecasts.inbox": frozenset({"account_manager", "planner", "admin"}),
+    "planning.demand": frozenset({"account_manager", "planner", "admin"}),
+    "planning.waterfall": frozenset({"account_manager", "planner", "admin"}),
+    "forecast_commits.board": frozenset(
+        {"buyer", "customer_admin", "account_manager", "planner", "admin"}
+    ),
+    "service.settings_page": frozenset({"admin"}),
+    "equipment.import_units": frozenset({"account_manager", "service", "admin"}),
+    "equipment.edit_spec": frozenset({"admin"}),
+    "equipment.compare": CUSTOMERS | STAFF,
+    "equipment.ownership_settings": frozenset({"customer_admin"}),
+    "api_tokens.index": frozenset({"customer_admin", "admin"}),
+    "reviews.new": frozenset({"account_manager", "admin"}),
+    "reviews.detail": CUSTOMERS | frozenset({"account_manager", "admin"}),
+    "contacts.account": STAFF,
+    "contacts.promised": STAFF,
+    "contacts.follow_ups": STAFF,
+    "contacts.new_follow_up": STAFF,
+    "relationship.portfolio": frozenset({"account_manager", "admin"}),
+    "relationship.account": frozenset({"account_manager", "admin"}),
+    "relationship.settings": frozenset({"admin"}),
+    "cxml_pages.index": frozenset({"admin"}),
+    "cxml_pages.edit": frozenset({"admin"}),
+}
+
+
+def _matrix_pages() -> list:
+    from .test_access import MATRIX, PUBLIC, expected_status
+
+    cases = []
+    for (endpoint, rule), access in MATRIX.items():
+        if "GET" not in access.methods or endpoint in NOT_PAGES:
+            continue
+        for actor in MATRIX_ACTORS:
+            # A public page is the signed-out reader's (signed in, the sign-in page is home).
+            if access.allowed == PUBLIC and actor != "anonymous":
+                continue
+            if expected_status(access, actor) == "reached":
+                cases.append(pytest.param(endpoint, rule, actor, id=f"{rule} {actor}"))
+    return cases
+
+
+# Everyone of the matrix who reaches pages (another account's user sees what Acme's do).
+MATRIX_ACTORS = (
+    "anonymous",
+    "buyer",
+    "approver",
+    "customer_admin",
+    "account_manager",
+    "planner",
+    "engineer",
+    "fulfilment",
+    "service",
+    "admin",
+)
+# What the matrix's data set holds that people typed (names, titles, references).
+WORLD_TYPED = [
+    "Test part",
+    "Tests",
+    "PO-1",
+    "PO-2",
+    "Standard",
+    "Too many",
+    "DHL",
+    "A stamped bracket",
+    "Summer shutdown",
+    "Company day",
+    "SN-ACCESS-1",
+    "Pump leaks",
+    "Quiet",
+    "ERP",
+    "Call",
+    "First",
+    "note.txt",
+    "TST-1",
+    "Boom",
+    "purge_sessions",
+    "550 5.1.1 No such user",
+]
+
+
+@pytest.fixture(scope="module")
+def matrix_world(database_url, tmp_path_factory):
+    """The access matrix's app and data, every actor signed in, reading the pseudo-locale."""
+    from portal import create_app
+    from portal.accounts.models import Address, CustomerAccount
+    from portal.catalog.models import Category, Product
+
+    from .conftest import TEMPLATE_CACHE, empty_all_tables
+    from .support import DEMO_PASSWORD, Browserless, make_test_config
+    from .test_access import ACTORS, build_world
+
+    attachments = tmp_path_factory.mktemp("attachments")
+    app = create_app(make_test_config(database_url, ATTACHMENT_DIR=str(attachments)))
+    app.jinja_env.bytecode_cache = TEMPLATE_CACHE
+    app.config["LANGUAGES"] = {**app.config["LANGUAGES"], PSEUDO: "Pseudo"}
+    with app.app_context():
+        empty_all_tables()
+        domain = app.extensions["babel"].instance.domain_instance
+        domain.cache[(PSEUDO, domain.domain[0])] = PseudoTranslations()
+    ids = build_world(app)
+    with app.app_context():
+        for user in db.session.scalars(select(User)):
+            user.language = PSEUDO
+        db.session.commit()
+        typed = [
+            app.config["VENDOR_NAME"],
+            *app.config["LANGUAGES"].values(),
+            *WORLD_TYPED,
+            *db.session.scalars(select(User.name)),
+            *db.session.scalars(select(User.email)),
+            *db.session.scalars(select(CustomerAccount.name)),
+            *db.session.scalars(select(Product.name)),
+            *db.session.scalars(select(Product.unit)),
+            *db.session.scalars(select(Category.name)),
+            *(a.one_line for a in db.session.scalars(select(Address))),
+            *(a.label for a in db.session.scalars(select(Address))),
+        ]
+    people = {"anonymous": Browserless(app.test_client())}
+    people["anonymous"].client.get(f"/login?lang={PSEUDO}")
+    for actor in MATRIX_ACTORS[1:]:
+        people[actor] = Browserless(app.test_client())
+        assert people[actor].login(ACTORS[actor], DEMO_PASSWORD).status_code == 303
+    yield ids, people, typed
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize(("endpoint", "rule", "actor"), _matrix_pages())
+def test_every_page_of_the_matrix_is_translated(matrix_world, endpoint, rule, actor):
+    from .test_access import MATRIX
+
+    ids, people, typed = matrix_world
+    response = people[actor].get(MATRIX[(endpoint, rule)].url.format(**ids))
+    if response.status_code in (302, 303):
+        pytest.skip(f"{rule} sends {actor} on to another page (checked there)")
+    assert response.mimetype == "text/html", f"{rule} is not a page: add it to NOT_PAGES"
+    page = soup(response)
+    if page.html is not None:
+        assert page.html["lang"] == PSEUDO
+    region = page.body or page
+    for hidden in region.select("script, style, template"):
+        hidden.decompose()
+    found = _untranslated(_without_codes(region.get_text(" ")), typed)
+    for element in region.find_all(True):
+        for name in ATTRIBUTES:
+            if element.has_attr(name):
+                found += _untranslated(_without_codes(element[name]), typed)
+    listed = actor in NOT_YET_TRANSLATED.get(endpoint, ())
+    if listed:
+        assert found, f"{endpoint} is translated for {actor} now: take it off NOT_YET_TRANSLATED"
+    else:
+        assert not found, f"{rule} ({actor}) shows text that never went through gettext: {found}"
+
+
+def test_the_list_of_untranslated_pages_names_only_pages_of_the_matrix():
+    from .test_access import MATRIX
+
+    pages = {endpoint for (endpoint, _rule), access in MATRIX.items() if "GET" in access.methods}
+    assert not NOT_YET_TRANSLATED.keys() - pages
+    assert all(roles <= set(MATRIX_ACTORS) for roles in NOT_YET_TRANSLATED.values())

@@ -101,6 +101,6 @@ def change_password():
             getattr(form, refused.field or "new_password").errors.append(refused.message)
         else:
             _start_browser_session(user, token)
-            flash("Your password has been changed. Other browsers were signed out.", "success")
+            flash(_("Your password has been changed. Other browsers were signed out."), "success")
             return redirect(url_for("home.index"), code=303)
     return render_template("auth/password.html", form=form), 422 if form.errors else 200

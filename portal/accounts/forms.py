@@ -63,19 +63,22 @@ class LoginForm(FlaskForm):
 
 class PasswordChangeForm(FlaskForm):
     current_password = PasswordField(
-        "Current password",
-        validators=[DataRequired()],
+        _l("Current password"),
+        validators=[DataRequired(message=_l("This field is required."))],
         render_kw={"autocomplete": "current-password"},
     )
     new_password = PasswordField(
-        "New password",
-        validators=[DataRequired()],
-        description="At least 12 characters; a phrase of several words works well.",
+        _l("New password"),
+        validators=[DataRequired(message=_l("This field is required."))],
+        description=_l("At least 12 characters; a phrase of several words works well."),
         render_kw={"autocomplete": "new-password"},
     )
     confirm_password = PasswordField(
-        "Repeat the new password",
-        validators=[DataRequired(), EqualTo("new_password", "The two new passwords differ.")],
+        _l("Repeat the new password"),
+        validators=[
+            DataRequired(message=_l("This field is required.")),
+            EqualTo("new_password", _l("The two new passwords differ.")),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
 

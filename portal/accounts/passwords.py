@@ -15,6 +15,7 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
@@ -29,19 +30,19 @@ def common_passwords() -> frozenset[str]:
 def password_problems(password: str, *, email: str = "", name: str = "") -> list[str]:
     """Why `password` may not be used; an empty list means it is acceptable."""
     if len(password) < MIN_LENGTH:
-        return [f"Use at least {MIN_LENGTH} characters."]
+        return [_("Use at least %(count)s characters.", count=MIN_LENGTH)]
     if len(password) > MAX_LENGTH:
-        return [f"Use at most {MAX_LENGTH} characters."]
+        return [_("Use at most %(count)s characters.", count=MAX_LENGTH)]
     lowered = password.lower()
     common = common_passwords()
     # "password2024!" is as weak as "password": strip the usual decorations.
     stem = re.sub(r"[\d\W_]+$", "", re.sub(r"^[\d\W_]+", "", lowered))
     if lowered in common or (len(stem) >= 4 and stem in common) or len(set(lowered)) < 4:
-        return ["This password is too common or too easy to guess; choose another."]
+        return [_("This password is too common or too easy to guess; choose another.")]
     local_part = email.split("@", 1)[0].lower()
     name_parts = [p for p in re.split(r"\W+", name.lower()) if len(p) >= 4]
     if (len(local_part) >= 4 and local_part in lowered) or any(p in lowered for p in name_parts):
-        return ["The password must not contain your name or e-mail address."]
+        return [_("The password must not contain your name or e-mail address.")]
     return []
 
 

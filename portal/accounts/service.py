@@ -15,6 +15,7 @@ from functools import cache
 from zoneinfo import available_timezones
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, true, update
 from sqlalchemy.orm import selectinload
 
@@ -222,9 +223,11 @@ def change_password(
     if not passwords.verify_password(user.password_hash, current_password):
         _record_failure(user.email, client_address, user)
         db.session.commit()
-        raise DomainError("The current password is incorrect.", field="current_password")
+        raise DomainError(_("The current password is incorrect."), field="current_password")
     if current_password == new_password:
-        raise DomainError("Choose a password different from the current one.", field="new_password")
+        raise DomainError(
+            _("Choose a password different from the current one."), field="new_password"
+        )
     problems = passwords.password_problems(new_password, email=user.email, name=user.name)
     if problems:
         raise DomainError(problems[0], field="new_password")

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -26,9 +27,9 @@ if TYPE_CHECKING:
 
 Money = Numeric(12, 2)
 UNIT_STATUSES = {
-    "in_service": "In service",
-    "under_repair": "Under repair",
-    "retired": "Retired",
+    "in_service": _l("In service"),
+    "under_repair": _l("Under repair"),
+    "retired": _l("Retired"),
 }
 # Where a unit's record came from.
 UNIT_SOURCES = ("shipped", "imported")

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.accounts.roles import Role
@@ -132,7 +134,7 @@ def update(unit_id: int):
         db.session.rollback()
         error.attach_to(form)
         return _render_unit(_unit_or_404(unit_id), code=422, unit_form=form)
-    flash("The unit is updated.", "success")
+    flash(_("The unit is updated."), "success")
     return redirect(url_for("equipment.unit", unit_id=unit_id), code=303)
 
 
@@ -154,7 +156,7 @@ def add_documents(unit_id: int):
         db.session.rollback()
         form.form_errors.append(error.message)
         return _render_unit(_unit_or_404(unit_id), code=422, document_form=form)
-    flash(f"{count} document{'s' if count != 1 else ''} added.", "success")
+    flash(ngettext("%(num)d document added.", "%(num)d documents added.", count), "success")
     return redirect(url_for("equipment.unit", unit_id=unit_id, _anchor="documents"), code=303)
 
 
@@ -231,7 +233,7 @@ def edit_spec(product_id: int):
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash(f"Equipment terms of {product.sku} saved.", "success")
+            flash(_("Equipment terms of %(sku)s saved.", sku=product.sku), "success")
             return redirect(url_for("catalog.product", product_id=product.id), code=303)
     elif form.errors and "csrf_token" in form.errors:
         abort(400)
@@ -276,7 +278,7 @@ def ownership_settings():
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash("Cost of ownership settings saved.", "success")
+            flash(_("Cost of ownership settings saved."), "success")
             return redirect(url_for("equipment.ownership_settings"), code=303)
     return render_page(
         "equipment/ownership_settings.html",

@@ -69,6 +69,9 @@ def line_chart(months: list[date], named: dict[str, tuple[str, list[int | None]]
             f"{'M' if n == 0 else 'L'}{p['x']:.1f},{p['y']:.1f}" for n, p in enumerate(points)
         )
         series.append(Series(name, css, path, points))
-    labels = [{"x": pad + n * step, "text": m.strftime("%b")} for n, m in enumerate(months)]
-    levels = [{"y": y(most * f), "text": f"{round(most * f):,}"} for f in (0, 0.5, 1)]
+    # Months and figures in the reader's locale (a chart is drawn for one request).
+    from portal.formatting import day, number
+
+    labels = [{"x": pad + n * step, "text": day(m, "%b")} for n, m in enumerate(months)]
+    levels = [{"y": y(most * f), "text": number(round(most * f))} for f in (0, 0.5, 1)]
     return LineChart(width, height, pad, series, labels, levels)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -160,7 +161,9 @@ class Grid:
     @property
     def month_names(self) -> list[str]:
         """The months as the cells' labels name them ("Dec 2026"), once per grid."""
-        return [m.strftime("%b %Y") for m in self.months]
+        from portal.formatting import day  # in the reader's locale
+
+        return [day(m, "%b %Y") for m in self.months]
 
 
 def grid(
@@ -249,11 +252,11 @@ def _draft_product(account_id: int, raw_product_id, raw_month, today: date):
     months = window(account_id, today)
     month = parse_month(str(raw_month or ""))
     if month is None or month not in months:
-        raise DomainError("That month is not in the forecast horizon.", field="month")
+        raise DomainError(_("That month is not in the forecast horizon."), field="month")
     product_id = optional_database_int(str(raw_product_id or ""))
     product = db.session.get(Product, product_id) if product_id else None
     if product is None:
-        raise DomainError("Add the product to the forecast first.", field="product_id")
+        raise DomainError(_("Add the product to the forecast first."), field="product_id")
     return product, month, months
 
 
@@ -274,7 +277,7 @@ def save_cell(user: User, raw_product_id, raw_month, raw_quantity, today: date) 
         .limit(1)
     )
     if in_draft is None:
-        raise DomainError("Add the product to the forecast first.", field="product_id")
+        raise DomainError(_("Add the product to the forecast first."), field="product_id")
     key = (
         ForecastCell.version_id == draft.id,
         ForecastCell.product_id == product.id,
@@ -314,12 +317,16 @@ def add_product(user: User, raw_sku: str | None, today: date) -> Product:
     account_id = editor(user)
     sku = (raw_sku or "").strip()
     if not sku:
-        raise DomainError("Give the product's SKU.", field="sku")
+        raise DomainError(_("Give the product's SKU."), field="sku")
     product = db.session.scalar(select(Product).where(Product.sku_key == sku_key(sku[:64])))
     if product is None:
-        raise DomainError(f"There is no product with the SKU “{sku[:64]}”.", field="sku")
+        raise DomainError(
+            _("There is no product with the SKU “%(sku)s”.", sku=sku[:64]), field="sku"
+        )
     if product.is_discontinued:
-        raise DomainError(f"{product.sku} is discontinued; forecast its successor.", field="sku")
+        raise DomainError(
+            _("%(sku)s is discontinued; forecast its successor.", sku=product.sku), field="sku"
+        )
     draft = ensure_draft(user, account_id, today)
     exists = db.session.scalar(
         select(ForecastCell.product_id)
@@ -327,7 +334,7 @@ def add_product(user: User, raw_sku: str | None, today: date) -> Product:
         .limit(1)
     )
     if exists is not None:
-        raise DomainError(f"{product.sku} is already in the forecast.", field="sku")
+        raise DomainError(_("%(sku)s is already in the forecast.", sku=product.sku), field="sku")
     db.session.execute(
         insert(ForecastCell),
         [
@@ -350,7 +357,9 @@ def fill_row(user: User, raw_product_id, today: date) -> Product:
     """Copy a row's first month into every month of the horizon."""
     account_id = editor(user)
     months = window(account_id, today)
-    product, _, _ = _draft_product(account_id, raw_product_id, month_label(months[0]), today)
+    product, _cell, _month = _draft_product(
+        account_id, raw_product_id, month_label(months[0]), today
+    )
     draft = ensure_draft(user, account_id, today)
     first = db.session.scalar(
         select(ForecastCell.quantity).where(
@@ -360,7 +369,7 @@ def fill_row(user: User, raw_product_id, today: date) -> Product:
         )
     )
     if first is None:
-        raise DomainError("Add the product to the forecast first.", field="product_id")
+        raise DomainError(_("Add the product to the forecast first."), field="product_id")
     replace_rows(draft.id, account_id, {product.id: {m: first for m in months}})
     record_event(account_id, draft.id, user, "row_filled", after=str(first), product_id=product.id)
     db.session.commit()

@@ -1,5 +1,6 @@
 """Forms of the forecast pages (CSRF is global; the services check the values)."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
@@ -7,34 +8,39 @@ from wtforms.validators import Length, Optional
 
 from .models import MAX_HORIZON_MONTHS
 
+TOO_LONG = _l("Field cannot be longer than %(max)d characters.")
+
 
 class AddProductForm(FlaskForm):
     sku = StringField(
-        "Add a product by SKU",
-        validators=[Optional(), Length(max=64)],
+        _l("Add a product by SKU"),
+        validators=[Optional(), Length(max=64, message=TOO_LONG)],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
 
 
 class PublishForm(FlaskForm):
     comment = TextAreaField(
-        "Comment for the vendor",
-        validators=[Optional(), Length(max=2000)],
-        description="Optional: what changed and why (a new project, a plant shutdown …).",
+        _l("Comment for the vendor"),
+        validators=[Optional(), Length(max=2000, message=TOO_LONG)],
+        description=_l("Optional: what changed and why (a new project, a plant shutdown …)."),
         render_kw={"rows": 2},
     )
 
 
 class UploadForm(FlaskForm):
     file = FileField(
-        "Forecast file",
-        description="CSV or XLSX, wide or long layout as in the templates; at most 5 MB.",
+        _l("Forecast file"),
+        description=_l("CSV or XLSX, wide or long layout as in the templates; at most 5 MB."),
         render_kw={"accept": ".csv,.xlsx,text/csv"},
     )
 
 
 class HorizonForm(FlaskForm):
     horizon_months = SelectField(
-        "Months ahead",
-        choices=[SelectChoice(str(n), f"{n} months") for n in range(1, MAX_HORIZON_MONTHS + 1)],
+        _l("Months ahead"),
+        choices=[
+            SelectChoice(str(n), _l("%(num)s months", num=n))
+            for n in range(1, MAX_HORIZON_MONTHS + 1)
+        ],
     )

@@ -5,6 +5,7 @@ customer's own at /forecasts/accuracy)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.errors import NotFound
@@ -95,12 +96,12 @@ def _accuracy_page(account_id: int | None):
     chart = charts.line_chart(
         months,
         {
-            "Ordered": ("actual", [f.actual if f.points else None for f in by_month(1)]),
-            "Forecast 1 month ahead": (
+            _("Ordered"): ("actual", [f.actual if f.points else None for f in by_month(1)]),
+            _("Forecast 1 month ahead"): (
                 "forecast",
                 [f.forecast if f.points else None for f in by_month(1)],
             ),
-            "Forecast 3 months ahead": (
+            _("Forecast 3 months ahead"): (
                 "forecast-far",
                 [f.forecast if f.points else None for f in by_month(3)],
             ),

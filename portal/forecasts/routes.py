@@ -4,12 +4,14 @@ versions beside the one before, and the vendor's inbox of published versions."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.roles import Role
 from portal.catalog import service as catalog
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
+from portal.formatting import number
 from portal.htmx import is_htmx, render_fragment, render_page
 from portal.params import optional_database_int
 from portal.security import requires
@@ -159,8 +161,13 @@ def fill_row():
         product_id, notice = optional_database_int(str(raw_id or "")), error.message
     else:
         if not is_htmx():
-            return _after_change(f"{product.sku}: the first month copied to every month.")
-        product_id, notice = product.id, f"{product.sku}: the first month copied to every month."
+            return _after_change(
+                _("%(sku)s: the first month copied to every month.", sku=product.sku)
+            )
+        product_id, notice = (
+            product.id,
+            _("%(sku)s: the first month copied to every month.", sku=product.sku),
+        )
     # htmx: the row alone, in its place (the grid may hold rows far below the first
     # screen: re-sending the grid would lose the person's place), and the totals.
     grid = drafts.grid(current_user, _today(), only=product_id or 0)
@@ -181,7 +188,10 @@ def publish():
         db.session.rollback()
         error.attach_to(form)
         return _draft_page(status=422, publish_form=form)
-    flash(f"Version {version.number} published; the vendor's planners are told.", "success")
+    flash(
+        _("Version %(number)s published; the vendor's planners are told.", number=version.number),
+        "success",
+    )
     return redirect(url_for("forecasts.version", version_id=version.id), code=303)
 
 
@@ -197,8 +207,13 @@ def upload():
         db.session.rollback()
         return _draft_page(status=422, upload_refused=refused)
     flash(
-        f"Uploaded: {result.cells:,} cells of {result.products:,} products "
-        f"({result.layout} layout) are in the draft.",
+        _(
+            "Uploaded: %(cells)s cells of %(products)s products (%(layout)s layout) are in "
+            "the draft.",
+            cells=number(result.cells),
+            products=number(result.products),
+            layout=_("wide") if result.layout == "wide" else _("long"),
+        ),
         "success",
     )
     return redirect(url_for("forecasts.index"), code=303)
@@ -235,7 +250,7 @@ def horizon(account_id: int):
         db.session.rollback()
         flash(error.message, "error")
     else:
-        flash(f"The forecast now looks {months} months ahead.", "success")
+        flash(_("The forecast now looks %(months)s months ahead.", months=months), "success")
     if current_user.is_vendor_staff:
         return redirect(url_for("forecasts.versions", account_id=account_id), code=303)
     return redirect(url_for("forecasts.index"), code=303)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.models import CustomerAccount, User
@@ -20,6 +21,7 @@ from portal.accounts.roles import Role
 from portal.catalog.models import Product
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
+from portal.formatting import number as format_number
 
 from .models import (
     DEFAULT_HORIZON_MONTHS,
@@ -47,7 +49,7 @@ CHUNK = 500  # ids per IN (…): well inside every database's parameter limit
 def editor(user: User) -> int:
     """The account a customer user edits the forecast of; vendor staff never edit it."""
     if user.is_vendor_staff or user.account_id is None or not user.has_role(*EDITORS):
-        raise Forbidden("Buyers and customer admins edit their account's forecast.")
+        raise Forbidden(_("Buyers and customer admins edit their account's forecast."))
     return user.account_id
 
 
@@ -55,16 +57,16 @@ def account_for(viewer: User, account_id: int) -> CustomerAccount:
     """An account whose forecasts the viewer may read, or NotFound (another customer's
     account looks exactly like a missing one)."""
     if not viewer.is_vendor_staff and viewer.account_id != account_id:
-        raise NotFound("No such account.")
+        raise NotFound(_("No such account."))
     query = select(CustomerAccount).where(CustomerAccount.id == account_id)
     if viewer.is_vendor_staff:
         if not viewer.has_role(*VENDOR_READERS):
-            raise Forbidden("Forecasts are for planners and account managers.")
+            raise Forbidden(_("Forecasts are for planners and account managers."))
         if not viewer.has_role(*PLANNERS):
             query = query.where(CustomerAccount.account_manager_id == viewer.id)
     account = db.session.scalar(query)
     if account is None:
-        raise NotFound("No such account.")
+        raise NotFound(_("No such account."))
     return account
 
 
@@ -88,17 +90,18 @@ def set_horizon(user: User, account_id: int, raw: str | None) -> int:
     """Change how many months ahead the account forecasts (1 to 24)."""
     if user.is_vendor_staff:
         if not user.has_role(Role.ADMIN):
-            raise Forbidden("Vendor admins change the forecast horizon.")
+            raise Forbidden(_("Vendor admins change the forecast horizon."))
     elif not user.has_role(Role.CUSTOMER_ADMIN):
-        raise Forbidden("Customer admins change the forecast horizon.")
+        raise Forbidden(_("Customer admins change the forecast horizon."))
     if db.session.get(CustomerAccount, account_id) is None or (
         not user.is_vendor_staff and user.account_id != account_id
     ):
-        raise NotFound("No such account.")
+        raise NotFound(_("No such account."))
     text = (raw or "").strip()
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_HORIZON_MONTHS:
         raise DomainError(
-            f"Choose a horizon of 1 to {MAX_HORIZON_MONTHS} months.", field="horizon_months"
+            _("Choose a horizon of 1 to %(max)s months.", max=MAX_HORIZON_MONTHS),
+            field="horizon_months",
         )
     months = int(text)
     settings = db.session.get(ForecastSettings, account_id)
@@ -123,12 +126,15 @@ def parse_quantity(raw: str | None) -> int:
     if not text:
         return 0
     if text.startswith("-") and text[1:].isdigit():
-        raise DomainError("A forecast cannot be negative.", field="quantity")
+        raise DomainError(_("A forecast cannot be negative."), field="quantity")
     if not text.isascii() or not text.isdigit():
-        raise DomainError("Give a whole number, e.g. 120.", field="quantity")
+        raise DomainError(_("Give a whole number, e.g. 120."), field="quantity")
     value = int(text)
     if value > MAX_QUANTITY:
-        raise DomainError(f"At most {MAX_QUANTITY:,}.", field="quantity")
+        raise DomainError(
+            _("At most %(max_quantity)s.", max_quantity=format_number(MAX_QUANTITY)),
+            field="quantity",
+        )
     return value
 
 

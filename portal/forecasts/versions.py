@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, delete, select
 
 from portal.accounts import service as accounts
@@ -16,6 +17,7 @@ from portal.accounts.roles import Role
 from portal.catalog.models import Product
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
+from portal.formatting import number as format_number
 from portal.security import scoped
 
 from .models import DRAFT_NUMBER, ForecastCell, ForecastVersion
@@ -42,10 +44,10 @@ def published(viewer: User) -> Select:
     )
     if not viewer.is_vendor_staff:
         if not viewer.has_role(*EDITORS):
-            raise Forbidden("Buyers and customer admins see the account's forecasts.")
+            raise Forbidden(_("Buyers and customer admins see the account's forecasts."))
         return query
     if not viewer.has_role(*VENDOR_READERS):
-        raise Forbidden("Forecasts are for planners and account managers.")
+        raise Forbidden(_("Forecasts are for planners and account managers."))
     if not viewer.has_role(*PLANNERS):
         query = query.where(
             ForecastVersion.account_id.in_(
@@ -81,7 +83,7 @@ def version_for(viewer: User, version_id: int) -> ForecastVersion:
         .options(joinedload(ForecastVersion.account), joinedload(ForecastVersion.published_by))
     )
     if version is None:
-        raise NotFound("No such forecast version.")
+        raise NotFound(_("No such forecast version."))
     return version
 
 
@@ -101,7 +103,7 @@ def inbox(viewer: User, limit: int = 100) -> list[ForecastVersion]:
     from sqlalchemy.orm import joinedload
 
     if not viewer.is_vendor_staff:
-        raise Forbidden("The forecast inbox is the vendor's.")
+        raise Forbidden(_("The forecast inbox is the vendor's."))
     return list(
         db.session.scalars(
             published(viewer)
@@ -125,10 +127,16 @@ def publish(user: User, comment: str | None, today: date) -> ForecastVersion:
     account_id = editor(user)
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT:
-        raise DomainError(f"Keep the comment under {MAX_COMMENT:,} characters.", field="comment")
+        raise DomainError(
+            _(
+                "Keep the comment under %(max_comment)s characters.",
+                max_comment=format_number(MAX_COMMENT),
+            ),
+            field="comment",
+        )
     draft = draft_of(account_id)
     if draft is None:
-        raise DomainError("Change the forecast before publishing a new version.")
+        raise DomainError(_("Change the forecast before publishing a new version."))
     months = window(account_id, today)
     db.session.execute(
         delete(ForecastCell).where(
@@ -138,7 +146,7 @@ def publish(user: User, comment: str | None, today: date) -> ForecastVersion:
     )
     cells = all_cells(draft.id)
     if not cells:
-        raise DomainError("Add at least one product before publishing.")
+        raise DomainError(_("Add at least one product before publishing."))
     latest = latest_published(account_id)
     changed = count_changes(cells, all_cells(latest.id) if latest else {})
     number = (latest.number if latest else 0) + 1

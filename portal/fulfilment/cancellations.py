@@ -12,6 +12,7 @@ from datetime import date
 from functools import cache
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -140,7 +141,7 @@ def request_cancellation(
         )
     reason = reason.strip()[:1000]
     if not reason:
-        raise DomainError("Tell the vendor why you want to cancel.", field="reason")
+        raise DomainError(_("Tell the vendor why you want to cancel."), field="reason")
     request = CancellationRequest(
         order_id=order.id,
         line_id=line.id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, union
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -19,12 +20,12 @@ from .models import CancellationRequest
 from .service import only_desk_accounts
 
 INBOX_VIEWS = {
-    "waiting": "Waiting for confirmation",
-    "in_progress": "Confirmed, not all shipped",
-    "in_transit": "Shipped, not delivered",
-    "requests": "Cancellation requests",
-    "done": "Delivered",
-    "all": "All orders",
+    "waiting": _l("Waiting for confirmation"),
+    "in_progress": _l("Confirmed, not all shipped"),
+    "in_transit": _l("Shipped, not delivered"),
+    "requests": _l("Cancellation requests"),
+    "done": _l("Delivered"),
+    "all": _l("All orders"),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -416,7 +417,7 @@ def request_cancellation(number: str, line_id: int):
         db.session.rollback()
         flash(error.message, "error")
     else:
-        flash("Your request was sent; the vendor will answer it here.", "success")
+        flash(_("Your request was sent; the vendor will answer it here."), "success")
     return redirect(url_for("ordering.order", number=number), code=303)
 
 
@@ -444,8 +445,11 @@ def promises():
             raise ValueError("outside the years the portal holds promises for")
     except ValueError:
         flash(
-            "Enter the period as two dates (YYYY-MM-DD) from 2000 on; showing the last "
-            f"{months} months instead.",
+            _(
+                "Enter the period as two dates (YYYY-MM-DD) from 2000 on; showing the last "
+                "%(months)s months instead.",
+                months=months,
+            ),
             "error",
         )
         start, end = _month_start(today, months - 1), today
@@ -513,7 +517,7 @@ def _chart(by_month) -> dict:
         "points": points,
         "bars": bars,
         "labels": [
-            {"x": pad + n * step, "text": month.strftime("%b")}
+            {"x": pad + n * step, "month": month}
             for n, (month, _) in enumerate(by_month)
         ],
         "path": " ".join(

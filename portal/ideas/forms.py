@@ -1,104 +1,112 @@
 """Forms for suggestions and their threads."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from .models import CATEGORIES
 
-MARKDOWN_HINT = "Markdown: **bold**, *italic*, lists with -, links [text](https://…)."
+REQUIRED = _l("This field is required.")
+TOO_LONG = _l("Field cannot be longer than %(max)d characters.")
+
+MARKDOWN_HINT = _l("Markdown: **bold**, *italic*, lists with -, links [text](https://…).")
 
 
 class IdeaForm(FlaskForm):
     account_id = SelectField(
-        "Propose to", coerce=lambda v: int(v) if v else None, validators=[Optional()]
+        _l("Propose to"), coerce=lambda v: int(v) if v else None, validators=[Optional()]
     )
-    title = StringField("Title", validators=[InputRequired(), Length(max=200)])
+    title = StringField(
+        _l("Title"), validators=[InputRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)]
+    )
     category = SelectField(
-        "Category",
+        _l("Category"),
         choices=[SelectChoice(key, label) for key, label in CATEGORIES.items()],
     )
     body = TextAreaField(
-        "Description",
-        validators=[Optional(), Length(max=20_000)],
+        _l("Description"),
+        validators=[Optional(), Length(max=20_000, message=TOO_LONG)],
         description=MARKDOWN_HINT,
         render_kw={"rows": 10},
     )
     skus = TextAreaField(
-        "Products it concerns",
-        validators=[Optional(), Length(max=4000)],
-        description="SKUs, one per line or separated by commas.",
+        _l("Products it concerns"),
+        validators=[Optional(), Length(max=4000, message=TOO_LONG)],
+        description=_l("SKUs, one per line or separated by commas."),
         render_kw={"rows": 2, "spellcheck": "false"},
     )
     expected_saving = StringField(
-        "Expected saving per year",
-        validators=[Optional(), Length(max=30)],
-        description="An estimate in your currency, if you have one.",
+        _l("Expected saving per year"),
+        validators=[Optional(), Length(max=30, message=TOO_LONG)],
+        description=_l("An estimate in your currency, if you have one."),
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
     expected_benefit = TextAreaField(
-        "Other benefits",
-        validators=[Optional(), Length(max=20_000)],
-        description="Quality, lead time, safety …",
+        _l("Other benefits"),
+        validators=[Optional(), Length(max=20_000, message=TOO_LONG)],
+        description=_l("Quality, lead time, safety …"),
         render_kw={"rows": 3},
     )
 
 
 class PostForm(FlaskForm):
     kind = SelectField(
-        "Post as",
+        _l("Post as"),
         choices=[
-            SelectChoice("answer", "Answer to the customer"),
-            SelectChoice("question", "Question to the customer"),
-            SelectChoice("message", "Message to the customer"),
-            SelectChoice("note", "Internal note (vendor staff only)"),
+            SelectChoice("answer", _l("Answer to the customer")),
+            SelectChoice("question", _l("Question to the customer")),
+            SelectChoice("message", _l("Message to the customer")),
+            SelectChoice("note", _l("Internal note (vendor staff only)")),
         ],
         default="answer",
     )
     body = TextAreaField(
-        "Your message",
-        validators=[InputRequired(), Length(max=20_000)],
+        _l("Your message"),
+        validators=[InputRequired(message=REQUIRED), Length(max=20_000, message=TOO_LONG)],
         description=MARKDOWN_HINT,
         render_kw={"rows": 5},
     )
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("New status")
+    status = SelectField(_l("New status"))
     reason = TextAreaField(
-        "Reason or comment to the customer",
-        validators=[Optional(), Length(max=20_000)],
-        description="Required when declining.",
+        _l("Reason or comment to the customer"),
+        validators=[Optional(), Length(max=20_000, message=TOO_LONG)],
+        description=_l("Required when declining."),
         render_kw={"rows": 3},
     )
     realised_saving = StringField(
-        "Realised saving per year",
-        validators=[Optional(), Length(max=30)],
-        description="When implemented, if known.",
+        _l("Realised saving per year"),
+        validators=[Optional(), Length(max=30, message=TOO_LONG)],
+        description=_l("When implemented, if known."),
         render_kw={"inputmode": "decimal"},
     )
 
 
 class AssignForm(FlaskForm):
     assignee_id = SelectField(
-        "Engineer in charge", coerce=lambda v: int(v) if v else None, validators=[Optional()]
+        _l("Engineer in charge"), coerce=lambda v: int(v) if v else None, validators=[Optional()]
     )
 
 
 class ProposalAnswerForm(FlaskForm):
     comment = TextAreaField(
-        "Comment", validators=[Optional(), Length(max=20_000)], render_kw={"rows": 3}
+        _l("Comment"),
+        validators=[Optional(), Length(max=20_000, message=TOO_LONG)],
+        render_kw={"rows": 3},
     )
 
 
 class MergeForm(FlaskForm):
     into_id = SelectField(
-        "Merge into", coerce=lambda v: int(v) if v else None, validators=[Optional()]
+        _l("Merge into"), coerce=lambda v: int(v) if v else None, validators=[Optional()]
     )
     comment = TextAreaField(
-        "Comment to the customer",
-        validators=[Optional(), Length(max=20_000)],
-        description="Optional: why these are the same idea.",
+        _l("Comment to the customer"),
+        validators=[Optional(), Length(max=20_000, message=TOO_LONG)],
+        description=_l("Optional: why these are the same idea."),
         render_kw={"rows": 2},
     )
 

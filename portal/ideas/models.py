@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import (
     JSON,
@@ -28,24 +29,24 @@ if TYPE_CHECKING:
     from portal.catalog.models import Product
 
 CATEGORIES = {
-    "design": "Design",
-    "material": "Material",
-    "process": "Manufacturing process",
-    "packaging": "Packaging",
-    "logistics": "Logistics",
-    "documentation": "Documentation",
-    "other": "Other",
+    "design": _l("Design"),
+    "material": _l("Material"),
+    "process": _l("Manufacturing process"),
+    "packaging": _l("Packaging"),
+    "logistics": _l("Logistics"),
+    "documentation": _l("Documentation"),
+    "other": _l("Other"),
 }
 STATUSES = {
-    "draft": "Draft",
-    "submitted": "Submitted",
-    "under_review": "Under review",
-    "needs_information": "Needs information",
-    "accepted": "Accepted",
-    "declined": "Declined",
-    "planned": "Planned",
-    "implemented": "Implemented",
-    "merged": "Merged",  # a duplicate, merged into another suggestion
+    "draft": _l("Draft"),
+    "submitted": _l("Submitted"),
+    "under_review": _l("Under review"),
+    "needs_information": _l("Needs information"),
+    "accepted": _l("Accepted"),
+    "declined": _l("Declined"),
+    "planned": _l("Planned"),
+    "implemented": _l("Implemented"),
+    "merged": _l("Merged"),  # a duplicate, merged into another suggestion
 }
 # Where a suggestion waits for the vendor's first answer.
 OPEN_STATUSES = ("submitted", "under_review", "needs_information")

@@ -4,6 +4,8 @@ suggestion with its thread."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
@@ -13,6 +15,7 @@ from portal.accounts.roles import CUSTOMER_ROLES
 from portal.attachments.service import ACCEPTED
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
+from portal.formatting import day
 from portal.htmx import is_htmx, render_fragment, render_page
 from portal.markdown import render as render_markdown
 from portal.params import database_int
@@ -74,7 +77,7 @@ def _idea_form(form: IdeaForm) -> IdeaForm:
             .where(CustomerAccount.status == "active")
             .order_by(CustomerAccount.name)
         )
-        form.account_id.choices = [SelectChoice("", "Choose a customer…")] + [
+        form.account_id.choices = [SelectChoice("", _("Choose a customer…"))] + [
             SelectChoice(a.id, a.name) for a in accounts
         ]
     else:
@@ -111,7 +114,7 @@ def new():
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash("Draft saved. Send it when it is ready.", "success")
+            flash(_("Draft saved. Send it when it is ready."), "success")
             return redirect(url_for("ideas.detail", idea_id=idea.id), code=303)
     return render_page(
         "ideas/form.html",
@@ -128,7 +131,7 @@ def new():
 def edit(idea_id: int):
     idea = _idea_or_404(idea_id)
     if idea.status != "draft" or idea.created_by_id != current_user.id:
-        flash("Only the author can change a draft, and only until it is sent.", "error")
+        flash(_("Only the author can change a draft, and only until it is sent."), "error")
         return redirect(url_for("ideas.detail", idea_id=idea.id), code=303)
     form = _idea_form(IdeaForm(obj=idea))
     if request.method == "GET":
@@ -141,7 +144,7 @@ def edit(idea_id: int):
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash("Draft saved.", "success")
+            flash(_("Draft saved."), "success")
             return redirect(url_for("ideas.detail", idea_id=idea.id), code=303)
     return render_page(
         "ideas/form.html",
@@ -188,11 +191,14 @@ def submit(idea_id: int):
     else:
         if idea.direction == "customer":
             flash(
-                f"Sent. The engineers promise a first answer by {idea.answer_due_on:%d %b %Y}.",
+                _(
+                    "Sent. The engineers promise a first answer by %(date)s.",
+                    date=day(idea.answer_due_on),
+                ),
                 "success",
             )
         else:
-            flash(f"Proposed to {idea.account.name}.", "success")
+            flash(_("Proposed to %(account)s.", account=idea.account.name), "success")
     return redirect(url_for("ideas.detail", idea_id=idea.id), code=303)
 
 
@@ -246,7 +252,7 @@ def _render_detail(
         SelectChoice(s, STATUSES[s]) for s in service.TRANSITIONS.get(idea.status, ())
     ]
     assign_form = AssignForm(assignee_id=idea.assignee_id)
-    assign_form.assignee_id.choices = [SelectChoice("", "Nobody yet")] + [
+    assign_form.assignee_id.choices = [SelectChoice("", _("Nobody yet"))] + [
         SelectChoice(e.id, e.name) for e in service.engineers()
     ]
     own_files, message_files = service.files_of(current_user, idea, messages)
@@ -274,7 +280,13 @@ def _render_detail(
         follow_form=FollowForm(),
         is_engineer=is_engineer,
         today=utcnow().date(),
+        statuses=STATUSES,
+        event_kinds=EVENT_KINDS,
     )
+
+
+# The history's other events, in the reader's words.
+EVENT_KINDS = {"drafted": _l("Drafted"), "submitted": _l("Sent")}
 
 
 @bp.post("/ideas/<int:idea_id>/messages")
@@ -299,7 +311,7 @@ def post_message(idea_id: int):
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash("Posted.", "success")
+            flash(_("Posted."), "success")
             return redirect(url_for("ideas.detail", idea_id=idea.id, _anchor="thread"), code=303)
     return _render_detail(idea, post_form=form, code=422)
 
@@ -323,7 +335,14 @@ def change_status(idea_id: int):
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash(f"{idea.reference} is now {idea.status_label.lower()}.", "success")
+            flash(
+                _(
+                    "%(reference)s is now %(status_label)s.",
+                    reference=idea.reference,
+                    status_label=idea.status_label.lower(),
+                ),
+                "success",
+            )
             return redirect(url_for("ideas.detail", idea_id=idea.id), code=303)
     return _render_detail(idea, status_form=form, code=422)
 
@@ -333,11 +352,11 @@ def change_status(idea_id: int):
 def assign(idea_id: int):
     idea = _idea_or_404(idea_id)
     form = AssignForm()
-    form.assignee_id.choices = [SelectChoice("", "Nobody yet")] + [
+    form.assignee_id.choices = [SelectChoice("", _("Nobody yet"))] + [
         SelectChoice(e.id, e.name) for e in service.engineers()
     ]
     if not form.validate_on_submit():
-        flash("Choose one of the vendor's engineers.", "error")
+        flash(_("Choose one of the vendor's engineers."), "error")
     else:
         try:
             service.assign(current_user, idea, form.assignee_id.data)
@@ -345,7 +364,7 @@ def assign(idea_id: int):
             db.session.rollback()
             flash(error.message, "error")
         else:
-            flash("Assigned.", "success")
+            flash(_("Assigned."), "success")
     return redirect(url_for("ideas.detail", idea_id=idea.id), code=303)
 
 
@@ -365,7 +384,7 @@ def answer_proposal(idea_id: int):
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash("Thank you: the engineers have been told.", "success")
+            flash(_("Thank you: the engineers have been told."), "success")
             return redirect(url_for("ideas.detail", idea_id=idea.id), code=303)
     return _render_detail(idea, answer_form=form, code=422)
 
@@ -388,7 +407,10 @@ def follow(idea_id: int):
         return redirect(url_for("ideas.detail", idea_id=idea.id), code=303)
     if not is_htmx():
         following = service.is_following(current_user, idea)
-        flash("You follow this suggestion." if following else "You no longer follow it.", "success")
+        flash(
+            _("You follow this suggestion.") if following else _("You no longer follow it."),
+            "success",
+        )
         return redirect(url_for("ideas.detail", idea_id=idea.id), code=303)
     return render_fragment(
         "ideas/detail.html",
@@ -415,6 +437,13 @@ def merge(idea_id: int):
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash(f"{idea.reference} is merged into {target.reference}.", "success")
+            flash(
+                _(
+                    "%(reference)s is merged into %(reference2)s.",
+                    reference=idea.reference,
+                    reference2=target.reference,
+                ),
+                "success",
+            )
             return redirect(url_for("ideas.detail", idea_id=target.id), code=303)
     return _render_detail(idea, merge_form=form, code=422)

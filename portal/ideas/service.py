@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -24,6 +25,7 @@ from portal.attachments import service as attachments
 from portal.catalog import service as catalog
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
+from portal.formatting import number
 from portal.markdown import render as render_markdown
 from portal.security import scoped
 
@@ -101,7 +103,7 @@ def _store_files(user: User, idea: Idea, files, owner_kind: str, owner_id: int, 
         if upload and upload.filename
     ]
     if len(stored) > 10:
-        raise DomainError("Attach at most 10 files at a time.", field="files")
+        raise DomainError(_("Attach at most 10 files at a time."), field="files")
     if stored:
         attachments.attach(stored, owner_kind, owner_id)
 
@@ -118,7 +120,7 @@ def visible_ideas(viewer: User) -> Select:
     if not viewer.is_vendor_staff:
         return query.where(or_(Idea.status != "draft", Idea.created_by_id == viewer.id))
     if not viewer.has_role(*VENDOR_VIEWERS):
-        raise Forbidden("Suggestions are for engineers and account managers.")
+        raise Forbidden(_("Suggestions are for engineers and account managers."))
     query = query.where(or_(Idea.status != "draft", Idea.direction == "vendor"))
     if not viewer.has_role(*ENGINEERS):
         query = query.where(
@@ -141,7 +143,7 @@ def idea_for(viewer: User, idea_id: int) -> Idea:
         )
     )
     if idea is None:
-        raise NotFound("No such suggestion.")
+        raise NotFound(_("No such suggestion."))
     return idea
 
 
@@ -248,11 +250,11 @@ def parse_saving(raw: str | None) -> Decimal | None:
         value = Decimal(text)
     except InvalidOperation:
         raise DomainError(
-            f"“{raw[:20]}” is not an amount of money.", field="expected_saving"
+            _("“%(text)s” is not an amount of money.", text=raw[:20]), field="expected_saving"
         ) from None
     if not value.is_finite() or value < 0 or value >= Decimal("1000000000"):
         raise DomainError(
-            "Give the saving as an amount from 0 to 999,999,999.", field="expected_saving"
+            _("Give the saving as an amount from 0 to 999,999,999."), field="expected_saving"
         )
     return value.quantize(Decimal("0.01"))
 
@@ -275,29 +277,32 @@ def save_draft(
     # Everything is checked before anything is added to the session.
     title = " ".join(title.split())
     if len(title) < 3:
-        raise DomainError("Give the suggestion a title of a few words.", field="title")
+        raise DomainError(_("Give the suggestion a title of a few words."), field="title")
     if len(title) > 200:
-        raise DomainError("Keep the title under 200 characters.", field="title")
+        raise DomainError(_("Keep the title under 200 characters."), field="title")
     if category not in CATEGORIES:
-        raise DomainError("Choose a category from the list.", field="category")
+        raise DomainError(_("Choose a category from the list."), field="category")
     if len(body) > MAX_TEXT or len(expected_benefit) > MAX_TEXT:
-        raise DomainError(f"Keep the text under {MAX_TEXT:,} characters.", field="body")
+        raise DomainError(
+            _("Keep the text under %(max_text)s characters.", max_text=number(MAX_TEXT)),
+            field="body",
+        )
     products = _products(skus)
     saving = parse_saving(expected_saving)
     if idea is None:
         if user.is_vendor_staff:
             if not user.has_role(*ENGINEERS):
-                raise Forbidden("Only engineers propose ideas to customers.")
+                raise Forbidden(_("Only engineers propose ideas to customers."))
             account = db.session.get(CustomerAccount, account_id) if account_id else None
             if account is None:
-                raise DomainError("Choose the customer to propose this to.", field="account_id")
+                raise DomainError(_("Choose the customer to propose this to."), field="account_id")
             idea = Idea(account_id=account.id, direction="vendor", created_by_id=user.id)
         else:
             idea = Idea(account_id=user.account_id, direction="customer", created_by_id=user.id)
         created = True
     else:
         if idea.status != "draft" or idea.created_by_id != user.id:
-            raise DomainError("Only the author can change a draft, and only until it is sent.")
+            raise DomainError(_("Only the author can change a draft, and only until it is sent."))
         created = False
     idea.products = products
     idea.title = title
@@ -322,12 +327,14 @@ def _products(skus: str) -> list:
     """Products named by SKU (commas, spaces or lines between them); unknown ones are named."""
     wanted = [s for s in (part.strip() for part in skus.replace(",", "\n").splitlines()) if s]
     if len(wanted) > 50:
-        raise DomainError("Link at most 50 products.", field="skus")
+        raise DomainError(_("Link at most 50 products."), field="skus")
     found = {}
     for sku in wanted:
         product = catalog.find_by_sku(sku)
         if product is None:
-            raise DomainError(f"There is no product with the SKU “{sku[:64]}”.", field="skus")
+            raise DomainError(
+                _("There is no product with the SKU “%(sku)s”.", sku=sku[:64]), field="skus"
+            )
         found[product.id] = product  # the same SKU written twice is one product
     return list(found.values())
 
@@ -336,7 +343,7 @@ def submit(user: User, idea: Idea, today: date) -> Idea:
     """Send a draft: to the vendor's engineers (with the promised answer date),
     or, for an engineer's proposal, to the customer's users."""
     if idea.status != "draft" or idea.created_by_id != user.id:
-        raise DomainError("Only the author can send a draft, and only once.")
+        raise DomainError(_("Only the author can send a draft, and only once."))
     idea.status = "submitted"
     idea.submitted_at = utcnow()
     if idea.direction == "customer":
@@ -372,23 +379,28 @@ def post(user: User, idea: Idea, *, body: str, kind: str = "message", files=()) 
     internal notes, which the customer never sees."""
     body = body.strip()
     if not body:
-        raise DomainError("Write something first.", field="body")
+        raise DomainError(_("Write something first."), field="body")
     if len(body) > MAX_TEXT:
-        raise DomainError(f"Keep the message under {MAX_TEXT:,} characters.", field="body")
+        raise DomainError(
+            _("Keep the message under %(max_text)s characters.", max_text=number(MAX_TEXT)),
+            field="body",
+        )
     if idea.status == "draft":
-        raise DomainError("Send the suggestion before starting its thread.")
+        raise DomainError(_("Send the suggestion before starting its thread."))
     if idea.status == "merged":
         raise DomainError(
-            f"This suggestion was merged into {idea.merged_into.reference}: "
-            "the discussion goes on there."
+            _(
+                "This suggestion was merged into %(reference)s: the discussion goes on there.",
+                reference=idea.merged_into.reference,
+            )
         )
     vendor = user.is_vendor_staff
     if vendor and not user.has_role(*VENDOR_VIEWERS):
-        raise Forbidden("Only engineers and account managers write here.")
+        raise Forbidden(_("Only engineers and account managers write here."))
     if not vendor and kind != "message":
-        raise Forbidden("Customers write messages.")
+        raise Forbidden(_("Customers write messages."))
     if kind not in ("message", "question", "answer", "note"):
-        raise DomainError("Choose what kind of post this is.", field="kind")
+        raise DomainError(_("Choose what kind of post this is."), field="kind")
     message = _message(idea, user, body, kind=kind)
     db.session.add(message)
     _follow(idea, user)  # who writes wants to hear the answer
@@ -438,20 +450,26 @@ def change_status(
     """Move a customer's suggestion through the workflow. Declining needs a
     reason, which the customer reads in the thread."""
     if not user.has_role(*ENGINEERS):
-        raise Forbidden("Only engineers change a suggestion's status.")
+        raise Forbidden(_("Only engineers change a suggestion's status."))
     if idea.direction != "customer":
-        raise DomainError("A proposal to a customer is accepted or declined by the customer.")
+        raise DomainError(_("A proposal to a customer is accepted or declined by the customer."))
     if new_status not in TRANSITIONS.get(idea.status, ()):
         raise DomainError(
-            f"A suggestion that is {idea.status_label.lower()} cannot become "
-            f"{STATUSES.get(new_status, new_status).lower()}.",
+            _(
+                "A suggestion that is %(status)s cannot become %(new_status)s.",
+                status=idea.status_label.lower(),
+                new_status=STATUSES.get(new_status, new_status).lower(),
+            ),
             field="status",
         )
     reason = reason.strip()
     if new_status == "declined" and not reason:
-        raise DomainError("Tell the customer why the suggestion is declined.", field="reason")
+        raise DomainError(_("Tell the customer why the suggestion is declined."), field="reason")
     if len(reason) > MAX_TEXT:
-        raise DomainError(f"Keep the reason under {MAX_TEXT:,} characters.", field="reason")
+        raise DomainError(
+            _("Keep the reason under %(max_text)s characters.", max_text=number(MAX_TEXT)),
+            field="reason",
+        )
     if new_status == "implemented":
         idea.realised_saving = parse_saving(realised_saving)
     if reason:
@@ -473,12 +491,12 @@ def change_status(
 def respond_to_proposal(user: User, idea: Idea, *, accept: bool, comment: str) -> Idea:
     """The customer accepts or declines an engineer's proposal."""
     if user.is_vendor_staff or user.account_id != idea.account_id:
-        raise Forbidden("The customer answers a proposal.")
+        raise Forbidden(_("The customer answers a proposal."))
     if idea.direction != "vendor" or idea.status not in ("submitted", "under_review"):
-        raise DomainError("This proposal is not waiting for your answer.")
+        raise DomainError(_("This proposal is not waiting for your answer."))
     comment = comment.strip()
     if not accept and not comment:
-        raise DomainError("Tell the engineers why you decline.", field="comment")
+        raise DomainError(_("Tell the engineers why you decline."), field="comment")
     if comment:
         db.session.add(_message(idea, user, comment))
     _set_status(idea, user, "accepted" if accept else "declined", reason=comment)
@@ -498,12 +516,12 @@ def respond_to_proposal(user: User, idea: Idea, *, accept: bool, comment: str) -
 def assign(user: User, idea: Idea, assignee_id: int | None) -> Idea:
     """Put an engineer in charge of the suggestion (or nobody)."""
     if not user.has_role(*ENGINEERS):
-        raise Forbidden("Only engineers assign suggestions.")
+        raise Forbidden(_("Only engineers assign suggestions."))
     assignee = None
     if assignee_id is not None:
         assignee = next((e for e in engineers() if e.id == assignee_id), None)
         if assignee is None:
-            raise DomainError("Choose one of the vendor's engineers.", field="assignee_id")
+            raise DomainError(_("Choose one of the vendor's engineers."), field="assignee_id")
     before = idea.assignee.name if idea.assignee else None
     idea.assignee_id = assignee.id if assignee else None
     _event(idea, user, "assigned", before=before, after=assignee.name if assignee else None)
@@ -529,27 +547,40 @@ def merge(user: User, duplicate: Idea, into_id: int | None, *, comment: str = ""
     account, so only suggestions of the same account can be merged.
     """
     if not user.has_role(*ENGINEERS):
-        raise Forbidden("Only engineers merge suggestions.")
+        raise Forbidden(_("Only engineers merge suggestions."))
     if duplicate.direction != "customer" or duplicate.status not in MERGEABLE:
         raise DomainError(
-            f"A suggestion that is {duplicate.status_label.lower()} cannot be merged."
+            _(
+                "A suggestion that is %(status)s cannot be merged.",
+                status=duplicate.status_label.lower(),
+            )
         )
     target = db.session.scalar(visible_ideas(user).where(Idea.id == (into_id or 0)))
     if target is None or target.account_id != duplicate.account_id:
         raise DomainError(
-            f"Choose another suggestion of {duplicate.account.name} to merge into.",
+            _(
+                "Choose another suggestion of %(account)s to merge into.",
+                account=duplicate.account.name,
+            ),
             field="into_id",
         )
     if target.id == duplicate.id:
-        raise DomainError("A suggestion cannot be merged into itself.", field="into_id")
+        raise DomainError(_("A suggestion cannot be merged into itself."), field="into_id")
     if target.direction != "customer" or target.status not in (*MERGEABLE, "implemented"):
         raise DomainError(
-            f"{target.reference} is {target.status_label.lower()}: choose one that is still open.",
+            _(
+                "%(reference)s is %(status)s: choose one that is still open.",
+                reference=target.reference,
+                status=target.status_label.lower(),
+            ),
             field="into_id",
         )
     comment = comment.strip()
     if len(comment) > MAX_TEXT:
-        raise DomainError(f"Keep the comment under {MAX_TEXT:,} characters.", field="comment")
+        raise DomainError(
+            _("Keep the comment under %(max_text)s characters.", max_text=number(MAX_TEXT)),
+            field="comment",
+        )
     told = f"Merged into {_link(target)}: the same idea. "
     told += comment or "The discussion goes on there; this thread stays readable here."
     db.session.add(_message(duplicate, user, told, kind="answer"))
@@ -620,7 +651,7 @@ def merged_here(user: User, idea: Idea) -> list[Idea]:
 def follow(user: User, idea: Idea) -> None:
     """Be told about the suggestion's answers and status changes."""
     if idea.status == "draft":
-        raise DomainError("Drafts are the author's alone: send it first.")
+        raise DomainError(_("Drafts are the author's alone: send it first."))
     _follow(idea, user)
     db.session.commit()
 

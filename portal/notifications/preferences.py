@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
 from portal.errors import DomainError
@@ -24,52 +26,52 @@ if TYPE_CHECKING:
     from portal.accounts.models import User
 
 DELIVERY_LABELS = {
-    "immediate": "E-mail at once",
-    "digest": "Daily digest",
-    "none": "No e-mail",
+    "immediate": _l("E-mail at once"),
+    "digest": _l("Daily digest"),
+    "none": _l("No e-mail"),
 }
 
 # The kinds of notification the areas send, with what a person calls them, by topic.
 KINDS: dict[str, tuple[str, str]] = {
-    "order_placed": ("Orders", "An order was placed"),
-    "approval_needed": ("Orders", "An order waits for approval"),
-    "order_approved": ("Orders", "An order was approved"),
-    "order_rejected": ("Orders", "An order was rejected"),
-    "order_confirmed": ("Orders", "An order was confirmed"),
-    "promise_changed": ("Orders", "A promised date changed"),
-    "order_shipped": ("Orders", "An order was shipped"),
-    "order_delivered": ("Orders", "An order was delivered"),
-    "line_cancelled": ("Orders", "An order line was cancelled"),
-    "cancellation_requested": ("Orders", "A cancellation was requested"),
-    "cancellation_answered": ("Orders", "A cancellation request was answered"),
-    "idea_submitted": ("Suggestions", "A suggestion was submitted"),
-    "idea_answered": ("Suggestions", "A suggestion was answered"),
-    "idea_assigned": ("Suggestions", "A suggestion was assigned"),
-    "idea_message": ("Suggestions", "A new message on a suggestion"),
-    "idea_proposed": ("Suggestions", "The vendor proposed an idea"),
-    "idea_status": ("Suggestions", "A suggestion's status changed"),
-    "plan_published": ("Plans and forecasts", "A plan was published"),
-    "plan_changed": ("Plans and forecasts", "A plan was changed or withdrawn"),
-    "forecast_published": ("Plans and forecasts", "A forecast was published"),
-    "commit_mismatch": ("Plans and forecasts", "A commitment differs from the forecast"),
-    "service_opened": ("Service", "A service request or complaint was opened"),
-    "service_assigned": ("Service", "A service request was assigned"),
-    "service_message": ("Service", "A new message on a service request"),
-    "service_answered": ("Service", "A service request was answered"),
-    "service_status": ("Service", "A service request's status changed"),
-    "service_reopened": ("Service", "A service request was reopened"),
-    "service_rated": ("Service", "A service request was closed and rated"),
-    "service_replacement": ("Service", "A replacement was ordered for a complaint"),
-    "service_promise_warning": ("Service", "A service promise is about to be missed"),
-    "service_promise_breached": ("Service", "A service promise was missed"),
-    "follow_up_assigned": ("Relationships", "A follow-up was set for you"),
-    "review_due": ("Relationships", "A relationship review is due"),
-    "review_shared": ("Relationships", "A relationship review was shared with you"),
-    "review_commented": ("Relationships", "A customer commented on a review"),
-    "relationship_red": ("Relationships", "An account or one of its signals turned red"),
+    "order_placed": (_l("Orders"), _l("An order was placed")),
+    "approval_needed": (_l("Orders"), _l("An order waits for approval")),
+    "order_approved": (_l("Orders"), _l("An order was approved")),
+    "order_rejected": (_l("Orders"), _l("An order was rejected")),
+    "order_confirmed": (_l("Orders"), _l("An order was confirmed")),
+    "promise_changed": (_l("Orders"), _l("A promised date changed")),
+    "order_shipped": (_l("Orders"), _l("An order was shipped")),
+    "order_delivered": (_l("Orders"), _l("An order was delivered")),
+    "line_cancelled": (_l("Orders"), _l("An order line was cancelled")),
+    "cancellation_requested": (_l("Orders"), _l("A cancellation was requested")),
+    "cancellation_answered": (_l("Orders"), _l("A cancellation request was answered")),
+    "idea_submitted": (_l("Suggestions"), _l("A suggestion was submitted")),
+    "idea_answered": (_l("Suggestions"), _l("A suggestion was answered")),
+    "idea_assigned": (_l("Suggestions"), _l("A suggestion was assigned")),
+    "idea_message": (_l("Suggestions"), _l("A new message on a suggestion")),
+    "idea_proposed": (_l("Suggestions"), _l("The vendor proposed an idea")),
+    "idea_status": (_l("Suggestions"), _l("A suggestion's status changed")),
+    "plan_published": (_l("Plans and forecasts"), _l("A plan was published")),
+    "plan_changed": (_l("Plans and forecasts"), _l("A plan was changed or withdrawn")),
+    "forecast_published": (_l("Plans and forecasts"), _l("A forecast was published")),
+    "commit_mismatch": (_l("Plans and forecasts"), _l("A commitment differs from the forecast")),
+    "service_opened": (_l("Service"), _l("A service request or complaint was opened")),
+    "service_assigned": (_l("Service"), _l("A service request was assigned")),
+    "service_message": (_l("Service"), _l("A new message on a service request")),
+    "service_answered": (_l("Service"), _l("A service request was answered")),
+    "service_status": (_l("Service"), _l("A service request's status changed")),
+    "service_reopened": (_l("Service"), _l("A service request was reopened")),
+    "service_rated": (_l("Service"), _l("A service request was closed and rated")),
+    "service_replacement": (_l("Service"), _l("A replacement was ordered for a complaint")),
+    "service_promise_warning": (_l("Service"), _l("A service promise is about to be missed")),
+    "service_promise_breached": (_l("Service"), _l("A service promise was missed")),
+    "follow_up_assigned": (_l("Relationships"), _l("A follow-up was set for you")),
+    "review_due": (_l("Relationships"), _l("A relationship review is due")),
+    "review_shared": (_l("Relationships"), _l("A relationship review was shared with you")),
+    "review_commented": (_l("Relationships"), _l("A customer commented on a review")),
+    "relationship_red": (_l("Relationships"), _l("An account or one of its signals turned red")),
     "relationship_escalated": (
-        "Relationships",
-        "A red alert was not acknowledged within two working days",
+        _l("Relationships"),
+        _l("A red alert was not acknowledged within two working days"),
     ),
 }
 
@@ -108,13 +110,15 @@ def save(user: User, choices: Mapping[str, str]) -> int:
     "at once" (only those are stored). An unknown kind or choice is refused whole."""
     unknown = sorted(set(choices) - set(KINDS))
     if unknown:
-        raise DomainError(f"Unknown kind of notification: {', '.join(unknown)}.")
+        raise DomainError(_("Unknown kind of notification: %(kinds)s.", kinds=", ".join(unknown)))
     bad = sorted(kind for kind, choice in choices.items() if choice not in DELIVERIES)
     if bad:
         raise DomainError(
-            f"Choose {', '.join(DELIVERY_LABELS.values())} for: "
-            + ", ".join(KINDS[kind][1] for kind in bad)
-            + "."
+            _(
+                "Choose %(choices)s for: %(kinds)s.",
+                choices=", ".join(str(label) for label in DELIVERY_LABELS.values()),
+                kinds=", ".join(str(KINDS[kind][1]) for kind in bad),
+            )
         )
     db.session.execute(
         delete(NotificationPreference).where(

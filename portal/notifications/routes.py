@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.roles import Role
@@ -98,7 +99,7 @@ def settings():
         except DomainError as error:
             error.attach_to(form)
         else:
-            flash("Your e-mail settings are saved.", "success")
+            flash(_("Your e-mail settings are saved."), "success")
             return redirect(url_for("notifications.settings"), code=303)
     topics: dict[str, list] = {}
     for kind, (topic, _label) in preferences.KINDS.items():

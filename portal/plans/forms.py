@@ -1,54 +1,57 @@
 """Forms of the plans board: one plan form for publishing and revising, withdrawal."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from portal.accounts.forms import MultiCheckboxField
 
-MARKDOWN_HINT = "Markdown: **bold**, *italic*, lists with -, links [text](https://…)."
+TOO_LONG = _l("Field cannot be longer than %(max)d characters.")
+
+MARKDOWN_HINT = _l("Markdown: **bold**, *italic*, lists with -, links [text](https://…).")
 
 
 class PlanForm(FlaskForm):
-    kind = SelectField("Kind")
-    title = StringField("Title", validators=[Length(max=200)])
-    effective_from = DateField("Takes effect on", validators=[Optional()])
+    kind = SelectField(_l("Kind"))
+    title = StringField(_l("Title"), validators=[Length(max=200, message=TOO_LONG)])
+    effective_from = DateField(_l("Takes effect on"), validators=[Optional()])
     effective_to = DateField(
-        "Until",
+        _l("Until"),
         validators=[Optional()],
-        description="Leave empty when the change stays (a discontinuation, a new price).",
+        description=_l("Leave empty when the change stays (a discontinuation, a new price)."),
     )
     body = TextAreaField(
-        "What it means",
-        validators=[Optional(), Length(max=20_000)],
+        _l("What it means"),
+        validators=[Optional(), Length(max=20_000, message=TOO_LONG)],
         description=MARKDOWN_HINT,
         render_kw={"rows": 8},
     )
     skus = TextAreaField(
-        "Products it affects",
-        validators=[Optional(), Length(max=4000)],
-        description="SKUs, one per line or separated by commas.",
+        _l("Products it affects"),
+        validators=[Optional(), Length(max=4000, message=TOO_LONG)],
+        description=_l("SKUs, one per line or separated by commas."),
         render_kw={"rows": 2, "spellcheck": "false"},
     )
     visibility = RadioField(
-        "Who sees it",
+        _l("Who sees it"),
         choices=[
-            SelectChoice("all", "Every customer account"),
-            SelectChoice("chosen", "Only the accounts chosen below"),
+            SelectChoice("all", _l("Every customer account")),
+            SelectChoice("chosen", _l("Only the accounts chosen below")),
         ],
         default="all",
     )
-    account_ids = MultiCheckboxField("Accounts", coerce=int, validators=[Optional()])
+    account_ids = MultiCheckboxField(_l("Accounts"), coerce=int, validators=[Optional()])
     change_note = StringField(
-        "What changed",
-        validators=[Length(max=500)],
-        description="Readers see this in the plan's history and are asked to look again.",
+        _l("What changed"),
+        validators=[Length(max=500, message=TOO_LONG)],
+        description=_l("Readers see this in the plan's history and are asked to look again."),
     )
 
 
 class WithdrawForm(FlaskForm):
     reason = StringField(
-        "Why it is withdrawn",
-        validators=[Length(max=500)],
-        description="Readers see this with the withdrawn plan.",
+        _l("Why it is withdrawn"),
+        validators=[Length(max=500, message=TOO_LONG)],
+        description=_l("Readers see this with the withdrawn plan."),
     )

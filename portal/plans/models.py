@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import (
     JSON,
@@ -36,15 +37,15 @@ if TYPE_CHECKING:
 
 # kind: (label, which side publishes it)
 KINDS: dict[str, tuple[str, frozenset[str]]] = {
-    "capacity": ("Capacity change", frozenset({"vendor"})),
-    "shutdown": ("Planned shutdown", frozenset({"vendor", "customer"})),
-    "new_product": ("New product", frozenset({"vendor"})),
-    "discontinuation": ("Discontinuation", frozenset({"vendor"})),
-    "lead_time": ("Lead-time change", frozenset({"vendor"})),
-    "price": ("Price change", frozenset({"vendor"})),
-    "volume": ("Volume change", frozenset({"customer"})),
-    "launch": ("Product launch", frozenset({"customer"})),
-    "other": ("Other", frozenset({"vendor", "customer"})),
+    "capacity": (_l("Capacity change"), frozenset({"vendor"})),
+    "shutdown": (_l("Planned shutdown"), frozenset({"vendor", "customer"})),
+    "new_product": (_l("New product"), frozenset({"vendor"})),
+    "discontinuation": (_l("Discontinuation"), frozenset({"vendor"})),
+    "lead_time": (_l("Lead-time change"), frozenset({"vendor"})),
+    "price": (_l("Price change"), frozenset({"vendor"})),
+    "volume": (_l("Volume change"), frozenset({"customer"})),
+    "launch": (_l("Product launch"), frozenset({"customer"})),
+    "other": (_l("Other"), frozenset({"vendor", "customer"})),
 }
 # The kinds that change what a buyer can expect of a product: shown on its page
 # and in the quick order.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -68,7 +69,7 @@ def index():
 
 def _plan_form(form: PlanForm) -> PlanForm:
     side = "vendor" if current_user.is_vendor_staff else "customer"
-    form.kind.choices = [SelectChoice("", "Choose…")] + [
+    form.kind.choices = [SelectChoice("", _("Choose…"))] + [
         SelectChoice(key, label) for key, label in kinds_for(side).items()
     ]
     if side == "customer":
@@ -77,7 +78,7 @@ def _plan_form(form: PlanForm) -> PlanForm:
         return form
     if not current_user.has_role(*service.VENDOR_PLANNERS):
         # An account manager publishes for the accounts they manage, and only those.
-        form.visibility.choices = [SelectChoice("chosen", "The accounts chosen below")]
+        form.visibility.choices = [SelectChoice("chosen", _("The accounts chosen below"))]
         form.visibility.data = "chosen"
     form.account_ids.choices = [
         SelectChoice(a.id, a.name) for a in service.publishable_accounts(current_user)
@@ -113,7 +114,7 @@ def new():
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash("Published. Its readers have been told.", "success")
+            flash(_("Published. Its readers have been told."), "success")
             return redirect(url_for("plans.detail", plan_id=plan.id), code=303)
     return render_page(
         "plans/form.html", "form", form=form, plan=None, status=422 if form.errors else 200
@@ -126,7 +127,7 @@ def revise(plan_id: int):
     """Publish a new revision of a plan; the earlier ones stay in its history."""
     plan = _plan_or_404(plan_id)
     if not service.may_change(current_user, plan):
-        flash("Only the author or the vendor's planners change this plan.", "error")
+        flash(_("Only the author or the vendor's planners change this plan."), "error")
         return redirect(url_for("plans.detail", plan_id=plan.id), code=303)
     current = plan.current
     form = PlanForm(obj=current) if request.method == "GET" else PlanForm()
@@ -147,7 +148,7 @@ def revise(plan_id: int):
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash("Revised. Its readers have been asked to look again.", "success")
+            flash(_("Revised. Its readers have been asked to look again."), "success")
             return redirect(url_for("plans.detail", plan_id=plan.id), code=303)
     return render_page(
         "plans/form.html", "form", form=form, plan=plan, status=422 if form.errors else 200
@@ -204,7 +205,7 @@ def acknowledge(plan_id: int):
         db.session.rollback()
         error = problem.message
     if not is_htmx():
-        flash(error or "Thank you: marked as seen.", "error" if error else "success")
+        flash(error or _("Thank you: marked as seen."), "error" if error else "success")
         return redirect(url_for("plans.detail", plan_id=plan.id), code=303)
     seen_at, seen_earlier = service.acknowledged(current_user, plan)
     return render_page(
@@ -229,12 +230,12 @@ def withdraw(plan_id: int):
         try:
             service.withdraw(current_user, plan, form.reason.data or "")
         except Forbidden:
-            flash("Only the author or the vendor's planners withdraw this plan.", "error")
+            flash(_("Only the author or the vendor's planners withdraw this plan."), "error")
             return redirect(url_for("plans.detail", plan_id=plan.id), code=303)
         except DomainError as error:
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash("Withdrawn. Its readers have been told.", "success")
+            flash(_("Withdrawn. Its readers have been told."), "success")
             return redirect(url_for("plans.detail", plan_id=plan.id), code=303)
     return _render_detail(plan, withdraw_form=form, code=422)

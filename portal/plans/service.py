@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
@@ -28,6 +29,7 @@ from portal.catalog import service as catalog
 from portal.catalog.models import sku_key
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
+from portal.formatting import number as format_number
 from portal.markdown import render as render_markdown
 
 from .models import (
@@ -109,7 +111,7 @@ def plan_for(viewer: User, plan_id: int) -> Plan:
         )
     )
     if plan is None:
-        raise NotFound("No such plan.")
+        raise NotFound(_("No such plan."))
     return plan
 
 
@@ -441,38 +443,44 @@ def _checked(user: User, side: str, data: PlanInput):
     """Everything checked before anything is written; returns the clean values."""
     title = " ".join((data.title or "").split())
     if len(title) < 3:
-        raise DomainError("Give the plan a title of a few words.", field="title")
+        raise DomainError(_("Give the plan a title of a few words."), field="title")
     if len(title) > 200:
-        raise DomainError("Keep the title under 200 characters.", field="title")
+        raise DomainError(_("Keep the title under 200 characters."), field="title")
     if data.kind not in kinds_for(side):
-        raise DomainError("Choose a kind of plan from the list.", field="kind")
+        raise DomainError(_("Choose a kind of plan from the list."), field="kind")
     body = (data.body or "").strip()
     if len(body) > MAX_TEXT:
-        raise DomainError(f"Keep the text under {MAX_TEXT:,} characters.", field="body")
+        raise DomainError(
+            _("Keep the text under %(max_text)s characters.", max_text=format_number(MAX_TEXT)),
+            field="body",
+        )
     if data.effective_from is None:
-        raise DomainError("Give the date the plan takes effect.", field="effective_from")
+        raise DomainError(_("Give the date the plan takes effect."), field="effective_from")
     if data.effective_to is not None and data.effective_to < data.effective_from:
-        raise DomainError("The end cannot be before the start.", field="effective_to")
+        raise DomainError(_("The end cannot be before the start."), field="effective_to")
     note = " ".join((data.change_note or "").split())
     if len(note) > MAX_NOTE:
-        raise DomainError(f"Keep the note under {MAX_NOTE} characters.", field="change_note")
+        raise DomainError(
+            _("Keep the note under %(max_note)s characters.", max_note=MAX_NOTE),
+            field="change_note",
+        )
     products = _products(data.skus or "")
     if side == "customer":
         return title, body, note, products, "vendor", []
     visibility = data.visibility
     if visibility not in ("all", "chosen"):
-        raise DomainError("Choose who may see the plan.", field="visibility")
+        raise DomainError(_("Choose who may see the plan."), field="visibility")
     if visibility == "all":
         if not user.has_role(*VENDOR_PLANNERS):
             raise DomainError(
-                "Account managers publish for the accounts they manage: choose them.",
+                _("Account managers publish for the accounts they manage: choose them."),
                 field="visibility",
             )
         return title, body, note, products, "all", []
     wanted = set(data.account_ids or ())
     if not wanted:
         raise DomainError(
-            "Choose at least one account, or show the plan to every account.",
+            _("Choose at least one account, or show the plan to every account."),
             field="account_ids",
         )
     accounts = list(
@@ -483,11 +491,11 @@ def _checked(user: User, side: str, data: PlanInput):
         )
     )
     if len(accounts) != len(wanted):
-        raise DomainError("Choose accounts from the list.", field="account_ids")
+        raise DomainError(_("Choose accounts from the list."), field="account_ids")
     if not user.has_role(*VENDOR_PLANNERS) and any(
         a.account_manager_id != user.id for a in accounts
     ):
-        raise DomainError("Choose among the accounts you manage.", field="account_ids")
+        raise DomainError(_("Choose among the accounts you manage."), field="account_ids")
     return title, body, note, products, "chosen", accounts
 
 
@@ -504,13 +512,17 @@ def _products(skus: str) -> list:
     """Products named by SKU (commas or lines between them); unknown ones are named."""
     wanted = [s for s in (p.strip() for p in skus.replace(",", "\n").splitlines()) if s]
     if len(wanted) > MAX_PRODUCTS:
-        raise DomainError(f"Link at most {MAX_PRODUCTS} products.", field="skus")
+        raise DomainError(
+            _("Link at most %(max_products)s products.", max_products=MAX_PRODUCTS), field="skus"
+        )
     by_key = catalog.products_by_sku_key(sku_key(s) for s in wanted)
     found = {}
     for sku in wanted:
         product = by_key.get(sku_key(sku))
         if product is None:
-            raise DomainError(f"There is no product with the SKU “{sku[:64]}”.", field="skus")
+            raise DomainError(
+                _("There is no product with the SKU “%(sku)s”.", sku=sku[:64]), field="skus"
+            )
         found[product.id] = product  # the same SKU written twice is one product
     return list(found.values())
 
@@ -538,7 +550,7 @@ def publish(user: User, data: PlanInput) -> Plan:
     """Publish a plan: the vendor's for every account or chosen ones, a customer's
     for the vendor's staff. Everyone who may now see it is told."""
     if not may_publish(user):
-        raise Forbidden("You cannot publish plans.")
+        raise Forbidden(_("You cannot publish plans."))
     side = "vendor" if user.is_vendor_staff else "customer"
     checked = _checked(user, side, data)
     plan = Plan(
@@ -562,10 +574,10 @@ def revise(user: User, plan: Plan, data: PlanInput) -> PlanRevision:
     """Publish a new revision; the earlier ones stay as they were. Readers who may see
     the new revision are told, and each needs to acknowledge it afresh."""
     if not may_change(user, plan):
-        raise Forbidden("Only the author or the vendor's planners change this plan.")
+        raise Forbidden(_("Only the author or the vendor's planners change this plan."))
     checked = _checked(user, plan.side, data)
     if not checked[2]:
-        raise DomainError("Say in a few words what changed.", field="change_note")
+        raise DomainError(_("Say in a few words what changed."), field="change_note")
     # Readers who could not see the plan before hear of it as new, the others as changed.
     told_before = {u.id for u in audience(plan, plan.current)}
     number = plan.revision_number + 1
@@ -601,12 +613,14 @@ def withdraw(user: User, plan: Plan, reason: str) -> Plan:
     """Withdraw a plan: it stays readable, marked withdrawn, and leaves the board's
     default view and the product pages."""
     if not may_change(user, plan):
-        raise Forbidden("Only the author or the vendor's planners withdraw this plan.")
+        raise Forbidden(_("Only the author or the vendor's planners withdraw this plan."))
     reason = " ".join((reason or "").split())
     if not reason:
-        raise DomainError("Tell the readers why the plan is withdrawn.", field="reason")
+        raise DomainError(_("Tell the readers why the plan is withdrawn."), field="reason")
     if len(reason) > MAX_NOTE:
-        raise DomainError(f"Keep the reason under {MAX_NOTE} characters.", field="reason")
+        raise DomainError(
+            _("Keep the reason under %(max_note)s characters.", max_note=MAX_NOTE), field="reason"
+        )
     plan.status = "withdrawn"
     plan.withdrawn_at = utcnow()
     plan.withdrawn_by_id = user.id
@@ -620,9 +634,9 @@ def withdraw(user: User, plan: Plan, reason: str) -> Plan:
 def acknowledge(user: User, plan: Plan) -> PlanAcknowledgement:
     """The reader has seen the current revision. Saying so twice changes nothing."""
     if not is_reader(user, plan):
-        raise DomainError("Readers on the other side acknowledge a plan, not its own side.")
+        raise DomainError(_("Readers on the other side acknowledge a plan, not its own side."))
     if plan.is_withdrawn:
-        raise DomainError("The plan is withdrawn; there is nothing to acknowledge.")
+        raise DomainError(_("The plan is withdrawn; there is nothing to acknowledge."))
     revision = plan.current
     existing = db.session.scalar(
         select(PlanAcknowledgement).where(

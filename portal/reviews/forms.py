@@ -3,53 +3,54 @@
 The fields are read as text and checked by the service functions (one place for
 the rules, the same for every door); the forms carry CSRF and show the errors."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
 
 from .models import TRENDS
 
 SCORES = [
-    SelectChoice("5", "5 — excellent"),
-    SelectChoice("4", "4 — good"),
-    SelectChoice("3", "3 — acceptable"),
-    SelectChoice("2", "2 — poor"),
-    SelectChoice("1", "1 — very poor"),
+    SelectChoice("5", _l("5 — excellent")),
+    SelectChoice("4", _l("4 — good")),
+    SelectChoice("3", _l("3 — acceptable")),
+    SelectChoice("2", _l("2 — poor")),
+    SelectChoice("1", _l("1 — very poor")),
 ]
 
 
 class RatingForm(FlaskForm):
     score = RadioField(
-        "How is the relationship with us going?", choices=SCORES, validate_choice=False
+        _l("How is the relationship with us going?"), choices=SCORES, validate_choice=False
     )
     comment = TextAreaField(
-        "Comment",
-        description="Optional: what works, what does not, what we should change.",
+        _l("Comment"),
+        description=_l("Optional: what works, what does not, what we should change."),
         render_kw={"rows": 3, "maxlength": 2000},
     )
 
 
 class NewReviewForm(FlaskForm):
-    account = SelectField("Account", validate_choice=False)
-    start = StringField("First day", render_kw={"type": "date"})
-    end = StringField("Last day", render_kw={"type": "date"})
+    account = SelectField(_l("Account"), validate_choice=False)
+    start = StringField(_l("First day"), render_kw={"type": "date"})
+    end = StringField(_l("Last day"), render_kw={"type": "date"})
 
 
 class AssessmentForm(FlaskForm):
     trend = RadioField(
-        "The relationship is",
+        _l("The relationship is"),
         choices=[SelectChoice(k, v) for k, v in TRENDS.items()],
         validate_choice=False,
     )
     neglected = TextAreaField(
-        "What was neglected",
+        _l("What was neglected"),
         render_kw={"rows": 3},
-        description="What matters to the customer and got too little attention.",
+        description=_l("What matters to the customer and got too little attention."),
     )
     comparison = TextAreaField(
-        "How the customer says we compare with other suppliers", render_kw={"rows": 3}
+        _l("How the customer says we compare with other suppliers"), render_kw={"rows": 3}
     )
     actions = TextAreaField(
-        "Agreed actions", render_kw={"rows": 4}, description="Who does what by when."
+        _l("Agreed actions"), render_kw={"rows": 4}, description=_l("Who does what by when.")
     )
 
 
@@ -58,4 +59,4 @@ class ShareForm(FlaskForm):
 
 
 class CommentForm(FlaskForm):
-    body = TextAreaField("Your comment", render_kw={"rows": 3, "maxlength": 3000})
+    body = TextAreaField(_l("Your comment"), render_kw={"rows": 3, "maxlength": 3000})

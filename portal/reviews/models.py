@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -15,9 +16,9 @@ if TYPE_CHECKING:
     from portal.accounts.models import CustomerAccount, User
 
 TRENDS = {
-    "improving": "Improving",
-    "stable": "Stable",
-    "deteriorating": "Deteriorating",
+    "improving": _l("Improving"),
+    "stable": _l("Stable"),
+    "deteriorating": _l("Deteriorating"),
 }
 
 
@@ -88,7 +89,7 @@ class RelationshipReview(db.Model):
 
     @property
     def trend_label(self) -> str:
-        return TRENDS.get(self.trend or "", "Not assessed yet")
+        return TRENDS.get(self.trend or "", _l("Not assessed yet"))
 
 
 class ReviewComment(db.Model):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cache
 
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select
 
 from portal.accounts.models import User
@@ -46,19 +47,23 @@ def parse_score(raw: str | None) -> int:
     """A rating from the form: a whole number 1..5, else a DomainError on the field."""
     text = (raw or "").strip()
     if text not in {"1", "2", "3", "4", "5"}:  # not int(): it reads "٣" and "+3" too
-        raise DomainError("Choose a rating from 1 (poor) to 5 (excellent).", field="score")
+        raise DomainError(_("Choose a rating from 1 (poor) to 5 (excellent)."), field="score")
     return int(text)
 
 
 def rate(user: User, raw_score: str | None, comment: str | None, *, now=None) -> RelationshipRating:
     """A customer user rates the relationship of their account; the caller commits."""
     if user.is_vendor_staff or user.account_id is None:
-        raise Forbidden("Only the customer's own users rate the relationship.")
+        raise Forbidden(_("Only the customer's own users rate the relationship."))
     score = parse_score(raw_score)
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
         raise DomainError(
-            f"Keep the comment under {COMMENT_MAX} characters ({len(comment)} now).",
+            _(
+                "Keep the comment under %(max)s characters (%(now)s now).",
+                max=COMMENT_MAX,
+                now=len(comment),
+            ),
             field="comment",
         )
     rating = RelationshipRating(

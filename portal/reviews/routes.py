@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -81,7 +82,7 @@ def rate():
             error.attach_to(form)
         else:
             db.session.commit()
-            flash("Thank you: your rating reached us.", "success")
+            flash(_("Thank you: your rating reached us."), "success")
             return redirect(url_for("reviews.own_scorecard"), code=303)
     return _scorecard_page(current_user.account, form, status=422)
 
@@ -146,7 +147,7 @@ def new():
             error.attach_to(form)
         else:
             db.session.commit()
-            flash("The review is ready: write the assessment below the figures.", "success")
+            flash(_("The review is ready: write the assessment below the figures."), "success")
             return redirect(url_for("reviews.detail", review_id=review.id), code=303)
     return render_page(
         "reviews/new.html", "form", form=form, status=422 if request.method == "POST" else 200
@@ -200,7 +201,7 @@ def assess(review_id: int):
             error.attach_to(form)
         else:
             db.session.commit()
-            flash("Assessment saved.", "success")
+            flash(_("Assessment saved."), "success")
             return redirect(url_for("reviews.detail", review_id=review.id), code=303)
     return _detail_page(review, assessment=form, status=422)
 
@@ -220,7 +221,10 @@ def share(review_id: int):
         flash(error.message, "error")
     else:
         db.session.commit()
-        flash(f"Shared with {review.account.name}; its users have been told.", "success")
+        flash(
+            _("Shared with %(account)s; its users have been told.", account=review.account.name),
+            "success",
+        )
     return redirect(url_for("reviews.detail", review_id=review.id), code=303)
 
 
@@ -240,6 +244,12 @@ def comment(review_id: int):
             error.attach_to(form)
         else:
             db.session.commit()
-            flash(f"Comment sent; {current_app.config['VENDOR_NAME']} has been told.", "success")
+            flash(
+                _(
+                    "Comment sent; %(vendor_name)s has been told.",
+                    vendor_name=current_app.config["VENDOR_NAME"],
+                ),
+                "success",
+            )
             return redirect(url_for("reviews.detail", review_id=review.id), code=303)
     return _detail_page(review, comment_form=form, status=422)

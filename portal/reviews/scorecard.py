@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from portal.accounts.models import CustomerAccount
@@ -171,10 +173,6 @@ def commitments(account_id: int, today: date) -> Commitments | None:
     )
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def scorecard(account: CustomerAccount, today: date, now: datetime) -> Scorecard:
     """The scorecard of one account as its customer sees it (the caller checked access)."""
     current, previous = periods(today)
@@ -186,61 +184,61 @@ def scorecard(account: CustomerAccount, today: date, now: datetime) -> Scorecard
     measures = [
         Measure(
             "on_time_in_full",
-            "Order lines on time, in full",
+            _l("Order lines on time, in full"),
             now_p.share("on_time_in_full"),
             before_p.share("on_time_in_full"),
             "share",
             True,
-            _plural(now_p.lines, "line"),
+            ngettext("%(num)d line", "%(num)d lines", now_p.lines),
         ),
         Measure(
             "promise_changes",
-            "Promised dates changed",
+            _l("Promised dates changed"),
             now_p.changes,
             before_p.changes,
             "count",
             False,
-            f"on {_plural(now_p.lines, 'line')}",
+            ngettext("on %(num)d line", "on %(num)d lines", now_p.lines),
         ),
         Measure(
             "days_late",
-            "Late lines arrived, on average",
+            _l("Late lines arrived, on average"),
             now_p.average_days_late,
             before_p.average_days_late,
             "days",
             False,
-            f"{_plural(now_p.late_lines, 'line')} late",
+            ngettext("%(num)d line late", "%(num)d lines late", now_p.late_lines),
         ),
         Measure(
             "suggestions_within_promise",
-            "Suggestions answered within the promised time",
+            _l("Suggestions answered within the promised time"),
             ideas[0].share_within_promise,
             ideas[1].share_within_promise,
             "share",
             True,
-            _plural(ideas[0].due, "suggestion"),
+            ngettext("%(num)d suggestion", "%(num)d suggestions", ideas[0].due),
         ),
         Measure(
             "suggestion_answer_days",
-            "Time to first answer on suggestions (median)",
+            _l("Time to first answer on suggestions (median)"),
             ideas[0].median_days_to_answer,
             ideas[1].median_days_to_answer,
             "days",
             False,
-            _plural(len(ideas[0].answer_days), "answer"),
+            ngettext("%(num)d answer", "%(num)d answers", len(ideas[0].answer_days)),
         ),
         Measure(
             "service_targets_kept",
-            "Service targets kept (response and resolution)",
+            _l("Service targets kept (response and resolution)"),
             service[0].kept_share,
             service[1].kept_share,
             "share",
             True,
-            _plural(service[0].promises_due, "target"),
+            ngettext("%(num)d target", "%(num)d targets", service[0].promises_due),
         ),
         Measure(
             "defects_per_million",
-            "Defects per million units delivered",
+            _l("Defects per million units delivered"),
             dpmo[0],
             dpmo[1],
             "ppm",

@@ -19,12 +19,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import User
 from portal.errors import DomainError, Forbidden
 from portal.extensions import db
+from portal.formatting import number as format_number
 from portal.ordering import service as ordering
 from portal.ordering.models import Order
 
@@ -61,7 +63,9 @@ def missing_steps(request: ServiceRequest) -> list[str]:
 
 def _worker(user: User, what: str) -> None:
     if not user.is_vendor_staff or not user.has_role(*WORKERS):
-        raise Forbidden(f"Only service staff, engineers and account managers {what}.")
+        raise Forbidden(
+            _("Only service staff, engineers and account managers %(what)s.", what=what)
+        )
 
 
 def _quantity(raw) -> int | None:
@@ -71,11 +75,15 @@ def _quantity(raw) -> int | None:
         value = int(str(raw).strip())
     except ValueError:
         raise DomainError(
-            "Enter the affected quantity as a whole number.", field="affected_quantity"
+            _("Enter the affected quantity as a whole number."), field="affected_quantity"
         ) from None
     if not 1 <= value <= MAX_AFFECTED:
         raise DomainError(
-            f"The affected quantity is between 1 and {MAX_AFFECTED:,}.", field="affected_quantity"
+            _(
+                "The affected quantity is between 1 and %(max)s.",
+                max=format_number(MAX_AFFECTED),
+            ),
+            field="affected_quantity",
         )
     return value
 
@@ -98,21 +106,27 @@ def record_steps(
     value changes no step. Returns the labels of the steps changed."""
     from .workflow import record_event
 
-    _worker(user, "record the quality steps")
+    _worker(user, _l("record the quality steps"))
     if not is_quality_complaint(request):
-        raise DomainError("Only a complaint about quality has these steps.")
+        raise DomainError(_("Only a complaint about quality has these steps."))
     if request.status == "closed":
-        raise DomainError("This complaint is closed; its steps stay as they were.")
+        raise DomainError(_("This complaint is closed; its steps stay as they were."))
     quantity = _quantity(affected_quantity)
     wanted: dict[str, tuple[int | None, str]] = {}
     for step in QUALITY_STEPS:
         text = (texts.get(step) or "").strip()
         if len(text) > STEP_MAX:
-            raise DomainError(f"Keep each step under {STEP_MAX:,} characters.", field=step)
+            raise DomainError(
+                _(
+                    "Keep each step under %(step_max)s characters.",
+                    step_max=format_number(STEP_MAX),
+                ),
+                field=step,
+            )
         wanted[step] = (quantity if step == "affected" else None, text)
     if wanted["affected"][1] and quantity is None:
         raise DomainError(
-            "Enter how many parts are affected, or leave the description empty.",
+            _("Enter how many parts are affected, or leave the description empty."),
             field="affected_quantity",
         )
     current = steps_of(request)
@@ -192,13 +206,15 @@ def create_replacement(user: User, request: ServiceRequest, *, now: datetime, to
     delivered to the customer's default address, linked to the complaint both ways."""
     from .workflow import notify, record_event
 
-    _worker(user, "make replacement orders")
+    _worker(user, _l("make replacement orders"))
     refusal = replacement_refusal(request)
     if refusal:
         raise DomainError(refusal)
     addresses = ordering.account_addresses(request.account_id)
     if not addresses:
-        raise DomainError(f"{request.account.name} has no delivery address to send it to.")
+        raise DomainError(
+            _("%(account)s has no delivery address to send it to.", account=request.account.name)
+        )
     quantity = steps_of(request)["affected"].quantity
     made_before = db.session.scalar(
         select(func.count()).where(ReplacementOrder.request_id == request.id)

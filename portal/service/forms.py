@@ -1,5 +1,6 @@
 """Forms for service requests, their thread and workflow, and the service calendar."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
@@ -9,7 +10,10 @@ from portal.params import database_int
 
 from .models import KINDS, PRIORITIES
 
-MARKDOWN_HINT = "Markdown: **bold**, *italic*, lists with -, links [text](https://…)."
+REQUIRED = _l("This field is required.")
+TOO_LONG = _l("Field cannot be longer than %(max)d characters.")
+
+MARKDOWN_HINT = _l("Markdown: **bold**, *italic*, lists with -, links [text](https://…).")
 
 
 def _optional_id(value):
@@ -20,18 +24,24 @@ def _optional_id(value):
 
 
 class RequestForm(FlaskForm):
-    account_id = SelectField("Customer who called", coerce=_optional_id, validators=[Optional()])
-    kind = SelectField("What do you need?", choices=[SelectChoice(k, v) for k, v in KINDS.items()])
+    account_id = SelectField(
+        _l("Customer who called"), coerce=_optional_id, validators=[Optional()]
+    )
+    kind = SelectField(
+        _l("What do you need?"), choices=[SelectChoice(k, v) for k, v in KINDS.items()]
+    )
     priority = SelectField(
-        "Priority",
+        _l("Priority"),
         choices=[SelectChoice(k, v) for k, v in PRIORITIES.items()],
         default="normal",
-        description="Urgent means equipment is down.",
+        description=_l("Urgent means equipment is down."),
     )
-    title = StringField("Title", validators=[InputRequired(), Length(max=200)])
+    title = StringField(
+        _l("Title"), validators=[InputRequired(message=REQUIRED), Length(max=200, message=TOO_LONG)]
+    )
     description = TextAreaField(
-        "Description",
-        validators=[Optional(), Length(max=20_000)],
+        _l("Description"),
+        validators=[Optional(), Length(max=20_000, message=TOO_LONG)],
         description=MARKDOWN_HINT,
         render_kw={"rows": 8},
     )
@@ -39,16 +49,16 @@ class RequestForm(FlaskForm):
 
 class PostForm(FlaskForm):
     visibility = SelectField(
-        "Post as",
+        _l("Post as"),
         choices=[
-            SelectChoice("public", "Message to the customer"),
-            SelectChoice("internal", "Internal note (vendor staff only)"),
+            SelectChoice("public", _l("Message to the customer")),
+            SelectChoice("internal", _l("Internal note (vendor staff only)")),
         ],
         default="public",
     )
     body = TextAreaField(
-        "Your message",
-        validators=[InputRequired(), Length(max=20_000)],
+        _l("Your message"),
+        validators=[InputRequired(message=REQUIRED), Length(max=20_000, message=TOO_LONG)],
         description=MARKDOWN_HINT,
         render_kw={"rows": 5},
     )
@@ -59,66 +69,86 @@ class ActionForm(FlaskForm):
 
 
 class HandoverForm(FlaskForm):
-    to_id = SelectField("Hand over to", coerce=_optional_id, validators=[Optional()])
-    reason = StringField("Why", validators=[Optional(), Length(max=500)])
+    to_id = SelectField(_l("Hand over to"), coerce=_optional_id, validators=[Optional()])
+    reason = StringField(_l("Why"), validators=[Optional(), Length(max=500, message=TOO_LONG)])
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("New status")
+    status = SelectField(_l("New status"))
     resolution = TextAreaField(
-        "Resolution",
-        validators=[Optional(), Length(max=20_000)],
-        description="Required when resolving: what was done, for the customer to confirm.",
+        _l("Resolution"),
+        validators=[Optional(), Length(max=20_000, message=TOO_LONG)],
+        description=_l("Required when resolving: what was done, for the customer to confirm."),
         render_kw={"rows": 4},
     )
 
 
 class ConfirmForm(FlaskForm):
     satisfied = RadioField(
-        "Are you satisfied with how this was handled?",
-        choices=[SelectChoice("yes", "Satisfied"), SelectChoice("no", "Not satisfied")],
+        _l("Are you satisfied with how this was handled?"),
+        choices=[SelectChoice("yes", _l("Satisfied")), SelectChoice("no", _l("Not satisfied"))],
         validators=[Optional()],
     )
     comment = TextAreaField(
-        "Comment (optional)", validators=[Optional(), Length(max=20_000)], render_kw={"rows": 3}
+        _l("Comment (optional)"),
+        validators=[Optional(), Length(max=20_000, message=TOO_LONG)],
+        render_kw={"rows": 3},
     )
 
 
 class ReopenForm(FlaskForm):
     reason = TextAreaField(
-        "What is still wrong?",
-        validators=[Optional(), Length(max=20_000)],
+        _l("What is still wrong?"),
+        validators=[Optional(), Length(max=20_000, message=TOO_LONG)],
         render_kw={"rows": 3},
     )
 
 
 class CalendarForm(FlaskForm):
-    timezone = StringField("Time zone", validators=[InputRequired(), Length(max=64)])
+    timezone = StringField(
+        _l("Time zone"),
+        validators=[InputRequired(message=REQUIRED), Length(max=64, message=TOO_LONG)],
+    )
 
 
 WEEKDAY_FIELDS = [(day, f"day{day}_start", f"day{day}_end") for day in range(7)]
 for _day, _start, _end in WEEKDAY_FIELDS:
-    setattr(CalendarForm, _start, StringField("Opens", validators=[Optional(), Length(max=5)]))
-    setattr(CalendarForm, _end, StringField("Closes", validators=[Optional(), Length(max=5)]))
+    setattr(
+        CalendarForm,
+        _start,
+        StringField(_l("Opens"), validators=[Optional(), Length(max=5, message=TOO_LONG)]),
+    )
+    setattr(
+        CalendarForm,
+        _end,
+        StringField(_l("Closes"), validators=[Optional(), Length(max=5, message=TOO_LONG)]),
+    )
 
 
 class HolidayForm(FlaskForm):
-    day = StringField("Date", validators=[Optional(), Length(max=30)], render_kw={"type": "date"})
-    name = StringField("Name", validators=[Optional(), Length(max=100)])
+    day = StringField(
+        _l("Date"),
+        validators=[Optional(), Length(max=30, message=TOO_LONG)],
+        render_kw={"type": "date"},
+    )
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=100, message=TOO_LONG)])
 
 
 class HolidayImportForm(FlaskForm):
-    upload = FileField("CSV or XLSX file")
+    upload = FileField(_l("CSV or XLSX file"))
 
 
 class TargetForm(FlaskForm):
-    account_id = SelectField("Account", coerce=_optional_id, validators=[Optional()])
-    priority = SelectField("Priority", choices=[SelectChoice(k, v) for k, v in PRIORITIES.items()])
+    account_id = SelectField(_l("Account"), coerce=_optional_id, validators=[Optional()])
+    priority = SelectField(
+        _l("Priority"), choices=[SelectChoice(k, v) for k, v in PRIORITIES.items()]
+    )
     response_hours = StringField(
-        "First response (working hours)", validators=[Optional(), Length(max=10)]
+        _l("First response (working hours)"),
+        validators=[Optional(), Length(max=10, message=TOO_LONG)],
     )
     resolution_hours = StringField(
-        "Resolution (working hours)", validators=[Optional(), Length(max=10)]
+        _l("Resolution (working hours)"), validators=[Optional(), Length(max=10, message=TOO_LONG)]
     )
 
 
@@ -126,34 +156,36 @@ class QualityStepsForm(FlaskForm):
     """The five steps of a quality complaint; each is saved when it changed."""
 
     affected_quantity = StringField(
-        "Affected quantity",
-        validators=[Optional(), Length(max=12)],
-        description="How many parts are defective, in the product's unit.",
+        _l("Affected quantity"),
+        validators=[Optional(), Length(max=12, message=TOO_LONG)],
+        description=_l("How many parts are defective, in the product's unit."),
         render_kw={"inputmode": "numeric"},
     )
     affected = TextAreaField(
-        "Which parts (batch, lot, delivery)",
-        validators=[Optional(), Length(max=5_000)],
+        _l("Which parts (batch, lot, delivery)"),
+        validators=[Optional(), Length(max=5_000, message=TOO_LONG)],
         render_kw={"rows": 2},
     )
     containment = TextAreaField(
-        "Containment",
-        validators=[Optional(), Length(max=5_000)],
-        description="What keeps more defective parts from reaching the customer now.",
+        _l("Containment"),
+        validators=[Optional(), Length(max=5_000, message=TOO_LONG)],
+        description=_l("What keeps more defective parts from reaching the customer now."),
         render_kw={"rows": 2},
     )
     root_cause = TextAreaField(
-        "Root cause", validators=[Optional(), Length(max=5_000)], render_kw={"rows": 2}
+        _l("Root cause"),
+        validators=[Optional(), Length(max=5_000, message=TOO_LONG)],
+        render_kw={"rows": 2},
     )
     corrective_action = TextAreaField(
-        "Corrective action",
-        validators=[Optional(), Length(max=5_000)],
-        description="What was changed so the cause cannot recur.",
+        _l("Corrective action"),
+        validators=[Optional(), Length(max=5_000, message=TOO_LONG)],
+        description=_l("What was changed so the cause cannot recur."),
         render_kw={"rows": 2},
     )
     verification = TextAreaField(
-        "Verification of its effect",
-        validators=[Optional(), Length(max=5_000)],
-        description="How you know the corrective action works.",
+        _l("Verification of its effect"),
+        validators=[Optional(), Length(max=5_000, message=TOO_LONG)],
+        description=_l("How you know the corrective action works."),
         render_kw={"rows": 2},
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -19,29 +20,29 @@ if TYPE_CHECKING:
     from portal.ordering.models import Order, OrderLine
 
 KINDS = {
-    "installation": "Installation",
-    "application": "Application help",
-    "repair": "Repair",
-    "maintenance": "Maintenance",
-    "complaint_delivery": "Complaint about a delivery",
-    "complaint_quality": "Complaint about quality",
-    "complaint_invoice": "Complaint about an invoice",
-    "complaint_other": "Other complaint",
-    "return": "Return",
+    "installation": _l("Installation"),
+    "application": _l("Application help"),
+    "repair": _l("Repair"),
+    "maintenance": _l("Maintenance"),
+    "complaint_delivery": _l("Complaint about a delivery"),
+    "complaint_quality": _l("Complaint about quality"),
+    "complaint_invoice": _l("Complaint about an invoice"),
+    "complaint_other": _l("Other complaint"),
+    "return": _l("Return"),
 }
 PRIORITIES = {
-    "urgent": "Urgent — equipment down",
-    "high": "High",
-    "normal": "Normal",
-    "low": "Low",
+    "urgent": _l("Urgent — equipment down"),
+    "high": _l("High"),
+    "normal": _l("Normal"),
+    "low": _l("Low"),
 }
 STATUSES = {
-    "new": "New",
-    "acknowledged": "Acknowledged",
-    "in_progress": "In progress",
-    "waiting": "Waiting for customer",
-    "resolved": "Resolved",
-    "closed": "Closed",
+    "new": _l("New"),
+    "acknowledged": _l("Acknowledged"),
+    "in_progress": _l("In progress"),
+    "waiting": _l("Waiting for customer"),
+    "resolved": _l("Resolved"),
+    "closed": _l("Closed"),
 }
 # Still the vendor's (or the customer's) to act on; resolved waits for confirmation.
 OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting")
@@ -235,11 +236,11 @@ class ServiceTarget(db.Model):
 # The eight-disciplines idea in a light form: what a quality complaint must record
 # before it can be resolved, in the order it is worked.
 QUALITY_STEPS = {
-    "affected": "Affected quantity",
-    "containment": "Containment",
-    "root_cause": "Root cause",
-    "corrective_action": "Corrective action",
-    "verification": "Verification of its effect",
+    "affected": _l("Affected quantity"),
+    "containment": _l("Containment"),
+    "root_cause": _l("Root cause"),
+    "corrective_action": _l("Corrective action"),
+    "verification": _l("Verification of its effect"),
 }
 QUALITY_KIND = "complaint_quality"
 COMPLAINT_KINDS = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -50,7 +51,9 @@ def visible_requests(viewer: User) -> Select:
     if not viewer.is_vendor_staff:
         return query
     if not viewer.has_role(*WORKERS):
-        raise Forbidden("Service requests are for service staff, engineers and account managers.")
+        raise Forbidden(
+            _("Service requests are for service staff, engineers and account managers.")
+        )
     if not viewer.has_role(*ALL_ACCOUNTS):
         query = query.where(
             ServiceRequest.account_id.in_(
@@ -96,7 +99,7 @@ def request_for(viewer: User, request_id: int) -> ServiceRequest:
         )
     )
     if found is None:
-        raise NotFound("No such service request.")
+        raise NotFound(_("No such service request."))
     return found
 
 
@@ -302,7 +305,7 @@ def visible_account_ids(viewer: User) -> list[int] | None:
     if not viewer.is_vendor_staff:
         return [viewer.account_id]
     if not viewer.has_role(*WORKERS):
-        raise Forbidden("Service figures are for service staff, engineers and account managers.")
+        raise Forbidden(_("Service figures are for service staff, engineers and account managers."))
     if viewer.has_role(*ALL_ACCOUNTS):
         return None
     return [a.id for a in accounts_to_filter(viewer)]

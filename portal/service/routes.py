@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -14,6 +16,7 @@ from portal.accounts.roles import Role
 from portal.attachments.service import ACCEPTED
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
+from portal.formatting import day as format_day
 from portal.htmx import render_page
 from portal.ordering import order_page
 from portal.params import database_int
@@ -59,11 +62,11 @@ def working_time(seconds: float | None) -> str:
         return "—"
     minutes = int(seconds // 60)
     if minutes < 1:
-        return "less than a minute"
+        return _("less than a minute")
     hours, minutes = divmod(minutes, 60)
     if hours and minutes:
-        return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"
+        return _("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes)
+    return _("%(hours)s h", hours=hours) if hours else _("%(minutes)s min", minutes=minutes)
 
 
 def _request_or_404(request_id: int) -> ServiceRequest:
@@ -105,7 +108,7 @@ def index():
 
 def _request_form(form: RequestForm) -> RequestForm:
     if current_user.is_vendor_staff:
-        form.account_id.choices = [SelectChoice("", "Choose a customer…")] + [
+        form.account_id.choices = [SelectChoice("", _("Choose a customer…"))] + [
             SelectChoice(a.id, a.name)
             for a in reading.accounts_to_filter(current_user)
             if a.status == "active"
@@ -168,7 +171,10 @@ def new():
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash(f"{created.reference} is open. You can follow it here.", "success")
+            flash(
+                _("%(reference)s is open. You can follow it here.", reference=created.reference),
+                "success",
+            )
             return redirect(url_for("service.detail", request_id=created.id), code=303)
     return render_page(
         "service/new.html",
@@ -200,7 +206,7 @@ def _status_form(service_request: ServiceRequest, form: StatusForm | None = None
 
 def _handover_form(form: HandoverForm | None = None) -> HandoverForm:
     form = form or HandoverForm()
-    form.to_id.choices = [SelectChoice("", "Choose a person…")] + [
+    form.to_id.choices = [SelectChoice("", _("Choose a person…"))] + [
         SelectChoice(p.id, p.name) for p in reading.workers()
     ]
     return form
@@ -235,6 +241,7 @@ def _render_detail(service_request: ServiceRequest, code: int = 200, **forms):
         reopen_form=forms.get("reopen_form") or ReopenForm(),
         quality=quality,
         quality_steps=QUALITY_STEPS,
+        statuses=STATUSES,
         steps=steps,
         missing=[label for step, label in QUALITY_STEPS.items() if step not in steps],
         replacements=complaints.replacements_of(service_request) if quality else [],
@@ -284,7 +291,7 @@ def post_message(request_id: int):
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash("Posted.", "success")
+            flash(_("Posted."), "success")
             return _back(service_request, "thread")
     return _render_detail(service_request, 422, post_form=form)
 
@@ -302,7 +309,7 @@ def take(request_id: int):
         db.session.rollback()
         flash(error.message, "error")
     else:
-        flash(f"{service_request.reference} is yours.", "success")
+        flash(_("%(reference)s is yours.", reference=service_request.reference), "success")
     return _back(service_request)
 
 
@@ -325,7 +332,7 @@ def handover(request_id: int):
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash(f"Handed over to {service_request.owner.name}.", "success")
+            flash(_("Handed over to %(owner)s.", owner=service_request.owner.name), "success")
             return _back(service_request)
     return _render_detail(service_request, 422, handover_form=form)
 
@@ -351,7 +358,11 @@ def change_status(request_id: int):
             error.attach_to(form)
         else:
             flash(
-                f"{service_request.reference} is now {service_request.status_label.lower()}.",
+                _(
+                    "%(reference)s is now %(status)s.",
+                    reference=service_request.reference,
+                    status=service_request.status_label.lower(),
+                ),
                 "success",
             )
             return _back(service_request)
@@ -380,7 +391,7 @@ def confirm(request_id: int):
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash("Thank you. The request is closed.", "success")
+            flash(_("Thank you. The request is closed."), "success")
             return _back(service_request)
     return _render_detail(service_request, 422, confirm_form=form)
 
@@ -402,7 +413,7 @@ def reopen(request_id: int):
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash(f"{service_request.reference} is open again.", "success")
+            flash(_("%(reference)s is open again.", reference=service_request.reference), "success")
             return _back(service_request)
     return _render_detail(service_request, 422, reopen_form=form)
 
@@ -429,7 +440,9 @@ def quality_steps(request_id: int):
             error.attach_to(form)
         else:
             flash(
-                f"Saved: {', '.join(changed).lower()}." if changed else "Nothing had changed.",
+                _("Saved: %(steps)s.", steps=", ".join(str(c) for c in changed).lower())
+                if changed
+                else _("Nothing had changed."),
                 "success",
             )
             return _back(service_request, "quality")
@@ -454,7 +467,10 @@ def replacement(request_id: int):
         db.session.rollback()
         flash(error.message, "error")
     else:
-        flash(f"Order {order.number} replaces the affected parts free of charge.", "success")
+        flash(
+            _("Order %(number)s replaces the affected parts free of charge.", number=order.number),
+            "success",
+        )
     return _back(service_request, "quality")
 
 
@@ -539,7 +555,7 @@ def _settings_page(code: int = 200, **forms):
             span = hours[day]
             calendar_form[start].data, calendar_form[end].data = span or ("", "")
     target_form = forms.get("target_form") or TargetForm()
-    target_form.account_id.choices = [SelectChoice("", "Choose an account…")] + [
+    target_form.account_id.choices = [SelectChoice("", _("Choose an account…"))] + [
         SelectChoice(a.id, a.name) for a in accounts.accounts_for(current_user)
     ]
     return render_page(
@@ -584,7 +600,7 @@ def settings_page():
             field = f"{error.field}_start" if day_field else error.field
             DomainError(error.message, field=field).attach_to(form)
         else:
-            flash("The service hours are saved.", "success")
+            flash(_("The service hours are saved."), "success")
             return redirect(url_for("service.settings_page"), code=303)
     return _settings_page(422, calendar_form=form)
 
@@ -603,7 +619,14 @@ def add_holiday():
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash(f"{holiday.name} on {holiday.day:%d %b %Y} is a holiday.", "success")
+            flash(
+                _(
+                    "%(holiday)s on %(day)s is a holiday.",
+                    holiday=holiday.name,
+                    day=format_day(holiday.day),
+                ),
+                "success",
+            )
             return redirect(url_for("service.settings_page", _anchor="holidays"), code=303)
     return _settings_page(422, holiday_form=form)
 
@@ -625,7 +648,7 @@ def import_holidays():
     except DomainError as error:
         db.session.rollback()
         return _settings_page(422, import_error=error.message)
-    flash(f"{count} holiday{'s' if count != 1 else ''} imported.", "success")
+    flash(ngettext("%(num)d holiday imported.", "%(num)d holidays imported.", count), "success")
     return redirect(url_for("service.settings_page", _anchor="holidays"), code=303)
 
 
@@ -636,7 +659,7 @@ def delete_holiday(holiday_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     settings.delete_holiday(current_user, holiday_id)
-    flash("The holiday is removed.", "success")
+    flash(_("The holiday is removed."), "success")
     return redirect(url_for("service.settings_page", _anchor="holidays"), code=303)
 
 
@@ -661,7 +684,7 @@ def set_target():
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash("The account's promised times are saved.", "success")
+            flash(_("The account's promised times are saved."), "success")
             return redirect(url_for("service.settings_page", _anchor="targets"), code=303)
     return _settings_page(422, target_form=form)
 
@@ -673,5 +696,5 @@ def delete_target(target_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     settings.delete_account_target(current_user, target_id)
-    flash("The account is back on the standard promise for that priority.", "success")
+    flash(_("The account is back on the standard promise for that priority."), "success")
     return redirect(url_for("service.settings_page", _anchor="targets"), code=303)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.accounts.models import CustomerAccount, User
@@ -21,6 +23,7 @@ from portal.equipment import service as equipment
 from portal.equipment.models import EquipmentUnit
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db
+from portal.formatting import number as format_number
 from portal.markdown import render as render_markdown
 from portal.ordering.models import Order, OrderLine
 
@@ -94,9 +97,16 @@ def _first_response(request: ServiceRequest, actor: User, now: datetime) -> None
 def _clean_text(raw: str, field: str, what: str, *, required: bool = True) -> str:
     text = (raw or "").strip()
     if required and not text:
-        raise DomainError(f"Write {what} first.", field=field)
+        raise DomainError(_("Write %(what)s first.", what=what), field=field)
     if len(text) > MAX_TEXT:
-        raise DomainError(f"Keep {what} under {MAX_TEXT:,} characters.", field=field)
+        raise DomainError(
+            _(
+                "Keep %(what)s under %(max_text)s characters.",
+                what=what,
+                max_text=format_number(MAX_TEXT),
+            ),
+            field=field,
+        )
     return text
 
 
@@ -105,7 +115,9 @@ def _store_files(
 ):
     uploads = [upload for upload in files or () if upload and upload.filename]
     if len(uploads) > MAX_FILES:
-        raise DomainError(f"Attach at most {MAX_FILES} files at a time.", field="files")
+        raise DomainError(
+            _("Attach at most %(max_files)s files at a time.", max_files=MAX_FILES), field="files"
+        )
     stored = [attachments.store(user, request.account_id, u, internal=internal) for u in uploads]
     if stored:
         attachments.attach(stored, owner_kind, owner_id)
@@ -162,28 +174,28 @@ def open_request(
     """Open a request: a customer for their own account, or vendor staff on a
     customer's behalf (a phone call), which the request shows."""
     if kind not in KINDS:
-        raise DomainError("Choose what kind of help you need.", field="kind")
+        raise DomainError(_("Choose what kind of help you need."), field="kind")
     if priority not in PRIORITIES:
-        raise DomainError("Choose a priority.", field="priority")
+        raise DomainError(_("Choose a priority."), field="priority")
     title = " ".join((title or "").split())
     if len(title) < 3:
-        raise DomainError("Give the request a title of a few words.", field="title")
+        raise DomainError(_("Give the request a title of a few words."), field="title")
     if len(title) > 200:
-        raise DomainError("Keep the title under 200 characters.", field="title")
-    description = _clean_text(description, "description", "the description", required=False)
+        raise DomainError(_("Keep the title under 200 characters."), field="title")
+    description = _clean_text(description, "description", _l("the description"), required=False)
     if user.is_vendor_staff:
         if not user.has_role(*WORKERS):
-            raise Forbidden("Only service staff, engineers and account managers open requests.")
+            raise Forbidden(_("Only service staff, engineers and account managers open requests."))
         account = db.session.get(CustomerAccount, account_id) if account_id else None
         if account is not None and not user.has_role(*ALL_ACCOUNTS):
             account = account if account.account_manager_id == user.id else None
         if account is None or account.status != "active":
-            raise DomainError("Choose the customer who called.", field="account_id")
+            raise DomainError(_("Choose the customer who called."), field="account_id")
     else:
         account = db.session.get(CustomerAccount, user.account_id)
     unit = equipment_context(user, equipment_id)
     if equipment_id is not None and (unit is None or unit.account_id != account.id):
-        raise DomainError("That unit is not one of the customer's.", field="equipment_id")
+        raise DomainError(_("That unit is not one of the customer's."), field="equipment_id")
     if unit is not None:
         # A unit stands for its product and the order line it came from.
         product_id = product_id if product_id is not None else unit.product_id
@@ -193,9 +205,9 @@ def open_request(
     if order_line_id is not None and (
         line is None or db.session.get(Order, line.order_id).account_id != account.id
     ):
-        raise DomainError("That order line is not one of the customer's.", field="order_line_id")
+        raise DomainError(_("That order line is not one of the customer's."), field="order_line_id")
     if product_id is not None and product is None:
-        raise DomainError("There is no such product.", field="product_id")
+        raise DomainError(_("There is no such product."), field="product_id")
     request = ServiceRequest(
         account_id=account.id,
         kind=kind,
@@ -249,14 +261,14 @@ def post(
     """Add to the thread. Vendor staff may write internal notes the customer never
     sees; their first message the customer sees is the first response. A
     customer's message while the vendor waits for them restarts the clock."""
-    body = _clean_text(body, "body", "your message")
+    body = _clean_text(body, "body", _l("your message"))
     vendor = user.is_vendor_staff
     if vendor and not user.has_role(*WORKERS):
-        raise Forbidden("Only service staff, engineers and account managers write here.")
+        raise Forbidden(_("Only service staff, engineers and account managers write here."))
     if not vendor and internal:
-        raise Forbidden("Customers write messages.")
+        raise Forbidden(_("Customers write messages."))
     if request.status == "closed":
-        raise DomainError("This request is closed. Open a new one if something is still wrong.")
+        raise DomainError(_("This request is closed. Open a new one if something is still wrong."))
     message = ServiceMessage(
         request_id=request.id,
         author_id=user.id,
@@ -311,11 +323,11 @@ def _take_if_unowned(request: ServiceRequest, user: User, now: datetime) -> None
 def take(user: User, request: ServiceRequest, now: datetime) -> ServiceRequest:
     """Become the request's owner, the one person accountable for it."""
     if not user.is_vendor_staff or not user.has_role(*WORKERS):
-        raise Forbidden("Only service staff, engineers and account managers take requests.")
+        raise Forbidden(_("Only service staff, engineers and account managers take requests."))
     if request.status == "closed":
-        raise DomainError("A closed request needs no owner any more.")
+        raise DomainError(_("A closed request needs no owner any more."))
     if request.owner_id == user.id:
-        raise DomainError("You own this request already.")
+        raise DomainError(_("You own this request already."))
     if request.owner_id is not None:
         return hand_over(user, request, user.id, reason="Took it over", now=now)
     _take_if_unowned(request, user, now)
@@ -328,17 +340,17 @@ def hand_over(
 ) -> ServiceRequest:
     """Give the request to another person; who, to whom and why stay in its history."""
     if not user.is_vendor_staff or not user.has_role(*WORKERS):
-        raise Forbidden("Only service staff, engineers and account managers hand requests over.")
+        raise Forbidden(_("Only service staff, engineers and account managers hand requests over."))
     if request.status == "closed":
-        raise DomainError("A closed request is not handed over.")
-    reason = _clean_text(reason, "reason", "why you hand it over")
+        raise DomainError(_("A closed request is not handed over."))
+    reason = _clean_text(reason, "reason", _l("why you hand it over"))
     if len(reason) > 500:
-        raise DomainError("Keep the reason under 500 characters.", field="reason")
+        raise DomainError(_("Keep the reason under 500 characters."), field="reason")
     to = next((p for p in workers() if p.id == to_id), None)
     if to is None:
-        raise DomainError("Choose someone of the service team.", field="to_id")
+        raise DomainError(_("Choose someone of the service team."), field="to_id")
     if to.id == request.owner_id:
-        raise DomainError(f"{to.name} owns this request already.", field="to_id")
+        raise DomainError(_("%(to)s owns this request already.", to=to.name), field="to_id")
     before = request.owner.name if request.owner else None
     request.owner_id = to.id
     _event(request, user, "owner", now, before=before, after=to.name, reason=reason)
@@ -362,23 +374,28 @@ def change_status(
     """Move a request on. Resolving needs the resolution, which the customer reads;
     whoever moves an unowned request owns it."""
     if not user.is_vendor_staff or not user.has_role(*WORKERS):
-        raise Forbidden("Only service staff, engineers and account managers change a request.")
+        raise Forbidden(_("Only service staff, engineers and account managers change a request."))
     if status not in TRANSITIONS.get(request.status, ()):
         raise DomainError(
-            f"A request that is {request.status_label.lower()} cannot become "
-            f"{STATUSES.get(status, status).lower()}.",
+            _(
+                "A request that is %(status)s cannot become %(new_status)s.",
+                status=request.status_label.lower(),
+                new_status=STATUSES.get(status, status).lower(),
+            ),
             field="status",
         )
     resolution = _clean_text(
-        resolution, "resolution", "the resolution", required=status == "resolved"
+        resolution, "resolution", _l("the resolution"), required=status == "resolved"
     )
     if status == "resolved":
         missing = complaints.missing_steps(request)
         if missing:
             raise DomainError(
-                "A quality complaint is resolved once its steps are recorded. Still missing: "
-                + ", ".join(label.lower() for label in missing)
-                + ".",
+                _(
+                    "A quality complaint is resolved once its steps are recorded. "
+                    "Still missing: %(steps)s.",
+                    steps=", ".join(str(label).lower() for label in missing),
+                ),
                 field="status",
             )
     _take_if_unowned(request, user, now)
@@ -404,7 +421,7 @@ def change_status(
 
 def _customer(user: User, request: ServiceRequest) -> None:
     if user.is_vendor_staff or user.account_id != request.account_id:
-        raise Forbidden("The customer answers this.")
+        raise Forbidden(_("The customer answers this."))
 
 
 def confirm(
@@ -414,13 +431,13 @@ def confirm(
     they are satisfied; a request closed by itself can still be rated, once."""
     _customer(user, request)
     if satisfied is None:
-        raise DomainError("Tell us whether you are satisfied.", field="satisfied")
-    comment = _clean_text(comment, "comment", "the comment", required=False)
+        raise DomainError(_("Tell us whether you are satisfied."), field="satisfied")
+    comment = _clean_text(comment, "comment", _l("the comment"), required=False)
     if request.status == "resolved":
         request.closed_at = now
         _set_status(request, user, "closed", now)
     elif request.status != "closed" or request.satisfied is not None:
-        raise DomainError("This request is not waiting for your confirmation.")
+        raise DomainError(_("This request is not waiting for your confirmation."))
     request.satisfied = satisfied
     request.satisfaction_comment = comment
     _event(request, user, "rated", now, after="satisfied" if satisfied else "not satisfied")
@@ -441,8 +458,8 @@ def reopen(user: User, request: ServiceRequest, *, reason: str, now: datetime) -
     into the thread and the owner is told."""
     _customer(user, request)
     if request.status != "resolved":
-        raise DomainError("Only a resolved request can be reopened, until it is closed.")
-    reason = _clean_text(reason, "reason", "what is still wrong")
+        raise DomainError(_("Only a resolved request can be reopened, until it is closed."))
+    reason = _clean_text(reason, "reason", _l("what is still wrong"))
     db.session.add(
         ServiceMessage(
             request_id=request.id,
