@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -477,13 +478,12 @@ def change_status(
     _first_answer(idea)
     _set_status(idea, user, new_status, reason=reason)
     db.session.flush()
-    _notify(
-        _customer_people(idea) + _followers(idea),
-        user,
-        "idea_status",
-        f"Your suggestion {idea.reference} is now {idea.status_label.lower()}: {idea.title}",
-        idea,
-    )
+    # Notifications are stored as English text until they are rendered when read
+    # (#15): the status label is translatable, so name it in English, not in the
+    # language of the person who happened to act.
+    with force_locale("en"):
+        text = f"Your suggestion {idea.reference} is now {idea.status_label.lower()}: {idea.title}"
+    _notify(_customer_people(idea) + _followers(idea), user, "idea_status", text, idea)
     db.session.commit()
     return idea
 

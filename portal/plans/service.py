@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
@@ -716,11 +717,17 @@ def _notify_readers(
         return
 
     source = current_app.config["VENDOR_NAME"] if plan.side == "vendor" else plan_account_name(plan)
+    # Stored as English text until notifications are rendered when read (#15): the
+    # kind's label is translatable, so it is named in English here.
+    with force_locale("en"):
+        text = (
+            f"{what} from {source}: {revision.title} ({revision.kind_label.lower()}, "
+            f"from {revision.effective_from:%d %b %Y})"
+        )
     notifications.notify(
         people,
         kind,
-        f"{what} from {source}: {revision.title} ({revision.kind_label.lower()}, "
-        f"from {revision.effective_from:%d %b %Y})",
+        text,
         f"/plans/{plan.id}",
         exclude=actor,
     )
