@@ -251,7 +251,9 @@ def test_unacknowledged_alerts_go_to_the_admins_after_two_working_days(app, acco
         snapshots.refresh(TODAY, now=NOW)  # Monday
         manager = db.session.scalar(select(User).where(User.email == "manager@vendor.test"))
         account = db.session.get(CustomerAccount, acme)
-        acknowledged = alerts.acknowledge(manager, account, "Call the buyer on Tuesday", NOW)
+        acknowledged, _ = alerts.acknowledge(
+            manager, account, _next_step("Call the buyer", TODAY + timedelta(days=1)), NOW
+        )
         assert acknowledged == len(alerts.open_episodes(acme))
         assert alerts.escalate(NOW + timedelta(days=1)) == 0  # Tuesday: not yet
         escalated = alerts.escalate(NOW + timedelta(days=2))  # Wednesday: two working days
@@ -269,20 +271,95 @@ def test_unacknowledged_alerts_go_to_the_admins_after_two_working_days(app, acco
         assert alerts.escalation_due(datetime(2026, 6, 19, 9, tzinfo=UTC)) == date(2026, 6, 23)
 
 
-def test_acknowledging_needs_a_next_step(app, accounts):
+def _next_step(title: str, due_on: date | None, kind: str = "call", owner_id=None):
+    from portal.contacts.service import FollowUpInput
+
+    return FollowUpInput(kind=kind, title=title, due_on=due_on, owner_id=owner_id)
+
+
+def test_acknowledging_sets_the_next_step_as_a_follow_up(app, accounts):
+    from portal.contacts.models import FollowUp
+    from portal.errors import DomainError
+
     acme, _ = accounts["C-10001"]
     with app.app_context():
         snapshots.refresh(TODAY, now=NOW)
         manager = db.session.scalar(select(User).where(User.email == "manager@vendor.test"))
         account = db.session.get(CustomerAccount, acme)
-        from portal.errors import DomainError
-
-        with pytest.raises(DomainError, match="next step"):
-            alerts.acknowledge(manager, account, "   ", NOW)
+        tomorrow = TODAY + timedelta(days=1)
+        refused = [
+            (_next_step("Call", None), "Give the day it is due."),
+            (_next_step("Call", TODAY - timedelta(days=1)), "cannot be due in the past"),
+            (_next_step("Call", tomorrow, kind="fax"), "Choose call, visit, review or other."),
+            (_next_step("   ", tomorrow), "Write what is to be done."),
+            (_next_step("Call", tomorrow, owner_id=accounts["C-10001"][1]), "vendor's staff"),
+        ]
+        for data, message in refused:
+            with pytest.raises(DomainError, match=message):
+                alerts.acknowledge(manager, account, data, NOW)
+            db.session.rollback()
+        # Nothing of the refused attempts was kept: no follow-up, every alert still waiting.
+        assert db.session.scalar(select(func.count()).select_from(FollowUp)) == 0
         assert all(e.acknowledged_at is None for e in alerts.open_episodes(acme))
-        alerts.acknowledge(manager, account, "Visit", NOW)
+        count, follow_up = alerts.acknowledge(
+            manager, account, _next_step("Visit the plant", tomorrow, kind="visit"), NOW
+        )
+        assert count == len(alerts.open_episodes(acme)) >= 1
+        # A real follow-up: owned by the account's manager (the default), due tomorrow,
+        # its reason naming the red alerts it answers.
+        assert (follow_up.kind, follow_up.due_on, follow_up.owner_id) == (
+            "visit",
+            tomorrow,
+            manager.id,
+        )
+        assert follow_up.reason.startswith("Red alert: ")
+        assert all(
+            e.next_step == "Visit by 16 Jun 2026 (Morgan Manager): Visit the plant"
+            and e.acknowledged_by_id == manager.id
+            for e in alerts.open_episodes(acme)
+        ), [e.next_step for e in alerts.open_episodes(acme)]
         with pytest.raises(DomainError, match="waits for acknowledgement"):
-            alerts.acknowledge(manager, account, "Visit again", NOW)
+            alerts.acknowledge(manager, account, _next_step("Again", tomorrow), NOW)
+
+
+def test_a_follow_up_set_for_the_account_acknowledges_its_alert(app, accounts):
+    """Set from the contact log's follow-up form (by anyone of the vendor's staff), not
+    from the alert: the alert is answered all the same and never escalated."""
+    from portal.contacts import service as contacts
+
+    umbrella, _ = accounts["C-10004"]
+    with app.app_context():
+        snapshots.refresh(TODAY, now=NOW)  # Monday
+        waiting = alerts.waiting_episodes(umbrella)
+        assert waiting  # Umbrella has no orders, nothing raised: red
+        engineer = db.session.scalar(select(User).where(User.email == "engineer@vendor.test"))
+        account = db.session.get(CustomerAccount, umbrella)
+        contacts.set_follow_up(
+            engineer,
+            account,
+            _next_step("Ask about the quiet months", TODAY + timedelta(days=3), kind="review"),
+            TODAY,
+            now=NOW + timedelta(hours=1),
+        )
+        assert alerts.waiting_episodes(umbrella) == []
+        assert all(e.acknowledged_by_id == engineer.id for e in alerts.open_episodes(umbrella))
+        # Wednesday, two working days on: the other accounts' alerts go up, Umbrella's not.
+        escalated = alerts.escalate(NOW + timedelta(days=2))
+        assert escalated >= 1
+        umbrella_escalated = db.session.scalar(
+            select(func.count())
+            .select_from(Episode)
+            .where(Episode.account_id == umbrella, Episode.escalated_at.is_not(None))
+        )
+        assert umbrella_escalated == 0
+        assert not db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(
+                Notification.kind == "relationship_escalated",
+                Notification.text.like("Umbrella%"),
+            )
+        )
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -330,21 +407,44 @@ def test_account_page_shows_every_signal_with_its_reason(refreshed, login_as):
 
 
 def test_acknowledge_on_the_account_page(refreshed, login_as, app):
+    from portal.contacts.models import FollowUp
+    from portal.extensions import utcnow
+
     manager = login_as("manager@vendor.test")
-    url = "/relationship/accounts/C-10001/acknowledge"
-    refused = manager.post(url, {"next_step": ""}, page="/relationship/accounts/C-10001")
+    page = "/relationship/accounts/C-10001"
+    url = page + "/acknowledge"
+    form = manager.client.get(page)
+    soup = BeautifulSoup(form.data, "html.parser")
+    assert soup.select_one("form.acknowledge select[name=kind]")
+    assert soup.select_one("form.acknowledge input[name=due_on]")["value"]  # a default day
+    tomorrow = (utcnow().date() + timedelta(days=1)).isoformat()
+    refused = manager.post(url, {"kind": "call", "title": "Call", "due_on": ""}, page=page)
     assert refused.status_code == 422
-    assert "Say what the next step is." in refused.get_data(as_text=True)
+    assert "Give the day it is due." in refused.get_data(as_text=True)
+    refused = manager.post(url, {"kind": "call", "title": "Call", "due_on": "19/06"}, page=page)
+    assert "Give the due date as a date" in refused.get_data(as_text=True)
+    refused = manager.post(url, {"kind": "telex", "title": "Call", "due_on": tomorrow}, page=page)
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    # What was typed is kept beside the message.
+    assert "Choose call, visit, review or other." in text and f'value="{tomorrow}"' in text
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(FollowUp)) == 0
     done = manager.post(
-        url, {"next_step": "Visit on Friday"}, page="/relationship/accounts/C-10001"
+        url, {"kind": "visit", "title": "Visit on Friday", "due_on": tomorrow}, page=page
     )
     assert done.status_code == 303
     with app.app_context():
         episodes = alerts.open_episodes(refreshed["C-10001"][0])
-        assert episodes and all(e.next_step == "Visit on Friday" for e in episodes)
+        assert episodes and all("Visit on Friday" in e.next_step for e in episodes)
+        follow_up = db.session.scalar(select(FollowUp))
+        assert (follow_up.title, follow_up.kind) == ("Visit on Friday", "visit")
     # Another manager cannot acknowledge it, even knowing the id.
     other = login_as("manager2@vendor.test")
-    assert other.post(url, {"next_step": "x"}, page="/relationship/portfolio").status_code == 404
+    refused = other.post(
+        url, {"kind": "call", "title": "x", "due_on": tomorrow}, page="/relationship/portfolio"
+    )
+    assert refused.status_code == 404
 
 
 def test_portfolio_download_as_csv_and_xlsx(refreshed, login_as, ids):

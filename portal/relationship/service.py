@@ -360,9 +360,7 @@ def save_settings(user: User, form: dict, now: datetime) -> None:
                 DomainError(f"{s.label}: a percentile is at most 100.", field=f"{s.key}-red")
             )
         if s.unit == "of 5" and not (1 <= red <= 5 and 1 <= amber <= 5):
-            errors.append(
-                DomainError(f"{s.label}: a rating is from 1 to 5.", field=f"{s.key}-red")
-            )
+            errors.append(DomainError(f"{s.label}: a rating is from 1 to 5.", field=f"{s.key}-red"))
         if (s.lower_is_worse and red > amber) or (not s.lower_is_worse and red < amber):
             errors.append(
                 DomainError(
