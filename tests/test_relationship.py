@@ -586,3 +586,328 @@ def test_the_customers_own_word_is_its_latest_rating(app, accounts):
         # Rebuilt as of a day before Acme's newer rating: the older one, red.
         past = signals.compute(TODAY - timedelta(days=10), is_today=False)[acme]["customer_word"]
         assert (past.value, past.status) == (2, "red")
+
+
+# --- every signal, worked by hand ----------------------------------------------------------
+#
+# TODAY is Monday 15 Jun 2026. The 90-day windows: volume and silence count events from
+# 18 Mar (TODAY − 89) to the end of TODAY; the promise ledger's periods end yesterday:
+# the last 90 days are promise dates 17 Mar – 14 Jun, the 90 before 16 Dec – 16 Mar.
+
+
+def _product(name: str = "Pump seal"):
+    from portal.catalog.models import Category, Product
+
+    category = db.session.scalar(select(Category)) or Category(name="Seals")
+    product = Product(
+        sku=name.upper().replace(" ", "-"),
+        sku_key=name.lower().replace(" ", "-"),
+        name=name,
+        category=category,
+        list_price=Decimal("10.00"),
+    )
+    db.session.add(product)
+    db.session.flush()
+    return product
+
+
+def _order_with_line(account_id, buyer_id, product, *, placed, quantity, total=None, **line):
+    """An order of one line, placed on `placed`; `line` sets the line's promise state."""
+    from portal.ordering.models import OrderLine
+
+    _order(account_id, buyer_id, placed, total or f"{quantity * 10}.00")
+    db.session.flush()
+    order = db.session.scalar(select(Order).order_by(Order.id.desc()))
+    order.status = "confirmed"
+    row = OrderLine(
+        order_id=order.id,
+        line_no=1,
+        product_id=product.id,
+        sku=product.sku,
+        name=product.name,
+        unit="pc",
+        quantity=quantity,
+        unit_price=Decimal("10.00"),
+        line_total=Decimal(quantity * 10),
+        estimated_ship_date=placed,
+        status=line.pop("status", "confirmed"),
+        **line,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return order, row
+
+
+def _events(order, row, *events) -> None:
+    """Ledger events of a line: (kind, quantity, on_date), oldest first."""
+    from portal.ordering.models import OrderEvent
+
+    for n, (kind, quantity, on_date) in enumerate(events):
+        db.session.add(
+            OrderEvent(
+                order_id=order.id,
+                line_id=row.id,
+                kind=kind,
+                quantity=quantity,
+                on_date=on_date,
+                at=datetime.combine(on_date, time(9, n), UTC),
+            )
+        )
+
+
+def test_promises_count_a_late_cancellation_as_missed_and_lines_late_now(app, accounts):
+    from portal.fulfilment import ledger
+
+    acme, buyer = accounts["C-10001"]
+    day = lambda n: TODAY - timedelta(days=n)  # noqa: E731
+    with app.app_context():
+        seal = _product()
+        # 1. promised 30 days ago, delivered the day before: on time in full.
+        order, line = _order_with_line(acme, buyer, seal, placed=day(45), quantity=10,
+                                       first_promised_on=day(30), promised_on=day(30),
+                                       shipped_quantity=10, delivered_quantity=10)  # fmt: skip
+        _events(order, line, ("confirmed", 10, day(30)), ("delivered", 10, day(31)))
+        # 2. promised 20 days ago, delivered 5 days late: in full, not on time.
+        order, line = _order_with_line(acme, buyer, seal, placed=day(40), quantity=10,
+                                       first_promised_on=day(20), promised_on=day(20),
+                                       shipped_quantity=10, delivered_quantity=10)  # fmt: skip
+        _events(order, line, ("confirmed", 10, day(20)), ("delivered", 10, day(15)))
+        # 3. promised 40 days ago, nothing shipped, cancelled by the customer 35 days ago:
+        #    the promise was broken before the customer gave up — missed, not erased.
+        order, line = _order_with_line(acme, buyer, seal, placed=day(60), quantity=5,
+                                       first_promised_on=day(40), promised_on=day(40),
+                                       cancelled_quantity=5, status="cancelled")  # fmt: skip
+        _events(order, line, ("confirmed", 5, day(40)), ("line_cancelled", 5, day(35)))
+        # 4. promised 10 days ago, moved to 5 days ago, nothing delivered: missed, one
+        #    promise change, and late now.
+        order, line = _order_with_line(acme, buyer, seal, placed=day(30), quantity=8,
+                                       first_promised_on=day(10), promised_on=day(5))  # fmt: skip
+        _events(order, line, ("confirmed", 8, day(10)), ("promise_changed", None, day(5)))
+        # 5. cancelled by the customer 60 days ago, before its promise 50 days ago: nothing
+        #    was due, so it is not measured.
+        order, line = _order_with_line(acme, buyer, seal, placed=day(70), quantity=4,
+                                       first_promised_on=day(50), promised_on=day(50),
+                                       cancelled_quantity=4, status="cancelled")  # fmt: skip
+        _events(order, line, ("confirmed", 4, day(50)), ("line_cancelled", 4, day(60)))
+        # 6. the 90 days before: promised 100 days ago, delivered on the day — 1 of 1.
+        order, line = _order_with_line(acme, buyer, seal, placed=day(120), quantity=3,
+                                       first_promised_on=day(100), promised_on=day(100),
+                                       shipped_quantity=3, delivered_quantity=3)  # fmt: skip
+        _events(order, line, ("confirmed", 3, day(100)), ("delivered", 3, day(100)))
+        db.session.commit()
+        ledger.rebuild([acme])
+        reading = signals.compute(TODAY)[acme]["promises"]
+        # Measured in the last 90 days: lines 1–4 (5 had nothing due); on time in full: 1.
+        # 1 / 4 = 25 % → red (below 75 %).
+        assert (reading.value, reading.status) == (25.0, "red")
+        assert reading.baseline == "100 % the 90 days before"
+        assert reading.reason == (
+            "25 % on time in full over the last 90 days (1 of 4 lines); 100 % in the 90 days "
+            "before; 1 promise change; 1 line late now"
+        )
+        # Rebuilt for a past day, "late now" is not known (today's state only).
+        past = signals.compute(TODAY - timedelta(days=1), is_today=False)[acme]["promises"]
+        assert "late now" not in past.reason
+
+
+def _suggestion(account_id, author_id, submitted: date, due: date, answered: date | None):
+    from portal.ideas.models import Idea
+
+    db.session.add(
+        Idea(
+            account_id=account_id,
+            title="Thinner gasket",
+            category="design",
+            status="under_review" if answered else "submitted",
+            created_by_id=author_id,
+            submitted_at=datetime.combine(submitted, time(9), UTC),
+            answer_due_on=due,
+            first_answered_at=datetime.combine(answered, time(15), UTC) if answered else None,
+        )
+    )
+
+
+def _customer_plan(account_id, author_id, created: date, acknowledged_by: int | None):
+    from portal.plans.models import Plan, PlanAcknowledgement, PlanRevision
+
+    plan = Plan(side="customer", account_id=account_id, created_by_id=author_id)
+    db.session.add(plan)
+    db.session.flush()
+    revision = PlanRevision(
+        plan_id=plan.id,
+        number=1,
+        kind="shutdown",
+        title="Summer shutdown",
+        effective_from=created + timedelta(days=30),
+        visibility="vendor",
+        created_by_id=author_id,
+        created_at=datetime.combine(created, time(9), UTC),
+    )
+    db.session.add(revision)
+    db.session.flush()
+    if acknowledged_by:
+        db.session.add(
+            PlanAcknowledgement(
+                revision_id=revision.id,
+                user_id=acknowledged_by,
+                at=datetime.combine(created + timedelta(days=1), time(9), UTC),
+            )
+        )
+
+
+def test_responsiveness_counts_answers_in_time_of_what_fell_due(app, accounts, ids):
+    acme, buyer = accounts["C-10001"]
+    day = lambda n: TODAY - timedelta(days=n)  # noqa: E731
+    with app.app_context():
+        # Suggestions sent in the last 90 days, each promised an answer 10 days on:
+        _suggestion(acme, buyer, day(60), day(50), day(55))  # answered in time
+        _suggestion(acme, buyer, day(40), day(30), day(30))  # on the promised day: in time
+        _suggestion(acme, buyer, day(40), day(30), day(25))  # 5 days late
+        _suggestion(acme, buyer, day(20), day(10), None)  # unanswered, date passed: counts
+        _suggestion(acme, buyer, day(5), TODAY + timedelta(days=5), None)  # not yet due
+        _suggestion(acme, buyer, day(120), day(110), None)  # before the window
+        # Two plans of the customer, one acknowledged by the vendor's planner, one by
+        # nobody (the customer's own acknowledgement would not count).
+        _customer_plan(acme, buyer, day(20), ids["users"]["planner@vendor.test"])
+        _customer_plan(acme, buyer, day(10), buyer)
+        db.session.commit()
+        reading = signals.compute(TODAY)[acme]["responsiveness"]
+        # Suggestions: 2 in time of 4 due; plans: 1 of 2 → 3 of 6 = 50 % → red (below 75).
+        assert (reading.value, reading.status) == (50.0, "red")
+        assert reading.reason == (
+            "50 % of what fell due was answered in time: suggestions answered within the "
+            "promise 2 of 4; plans acknowledged 1 of 2"
+        )
+        # An account with nothing due has nothing to judge.
+        globex, _ = accounts["C-10002"]
+        assert signals.compute(TODAY)[globex]["responsiveness"].status is None
+
+
+def _forecast_version(account_id, product, number: int, published: date, months: dict):
+    from portal.forecasts.models import ForecastCell, ForecastVersion
+
+    first = min(months)
+    version = ForecastVersion(
+        account_id=account_id,
+        number=number,
+        first_month=first,
+        horizon_months=len(months),
+        published_at=datetime.combine(published, time(8), UTC),
+    )
+    db.session.add(version)
+    db.session.flush()
+    for month, quantity in months.items():
+        db.session.add(
+            ForecastCell(
+                version_id=version.id,
+                product_id=product.id,
+                month=month,
+                account_id=account_id,
+                quantity=quantity,
+            )
+        )
+    return version
+
+
+def test_forecast_cadence_accuracy_three_months_ahead_and_commitments_below(app, accounts):
+    from portal.forecasts.models import ForecastCommit
+
+    globex, buyer = accounts["C-10002"]
+    with app.app_context():
+        seal = _product()
+        # The six complete months before June 2026, 100 a month in every version.
+        months = [date(2025, 12, 1)] + [date(2026, m, 1) for m in range(1, 7)]
+        cells = dict.fromkeys(months, 100)
+        # Ten versions, every 28 days from 10 Sep 2025: the last on 20 May 2026.
+        published = [date(2025, 9, 10) + timedelta(days=28 * n) for n in range(10)]
+        assert published[-1] == date(2026, 5, 20)
+        versions = [
+            _forecast_version(globex, seal, n + 1, day, cells) for n, day in enumerate(published)
+        ]
+        # What it ordered, on the 15th of each month: Dec–Jan 100, Feb–May 50.
+        ordered = [100, 100, 50, 50, 50, 50]
+        for month, quantity in zip(months[:6], ordered, strict=True):
+            _order_with_line(globex, buyer, seal, placed=month.replace(day=15),
+                             quantity=quantity)  # fmt: skip
+        # The vendor committed 80 of the 100 forecast for June: below, not agreed.
+        db.session.add(
+            ForecastCommit(
+                account_id=globex,
+                product_id=seal.id,
+                month=date(2026, 6, 1),
+                quantity=80,
+                version_id=versions[-1].id,
+                forecast_quantity=100,
+                reason="capacity",
+                committed_at=NOW - timedelta(days=3),
+            )
+        )
+        db.session.commit()
+        reading = signals.compute(TODAY)[globex]["forecast"]
+        # Three months ahead, every month was forecast 100 (each version says 100).
+        # Actual 100+100+50+50+50+50 = 400; |error| 0+0+50+50+50+50 = 200; WAPE 200/400 = 50 %
+        # → amber (above 40, not above 80). Cadence: gaps all 28; 26 days since 20 May is
+        # not past the 75th percentile (28): green. One commitment below: amber at least.
+        assert (reading.value, reading.status) == (50.0, "amber")
+        assert reading.baseline == "every 28 days"
+        assert reading.reason == (
+            "last forecast 26 days ago; it usually publishes every 28 days; three months ahead "
+            "its forecasts were off by 50 % (WAPE); 1 commitment below its forecast"
+        )
+        # 40 days on, with no new version: 66 days since the last, past every gap — red.
+        later = signals.compute(TODAY + timedelta(days=40), is_today=False)[globex]["forecast"]
+        assert later.status == "red" and later.reason.startswith("last forecast 66 days ago")
+
+
+def test_volume_is_judged_on_the_worse_of_the_year_before_and_the_forecast(app, accounts):
+    umbrella, buyer = accounts["C-10004"]
+    with app.app_context():
+        seal = _product()
+        # Forecast published before the window: 10 a day — Mar 310, Apr 300, May 310, Jun 300.
+        _forecast_version(umbrella, seal, 1, date(2026, 2, 1), {
+            date(2026, 3, 1): 310, date(2026, 4, 1): 300,
+            date(2026, 5, 1): 310, date(2026, 6, 1): 300,
+        })  # fmt: skip
+        # The window 18 Mar – 15 Jun, prorated: Mar 14/31 × 310 = 140, Apr 300, May 310,
+        # Jun 15/30 × 300 = 150 → 900 forecast. Ordered 351 pieces → 39 % of the forecast.
+        _order_with_line(umbrella, buyer, seal, placed=TODAY - timedelta(days=30),
+                         quantity=351, total="950.00")  # fmt: skip
+        # A year before: 1,000 of value → 950 / 1,000 = 95 % of the year before.
+        _order(umbrella, buyer, TODAY - timedelta(days=365 + 30), "1000.00")
+        db.session.commit()
+        reading = signals.compute(TODAY)[umbrella]["volume"]
+        # The worse of 95 % and 39 % is 39 %: red (below 50), on the forecast.
+        assert (reading.value, reading.status, reading.baseline) == (39.0, "red", "its forecast")
+        assert reading.reason == (
+            "ordered 950 in the last 90 days, 95 % of the same days a year before (1,000); "
+            "39 % of what its latest forecast said for those months; judged on its forecast, "
+            "the lower of the two"
+        )
+        # The admins' thresholds apply to both comparisons: with red below 30 it is amber.
+        db.session.add(SignalSetting(signal="volume", weight=15, amber=80, red=30))
+        db.session.commit()
+        assert signals.compute(TODAY)[umbrella]["volume"].status == "amber"
+
+
+def test_silence_is_judged_on_the_accounts_own_rhythm(app, accounts):
+    initech, buyer = accounts["C-10003"]
+    with app.app_context():
+        # Suggestions on six days, gaps 10, 12, 14, 30, 11, the last 20 days ago; no orders,
+        # so "no request while ordering" does not apply.
+        last = TODAY - timedelta(days=20)
+        day = last - timedelta(days=77)
+        for gap in (0, 10, 12, 14, 30, 11):
+            day += timedelta(days=gap)
+            _suggestion(initech, buyer, day, day + timedelta(days=10), day + timedelta(days=2))
+        assert day == last
+        db.session.commit()
+        reading = signals.compute(TODAY)[initech]["silence"]
+        # Its own gaps 10 11 12 14 30: median 12, p75 14, p90 30; 20 days is past the 75th.
+        assert (reading.value, reading.status, reading.baseline) == (20, "amber", "every 12 days")
+        assert reading.reason == (
+            "nothing raised for 20 days; it usually raises something every 12 days, 90 % of "
+            "the gaps are at most 30 days"
+        )
+        # 11 days later: 31 days, past its 90th percentile — red.
+        later = signals.compute(TODAY + timedelta(days=11), is_today=False)[initech]["silence"]
+        assert (later.value, later.status) == (31, "red")
