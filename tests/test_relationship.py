@@ -362,6 +362,34 @@ def test_a_follow_up_set_for_the_account_acknowledges_its_alert(app, accounts):
         )
 
 
+def test_trend_names_the_signals_that_moved_against_30_and_90_days_ago(app):
+    def snap(days_ago, score, **statuses):
+        return Snapshot(
+            day=TODAY - timedelta(days=days_ago),
+            score=score,
+            status="green",
+            signals={key: {"status": status} for key, status in statuses.items()},
+        )
+
+    ninety = snap(95, 80, order_rhythm="green", silence="amber", promises="red")
+    thirty = snap(31, 62, order_rhythm="amber", silence="amber", promises="red")
+    now = snap(0, 55, order_rhythm="red", silence="green", promises="red", volume="amber")
+    past = [ninety, thirty, now]
+    # 30 days back is 16 May: the nearest snapshot on or before it is 31 days ago.
+    month = snapshots.trend(now, past, 30)
+    assert month.then is thirty and month.label == "stable"  # 62 → 55: under 10 points
+    assert [(m.key, m.before, m.now, m.direction) for m in month.moved] == [
+        ("order_rhythm", "amber", "red", "worse"),
+        ("volume", None, "amber", None),  # nothing to judge then: neither better nor worse
+        ("silence", "amber", "green", "better"),
+    ]
+    quarter = snapshots.trend(now, past, 90)
+    assert quarter.then is ninety and quarter.label == "deteriorating"  # 80 → 55
+    assert [m.key for m in quarter.worse] == ["order_rhythm"]
+    assert [m.key for m in quarter.better] == ["silence"]
+    assert snapshots.trend(now, [now], 90).label is None  # no history that old
+
+
 # --- pages ------------------------------------------------------------------------------
 
 
@@ -404,6 +432,37 @@ def test_account_page_shows_every_signal_with_its_reason(refreshed, login_as):
     chart = soup.select_one("svg.health-chart")
     assert chart.title and chart.desc  # accessible charts
     assert soup.select_one("details.chart-table table")
+
+
+def test_account_page_shows_what_moved_against_30_and_90_days_ago(refreshed, login_as, app):
+    from portal.extensions import utcnow
+
+    umbrella = refreshed["C-10004"][0]
+    with app.app_context():
+        today = db.session.scalar(
+            select(Snapshot).where(Snapshot.account_id == umbrella, Snapshot.day == utcnow().date())
+        )
+        # 90 days ago every signal judged was green; 30 days ago the same as now.
+        for back, statuses in (
+            (90, {key: "green" for key, value in today.signals.items() if value.get("status")}),
+            (30, {key: value.get("status") for key, value in today.signals.items()}),
+        ):
+            db.session.add(
+                Snapshot(
+                    account_id=umbrella,
+                    day=today.day - timedelta(days=back),
+                    score=100 if back == 90 else today.score,
+                    status="green",
+                    signals={key: {"status": status} for key, status in statuses.items()},
+                )
+            )
+        db.session.commit()
+        red_now = [s.label for s in signals.SIGNALS if today.signals[s.key]["status"] == "red"]
+    page = login_as("manager2@vendor.test").client.get("/relationship/accounts/C-10004")
+    soup = BeautifulSoup(page.data, "html.parser")
+    quarter = " ".join(soup.select_one("#moved-90").text.split())
+    assert red_now and all(f"{label} worse (green → red)" in quarter for label in red_now)
+    assert "no signal changed status." in soup.select_one("#moved-30").text
 
 
 def test_acknowledge_on_the_account_page(refreshed, login_as, app):
