@@ -177,6 +177,17 @@ class Moved(NamedTuple):
         return "better" if stats.POINTS[self.now] > stats.POINTS[self.before] else "worse"
 
 
+def between(account_id: int, start: date, end: date) -> list[Snapshot]:
+    """One account's snapshots from `start` to `end` (both included), oldest first."""
+    return list(
+        db.session.scalars(
+            select(Snapshot)
+            .where(Snapshot.account_id == account_id, Snapshot.day >= start, Snapshot.day <= end)
+            .order_by(Snapshot.day)
+        )
+    )
+
+
 @dataclass
 class Trend:
     label: str | None  # improving / stable / deteriorating; None without history
