@@ -251,7 +251,9 @@ def test_unacknowledged_alerts_go_to_the_admins_after_two_working_days(app, acco
         snapshots.refresh(TODAY, now=NOW)  # Monday
         manager = db.session.scalar(select(User).where(User.email == "manager@vendor.test"))
         account = db.session.get(CustomerAccount, acme)
-        acknowledged = alerts.acknowledge(manager, account, "Call the buyer on Tuesday", NOW)
+        acknowledged, _ = alerts.acknowledge(
+            manager, account, _next_step("Call the buyer", TODAY + timedelta(days=1)), NOW
+        )
         assert acknowledged == len(alerts.open_episodes(acme))
         assert alerts.escalate(NOW + timedelta(days=1)) == 0  # Tuesday: not yet
         escalated = alerts.escalate(NOW + timedelta(days=2))  # Wednesday: two working days
@@ -269,20 +271,123 @@ def test_unacknowledged_alerts_go_to_the_admins_after_two_working_days(app, acco
         assert alerts.escalation_due(datetime(2026, 6, 19, 9, tzinfo=UTC)) == date(2026, 6, 23)
 
 
-def test_acknowledging_needs_a_next_step(app, accounts):
+def _next_step(title: str, due_on: date | None, kind: str = "call", owner_id=None):
+    from portal.contacts.service import FollowUpInput
+
+    return FollowUpInput(kind=kind, title=title, due_on=due_on, owner_id=owner_id)
+
+
+def test_acknowledging_sets_the_next_step_as_a_follow_up(app, accounts):
+    from portal.contacts.models import FollowUp
+    from portal.errors import DomainError
+
     acme, _ = accounts["C-10001"]
     with app.app_context():
         snapshots.refresh(TODAY, now=NOW)
         manager = db.session.scalar(select(User).where(User.email == "manager@vendor.test"))
         account = db.session.get(CustomerAccount, acme)
-        from portal.errors import DomainError
-
-        with pytest.raises(DomainError, match="next step"):
-            alerts.acknowledge(manager, account, "   ", NOW)
+        tomorrow = TODAY + timedelta(days=1)
+        refused = [
+            (_next_step("Call", None), "Give the day it is due."),
+            (_next_step("Call", TODAY - timedelta(days=1)), "cannot be due in the past"),
+            (_next_step("Call", tomorrow, kind="fax"), "Choose call, visit, review or other."),
+            (_next_step("   ", tomorrow), "Write what is to be done."),
+            (_next_step("Call", tomorrow, owner_id=accounts["C-10001"][1]), "vendor's staff"),
+        ]
+        for data, message in refused:
+            with pytest.raises(DomainError, match=message):
+                alerts.acknowledge(manager, account, data, NOW)
+            db.session.rollback()
+        # Nothing of the refused attempts was kept: no follow-up, every alert still waiting.
+        assert db.session.scalar(select(func.count()).select_from(FollowUp)) == 0
         assert all(e.acknowledged_at is None for e in alerts.open_episodes(acme))
-        alerts.acknowledge(manager, account, "Visit", NOW)
+        count, follow_up = alerts.acknowledge(
+            manager, account, _next_step("Visit the plant", tomorrow, kind="visit"), NOW
+        )
+        assert count == len(alerts.open_episodes(acme)) >= 1
+        # A real follow-up: owned by the account's manager (the default), due tomorrow,
+        # its reason naming the red alerts it answers.
+        assert (follow_up.kind, follow_up.due_on, follow_up.owner_id) == (
+            "visit",
+            tomorrow,
+            manager.id,
+        )
+        assert follow_up.reason.startswith("Red alert: ")
+        assert all(
+            e.next_step == "Visit by 16 Jun 2026 (Morgan Manager): Visit the plant"
+            and e.acknowledged_by_id == manager.id
+            for e in alerts.open_episodes(acme)
+        ), [e.next_step for e in alerts.open_episodes(acme)]
         with pytest.raises(DomainError, match="waits for acknowledgement"):
-            alerts.acknowledge(manager, account, "Visit again", NOW)
+            alerts.acknowledge(manager, account, _next_step("Again", tomorrow), NOW)
+
+
+def test_a_follow_up_set_for_the_account_acknowledges_its_alert(app, accounts):
+    """Set from the contact log's follow-up form (by anyone of the vendor's staff), not
+    from the alert: the alert is answered all the same and never escalated."""
+    from portal.contacts import service as contacts
+
+    umbrella, _ = accounts["C-10004"]
+    with app.app_context():
+        snapshots.refresh(TODAY, now=NOW)  # Monday
+        waiting = alerts.waiting_episodes(umbrella)
+        assert waiting  # Umbrella has no orders, nothing raised: red
+        engineer = db.session.scalar(select(User).where(User.email == "engineer@vendor.test"))
+        account = db.session.get(CustomerAccount, umbrella)
+        contacts.set_follow_up(
+            engineer,
+            account,
+            _next_step("Ask about the quiet months", TODAY + timedelta(days=3), kind="review"),
+            TODAY,
+            now=NOW + timedelta(hours=1),
+        )
+        assert alerts.waiting_episodes(umbrella) == []
+        assert all(e.acknowledged_by_id == engineer.id for e in alerts.open_episodes(umbrella))
+        # Wednesday, two working days on: the other accounts' alerts go up, Umbrella's not.
+        escalated = alerts.escalate(NOW + timedelta(days=2))
+        assert escalated >= 1
+        umbrella_escalated = db.session.scalar(
+            select(func.count())
+            .select_from(Episode)
+            .where(Episode.account_id == umbrella, Episode.escalated_at.is_not(None))
+        )
+        assert umbrella_escalated == 0
+        assert not db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(
+                Notification.kind == "relationship_escalated",
+                Notification.text.like("Umbrella%"),
+            )
+        )
+
+
+def test_trend_names_the_signals_that_moved_against_30_and_90_days_ago(app):
+    def snap(days_ago, score, **statuses):
+        return Snapshot(
+            day=TODAY - timedelta(days=days_ago),
+            score=score,
+            status="green",
+            signals={key: {"status": status} for key, status in statuses.items()},
+        )
+
+    ninety = snap(95, 80, order_rhythm="green", silence="amber", promises="red")
+    thirty = snap(31, 62, order_rhythm="amber", silence="amber", promises="red")
+    now = snap(0, 55, order_rhythm="red", silence="green", promises="red", volume="amber")
+    past = [ninety, thirty, now]
+    # 30 days back is 16 May: the nearest snapshot on or before it is 31 days ago.
+    month = snapshots.trend(now, past, 30)
+    assert month.then is thirty and month.label == "stable"  # 62 → 55: under 10 points
+    assert [(m.key, m.before, m.now, m.direction) for m in month.moved] == [
+        ("order_rhythm", "amber", "red", "worse"),
+        ("volume", None, "amber", None),  # nothing to judge then: neither better nor worse
+        ("silence", "amber", "green", "better"),
+    ]
+    quarter = snapshots.trend(now, past, 90)
+    assert quarter.then is ninety and quarter.label == "deteriorating"  # 80 → 55
+    assert [m.key for m in quarter.worse] == ["order_rhythm"]
+    assert [m.key for m in quarter.better] == ["silence"]
+    assert snapshots.trend(now, [now], 90).label is None  # no history that old
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -329,22 +434,76 @@ def test_account_page_shows_every_signal_with_its_reason(refreshed, login_as):
     assert soup.select_one("details.chart-table table")
 
 
+def test_account_page_shows_what_moved_against_30_and_90_days_ago(refreshed, login_as, app):
+    from portal.extensions import utcnow
+
+    umbrella = refreshed["C-10004"][0]
+    with app.app_context():
+        today = db.session.scalar(
+            select(Snapshot).where(Snapshot.account_id == umbrella, Snapshot.day == utcnow().date())
+        )
+        # 90 days ago every signal judged was green; 30 days ago the same as now.
+        for back, statuses in (
+            (90, {key: "green" for key, value in today.signals.items() if value.get("status")}),
+            (30, {key: value.get("status") for key, value in today.signals.items()}),
+        ):
+            db.session.add(
+                Snapshot(
+                    account_id=umbrella,
+                    day=today.day - timedelta(days=back),
+                    score=100 if back == 90 else today.score,
+                    status="green",
+                    signals={key: {"status": status} for key, status in statuses.items()},
+                )
+            )
+        db.session.commit()
+        red_now = [s.label for s in signals.SIGNALS if today.signals[s.key]["status"] == "red"]
+    page = login_as("manager2@vendor.test").client.get("/relationship/accounts/C-10004")
+    soup = BeautifulSoup(page.data, "html.parser")
+    quarter = " ".join(soup.select_one("#moved-90").text.split())
+    assert red_now and all(f"{label} worse (green → red)" in quarter for label in red_now)
+    assert "no signal changed status." in soup.select_one("#moved-30").text
+
+
 def test_acknowledge_on_the_account_page(refreshed, login_as, app):
+    from portal.contacts.models import FollowUp
+    from portal.extensions import utcnow
+
     manager = login_as("manager@vendor.test")
-    url = "/relationship/accounts/C-10001/acknowledge"
-    refused = manager.post(url, {"next_step": ""}, page="/relationship/accounts/C-10001")
+    page = "/relationship/accounts/C-10001"
+    url = page + "/acknowledge"
+    form = manager.client.get(page)
+    soup = BeautifulSoup(form.data, "html.parser")
+    assert soup.select_one("form.acknowledge select[name=kind]")
+    assert soup.select_one("form.acknowledge input[name=due_on]")["value"]  # a default day
+    tomorrow = (utcnow().date() + timedelta(days=1)).isoformat()
+    refused = manager.post(url, {"kind": "call", "title": "Call", "due_on": ""}, page=page)
     assert refused.status_code == 422
-    assert "Say what the next step is." in refused.get_data(as_text=True)
+    assert "Give the day it is due." in refused.get_data(as_text=True)
+    refused = manager.post(url, {"kind": "call", "title": "Call", "due_on": "19/06"}, page=page)
+    assert "Give the due date as a date" in refused.get_data(as_text=True)
+    refused = manager.post(url, {"kind": "telex", "title": "Call", "due_on": tomorrow}, page=page)
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    # What was typed is kept beside the message.
+    assert "Choose call, visit, review or other." in text and f'value="{tomorrow}"' in text
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(FollowUp)) == 0
     done = manager.post(
-        url, {"next_step": "Visit on Friday"}, page="/relationship/accounts/C-10001"
+        url, {"kind": "visit", "title": "Visit on Friday", "due_on": tomorrow}, page=page
     )
     assert done.status_code == 303
     with app.app_context():
         episodes = alerts.open_episodes(refreshed["C-10001"][0])
-        assert episodes and all(e.next_step == "Visit on Friday" for e in episodes)
+        assert episodes and all("Visit on Friday" in e.next_step for e in episodes)
+        follow_up = db.session.scalar(select(FollowUp))
+        assert (follow_up.title, follow_up.kind) == ("Visit on Friday", "visit")
     # Another manager cannot acknowledge it, even knowing the id.
     other = login_as("manager2@vendor.test")
-    assert other.post(url, {"next_step": "x"}, page="/relationship/portfolio").status_code == 404
+    refused = other.post(
+        url, {"kind": "call", "title": "x", "due_on": tomorrow}, page="/relationship/portfolio"
+    )
+    assert refused.status_code == 404
 
 
 def test_portfolio_download_as_csv_and_xlsx(refreshed, login_as, ids):
@@ -486,3 +645,328 @@ def test_the_customers_own_word_is_its_latest_rating(app, accounts):
         # Rebuilt as of a day before Acme's newer rating: the older one, red.
         past = signals.compute(TODAY - timedelta(days=10), is_today=False)[acme]["customer_word"]
         assert (past.value, past.status) == (2, "red")
+
+
+# --- every signal, worked by hand ----------------------------------------------------------
+#
+# TODAY is Monday 15 Jun 2026. The 90-day windows: volume and silence count events from
+# 18 Mar (TODAY − 89) to the end of TODAY; the promise ledger's periods end yesterday:
+# the last 90 days are promise dates 17 Mar – 14 Jun, the 90 before 16 Dec – 16 Mar.
+
+
+def _product(name: str = "Pump seal"):
+    from portal.catalog.models import Category, Product
+
+    category = db.session.scalar(select(Category)) or Category(name="Seals")
+    product = Product(
+        sku=name.upper().replace(" ", "-"),
+        sku_key=name.lower().replace(" ", "-"),
+        name=name,
+        category=category,
+        list_price=Decimal("10.00"),
+    )
+    db.session.add(product)
+    db.session.flush()
+    return product
+
+
+def _order_with_line(account_id, buyer_id, product, *, placed, quantity, total=None, **line):
+    """An order of one line, placed on `placed`; `line` sets the line's promise state."""
+    from portal.ordering.models import OrderLine
+
+    _order(account_id, buyer_id, placed, total or f"{quantity * 10}.00")
+    db.session.flush()
+    order = db.session.scalar(select(Order).order_by(Order.id.desc()))
+    order.status = "confirmed"
+    row = OrderLine(
+        order_id=order.id,
+        line_no=1,
+        product_id=product.id,
+        sku=product.sku,
+        name=product.name,
+        unit="pc",
+        quantity=quantity,
+        unit_price=Decimal("10.00"),
+        line_total=Decimal(quantity * 10),
+        estimated_ship_date=placed,
+        status=line.pop("status", "confirmed"),
+        **line,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return order, row
+
+
+def _events(order, row, *events) -> None:
+    """Ledger events of a line: (kind, quantity, on_date), oldest first."""
+    from portal.ordering.models import OrderEvent
+
+    for n, (kind, quantity, on_date) in enumerate(events):
+        db.session.add(
+            OrderEvent(
+                order_id=order.id,
+                line_id=row.id,
+                kind=kind,
+                quantity=quantity,
+                on_date=on_date,
+                at=datetime.combine(on_date, time(9, n), UTC),
+            )
+        )
+
+
+def test_promises_count_a_late_cancellation_as_missed_and_lines_late_now(app, accounts):
+    from portal.fulfilment import ledger
+
+    acme, buyer = accounts["C-10001"]
+    day = lambda n: TODAY - timedelta(days=n)  # noqa: E731
+    with app.app_context():
+        seal = _product()
+        # 1. promised 30 days ago, delivered the day before: on time in full.
+        order, line = _order_with_line(acme, buyer, seal, placed=day(45), quantity=10,
+                                       first_promised_on=day(30), promised_on=day(30),
+                                       shipped_quantity=10, delivered_quantity=10)  # fmt: skip
+        _events(order, line, ("confirmed", 10, day(30)), ("delivered", 10, day(31)))
+        # 2. promised 20 days ago, delivered 5 days late: in full, not on time.
+        order, line = _order_with_line(acme, buyer, seal, placed=day(40), quantity=10,
+                                       first_promised_on=day(20), promised_on=day(20),
+                                       shipped_quantity=10, delivered_quantity=10)  # fmt: skip
+        _events(order, line, ("confirmed", 10, day(20)), ("delivered", 10, day(15)))
+        # 3. promised 40 days ago, nothing shipped, cancelled by the customer 35 days ago:
+        #    the promise was broken before the customer gave up — missed, not erased.
+        order, line = _order_with_line(acme, buyer, seal, placed=day(60), quantity=5,
+                                       first_promised_on=day(40), promised_on=day(40),
+                                       cancelled_quantity=5, status="cancelled")  # fmt: skip
+        _events(order, line, ("confirmed", 5, day(40)), ("line_cancelled", 5, day(35)))
+        # 4. promised 10 days ago, moved to 5 days ago, nothing delivered: missed, one
+        #    promise change, and late now.
+        order, line = _order_with_line(acme, buyer, seal, placed=day(30), quantity=8,
+                                       first_promised_on=day(10), promised_on=day(5))  # fmt: skip
+        _events(order, line, ("confirmed", 8, day(10)), ("promise_changed", None, day(5)))
+        # 5. cancelled by the customer 60 days ago, before its promise 50 days ago: nothing
+        #    was due, so it is not measured.
+        order, line = _order_with_line(acme, buyer, seal, placed=day(70), quantity=4,
+                                       first_promised_on=day(50), promised_on=day(50),
+                                       cancelled_quantity=4, status="cancelled")  # fmt: skip
+        _events(order, line, ("confirmed", 4, day(50)), ("line_cancelled", 4, day(60)))
+        # 6. the 90 days before: promised 100 days ago, delivered on the day — 1 of 1.
+        order, line = _order_with_line(acme, buyer, seal, placed=day(120), quantity=3,
+                                       first_promised_on=day(100), promised_on=day(100),
+                                       shipped_quantity=3, delivered_quantity=3)  # fmt: skip
+        _events(order, line, ("confirmed", 3, day(100)), ("delivered", 3, day(100)))
+        db.session.commit()
+        ledger.rebuild([acme])
+        reading = signals.compute(TODAY)[acme]["promises"]
+        # Measured in the last 90 days: lines 1–4 (5 had nothing due); on time in full: 1.
+        # 1 / 4 = 25 % → red (below 75 %).
+        assert (reading.value, reading.status) == (25.0, "red")
+        assert reading.baseline == "100 % the 90 days before"
+        assert reading.reason == (
+            "25 % on time in full over the last 90 days (1 of 4 lines); 100 % in the 90 days "
+            "before; 1 promise change; 1 line late now"
+        )
+        # Rebuilt for a past day, "late now" is not known (today's state only).
+        past = signals.compute(TODAY - timedelta(days=1), is_today=False)[acme]["promises"]
+        assert "late now" not in past.reason
+
+
+def _suggestion(account_id, author_id, submitted: date, due: date, answered: date | None):
+    from portal.ideas.models import Idea
+
+    db.session.add(
+        Idea(
+            account_id=account_id,
+            title="Thinner gasket",
+            category="design",
+            status="under_review" if answered else "submitted",
+            created_by_id=author_id,
+            submitted_at=datetime.combine(submitted, time(9), UTC),
+            answer_due_on=due,
+            first_answered_at=datetime.combine(answered, time(15), UTC) if answered else None,
+        )
+    )
+
+
+def _customer_plan(account_id, author_id, created: date, acknowledged_by: int | None):
+    from portal.plans.models import Plan, PlanAcknowledgement, PlanRevision
+
+    plan = Plan(side="customer", account_id=account_id, created_by_id=author_id)
+    db.session.add(plan)
+    db.session.flush()
+    revision = PlanRevision(
+        plan_id=plan.id,
+        number=1,
+        kind="shutdown",
+        title="Summer shutdown",
+        effective_from=created + timedelta(days=30),
+        visibility="vendor",
+        created_by_id=author_id,
+        created_at=datetime.combine(created, time(9), UTC),
+    )
+    db.session.add(revision)
+    db.session.flush()
+    if acknowledged_by:
+        db.session.add(
+            PlanAcknowledgement(
+                revision_id=revision.id,
+                user_id=acknowledged_by,
+                at=datetime.combine(created + timedelta(days=1), time(9), UTC),
+            )
+        )
+
+
+def test_responsiveness_counts_answers_in_time_of_what_fell_due(app, accounts, ids):
+    acme, buyer = accounts["C-10001"]
+    day = lambda n: TODAY - timedelta(days=n)  # noqa: E731
+    with app.app_context():
+        # Suggestions sent in the last 90 days, each promised an answer 10 days on:
+        _suggestion(acme, buyer, day(60), day(50), day(55))  # answered in time
+        _suggestion(acme, buyer, day(40), day(30), day(30))  # on the promised day: in time
+        _suggestion(acme, buyer, day(40), day(30), day(25))  # 5 days late
+        _suggestion(acme, buyer, day(20), day(10), None)  # unanswered, date passed: counts
+        _suggestion(acme, buyer, day(5), TODAY + timedelta(days=5), None)  # not yet due
+        _suggestion(acme, buyer, day(120), day(110), None)  # before the window
+        # Two plans of the customer, one acknowledged by the vendor's planner, one by
+        # nobody (the customer's own acknowledgement would not count).
+        _customer_plan(acme, buyer, day(20), ids["users"]["planner@vendor.test"])
+        _customer_plan(acme, buyer, day(10), buyer)
+        db.session.commit()
+        reading = signals.compute(TODAY)[acme]["responsiveness"]
+        # Suggestions: 2 in time of 4 due; plans: 1 of 2 → 3 of 6 = 50 % → red (below 75).
+        assert (reading.value, reading.status) == (50.0, "red")
+        assert reading.reason == (
+            "50 % of what fell due was answered in time: suggestions answered within the "
+            "promise 2 of 4; plans acknowledged 1 of 2"
+        )
+        # An account with nothing due has nothing to judge.
+        globex, _ = accounts["C-10002"]
+        assert signals.compute(TODAY)[globex]["responsiveness"].status is None
+
+
+def _forecast_version(account_id, product, number: int, published: date, months: dict):
+    from portal.forecasts.models import ForecastCell, ForecastVersion
+
+    first = min(months)
+    version = ForecastVersion(
+        account_id=account_id,
+        number=number,
+        first_month=first,
+        horizon_months=len(months),
+        published_at=datetime.combine(published, time(8), UTC),
+    )
+    db.session.add(version)
+    db.session.flush()
+    for month, quantity in months.items():
+        db.session.add(
+            ForecastCell(
+                version_id=version.id,
+                product_id=product.id,
+                month=month,
+                account_id=account_id,
+                quantity=quantity,
+            )
+        )
+    return version
+
+
+def test_forecast_cadence_accuracy_three_months_ahead_and_commitments_below(app, accounts):
+    from portal.forecasts.models import ForecastCommit
+
+    globex, buyer = accounts["C-10002"]
+    with app.app_context():
+        seal = _product()
+        # The six complete months before June 2026, 100 a month in every version.
+        months = [date(2025, 12, 1)] + [date(2026, m, 1) for m in range(1, 7)]
+        cells = dict.fromkeys(months, 100)
+        # Ten versions, every 28 days from 10 Sep 2025: the last on 20 May 2026.
+        published = [date(2025, 9, 10) + timedelta(days=28 * n) for n in range(10)]
+        assert published[-1] == date(2026, 5, 20)
+        versions = [
+            _forecast_version(globex, seal, n + 1, day, cells) for n, day in enumerate(published)
+        ]
+        # What it ordered, on the 15th of each month: Dec–Jan 100, Feb–May 50.
+        ordered = [100, 100, 50, 50, 50, 50]
+        for month, quantity in zip(months[:6], ordered, strict=True):
+            _order_with_line(globex, buyer, seal, placed=month.replace(day=15),
+                             quantity=quantity)  # fmt: skip
+        # The vendor committed 80 of the 100 forecast for June: below, not agreed.
+        db.session.add(
+            ForecastCommit(
+                account_id=globex,
+                product_id=seal.id,
+                month=date(2026, 6, 1),
+                quantity=80,
+                version_id=versions[-1].id,
+                forecast_quantity=100,
+                reason="capacity",
+                committed_at=NOW - timedelta(days=3),
+            )
+        )
+        db.session.commit()
+        reading = signals.compute(TODAY)[globex]["forecast"]
+        # Three months ahead, every month was forecast 100 (each version says 100).
+        # Actual 100+100+50+50+50+50 = 400; |error| 0+0+50+50+50+50 = 200; WAPE 200/400 = 50 %
+        # → amber (above 40, not above 80). Cadence: gaps all 28; 26 days since 20 May is
+        # not past the 75th percentile (28): green. One commitment below: amber at least.
+        assert (reading.value, reading.status) == (50.0, "amber")
+        assert reading.baseline == "every 28 days"
+        assert reading.reason == (
+            "last forecast 26 days ago; it usually publishes every 28 days; three months ahead "
+            "its forecasts were off by 50 % (WAPE); 1 commitment below its forecast"
+        )
+        # 40 days on, with no new version: 66 days since the last, past every gap — red.
+        later = signals.compute(TODAY + timedelta(days=40), is_today=False)[globex]["forecast"]
+        assert later.status == "red" and later.reason.startswith("last forecast 66 days ago")
+
+
+def test_volume_is_judged_on_the_worse_of_the_year_before_and_the_forecast(app, accounts):
+    umbrella, buyer = accounts["C-10004"]
+    with app.app_context():
+        seal = _product()
+        # Forecast published before the window: 10 a day — Mar 310, Apr 300, May 310, Jun 300.
+        _forecast_version(umbrella, seal, 1, date(2026, 2, 1), {
+            date(2026, 3, 1): 310, date(2026, 4, 1): 300,
+            date(2026, 5, 1): 310, date(2026, 6, 1): 300,
+        })  # fmt: skip
+        # The window 18 Mar – 15 Jun, prorated: Mar 14/31 × 310 = 140, Apr 300, May 310,
+        # Jun 15/30 × 300 = 150 → 900 forecast. Ordered 351 pieces → 39 % of the forecast.
+        _order_with_line(umbrella, buyer, seal, placed=TODAY - timedelta(days=30),
+                         quantity=351, total="950.00")  # fmt: skip
+        # A year before: 1,000 of value → 950 / 1,000 = 95 % of the year before.
+        _order(umbrella, buyer, TODAY - timedelta(days=365 + 30), "1000.00")
+        db.session.commit()
+        reading = signals.compute(TODAY)[umbrella]["volume"]
+        # The worse of 95 % and 39 % is 39 %: red (below 50), on the forecast.
+        assert (reading.value, reading.status, reading.baseline) == (39.0, "red", "its forecast")
+        assert reading.reason == (
+            "ordered 950 in the last 90 days, 95 % of the same days a year before (1,000); "
+            "39 % of what its latest forecast said for those months; judged on its forecast, "
+            "the lower of the two"
+        )
+        # The admins' thresholds apply to both comparisons: with red below 30 it is amber.
+        db.session.add(SignalSetting(signal="volume", weight=15, amber=80, red=30))
+        db.session.commit()
+        assert signals.compute(TODAY)[umbrella]["volume"].status == "amber"
+
+
+def test_silence_is_judged_on_the_accounts_own_rhythm(app, accounts):
+    initech, buyer = accounts["C-10003"]
+    with app.app_context():
+        # Suggestions on six days, gaps 10, 12, 14, 30, 11, the last 20 days ago; no orders,
+        # so "no request while ordering" does not apply.
+        last = TODAY - timedelta(days=20)
+        day = last - timedelta(days=77)
+        for gap in (0, 10, 12, 14, 30, 11):
+            day += timedelta(days=gap)
+            _suggestion(initech, buyer, day, day + timedelta(days=10), day + timedelta(days=2))
+        assert day == last
+        db.session.commit()
+        reading = signals.compute(TODAY)[initech]["silence"]
+        # Its own gaps 10 11 12 14 30: median 12, p75 14, p90 30; 20 days is past the 75th.
+        assert (reading.value, reading.status, reading.baseline) == (20, "amber", "every 12 days")
+        assert reading.reason == (
+            "nothing raised for 20 days; it usually raises something every 12 days, 90 % of "
+            "the gaps are at most 30 days"
+        )
+        # 11 days later: 31 days, past its 90th percentile — red.
+        later = signals.compute(TODAY + timedelta(days=11), is_today=False)[initech]["silence"]
+        assert (later.value, later.status) == (31, "red")

@@ -469,3 +469,68 @@ def test_a_reviews_figures_set_the_period_beside_the_one_before(app, demo):
         may = reviews.create(manager, acme.id, date(2026, 5, 1), date(2026, 5, 31))
         before = figures.review_figures(manager, may, date(2026, 11, 30), utcnow()).previous
         assert (before.period.start, before.period.end) == (date(2026, 3, 31), date(2026, 4, 30))
+
+
+def test_the_review_charts_the_period_internal_ones_for_the_vendor_only(login_as, app):
+    from portal.relationship.models import Snapshot
+
+    with app.app_context():
+        acme = account("C-10001")
+        start, end = quarter()
+        review = reviews.create(user("manager@vendor.test"), acme.id, start, end)
+        review.trend, review.actions = "stable", "Visit"
+        # Three daily snapshots in the quarter (the relationship area's daily job).
+        for n, day in enumerate((start, start + timedelta(days=40), end)):
+            values = {"order_rhythm": 10 + n, "silence": 5, "volume": 90, "promises": 80 + n,
+                      "responsiveness": 100}  # fmt: skip
+            db.session.add(
+                Snapshot(
+                    account_id=acme.id,
+                    day=day,
+                    score=70 + n,
+                    status="amber",
+                    signals={k: {"value": v, "status": "green"} for k, v in values.items()},
+                )
+            )
+        db.session.commit()
+        review_id = review.id
+    vendor = login_as("manager@vendor.test")
+    page = soup(vendor.get(f"/reviews/{review_id}"))
+    titles = [t.text for t in page.select(".review-charts svg title")]
+    assert titles[0].startswith("Relationship score of Acme Industrial")
+    assert [t.split(" of ")[0] for t in titles[1:]] == [
+        "Promises",
+        "Volume",
+        "Order rhythm",
+        "Silence",
+    ]
+    assert all(svg.select_one("path.line") for svg in page.select(".review-charts svg"))
+    # Shared, the customer sees only the vendor's own promises, never the score or its
+    # order rhythm and silence.
+    vendor.post(f"/reviews/{review_id}/share", {}, page=f"/reviews/{review_id}")
+    buyer = soup(login_as("buyer@acme.test").get(f"/reviews/{review_id}"))
+    titles = [t.text.split(" of ")[0] for t in buyer.select(".review-charts svg title")]
+    assert titles == ["Promises", "Responsiveness"]
+    assert "Relationship score" not in buyer.get_text()
+    assert "Order rhythm" not in buyer.get_text() and "Silence" not in buyer.get_text()
+
+
+def test_orders_against_forecast_are_drawn_as_bars_per_month(app, demo):
+    from types import SimpleNamespace
+
+    with app.app_context():
+        start, end = quarter()
+        review = reviews.create(user("manager@vendor.test"), account("C-10001").id, start, end)
+        db.session.commit()
+        months = [(start, 100, 50), (start.replace(month=start.month + 1), 200, 0)]
+        drawn = figures.review_charts(review, SimpleNamespace(months=months), True)
+        assert drawn.score is None and drawn.signals == []  # no snapshot in the period
+        bars = drawn.orders.bars
+        # Two bars for the first month, on one scale to the largest value (200): the
+        # forecast of 100 is half the height of the forecast of 200; 0 ordered is no height.
+        assert [(b["series"], b["value"]) for b in bars] == [(0, 100), (1, 50), (0, 200), (1, 0)]
+        assert bars[0]["h"] * 2 == pytest.approx(bars[2]["h"]) and bars[3]["h"] == 0
+        assert [label["text"] for label in drawn.orders.labels] == [
+            start.strftime("%b %Y"),
+            start.replace(month=start.month + 1).strftime("%b %Y"),
+        ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import joinedload
@@ -294,9 +294,19 @@ class FollowUpInput:
 
 
 def set_follow_up(
-    user: User, account: CustomerAccount, data: FollowUpInput, today: date
+    user: User,
+    account: CustomerAccount,
+    data: FollowUpInput,
+    today: date,
+    *,
+    now: datetime | None = None,
 ) -> FollowUp:
-    """Set an owned next step for the account; the owner defaults to its manager."""
+    """Set an owned next step for the account; the owner defaults to its manager.
+
+    The one way a follow-up is set: from the follow-up form, and from acknowledging a red
+    alert on the relationship page. Either way it acknowledges the account's red alerts
+    still waiting, with this follow-up as their next step, so an account that has a dated,
+    owned next step is not escalated to the admins as if nobody had answered."""
     if not user.is_vendor_staff:
         raise Forbidden("Only the vendor's staff set follow-ups.")
     if data.kind not in FOLLOW_UP_KINDS:
@@ -319,9 +329,15 @@ def set_follow_up(
         owner_id=owner.id,
         contact_id=contact_id,
         created_by_id=user.id,
-        created_at=utcnow(),
+        created_at=now or utcnow(),
     )
     db.session.add(follow_up)
+    db.session.flush()
+    # Imported here: relationship reads this area, not the other way round, except for
+    # this one hook.
+    from portal.relationship import alerts
+
+    alerts.take_on(user, account, follow_up, now or utcnow())
     if owner.id != user.id:
         from portal.notifications import service as notifications
 

@@ -2,17 +2,22 @@
 account manager is told once for that episode and asked for a next step. An episode
 ends when the subject is no longer red; a red that stays red sends nothing more. Not
 acknowledged within two working days, it goes to the vendor admins (`escalate`, a
-scheduled job). The follow-up form (contacts) will hang off `acknowledge`."""
+scheduled job). Acknowledging is setting the next step as a follow-up (contacts): a
+follow-up set for the account, from here or from the contact log, acknowledges its
+waiting alerts."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlalchemy import select
 
 from portal.accounts.models import CustomerAccount, User, UserRole
 from portal.accounts.roles import Role
+from portal.contacts import service as contacts
+from portal.contacts.models import FollowUp
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.ideas.service import add_business_days
@@ -150,23 +155,43 @@ def open_episodes(account_id: int) -> list[Episode]:
     )
 
 
-def acknowledge(user: User, account: CustomerAccount, next_step: str, now: datetime) -> int:
-    """The manager (or an admin) takes the account's open red alerts on, saying the next
-    step; `account` is the one the caller already checked the user may see. Returns how
-    many alerts were acknowledged."""
-    next_step = " ".join((next_step or "").split())
-    if not next_step:
-        raise DomainError("Say what the next step is.", field="next_step")
-    if len(next_step) > NEXT_STEP_MAX:
-        raise DomainError(
-            f"Keep the next step under {NEXT_STEP_MAX} characters.", field="next_step"
-        )
-    waiting = [e for e in open_episodes(account.id) if e.acknowledged_at is None]
-    if not waiting:
-        raise DomainError("No red alert of this account waits for acknowledgement.")
+def waiting_episodes(account_id: int) -> list[Episode]:
+    """The account's open red alerts nobody has taken on yet."""
+    return [e for e in open_episodes(account_id) if e.acknowledged_at is None]
+
+
+def next_step_of(follow_up: FollowUp) -> str:
+    """The follow-up as the alert's next step: what, by when, who."""
+    owner = follow_up.owner.name if follow_up.owner else "the account's manager"
+    text = f"{follow_up.kind_label} by {follow_up.due_on:%d %b %Y} ({owner}): {follow_up.title}"
+    return text[:NEXT_STEP_MAX]
+
+
+def take_on(user: User, account: CustomerAccount, follow_up: FollowUp, now: datetime) -> int:
+    """Acknowledge the account's waiting red alerts with this follow-up as their next step.
+    Called by `contacts.service.set_follow_up` before it commits, so a follow-up set from
+    anywhere (the alert, the contact log, the follow-up form) answers the alert and the
+    escalation no longer happens. Returns how many alerts it acknowledged."""
+    waiting = waiting_episodes(account.id)
     for episode in waiting:
         episode.acknowledged_at = now
         episode.acknowledged_by_id = user.id
-        episode.next_step = next_step
-    db.session.commit()
+        episode.next_step = next_step_of(follow_up)
     return len(waiting)
+
+
+def acknowledge(
+    user: User, account: CustomerAccount, data: contacts.FollowUpInput, now: datetime
+) -> tuple[int, FollowUp]:
+    """The manager (or an admin) takes the account's open red alerts on by setting their
+    next step as a follow-up (kind, due date, owner) through the contacts area's one
+    `set_follow_up`; `account` is the one the caller already checked the user may see.
+    Returns how many alerts were acknowledged, and the follow-up."""
+    waiting = waiting_episodes(account.id)
+    if not waiting:
+        raise DomainError("No red alert of this account waits for acknowledgement.")
+    if not (data.reason or "").strip():
+        what = ", ".join(subject_label(e.subject) for e in waiting)
+        data = replace(data, reason=f"Red alert: {what}"[: contacts.TEXT_LIMITS["reason"]])
+    follow_up = contacts.set_follow_up(user, account, data, now.date(), now=now)
+    return len(waiting), follow_up

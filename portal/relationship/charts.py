@@ -65,3 +65,41 @@ def sparkline(values: list[float | None], width: int = 96, height: int = 22) -> 
                      f"{height - 2 - value / 100 * (height - 4):.1f}")  # fmt: skip
         pen_down = True
     return " ".join(parts)
+
+
+@dataclass
+class BarChart:
+    """Pairs of bars per label (e.g. forecast and ordered per month), on one scale."""
+
+    width: int
+    height: int
+    pad: int
+    bars: list[dict]  # x, y, w, h, series (0 or 1), value, label
+    labels: list[dict]  # x, text: under each group
+    levels: list[dict]
+    empty: bool
+
+
+def paired_bars(groups: list[tuple[str, float | None, float | None]], *, width: int = 640,
+                height: int = 160, pad: int = 34) -> BarChart:  # fmt: skip
+    """Two bars per group (`(label, first, second)`, e.g. forecast and ordered in a
+    month) from 0 to the largest value; a None draws no bar."""
+    known = [v for _, a, b in groups for v in (a, b) if v is not None]
+    most = max(known, default=0) or 1
+    slot = (width - 2 * pad) / max(len(groups), 1)
+    bar = min(slot * 0.35, 48)
+    base = height - pad + 10
+    usable = height - pad - 10 - 8
+    bars, labels = [], []
+    for n, (label, *values) in enumerate(groups):
+        centre = pad + slot * (n + 0.5)
+        labels.append({"x": centre, "text": label})
+        for series, value in enumerate(values):
+            if value is None:
+                continue
+            h = value / most * usable
+            x = centre - bar - 2 if series == 0 else centre + 2
+            bars.append({"x": x, "y": base - h, "w": bar, "h": h, "series": series,
+                         "value": value, "label": label})  # fmt: skip
+    levels = [{"y": base - usable * f, "text": f"{most * f:,.0f}"} for f in (0, 0.5, 1)]
+    return BarChart(width, height, pad, bars, labels, levels, not known)

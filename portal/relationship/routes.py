@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import spreadsheets
 from portal.accounts.roles import Role
+from portal.contacts import service as contacts
+from portal.contacts.models import FOLLOW_UP_KINDS
 from portal.errors import DomainError, NotFound
-from portal.extensions import utcnow
+from portal.extensions import db, utcnow
 from portal.htmx import render_page
+from portal.ideas.service import add_business_days
 from portal.params import optional_database_int
 from portal.security import requires
 
@@ -83,32 +87,65 @@ def account(number: str):
     return _account_page(found)
 
 
-def _account_page(found, status: int = 200, error: DomainError | None = None):
+def _account_page(found, status: int = 200, error: DomainError | None = None, submitted=None):
+    health = service.account_health(found, utcnow().date())
+    waiting = [e for e in health.episodes if e.acknowledged_at is None]
     return render_page(
         "relationship/account.html",
         "health",
         status,
-        health=service.account_health(found, utcnow().date()),
+        health=health,
         labels={s.key: s.label for s in signals.SIGNALS},
         subject_label=alerts.subject_label,
         escalation_due=alerts.escalation_due,
         error=error,
+        waiting=waiting,
+        # The acknowledge form's choices, read only when an alert waits for it.
+        owners=contacts.owners_to_choose() if waiting else [],
+        follow_up_kinds=FOLLOW_UP_KINDS,
+        submitted=submitted or {},
+        default_due=add_business_days(utcnow().date(), alerts.ESCALATE_AFTER_WORKING_DAYS),
+    )
+
+
+def _follow_up_input(form) -> contacts.FollowUpInput:
+    """The acknowledge form as a follow-up; the contacts service checks the rest (kind,
+    what, a due date neither past nor years ahead, the owner)."""
+    raw_due = form.get("due_on", "").strip()[:20]
+    try:
+        due_on = date.fromisoformat(raw_due) if raw_due else None
+    except ValueError:
+        raise DomainError("Give the due date as a date, e.g. 2026-06-19.", field="due_on") from None
+    raw_owner = form.get("owner_id", "").strip()
+    owner_id = optional_database_int(raw_owner) if raw_owner else None
+    if raw_owner and owner_id is None:
+        raise DomainError("Choose an owner from the vendor's staff.", field="owner_id")
+    return contacts.FollowUpInput(
+        kind=form.get("kind", ""),
+        title=form.get("title", "")[:2000],
+        due_on=due_on,
+        owner_id=owner_id,
     )
 
 
 @bp.post("/accounts/<number>/acknowledge")
 @requires(*service.READERS)
 def acknowledge(number: str):
-    """The manager takes the account's red alerts on and says the next step."""
+    """The manager takes the account's red alerts on by setting the next step as a
+    follow-up: its kind, what is to be done, a due date and an owner."""
     found = _account_or_404(number)
     try:
-        count = alerts.acknowledge(
-            current_user, found, request.form.get("next_step", "")[:2000], utcnow()
+        count, follow_up = alerts.acknowledge(
+            current_user, found, _follow_up_input(request.form), utcnow()
         )
     except DomainError as error:
-        return _account_page(found, 422, error)
+        db.session.rollback()
+        return _account_page(found, 422, error, request.form)
     flash(
-        f"Acknowledged {count} alert{'s' if count != 1 else ''}: the next step is noted.", "success"
+        f"Acknowledged {count} alert{'s' if count != 1 else ''}: "
+        f"{follow_up.kind_label.lower()} by {follow_up.due_on:%d %b %Y}, "
+        f"owned by {follow_up.owner.name}.",
+        "success",
     )
     return redirect(url_for("relationship.account", number=found.number), code=303)
 

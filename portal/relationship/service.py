@@ -283,6 +283,33 @@ def account_health(account: CustomerAccount, today: date) -> AccountHealth:
     )
 
 
+@dataclass
+class PeriodCharts:
+    """One account's score and some signals over a period (a review's), from the daily
+    snapshots: for pages outside this area that show the period's health."""
+
+    score: charts.DayChart | None
+    signals: list[tuple[str, str, charts.DayChart]]  # (key, label, chart)
+    days: int  # snapshots found in the period
+
+
+def period_charts(account_id: int, start: date, end: date, keys: list[str]) -> PeriodCharts:
+    """The score and the signals `keys` of an account from `start` to `end` as charts
+    (one statement). Days without a snapshot are gaps; no snapshot at all gives no chart."""
+    found = snapshots.between(account_id, start, end)
+    if not found:
+        return PeriodCharts(None, [], 0)
+    known = signals.by_key()
+    views = []
+    for key in keys:
+        if key not in known:
+            continue
+        points = [(snap.day, (snap.signals.get(key) or {}).get("value")) for snap in found]
+        views.append((key, known[key].label, charts.day_chart(start, end, points)))
+    score = charts.day_chart(start, end, [(snap.day, snap.score) for snap in found], top=100)
+    return PeriodCharts(score, views, len(found))
+
+
 # --- weights and thresholds -------------------------------------------------------------
 
 
@@ -360,9 +387,7 @@ def save_settings(user: User, form: dict, now: datetime) -> None:
                 DomainError(f"{s.label}: a percentile is at most 100.", field=f"{s.key}-red")
             )
         if s.unit == "of 5" and not (1 <= red <= 5 and 1 <= amber <= 5):
-            errors.append(
-                DomainError(f"{s.label}: a rating is from 1 to 5.", field=f"{s.key}-red")
-            )
+            errors.append(DomainError(f"{s.label}: a rating is from 1 to 5.", field=f"{s.key}-red"))
         if (s.lower_is_worse and red > amber) or (not s.lower_is_worse and red < amber):
             errors.append(
                 DomainError(

@@ -262,9 +262,9 @@ def order_rhythm(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
 @signal(
     "volume",
     "Volume",
-    "Order value of the last 90 days as a share of the same 90 days a year before (or, "
-    "without orders then, of its latest forecast for those months): amber below the first "
-    "share, red below the second.",
+    "Order value of the last 90 days as a share of the same 90 days a year before, and the "
+    "quantity ordered as a share of its latest forecast for those months; the lower of the "
+    "two decides: amber below the first share, red below the second.",
     "%",
     weight=15,
     amber=80,
@@ -296,37 +296,44 @@ def volume(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
     readings = {}
     for account_id in ctx.account_ids:
         recent, before = values.get(account_id, (0, 0))
+        year_share = round(100 * float(recent) / float(before), 1) if before else None
         forecast_share = against_forecast.get(account_id)
-        forecast_text = (
-            f"; {_pct(forecast_share)} of what its latest forecast said for those months"
-            if forecast_share is not None
-            else ""
-        )
-        if before:
-            share = round(100 * float(recent) / float(before), 1)
-            readings[account_id] = Reading(
-                share,
-                _pct(share),
-                f"{before:,.0f} a year before",
-                stats.below_status(share, threshold.amber, threshold.red),
-                f"ordered {recent:,.0f} in the last 90 days, {_pct(share)} of the same days a "
-                f"year before ({before:,.0f})" + forecast_text,
-            )
-        elif forecast_share is not None:
-            readings[account_id] = Reading(
-                forecast_share,
-                _pct(forecast_share),
-                "its forecast",
-                stats.below_status(forecast_share, threshold.amber, threshold.red),
-                f"ordered {recent:,.0f} in the last 90 days; nothing a year before to compare"
-                + forecast_text,
-            )
-        else:
+        if year_share is None and forecast_share is None:
             readings[account_id] = Reading(
                 None, f"{recent:,.0f}", "nothing to compare", None,
                 f"ordered {recent:,.0f} in the last 90 days; no orders a year before and no "
                 "forecast to compare with",
             )  # fmt: skip
+            continue
+        parts = [f"ordered {recent:,.0f} in the last 90 days"]
+        if year_share is not None:
+            parts.append(f"{_pct(year_share)} of the same days a year before ({before:,.0f})")
+        else:
+            parts.append("nothing a year before to compare")
+        if forecast_share is not None:
+            parts.append(
+                f"{_pct(forecast_share)} of what its latest forecast said for those months"
+            )
+        # The worse of the two comparisons decides, on the same thresholds: an account
+        # that orders like last year but far below what it forecast is short all the same.
+        on_forecast = year_share is None or (
+            forecast_share is not None and forecast_share < year_share
+        )
+        share = forecast_share if on_forecast else year_share
+        status = stats.below_status(share, threshold.amber, threshold.red)
+        if year_share is not None and forecast_share is not None and status != stats.GREEN:
+            parts.append(
+                "judged on its forecast, the lower of the two"
+                if on_forecast
+                else "judged on the year before, the lower of the two"
+            )
+        readings[account_id] = Reading(
+            share,
+            _pct(share),
+            "its forecast" if on_forecast else f"{before:,.0f} a year before",
+            status,
+            ", ".join(parts[:2]) + "".join(f"; {part}" for part in parts[2:]),
+        )
     return readings
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import delete, func, insert, select
 
@@ -161,11 +162,46 @@ def history(account_id: int, today: date, days: int = HISTORY_DAYS) -> list[Snap
     )
 
 
+class Moved(NamedTuple):
+    """A signal whose status changed between two snapshots."""
+
+    key: str
+    before: str | None  # green / amber / red; None: nothing to judge then
+    now: str | None
+
+    @property
+    def direction(self) -> str | None:
+        """ "better" or "worse" when both ends were judged; None when one side had nothing."""
+        if self.before is None or self.now is None:
+            return None
+        return "better" if stats.POINTS[self.now] > stats.POINTS[self.before] else "worse"
+
+
+def between(account_id: int, start: date, end: date) -> list[Snapshot]:
+    """One account's snapshots from `start` to `end` (both included), oldest first."""
+    return list(
+        db.session.scalars(
+            select(Snapshot)
+            .where(Snapshot.account_id == account_id, Snapshot.day >= start, Snapshot.day <= end)
+            .order_by(Snapshot.day)
+        )
+    )
+
+
 @dataclass
 class Trend:
     label: str | None  # improving / stable / deteriorating; None without history
     then: Snapshot | None
-    moved: list[tuple[str, str | None, str | None]]  # (signal key, status then, now)
+    moved: list[Moved]  # the signals whose status changed, in the order of SIGNALS
+    back: int = 0  # days asked for; `then` may be a little older
+
+    @property
+    def worse(self) -> list[Moved]:
+        return [m for m in self.moved if m.direction == "worse"]
+
+    @property
+    def better(self) -> list[Moved]:
+        return [m for m in self.moved if m.direction == "better"]
 
 
 def trend(current: Snapshot, past: list[Snapshot], back: int) -> Trend:
@@ -177,13 +213,13 @@ def trend(current: Snapshot, past: list[Snapshot], back: int) -> Trend:
         if snapshot.day <= target:
             then = snapshot
     if then is None:
-        return Trend(None, None, [])
+        return Trend(None, None, [], back)
     moved = []
     for key in current.signals.keys() | then.signals.keys():
         before = then.signals.get(key, {}).get("status")
         now = current.signals.get(key, {}).get("status")
         if before != now:
-            moved.append((key, before, now))
+            moved.append(Moved(key, before, now))
     order = list(signals.by_key())
-    moved.sort(key=lambda item: order.index(item[0]) if item[0] in order else len(order))
-    return Trend(stats.trend(current.score, then.score), then, moved)
+    moved.sort(key=lambda item: order.index(item.key) if item.key in order else len(order))
+    return Trend(stats.trend(current.score, then.score), then, moved, back)

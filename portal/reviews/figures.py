@@ -36,6 +36,8 @@ class PeriodFigures:
     ordered: int | None = None
     wape: float | None = None
     ratings: list = field(default_factory=list)
+    # (month, forecast one month ahead, ordered) for the whole months of the period.
+    months: list[tuple[date, int, int]] = field(default_factory=list)
 
     @property
     def average_rating(self) -> float | None:
@@ -84,16 +86,16 @@ def _forecast_against_orders(report, period: scorecard.Period):
     if report is None:
         return None
     forecast = ordered = error = 0
-    found = False
-    for (month, lag), figures in report.figures.by_month.items():
+    months = []
+    for (month, lag), figures in sorted(report.figures.by_month.items()):
         if lag == 1 and period.start <= month and month <= period.end:
             forecast += figures.forecast
             ordered += figures.actual
             error += figures.absolute_error
-            found = True
-    if not found:
+            months.append((month, figures.forecast, figures.actual))
+    if not months:
         return None
-    return forecast, ordered, (error / ordered if ordered else None)
+    return forecast, ordered, (error / ordered if ordered else None), months
 
 
 def period_figures(
@@ -122,7 +124,7 @@ def period_figures(
         accuracy = _accuracy(viewer, account_id, period)
     compared = _forecast_against_orders(accuracy, period)
     if compared is not None:
-        result.forecast, result.ordered, result.wape = compared
+        result.forecast, result.ordered, result.wape, result.months = compared
     return result
 
 
@@ -214,3 +216,44 @@ def review_figures(
             )
         )
     return ReviewFigures(a, b, changes)
+
+
+# The health signals charted on a review: for the vendor, the account's own rhythm and
+# volume beside the vendor's promises; for the customer only what is about the vendor's
+# own promises to it (the scorecard's side) — never its order rhythm or silence, and
+# never the score, which weighs those in.
+VENDOR_SIGNALS = ["promises", "volume", "order_rhythm", "silence"]
+CUSTOMER_SIGNALS = ["promises", "responsiveness"]
+
+
+@dataclass
+class ReviewCharts:
+    score: object | None  # relationship.charts.DayChart, vendor only
+    signals: list  # (key, label, DayChart)
+    orders: object | None  # relationship.charts.BarChart: forecast and ordered per month
+    months: list[tuple[date, int, int]]
+
+
+def review_charts(review: RelationshipReview, current: PeriodFigures, vendor_view: bool):
+    """The period's charts, drawn by the relationship area's chart geometry: the daily
+    score and key signals from its snapshots, and orders against forecast per month."""
+    from portal.relationship import charts
+    from portal.relationship import service as relationship
+
+    found = relationship.period_charts(
+        review.account_id,
+        review.period_start,
+        review.period_end,
+        VENDOR_SIGNALS if vendor_view else CUSTOMER_SIGNALS,
+    )
+    orders = (
+        charts.paired_bars([(m.strftime("%b %Y"), f, o) for m, f, o in current.months])
+        if current.months
+        else None
+    )
+    return ReviewCharts(
+        found.score if vendor_view else None,
+        [view for view in found.signals if not view[2].empty],
+        orders,
+        current.months,
+    )

@@ -158,12 +158,14 @@ def _detail_page(review, *, assessment=None, comment_form=None, status=200):
     today, now = _today(), utcnow()
     if assessment is None and current_user.is_vendor_staff:
         assessment = AssessmentForm(obj=review)
+    found = figures.review_figures(current_user, review, today, now)
     return render_page(
         "reviews/review.html",
         "assessment",
         status=status,
         review=review,
-        figures=figures.review_figures(current_user, review, today, now),
+        figures=found,
+        charts=figures.review_charts(review, found.current, current_user.is_vendor_staff),
         label=reviews.quarter_label(review.period_start, review.period_end),
         assessment=assessment,
         share_form=ShareForm(),
