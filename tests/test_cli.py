@@ -81,6 +81,8 @@ def test_demo_load_is_complete_and_deterministic(app, database_url):
     a_year_of_history_with_promises_kept_differently(app)
     suggestions_in_every_status(app)
     equipment_at_every_account_and_a_silent_one(app)
+    service_requests_in_every_state(app)
+    each_account_tells_its_story(app)
     no_mail_for_the_demos_history(app)
     with app.app_context():
         empty_all_tables()
@@ -195,6 +197,110 @@ def equipment_at_every_account_and_a_silent_one(app):
             .select_from(ServiceRequest)
             .where(ServiceRequest.account_id.in_(umbrella))
         )
+
+
+def service_requests_in_every_state(app):
+    """Issue 13's demo: requests in every status, one past its promise, one paused while
+    it waits for the customer, one reopened; a quality complaint with its five steps and
+    a replacement order; closed ones with the customer's answer, satisfied or not."""
+    from portal.extensions import utcnow
+    from portal.service import complaints, promises
+    from portal.service.models import STATUSES, ServiceEvent, ServiceRequest
+
+    with app.app_context():
+        requests = db.session.scalars(select(ServiceRequest)).all()
+        assert {r.status for r in requests} == set(STATUSES)
+        open_ones = [r for r in requests if r.is_open]
+        states = promises.promises_for(open_ones, utcnow())
+        assert any(p.breached for p in states.values())
+        paused = [r for r in open_ones if states[r.id].resolution.state == "paused"]
+        assert paused and all(r.status == "waiting" for r in paused)
+        reopened = set(
+            db.session.scalars(
+                select(ServiceEvent.request_id).where(ServiceEvent.kind == "reopened")
+            )
+        )
+        assert any(r.id in reopened and r.is_open for r in requests)
+        replaced = [
+            r
+            for r in requests
+            if complaints.is_quality_complaint(r) and complaints.replacements_of(r)
+        ]
+        assert replaced
+        assert all(r.account.number == "C-10001" for r in replaced)
+        assert not any(complaints.missing_steps(r) for r in replaced)
+        assert {r.status for r in replaced} == {"closed"}
+        answers = {r.satisfied for r in requests if r.status == "closed"}
+        assert answers == {True, False}
+
+
+def each_account_tells_its_story(app):
+    """Issue 14's demo, read through the relationship signals as of today: Acme healthy,
+    Globex's promises slipped, Initech a burst of complaints followed by silence,
+    Umbrella quiet for a year although it kept ordering until recently; and forecasts
+    that read as believable, with one account that forecasts badly."""
+    from datetime import timedelta
+
+    from portal.extensions import utcnow
+    from portal.forecasts import planning
+    from portal.ordering.models import Order
+    from portal.relationship import snapshots
+    from portal.service.models import ServiceRequest
+
+    today = utcnow().date()
+    with app.app_context():
+        number = dict(db.session.execute(select(CustomerAccount.id, CustomerAccount.number)).all())
+        health = {number[i]: h for i, h in snapshots.assess(today).items()}
+
+        def status(account, signal):
+            return health[account].signals[signal]["status"]
+
+        acme = health["C-10001"]
+        assert acme.status == "green", acme.signals
+        statuses = [s["status"] for s in acme.signals.values()]
+        assert "red" not in statuses and statuses.count("amber") <= 1, acme.signals
+
+        assert status("C-10002", "promises") == "red"
+
+        # Initech: five complaints or more within three weeks some months ago, then nothing.
+        initech = [
+            r.opened_at.date()
+            for r in db.session.scalars(
+                select(ServiceRequest)
+                .join(CustomerAccount, CustomerAccount.id == ServiceRequest.account_id)
+                .where(CustomerAccount.number == "C-10003")
+                .order_by(ServiceRequest.opened_at)
+            )
+        ]
+        assert len(initech) >= 5 and initech[-1] - initech[0] <= timedelta(days=21), initech
+        assert today - initech[-1] >= timedelta(days=90)
+        assert status("C-10003", "silence") in ("amber", "red"), health["C-10003"].signals
+
+        # Umbrella: nothing raised for a year (no request, suggestion, message, forecast or
+        # plan), its last order a few months back; red for rhythm and silence.
+        umbrella = health["C-10004"]
+        silence = umbrella.signals["silence"]
+        assert silence["value"] is None or silence["value"] >= 365, silence
+        assert silence["status"] == "red" and status("C-10004", "order_rhythm") == "red"
+        last_order = db.session.scalar(
+            select(func.max(Order.placed_at))
+            .join(CustomerAccount, CustomerAccount.id == Order.account_id)
+            .where(CustomerAccount.number == "C-10004")
+        )
+        assert today - last_order.date() < timedelta(days=120)
+        assert health["C-10004"].status == "red"
+
+        # Forecast accuracy three months ahead over the last twelve months, as the
+        # planners' accuracy page shows it: believable, one account far off.
+        admin = db.session.scalar(select(User).where(User.email == "admin@vendor.test"))
+        wape = {
+            number[account_id]: planning.account_accuracy(admin, account_id, today)
+            .figures.total[3]
+            .wape
+            for account_id in number
+        }
+        assert wape["C-10003"] > 0.5, wape
+        assert all(0.15 <= wape[a] <= 0.40 for a in ("C-10001", "C-10002", "C-10004")), wape
 
 
 def test_demo_load_never_adds_to_a_database_with_users(app, demo):

@@ -34,8 +34,17 @@ COMMENTS = [
 MAX_PRODUCTS = 25
 # Initech forecasts badly: its versions swing far from what it then orders.
 POOR_FORECASTERS = {"C-10003"}
-# Umbrella has gone quiet: its last version is five months old.
-QUIET_ACCOUNTS = {"C-10004"}
+# Acme and Umbrella forecast carefully (steady consumption, a budget they keep to): their
+# versions stay close to their run rate, so what remains of their error is the ordering's
+# own month-to-month swing (and, for Umbrella, the months it stopped ordering).
+CAREFUL_FORECASTERS = {"C-10001", "C-10004"}
+# Accounts that went quiet publish nothing newer than this many months ago: Umbrella
+# nothing for over a year (its last version, 13 months back, still covers the months
+# measured since: a budget forecast), Initech nothing since its burst of complaints about
+# four months ago (see service.demo).
+NEWEST_MONTHS_AGO = {"C-10004": 13, "C-10003": 5}
+# The healthy account: the vendor commits to all it forecasts.
+HEALTHY_ACCOUNT = "C-10001"
 
 
 def load(rng: random.Random, today: date) -> dict[str, int]:
@@ -52,11 +61,12 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
         previous: dict = {}
         # A lasting trend per product (some grow, some shrink), and noise per version.
         poor = account.number in POOR_FORECASTERS
-        trend = {pid: rng.uniform(0.4, 2.4) if poor else rng.uniform(0.85, 1.2) for pid in monthly}
-        noise_range = (0.2, 2.2) if poor else (0.8, 1.2)
-        published_ago = PUBLISHED_MONTHS_AGO
-        if account.number in QUIET_ACCOUNTS:
-            published_ago = tuple(ago for ago in PUBLISHED_MONTHS_AGO if ago >= 5)
+        careful = account.number in CAREFUL_FORECASTERS
+        trend_range = (0.4, 2.4) if poor else (0.95, 1.1) if careful else (0.85, 1.2)
+        trend = {pid: rng.uniform(*trend_range) for pid in monthly}
+        noise_range = (0.2, 2.2) if poor else (0.9, 1.1) if careful else (0.8, 1.2)
+        newest = NEWEST_MONTHS_AGO.get(account.number, 0)
+        published_ago = tuple(ago for ago in PUBLISHED_MONTHS_AGO if ago >= newest)
         for number, ago in enumerate(published_ago, start=1):
             first = add_months(this_month, -ago)
             published_at = datetime.combine(
@@ -132,7 +142,8 @@ SHORTFALLS = [
 
 def _commit(rng: random.Random) -> int:
     """The planner answers every account's latest version at its forecast, then commits
-    less for a few product-months of all but the last account (mismatches with reasons)."""
+    less for a few product-months of every account but the healthy one (mismatches with
+    reasons): Acme's commitments all match its forecast."""
     from portal.accounts.models import User
 
     from . import commits, service
@@ -146,11 +157,14 @@ def _commit(rng: random.Random) -> int:
         .distinct()
         .order_by(ForecastVersion.account_id)
     ).all()
+    healthy = db.session.scalar(
+        select(CustomerAccount.id).where(CustomerAccount.number == HEALTHY_ACCOUNT)
+    )
     written = 0
-    for n, account_id in enumerate(account_ids):
+    for account_id in account_ids:
         written += commits.commit_all_as_forecast(planner, account_id).written
-        if n == len(account_ids) - 1:
-            continue  # one account's commitments all match its forecast
+        if account_id == healthy:
+            continue
         latest = service.latest_published(account_id)
         cells = sorted((k, q) for k, q in service.all_cells(latest.id).items() if q >= 4)
         entries = []

@@ -81,7 +81,13 @@ ANSWERS = [
 ]
 
 
-QUIET_ACCOUNTS = {"C-10004"}
+# Days back of an account's newest suggestion (its others go up to 199 days further):
+# Umbrella (C-10004) has suggested nothing for over a year although it kept ordering, and
+# Initech (C-10003) nothing since its burst of complaints about four months ago (see
+# service.demo); both are silences the relationship signals must notice.
+NEWEST_DAYS_AGO = {"C-10004": 380, "C-10003": 140}
+# The healthy account's suggestions are answered within the promise (five working days).
+PROMPTLY_ANSWERED = {"C-10001"}
 
 
 def load(rng: random.Random, today: date) -> dict[str, int]:
@@ -94,8 +100,7 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
         for n in range(rng.randint(6, 9)):
             category, title, body = rng.choice(TITLES)
             author = rng.choice(people)
-            # Umbrella has gone quiet: nothing suggested in the last seven months.
-            earliest = 210 if account.number in QUIET_ACCOUNTS else 1
+            earliest = NEWEST_DAYS_AGO.get(account.number, 1)
             started = today - timedelta(days=rng.randint(earliest, earliest + 199))
             with dated(started) as stamp:
                 stamp.idea = idea = service.save_draft(
@@ -113,7 +118,7 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
                 continue  # one draft per account
             with dated(started, idea):
                 service.submit(author, idea, started)
-            _play(rng, idea, engineer, started, today)
+            _play(rng, idea, engineer, started, today, account.number in PROMPTLY_ANSWERED)
     acme = accounts[0]
     made += _duplicate(acme, engineer, today)
     for title, body in PROPOSALS:
@@ -140,14 +145,18 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
     return {"suggestions": made}
 
 
-def _play(rng, idea: Idea, engineer: User, started: date, today: date) -> None:
-    """Some get answered within the promise, some late, some not yet; then a status."""
+def _play(rng, idea: Idea, engineer: User, started: date, today: date, prompt: bool) -> None:
+    """Some get answered within the promise, some late, some not yet; then a status.
+    `prompt`: answered within the promise, and none left waiting past it."""
     outcome = rng.choice(
         ("waiting", "question", "accepted", "declined", "planned", "implemented", "review")
     )
+    if outcome == "waiting" and prompt and started < today - timedelta(days=2):
+        outcome = "review"
     if outcome == "waiting":
         return  # some of these are overdue by now
-    with dated(min(today, started + timedelta(days=rng.choice((1, 2, 3, 6, 9)))), idea):
+    delay = rng.choice((1, 2, 3) if prompt else (1, 2, 3, 6, 9))
+    with dated(min(today, started + timedelta(days=delay)), idea):
         service.assign(engineer, idea, engineer.id)
         service.post(engineer, idea, body="Check the cost impact with purchasing.", kind="note")
         if outcome == "question":

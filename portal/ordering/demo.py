@@ -31,13 +31,15 @@ class Rhythm:
     last_order_days_ago: int = 1
 
 
-# Each demo account has its own rhythm. Umbrella ordered every 9–15 days (median 12) and
-# then stopped 65 days ago: more than three of its usual gaps, and it is silent otherwise.
+# Each demo account has its own rhythm. Umbrella ordered every 10–14 days (median 12) and
+# then stopped 50 days ago: more than three of its usual gaps, and it is silent otherwise.
+# (Stopped so recently, its forecast from before still reads as believable: one month of
+# no orders against it, not two.)
 RHYTHMS = {
     "C-10001": Rhythm((6, 11)),
     "C-10002": Rhythm((8, 13)),
     "C-10003": Rhythm((9, 14), last_order_days_ago=3),
-    "C-10004": Rhythm((9, 15), last_order_days_ago=65),
+    "C-10004": Rhythm((10, 14), last_order_days_ago=50),
 }
 # The products an account buys again and again, and how often it adds something else.
 REGULAR_PRODUCTS = (5, 8)

@@ -156,9 +156,12 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
         effective_from=today + timedelta(days=rng.randint(25, 30)),
         effective_to=today + timedelta(days=rng.randint(38, 42)),
     )
+    # Initech announced its launch before its burst of complaints (about four months
+    # ago, see service.demo) and has said nothing since: the silence the relationship
+    # signals must notice.
     publish(
         people["buyer@initech.test"],
-        2,
+        150,
         kind="launch",
         title="Launch of our new dosing skid",
         effective_from=today + timedelta(days=100),

@@ -23,10 +23,11 @@ RATINGS = {
         ("buyer@acme.test", 40, 5, "Deliveries on time all quarter, thank you."),
     ],
     "C-10002": [("buyer@globex.test", 120, 3, "Too many moved dates lately.")],
-    # Umbrella has no named demo login: its first user rates (and then fell silent).
+    # Umbrella has no named demo login: its first user rated us, last over a year ago, and
+    # then fell silent (a rating older than a year is read as none).
     "C-10004": [
-        (None, 330, 4, ""),
-        (None, 250, 2, "We only hear from you when an invoice is due."),
+        (None, 480, 4, ""),
+        (None, 400, 2, "We only hear from you when an invoice is due."),
     ],
 }
 
@@ -93,7 +94,8 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
         manager2,
         internal,
         trend="deteriorating",
-        neglected="No visit this year; their quality complaint waited too long.",
+        neglected="No visit since the spring; nobody noticed that they stopped asking us "
+        "anything a year ago.",
         comparison="They did not say; orders have moved elsewhere, it seems.",
         actions="Visit the plant in Graz; call the head of purchasing this week.",
     )

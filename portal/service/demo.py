@@ -1,6 +1,8 @@
 """Demo service requests at every account but a silent one, through the same services people use:
-every status, one breached, one paused (waiting for the customer), one reopened,
-one opened on the phone, closed ones with satisfaction answers, and a holiday."""
+every status between Acme and Globex (new, acknowledged, in progress, waiting for the customer
+with its clock paused, resolved, reopened, closed with satisfaction answers), one past its
+promise at Globex, one opened on the phone at Acme, Initech's burst of complaints months ago,
+and a holiday."""
 
 from __future__ import annotations
 
@@ -127,13 +129,26 @@ def load(rng: random.Random, now: datetime) -> dict[str, int]:
         if account.number in BURST_THEN_SILENT:
             made += _burst_then_silence(rng, account, customers, service, now)
             continue
-        plans = ["closed_ok", "closed_bad", "resolved", "waiting", "breached", "new", "reopened"]
+        plans = [
+            "closed_ok",
+            "closed_bad",
+            "resolved",
+            "waiting",
+            "new",
+            "acknowledged",
+            "reopened",
+        ]
         if account.number == "C-10001":
+            # Acme is the healthy account: its requests are answered within the promise,
+            # and one came in on the phone.
             plans.append("phone")
+        else:
+            # Globex's service slipped with its deliveries: one request is past its promise.
+            plans.append("breached")
         for plan in plans:
             kind, title, body = rng.choice(SUBJECTS)
             customer = rng.choice(customers)
-            priority = {"breached": "high", "new": "urgent"}.get(
+            priority = {"breached": "high", "new": "urgent", "acknowledged": "normal"}.get(
                 plan, rng.choice(("high", "normal", "normal", "low"))
             )
             back = {
@@ -143,6 +158,7 @@ def load(rng: random.Random, now: datetime) -> dict[str, int]:
                 "waiting": 3,
                 "breached": 6,
                 "new": 0,
+                "acknowledged": 1,
                 "reopened": 4,
                 "phone": 2,
             }[plan]
@@ -175,6 +191,10 @@ def load(rng: random.Random, now: datetime) -> dict[str, int]:
             )
             if plan == "breached":
                 workflow.change_status(worker, request, "in_progress", now=first)
+                continue
+            if plan == "acknowledged":
+                # Seen and owned, its resolution clock running: a visit is being arranged.
+                workflow.change_status(worker, request, "acknowledged", now=first)
                 continue
             if plan == "waiting":
                 workflow.change_status(worker, request, "waiting", now=first + timedelta(hours=1))
