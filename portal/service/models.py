@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from portal.accounts.models import CustomerAccount, User
     from portal.catalog.models import Product
     from portal.equipment.models import EquipmentUnit
+    from portal.fulfilment.models import Shipment
     from portal.ordering.models import Order, OrderLine
 
 KINDS = {
@@ -67,6 +68,8 @@ class ServiceRequest(db.Model):
         Index("ix_service_request_owner", "owner_id", "status"),
         # A unit's history, and its last maintenance.
         Index("ix_service_request_equipment", "equipment_id", "kind", "resolved_at"),
+        # A shipment's requests (a shipment deleted by a correction unlinks them).
+        Index("ix_service_request_shipment", "shipment_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,6 +93,7 @@ class ServiceRequest(db.Model):
     equipment_id: Mapped[int | None] = mapped_column(
         ForeignKey("equipment_unit.id", ondelete="SET NULL")
     )
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipment.id", ondelete="SET NULL"))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Facts stamped once (or on each resolution), read by lists and measures; the
     # promise clock itself reads the events.
@@ -116,6 +120,7 @@ class ServiceRequest(db.Model):
     order_line: Mapped[OrderLine | None] = relationship()
     product: Mapped[Product | None] = relationship()
     equipment: Mapped[EquipmentUnit | None] = relationship()
+    shipment: Mapped[Shipment | None] = relationship()
 
     @property
     def reference(self) -> str:
