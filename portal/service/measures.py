@@ -171,23 +171,35 @@ LEAN = (
     ServiceRequest.response_seconds,
     ServiceRequest.resolution_outcome,
     ServiceRequest.resolution_seconds,
+    ServiceRequest.outcome_version,
 )
 
 
 def records_for(rows, now: datetime) -> dict[int, Record]:
     """Each request's Record by id, from rows with the LEAN columns: a final request's
-    kept answer, the promise clock's (over the events, as of `now`) for the others. A
-    fixed number of statements whatever the number of rows."""
+    kept answer while it was computed with the calendar and targets in force (its
+    `outcome_version`), the promise clock's (over the events, as of `now`) for the
+    others. A fixed number of statements whatever the number of rows."""
+    cal = promises.calendar()
+    cal_key = promises.calendar_key(cal)
+    targets = promises.targets_for({row.account_id for row in rows})
+    versions: dict[tuple[int, str], str] = {}
     records = {}
     running = []
     for row in rows:
         kept = kept_record(row)
+        if kept is not None:
+            key = (row.account_id, row.priority)
+            if key not in versions:
+                versions[key] = promises.outcome_version(cal_key, targets[key[0]][key[1]])
+            if row.outcome_version != versions[key]:
+                kept = None  # the settings changed since; the rewrite has not run yet
         if kept is None:
             running.append(row)
         else:
             records[row.id] = kept
     if running:
-        states = promises.promises_for(running, now)
+        states = promises.promises_for(running, now, cal)
         for row in running:
             records[row.id] = record_of(row, states[row.id])
     return records

@@ -112,6 +112,10 @@ class ServiceRequest(db.Model):
     response_seconds: Mapped[float | None]  # working time to the first response, if given
     resolution_outcome: Mapped[str | None] = mapped_column(String(10))
     resolution_seconds: Mapped[float | None]
+    # The fingerprint of the calendar and targets the kept answer was computed with
+    # (promises.outcome_version): a reader falls back to the clock when it differs from
+    # the settings in force, until the rewrite job has caught up.
+    outcome_version: Mapped[str | None] = mapped_column(String(16))
 
     account: Mapped[CustomerAccount] = relationship()
     opened_by: Mapped[User | None] = relationship(foreign_keys=[opened_by_id])
