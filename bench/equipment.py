@@ -29,25 +29,31 @@ UNITS = 50_000
 REQUESTS = 5_000
 
 
-def generate(rng: random.Random) -> None:
-    """Bulk-insert units (serials unique per product) and maintenance requests."""
+def add_units(rng: random.Random, count: int = UNITS) -> list[dict]:
+    """Bulk-insert `count` units across the accounts and their sites (serials B0000000
+    onwards: once per data set); returns their rows. A data set without equipment
+    products (bench/generate.py's) gets twenty of its products marked as equipment."""
     from sqlalchemy import func, insert, select
 
     from portal.accounts.models import Address, CustomerAccount
+    from portal.catalog.models import Product
     from portal.equipment.models import EquipmentSpec, EquipmentUnit
     from portal.extensions import db
-    from portal.service.models import ServiceRequest
 
     accounts = db.session.scalars(select(CustomerAccount.id)).all()
-    sites = {
-        a: db.session.scalars(select(Address.id).where(Address.account_id == a)).all()
-        for a in accounts
-    }
+    sites: dict[int, list[int]] = {a: [] for a in accounts}
+    for address_id, account_id in db.session.execute(select(Address.id, Address.account_id)):
+        sites.setdefault(account_id, []).append(address_id)
     products = db.session.scalars(select(EquipmentSpec.product_id)).all()
+    if not products:
+        products = db.session.scalars(select(Product.id).order_by(Product.id).limit(20)).all()
+        db.session.execute(
+            insert(EquipmentSpec), [{"product_id": p, "warranty_months": 24} for p in products]
+        )
     first = (db.session.scalar(select(func.max(EquipmentUnit.id))) or 0) + 1
     today = date.today()
     rows = []
-    for n in range(UNITS):
+    for n in range(count):
         account = accounts[n % len(accounts)]
         installed = today - timedelta(days=rng.randint(0, 2000))
         rows.append(
@@ -67,10 +73,22 @@ def generate(rng: random.Random) -> None:
         )
     for i in range(0, len(rows), 10_000):
         db.session.execute(insert(EquipmentUnit), rows[i : i + 10_000])
+    db.session.commit()
+    return rows
+
+
+def generate(rng: random.Random) -> None:
+    """Bulk-insert units and maintenance requests on them."""
+    from sqlalchemy import insert
+
+    from portal.extensions import db
+    from portal.service.models import ServiceRequest
+
+    rows = add_units(rng)
     now = datetime.now(UTC)
     requests = []
     for _ in range(REQUESTS):
-        unit = rows[rng.randrange(UNITS)]
+        unit = rows[rng.randrange(len(rows))]
         opened = now - timedelta(days=rng.randint(1, 700))
         requests.append(
             {

@@ -8,6 +8,7 @@ prints how many statements one view of each page costs.
 from __future__ import annotations
 
 import os
+import statistics
 import tempfile
 import time
 
@@ -25,9 +26,10 @@ def use_database(instance: str | None, database_url: str | None, temp_prefix: st
         os.environ["PORTAL_DATABASE_URL"] = database_url
 
 
-def time_pages(app, engine, pages: dict, *, runs: int, warmup: int = 2) -> None:
+def time_pages(app, engine, pages: dict, *, runs: int, warmup: int = 2, cpu=False) -> None:
     """`pages`: name -> (email, url, target in ms or None). Each page is read by
-    that person `warmup` times, then `runs` times for the report."""
+    that person `warmup` times, then `runs` times for the report; with `cpu` also the
+    median of this process's CPU time (a shared machine's waits for a core left out)."""
     from sqlalchemy import event
 
     from tests.support import Browserless
@@ -37,16 +39,22 @@ def time_pages(app, engine, pages: dict, *, runs: int, warmup: int = 2) -> None:
         people[email] = Browserless(app.test_client())
         assert people[email].login(email).status_code == 303
 
+    cpu_times: list[float] = []
+
     def timed(email: str, url: str) -> float:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         response = people[email].client.get(url)
         assert response.status_code == 200, (url, response.status_code)
+        cpu_times.append(time.process_time() - started_cpu)
         return time.perf_counter() - started
 
     for name, (email, url, target) in pages.items():
         for _ in range(warmup):
             timed(email, url)
+        cpu_times.clear()
         report(name, [timed(email, url) for _ in range(runs)], target)
+        if cpu:
+            print(f"{'':34} process time median {statistics.median(cpu_times) * 1000:7.1f} ms")
 
     statements: list[int] = []
 

@@ -982,6 +982,30 @@ def test_get_access(world, key, actor):
     check(people[actor].client.get(access.url.format(**ids)), access, actor)
 
 
+# Opening a service request from what it concerns: the same rule as /service/new, but
+# the context named in the query is one account's object, so another account's user
+# (who holds every customer role) finds it missing, as any other guessed id.
+CONTEXTS = {
+    "shipment": Access("/service/new?shipment={shipment}", SERVICE_READERS, tenant=True),
+    "order line": Access(
+        "/service/new?order_line={confirmed_line}", SERVICE_READERS, tenant=True
+    ),
+    "equipment unit": Access(
+        "/service/new?equipment={equipment_unit}", SERVICE_READERS, tenant=True
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("context", "actor"),
+    [pytest.param(c, a, id=f"{c} {a}") for c in CONTEXTS for a in ACTOR_NAMES],
+)
+def test_service_request_context_access(world, context, actor):
+    ids, people = world
+    access = CONTEXTS[context]
+    check(people[actor].client.get(access.url.format(**ids)), access, actor)
+
+
 @pytest.mark.parametrize(("key", "actor"), REFUSED_POST_CASES)
 def test_refused_post_access(world, key, actor):
     ids, people = world

@@ -142,6 +142,8 @@ def test_the_list_pages_by_cursor_and_filters(app, client, token):
         ({"product_sku": "NOPE-404"}, "product_sku"),
         ({"order_line": {"order_number": "SO-0-0", "line_no": 1}}, "order_line.order_number"),
         ({"order_line": {"order_number": "x"}}, "order_line.line_no"),
+        ({"shipment_id": "7"}, "shipment_id"),
+        ({"shipment_id": 999999}, "shipment_id"),
         ({"secret": 1}, "secret"),
     ],
 )
@@ -162,6 +164,48 @@ def test_an_order_line_of_another_account_is_not_a_context(app, client, token, o
         in assert_problem(open_one(client, token, order_line=ref), 422)["errors"]
     )
     assert requests_count(app) == 0
+
+
+def _ship(app, order_number: str) -> None:
+    from datetime import date
+
+    from portal.fulfilment import confirmations, shipments
+    from portal.ordering.models import Order
+
+    with app.app_context():
+        desk = db.session.scalar(select(User).where(User.email == "fulfilment@vendor.test"))
+        order = db.session.scalar(select(Order).where(Order.number == order_number))
+        decisions = [confirmations.LineDecision(line.id, date.today()) for line in order.lines]
+        confirmations.confirm(desk, order, decisions, date.today())
+        shipments.ship(
+            desk,
+            order,
+            {line.id: line.quantity for line in order.lines},
+            carrier="DHL",
+            tracking="JD0142",
+            shipped_on=date.today(),
+            today=date.today(),
+        )
+
+
+def test_a_shipment_of_the_order_is_a_context(app, client, token, order_number):
+    _ship(app, order_number)
+    order = client.get(f"/api/v1/orders/{order_number}", headers=bearer(token)).get_json()
+    shipment_id = order["shipments"][0]["id"]
+    opened = open_one(client, token, kind="complaint_delivery", shipment_id=shipment_id)
+    assert opened.status_code == 201, opened.get_json()
+    body = opened.get_json()
+    # A shipment of one line stands for that line and its product.
+    assert body["shipment_id"] == shipment_id
+    assert body["order_line"] == {"order_number": order_number, "line_no": 1}
+    assert body["product_sku"] == order["lines"][0]["sku"]
+    read = client.get(f"/api/v1/service-requests/{body['id']}", headers=bearer(token))
+    assert read.get_json()["shipment_id"] == shipment_id
+    # Another account's token: the shipment is not one of theirs, and nothing opens.
+    globex = make_token(app, email="buyer@globex.test")
+    refused = assert_problem(open_one(client, globex, shipment_id=shipment_id), 422)
+    assert refused["errors"] == {"shipment_id": ["That shipment is not one of the customer's."]}
+    assert requests_count(app) == 1
 
 
 def test_scopes_and_another_accounts_request(app, client, token):

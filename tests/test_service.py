@@ -601,6 +601,14 @@ def test_measures_for_the_customer_and_the_vendor(app, demo, login_as):
     assert "answers Acme Industrial within 8 working hours" in page
     assert "first answer came in time for 100 % of requests in the last 90 days" in page
     assert "Globex" not in page
+    # The same promise and record beside the list of the customer's requests.
+    listed = soup(login_as("buyer@acme.test").get("/service")).select_one("#promise-record")
+    listed = " ".join(listed.get_text(" ").split())
+    assert "answers Acme Industrial within 8 working hours" in listed
+    assert "first answer came in time for 100 % of requests in the last 90 days" in listed
+    assert soup(login_as("service@vendor.test").get("/service")).select_one(
+        "#promise-record"
+    ) is None
     vendor = text_of(login_as("service@vendor.test").get("/service/measures"))
     assert "Acme Industrial" in vendor and "Globex Manufacturing" in vendor
 
@@ -636,7 +644,12 @@ def test_queue_list_and_request_page_take_the_same_statements_for_more_rows(app,
         for n in range(6):
             r = opened("buyer@acme.test" if n % 2 else "admin@acme.test", title=f"Request {n}")
             workflow.take(user("engineer@vendor.test"), r, utcnow())
-            workflow.change_status(user("engineer@vendor.test"), r, "waiting", now=utcnow())
+            # Resolved ones too: the record beside the customer's promise reads their
+            # kept outcomes, the open ones' from the clock.
+            status = "resolved" if n % 3 == 0 else "waiting"
+            workflow.change_status(
+                user("engineer@vendor.test"), r, status, now=utcnow(), resolution="Done."
+            )
             workflow.post(
                 user("service@vendor.test"),
                 first,
@@ -675,6 +688,84 @@ def test_order_lines_and_products_link_to_a_prefilled_request(app, demo, login_a
     assert page.select_one(f"a[href='/service/new?order_line={line_id}']") is not None
     page = soup(buyer.get(f"/catalog/products/{product_id}"))
     assert page.select_one(f"a[href='/service/new?product={product_id}']") is not None
+
+
+def _shipment(app, email: str) -> tuple[int, str]:
+    """An order of `email`'s account, confirmed and shipped in one shipment of one line."""
+    from portal.fulfilment import confirmations, shipments
+    from portal.ordering.models import Order, OrderLine
+
+    line_id = _order_line(app, email)
+    with app.app_context():
+        line = db.session.get(OrderLine, line_id)
+        order = db.session.get(Order, line.order_id)
+        fulfilment = user("fulfilment@vendor.test")
+        confirmations.confirm(
+            fulfilment, order, [confirmations.LineDecision(line.id, date.today())], date.today()
+        )
+        shipped = shipments.ship(
+            fulfilment,
+            order,
+            {line.id: 2},
+            carrier="DHL",
+            tracking="JD0142",
+            shipped_on=date.today(),
+            today=date.today(),
+        )
+        return shipped.id, order.number
+
+
+def test_opened_from_a_shipment_carries_it_and_links_back(app, demo, login_as):
+    shipment_id, number = _shipment(app, "buyer@acme.test")
+    buyer = login_as("buyer@acme.test")
+    link = soup(buyer.get(f"/orders/{number}")).select_one(f"#shipment-{shipment_id} a")
+    assert link["href"] == f"/service/new?shipment={shipment_id}"
+    assert " ".join(link.get_text(" ").split()).startswith("Ask for service")
+
+    form = soup(buyer.get(link["href"]))
+    about = form.select_one(f"a[href='/orders/{number}#shipment-{shipment_id}']")
+    assert about is not None and number in about.get_text()
+    assert form.select_one("#kind option[selected]")["value"] == "complaint_delivery"
+    response = buyer.post(
+        link["href"],
+        {"kind": "complaint_delivery", "priority": "normal", "title": "Box arrived crushed"},
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        request = db.session.scalar(select(ServiceRequest))
+        # A shipment of one line is about that line and its product.
+        assert request.shipment_id == shipment_id
+        assert (request.order_line.sku, request.product.sku) == ("SRV-1", "SRV-1")
+    page = soup(buyer.get(response.headers["Location"]))
+    shown = page.select_one(f"dl.facts a[href='/orders/{number}#shipment-{shipment_id}']")
+    assert shown is not None and "JD0142" in shown.parent.get_text()
+
+
+def test_another_accounts_shipment_is_refused(app, demo, login_as, ids):
+    theirs, _ = _shipment(app, "buyer@globex.test")
+    buyer = login_as("buyer@acme.test")
+    assert buyer.get(f"/service/new?shipment={theirs}").status_code == 404
+    response = buyer.post(
+        f"/service/new?shipment={theirs}",
+        {"kind": "complaint_delivery", "priority": "normal", "title": "Not ours"},
+    )
+    assert response.status_code == 404
+    assert buyer.get("/service/new?shipment=999999").status_code == 404
+    with app.app_context():
+        with pytest.raises(DomainError) as refused:
+            opened(kind="complaint_delivery", shipment_id=theirs)
+        assert refused.value.field == "shipment_id"
+        assert db.session.scalar(select(ServiceRequest.id)) is None
+    # On the phone: the shipment names its customer, and another one is refused.
+    service = login_as("service@vendor.test")
+    form = soup(service.get(f"/service/new?shipment={theirs}"))
+    assert form.select_one("#account_id option[selected]")["value"] == str(ids["globex"])
+    response = service.post(
+        f"/service/new?shipment={theirs}",
+        {"account_id": ids["acme"], "kind": "return", "priority": "low", "title": "Wrong one"},
+    )
+    assert response.status_code == 422
+    assert "That shipment is not one of the customer's." in text_of(response)
 
 
 def test_the_filters_answer_htmx_with_the_results_alone(app, demo, login_as):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal.service.measures import Record, measure, percentile
+from portal.service.measures import Record, combined, measure, percentile
 
 H = 3600
 
@@ -29,6 +29,8 @@ def test_measures_worked_by_hand():
         Record("met", 3 * H, "breached", 50 * H, is_open=False, satisfied=True),
     ]
     m = measure(records)
+    # Per account, then together (as the measures page does): the same figures.
+    assert combined([measure(records[:2]), measure(records[2:]), measure([])]) == m
     assert m.requests == 5
     assert m.response_median == 2.5  # of 1, 2, 3, 6
     assert m.response_p90 == 6.0

@@ -351,3 +351,48 @@ def test_the_measures_from_kept_answers_equal_the_clocks(app, demo):
         states = promises.promises_for(requests, now)
         by_clock = measures.measure(measures.record_of(r, states[r.id]) for r in requests)
         assert report.total == by_clock
+
+
+def _measured(now: datetime) -> tuple[measures.Measures, measures.Measures]:
+    """The measures as read (kept answers where they are current) and by the clock alone."""
+    report = measures.measures_for(select(ServiceRequest), now - timedelta(days=3650), now)
+    requests = list(db.session.scalars(select(ServiceRequest)))
+    states = promises.promises_for(requests, now)
+    return report.total, measures.measure(measures.record_of(r, states[r.id]) for r in requests)
+
+
+def test_stale_kept_answers_are_not_read_until_the_rewrite_has_run(app, demo, ids):
+    """Between a change of the targets or holidays and the rewrite job the kept answers
+    are stale: the measures read the clock for them meanwhile, so no figure is stale."""
+    with app.app_context():
+        rid = _resolved_over_three_days().id  # 1 h to answer, 20 h to resolve: both met
+        now = MONDAY + timedelta(days=30)
+        as_read, by_clock = _measured(now)
+        assert as_read == by_clock and as_read.response_kept_share == 1.0
+        version = get(rid).outcome_version
+        assert version is not None
+
+        # Acme's high priority promises a resolution within 1 working hour now: the kept
+        # "met" of the 20 h resolution is stale until the job runs, and is not read.
+        settings.set_account_target(
+            user("admin@vendor.test"), ids["acme"], priority="high", response="1", resolution="1"
+        )
+        assert kept(get(rid))["resolution_outcome"] == "met"  # not rewritten yet
+        as_read, by_clock = _measured(now)
+        assert as_read == by_clock
+        assert as_read.response_kept_share == 1.0 and as_read.kept_share == 0.5
+        jobs.drain(app)
+        assert get(rid).outcome_version != version
+        assert _measured(now)[0] == by_clock
+
+        # A holiday, added straight into the table (no job queued at all): still the clock.
+        version = get(rid).outcome_version
+        db.session.add(ServiceHoliday(day=MONDAY.date() + timedelta(days=1), name="Plant day"))
+        db.session.commit()
+        as_read, by_clock = _measured(now)
+        assert as_read == by_clock and as_read.resolution_hours == [11.0]
+        assert kept(get(rid))["resolution_seconds"] == 20 * H  # the kept one, not read
+        recompute.run()
+        assert kept(get(rid))["resolution_seconds"] == 11 * H
+        assert get(rid).outcome_version not in (None, version)
+        assert _measured(now)[0] == by_clock

@@ -29,7 +29,7 @@ def upgrade():
     # The same code that writes them when a request is resolved: one source of truth.
     from portal.service.promises import record_outcomes
 
-    record_outcomes(bind=op.get_bind())
+    record_outcomes(bind=op.get_bind(), versioned=False)  # the fingerprint came in 0028
 
 
 def downgrade():

@@ -185,6 +185,9 @@ class ShipmentLineOut(Schema):
 
 
 class ShipmentOut(Schema):
+    id = fields.Integer(
+        required=True, metadata={"description": "`shipment_id` of a service request about it"}
+    )
     shipped_on = fields.Date(required=True)
     carrier = fields.String(required=True)
     tracking = fields.String(required=True)
@@ -345,6 +348,16 @@ class ServiceRequestIn(Strict):
         validate=validate.Length(min=1, max=64),
         metadata={"description": "The product it concerns (the order line's when left out)"},
     )
+    shipment_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={
+            "description": "The shipment it concerns (`shipments[].id` of the order); a "
+            "shipment of one line stands for that line when `order_line` is left out"
+        },
+    )
 
 
 class PromiseClockOut(Schema):
@@ -386,6 +399,7 @@ class ServiceRequestOut(ServiceRequestSummaryOut):
     description = fields.String(required=True)
     order_line = fields.Nested(OrderLineRef, required=True, allow_none=True)
     product_sku = fields.String(required=True, allow_none=True)
+    shipment_id = fields.Integer(required=True, allow_none=True)
     resolved_at = fields.DateTime(required=True, allow_none=True)
     closed_at = fields.DateTime(required=True, allow_none=True)
     resolution = fields.String(required=True)

@@ -203,6 +203,7 @@ def _order_json(order: Order) -> dict:
         ],
         "shipments": [
             {
+                "id": shipment.id,
                 "shipped_on": shipment.shipped_on,
                 "carrier": shipment.carrier or "",
                 "tracking": shipment.tracking or "",

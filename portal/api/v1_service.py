@@ -71,6 +71,7 @@ def _request_json(request: ServiceRequest) -> dict:
         if line is not None
         else None,
         "product_sku": request.product.sku if request.product else None,
+        "shipment_id": request.shipment_id,
         "resolved_at": request.resolved_at,
         "closed_at": request.closed_at,
         "resolution": request.resolution or "",
@@ -123,7 +124,7 @@ def _context(data: dict) -> tuple[int | None, int | None]:
 @needs_scope("service:write")
 def open_service_request(data: dict):
     """Open a service request (help, repair, a complaint …), optionally about an order
-    line or a product. The vendor's service staff are told at once. Takes an
+    line, a shipment or a product. The vendor's service staff are told at once. Takes an
     `Idempotency-Key` as creating an order does: a retry opens no second request."""
     user = api_user()
     line_id, product_id = _context(data)
@@ -136,6 +137,7 @@ def open_service_request(data: dict):
         now=utcnow(),
         order_line_id=line_id,
         product_id=product_id,
+        shipment_id=data.get("shipment_id"),
     )
     audit.record_alone(
         "api_service_request_opened",

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from portal.accounts.models import CustomerAccount, User
     from portal.catalog.models import Product
     from portal.equipment.models import EquipmentUnit
+    from portal.fulfilment.models import Shipment
     from portal.ordering.models import Order, OrderLine
 
 KINDS = {
@@ -68,6 +69,8 @@ class ServiceRequest(db.Model):
         Index("ix_service_request_owner", "owner_id", "status"),
         # A unit's history, and its last maintenance.
         Index("ix_service_request_equipment", "equipment_id", "kind", "resolved_at"),
+        # A shipment's requests (a shipment deleted by a correction unlinks them).
+        Index("ix_service_request_shipment", "shipment_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,6 +94,7 @@ class ServiceRequest(db.Model):
     equipment_id: Mapped[int | None] = mapped_column(
         ForeignKey("equipment_unit.id", ondelete="SET NULL")
     )
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipment.id", ondelete="SET NULL"))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Facts stamped once (or on each resolution), read by lists and measures; the
     # promise clock itself reads the events.
@@ -109,6 +113,10 @@ class ServiceRequest(db.Model):
     response_seconds: Mapped[float | None]  # working time to the first response, if given
     resolution_outcome: Mapped[str | None] = mapped_column(String(10))
     resolution_seconds: Mapped[float | None]
+    # The fingerprint of the calendar and targets the kept answer was computed with
+    # (promises.outcome_version): a reader falls back to the clock when it differs from
+    # the settings in force, until the rewrite job has caught up.
+    outcome_version: Mapped[str | None] = mapped_column(String(16))
 
     account: Mapped[CustomerAccount] = relationship()
     opened_by: Mapped[User | None] = relationship(foreign_keys=[opened_by_id])
@@ -117,6 +125,7 @@ class ServiceRequest(db.Model):
     order_line: Mapped[OrderLine | None] = relationship()
     product: Mapped[Product | None] = relationship()
     equipment: Mapped[EquipmentUnit | None] = relationship()
+    shipment: Mapped[Shipment | None] = relationship()
 
     @property
     def reference(self) -> str:

@@ -11,6 +11,7 @@ in a column that could drift: the same events always give the same answer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -280,18 +281,36 @@ CLEARED = dict.fromkeys(
 )
 
 
+def calendar_key(cal: Calendar) -> str:
+    """The calendar as canonical text (time zone, hours per weekday, holidays)."""
+    hours = [[span[0].isoformat(), span[1].isoformat()] if span else None for span in cal.hours]
+    return json.dumps([cal.zone.key, hours, sorted(day.isoformat() for day in cal.holidays)])
+
+
+def outcome_version(cal_key: str, target: Target) -> str:
+    """A fingerprint of what a kept answer was computed with: the calendar (see
+    `calendar_key`) and the request's targets. Kept beside the answer; a reader trusts
+    the answer only while the fingerprint of the settings in force matches, so between
+    a change of the calendar, holidays or targets and the job that rewrites the answers
+    (portal.service.recompute) the clock answers instead, never a stale figure."""
+    text = f"{cal_key}|{target.response_hours}|{target.resolution_hours}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def record_outcomes(
     request_ids: Iterable[int] | None = None,
     *,
     account_id: int | None = None,
     bind=None,
+    versioned: bool = True,
 ) -> int:
     """Write the kept answer of the given requests (all when None; one account's with
     `account_id`) from their events, by the same `evaluate` as every page: the answer
     for resolved and closed ones, nothing for open ones. In batches, a fixed number of
     statements per batch; returns how many final requests were written. Called when
     a request is resolved or reopened, when the calendar or targets change, and by the
-    migration that added the columns (with its connection as `bind`)."""
+    migration that added the columns (with its connection as `bind`, and `versioned`
+    False: the fingerprint's column came with a later migration)."""
     from sqlalchemy import bindparam, update
 
     bind = bind if bind is not None else db.session
@@ -310,11 +329,13 @@ def record_outcomes(
         query = query.where(table.c.account_id == account_id)
     rows = bind.execute(query).all()
     cal = calendar(bind)
+    cal_key = calendar_key(cal)
     written = 0
+    columns = [*CLEARED, "outcome_version"] if versioned else list(CLEARED)
     writes = (
         update(table)
         .where(table.c.id == bindparam("rid"))
-        .values({name: bindparam(name) for name in CLEARED})
+        .values({name: bindparam(name) for name in columns})
     )
     for start in range(0, len(rows), OUTCOME_BATCH):
         batch = rows[start : start + OUTCOME_BATCH]
@@ -328,11 +349,16 @@ def record_outcomes(
                 # A final request's clock stood still since its last event: any `now`
                 # from then on gives the same answer; this one needs no real clock.
                 now = max([opened, *(e.at for e in listed)])
-                promise = evaluate(cal, opened, listed, targets[r.account_id][r.priority], now)
-                params.append({"rid": r.id, **outcome_of(promise)})
+                target = targets[r.account_id][r.priority]
+                promise = evaluate(cal, opened, listed, target, now)
+                version = {"outcome_version": outcome_version(cal_key, target)}
+                params.append({"rid": r.id, **outcome_of(promise), **version})
                 written += 1
             else:
-                params.append({"rid": r.id, **CLEARED})
+                params.append({"rid": r.id, **CLEARED, "outcome_version": None})
+        if not versioned:
+            for param in params:
+                del param["outcome_version"]
         if params:
             bind.execute(writes, params)
     return written

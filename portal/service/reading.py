@@ -20,6 +20,7 @@ from portal.accounts.roles import CUSTOMER_ROLES, Role
 from portal.attachments import service as attachments
 from portal.errors import Forbidden, NotFound
 from portal.extensions import db
+from portal.fulfilment.models import Shipment
 from portal.params import database_int
 from portal.security import scoped
 
@@ -96,6 +97,7 @@ def request_for(viewer: User, request_id: int) -> ServiceRequest:
             joinedload(ServiceRequest.owner),
             joinedload(ServiceRequest.product),
             joinedload(ServiceRequest.order_line),
+            joinedload(ServiceRequest.shipment).joinedload(Shipment.order),
         )
     )
     if found is None:

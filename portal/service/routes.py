@@ -17,7 +17,7 @@ from portal.attachments.service import ACCEPTED
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.formatting import day as format_day
-from portal.htmx import render_page
+from portal.htmx import is_htmx, render_page
 from portal.ordering import order_page
 from portal.params import database_int
 from portal.security import requires
@@ -90,6 +90,14 @@ def index():
     )
     now = utcnow()
     rows, total = reading.listing(current_user, filters, now)
+    # A customer reads the promise beside how well it was kept (as on the measures):
+    # the whole page only, an htmx filter answers with the results alone.
+    kept = None
+    if not vendor and not is_htmx():
+        from .measures import measures_for
+
+        since = now - timedelta(days=MEASURE_DAYS)
+        kept = measures_for(reading.visible_requests(current_user), since, now).total
     return render_page(
         "service/index.html",
         "results",
@@ -100,6 +108,8 @@ def index():
         priorities=PRIORITIES,
         accounts=reading.accounts_to_filter(current_user) if vendor else [],
         owners=reading.workers() if vendor else [],
+        kept=kept.response_kept_share if kept else None,
+        kept_days=MEASURE_DAYS,
         targets=None
         if vendor
         else promises.targets_for([current_user.account_id])[current_user.account_id],
@@ -121,7 +131,8 @@ def _request_form(form: RequestForm) -> RequestForm:
 @bp.route("/service/new", methods=["GET", "POST"])
 @requires(*reading.CUSTOMERS, *WORKERS)
 def new():
-    """Open a request; from an order line or a product the link carries the context.
+    """Open a request; from an equipment unit, an order line, a shipment or a product
+    the link carries the context.
     Vendor staff open one on a customer's behalf (a phone call)."""
     order_line_id = request.values.get("order_line", None, type=database_int)
     product_id = request.values.get("product", None, type=database_int)
@@ -137,9 +148,22 @@ def new():
     )
     if (order_line_id is not None and line is None) or (product_id is not None and not product):
         abort(404)
+    shipment_id = request.values.get("shipment", None, type=database_int)
+    shipment = workflow.shipment_context(current_user, shipment_id)
+    if shipment_id is not None and shipment is None:
+        abort(404)
     form = _request_form(RequestForm())
     if request.method == "GET" and not form.title.data:
-        if unit is not None:
+        if shipment is not None:
+            form.title.data = _(
+                "Shipment of %(day)s, order %(number)s",
+                day=format_day(shipment.shipped_on),
+                number=shipment.order.number,
+            )
+            form.kind.data = "complaint_delivery"
+            if form.account_id is not None:  # on the phone about a delivery: its customer
+                form.account_id.data = shipment.account_id
+        elif unit is not None:
             form.title.data = f"{unit.product.sku} serial {unit.serial}"
             form.kind.data = "repair"
             if form.account_id is not None:  # on the phone about a unit: its customer
@@ -163,6 +187,7 @@ def new():
                 order_line_id=line.id if line else None,
                 product_id=product.id if product else None,
                 equipment_id=unit.id if unit else None,
+                shipment_id=shipment.id if shipment else None,
                 files=request.files.getlist("files"),
             )
         except Forbidden:
@@ -183,6 +208,7 @@ def new():
         line=line,
         product=product,
         unit=unit,
+        shipment=shipment,
         accepted_files=ACCEPTED,
         status=422 if form.errors else 200,
     )

@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
@@ -24,8 +25,10 @@ from portal.equipment.models import EquipmentUnit
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db
 from portal.formatting import number as format_number
+from portal.fulfilment.models import Shipment, ShipmentLine
 from portal.markdown import render as render_markdown
 from portal.ordering.models import Order, OrderLine
+from portal.security import scoped
 
 from . import complaints, promises
 from .clock import add_working_days
@@ -136,6 +139,21 @@ def equipment_context(user: User, equipment_id: int | None) -> EquipmentUnit | N
         return None
 
 
+def shipment_context(user: User, shipment_id: int | None) -> Shipment | None:
+    """The shipment a request is opened from, with its lines; another account's is
+    not there for a customer (None, as if missing)."""
+    if shipment_id is None:
+        return None
+    return db.session.scalar(
+        scoped(select(Shipment), Shipment, user)
+        .where(Shipment.id == shipment_id)
+        .options(
+            selectinload(Shipment.lines).joinedload(ShipmentLine.line),
+            joinedload(Shipment.order),
+        )
+    )
+
+
 def context_for(
     user: User, *, order_line_id: int | None = None, product_id: int | None = None
 ) -> tuple[OrderLine | None, Product | None]:
@@ -169,6 +187,7 @@ def open_request(
     order_line_id: int | None = None,
     product_id: int | None = None,
     equipment_id: int | None = None,
+    shipment_id: int | None = None,
     files=(),
 ) -> ServiceRequest:
     """Open a request: a customer for their own account, or vendor staff on a
@@ -201,6 +220,12 @@ def open_request(
         product_id = product_id if product_id is not None else unit.product_id
         if order_line_id is None and unit.order_line_id is not None:
             order_line_id = unit.order_line_id
+    shipment = shipment_context(user, shipment_id)
+    if shipment_id is not None and (shipment is None or shipment.account_id != account.id):
+        raise DomainError(_("That shipment is not one of the customer's."), field="shipment_id")
+    if shipment is not None and order_line_id is None and len(shipment.lines) == 1:
+        # A shipment of one line is about that line (and its product).
+        order_line_id = shipment.lines[0].line_id
     line, product = context_for(user, order_line_id=order_line_id, product_id=product_id)
     if order_line_id is not None and (
         line is None or db.session.get(Order, line.order_id).account_id != account.id
@@ -221,6 +246,7 @@ def open_request(
         order_line_id=line.id if line else None,
         product_id=product.id if product else None,
         equipment_id=unit.id if unit else None,
+        shipment_id=shipment.id if shipment else None,
         opened_at=now,
         last_activity_at=now,
     )
