@@ -662,7 +662,8 @@ def _notify_approvers(order: Order, buyer: User) -> None:
     notifications.notify(
         people_with_role(Role.APPROVER, order.account_id),
         "approval_needed",
-        f"Order {order.number} from {buyer.name} ({money(order.total)}) needs your approval.",
+        f"Order {order.number} from {buyer.name} ({money(order.total, order.currency)}) "
+        "needs your approval.",
         f"/orders/{order.number}",
         exclude=buyer,
     )
@@ -677,7 +678,7 @@ def _notify_desk_of_new_order(order: Order, actor: User) -> None:
         desk_people(order),
         "order_placed",
         f"New order {order.number} from {order.account.name}: "
-        f"{len(order.lines)} lines, {money(order.total)}.",
+        f"{len(order.lines)} lines, {money(order.total, order.currency)}.",
         f"/desk/orders/{order.number}",
         exclude=actor,
     )
