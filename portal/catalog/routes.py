@@ -133,7 +133,6 @@ def edit_product(product_id: int | None):
         product=product,
         category_names=[c.name for c, _ in service.categories()],
         other_price_fields=[form[OTHER_PRICE_FIELD.format(c)] for c in others],
-        base_currency=service.base_currency(),
         status=422 if form.errors or form.form_errors else 200,
     )
 
