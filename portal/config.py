@@ -20,8 +20,12 @@ SECRET_KEY = None
 VENDOR_NAME = "Northwind Components"
 # Where people reach the portal: e-mails link to pages under this address.
 PUBLIC_URL = "http://localhost:5000"
-# Prices are in this currency (Decimal amounts, two places).
+# The vendor's base currency (ISO 4217): products' list prices are in it, and new
+# customer accounts are priced in it unless an admin chooses another. Amounts are
+# Decimal, in the currency's own minor units (two places; none for rupiah).
 CURRENCY = "EUR"
+# The currencies an account may be priced in, and a product may have list prices in.
+CURRENCIES = ("EUR", "USD", "GBP", "IDR")
 # Days from order to dispatch for what is in stock; beyond stock, the product's lead time.
 DISPATCH_DAYS_FROM_STOCK = 1
 # Business days (Mon-Fri) within which the vendor promises a first answer to a

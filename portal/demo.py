@@ -63,6 +63,25 @@ CUSTOMER_LOGINS = [
     DemoLogin("buyer@initech.test", "Ivy Initech", (Role.BUYER,), "C-10003"),
 ]
 
+# The Indonesian customer: priced in rupiah, in Surabaya's zone, working in Indonesian.
+# Made after the four above from its own Random, so their demo data stays as it was.
+NUSANTARA = dict(
+    number="C-10005",
+    name="PT Nusantara Teknik",
+    timezone="Asia/Jakarta",
+    currency="IDR",
+    default_language="id",
+    city="Surabaya",
+    region="Jawa Timur",
+    country="ID",
+)
+NUSANTARA_LOGINS = [
+    DemoLogin("buyer@nusantara.test", "Budi Santoso", (Role.BUYER,), "C-10005"),
+    DemoLogin("admin@nusantara.test", "Sri Wahyuni", (Role.CUSTOMER_ADMIN, Role.BUYER), "C-10005"),
+]
+# Vendor staff who reads the portal in Indonesian, and manages the Indonesian account.
+INDONESIAN_STAFF = DemoLogin("dewi@vendor.test", "Dewi Lestari", (Role.ACCOUNT_MANAGER,))
+
 FIRST_NAMES = ["Jonas", "Mira", "Tom", "Lea", "Ravi", "Nora", "Ken", "Sofia", "Omar", "Hana"]
 LAST_NAMES = ["Keller", "Novak", "Brandt", "Okafor", "Lindqvist", "Moreau", "Sato", "Weber"]
 STREETS = ["Industriestraße", "Harbour Road", "Main Street", "Werkstraße", "Mill Lane"]
@@ -70,7 +89,7 @@ STREETS = ["Industriestraße", "Harbour Road", "Main Street", "Werkstraße", "Mi
 
 def demo_logins() -> list[DemoLogin]:
     """The fixed logins printed by `make run` and listed in the README."""
-    return VENDOR_STAFF[:6] + CUSTOMER_LOGINS
+    return VENDOR_STAFF[:6] + [INDONESIAN_STAFF] + CUSTOMER_LOGINS + NUSANTARA_LOGINS
 
 
 @cache
@@ -219,9 +238,71 @@ def load_people() -> dict[str, int]:
             taken.add(email)
             make_user(DemoLogin(email, f"{first} {last}", (Role.BUYER,), number), account)
             extra += 1
+    _load_nusantara(make_user, now)
     db.session.commit()
     return {
-        "vendor staff": len(staff),
-        "accounts": len(accounts),
-        "customer users": len(CUSTOMER_LOGINS) + extra,
+        "vendor staff": len(staff) + 1,
+        "accounts": len(accounts) + 1,
+        "customer users": len(CUSTOMER_LOGINS) + extra + len(NUSANTARA_LOGINS),
     }
+
+
+def _load_nusantara(make_user, now) -> CustomerAccount:
+    """PT Nusantara Teknik, its users, and the vendor's Indonesian-speaking manager."""
+    rng = random.Random(15)
+    manager = make_user(INDONESIAN_STAFF, None)
+    manager.language = "id"
+    manager.timezone = "Asia/Jakarta"
+    account = CustomerAccount(
+        number=NUSANTARA["number"],
+        name=NUSANTARA["name"],
+        timezone=NUSANTARA["timezone"],
+        currency=NUSANTARA["currency"],
+        default_language=NUSANTARA["default_language"],
+        account_manager=manager,
+        created_at=now - timedelta(days=rng.randint(400, 900)),
+        promise_basis="delivery",
+    )
+    for kind, label, recipient, line1, postal_code, default in (
+        (
+            "shipping",
+            "Pabrik Rungkut",
+            "Penerimaan barang",
+            "Jl. Rungkut Industri III No. 27",
+            "60293",
+            True,
+        ),
+        (
+            "shipping",
+            "Gudang Margomulyo",
+            "Penerimaan barang",
+            "Jl. Margomulyo No. 44",
+            "60183",
+            False,
+        ),
+        (
+            "billing",
+            "Keuangan",
+            "Bagian keuangan",
+            "Jl. Rungkut Industri III No. 27",
+            "60293",
+            True,
+        ),
+    ):
+        account.addresses.append(
+            Address(
+                kind=kind,
+                label=label,
+                recipient=recipient,
+                line1=line1,
+                postal_code=postal_code,
+                city=NUSANTARA["city"],
+                region=NUSANTARA["region"],
+                country=NUSANTARA["country"],
+                is_default=default,
+            )
+        )
+    db.session.add(account)
+    for login in NUSANTARA_LOGINS:
+        make_user(login, account)
+    return account

@@ -63,6 +63,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def base_currency() -> str:
+    """The vendor's base currency (the CURRENCY setting, ISO 4217): what
+    `Product.list_price` is in and what a new customer account is priced in."""
+    from flask import current_app
+
+    return current_app.config["CURRENCY"]
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()

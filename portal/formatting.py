@@ -129,13 +129,23 @@ def isodate(value: str | None, fmt: str = "%d %b %Y") -> str:
 _CURRENCY_PATTERNS = {"en": "#,##0.00 ¤¤"}
 
 
+def reader_currency() -> str:
+    """The currency a customer's user reads prices in (their account's); vendor staff
+    read the base currency. Pages about one order or account pass its currency."""
+    user = current_user._get_current_object() if has_request_context() else None
+    if user is not None and user.is_authenticated and user.account is not None:
+        return user.account.currency
+    return current_app.config["CURRENCY"]
+
+
 def money(value: Decimal | None, currency: str | None = None) -> str:
     """1234.5 -> '1,234.50 EUR' (en), 'Rp1.234.500' (id, IDR). Decimal, never a float;
-    the currency's own digits (none for rupiah), whatever the amount carries."""
+    the currency's own digits (none for rupiah), whatever the amount carries. Without
+    a currency, the reader's (reader_currency)."""
     if value is None:
         return "—"
     # str(value): -0 and 0 are equal Decimals but not the same text.
-    return _money(str(value), currency or current_app.config["CURRENCY"], reader_locale())
+    return _money(str(value), currency or reader_currency(), reader_locale())
 
 
 @lru_cache(maxsize=8192)

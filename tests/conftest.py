@@ -163,7 +163,7 @@ def app(database_url, tmp_path):
 
 @pytest.fixture
 def demo(app):
-    """The deterministic demo data (vendor staff, four customer accounts, their users)."""
+    """The deterministic demo data (vendor staff, five customer accounts, their users)."""
     from portal import demo as demo_data
 
     with app.app_context():

@@ -100,6 +100,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("auth.login", "/login"): Access("/login", PUBLIC, ("GET", "POST")),
     ("auth.logout", "/logout"): Access("/logout", SIGNED_IN, ("POST",)),
     ("auth.change_password", "/password"): Access("/password", SIGNED_IN, ("GET", "POST")),
+    ("auth.preferences", "/preferences"): Access("/preferences", SIGNED_IN, ("POST",)),
     ("accounts.index", "/accounts"): Access("/accounts", VENDOR),
     ("accounts.new", "/accounts/new"): Access(
         "/accounts/new", frozenset({"admin"}), ("GET", "POST")
@@ -173,6 +174,9 @@ MATRIX: dict[tuple[str, str], Access] = {
     ),
     ("accounts.approval_limit", "/accounts/<int:account_id>/approval-limit"): Access(
         "/accounts/{acme}/approval-limit", ADMINS, ("POST",), tenant=True
+    ),
+    ("accounts.preferences", "/accounts/<int:account_id>/preferences"): Access(
+        "/accounts/{acme}/preferences", ADMINS, ("POST",), tenant=True
     ),
     # The terminal is for buyers. The demo's customer admin is also a buyer.
     ("ordering.quick_order", "/order"): Access("/order", BUYERS, ("GET", "POST")),

@@ -24,6 +24,9 @@ def documented_logins_work(app, result):
         "admin@acme.test",
         "buyer@globex.test",
         "buyer@initech.test",
+        "buyer@nusantara.test",
+        "admin@nusantara.test",
+        "dewi@vendor.test",
     ):
         assert email in result.output
         assert Browserless(app.test_client()).login(email).status_code == 303
@@ -84,6 +87,7 @@ def test_demo_load_is_complete_and_deterministic(app, database_url):
     service_requests_in_every_state(app)
     each_account_tells_its_story(app)
     no_mail_for_the_demos_history(app)
+    an_indonesian_customer_in_rupiah(app)
     with app.app_context():
         empty_all_tables()
         restart_ids()
@@ -111,8 +115,42 @@ def a_year_of_history_with_promises_kept_differently(app):
             today=date.today(),
         )
         shares = [round(f.share("on_time_in_full"), 2) for _, f in result.by_account]
-        assert len(shares) == 4 and len(set(shares)) == 4, shares
+        assert len(shares) == 5 and len(set(shares)) == 5, shares
         assert result.total.changes > 0 and 0.4 < result.total.share("on_time_in_full") < 0.95
+
+
+def an_indonesian_customer_in_rupiah(app):
+    """PT Nusantara Teknik has a year of orders in whole rupiah, forecasts, suggestions and
+    service requests like the others; a vendor manager of it reads Indonesian."""
+    from datetime import date, timedelta
+
+    from portal.forecasts.models import ForecastVersion
+    from portal.ideas.models import Idea
+    from portal.ordering.models import Order, OrderLine
+    from portal.service.models import ServiceRequest
+
+    with app.app_context():
+        account = db.session.scalar(
+            select(CustomerAccount).where(CustomerAccount.name == "PT Nusantara Teknik")
+        )
+        assert (account.currency, account.timezone, account.default_language) == (
+            "IDR",
+            "Asia/Jakarta",
+            "id",
+        )
+        assert account.account_manager.language == "id"
+        orders = db.session.scalars(select(Order).where(Order.account_id == account.id)).all()
+        assert len(orders) > 20
+        assert {o.currency for o in orders} == {"IDR"}
+        assert min(o.placed_at for o in orders).date() <= date.today() - timedelta(days=330)
+        prices = db.session.scalars(
+            select(OrderLine.unit_price).where(OrderLine.order_id.in_([o.id for o in orders]))
+        ).all()
+        assert all(p == p.to_integral_value() and p >= 100 for p in prices)
+        for model in (ForecastVersion, Idea, ServiceRequest):
+            assert db.session.scalar(
+                select(func.count()).select_from(model).where(model.account_id == account.id)
+            ), model
 
 
 def no_mail_for_the_demos_history(app):
@@ -170,7 +208,7 @@ def equipment_at_every_account_and_a_silent_one(app):
                 .group_by(CustomerAccount.number)
             ).all()
         )
-        assert set(per_account) == {"C-10001", "C-10002", "C-10003", "C-10004"}
+        assert set(per_account) == {"C-10001", "C-10002", "C-10003", "C-10004", "C-10005"}
         shipped = db.session.scalar(
             select(func.count())
             .select_from(EquipmentUnit)
@@ -190,7 +228,7 @@ def equipment_at_every_account_and_a_silent_one(app):
                 .where(ServiceRequest.equipment_id.is_not(None))
             )
         )
-        assert with_history == {"C-10001", "C-10002", "C-10003"}
+        assert with_history == {"C-10001", "C-10002", "C-10003", "C-10005"}
         umbrella = select(CustomerAccount.id).where(CustomerAccount.number == "C-10004")
         assert not db.session.scalar(
             select(func.count())

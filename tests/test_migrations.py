@@ -68,7 +68,7 @@ def test_a_table_rebuilt_on_sqlite_keeps_the_rows_that_reference_it(tmp_path):
 
 # How many of the newest revisions the round trip below walks down and up again: far
 # enough to reach the equipment tables (0017), whose demo gives the dropped tables rows.
-ROUND_TRIP_REVISIONS = 12
+ROUND_TRIP_REVISIONS = 13
 
 
 def test_the_latest_migrations_go_down_and_up_again_with_demo_data(tmp_path):
@@ -149,3 +149,42 @@ def test_the_latest_migrations_go_down_and_up_again_with_demo_data(tmp_path):
     assert {name: after[name] for name in kept} == {name: before[name] for name in kept}
     assert set(after) == set(before)
     assert differences == []
+
+
+def test_existing_accounts_and_contract_prices_are_priced_in_the_base_currency(tmp_path):
+    """0029 fills the new currency columns of existing rows with the CURRENCY setting,
+    so an install that knew one currency reads exactly as before."""
+    from flask_migrate import upgrade
+
+    from portal import create_app
+
+    from .support import make_test_config, scratch_database
+
+    with scratch_database(tmp_path, "currency") as url:
+        app = create_app(make_test_config(url, CURRENCY="USD"))
+        with app.app_context():
+            upgrade(revision="0028")
+            with db.engine.begin() as connection:
+                for sql in (
+                    "INSERT INTO customer_account (id, number, name, status, timezone, "
+                    "promise_basis, created_at) "
+                    "VALUES (1, 'C-1', 'Acme', 'active', 'UTC', 'delivery', CURRENT_TIMESTAMP)",
+                    "INSERT INTO category (id, name, position) VALUES (1, 'Parts', 0)",
+                    "INSERT INTO product (id, sku, sku_key, name, description, category_id, "
+                    "unit, pack_size, min_order_qty, order_multiple, lead_time_days, list_price, "
+                    "status, created_at) VALUES (1, 'P-1', 'P-1', 'Pump', '', 1, 'pc', 1, 1, 1, "
+                    "14, 10.00, 'active', CURRENT_TIMESTAMP)",
+                    "INSERT INTO contract_price (id, account_id, product_id, min_quantity, "
+                    "unit_price, valid_from) VALUES (1, 1, 1, 1, 9.00, '2026-01-01')",
+                ):
+                    connection.execute(text(sql))
+            upgrade()
+            with db.engine.connect() as connection:
+                currencies = [
+                    connection.execute(text(f"SELECT currency FROM {table}")).scalar_one()
+                    for table in ("customer_account", "contract_price")
+                ]
+                prices = connection.execute(text("SELECT count(*) FROM product_price")).scalar()
+            db.engine.dispose()
+    assert currencies == ["USD", "USD"]
+    assert prices == 0

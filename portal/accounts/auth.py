@@ -3,16 +3,17 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from wtforms import SelectChoice
 
 from portal import i18n
 from portal.errors import DomainError
 from portal.security import client_address, public
 
 from . import service
-from .forms import LoginForm, PasswordChangeForm
+from .forms import LoginForm, PasswordChangeForm, PreferencesForm
 
 bp = Blueprint("auth", __name__)
 
@@ -103,4 +104,45 @@ def change_password():
             _start_browser_session(user, token)
             flash(_("Your password has been changed. Other browsers were signed out."), "success")
             return redirect(url_for("home.index"), code=303)
-    return render_template("auth/password.html", form=form), 422 if form.errors else 200
+    return _profile_page(form, _preferences_form(current_user._get_current_object()))
+
+
+def _preferences_form(user, formdata=None) -> PreferencesForm:
+    form = PreferencesForm(
+        formdata=formdata, language=user.language or "", timezone=user.timezone or ""
+    )
+    form.language.choices = [SelectChoice("", _("— my account's —"))] + [
+        SelectChoice(code, name) for code, name in service.language_choices().items()
+    ]
+    form.timezone.choices = [SelectChoice("", _("— my account's —"))] + [
+        SelectChoice(tz, tz) for tz in service.timezone_choices()
+    ]
+    return form
+
+
+def _profile_page(password_form: PasswordChangeForm, preferences_form: PreferencesForm):
+    """The profile: one's language and time zone, and the password."""
+    failed = password_form.errors or preferences_form.errors
+    return render_template(
+        "auth/password.html", form=password_form, preferences_form=preferences_form
+    ), (422 if failed else 200)
+
+
+@bp.post("/preferences")
+def preferences():
+    """Choose one's own language and time zone; the next page is in them."""
+    user = current_user._get_current_object()
+    form = _preferences_form(user, formdata=request.form)
+    if form.validate():
+        try:
+            service.set_own_preferences(
+                user, language=form.language.data or None, timezone=form.timezone.data or None
+            )
+        except DomainError as refused:
+            getattr(form, refused.field or "language").errors.append(refused.message)
+        else:
+            # The flash is read on the next page: written in the language just chosen.
+            refresh()
+            flash(_("Your language and time zone are saved."), "success")
+            return redirect(url_for("auth.change_password"), code=303)
+    return _profile_page(PasswordChangeForm(formdata=None), form)

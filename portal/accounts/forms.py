@@ -103,6 +103,19 @@ class AccountForm(FlaskForm):
         ],
     )
     timezone = SelectField("Time zone", validators=[DataRequired()])
+    currency = SelectField(
+        _l("Currency"),
+        validators=[DataRequired()],
+        description=_l(
+            "Its list prices, contract prices and orders are in this currency. Contract "
+            "prices agreed in another currency stop applying when it changes."
+        ),
+    )
+    default_language = SelectField(
+        _l("Language of new users"),
+        validators=[Optional()],
+        description=_l("For its users who have not chosen one. Empty: their browser's."),
+    )
     account_manager_id = SelectField(
         "Account manager", coerce=lambda v: int(v) if v else None, validators=[Optional()]
     )
@@ -190,4 +203,34 @@ class ApprovalLimitForm(FlaskForm):
         validators=[Optional(), NumberRange(min=0, max=10**9)],
         description="Orders above this total wait for one of your approvers. "
         "Empty: no approval needed.",
+    )
+
+
+class PreferencesForm(FlaskForm):
+    """A person's own language and time zone (their profile)."""
+
+    language = SelectField(
+        _l("Language"),
+        validators=[Optional()],
+        description=_l("Empty: your account's language, else your browser's."),
+    )
+    timezone = SelectField(
+        _l("Time zone"),
+        validators=[Optional()],
+        description=_l("Times and days are shown in this zone. Empty: your account's zone."),
+    )
+
+
+class AccountPreferencesForm(FlaskForm):
+    """The account's default language for its users, and its time zone (customer admin)."""
+
+    default_language = SelectField(
+        _l("Language of new users"),
+        validators=[Optional()],
+        description=_l("For users who have not chosen one. Empty: their browser's."),
+    )
+    timezone = SelectField(
+        _l("Time zone of the account"),
+        validators=[DataRequired(message=_l("This field is required."))],
+        description=_l("Its users see times in it unless they chose their own."),
     )

@@ -10,7 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from portal.extensions import UTCDateTime, db, utcnow
+from portal.extensions import UTCDateTime, base_currency, db, utcnow
 
 from .roles import Role
 
@@ -37,6 +37,10 @@ class CustomerAccount(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
     # The language of its users who have not chosen one ("en", "id"); None: their browser's.
     default_language: Mapped[str | None] = mapped_column(String(8))
+    # ISO 4217: what its contract prices, list prices and orders are in. The default
+    # (the CURRENCY setting) keeps single-currency installs as they were; the
+    # migration fills existing accounts with the setting.
+    currency: Mapped[str] = mapped_column(String(3), default=base_currency)
     account_manager_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", use_alter=True, ondelete="SET NULL"), index=True
     )

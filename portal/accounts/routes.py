@@ -1,6 +1,7 @@
 """Customer accounts, their addresses, and users: vendor admin and customer admin pages."""
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -12,7 +13,14 @@ from portal.params import database_int
 from portal.security import get_scoped_or_404, requires
 
 from . import service
-from .forms import AccountForm, AddressForm, ApprovalLimitForm, NewUserForm, UserForm
+from .forms import (
+    AccountForm,
+    AccountPreferencesForm,
+    AddressForm,
+    ApprovalLimitForm,
+    NewUserForm,
+    UserForm,
+)
 from .models import Address, CustomerAccount, User
 from .roles import VENDOR_ROLES, Role
 
@@ -37,8 +45,16 @@ def index():
     )
 
 
+def _language_choices(empty: str) -> list[SelectChoice]:
+    return [SelectChoice("", empty)] + [
+        SelectChoice(code, name) for code, name in service.language_choices().items()
+    ]
+
+
 def _account_form(form: AccountForm) -> AccountForm:
     form.timezone.choices = service.timezone_choices()
+    form.currency.choices = list(service.currency_choices())
+    form.default_language.choices = _language_choices(_("— the browser's —"))
     form.account_manager_id.choices = [SelectChoice("", "— none —")] + [
         SelectChoice(m.id, m.name) for m in service.account_manager_choices()
     ]
@@ -51,6 +67,8 @@ def _account_fields(form: AccountForm) -> dict:
         "name": form.name.data,
         "status": form.status.data,
         "timezone": form.timezone.data,
+        "currency": form.currency.data,
+        "default_language": form.default_language.data or None,
         "account_manager_id": form.account_manager_id.data,
         "promise_basis": form.promise_basis.data,
     }
@@ -60,7 +78,9 @@ def _account_fields(form: AccountForm) -> dict:
 @requires(Role.ADMIN)
 def new():
     """Create a customer account."""
-    form = _account_form(AccountForm(timezone="Europe/Berlin"))
+    form = _account_form(
+        AccountForm(timezone="Europe/Berlin", currency=current_app.config["CURRENCY"])
+    )
     if form.validate_on_submit():
         try:
             account = service.create_account(current_user, **_account_fields(form))
@@ -89,6 +109,11 @@ def detail(account_id: int):
         can_manage_addresses=service.can_manage_addresses(current_user, account),
         can_manage_users=service.can_manage_users(current_user, account.id),
         limit_form=ApprovalLimitForm(approval_limit=account.approval_limit),
+        preferences_form=_preferences_form(
+            AccountPreferencesForm(
+                default_language=account.default_language or "", timezone=account.timezone
+            )
+        ),
         handovers=service.handovers(current_user, account),
         events=audit_service.recent_events(current_user, account_id=account.id, limit=15)
         if current_user.is_vendor_staff or current_user.has_role(Role.CUSTOMER_ADMIN)
@@ -102,6 +127,8 @@ def edit(account_id: int):
     """Change an account's number, name, status, time zone or manager."""
     account = get_scoped_or_404(CustomerAccount, account_id, current_user)
     form = _account_form(AccountForm(obj=account))
+    if not form.is_submitted():
+        form.default_language.data = account.default_language or ""
     if form.validate_on_submit():
         try:
             service.update_account(
@@ -132,6 +159,36 @@ def approval_limit(account_id: int):
         flash("Approval limit saved.", "success")
     else:
         flash("Approval limit: " + " ".join(form.approval_limit.errors or ["not saved."]), "error")
+    return redirect(url_for("accounts.detail", account_id=account.id), code=303)
+
+
+def _preferences_form(form: AccountPreferencesForm) -> AccountPreferencesForm:
+    form.default_language.choices = _language_choices(_("— the browser's —"))
+    form.timezone.choices = service.timezone_choices()
+    return form
+
+
+@bp.post("/accounts/<int:account_id>/preferences")
+@requires(Role.ADMIN, Role.CUSTOMER_ADMIN)
+def preferences(account_id: int):
+    """Set the language of the account's users who have not chosen one, and its zone."""
+    account = _manageable_account(account_id)
+    form = _preferences_form(AccountPreferencesForm())
+    if form.validate_on_submit():
+        try:
+            service.set_account_preferences(
+                current_user,
+                account,
+                default_language=form.default_language.data or None,
+                timezone=form.timezone.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            flash(_("Language and time zone of the account saved."), "success")
+    else:
+        flash(" ".join(str(m) for messages in form.errors.values() for m in messages), "error")
     return redirect(url_for("accounts.detail", account_id=account.id), code=303)
 
 

@@ -327,6 +327,67 @@ def _check_timezone(name: str, field: str = "timezone") -> None:
         raise DomainError("Choose a time zone from the list.", field=field)
 
 
+def currency_choices() -> tuple[str, ...]:
+    """ISO 4217 codes an account may be priced in: the base currency first."""
+    base = current_app.config["CURRENCY"]
+    return (base, *(c for c in current_app.config["CURRENCIES"] if c != base))
+
+
+def language_choices() -> dict[str, str]:
+    """Language code -> its name in that language."""
+    return dict(current_app.config["LANGUAGES"])
+
+
+def _check_language(code: str | None, field: str) -> None:
+    if code and code not in current_app.config["LANGUAGES"]:
+        raise DomainError(_("Choose a language from the list."), field=field)
+
+
+def set_own_preferences(user: User, *, language: str | None, timezone: str | None) -> User:
+    """A person chooses their language and time zone (None: the account's, else the
+    browser's language and the vendor's zone)."""
+    _check_language(language, "language")
+    if timezone:
+        _check_timezone(timezone)
+    before = {"language": user.language, "timezone": user.timezone}
+    user.language = language or None
+    user.timezone = timezone or None
+    audit.record_change(
+        "user_updated",
+        actor=user,
+        account_id=user.account_id,
+        target=f"user:{user.id}",
+        before=before,
+        after={"language": user.language, "timezone": user.timezone},
+    )
+    db.session.commit()
+    return user
+
+
+def set_account_preferences(
+    actor: User, account: CustomerAccount, *, default_language: str | None, timezone: str
+) -> CustomerAccount:
+    """The account's admin (or a vendor admin) sets the language of its users who
+    have not chosen one, and the account's time zone."""
+    if not can_manage_addresses(actor, account):
+        raise Forbidden("Only the account's admin can change its settings.")
+    _check_language(default_language, "default_language")
+    _check_timezone(timezone)
+    before = {"default_language": account.default_language, "timezone": account.timezone}
+    account.default_language = default_language or None
+    account.timezone = timezone
+    audit.record_change(
+        "account_updated",
+        actor=actor,
+        account_id=account.id,
+        target=f"account:{account.id}",
+        before=before,
+        after={"default_language": account.default_language, "timezone": account.timezone},
+    )
+    db.session.commit()
+    return account
+
+
 def _require_vendor_admin(actor: User) -> None:
     if not (actor.is_vendor_staff and actor.has_role(Role.ADMIN)):
         raise Forbidden("Only a vendor admin may do this.")
@@ -381,6 +442,8 @@ def _account_snapshot(account: CustomerAccount) -> dict:
         "name": account.name,
         "status": account.status,
         "timezone": account.timezone,
+        "currency": account.currency,
+        "default_language": account.default_language,
         "account_manager_id": account.account_manager_id,
         "promise_basis": account.promise_basis,
     }
@@ -395,8 +458,14 @@ def _apply_account_fields(
     timezone: str,
     account_manager_id: int | None,
     promise_basis: str = "delivery",
+    currency: str | None = None,
+    default_language: str | None = None,
 ) -> None:
     number = number.strip().upper()
+    currency = (currency or account.currency or current_app.config["CURRENCY"]).upper()
+    if currency not in currency_choices():
+        raise DomainError(_("Choose a currency from the list."), field="currency")
+    _check_language(default_language, "default_language")
     if promise_basis not in PROMISE_BASES:
         raise DomainError("Choose what a promise is measured against.", field="promise_basis")
     if status not in ACCOUNT_STATUSES:
@@ -414,6 +483,8 @@ def _apply_account_fields(
     account.name = name.strip()
     account.status = status
     account.timezone = timezone
+    account.currency = currency
+    account.default_language = default_language or None
     account.account_manager_id = account_manager_id
     account.promise_basis = promise_basis
 

@@ -78,8 +78,16 @@ class ProductOut(Schema):
     order_multiple = fields.Integer(required=True)
     lead_time_days = fields.Integer(required=True)
     currency = fields.String(required=True)
-    list_price = Money(required=True)
-    unit_price = Money(required=True, metadata={"description": "For `quantity`, contract or list"})
+    list_price = Money(
+        required=True,
+        allow_none=True,
+        metadata={"description": "In `currency`, the account's; null when there is none in it"},
+    )
+    unit_price = Money(
+        required=True,
+        allow_none=True,
+        metadata={"description": "For `quantity`, contract or list; null: cannot be ordered"},
+    )
     is_contract_price = fields.Boolean(required=True)
     price_breaks = fields.List(fields.Nested(PriceBreakOut), required=True)
     availability = fields.Nested(AvailabilityOut, required=True)

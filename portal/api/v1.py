@@ -66,8 +66,9 @@ def _product_json(product: Product, price_list: catalog.PriceList, quantity: int
         "min_order_qty": product.min_order_qty,
         "order_multiple": product.order_multiple,
         "lead_time_days": product.lead_time_days,
-        "currency": current_app.config["CURRENCY"],
-        "list_price": product.list_price,
+        # The account's currency; list_price null: no list price in it.
+        "currency": price_list.currency,
+        "list_price": price_list.list_price,
         "unit_price": price_list.unit_price(quantity),
         "is_contract_price": price_list.is_contract,
         "price_breaks": [

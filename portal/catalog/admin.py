@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from portal.accounts.models import CustomerAccount, User
@@ -19,7 +20,15 @@ from portal.errors import DomainError, Forbidden
 from portal.extensions import db
 
 from . import service
-from .models import PRODUCT_STATUSES, Category, ContractPrice, Product, Stock, sku_key
+from .models import (
+    PRODUCT_STATUSES,
+    Category,
+    ContractPrice,
+    Product,
+    ProductPrice,
+    Stock,
+    sku_key,
+)
 
 # Plain attributes of a product; the form and the import also set its category
 # (by name) and its stock on hand.
@@ -39,6 +48,8 @@ PRODUCT_ATTRIBUTES = (
     "yearly_consumables_cost",
 )
 PRODUCT_FIELDS = (*PRODUCT_ATTRIBUTES, "category", "on_hand")
+# The import's column for a list price in another currency than the base one.
+OTHER_PRICE_COLUMN = "list_price_{}"
 REQUIRED_COLUMNS = ("sku", "name", "category", "list_price")
 MAX_IMPORT_ROWS = 10_000
 
@@ -70,6 +81,7 @@ def _snapshot(product: Product) -> dict:
     } | {
         "category": product.category.name if product.category else None,
         "on_hand": product.stock.on_hand if product.stock else None,
+        "other_prices": {p.currency: str(p.amount) for p in product.other_prices},
     }
 
 
@@ -100,6 +112,22 @@ def _apply(product: Product, values: dict) -> None:
         product.stock.on_hand = values["on_hand"]
     elif product.stock is None:
         product.stock = Stock(on_hand=0, reserved=0)
+    if "other_prices" in values:
+        _set_other_prices(product, values["other_prices"])
+
+
+def _set_other_prices(product: Product, amounts: dict[str, Decimal | None]) -> None:
+    """List prices in other currencies: an amount sets it, None removes it; a currency
+    not named is left as it is."""
+    current = {p.currency: p for p in product.other_prices}
+    for currency, amount in amounts.items():
+        if amount is None:
+            if currency in current:
+                product.other_prices.remove(current[currency])
+        elif currency in current:
+            current[currency].amount = amount
+        else:
+            product.other_prices.append(ProductPrice(currency=currency, amount=amount))
 
 
 def check_product_values(values: dict, *, product_id: int | None) -> list[str]:
@@ -131,6 +159,11 @@ def check_product_values(values: dict, *, product_id: int | None) -> list[str]:
         problems.append("lead time must be between 0 and 730 days")
     if values.get("on_hand") is not None and values["on_hand"] < 0:
         problems.append("on hand cannot be negative")
+    amounts = {service.base_currency(): values.get("list_price")} | values.get("other_prices", {})
+    for currency, amount in amounts.items():
+        problem = service.amount_problem(amount, currency)
+        if problem:
+            problems.append(problem)
     return problems
 
 
@@ -219,7 +252,9 @@ def import_products(actor: User, rows: list[tuple[int, list[str]]]) -> ImportRes
         raise ImportRefused([(1, "the file has no rows")])
     header_line, header = rows[0]
     columns = [h.strip().lower().replace(" ", "_") for h in header]
-    unknown = [c for c in columns if c and c not in PRODUCT_FIELDS]
+    price_columns = {OTHER_PRICE_COLUMN.format(c.lower()): c for c in service.other_currencies()}
+    known = (*PRODUCT_FIELDS, *price_columns)
+    unknown = [c for c in columns if c and c not in known]
     missing = [c for c in ("sku",) if c not in columns]
     if unknown or missing:
         reasons = (
@@ -228,7 +263,7 @@ def import_products(actor: User, rows: list[tuple[int, list[str]]]) -> ImportRes
             else []
         ) + ([f"missing column: {', '.join(missing)}"] if missing else [])
         raise ImportRefused(
-            [(header_line, "; ".join(reasons) + " (columns: " + ", ".join(PRODUCT_FIELDS) + ")")]
+            [(header_line, "; ".join(reasons) + " (columns: " + ", ".join(known) + ")")]
         )
     if len(rows) - 1 > MAX_IMPORT_ROWS:
         raise ImportRefused([(header_line, f"more than {MAX_IMPORT_ROWS:,} rows")])
@@ -268,6 +303,12 @@ def import_products(actor: User, rows: list[tuple[int, list[str]]]) -> ImportRes
                 parsed = _money(raw[name], name.replace("_", " "), row_problems)
                 if parsed is not None:
                     values[name] = parsed
+        for column, currency in price_columns.items():
+            # An empty cell leaves the price as it is, like every other column.
+            if raw.get(column):
+                parsed = _money(raw[column], column.replace("_", " "), row_problems)
+                if parsed is not None:
+                    values.setdefault("other_prices", {})[currency] = parsed
         if product is None:
             for name in REQUIRED_COLUMNS:
                 if name not in values:
@@ -344,6 +385,9 @@ def add_contract_price(
         raise DomainError(f"No product has the SKU {sku}.", field="sku")
     if valid_until is not None and valid_until < valid_from:
         raise DomainError("The end of the validity is before its start.", field="valid_until")
+    problem = service.amount_problem(unit_price, account.currency)
+    if problem:
+        raise DomainError(problem + ".", field="unit_price")
     duplicate = db.session.scalar(
         select(ContractPrice.id).where(
             ContractPrice.account_id == account.id,
@@ -361,6 +405,7 @@ def add_contract_price(
         product_id=product.id,
         min_quantity=min_quantity,
         unit_price=unit_price,
+        currency=account.currency,
         valid_from=valid_from,
         valid_until=valid_until,
     )
@@ -376,6 +421,7 @@ def add_contract_price(
                 "sku": product.sku,
                 "min_quantity": min_quantity,
                 "unit_price": str(unit_price),
+                "currency": account.currency,
                 "valid_from": valid_from.isoformat(),
                 "valid_until": valid_until.isoformat() if valid_until else None,
             }
@@ -404,7 +450,17 @@ def remove_contract_price(actor: User, price: ContractPrice) -> None:
     db.session.commit()
 
 
-PRICE_COLUMNS = ("account_number", "sku", "min_quantity", "unit_price", "valid_from", "valid_until")
+PRICE_COLUMNS = (
+    "account_number",
+    "sku",
+    "min_quantity",
+    "unit_price",
+    "valid_from",
+    "valid_until",
+    "currency",
+)
+# May be left out: no end date; the account's currency.
+OPTIONAL_PRICE_COLUMNS = ("valid_until", "currency")
 
 
 def _date(text: str, name: str, problems: list[str]) -> date | None:
@@ -419,15 +475,17 @@ def _date(text: str, name: str, problems: list[str]) -> date | None:
 
 def import_contract_prices(actor: User, rows: list[tuple[int, list[str]]]) -> ImportResult:
     """Add contract price breaks from rows whose first row names the columns
-    account_number, sku, min_quantity, unit_price, valid_from, valid_until.
-    Every row or none; a break that already exists (same account, product, start
-    and quantity) gets the new price and end date."""
+    account_number, sku, min_quantity, unit_price, valid_from, valid_until and,
+    optionally, currency. A price is in its account's currency: a currency column
+    that names another is a bad row, not a conversion. Every row or none; a break
+    that already exists (same account, product, start and quantity) gets the new
+    price and end date."""
     _require_admin(actor)
     if not rows:
         raise ImportRefused([(1, "the file has no rows")])
     header_line, header = rows[0]
     columns = [h.strip().lower().replace(" ", "_") for h in header]
-    missing = [c for c in PRICE_COLUMNS if c != "valid_until" and c not in columns]
+    missing = [c for c in PRICE_COLUMNS if c not in OPTIONAL_PRICE_COLUMNS and c not in columns]
     unknown = [c for c in columns if c and c not in PRICE_COLUMNS]
     if missing or unknown:
         reasons = ([f"missing columns: {', '.join(missing)}"] if missing else []) + (
@@ -440,15 +498,16 @@ def import_contract_prices(actor: User, rows: list[tuple[int, list[str]]]) -> Im
     for line, cells in rows[1:]:
         cells = (cells + [""] * len(columns))[: len(columns)]
         records.append((line, dict(zip(columns, (c.strip() for c in cells), strict=True))))
-    accounts = dict(
-        db.session.execute(
-            select(CustomerAccount.number, CustomerAccount.id).where(
+    accounts = {
+        number: (account_id, currency)
+        for number, account_id, currency in db.session.execute(
+            select(CustomerAccount.number, CustomerAccount.id, CustomerAccount.currency).where(
                 CustomerAccount.number.in_(
                     {r.get("account_number", "").upper() for _, r in records}
                 )
             )
         ).all()
-    )
+    }
     products = dict(
         db.session.execute(
             select(Product.sku_key, Product.id).where(
@@ -461,9 +520,20 @@ def import_contract_prices(actor: User, rows: list[tuple[int, list[str]]]) -> Im
     seen: dict[tuple, int] = {}
     for line, raw in records:
         row_problems: list[str] = []
-        account_id = accounts.get(raw.get("account_number", "").upper())
+        account_id, currency = accounts.get(raw.get("account_number", "").upper(), (None, None))
         if account_id is None:
             row_problems.append(f"no customer account {raw.get('account_number') or '(empty)'}")
+        given_currency = raw.get("currency", "").upper()
+        currency_differs = bool(currency and given_currency and given_currency != currency)
+        if currency_differs:
+            row_problems.append(
+                gettext(
+                    "account %(number)s is priced in %(currency)s, not %(given)s",
+                    number=raw.get("account_number", "").upper(),
+                    currency=currency,
+                    given=given_currency[:3],
+                )
+            )
         product_id = products.get(sku_key(raw.get("sku", "")))
         if product_id is None:
             row_problems.append(f"no product with the SKU {raw.get('sku') or '(empty)'}")
@@ -475,6 +545,10 @@ def import_contract_prices(actor: User, rows: list[tuple[int, list[str]]]) -> Im
             row_problems.append("no unit price")
         elif unit_price is not None and unit_price < 0:
             row_problems.append("unit price cannot be negative")
+        elif unit_price is not None and currency and not currency_differs:
+            problem = service.amount_problem(unit_price, currency)
+            if problem:
+                row_problems.append(problem)
         valid_from = _date(raw.get("valid_from", ""), "valid from", row_problems)
         if raw.get("valid_from", "") == "":
             row_problems.append("no valid-from date")
@@ -492,6 +566,7 @@ def import_contract_prices(actor: User, rows: list[tuple[int, list[str]]]) -> Im
                 product_id=product_id,
                 min_quantity=min_quantity or 1,
                 unit_price=unit_price,
+                currency=currency,
                 valid_from=valid_from,
                 valid_until=valid_until,
             )
@@ -516,6 +591,7 @@ def import_contract_prices(actor: User, rows: list[tuple[int, list[str]]]) -> Im
         )
         if key in existing:
             existing[key].unit_price = values["unit_price"]
+            existing[key].currency = values["currency"]
             existing[key].valid_until = values["valid_until"]
             updated += 1
         else:

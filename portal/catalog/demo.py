@@ -12,7 +12,18 @@ from sqlalchemy import insert, select
 from portal.accounts.models import CustomerAccount
 from portal.extensions import db
 
-from .models import Category, ContractPrice, Product, Stock
+from .models import Category, ContractPrice, Product, ProductPrice, Stock
+
+# Demo prices in other currencies than the base (euro) one: units per euro, and the
+# step an amount is rounded to (rupiah lists are written in whole hundreds).
+DEMO_RATES = {"IDR": (Decimal(17_500), Decimal(100))}
+
+
+def in_currency(euros: Decimal, currency: str) -> Decimal:
+    """A demo euro amount in `currency`, rounded to that currency's usual step."""
+    rate, step = DEMO_RATES[currency]
+    return max(step, (euros * rate / step).quantize(Decimal(1)) * step)
+
 
 SEALS = {"2RS": "rubber seals", "ZZ": "metal shields"}
 
@@ -202,9 +213,27 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
         ],
     )
 
+    # Every product has a rupiah list price too, for the Indonesian account: the euro
+    # price at a round rate, in whole hundreds of rupiah as an Indonesian list reads.
+    other_price_rows = [
+        {
+            "product_id": ids[row["sku_key"]],
+            "currency": currency,
+            "amount": in_currency(row["list_price"], currency),
+        }
+        for row in product_rows
+        for currency in DEMO_RATES
+    ]
+    db.session.execute(insert(ProductPrice), other_price_rows)
+
     price_rows = []
     accounts = db.session.scalars(select(CustomerAccount).order_by(CustomerAccount.number)).all()
     for account in accounts:
+        convert = (
+            (lambda amount, c=account.currency: in_currency(amount, c))
+            if account.currency in DEMO_RATES
+            else (lambda amount: amount.quantize(Decimal("0.01")))
+        )
         share = rng.uniform(0.3, 0.5)
         for row in product_rows:
             if row["status"] != "active" or rng.random() > share:
@@ -226,7 +255,8 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
                         "account_id": account.id,
                         "product_id": product_id,
                         "min_quantity": min_quantity,
-                        "unit_price": (list_price * (1 - off)).quantize(Decimal("0.01")),
+                        "unit_price": convert(list_price * (1 - off)),
+                        "currency": account.currency,
                         "valid_from": start,
                         "valid_until": until,
                     }
@@ -238,10 +268,15 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
                         "account_id": account.id,
                         "product_id": product_id,
                         "min_quantity": 1,
-                        "unit_price": (list_price * Decimal("0.5")).quantize(Decimal("0.01")),
+                        "unit_price": convert(list_price * Decimal("0.5")),
+                        "currency": account.currency,
                         "valid_from": start - timedelta(days=400),
                         "valid_until": start - timedelta(days=1),
                     }
                 )
     db.session.execute(insert(ContractPrice), price_rows)
-    return {"products": len(product_rows), "contract prices": len(price_rows)}
+    return {
+        "products": len(product_rows),
+        "contract prices": len(price_rows),
+        "list prices in other currencies": len(other_price_rows),
+    }

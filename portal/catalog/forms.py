@@ -1,5 +1,8 @@
 """Forms for keeping the catalog (vendor admin)."""
 
+from functools import cache
+
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -61,6 +64,28 @@ class ProductForm(FlaskForm):
     )
 
 
+OTHER_PRICE_FIELD = "list_price_{}"
+
+
+@cache
+def product_form_class(other_currencies: tuple[str, ...]) -> type[ProductForm]:
+    """The product form with a list price field for each currency besides the base
+    one (the CURRENCIES setting decides which, so the fields are added at run time)."""
+    fields = {
+        OTHER_PRICE_FIELD.format(currency): DecimalField(
+            _l("List price in %(currency)s", currency=currency),
+            places=None,
+            validators=[Optional(), NumberRange(min=0, max=10**12)],
+            description=_l(
+                "Empty: accounts priced in %(currency)s cannot order it at list price.",
+                currency=currency,
+            ),
+        )
+        for currency in other_currencies
+    }
+    return type("ProductFormWithPrices", (ProductForm,), fields)
+
+
 class ImportForm(FlaskForm):
     kind = SelectField(
         "The file holds",
@@ -68,8 +93,10 @@ class ImportForm(FlaskForm):
         description="Products: sku is required; new products also need name, category and "
         "list_price; other columns: description, unit, pack_size, min_order_qty, "
         "order_multiple, lead_time_days, status, replacement_sku, yearly_service_cost, "
-        "yearly_consumables_cost, on_hand. Contract prices: account_number, sku, "
-        "min_quantity, unit_price, valid_from, valid_until (dates as YYYY-MM-DD).",
+        "yearly_consumables_cost, on_hand, and list_price_idr (or another currency's "
+        "code) for a list price in that currency. Contract prices: account_number, sku, "
+        "min_quantity, unit_price, valid_from, valid_until (dates as YYYY-MM-DD) and "
+        "optionally currency, which must be the account's.",
     )
     upload = FileField(
         "File (CSV or XLSX, first row: column names)", render_kw={"accept": ".csv,.xlsx"}

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from portal.extensions import UTCDateTime, db, utcnow
+from portal.extensions import UTCDateTime, base_currency, db, utcnow
 
 Money = Numeric(12, 2)
 PRODUCT_STATUSES = ("active", "discontinued")
@@ -64,6 +64,10 @@ class Product(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     category: Mapped[Category] = relationship(back_populates="products")
+    # List prices in currencies other than the vendor's base one (`list_price`).
+    other_prices: Mapped[list[ProductPrice]] = relationship(
+        back_populates="product", cascade="all, delete-orphan", order_by="ProductPrice.currency"
+    )
     stock: Mapped[Stock] = relationship(
         back_populates="product", uselist=False, cascade="all, delete-orphan"
     )
@@ -82,6 +86,28 @@ class Product(db.Model):
     def yearly_cost_of_ownership(self) -> Decimal | None:
         parts = [c for c in (self.yearly_service_cost, self.yearly_consumables_cost) if c]
         return sum(parts, Decimal("0")) if parts else None
+
+
+class ProductPrice(db.Model):
+    """A product's list price in a currency other than the vendor's base currency.
+
+    `Product.list_price` stays the price in the base currency (the CURRENCY setting),
+    so every existing install, import and API client keeps working unchanged; a row
+    here adds the price that accounts priced in another currency pay. A currency with
+    no row has no list price: such an account cannot order the product at list price.
+    """
+
+    __tablename__ = "product_price"
+    __table_args__ = (CheckConstraint("amount >= 0", name="amount"),)
+
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="CASCADE"), primary_key=True
+    )
+    # ISO 4217, upper case.
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+    product: Mapped[Product] = relationship(back_populates="other_prices")
 
 
 class Stock(db.Model):
@@ -130,6 +156,9 @@ class ContractPrice(db.Model):
     )
     min_quantity: Mapped[int] = mapped_column(default=1)
     unit_price: Mapped[Decimal] = mapped_column(Money)
+    # The account's currency when the price was agreed; only prices in the account's
+    # current currency apply (an account moved to another currency needs new ones).
+    currency: Mapped[str] = mapped_column(String(3), default=base_currency)
     valid_from: Mapped[date]
     valid_until: Mapped[date | None]
 

@@ -15,7 +15,7 @@ from portal.params import database_int
 from portal.security import get_scoped_or_404, requires
 
 from . import admin, service
-from .forms import ContractPriceForm, ImportForm, ProductForm
+from .forms import OTHER_PRICE_FIELD, ContractPriceForm, ImportForm, product_form_class
 from .models import Category, ContractPrice, Product
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
@@ -110,9 +110,12 @@ def edit_product(product_id: int | None):
             "category": product.category.name,
             "on_hand": product.stock.on_hand if product.stock else 0,
         }
-    form = ProductForm(data=initial)
+        initial |= {OTHER_PRICE_FIELD.format(p.currency): p.amount for p in product.other_prices}
+    others = service.other_currencies()
+    form = product_form_class(others)(data=initial)
     if form.validate_on_submit():
         values = {name: form[name].data for name in admin.PRODUCT_FIELDS}
+        values["other_prices"] = {c: form[OTHER_PRICE_FIELD.format(c)].data for c in others}
         values["replacement_sku"] = values["replacement_sku"] or None
         values["description"] = values["description"] or ""
         try:
@@ -129,6 +132,7 @@ def edit_product(product_id: int | None):
         form=form,
         product=product,
         category_names=[c.name for c, _ in service.categories()],
+        other_price_fields=[form[OTHER_PRICE_FIELD.format(c)] for c in others],
         status=422 if form.errors or form.form_errors else 200,
     )
 

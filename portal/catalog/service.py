@@ -13,15 +13,18 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from babel.numbers import get_currency_precision
 from flask import current_app
 from flask_babel import gettext, ngettext
 from sqlalchemy import and_, func, or_, select, text, union
 from sqlalchemy.orm import joinedload
 
+from portal.accounts.models import CustomerAccount
+from portal.errors import DomainError
 from portal.extensions import db
 from portal.formatting import day, number
 
-from .models import Category, ContractPrice, Product, sku_key
+from .models import Category, ContractPrice, Product, ProductPrice, sku_key
 
 # --- prices ------------------------------------------------------------------------
 
@@ -34,17 +37,19 @@ class PriceBreak:
 
 @dataclass(frozen=True)
 class PriceList:
-    """The prices one account pays for one product on one day."""
+    """The prices one account pays for one product on one day, in the account's currency."""
 
-    list_price: Decimal
+    list_price: Decimal | None  # None: the product has no list price in `currency`
     breaks: tuple[PriceBreak, ...]  # contract breaks, ascending; empty: list price
+    currency: str
 
     @property
     def is_contract(self) -> bool:
         return bool(self.breaks)
 
-    def unit_price(self, quantity: int) -> Decimal:
-        """The unit price an order line of `quantity` carries."""
+    def unit_price(self, quantity: int) -> Decimal | None:
+        """The unit price an order line of `quantity` carries; None when no contract
+        break covers it and there is no list price in the account's currency."""
         price = self.list_price
         for price_break in self.breaks:
             if price_break.min_quantity <= quantity:
@@ -52,17 +57,116 @@ class PriceList:
         return price
 
     @property
-    def from_price(self) -> Decimal:
+    def from_price(self) -> Decimal | None:
         """The price for the smallest quantity: what a list shows first."""
         return self.unit_price(1)
 
+    @property
+    def has_list_price(self) -> bool:
+        return self.list_price is not None
+
+    @property
+    def missing_price_message(self) -> str:
+        """What a buyer reads where a price in their currency is missing."""
+        return gettext(
+            "No list price in %(currency)s: ask your account manager.", currency=self.currency
+        )
+
+
+class NoPrice(DomainError):
+    """A product the account cannot order at list price: none in its currency."""
+
+
+def no_price_error(product: Product, currency: str) -> NoPrice:
+    return NoPrice(
+        gettext(
+            "%(sku)s has no price in %(currency)s, so it cannot be ordered at list price. "
+            "Ask your account manager for a price.",
+            sku=product.sku,
+            currency=currency,
+        )
+    )
+
+
+def currency_digits(currency: str) -> int:
+    """Decimals an amount in `currency` may carry: 2 for euro, 0 for rupiah (CLDR's
+    figure, capped at the two that the Money columns keep)."""
+    return min(2, get_currency_precision(currency))
+
+
+def amount_problem(amount: Decimal | None, currency: str) -> str | None:
+    """Why `amount` is no price in `currency` (too many decimals), or None; a clause
+    without a full stop, as the import's row problems are. Rupiah are whole: an IDR
+    price with decimals is refused, not rounded silently."""
+    if amount is None:
+        return None
+    digits = currency_digits(currency)
+    if amount != amount.quantize(Decimal(1).scaleb(-digits)):
+        if digits == 0:
+            return gettext(
+                "%(currency)s prices are whole amounts: %(amount)s has decimals",
+                currency=currency,
+                amount=str(amount),
+            )
+        return gettext(
+            "%(currency)s prices have at most %(digits)d decimals: %(amount)s has more",
+            currency=currency,
+            digits=digits,
+            amount=str(amount),
+        )
+    return None
+
+
+def currencies() -> tuple[str, ...]:
+    """The currencies an account may be priced in, the base currency first."""
+    base = base_currency()
+    return (base, *(c for c in current_app.config["CURRENCIES"] if c != base))
+
+
+def other_currencies() -> tuple[str, ...]:
+    """Currencies a product may have list prices in besides `list_price` (the base one)."""
+    return currencies()[1:]
+
+
+def base_currency() -> str:
+    """The vendor's base currency: what `Product.list_price` is in."""
+    return current_app.config["CURRENCY"]
+
+
+def account_currency(account_id: int | None) -> str:
+    """The currency an account is priced in; vendor staff browse in the base currency.
+    Reads the session's identity map first: the signed-in user's account is there."""
+    if account_id is None:
+        return base_currency()
+    account = db.session.get(CustomerAccount, account_id)
+    return account.currency if account is not None else base_currency()
+
+
+def list_prices(products: list[Product], currency: str) -> dict[int, Decimal | None]:
+    """Each product's list price in `currency` (None where it has none), one query at most."""
+    if currency == base_currency():
+        return {p.id: p.list_price for p in products}
+    found: dict[int, Decimal | None] = {p.id: None for p in products}
+    if products:
+        rows = db.session.execute(
+            select(ProductPrice.product_id, ProductPrice.amount).where(
+                ProductPrice.currency == currency,
+                ProductPrice.product_id.in_([p.id for p in products]),
+            )
+        )
+        found.update({product_id: amount for product_id, amount in rows})
+    return found
+
 
 def price_lists(account_id: int | None, products: list[Product], on: date) -> dict[int, PriceList]:
-    """Prices for many products in one query (no query per product).
+    """Prices for many products in the account's currency, in two queries at most
+    (no query per product).
 
-    `account_id` None (vendor staff browsing) gives list prices. When
-    agreements overlap, the one that started last wins.
+    `account_id` None (vendor staff browsing) gives list prices in the base
+    currency. When agreements overlap, the one that started last wins; contract
+    prices agreed in another currency than the account's present one do not apply.
     """
+    currency = account_currency(account_id)
     breaks: dict[int, dict[date, list[PriceBreak]]] = defaultdict(lambda: defaultdict(list))
     if account_id is not None and products:
         rows = db.session.execute(
@@ -74,18 +178,20 @@ def price_lists(account_id: int | None, products: list[Product], on: date) -> di
             ).where(
                 ContractPrice.account_id == account_id,
                 ContractPrice.product_id.in_([p.id for p in products]),
+                ContractPrice.currency == currency,
                 ContractPrice.valid_from <= on,
                 or_(ContractPrice.valid_until.is_(None), ContractPrice.valid_until >= on),
             )
         )
         for product_id, valid_from, min_quantity, unit_price in rows:
             breaks[product_id][valid_from].append(PriceBreak(min_quantity, unit_price))
+    listed = list_prices(products, currency)
     result = {}
     for product in products:
         agreements = breaks.get(product.id)
         current = agreements[max(agreements)] if agreements else []
         result[product.id] = PriceList(
-            product.list_price, tuple(sorted(current, key=lambda b: b.min_quantity))
+            listed[product.id], tuple(sorted(current, key=lambda b: b.min_quantity)), currency
         )
     return result
 

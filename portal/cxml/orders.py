@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import current_app
 from sqlalchemy import select
 
 from portal.audit import service as audit
@@ -103,7 +102,8 @@ def _ship_to(user, request: documents.OrderRequest):
 
 def _new(credential: CxmlCredential, envelope: Envelope, request) -> tuple[int, str, None]:
     user = credential.acting_user
-    currency = current_app.config["CURRENCY"]
+    # The account's currency: its contract prices and orders are in it.
+    currency = catalog.account_currency(credential.account_id)
     for currency_given in [request.currency, *(i.currency for i in request.items)]:
         if currency_given and currency_given != currency:
             raise CxmlError(406, f"Prices are in {currency}, not {currency_given[:3]}.")

@@ -197,6 +197,9 @@ def order_message(session: PunchOutSession, user, today: date, now: datetime) ->
     if credential is None:
         raise DomainError("This account no longer has cXML credentials.")
     cart = ordering.cart(user, today, cart_name(session))
+    if cart.unpriced:
+        # A procurement system would book the line at no price; refuse it as checkout does.
+        raise catalog.no_price_error(cart.unpriced[0].line.product, cart.currency)
     items = [
         documents.CartItem(
             sku=row.line.product.sku,
@@ -214,7 +217,7 @@ def order_message(session: PunchOutSession, user, today: date, now: datetime) ->
         vendor=credentials.vendor_credential(),
         customer=credentials.customer_credential(credential),
         buyer_cookie=session.buyer_cookie,
-        currency=current_app.config["CURRENCY"],
+        currency=cart.currency,
         items=items,
         operation_allowed="inspect" if session.operation == "inspect" else "edit",
     )

@@ -79,7 +79,7 @@ class PricedPart:
 class Plan:
     """What the cost of owning one unit of a product is made of."""
 
-    unit_price: Decimal
+    unit_price: Decimal | None
     price_is_contract: bool = True
     warranty_months: int | None = None
     interval_months: int | None = None
@@ -163,7 +163,12 @@ def cost_of_ownership(plan: Plan, years: int) -> Ownership:
     consumables_year = None if consumables is None else _cents(consumables)
     consumables_period = None if consumables is None else _cents(consumables * period)
     per_year = total = None
-    if maintenance_year is not None and consumables_year is not None:
+    # A unit price may be missing too: no list price in the account's currency.
+    if (
+        maintenance_year is not None
+        and consumables_year is not None
+        and plan.unit_price is not None
+    ):
         per_year = maintenance_year + consumables_year + stated
         total = plan.unit_price + maintenance_period + consumables_period + stated * period
     return Ownership(

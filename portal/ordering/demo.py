@@ -51,8 +51,11 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
     rate, order by order in its own rhythm, as real customers do: so what it forecasts
     (from the same run rates, see forecasts.demo) comes out believable, not random."""
     accounts = db.session.scalars(select(CustomerAccount).order_by(CustomerAccount.number)).all()
-    plan = []  # (day, account, buyer, items) in date order, so numbers rise with dates
+    plan = []  # (day, account, buyer, items, rng) in date order, so numbers rise with dates
     for account in accounts:
+        # An account added to the demo later (PT Nusantara Teknik) draws its orders' details
+        # from its own Random: the first four accounts' history stays as it was.
+        order_rng = rng if account.number in RHYTHMS else random.Random(account.number)
         buyers = [u for u in account.users if u.has_role(Role.BUYER)]
         rhythm = RHYTHMS.get(account.number, Rhythm((7, 21)))
         products = _products_for(account, rng)
@@ -83,23 +86,25 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
                 extra = rng.choice(products)
                 if extra.id not in {pid for pid, _ in items}:
                     items.append((extra.id, _orderable(extra, extra.min_order_qty)))
-            plan.append((day, account, rng.choice(buyers), items))
+            plan.append((day, account, rng.choice(buyers), items, order_rng))
     plan.sort(key=lambda item: (item[0], item[1].number))
     placed = 0
-    for day, account, buyer, items in plan:
+    for day, account, buyer, items, order_rng in plan:
         last_note = db.session.scalar(select(func.max(Notification.id))) or 0
         service.add_to_cart(buyer, items)
         address = next(a for a in account.addresses if a.kind == "shipping")
         order, _ = service.place_order(
             buyer,
-            po_number=f"PO-{day:%y%m}-{rng.randint(100, 999)}",
+            po_number=f"PO-{day:%y%m}-{order_rng.randint(100, 999)}",
             ship_to_id=address.id,
             requested_date=None,
             notes="",
             idempotency_key=f"demo-{placed}",
             today=day,
         )
-        when = datetime.combine(day, time(rng.randint(7, 16), rng.randint(0, 59)), tzinfo=UTC)
+        when = datetime.combine(
+            day, time(order_rng.randint(7, 16), order_rng.randint(0, 59)), tzinfo=UTC
+        )
         db.session.execute(update(Order).where(Order.id == order.id).values(placed_at=when))
         db.session.execute(
             update(OrderEvent).where(OrderEvent.order_id == order.id).values(at=when)
@@ -107,7 +112,7 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
         db.session.execute(
             update(Notification).where(Notification.id > last_note).values(created_at=when)
         )
-        if rng.random() < 0.04:
+        if order_rng.random() < 0.04:
             service.cancel(buyer, order)
         placed += 1
     db.session.commit()

@@ -55,7 +55,7 @@ class CheckedLine:
     line_nos: list[int]
     sku: str
     quantity: int | None
-    status: str  # ok | adjust | discontinued | unknown | invalid
+    status: str  # ok | adjust | discontinued | unknown | invalid | no_price
     message: str = ""
     product: Product | None = None
     suggested_quantity: int | None = None
@@ -295,6 +295,10 @@ def check(lines: list[RequestedLine], account_id: int | None, today: date) -> li
         if product is not None and line.quantity_to_add:
             line.unit_price = prices[product.id].unit_price(line.quantity_to_add)
             line.availability = catalog.availability(product, line.quantity_to_add, today)
+            if line.unit_price is None:
+                # Not addable: checkout would refuse it, so the buyer learns it here.
+                line.status = "no_price"
+                line.message = prices[product.id].missing_price_message
     return checked
 
 

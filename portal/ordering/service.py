@@ -54,19 +54,33 @@ OWN_CART = ""
 @dataclass(frozen=True)
 class CartRow:
     line: CartLine
-    unit_price: Decimal
-    line_total: Decimal
+    # None: no contract break covers the quantity and the product has no list price
+    # in the account's currency; such a line cannot be ordered (place_order says so).
+    unit_price: Decimal | None
+    line_total: Decimal | None
     availability: catalog.Availability
     is_contract: bool
+    currency: str = ""
+
+    @property
+    def missing_price_message(self) -> str:
+        return _("No list price in %(currency)s: ask your account manager.", currency=self.currency)
 
 
 @dataclass(frozen=True)
 class Cart:
     rows: list[CartRow]
+    currency: str = ""
 
     @property
     def total(self) -> Decimal:
-        return sum((row.line_total for row in self.rows), Decimal("0"))
+        return sum(
+            (row.line_total for row in self.rows if row.line_total is not None), Decimal("0")
+        )
+
+    @property
+    def unpriced(self) -> list[CartRow]:
+        return [row for row in self.rows if row.unit_price is None]
 
     @property
     def is_empty(self) -> bool:
@@ -95,12 +109,13 @@ def cart(user: User, today: date, cart_name: str = OWN_CART) -> Cart:
             CartRow(
                 line,
                 unit_price,
-                unit_price * line.quantity,
+                None if unit_price is None else unit_price * line.quantity,
                 catalog.availability(line.product, line.quantity, today),
                 price_list.is_contract,
+                price_list.currency,
             )
         )
-    return Cart(rows)
+    return Cart(rows, catalog.account_currency(user.account_id))
 
 
 def check_quantity(product: Product, quantity: int, *, replacement: bool = False) -> None:
@@ -393,13 +408,20 @@ def _free_lines(items: list[tuple[Product, int]], today: date) -> Cart:
     )
 
 
-def priced_lines(user: User, items: list[tuple[Product, int]], today: date) -> Cart:
-    """Lines a machine door (the API, cXML) orders directly, priced as the cart prices them.
+def priced_lines(
+    user: User,
+    items: list[tuple[Product, int]],
+    today: date,
+    account_id: int | None = None,
+) -> Cart:
+    """Lines a machine door (the API, cXML) orders directly, priced as the cart prices them
+    (at `account_id`'s prices when vendor staff order for an account, else the user's).
 
     The rows carry CartLine objects that are never added to the session: the
     user's own cart in the browser is left alone.
     """
-    prices = catalog.price_lists(user.account_id, [product for product, _ in items], today)
+    account_id = account_id if account_id is not None else user.account_id
+    prices = catalog.price_lists(account_id, [product for product, _ in items], today)
     rows = []
     for product, quantity in items:
         line = CartLine(product=product, product_id=product.id, quantity=quantity)
@@ -408,12 +430,13 @@ def priced_lines(user: User, items: list[tuple[Product, int]], today: date) -> C
             CartRow(
                 line,
                 unit_price,
-                unit_price * quantity,
+                None if unit_price is None else unit_price * quantity,
                 catalog.availability(product, quantity, today),
                 prices[product.id].is_contract,
+                prices[product.id].currency,
             )
         )
-    return Cart(rows)
+    return Cart(rows, catalog.account_currency(account_id))
 
 
 def place_order(
@@ -465,7 +488,7 @@ def place_order(
     elif free_of_charge:
         current = _free_lines(lines, today)
     else:
-        current = priced_lines(user, lines, today)
+        current = priced_lines(user, lines, today, account_id)
     if current.is_empty:
         # A duplicate of this submission may have emptied the cart a moment ago.
         existing = _order_with_key(account_id, key)
@@ -489,8 +512,11 @@ def place_order(
         )
     for row in current.rows:
         check_quantity(row.line.product, row.line.quantity, replacement=free_of_charge)
-
     account = db.session.get(CustomerAccount, account_id)
+    if current.unpriced:
+        # Nothing is saved: the order would otherwise carry a price the vendor never set.
+        raise catalog.no_price_error(current.unpriced[0].line.product, account.currency)
+
     needs_approval = account.approval_limit is not None and current.total > account.approval_limit
     order = Order(
         number=_next_order_number(today.year),
@@ -503,7 +529,7 @@ def place_order(
         requested_date=requested_date,
         notes=notes.strip()[:2000],
         total=current.total,
-        currency=current_app.config["CURRENCY"],
+        currency=account.currency,
         idempotency_key=key,
     )
     dispatch = timedelta(days=current_app.config["DISPATCH_DAYS_FROM_STOCK"])
@@ -637,7 +663,8 @@ def _notify_approvers(order: Order, buyer: User) -> None:
     notifications.notify(
         people_with_role(Role.APPROVER, order.account_id),
         "approval_needed",
-        f"Order {order.number} from {buyer.name} ({money(order.total)}) needs your approval.",
+        f"Order {order.number} from {buyer.name} ({money(order.total, order.currency)}) "
+        "needs your approval.",
         f"/orders/{order.number}",
         exclude=buyer,
     )
@@ -652,7 +679,7 @@ def _notify_desk_of_new_order(order: Order, actor: User) -> None:
         desk_people(order),
         "order_placed",
         f"New order {order.number} from {order.account.name}: "
-        f"{len(order.lines)} lines, {money(order.total)}.",
+        f"{len(order.lines)} lines, {money(order.total, order.currency)}.",
         f"/desk/orders/{order.number}",
         exclude=actor,
     )
@@ -919,7 +946,7 @@ def reorder(user: User, order: Order, today: date) -> ReorderResult:
     changes = []
     for product_id, quantity, line in items:
         now = prices[product_id].unit_price(quantity)
-        if now != line.unit_price:
+        if now is not None and now != line.unit_price:
             changes.append((line.sku, line.unit_price, now))
     if items:
         add_to_cart(user, [(product_id, quantity) for product_id, quantity, _ in items])

@@ -1,7 +1,8 @@
-"""An Indonesian buyer in Chromium: the sign-in page's switch, then the quick order's
-pad in Indonesian, and the line total that htmx swaps in written the Indonesian way;
-then a whole order (quick order, cart, checkout, the order page, its print view) with
-no English word on the way and amounts written as Indonesians write them."""
+"""An Indonesian buyer in Chromium (PT Nusantara Teknik's, priced in rupiah): the sign-in
+page's switch, then the quick order's pad in Indonesian, and the line total that htmx
+swaps in written the Indonesian way; then a whole order (quick order, cart, checkout,
+the order page, its print view) with no English word on the way and amounts written as
+Indonesians write them: "Rp1.234.500", whole rupiah."""
 
 from __future__ import annotations
 
@@ -18,11 +19,16 @@ from portal.extensions import db
 
 from .conftest import sign_in
 
+BUYER = "buyer@nusantara.test"
+
 
 def test_an_indonesian_buyer_orders_on_the_pad_in_indonesian(app, catalog, page, console_errors):
+    """Nusantara's buyer has chosen no language: the account's (Indonesian) applies."""
     with app.app_context():
-        db.session.scalar(select(User).where(User.email == "buyer@acme.test")).language = "id"
-        db.session.commit()
+        assert (
+            db.session.scalar(select(User).where(User.email == BUYER)).account.default_language
+            == "id"
+        )
         sku = db.session.scalar(
             select(Product.sku)
             .where(Product.status == "active", Product.min_order_qty == 1)
@@ -34,7 +40,7 @@ def test_an_indonesian_buyer_orders_on_the_pad_in_indonesian(app, catalog, page,
     page.goto("/login")
     page.get_by_role("link", name="Bahasa Indonesia").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Masuk")
-    page.get_by_label("E-mail").fill("buyer@acme.test")
+    page.get_by_label("E-mail").fill(BUYER)
     page.get_by_label("Kata sandi").fill("portal-demo")
     page.get_by_role("button", name="Masuk").click()
     page.wait_for_url(lambda url: "/login" not in url)
@@ -44,7 +50,7 @@ def test_an_indonesian_buyer_orders_on_the_pad_in_indonesian(app, catalog, page,
     page.get_by_label("Jumlah, baris 1", exact=True).fill("1000")
     page.get_by_label("Jumlah, baris 1", exact=True).press("Enter")
     # The swapped cell comes from the person's language, not the browser's (en-US here).
-    expect(page.locator("#pad-info-0")).to_contain_text(re.compile(r"€\d{1,3}(\.\d{3})+,\d{2}"))
+    expect(page.locator("#pad-info-0")).to_contain_text(re.compile(r"Rp\d{1,3}(\.\d{3})+(?![\d,])"))
     expect(page.get_by_role("button", name="Periksa baris", exact=True)).to_be_visible()
 
 
@@ -95,9 +101,9 @@ ENGLISH_WORDS = (
     "by",
 )
 ENGLISH = re.compile(r"\b(?:" + "|".join(map(re.escape, ENGLISH_WORDS)) + r")\b", re.I)
-# Euro amounts the Indonesian way: "€1.234,50"; never "1,234.50 EUR".
-INDONESIAN_EURO = re.compile(r"€\d{1,3}(?:\.\d{3})*,\d{2}\b")
-ENGLISH_AMOUNT = re.compile(r"\d,\d{3}\.\d{2}|\bEUR\b")
+# Rupiah the Indonesian way: "Rp1.234.500", whole; never "1,234,500.00 IDR" or decimals.
+RUPIAH = re.compile(r"Rp\d{1,3}(?:\.\d{3})*")
+ENGLISH_AMOUNT = re.compile(r"\d,\d{3}\.\d{2}|\bIDR\b|\bEUR\b|€|Rp[\d.]+,\d")
 SHOTS = os.environ.get("PORTAL_TEST_SCREENSHOTS")  # a folder: keep each page's picture
 
 
@@ -120,10 +126,10 @@ def test_an_indonesian_buyer_goes_through_a_whole_order_without_english(
 ):
     """Quick order → cart → checkout → the order page → its print view, in Indonesian."""
     with app.app_context():
-        buyer = db.session.scalar(select(User).where(User.email == "buyer@acme.test"))
-        buyer.language = "id"
-        # Above the limit: the checkout warns and the order waits for the approver.
-        buyer.account.approval_limit = Decimal("1000.00")
+        buyer = db.session.scalar(select(User).where(User.email == BUYER))
+        # Above the limit (250 bearings alone pass it): the checkout warns and the order
+        # waits for the approver.
+        buyer.account.approval_limit = Decimal("10000000")
         products = db.session.scalars(
             select(Product)
             .where(Product.status == "active", Product.min_order_qty == 1)
@@ -145,7 +151,7 @@ def test_an_indonesian_buyer_goes_through_a_whole_order_without_english(
         ]
         skus = [p.sku for p in products]
         db.session.commit()
-    sign_in(page, "buyer@acme.test")
+    sign_in(page, BUYER)
 
     page.goto("/order")
     expect(page.get_by_role("heading", level=1)).to_have_text("Pesan cepat")
@@ -160,7 +166,7 @@ def test_an_indonesian_buyer_goes_through_a_whole_order_without_english(
     expect(page.get_by_role("heading", level=1)).to_have_text("Keranjang")
     expect(page.get_by_text("2 baris ditambahkan ke keranjang.")).to_be_visible()
     total = page.locator("#cart tfoot .total").inner_text()
-    assert INDONESIAN_EURO.fullmatch(total), total
+    assert RUPIAH.fullmatch(total), total
     assert english_on(page, data) == []
     assert not ENGLISH_AMOUNT.search(page.locator("main").inner_text())
     shot(page, "cart")
@@ -168,7 +174,7 @@ def test_an_indonesian_buyer_goes_through_a_whole_order_without_english(
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Penyelesaian pesanan")
     expect(page.get_by_role("status")).to_contain_text("melebihi batas persetujuan akun Anda")
-    expect(page.get_by_role("status")).to_contain_text("€1.000,00")
+    expect(page.get_by_role("status")).to_contain_text("Rp10.000.000")
     assert page.locator("tfoot .total").inner_text() == total
     assert english_on(page, data) == []
     shot(page, "checkout")
@@ -186,7 +192,7 @@ def test_an_indonesian_buyer_goes_through_a_whole_order_without_english(
     expect(page.locator(".facts .total")).to_have_text(total)
     expect(page.locator(".timeline")).to_contain_text("Pesanan dibuat")
     expect(page.locator(".timeline")).to_contain_text(
-        "Persetujuan diminta (di atas batas €1.000,00)"
+        "Persetujuan diminta (di atas batas Rp10.000.000)"
     )
     assert english_on(page, data) == []
     assert not ENGLISH_AMOUNT.search(page.locator("main").inner_text())
