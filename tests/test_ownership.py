@@ -88,6 +88,26 @@ def test_without_a_plan_the_vendors_stated_yearly_figures_count():
     assert (o.per_year, o.total) == (D("0.00"), D("500"))
 
 
+def test_the_vendors_figures_in_another_currency_are_never_added_to_the_accounts_prices():
+    # An account priced in IDR; the labour rate (50 an hour) and stated figures are in
+    # EUR. Kit and consumables are at the account's prices and stay summed; the
+    # maintenance (kit + labour) and the totals would mix currencies, so none is given.
+    from dataclasses import replace
+
+    o = ownership.cost_of_ownership(replace(WORKED, vendor_currency="EUR"), 5)
+    assert o.labour_per_visit == D("100.00")  # shown in EUR beside the rate
+    assert (o.maintenance_per_year, o.maintenance_over_period) == (None, None)
+    assert (o.consumables_per_year, o.consumables_over_period) == (D("30.00"), D("150.00"))
+    assert (o.per_year, o.total) == (None, None)
+    stated = Plan(unit_price=D("500"), stated_service=D("40"), vendor_currency="EUR")
+    assert ownership.cost_of_ownership(stated, 4).total is None
+    # Nothing of the vendor's own in it: the account's prices alone add up.
+    parts_only = Plan(
+        unit_price=D("1000"), consumables=(part("CON-1", "3", "10.00"),), vendor_currency="EUR"
+    )
+    assert ownership.cost_of_ownership(parts_only, 5).total == D("1150.00")
+
+
 def test_a_part_without_a_price_is_named_and_never_counted_as_zero():
     plan = Plan(
         unit_price=D("1000"),

@@ -35,8 +35,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import select
 
+from portal.accounts.models import CustomerAccount
 from portal.catalog import service as catalog
 from portal.catalog.models import Product
 from portal.extensions import db
@@ -89,6 +91,11 @@ class Plan:
     consumables: tuple[PricedPart, ...] = ()
     stated_service: Decimal | None = None  # the vendor's yearly figure, where no plan
     stated_consumables: Decimal | None = None
+    # The vendor keeps its labour rate and stated yearly figures in the base currency.
+    # For an account priced in another one they cannot be added to its prices (the
+    # portal keeps no exchange rates): set to the base currency's code, those figures
+    # are shown in it and the totals that would mix the two are not given.
+    vendor_currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,9 +170,15 @@ def cost_of_ownership(plan: Plan, years: int) -> Ownership:
     consumables_year = None if consumables is None else _cents(consumables)
     consumables_period = None if consumables is None else _cents(consumables * period)
     per_year = total = None
+    mixes_currencies = plan.vendor_currency is not None and bool(
+        (plan.interval_months and plan.labour_hours and plan.labour_rate) or stated
+    )
+    if mixes_currencies and plan.interval_months:
+        maintenance_year = maintenance_period = None
     # A unit price may be missing too: no list price in the account's currency.
     if (
-        maintenance_year is not None
+        not mixes_currencies
+        and maintenance_year is not None
         and consumables_year is not None
         and plan.unit_price is not None
     ):
@@ -330,6 +343,11 @@ def plans_for(account_id: int | None, products: list[Product], on: date) -> dict
         priced.update({line.part.id: line.part for line in spec.kit})
         priced.update({use.consumable.id: use.consumable for use in spec.consumables})
     prices = catalog.price_lists(account_id, list(priced.values()), on)
+    base_currency = current_app.config["CURRENCY"]
+    account = db.session.get(CustomerAccount, account_id) if account_id is not None else None
+    vendor_currency = (
+        base_currency if account is not None and account.currency != base_currency else None
+    )
 
     def part(product: Product, quantity: Decimal) -> PricedPart:
         price_list = prices.get(product.id)
@@ -349,6 +367,7 @@ def plans_for(account_id: int | None, products: list[Product], on: date) -> dict
         common = {
             "unit_price": own_price.from_price,
             "price_is_contract": own_price.is_contract,
+            "vendor_currency": vendor_currency,
             "stated_service": product.yearly_service_cost,
             "stated_consumables": product.yearly_consumables_cost,
         }
