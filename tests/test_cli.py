@@ -114,8 +114,14 @@ def a_year_of_history_with_promises_kept_differently(app):
             end=date.today(),
             today=date.today(),
         )
-        shares = [round(f.share("on_time_in_full"), 2) for _, f in result.by_account]
-        assert len(shares) == 5 and len(set(shares)) == 5, shares
+        shares = {
+            account.name: round(f.share("on_time_in_full"), 2) for account, f in result.by_account
+        }
+        assert len(shares) == 5, shares  # Nusantara's orders are measured too
+        # The four accounts whose relationships tell the stories keep promises differently
+        # (Nusantara is an ordinary account: its share may come near any of theirs).
+        stories = [v for name, v in shares.items() if name != "PT Nusantara Teknik"]
+        assert len(set(stories)) == 4, shares
         assert result.total.changes > 0 and 0.4 < result.total.share("on_time_in_full") < 0.95
 
 
@@ -228,7 +234,10 @@ def equipment_at_every_account_and_a_silent_one(app):
                 .where(ServiceRequest.equipment_id.is_not(None))
             )
         )
-        assert with_history == {"C-10001", "C-10002", "C-10003", "C-10005"}
+        # Every account but the silent one asked for service on a unit (Nusantara's units
+        # may all be too new for a visit, by the draw of the day the demo is loaded).
+        assert {"C-10001", "C-10002", "C-10003"} <= with_history
+        assert "C-10004" not in with_history
         umbrella = select(CustomerAccount.id).where(CustomerAccount.number == "C-10004")
         assert not db.session.scalar(
             select(func.count())
