@@ -188,14 +188,14 @@ def test_silence_without_requests_while_ordering_is_red(app, accounts):
 
 def test_refresh_twice_a_day_keeps_one_row_per_account(app, accounts):
     with app.app_context():
-        assert snapshots.refresh(TODAY, now=NOW) == 4
-        assert snapshots.refresh(TODAY, now=NOW + timedelta(hours=8)) == 4
+        assert snapshots.refresh(TODAY, now=NOW) == 5  # the demo's five accounts
+        assert snapshots.refresh(TODAY, now=NOW + timedelta(hours=8)) == 5
         rows = db.session.execute(
             select(Snapshot.account_id, func.count()).group_by(Snapshot.account_id)
         ).all()
-        assert len(rows) == 4 and all(count == 1 for _, count in rows)
+        assert len(rows) == 5 and all(count == 1 for _, count in rows)
         snapshots.refresh(TODAY - timedelta(days=1), now=NOW, alert=False)
-        assert db.session.scalar(select(func.count()).select_from(Snapshot)) == 8
+        assert db.session.scalar(select(func.count()).select_from(Snapshot)) == 10
 
 
 def _red_notes(user_email: str, about: str = "") -> int:
@@ -511,7 +511,7 @@ def test_portfolio_download_as_csv_and_xlsx(refreshed, login_as, ids):
     response = admin.client.get("/relationship/portfolio.csv")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0] == ["account number", "name", "manager", "status", "score", "reasons"]
-    assert {r[0] for r in rows[1:]} == {"C-10001", "C-10002", "C-10003", "C-10004"}
+    assert {r[0] for r in rows[1:]} == {"C-10001", "C-10002", "C-10003", "C-10004", "C-10005"}
     assert all(r[3] in ("green", "amber", "red") for r in rows[1:])
     umbrella = next(r for r in rows if r[0] == "C-10004")
     assert umbrella[2] == "Sam Second-Manager" and "Silence: nothing raised" in umbrella[5]

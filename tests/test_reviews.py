@@ -398,8 +398,8 @@ def test_due_reviews_are_reminded_once_each(app, demo):
         reviews.create(user("manager@vendor.test"), account("C-10001").id, start, end)
         db.session.commit()
         due = {a.number for a, _, _ in reviews.due_reviews(TODAY)}
-        assert due == {"C-10002", "C-10003", "C-10004"}
-        assert reviews.remind_due_reviews(TODAY) == 3
+        assert due == {"C-10002", "C-10003", "C-10004", "C-10005"}
+        assert reviews.remind_due_reviews(TODAY) == 4
         assert reviews.remind_due_reviews(TODAY) == 0
         told = db.session.execute(
             select(User.email, func.count())
@@ -407,7 +407,11 @@ def test_due_reviews_are_reminded_once_each(app, demo):
             .where(Notification.kind == "review_due")
             .group_by(User.email)
         ).all()
-        assert dict(told) == {"manager@vendor.test": 1, "manager2@vendor.test": 2}
+        assert dict(told) == {
+            "manager@vendor.test": 1,
+            "manager2@vendor.test": 2,
+            "dewi@vendor.test": 1,  # PT Nusantara Teknik
+        }
         link = db.session.scalar(
             select(Notification.link).where(Notification.kind == "review_due").limit(1)
         )

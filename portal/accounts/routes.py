@@ -158,7 +158,8 @@ def approval_limit(account_id: int):
         service.set_approval_limit(current_user, account, form.approval_limit.data)
         flash("Approval limit saved.", "success")
     else:
-        flash("Approval limit: " + " ".join(form.approval_limit.errors or ["not saved."]), "error")
+        problems = form.approval_limit.errors or ["not saved."]
+        flash("Approval limit: " + " ".join(map(str, problems)), "error")
     return redirect(url_for("accounts.detail", account_id=account.id), code=303)
 
 

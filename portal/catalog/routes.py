@@ -167,7 +167,7 @@ def import_products():
             error = str(refused) if isinstance(refused, ValueError) else refused.message
     elif form.errors:
         error = "; ".join(
-            f"{form[name].label.text}: {' '.join(messages)}"
+            f"{form[name].label.text}: {' '.join(map(str, messages))}"
             for name, messages in form.errors.items()
             if name in form
         )

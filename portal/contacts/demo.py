@@ -217,6 +217,28 @@ def load(rng: random.Random, today: date) -> dict[str, int]:
     )
     contact("C-10004", manager2, 260, "visit", "Visit at the Graz plant")
 
+    # PT Nusantara Teknik: its manager writes in Indonesian; a routine rhythm of calls.
+    if "C-10005" in accounts and "dewi@vendor.test" in staff:
+        dewi = "dewi@vendor.test"
+        contact(
+            "C-10005",
+            dewi,
+            12,
+            "call",
+            "Telepon rutin: pesanan bulan depan dan perkiraan kebutuhan",
+            shared=True,
+        )
+        contact(
+            "C-10005",
+            dewi,
+            47,
+            "visit",
+            "Kunjungan ke pabrik Rungkut",
+            notes="Dua pompa baru terpasang; mereka minta jadwal pemeliharaan tertulis.",
+            next_step="Kirim jadwal pemeliharaan",
+        )
+        contact("C-10005", dewi, 96, "call", "Telepon rutin")
+
     db.session.add_all(contacts + follow_ups)
     db.session.commit()
     return {"contacts": len(contacts), "follow-ups": len(follow_ups)}

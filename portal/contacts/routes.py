@@ -199,7 +199,7 @@ def complete(follow_up_id: int):
         else:
             flash("Follow-up done.", "success")
     else:
-        flash("Not saved: " + " ".join(form.done_note.errors or ["try again."]), "error")
+        flash("Not saved: " + " ".join(map(str, form.done_note.errors or ["try again."])), "error")
     return redirect(
         url_for("contacts.account", account_id=follow_up.account_id, _anchor="follow-ups"),
         code=303,

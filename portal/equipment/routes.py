@@ -182,7 +182,7 @@ def import_units():
     elif form.errors:
         if "csrf_token" in form.errors:
             abort(400)
-        error = " ".join(m for messages in form.errors.values() for m in messages)
+        error = " ".join(str(m) for messages in form.errors.values() for m in messages)
     return render_page(
         "equipment/import.html",
         "result",

@@ -245,7 +245,7 @@ def change_promise(number: str, line_id: int):
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
             abort(400)
-        problems = "; ".join(e for errors in form.errors.values() for e in errors)
+        problems = "; ".join(str(e) for errors in form.errors.values() for e in errors)
         flash(f"The promise was not changed: {problems}", "error")
         return redirect(url_for("fulfilment.order", number=number), code=303)
     try:

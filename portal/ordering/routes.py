@@ -72,7 +72,7 @@ def quick_order():
             else:
                 error = _("There was nothing to check: type a SKU and a quantity, or paste lines.")
     elif form.errors:
-        error = "; ".join(e for errors in form.errors.values() for e in errors)
+        error = "; ".join(str(e) for errors in form.errors.values() for e in errors)
     return render_page(
         "ordering/quick_order.html",
         "review",

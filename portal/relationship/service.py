@@ -413,5 +413,5 @@ def save_settings(user: User, form: dict, now: datetime) -> None:
 
 class SettingsRefused(DomainError):
     def __init__(self, errors: list[DomainError]):
-        super().__init__(" ".join(e.message for e in errors))
+        super().__init__(" ".join(str(e.message) for e in errors))
         self.errors = errors

@@ -45,6 +45,8 @@ PEOPLE = {
     "buyer": "buyer@acme.test",
     "approver": "approver@acme.test",
     "customer admin": "admin@acme.test",
+    # Acme keeps its promises in the demo and has no cancelled order; Globex has.
+    "globex buyer": "buyer@globex.test",
     "admin": "admin@vendor.test",
     "account manager": "manager@vendor.test",
     "planner": "planner@vendor.test",
@@ -69,7 +71,7 @@ PAGES = [
     Page("buyer", "/", "Acme Industrial"),
     Page("buyer", "/orders", "Orders"),
     Page("buyer", "/orders/{shipping_order}", "Order {shipping_order}"),
-    Page("buyer", "/orders/{cancelled_order}", "Order {cancelled_order}"),
+    Page("globex buyer", "/orders/{cancelled_order}", "Order {cancelled_order}"),
     Page("buyer", "/order", "Quick order"),
     Page("buyer", "/cart", "Cart"),
     Page("buyer", "/checkout", "Checkout"),
@@ -298,7 +300,12 @@ def demo_objects(app, demo):
             "acme": acme.id,
             "acme_buyer": buyer.id,
             "shipping_order": acme_order("partly_shipped").number,
-            "cancelled_order": acme_order("cancelled").number,
+            "cancelled_order": db.session.scalars(
+                select(Order.number)
+                .join(CustomerAccount, CustomerAccount.id == Order.account_id)
+                .where(CustomerAccount.number == "C-10002", Order.status == "cancelled")
+                .order_by(Order.placed_at.desc())
+            ).first(),
             "placed_order": placed.number,
             "product": product.id,
             "product_name": product.name,
