@@ -324,7 +324,7 @@ def timezone_choices() -> list[str]:
 
 def _check_timezone(name: str, field: str = "timezone") -> None:
     if name not in available_timezones():
-        raise DomainError("Choose a time zone from the list.", field=field)
+        raise DomainError(_("Choose a time zone from the list."), field=field)
 
 
 def currency_choices() -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from flask_babel import gettext, ngettext
 from sqlalchemy import and_, func, or_, select, text, union
 from sqlalchemy.orm import joinedload
 
+from portal.accounts import service as accounts
 from portal.accounts.models import CustomerAccount
 from portal.errors import DomainError
 from portal.extensions import db
@@ -119,8 +120,7 @@ def amount_problem(amount: Decimal | None, currency: str) -> str | None:
 
 def currencies() -> tuple[str, ...]:
     """The currencies an account may be priced in, the base currency first."""
-    base = base_currency()
-    return (base, *(c for c in current_app.config["CURRENCIES"] if c != base))
+    return accounts.currency_choices()
 
 
 def other_currencies() -> tuple[str, ...]:

@@ -35,10 +35,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import select
 
-from portal.accounts.models import CustomerAccount
 from portal.catalog import service as catalog
 from portal.catalog.models import Product
 from portal.extensions import db
@@ -343,11 +341,8 @@ def plans_for(account_id: int | None, products: list[Product], on: date) -> dict
         priced.update({line.part.id: line.part for line in spec.kit})
         priced.update({use.consumable.id: use.consumable for use in spec.consumables})
     prices = catalog.price_lists(account_id, list(priced.values()), on)
-    base_currency = current_app.config["CURRENCY"]
-    account = db.session.get(CustomerAccount, account_id) if account_id is not None else None
-    vendor_currency = (
-        base_currency if account is not None and account.currency != base_currency else None
-    )
+    base = catalog.base_currency()
+    vendor_currency = base if catalog.account_currency(account_id) != base else None
 
     def part(product: Product, quantity: Decimal) -> PricedPart:
         price_list = prices.get(product.id)
