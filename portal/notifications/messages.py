@@ -281,7 +281,8 @@ def render(
     """The sentence in the current locale (the reader's, or a forced one) and `zone`
     (default: the reader's). No parameters (a row from before they were stored), an
     unknown kind or parameters that do not fit: the stored text, never an error."""
-    if params is None:
+    # Whatever JSON a row holds (written by hand, or by another release): never a 500.
+    if not isinstance(params, Mapping):
         return fallback
     try:
         template = template_for(kind, params)
@@ -293,7 +294,14 @@ def render(
             if name != "variant"
         }
         text = gettext(template._args[0], **values)
-    except (UnknownMessage, KeyError, TypeError, ValueError, InvalidOperation) as error:
+    except (
+        UnknownMessage,
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        InvalidOperation,
+    ) as error:
         log.info("notification %s shown from its stored text: %s", kind, error)
         return fallback
     return " ".join(text.split())
