@@ -537,7 +537,8 @@ def test_admins_see_failed_mail_with_the_answer_and_resend_it(app, demo, login_a
         row = db.session.get(OutboxMessage, failed)
         assert (row.state, row.attempts) == ("queued", 0)
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "mail_resent"))
-        assert event.target == f"e-mail {failed} to nobody@acme.test"
+        assert event.target == f"outbox_message:{failed}"
+        assert event.detail["recipient"] == "nobody@acme.test"
         assert outbox.deliver_due().sent == 1
     (message,) = mail_server.inbox.all()
     assert message["Message-ID"] == rows(app)[0].message_id  # the same message, again

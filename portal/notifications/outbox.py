@@ -515,8 +515,14 @@ def resend(actor: User, message_id: int) -> OutboxMessage:
     audit.record(
         "mail_resent",
         actor=actor,
-        target=f"e-mail {message_id} to {row.recipient}",
-        detail={"subject": row.subject, "last_error": row.last_error},
+        # A reference, like the other audit targets, not an English phrase: the audit
+        # log is read in its reader's language.
+        target=f"outbox_message:{message_id}",
+        detail={
+            "recipient": row.recipient,
+            "subject": row.subject,
+            "last_error": row.last_error,
+        },
     )
     db.session.commit()
     db.session.refresh(row)
