@@ -172,8 +172,10 @@ def money_in(value: Decimal, currency: str, locale: Locale) -> str:
     return _money(str(value), currency, locale)
 
 
+@lru_cache(maxsize=8192)
 def number_in(value: Decimal | int, locale: Locale) -> str:
-    """`number` in a given locale."""
+    """`number` in a given locale (kept, like `_money`: notifications write the same
+    line numbers and quantities again on every view)."""
     return format_decimal(value, locale=locale)
 
 

@@ -28,6 +28,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -266,9 +267,15 @@ def template_for(kind: str, params: Mapping[str, Any]):
     raise UnknownMessage(f"{key}: no template fits {sorted(params)}")
 
 
-def placeholders(template) -> set[str]:
+def placeholders(template) -> frozenset[str]:
     """The names a template's English text uses ("%(number)s" -> "number")."""
-    return set(_PLACEHOLDER.findall(template._args[0]))
+    return _placeholders(template._args[0])
+
+
+@lru_cache(maxsize=256)
+def _placeholders(msgid: str) -> frozenset[str]:
+    # Asked for each row shown (50 on a list page); the templates are a fixed set.
+    return frozenset(_PLACEHOLDER.findall(msgid))
 
 
 def render(
