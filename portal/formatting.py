@@ -166,6 +166,31 @@ def number(value: Decimal | int | None) -> str:
     return format_decimal(value, locale=reader_locale())
 
 
+def money_in(value: Decimal, currency: str, locale: Locale) -> str:
+    """`money` in a given locale: for text written for someone other than the reader
+    of this request (an e-mail in its recipient's language)."""
+    return _money(str(value), currency, locale)
+
+
+@lru_cache(maxsize=8192)
+def number_in(value: Decimal | int, locale: Locale) -> str:
+    """`number` in a given locale (kept, like `_money`: notifications write the same
+    line numbers and quantities again on every view)."""
+    return format_decimal(value, locale=locale)
+
+
+def day_in(value: date, locale: Locale, fmt: str = "%d %b %Y") -> str:
+    """`day` in a given locale."""
+    return _day(value, fmt, locale)
+
+
+def localtime_in(
+    value: datetime, zone: ZoneInfo, locale: Locale, fmt: str = "%d %b %Y %H:%M"
+) -> str:
+    """`localtime` in a given zone and locale."""
+    return _localtime(value, zone, fmt, locale)
+
+
 def percent(value: Decimal | float | None) -> str:
     """0.925 -> '92%' (en), '92%' (id): a share, written by the locale."""
     if value is None:

@@ -735,7 +735,10 @@ def build_world(app) -> dict:
             ),
         )
         (notification,) = notifications.notify(
-            [buyer], "order_placed", f"Order {order.number} was placed.", f"/orders/{order.number}"
+            [buyer],
+            "order_approved",
+            {"number": order.number, "actor": "Anna Approver"},
+            f"/orders/{order.number}",
         )
         from portal.attachments import service as attachments
 

@@ -64,9 +64,14 @@ def rows(app) -> list[OutboxMessage]:
         return found
 
 
-def tell(app, email_address: str, text: str, link: str = "/orders/2026-000012", kind="k"):
+APPROVED = "Order 2026-000012 was approved by Anna Buyer."
+
+
+def tell(app, email_address: str, kind="order_approved", link="/orders/2026-000012", **params):
+    """A committed notification (by default: APPROVED) for one demo user."""
+    params = params or {"number": "2026-000012", "actor": "Anna Buyer"}
     with app.test_request_context(method="POST"):
-        service.notify([user(email_address)], kind, text, link)
+        service.notify([user(email_address)], kind, params, link)
         db.session.commit()
 
 
@@ -76,17 +81,17 @@ def tell(app, email_address: str, text: str, link: str = "/orders/2026-000012", 
 def test_the_worker_sends_the_mail_with_the_text_an_absolute_link_and_its_message_id(
     app, demo, mail_server, worker
 ):
-    tell(app, "buyer@acme.test", "Order 2026-000012 was confirmed.")
+    tell(app, "buyer@acme.test")
     message = mail_server.inbox.next()
     with app.app_context():
         name = user("buyer@acme.test").name
     (to,) = message["To"].addresses
     assert (to.display_name, to.addr_spec) == (name, "buyer@acme.test")
     assert message["From"] == "Portal <portal@vendor.example>"
-    assert message["Subject"] == "Order 2026-000012 was confirmed."
+    assert message["Subject"] == APPROVED
     assert message["Auto-Submitted"] == "auto-generated"
     body = message.get_content()
-    assert "Order 2026-000012 was confirmed." in body
+    assert APPROVED in body
     assert "https://portal.vendor.example/orders/2026-000012" in body
     assert "https://portal.vendor.example/notifications/settings" in body
     assert jobs.wait_for(lambda: rows(app)[0].state == "sent")
@@ -348,10 +353,10 @@ def test_without_a_mail_server_the_worker_logs_each_message(app, demo, caplog):
     import logging
 
     caplog.set_level(logging.INFO, logger="portal.notifications")
-    tell(app, "buyer@acme.test", "Logged, not sent.")
+    tell(app, "buyer@acme.test")
     assert jobs.drain(app) == 1  # the nudge the commit queued
     assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("mail to")] == [
-        "mail to buyer@acme.test: Logged, not sent."
+        f"mail to buyer@acme.test: {APPROVED}"
     ]
     assert rows(app)[0].state == "sent"
 
@@ -369,7 +374,9 @@ def test_a_request_that_notifies_never_waits_for_the_mail_server(app, demo, logi
         )
 
         def notify_admin():
-            service.notify([user("admin@acme.test")], "test", "Something happened.", "/")
+            service.notify(
+                [user("admin@acme.test")], "order_approved", {"number": "1", "actor": "A"}, "/"
+            )
             db.session.commit()
             return "done"
 
@@ -391,17 +398,18 @@ def test_digest_and_none_keep_the_notification_and_change_only_the_mail(app, dem
         preferences.save(
             user("buyer@acme.test"), {"order_confirmed": "digest", "order_shipped": "none"}
         )
-    tell(app, "buyer@acme.test", "Order 1 was confirmed.", "/orders/1", kind="order_confirmed")
-    tell(app, "buyer@acme.test", "Order 2 was confirmed.", "/orders/2", kind="order_confirmed")
-    tell(app, "buyer@acme.test", "Order 1 was shipped.", "/orders/1", kind="order_shipped")
-    tell(app, "buyer@acme.test", "Order 1 was delivered.", "/orders/1", kind="order_delivered")
-    tell(app, "admin@acme.test", "Order 1 was shipped.", "/orders/1", kind="order_shipped")
+    day = date(2026, 12, 1)
+    tell(app, "buyer@acme.test", "order_confirmed", "/orders/1", number="1")
+    tell(app, "buyer@acme.test", "order_confirmed", "/orders/2", number="2")
+    tell(app, "buyer@acme.test", "order_shipped", "/orders/1", number="1", quantity=3, date=day)
+    tell(app, "buyer@acme.test", "order_delivered", "/orders/1", number="1", quantity=3, date=day)
+    tell(app, "admin@acme.test", "order_shipped", "/orders/1", number="1", quantity=3, date=day)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Notification)) == 5
         assert db.session.scalar(select(func.count()).select_from(DigestItem)) == 2
     assert sorted((r.recipient, r.subject) for r in rows(app)) == [
-        ("admin@acme.test", "Order 1 was shipped."),
-        ("buyer@acme.test", "Order 1 was delivered."),
+        ("admin@acme.test", "Order 1: 3 units shipped 01 Dec 2026."),
+        ("buyer@acme.test", "Order 1: 3 units delivered 01 Dec 2026."),
     ]
     with app.app_context():
         assert outbox.send_digests() == 1
@@ -412,7 +420,7 @@ def test_digest_and_none_keep_the_notification_and_change_only_the_mail(app, dem
         ("buyer@acme.test", "Your daily digest: 2 notifications")
     ]
     body = digest[0].body
-    assert body.index("Order 1 was confirmed.") < body.index("Order 2 was confirmed.")
+    assert body.index("Order 1 was confirmed") < body.index("Order 2 was confirmed")
     assert "http://localhost:5000/orders/2" in body
     assert "shipped" not in body
 
@@ -529,7 +537,8 @@ def test_admins_see_failed_mail_with_the_answer_and_resend_it(app, demo, login_a
         row = db.session.get(OutboxMessage, failed)
         assert (row.state, row.attempts) == ("queued", 0)
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "mail_resent"))
-        assert event.target == f"e-mail {failed} to nobody@acme.test"
+        assert event.target == f"outbox_message:{failed}"
+        assert event.detail["recipient"] == "nobody@acme.test"
         assert outbox.deliver_due().sent == 1
     (message,) = mail_server.inbox.all()
     assert message["Message-ID"] == rows(app)[0].message_id  # the same message, again

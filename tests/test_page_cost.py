@@ -87,8 +87,8 @@ def test_the_bell_count_read_with_the_session_is_fresh_on_every_request(app, log
     assert bell() == "Notifications"
     with app.app_context():
         person = db.session.scalar(select(User).where(User.email == "buyer@acme.test"))
-        notifications.notify([person], "order_confirmed", "One.", "/orders")
-        notifications.notify([person], "order_confirmed", "Two.", "/orders")
+        notifications.notify([person], "order_confirmed", {"number": "1"}, "/orders")
+        notifications.notify([person], "order_confirmed", {"number": "2"}, "/orders")
         db.session.commit()
     assert bell() == "Notifications, 2 unread"
     assert buyer.post("/notifications/read-all", page="/notifications").status_code == 303
@@ -100,7 +100,7 @@ def test_a_request_that_may_write_counts_the_bell_again(app, demo):
     change notifications (GET, HEAD, OPTIONS without @writes)."""
     with app.app_context():
         person = db.session.scalar(select(User).where(User.email == "buyer@acme.test"))
-        notifications.notify([person], "order_confirmed", "One.", "/orders")
+        notifications.notify([person], "order_confirmed", {"number": "1"}, "/orders")
         db.session.commit()
         for method, expected in (("GET", "99"), ("POST", "1")):
             with app.test_request_context("/notifications", method=method):

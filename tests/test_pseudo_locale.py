@@ -360,9 +360,6 @@ NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
     "catalog.import_products": frozenset({"admin"}),
     "catalog.prices": CUSTOMERS | STAFF,
     "fulfilment.order": frozenset({"account_manager", "fulfilment", "admin"}),
-    # The notifications themselves are stored as English text (the vendor admin has none).
-    "notifications.index": CUSTOMERS
-    | frozenset({"account_manager", "planner", "engineer", "fulfilment", "service"}),
     "background.index": frozenset({"admin"}),
     "forecasts.version": frozenset(
         {"buyer", "customer_admin", "account_manager", "planner", "admin"}

@@ -344,7 +344,7 @@ def set_follow_up(
         notifications.notify(
             [owner],
             "follow_up_assigned",
-            f"{user.name} asks you to follow up with {account.name} by {due_on:%d %b %Y}: {title}",
+            {"actor": user.name, "account": account.name, "date": due_on, "title": title},
             f"/contacts/accounts/{account.id}",
         )
     db.session.commit()

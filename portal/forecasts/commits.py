@@ -869,8 +869,12 @@ def _notify_buyers(user: User, account: CustomerAccount, version, below: int) ->
     notifications.notify(
         accounts.people_with_role(Role.BUYER, account.id),
         "commit_mismatch",
-        f"{vendor} committed less than your forecast version {version.number} for "
-        f"{below:,} product-month{'s' * (below != 1)}.",
+        {
+            "variant": "one" if below == 1 else None,
+            "vendor": vendor,
+            "version": version.number,
+            "count": below,
+        },
         f"/forecasts/accounts/{account.id}/commits",
         exclude=user,
     )

@@ -181,8 +181,7 @@ def _notify_vendor(user: User, account: CustomerAccount, version: ForecastVersio
     notifications.notify(
         people,
         "forecast_published",
-        f"{account.name} published forecast version {version.number} "
-        f"({version.cells_changed:,} cells changed).",
+        {"account": account.name, "version": version.number, "cells": version.cells_changed},
         f"/forecasts/versions/{version.id}",
         exclude=user,
     )

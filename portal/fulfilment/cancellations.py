@@ -89,8 +89,14 @@ def cancel_line(user: User, order: Order, line_id: int, *, reason: str) -> Order
         order,
         user,
         "line_cancelled",
-        f"Order {order.number}, line {line.line_no} ({line.sku}): {quantity} {line.unit} "
-        f"cancelled by {current_app.config['VENDOR_NAME']}: {reason}",
+        {
+            "line": line.line_no,
+            "sku": line.sku,
+            "quantity": quantity,
+            "unit": line.unit,
+            "vendor": current_app.config["VENDOR_NAME"],
+            "reason": reason,
+        },
     )
     db.session.commit()
     return line
@@ -165,8 +171,7 @@ def request_cancellation(
         order,
         user,
         "cancellation_requested",
-        f"{order.account.name} asks to cancel order {order.number}, "
-        f"line {line.line_no} ({line.sku}).",
+        {"account": order.account.name, "line": line.line_no, "sku": line.sku},
         link=f"/desk/orders/{order.number}",
     )
     db.session.commit()
@@ -248,8 +253,13 @@ def answer_cancellation(
         notifications.notify(
             [request.requested_by],
             "cancellation_answered",
-            f"Your request to cancel order {order.number}, line {line.line_no} ({line.sku}) "
-            f"was {'accepted' if accept else 'declined'}" + (f": {comment}" if comment else "."),
+            {
+                "variant": "accepted" if accept else "declined",
+                "number": order.number,
+                "line": line.line_no,
+                "sku": line.sku,
+                "comment": comment or None,
+            },
             f"/orders/{order.number}",
             exclude=user,
         )

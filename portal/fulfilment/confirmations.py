@@ -137,12 +137,7 @@ def confirm(user: User, order: Order, decisions: list[LineDecision], today: date
         order,
         user,
         "order_confirmed",
-        f"Order {order.number} was confirmed"
-        + (
-            f"; the first lines are promised for {_earliest_promise(order):%d %b %Y}."
-            if kept
-            else ": every line declined."
-        ),
+        {"date": _earliest_promise(order) if kept else None},
     )
     db.session.commit()
     return order
@@ -228,8 +223,13 @@ def change_promise(
         order,
         user,
         "promise_changed",
-        f"Order {order.number}, line {line.line_no} ({line.sku}): now promised for "
-        f"{new_date:%d %b %Y} instead of {before:%d %b %Y} ({CHANGE_REASONS[reason].lower()}).",
+        {
+            "line": line.line_no,
+            "sku": line.sku,
+            "date": new_date,
+            "before": before,
+            "reason": CHANGE_REASONS[reason],
+        },
     )
     db.session.commit()
     return line

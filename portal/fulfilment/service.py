@@ -118,13 +118,18 @@ def refresh_status(order: Order) -> None:
 # --- who is told --------------------------------------------------------------------------
 
 
-def notify_buyer(order: Order, actor: User, kind: str, text: str) -> None:
+def notify_buyer(order: Order, actor: User, kind: str, params: dict) -> None:
     from portal.notifications import service as notifications
 
-    notifications.notify([order.placed_by], kind, text, f"/orders/{order.number}", exclude=actor)
+    notifications.notify(
+        [order.placed_by], kind, {"number": order.number, **params}, f"/orders/{order.number}",
+        exclude=actor,
+    )
 
 
-def notify_desk(order: Order, actor: User, kind: str, text: str, *, link: str) -> None:
+def notify_desk(order: Order, actor: User, kind: str, params: dict, *, link: str) -> None:
     from portal.notifications import service as notifications
 
-    notifications.notify(desk_people(order), kind, text, link, exclude=actor)
+    notifications.notify(
+        desk_people(order), kind, {"number": order.number, **params}, link, exclude=actor
+    )

@@ -167,9 +167,12 @@ def ship(
         order,
         user,
         "order_shipped",
-        f"Order {order.number}: {sum(wanted.values())} units shipped {shipped_on:%d %b %Y}"
-        + (f" with {shipment.carrier}" if shipment.carrier else "")
-        + (f", tracking {shipment.tracking}." if shipment.tracking else "."),
+        {
+            "quantity": sum(wanted.values()),
+            "date": shipped_on,
+            "carrier": shipment.carrier or None,
+            "tracking": shipment.tracking or None,
+        },
     )
     db.session.commit()
     return shipment
@@ -410,7 +413,7 @@ def deliver(
         order,
         user,
         "order_delivered",
-        f"Order {order.number}: {total} units delivered {delivered_on:%d %b %Y}.",
+        {"quantity": total, "date": delivered_on},
     )
     db.session.commit()
     return shipment

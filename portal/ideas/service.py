@@ -14,7 +14,6 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -356,7 +355,7 @@ def submit(user: User, idea: Idea, today: date) -> Idea:
             _engineers_and_manager(idea),
             user,
             "idea_submitted",
-            f"New suggestion {idea.reference} from {idea.account.name}: {idea.title}",
+            {"account": idea.account.name},
             idea,
         )
     else:
@@ -364,7 +363,7 @@ def submit(user: User, idea: Idea, today: date) -> Idea:
             idea.account.users,
             user,
             "idea_proposed",
-            f"{current_app.config['VENDOR_NAME']} proposes {idea.reference}: {idea.title}",
+            {"vendor": current_app.config["VENDOR_NAME"]},
             idea,
         )
     db.session.commit()
@@ -420,12 +419,11 @@ def post(user: User, idea: Idea, *, body: str, kind: str = "message", files=()) 
     if message.internal:
         pass  # internal notes tell nobody outside the vendor
     elif vendor:
-        told = {"question": "has a question", "answer": "was answered"}.get(kind, "has a reply")
         _notify(
             _customer_people(idea) + _followers(idea),
             user,
             "idea_answered",
-            f"Your suggestion {idea.reference} {told}: {idea.title}",
+            {"variant": kind if kind in ("question", "answer") else None},
             idea,
         )
     else:
@@ -433,7 +431,7 @@ def post(user: User, idea: Idea, *, body: str, kind: str = "message", files=()) 
             _engineers_and_manager(idea) + _followers(idea),
             user,
             "idea_message",
-            f"{idea.account.name} wrote on {idea.reference}: {idea.title}",
+            {"account": idea.account.name},
             idea,
         )
     db.session.commit()
@@ -478,12 +476,13 @@ def change_status(
     _first_answer(idea)
     _set_status(idea, user, new_status, reason=reason)
     db.session.flush()
-    # Notifications are stored as English text until they are rendered when read
-    # (#15): the status label is translatable, so name it in English, not in the
-    # language of the person who happened to act.
-    with force_locale("en"):
-        text = f"Your suggestion {idea.reference} is now {idea.status_label.lower()}: {idea.title}"
-    _notify(_customer_people(idea) + _followers(idea), user, "idea_status", text, idea)
+    _notify(
+        _customer_people(idea) + _followers(idea),
+        user,
+        "idea_status",
+        {"status": idea.status_label},
+        idea,
+    )
     db.session.commit()
     return idea
 
@@ -505,8 +504,7 @@ def respond_to_proposal(user: User, idea: Idea, *, accept: bool, comment: str) -
         _engineers_and_manager(idea) + _followers(idea),
         user,
         "idea_status",
-        f"{idea.account.name} {'accepted' if accept else 'declined'} {idea.reference}: "
-        f"{idea.title}",
+        {"variant": "accepted" if accept else "declined", "account": idea.account.name},
         idea,
     )
     db.session.commit()
@@ -531,7 +529,7 @@ def assign(user: User, idea: Idea, assignee_id: int | None) -> Idea:
             [assignee],
             user,
             "idea_assigned",
-            f"{idea.reference} from {idea.account.name} is yours: {idea.title}",
+            {"account": idea.account.name},
             idea,
         )
     db.session.commit()
@@ -607,7 +605,7 @@ def merge(user: User, duplicate: Idea, into_id: int | None, *, comment: str = ""
         _customer_people(duplicate) + _followers(duplicate),
         user,
         "idea_status",
-        f"Your suggestion {duplicate.reference} was merged into {target.reference}: {target.title}",
+        {"variant": "merged", "reference": duplicate.reference, "target": target.reference},
         target,
     )
     db.session.commit()
@@ -734,7 +732,8 @@ def _engineers_and_manager(idea: Idea) -> list[User]:
     return people
 
 
-def _notify(users, actor: User, kind: str, text: str, idea: Idea) -> None:
+def _notify(users, actor: User, kind: str, params: dict, idea: Idea) -> None:
     from portal.notifications import service as notifications
 
-    notifications.notify(users, kind, text, f"/ideas/{idea.id}", exclude=actor)
+    params = {"reference": idea.reference, "title": idea.title, **params}
+    notifications.notify(users, kind, params, f"/ideas/{idea.id}", exclude=actor)

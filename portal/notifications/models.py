@@ -1,11 +1,12 @@
-"""A notification: one sentence for one user, with a link to what it is about."""
+"""A notification: a kind and its parameters for one user, with a link to what it is
+about; the sentence is written when it is read (portal.notifications.messages)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import UTCDateTime, db, utcnow
@@ -30,9 +31,14 @@ class Notification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
-    # What happened, for code and styling: "order_placed", "order_confirmed", ...
+    # What happened: "order_placed", "order_confirmed", ... It picks the sentence
+    # (messages.MESSAGES) and the user's e-mail choice (preferences.KINDS).
     kind: Mapped[str] = mapped_column(String(40))
-    # The sentence shown to the user and used as the e-mail's subject.
+    # The sentence's parameters (messages.encode): rendered in the reader's language
+    # and zone when read. None on rows written before 0030, which show `text`.
+    params: Mapped[dict | None] = mapped_column(JSON)
+    # The sentence in English as it was written: what a row without parameters, or of
+    # a kind this release does not know (a newer one wrote it), shows instead.
     text: Mapped[str] = mapped_column(String(300))
     # A path inside the portal, e.g. /orders/2026-000012 (never an absolute URL).
     link: Mapped[str] = mapped_column(String(300))

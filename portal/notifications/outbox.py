@@ -39,11 +39,14 @@ from email.utils import format_datetime, formataddr, make_msgid
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
 from portal.errors import DomainError, NotFound
 from portal.extensions import db, utcnow
 
+from . import messages
 from .models import DigestItem, Notification, OutboxMessage
 
 if TYPE_CHECKING:
@@ -59,6 +62,7 @@ LEASE_MINUTES = 10
 RETRY_HOURS = 24
 MAX_DELAY_MINUTES = 60
 ERROR_MAX = 1000
+SUBJECT_MAX = 300
 
 
 @dataclass(frozen=True)
@@ -105,9 +109,43 @@ def queue_mail(user: User, kind: str, subject: str, body: str) -> OutboxMessage:
     return message
 
 
+def queue_notification(user: User, note: Notification) -> OutboxMessage:
+    """The e-mail of one notification, written in the recipient's language and zone
+    (not the language of whoever caused it) and added to the caller's transaction.
+
+    Written now, not at delivery: the row is the message, as the admins' list of
+    failed mail shows it and as a resend sends it again under the same Message-ID.
+    """
+    with force_locale(messages.language_of(user)):
+        text = messages.one_line(
+            messages.render(note.kind, note.params, note.text, zone=messages.zone_of(user)),
+            SUBJECT_MAX,
+        )
+        body = "\n\n".join(
+            [
+                _("Hello %(name)s,", name=messages.one_line(user.name, 200)),
+                text,
+                _("Open it in the portal: %(url)s", url=absolute(note.link)),
+                _signature(
+                    _(
+                        "You get this e-mail because you have an account there; choose "
+                        "which e-mail you get under %(url)s",
+                        url=absolute("/notifications/settings"),
+                    )
+                ),
+            ]
+        )
+    return queue_mail(user, note.kind, text, body)
+
+
+def _signature(reason: str) -> str:
+    """The sign-off below "-- " (mail programs hide what follows it in replies)."""
+    return f"-- \n{portal_name()}. {reason}\n"
+
+
 def portal_name() -> str:
-    """The portal's name as e-mails sign off with it."""
-    return f"{current_app.config['VENDOR_NAME']} Portal"
+    """The portal's name as e-mails sign off with it, in the current language."""
+    return _("%(vendor)s Portal", vendor=current_app.config["VENDOR_NAME"])
 
 
 def absolute(link: str) -> str:
@@ -454,10 +492,10 @@ def resend(actor: User, message_id: int) -> OutboxMessage:
     from portal.audit import service as audit
 
     if not actor.has_role(Role.ADMIN):
-        raise DomainError("Only vendor admins may resend e-mail.")
+        raise DomainError(_("Only vendor admins may resend e-mail."))
     row = db.session.get(OutboxMessage, message_id)
     if row is None:
-        raise NotFound("No such message.")
+        raise NotFound(_("No such message."))
     now = utcnow()
     changed = db.session.execute(
         update(OutboxMessage)
@@ -473,12 +511,18 @@ def resend(actor: User, message_id: int) -> OutboxMessage:
     ).rowcount
     if not changed:
         db.session.rollback()
-        raise DomainError("That message is not failed (any more): nothing to resend.")
+        raise DomainError(_("That message is not failed (any more): nothing to resend."))
     audit.record(
         "mail_resent",
         actor=actor,
-        target=f"e-mail {message_id} to {row.recipient}",
-        detail={"subject": row.subject, "last_error": row.last_error},
+        # A reference, like the other audit targets, not an English phrase: the audit
+        # log is read in its reader's language.
+        target=f"outbox_message:{message_id}",
+        detail={
+            "recipient": row.recipient,
+            "subject": row.subject,
+            "last_error": row.last_error,
+        },
     )
     db.session.commit()
     db.session.refresh(row)
@@ -517,14 +561,38 @@ def send_digests() -> int:
         items = sorted((notes[i] for i in ids if i in notes), key=lambda n: n.created_at)
         if not items:
             continue
-        lines = "\n".join(f"- {n.text}\n  {absolute(n.link)}" for n in items)
-        count = f"{len(items)} notification{'s' if len(items) != 1 else ''}"
-        body = (
-            f"Hello {user.name},\n\nYour daily digest from the {portal_name()}: {count}.\n\n"
-            f"{lines}\n\n-- \nYou chose to get these once a day. Change that under "
-            f"{absolute('/notifications/settings')}\n"
-        )
-        queue_mail(user, "digest", f"Your daily digest: {count}", body)
+        queue_digest(user, items)
         written += 1
     db.session.commit()
     return written
+
+
+def queue_digest(user: User, items: list[Notification]) -> OutboxMessage:
+    """One user's digest of `items`, in their language and zone, into the outbox."""
+    zone = messages.zone_of(user)
+    with force_locale(messages.language_of(user)):
+        lines = "\n".join(
+            f"- {messages.one_line(messages.render(n.kind, n.params, n.text, zone=zone), 300)}"
+            f"\n  {absolute(n.link)}"
+            for n in items
+        )
+        count = ngettext("%(num)d notification", "%(num)d notifications", len(items))
+        body = "\n\n".join(
+            [
+                _("Hello %(name)s,", name=messages.one_line(user.name, 200)),
+                _(
+                    "Your daily digest from the %(portal)s: %(count)s.",
+                    portal=portal_name(),
+                    count=count,
+                ),
+                lines,
+                _signature(
+                    _(
+                        "You chose to get these once a day. Change that under %(url)s",
+                        url=absolute("/notifications/settings"),
+                    )
+                ),
+            ]
+        )
+        subject = _("Your daily digest: %(count)s", count=count)
+    return queue_mail(user, "digest", subject, body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.accounts.roles import Role
@@ -62,7 +63,7 @@ def read(notification_id: int):
         service.mark_read(current_user, notification_id)
     except NotFound:
         abort(404)
-    return _after_change("Marked as read.")
+    return _after_change(_("Marked as read."))
 
 
 @bp.post("/notifications/read-all")
@@ -72,7 +73,13 @@ def read_all():
     if up_to is not None:
         up_to = max(0, min(up_to, MAX_ID))
     marked = service.mark_all_read(current_user, up_to=up_to)
-    return _after_change(f"{marked} notification{'s' if marked != 1 else ''} marked as read.")
+    return _after_change(
+        ngettext(
+            "%(num)d notification marked as read.",
+            "%(num)d notifications marked as read.",
+            marked,
+        )
+    )
 
 
 @bp.post("/notifications/<int:notification_id>/open", endpoint="open")
@@ -84,7 +91,7 @@ def open_notification(notification_id: int):
         abort(404)
     if not service.is_local_path(link):
         # Never an open redirect, whatever a row says: only paths inside the portal.
-        flash("This notification has no page to open.", "error")
+        flash(_("This notification has no page to open."), "error")
         return redirect(url_for("notifications.index"), code=303)
     return redirect(link, code=303)
 
@@ -125,7 +132,10 @@ def resend(message_id: int):
     except DomainError as error:
         flash(error.message, "error")
     else:
-        flash(f"The e-mail to {message.recipient} is queued again.", "success")
+        flash(
+            _("The e-mail to %(recipient)s is queued again.", recipient=message.recipient),
+            "success",
+        )
     return redirect(url_for("background.index"), code=303)
 
 
@@ -137,10 +147,13 @@ def _page() -> int:
 
 def _list_page(page: int) -> Response:
     rows = service.recent(current_user, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    shown = rows[:PAGE_SIZE]
     return render_page(
         "notifications/index.html",
         "list",
-        notifications=rows[:PAGE_SIZE],
+        notifications=shown,
+        # Each sentence written now, in the viewer's language and zone.
+        texts={note.id: service.text_of(note) for note in shown},
         has_older=len(rows) > PAGE_SIZE,
         page=page,
         page_size=PAGE_SIZE,

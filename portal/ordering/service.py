@@ -644,8 +644,7 @@ def decide(user: User, order: Order, *, approve: bool, comment: str) -> Order:
     notifications.notify(
         [order.placed_by],
         "order_approved" if approve else "order_rejected",
-        f"Order {order.number} was {'approved' if approve else 'rejected'} by {user.name}"
-        + (f": “{comment}”" if comment else "."),
+        {"number": order.number, "actor": user.name, "comment": comment or None},
         f"/orders/{order.number}",
         exclude=user,
     )
@@ -657,14 +656,17 @@ def decide(user: User, order: Order, *, approve: bool, comment: str) -> Order:
 
 def _notify_approvers(order: Order, buyer: User) -> None:
     from portal.accounts.service import people_with_role
-    from portal.formatting import money
+    from portal.notifications import messages
     from portal.notifications import service as notifications
 
     notifications.notify(
         people_with_role(Role.APPROVER, order.account_id),
         "approval_needed",
-        f"Order {order.number} from {buyer.name} ({money(order.total, order.currency)}) "
-        "needs your approval.",
+        {
+            "number": order.number,
+            "buyer": buyer.name,
+            "total": messages.money(order.total, order.currency),
+        },
         f"/orders/{order.number}",
         exclude=buyer,
     )
@@ -672,14 +674,18 @@ def _notify_approvers(order: Order, buyer: User) -> None:
 
 def _notify_desk_of_new_order(order: Order, actor: User) -> None:
     """Fulfilment staff and the account manager learn of an order to confirm."""
-    from portal.formatting import money
+    from portal.notifications import messages
     from portal.notifications import service as notifications
 
     notifications.notify(
         desk_people(order),
         "order_placed",
-        f"New order {order.number} from {order.account.name}: "
-        f"{len(order.lines)} lines, {money(order.total, order.currency)}.",
+        {
+            "number": order.number,
+            "account": order.account.name,
+            "lines": len(order.lines),
+            "total": messages.money(order.total, order.currency),
+        },
         f"/desk/orders/{order.number}",
         exclude=actor,
     )

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
@@ -566,7 +565,7 @@ def publish(user: User, data: PlanInput) -> Plan:
     db.session.add(revision)
     _event(plan, user, "published", after="1")
     db.session.flush()
-    _notify_readers(plan, revision, user, "plan_published", "New plan")
+    _notify_readers(plan, revision, user, "plan_published")
     db.session.commit()
     return plan
 
@@ -595,16 +594,14 @@ def revise(user: User, plan: Plan, data: PlanInput) -> PlanRevision:
         revision,
         user,
         "plan_changed",
-        "Plan changed",
-        [u for u in readers_now if u.id in told_before],
+        people=[u for u in readers_now if u.id in told_before],
     )
     _notify_readers(
         plan,
         revision,
         user,
         "plan_published",
-        "New plan",
-        [u for u in readers_now if u.id not in told_before],
+        people=[u for u in readers_now if u.id not in told_before],
     )
     db.session.commit()
     return revision
@@ -627,7 +624,7 @@ def withdraw(user: User, plan: Plan, reason: str) -> Plan:
     plan.withdrawn_by_id = user.id
     plan.withdrawal_reason = reason
     _event(plan, user, "withdrawn", before="active", after="withdrawn", reason=reason)
-    _notify_readers(plan, plan.current, user, "plan_changed", "Plan withdrawn")
+    _notify_readers(plan, plan.current, user, "plan_changed", variant="withdrawn")
     db.session.commit()
     return plan
 
@@ -706,8 +703,9 @@ def _notify_readers(
     revision: PlanRevision,
     actor: User,
     kind: str,
-    what: str,
+    *,
     people: list[User] | None = None,
+    variant: str | None = None,
 ) -> None:
     """Tell `people` (by default everyone who may read `revision`) about it."""
     from portal.notifications import service as notifications
@@ -717,17 +715,16 @@ def _notify_readers(
         return
 
     source = current_app.config["VENDOR_NAME"] if plan.side == "vendor" else plan_account_name(plan)
-    # Stored as English text until notifications are rendered when read (#15): the
-    # kind's label is translatable, so it is named in English here.
-    with force_locale("en"):
-        text = (
-            f"{what} from {source}: {revision.title} ({revision.kind_label.lower()}, "
-            f"from {revision.effective_from:%d %b %Y})"
-        )
     notifications.notify(
         people,
         kind,
-        text,
+        {
+            "variant": variant,
+            "source": source,
+            "title": revision.title,
+            "plan_kind": revision.kind_label,
+            "date": revision.effective_from,
+        },
         f"/plans/{plan.id}",
         exclude=actor,
     )

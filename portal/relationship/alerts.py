@@ -78,15 +78,18 @@ def update(healths: dict, day: date, now: datetime) -> list[Episode]:
             )
             db.session.add(episode)
             opened.append(episode)
-        # One message per account and refresh, naming every episode that began.
-        what = "; ".join(f"{subject_label(s)}: {reason}" for s, reason in new.items())
-        text = (
-            f"{account.name} turned red — {what}. What is the next step? "
-            "Acknowledge it on the account's page."
-        )
         # Nobody answers for the account: the admins hear at once.
         recipients = _admins() if escalate_now else [manager]
-        notifications.notify(recipients, "relationship_red", text, _link(account))
+        notifications.notify(
+            recipients,
+            "relationship_red",
+            # One message per account and refresh, naming every episode that began.
+            {
+                "account": account.name,
+                "signals": [[subject_label(s), reason] for s, reason in new.items()],
+            },
+            _link(account),
+        )
     db.session.flush()
     return opened
 
@@ -131,13 +134,17 @@ def escalate(now: datetime) -> int:
     }
     for episode in due:
         account = accounts[episode.account_id]
-        manager = account.account_manager.name if account.account_manager else "nobody"
+        manager = account.account_manager.name if account.account_manager else None
         notifications.notify(
             admins,
             "relationship_escalated",
-            f"{account.name} has been red for {subject_label(episode.subject)} since "
-            f"{episode.started_on:%d %b %Y} and {manager} has not acknowledged it in two "
-            f"working days: {episode.reason}",
+            {
+                "account": account.name,
+                "subject": subject_label(episode.subject),
+                "date": episode.started_on,
+                "manager": manager,
+                "reason": episode.reason,
+            },
             _link(account),
         )
         episode.escalated_at = now

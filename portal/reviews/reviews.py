@@ -225,8 +225,7 @@ def share(user: User, review: RelationshipReview) -> RelationshipReview:
     notifications.notify(
         customers,
         "review_shared",
-        f"{user.name} shared the relationship review of "
-        f"{quarter_label(review.period_start, review.period_end)} with you.",
+        {"actor": user.name, "quarter": quarter_label(review.period_start, review.period_end)},
         f"/reviews/{review.id}",
         exclude=user,
     )
@@ -254,8 +253,11 @@ def comment(user: User, review: RelationshipReview, body: str | None) -> ReviewC
         notifications.notify(
             [manager],
             "review_commented",
-            f"{user.name} ({review.account.name}) commented on the review of "
-            f"{quarter_label(review.period_start, review.period_end)}.",
+            {
+                "actor": user.name,
+                "account": review.account.name,
+                "quarter": quarter_label(review.period_start, review.period_end),
+            },
             f"/reviews/{review.id}",
         )
     db.session.flush()
@@ -308,7 +310,7 @@ def remind_due_reviews(today: date) -> int:
         notifications.notify(
             [account.account_manager],
             "review_due",
-            f"The relationship review of {account.name} for {quarter_label(s, e)} is due.",
+            {"account": account.name, "quarter": quarter_label(s, e)},
             f"/reviews/new?account={account.id}&start={s.isoformat()}&end={e.isoformat()}",
         )
         sent += 1

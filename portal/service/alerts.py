@@ -19,8 +19,9 @@ a counter.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -34,13 +35,8 @@ from .models import OPEN_STATUSES, ServiceEvent, ServiceRequest
 
 WARN_SHARE = 0.75
 WARNING, BREACH = "promise_warning", "promise_breached"
-PROMISE_NAMES = {"response": "first answer", "resolution": "resolution"}
-
-
-def _working_time(seconds: float) -> str:
-    minutes = max(0, int(seconds // 60))
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+# Translated for each reader of the notification (portal.notifications.messages).
+PROMISE_NAMES = {"response": _l("first answer"), "resolution": _l("resolution")}
 
 
 def send_promise_alerts(now: datetime) -> int:
@@ -98,16 +94,9 @@ def send_promise_alerts(now: datetime) -> int:
                 manager = request.account.account_manager
                 if manager is not None:
                     people.append(manager)
-                text = (
-                    f"{request.reference} from {request.account.name}: the promised {what} "
-                    f"is overdue. {request.title}"
-                )
+                left = None
             else:
-                text = (
-                    f"{request.reference} from {request.account.name}: the promised {what} "
-                    f"is due in {_working_time(clock.left_seconds)} of working time. "
-                    f"{request.title}"
-                )
+                left = timedelta(seconds=max(0, clock.left_seconds))
             db.session.add(
                 ServiceEvent(
                     request_id=request.id,
@@ -118,7 +107,18 @@ def send_promise_alerts(now: datetime) -> int:
                     detail={"spent_seconds": round(clock.spent_seconds)},
                 )
             )
-            notifications.notify(people, f"service_{kind}", text, f"/service/{request.id}")
+            notifications.notify(
+                people,
+                f"service_{kind}",
+                {
+                    "reference": request.reference,
+                    "account": request.account.name,
+                    "promise": what,
+                    "left": left,
+                    "title": request.title,
+                },
+                f"/service/{request.id}",
+            )
             already.add((request.id, kind, name))
             sent += 1
     db.session.commit()

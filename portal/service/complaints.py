@@ -232,8 +232,7 @@ def create_replacement(user: User, request: ServiceRequest, *, now: datetime, to
             request,
             user,
             "service_replacement",
-            f"Order {order.number} replaces {quantity:,} × {request.product.sku} free of charge "
-            f"({request.reference})",
+            {"number": order.number, "quantity": quantity, "sku": request.product.sku},
         )
 
     order, _created = ordering.place_order(

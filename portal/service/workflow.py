@@ -262,7 +262,7 @@ def open_request(
             _customer_people(request),
             user,
             "service_opened",
-            f"{user.name} opened {request.reference} for you: {request.title}",
+            {"variant": "by_vendor", "actor": user.name},
             request,
         )
     else:
@@ -270,8 +270,7 @@ def open_request(
             _vendor_people(request),
             user,
             "service_opened",
-            f"New {request.priority} request {request.reference} from {account.name}: "
-            f"{request.title}",
+            {"priority": PRIORITIES[request.priority], "account": account.name},
             request,
         )
     db.session.commit()
@@ -316,7 +315,7 @@ def post(
             _customer_people(request),
             user,
             "service_answered",
-            f"{request.reference} has an answer: {request.title}",
+            {},
             request,
         )
     else:
@@ -328,7 +327,7 @@ def post(
             _vendor_people(request),
             user,
             "service_message",
-            f"{request.account.name} wrote on {request.reference}: {request.title}",
+            {"account": request.account.name},
             request,
         )
     db.session.commit()
@@ -384,7 +383,7 @@ def hand_over(
         [to],
         user,
         "service_assigned",
-        f"{request.reference} from {request.account.name} is yours now: {request.title}",
+        {"account": request.account.name},
         request,
     )
     db.session.commit()
@@ -434,13 +433,13 @@ def change_status(
         # Its clock stands still now: keep its answer for the measures (from the events).
         db.session.flush()
         promises.record_outcomes([request.id])
-    told = {
-        "acknowledged": f"{request.reference} is acknowledged; {request.owner.name} looks after it",
-        "in_progress": f"{request.reference} is being worked on",
-        "waiting": f"{request.reference} waits for your answer",
-        "resolved": f"{request.reference} is resolved: please confirm or reopen it",
-    }[status]
-    _notify(_customer_people(request), user, "service_status", f"{told}: {request.title}", request)
+    _notify(
+        _customer_people(request),
+        user,
+        "service_status",
+        {"variant": status, "owner": request.owner.name if status == "acknowledged" else None},
+        request,
+    )
     db.session.commit()
     return request
 
@@ -471,8 +470,10 @@ def confirm(
         _vendor_people(request),
         user,
         "service_rated",
-        f"{request.account.name} closed {request.reference} "
-        f"({'satisfied' if satisfied else 'not satisfied'}): {request.title}",
+        {
+            "variant": "satisfied" if satisfied else "not_satisfied",
+            "account": request.account.name,
+        },
         request,
     )
     db.session.commit()
@@ -505,7 +506,7 @@ def reopen(user: User, request: ServiceRequest, *, reason: str, now: datetime) -
         _vendor_people(request),
         user,
         "service_reopened",
-        f"{request.account.name} reopened {request.reference}: {request.title}",
+        {"account": request.account.name},
         request,
     )
     db.session.commit()
@@ -539,8 +540,7 @@ def close_resolved_requests(now: datetime) -> int:
                 _customer_people(request),
                 None,
                 "service_status",
-                f"{request.reference} was closed: you can still tell us how it went. "
-                f"{request.title}",
+                {"variant": "closed"},
                 request,
             )
             closed += 1
@@ -569,14 +569,17 @@ def _vendor_people(request: ServiceRequest) -> list[User]:
     return people
 
 
-def notify(side: str, request: ServiceRequest, actor: User | None, kind: str, text: str) -> None:
+def notify(
+    side: str, request: ServiceRequest, actor: User | None, kind: str, params: dict
+) -> None:
     """Tell the customer's people (`side` "customer") or the vendor's (the owner or
     the service team, and the account manager) about the request."""
     people = _customer_people(request) if side == "customer" else _vendor_people(request)
-    _notify(people, actor, kind, text, request)
+    _notify(people, actor, kind, params, request)
 
 
-def _notify(users, actor: User | None, kind: str, text: str, request: ServiceRequest) -> None:
+def _notify(users, actor: User | None, kind: str, params: dict, request: ServiceRequest) -> None:
     from portal.notifications import service as notifications
 
-    notifications.notify(users, kind, text, f"/service/{request.id}", exclude=actor)
+    params = {"reference": request.reference, "title": request.title, **params}
+    notifications.notify(users, kind, params, f"/service/{request.id}", exclude=actor)

@@ -12,11 +12,12 @@ from portal.notifications import service
 from .conftest import sign_in
 
 
-def notify(app, email: str, text: str, link: str) -> None:
-    """What another area does when something happens: notify inside its transaction."""
+def notify(app, email: str, number: str, link: str) -> None:
+    """What another area does when something happens: notify inside its transaction
+    (here: order `number` was confirmed, every line declined)."""
     with app.app_context():
         person = db.session.scalar(select(User).where(User.email == email))
-        service.notify([person], "order_confirmed", text, link)
+        service.notify([person], "order_confirmed", {"number": number}, link)
         db.session.commit()
 
 
@@ -26,9 +27,9 @@ def test_the_bell_counts_up_without_a_reload_and_the_list_marks_all_read(app, pa
     expect(bell).to_have_accessible_name("Notifications")
     page.evaluate("window.__samePage = true")
 
-    notify(app, "buyer@acme.test", "Order 2026-000012 was confirmed.", "/catalog")
-    notify(app, "buyer@acme.test", "Order 2026-000013 was confirmed.", "/orders")
-    notify(app, "admin@acme.test", "Not for the buyer.", "/orders")
+    notify(app, "buyer@acme.test", "2026-000012", "/catalog")
+    notify(app, "buyer@acme.test", "2026-000013", "/orders")
+    notify(app, "admin@acme.test", "2026-000014", "/orders")
     # The bell polls every 30 s; the event it also listens for brings that forward.
     page.evaluate("htmx.trigger(document.body, 'notifications-changed')")
     expect(bell).to_have_accessible_name("Notifications, 2 unread")
@@ -43,7 +44,8 @@ def test_the_bell_counts_up_without_a_reload_and_the_list_marks_all_read(app, pa
 
     # One read in place: the row loses its mark and the bell follows without a reload.
     page.evaluate("window.__samePage = true")
-    page.get_by_role("button", name="Mark read Order 2026-000013 was confirmed.").click()
+    declined = "was confirmed: every line declined."
+    page.get_by_role("button", name=f"Mark read Order 2026-000013 {declined}").click()
     expect(rows.locator(".badge-unread")).to_have_count(1)
     expect(bell).to_have_accessible_name("Notifications, 1 unread")
 
@@ -55,6 +57,6 @@ def test_the_bell_counts_up_without_a_reload_and_the_list_marks_all_read(app, pa
     assert page.evaluate("window.__samePage") is True
 
     # Open goes to what the notification is about.
-    page.get_by_role("button", name="Open Order 2026-000012 was confirmed.").click()
+    page.get_by_role("button", name=f"Open Order 2026-000012 {declined}").click()
     expect(page).to_have_url(page.url.split("/catalog")[0] + "/catalog")
     assert console_errors == []
