@@ -31,6 +31,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.consumer import Consumer
 from redis import ConnectionPool
@@ -91,19 +93,20 @@ class Every:
 
     @property
     def label(self) -> str:
+        # The times are UTC whatever the reader's zone: the schedule runs on the server's clock.
         if self.minute == "*":
-            return "every minute"
+            return gettext("every minute")
         if self.step:
-            return f"every {self.step} minutes"
+            return gettext("every %(num)s minutes", num=self.step)
         if self.hour == "*":
-            return f"hourly at :{int(self.minute):02d}"
-        return f"daily at {int(self.hour):02d}:{int(self.minute):02d} UTC"
+            return gettext("hourly at :%(minute)s", minute=f"{int(self.minute):02d}")
+        return gettext("daily at %(time)s UTC", time=f"{int(self.hour):02d}:{int(self.minute):02d}")
 
 
 @dataclass(frozen=True)
 class Job:
     name: str
-    description: str
+    description: str  # a lazy translation: shown in the reader's language
     run: Callable[[], object]
     # None: only when enqueued (after a commit, or by an admin's retry).
     schedule: Every | None = None
@@ -246,101 +249,119 @@ def jobs_of(config) -> list[Job]:
     return [
         Job(
             "deliver_outbox",
-            "Sends the e-mail in the outbox that is due (also nudged after each commit).",
+            _l("Sends the e-mail in the outbox that is due (also nudged after each commit)."),
             _deliver_outbox,
             Every(),
             retries=0,
         ),
         Job(
             "send_digests",
-            "Writes each user's daily digest e-mail of the notifications they chose to "
-            "get that way.",
+            _l(
+                "Writes each user's daily digest e-mail of the notifications they chose to "
+                "get that way."
+            ),
             _send_digests,
             Every("0", str(digest_hour)),
         ),
         Job(
             "sweep_attachments",
-            "Removes uploads never linked to anything after a day, and stray files.",
+            _l("Removes uploads never linked to anything after a day, and stray files."),
             _sweep_attachments,
             Every("15", "3"),
         ),
         Job(
             "purge_sessions",
-            "Removes sign-in sessions that expired or ended more than a day ago.",
+            _l("Removes sign-in sessions that expired or ended more than a day ago."),
             _purge_sessions,
             Every("25", "3"),
         ),
         Job(
             "purge_login_failures",
-            "Removes failed sign-ins older than a day (throttling counts minutes).",
+            _l("Removes failed sign-ins older than a day (throttling counts minutes)."),
             _purge_login_failures,
             Every("35"),
         ),
         Job(
             "close_resolved_requests",
-            "Closes resolved service requests the customer neither confirmed nor reopened "
-            "within the working days the portal allows.",
+            _l(
+                "Closes resolved service requests the customer neither confirmed nor reopened "
+                "within the working days the portal allows."
+            ),
             _close_resolved_service_requests,
             Every("5"),
         ),
         Job(
             "service_promise_alerts",
-            "Warns the owner of a service request when 75 % of a promised time has passed "
-            "and tells the owner and the account manager of a breach, once each.",
+            _l(
+                "Warns the owner of a service request when three quarters of a promised time has "
+                "passed and tells the owner and the account manager of a breach, once each."
+            ),
             _send_service_promise_alerts,
             Every("*/5"),
         ),
         Job(
             "recompute_service_outcomes",
-            "Rewrites the kept promise outcomes of resolved and closed service requests "
-            "after the working hours, holidays or promised times changed (queued by the save).",
+            _l(
+                "Rewrites the kept promise outcomes of resolved and closed service requests "
+                "after the working hours, holidays or promised times changed (queued by the save)."
+            ),
             _recompute_service_outcomes,
         ),
         Job(
             "purge_worker_records",
-            "Removes heartbeats of workers gone for a week and failures retried a month ago.",
+            _l("Removes heartbeats of workers gone for a week and failures retried a month ago."),
             _purge_worker_records,
             Every("45", "3"),
         ),
         Job(
             "deliver_cxml",
-            "Posts the cXML confirmations and ship notices that are due (also nudged after "
-            "each commit that writes one).",
+            _l(
+                "Posts the cXML confirmations and ship notices that are due (also nudged after "
+                "each commit that writes one)."
+            ),
             _deliver_cxml,
             Every(),
             retries=0,
         ),
         Job(
             "purge_cxml_answers",
-            "Removes the stored answers of inbound cXML documents after 90 days, and the "
-            "carts of PunchOut sessions that were never returned.",
+            _l(
+                "Removes the stored answers of inbound cXML documents after 90 days, and the "
+                "carts of PunchOut sessions that were never returned."
+            ),
             _purge_cxml_answers,
             Every("50", "3"),
         ),
         Job(
             "refresh_relationships",
-            "Writes today's relationship-health snapshot of every account (one per account "
-            "and day) and alerts account managers when something turned red.",
+            _l(
+                "Writes today's relationship-health snapshot of every account (one per account "
+                "and day) and alerts account managers when something turned red."
+            ),
             _refresh_relationships,
             Every("10", "4"),
         ),
         Job(
             "escalate_relationship_alerts",
-            "Sends the vendor admins red relationship alerts that the account manager has "
-            "not acknowledged within two working days.",
+            _l(
+                "Sends the vendor admins red relationship alerts that the account manager has "
+                "not acknowledged within two working days."
+            ),
             _escalate_relationship_alerts,
             Every("20"),
         ),
         Job(
             "purge_api_idempotency_keys",
-            "Removes the API's Idempotency-Keys and their stored answers after a week.",
+            _l("Removes the API's Idempotency-Keys and their stored answers after a week."),
             _purge_api_idempotency_keys,
             Every("55", "3"),
         ),
         Job(
             "remind_due_reviews",
-            "Tells each account manager once when an account's quarterly relationship "
-            "review falls due.",
+            _l(
+                "Tells each account manager once when an account's quarterly relationship "
+                "review falls due."
+            ),
             _remind_due_reviews,
             Every("10", "6"),
         ),
@@ -519,7 +540,7 @@ def _runner(app: Flask, job: Job, *, scheduled: bool = False):
                 context.pop()
 
     run.__name__ = job.name
-    run.__doc__ = job.description
+    run.__doc__ = str(job.description)
     return run
 
 

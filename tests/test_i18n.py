@@ -150,6 +150,41 @@ def test_an_htmx_fragment_comes_in_the_person_s_language_not_the_header_s(app, l
     assert re.search(r"\d{1,3}(,\d{3})*\.\d{2} EUR", english.get_text()), english.get_text()
 
 
+def test_catalog_and_account_pages_speak_indonesian_with_babel_s_numbers(app, login_as, catalog):
+    """Pages that went through gettext read in Indonesian, counts and dates by Babel."""
+    from portal.accounts.models import CustomerAccount
+    from portal.catalog.models import Product
+
+    with app.app_context():
+        _set("buyer@acme.test", language="id")
+        product = db.session.scalar(
+            select(Product).where(Product.lead_time_days > 1).order_by(Product.sku).limit(1)
+        )
+        product_id, lead = product.id, product.lead_time_days
+        account_id = db.session.scalar(
+            select(CustomerAccount.id).where(CustomerAccount.name.like("Acme%"))
+        )
+    buyer = login_as("buyer@acme.test")
+    page = soup(buyer.client.get(f"/catalog/products/{product_id}"))
+    facts = {
+        row.dt.get_text(strip=True): row.dd.get_text(strip=True)
+        for row in page.select("dl.facts > div")
+    }
+    assert facts["Waktu tunggu"] == f"{lead} hari"
+    assert page.select_one("#availability").find_previous("h2").get_text() == "Ketersediaan"
+    page = soup(buyer.client.get(f"/accounts/{account_id}"))
+    facts = {
+        row.dt.get_text(strip=True): row.dd.get_text(strip=True)
+        for row in page.select("dl.facts > div")
+    }
+    assert "Nomor akun" in facts and "Pelanggan sejak" in facts
+    # The account's date in Indonesian month names ("01 Des 2026"), not English ones.
+    assert re.fullmatch(r"\d{2} \w{3} \d{4}", facts["Pelanggan sejak"])
+    assert page.select_one("section h2").get_text() == "Alamat"
+    with app.app_context():
+        _set("buyer@acme.test", language="en")
+
+
 def test_error_pages_speak_the_reader_s_language(client, demo):
     page = soup(client.get("/login/nothing-here", headers={"Accept-Language": "id"}))
     assert page.h1.get_text() == "Tidak ditemukan"

@@ -345,37 +345,16 @@ CUSTOMERS = frozenset({"buyer", "approver", "customer_admin"})
 STAFF = frozenset({"account_manager", "planner", "engineer", "fulfilment", "service", "admin"})
 NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
     "home.index": frozenset({"account_manager", "admin"}),
-    "accounts.index": STAFF,
-    "accounts.new": frozenset({"admin"}),
-    "accounts.detail": CUSTOMERS | STAFF,
-    "accounts.edit": frozenset({"admin"}),
-    "accounts.address": frozenset({"customer_admin", "admin"}),
-    "accounts.users": frozenset({"customer_admin", "admin"}),
-    "accounts.new_user": frozenset({"customer_admin", "admin"}),
-    "accounts.edit_user": frozenset({"customer_admin", "admin"}),
-    "accounts.audit_log": frozenset({"admin"}),
-    "catalog.index": CUSTOMERS | STAFF,
-    "catalog.product": CUSTOMERS | STAFF,
-    "catalog.edit_product": frozenset({"admin"}),
-    "catalog.import_products": frozenset({"admin"}),
-    "catalog.prices": CUSTOMERS | STAFF,
-    "fulfilment.order": frozenset({"account_manager", "fulfilment", "admin"}),
-    "background.index": frozenset({"admin"}),
     "forecasts.version": frozenset(
         {"buyer", "customer_admin", "account_manager", "planner", "admin"}
     ),
     "forecasts.inbox": frozenset({"account_manager", "planner", "admin"}),
-    "planning.demand": frozenset({"account_manager", "planner", "admin"}),
+    # The page is translated; its rows' labels ("Version 3", "End of Mar 2026") are still
+    # written in English by portal.forecasts.planning.waterfall.
     "planning.waterfall": frozenset({"account_manager", "planner", "admin"}),
     "forecast_commits.board": frozenset(
         {"buyer", "customer_admin", "account_manager", "planner", "admin"}
     ),
-    "service.settings_page": frozenset({"admin"}),
-    "equipment.import_units": frozenset({"account_manager", "service", "admin"}),
-    "equipment.edit_spec": frozenset({"admin"}),
-    "equipment.compare": CUSTOMERS | STAFF,
-    "equipment.ownership_settings": frozenset({"customer_admin"}),
-    "api_tokens.index": frozenset({"customer_admin", "admin"}),
     "reviews.new": frozenset({"account_manager", "admin"}),
     "reviews.detail": CUSTOMERS | frozenset({"account_manager", "admin"}),
     "contacts.account": STAFF,
@@ -385,8 +364,6 @@ NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
     "relationship.portfolio": frozenset({"account_manager", "admin"}),
     "relationship.account": frozenset({"account_manager", "admin"}),
     "relationship.settings": frozenset({"admin"}),
-    "cxml_pages.index": frozenset({"admin"}),
-    "cxml_pages.edit": frozenset({"admin"}),
 }
 
 
@@ -481,6 +458,7 @@ def matrix_world(database_url, tmp_path_factory):
             *db.session.scalars(select(Category.name)),
             *(a.one_line for a in db.session.scalars(select(Address))),
             *(a.label for a in db.session.scalars(select(Address))),
+            *(a.recipient for a in db.session.scalars(select(Address)) if a.recipient),
         ]
     people = {"anonymous": Browserless(app.test_client())}
     people["anonymous"].client.get(f"/login?lang={PSEUDO}")
@@ -506,7 +484,9 @@ def test_every_page_of_the_matrix_is_translated(matrix_world, endpoint, rule, ac
     if page.html is not None:
         assert page.html["lang"] == PSEUDO
     region = page.body or page
-    for hidden in region.select("script, style, template"):
+    # translate="no" (HTML's own mark) holds codes, not words: an IANA time zone, a
+    # currency code, a machine record's keys and values (the audit log's changes).
+    for hidden in region.select("script, style, template, [translate=no]"):
         hidden.decompose()
     # An option that shows its own value is a code (a time zone's IANA name), not words.
     for option in region.select("option"):

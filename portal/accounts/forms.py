@@ -85,24 +85,24 @@ class PasswordChangeForm(FlaskForm):
 
 class AccountForm(FlaskForm):
     number = StringField(
-        "Account number",
+        _l("Account number"),
         validators=[
             DataRequired(),
             Length(max=20),
-            Regexp(r"^[A-Za-z0-9-]+$", message="Use letters, digits and dashes."),
+            Regexp(r"^[A-Za-z0-9-]+$", message=_l("Use letters, digits and dashes.")),
         ],
-        description="As in the vendor's ERP, e.g. C-10042.",
+        description=_l("As in the vendor's ERP, e.g. C-10042."),
     )
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     status = SelectField(
-        "Status",
+        _l("Status"),
         choices=[
-            SelectChoice("active", "Active"),
-            SelectChoice("on_hold", "On hold"),
-            SelectChoice("closed", "Closed"),
+            SelectChoice("active", _l("Active")),
+            SelectChoice("on_hold", _l("On hold")),
+            SelectChoice("closed", _l("Closed")),
         ],
     )
-    timezone = SelectField("Time zone", validators=[DataRequired()])
+    timezone = SelectField(_l("Time zone"), validators=[DataRequired()])
     currency = SelectField(
         _l("Currency"),
         validators=[DataRequired()],
@@ -117,49 +117,52 @@ class AccountForm(FlaskForm):
         description=_l("For its users who have not chosen one. Empty: their browser's."),
     )
     account_manager_id = SelectField(
-        "Account manager", coerce=lambda v: int(v) if v else None, validators=[Optional()]
+        _l("Account manager"), coerce=lambda v: int(v) if v else None, validators=[Optional()]
     )
     handover_reason = StringField(
-        "Why the manager changes",
+        _l("Why the manager changes"),
         validators=[Optional(), Length(max=500)],
-        description="Needed when the account goes from one manager to another; kept with "
-        "the account's history.",
+        description=_l(
+            "Needed when the account goes from one manager to another; kept with "
+            "the account's history."
+        ),
     )
     promise_basis = SelectField(
-        "Promises are kept when goods are",
+        _l("Promises are kept when goods are"),
         choices=[
-            SelectChoice("delivery", "Delivered by the promised date"),
-            SelectChoice("shipment", "Shipped by the promised date"),
+            SelectChoice("delivery", _l("Delivered by the promised date")),
+            SelectChoice("shipment", _l("Shipped by the promised date")),
         ],
         default="delivery",
-        description="As the account's terms say; the promise ledger measures against it.",
+        description=_l("As the account's terms say; the promise ledger measures against it."),
     )
 
 
 class AddressForm(FlaskForm):
     kind = SelectField(
-        "Use", choices=[SelectChoice("shipping", "Ship to"), SelectChoice("billing", "Bill to")]
+        _l("Use"),
+        choices=[SelectChoice("shipping", _l("Ship to")), SelectChoice("billing", _l("Bill to"))],
     )
     label = StringField(
-        "Label",
+        _l("Label"),
         validators=[DataRequired(), Length(max=80)],
-        description="How buyers pick it, e.g. “Plant 2, goods receiving”.",
+        description=_l("How buyers pick it, e.g. “Plant 2, goods receiving”."),
     )
-    recipient = StringField("Recipient", validators=[Optional(), Length(max=200)])
-    line1 = StringField("Street and number", validators=[DataRequired(), Length(max=200)])
-    line2 = StringField("Address line 2", validators=[Optional(), Length(max=200)])
-    postal_code = StringField("Postal code", validators=[DataRequired(), Length(max=20)])
-    city = StringField("City", validators=[DataRequired(), Length(max=100)])
-    region = StringField("Region", validators=[Optional(), Length(max=100)])
+    recipient = StringField(_l("Recipient"), validators=[Optional(), Length(max=200)])
+    line1 = StringField(_l("Street and number"), validators=[DataRequired(), Length(max=200)])
+    line2 = StringField(_l("Address line 2"), validators=[Optional(), Length(max=200)])
+    postal_code = StringField(_l("Postal code"), validators=[DataRequired(), Length(max=20)])
+    city = StringField(_l("City"), validators=[DataRequired(), Length(max=100)])
+    region = StringField(_l("Region"), validators=[Optional(), Length(max=100)])
     country = StringField(
-        "Country",
+        _l("Country"),
         validators=[
             DataRequired(),
-            Regexp(r"^[A-Za-z]{2}$", message="Use the two-letter code, e.g. DE."),
+            Regexp(r"^[A-Za-z]{2}$", message=_l("Use the two-letter code, e.g. DE.")),
         ],
-        description="Two-letter ISO code.",
+        description=_l("Two-letter ISO code."),
     )
-    is_default = BooleanField("Default for this use")
+    is_default = BooleanField(_l("Default for this use"))
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -168,41 +171,46 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class UserForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254), EmailAddress()])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254), EmailAddress()])
     roles = MultiCheckboxField(
-        "Roles",
-        description="Customer users take Buyer, Approver or Customer admin; "
-        "vendor staff take the other roles.",
+        _l("Roles"),
+        description=_l(
+            "Customer users take Buyer, Approver or Customer admin; "
+            "vendor staff take the other roles."
+        ),
     )
     timezone = SelectField(
-        "Time zone",
+        _l("Time zone"),
         validators=[Optional()],
-        description="Times are shown in this zone. Empty: the account's zone "
-        "(for vendor staff, the vendor's).",
+        description=_l(
+            "Times are shown in this zone. Empty: the account's zone "
+            "(for vendor staff, the vendor's)."
+        ),
     )
 
 
 class NewUserForm(UserForm):
     # Only on creation, and only for vendor admins: which side the user is on.
     account_id = SelectField(
-        "Customer account", coerce=lambda v: int(v) if v else None, validators=[Optional()]
+        _l("Customer account"), coerce=lambda v: int(v) if v else None, validators=[Optional()]
     )
     password = PasswordField(
-        "Initial password",
+        _l("Initial password"),
         validators=[DataRequired(), Length(max=MAX_LENGTH + 1)],
-        description="At least 12 characters. Tell it to the user; they can change it.",
+        description=_l("At least 12 characters. Tell it to the user; they can change it."),
         render_kw={"autocomplete": "new-password"},
     )
 
 
 class ApprovalLimitForm(FlaskForm):
     approval_limit = DecimalField(
-        "Approval limit",
+        _l("Approval limit"),
         places=2,
         validators=[Optional(), NumberRange(min=0, max=10**9)],
-        description="Orders above this total wait for one of your approvers. "
-        "Empty: no approval needed.",
+        description=_l(
+            "Orders above this total wait for one of your approvers. Empty: no approval needed."
+        ),
     )
 
 

@@ -6,6 +6,7 @@ import hashlib
 from datetime import datetime
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -15,6 +16,7 @@ from portal.extensions import UTCDateTime, base_currency, db, utcnow
 from .roles import Role
 
 ACCOUNT_STATUSES = ("active", "on_hold", "closed")
+ACCOUNT_STATUS_LABELS = {"active": _l("Active"), "on_hold": _l("On hold"), "closed": _l("Closed")}
 # What the account's terms measure a promise against: the goods arriving, or leaving.
 PROMISE_BASES = ("delivery", "shipment")
 
@@ -62,7 +64,7 @@ class CustomerAccount(db.Model):
 
     @property
     def status_label(self) -> str:
-        return self.status.replace("_", " ").capitalize()
+        return str(ACCOUNT_STATUS_LABELS[self.status])
 
     def __repr__(self) -> str:
         return f"<CustomerAccount {self.number} {self.name!r}>"

@@ -55,7 +55,7 @@ def _account_form(form: AccountForm) -> AccountForm:
     form.timezone.choices = service.timezone_choices()
     form.currency.choices = list(service.currency_choices())
     form.default_language.choices = _language_choices(_("— the browser's —"))
-    form.account_manager_id.choices = [SelectChoice("", "— none —")] + [
+    form.account_manager_id.choices = [SelectChoice("", _("— none —"))] + [
         SelectChoice(m.id, m.name) for m in service.account_manager_choices()
     ]
     return form
@@ -87,7 +87,10 @@ def new():
         except DomainError as error:
             error.attach_to(form)
         else:
-            flash(f"Account {account.number} {account.name} created.", "success")
+            flash(
+                _("Account %(number)s %(name)s created.", number=account.number, name=account.name),
+                "success",
+            )
             return redirect(url_for("accounts.detail", account_id=account.id), code=303)
     return render_page(
         "accounts/form.html", "form", form=form, account=None, status=422 if form.errors else 200
@@ -141,7 +144,7 @@ def edit(account_id: int):
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash("Account saved.", "success")
+            flash(_("Account saved."), "success")
             return redirect(url_for("accounts.detail", account_id=account.id), code=303)
     return render_page(
         "accounts/form.html", "form", form=form, account=account, status=422 if form.errors else 200
@@ -156,10 +159,10 @@ def approval_limit(account_id: int):
     form = ApprovalLimitForm()
     if form.validate_on_submit():
         service.set_approval_limit(current_user, account, form.approval_limit.data)
-        flash("Approval limit saved.", "success")
+        flash(_("Approval limit saved."), "success")
     else:
-        problems = form.approval_limit.errors or ["not saved."]
-        flash("Approval limit: " + " ".join(map(str, problems)), "error")
+        problems = form.approval_limit.errors or [_("not saved.")]
+        flash(_("Approval limit: %(problems)s", problems=" ".join(map(str, problems))), "error")
     return redirect(url_for("accounts.detail", account_id=account.id), code=303)
 
 
@@ -234,7 +237,7 @@ def address(account_id: int, address_id: int | None):
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash("Address saved.", "success")
+            flash(_("Address saved."), "success")
             return redirect(url_for("accounts.detail", account_id=account.id), code=303)
     return render_page(
         "accounts/address.html",
@@ -252,7 +255,7 @@ def delete_address(account_id: int, address_id: int):
     """Remove an address of the account."""
     account = _manageable_account(account_id)
     service.delete_address(current_user, account, _address_of(account, address_id))
-    flash("Address removed.", "success")
+    flash(_("Address removed."), "success")
     return redirect(url_for("accounts.detail", account_id=account.id), code=303)
 
 
@@ -278,7 +281,7 @@ def role_choices(roles) -> list[SelectChoice]:
 
 def _user_form(form: UserForm, account_id: int | None) -> UserForm:
     form.roles.choices = role_choices(service.assignable_roles(current_user, account_id))
-    form.timezone.choices = [SelectChoice("", "— the account's —")] + service.timezone_choices()
+    form.timezone.choices = [SelectChoice("", _("— the account's —"))] + service.timezone_choices()
     return form
 
 
@@ -289,7 +292,9 @@ def new_user():
     form = NewUserForm()
     if current_user.is_vendor_staff:
         form.account_id.choices = [
-            SelectChoice("", f"Vendor staff ({current_app.config['VENDOR_NAME']})")
+            SelectChoice(
+                "", _("Vendor staff (%(vendor)s)", vendor=current_app.config["VENDOR_NAME"])
+            )
         ] + [SelectChoice(a.id, f"{a.number} {a.name}") for a in service.accounts_for(current_user)]
         account_id = (
             form.account_id.data
@@ -322,7 +327,7 @@ def new_user():
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash(f"User {user.email} created.", "success")
+            flash(_("User %(email)s created.", email=user.email), "success")
             return redirect(url_for("accounts.users"), code=303)
     return render_page(
         "accounts/user_form.html", "form", form=form, user=None, status=422 if form.errors else 200
@@ -356,7 +361,7 @@ def edit_user(user_id: int):
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash(f"User {user.email} saved.", "success")
+            flash(_("User %(email)s saved.", email=user.email), "success")
             return redirect(url_for("accounts.users"), code=303)
     return render_page(
         "accounts/user_form.html", "form", form=form, user=user, status=422 if form.errors else 200
@@ -374,7 +379,10 @@ def set_active(user_id: int):
     except DomainError as error:
         flash(error.message, "error")
     else:
-        flash(f"{user.name} {'reactivated' if active else 'deactivated'}.", "success")
+        if active:
+            flash(_("%(name)s reactivated.", name=user.name), "success")
+        else:
+            flash(_("%(name)s deactivated.", name=user.name), "success")
     return redirect(url_for("accounts.edit_user", user_id=user.id), code=303)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
@@ -12,23 +14,39 @@ from .models import SCOPES
 from .tokens import MAX_DAYS
 
 
+class ScopeLabel:
+    """A scope's checkbox label: its name, a code the API reads (never translated),
+    and what it allows in the reader's language (written when the page is)."""
+
+    def __init__(self, scope: str, label) -> None:
+        self.scope, self.label = scope, label
+
+    def __html__(self) -> str:
+        return Markup('<code translate="no">{}</code> — {}').format(self.scope, self.label)
+
+    def __str__(self) -> str:
+        return f"{self.scope} — {self.label}"
+
+
 class TokenForm(FlaskForm):
     name = StringField(
-        "Name",
+        _l("Name"),
         validators=[DataRequired(), Length(max=100)],
-        description="What uses it, e.g. “ERP nightly sync”.",
+        description=_l("What uses it, e.g. “ERP nightly sync”."),
     )
     user_id = SelectField(
-        "Acts as", coerce=int, description="The token can do what this user can do, no more."
+        _l("Acts as"),
+        coerce=int,
+        description=_l("The token can do what this user can do, no more."),
     )
     scopes = MultiCheckboxField(
-        "Scopes",
-        choices=[SelectChoice(scope, f"{scope} — {label}") for scope, label in SCOPES.items()],
-        validators=[DataRequired(message="Choose at least one scope.")],
+        _l("Scopes"),
+        choices=[SelectChoice(scope, ScopeLabel(scope, label)) for scope, label in SCOPES.items()],
+        validators=[DataRequired(message=_l("Choose at least one scope."))],
     )
     days = IntegerField(
-        "Expires after (days)",
+        _l("Expires after (days)"),
         default=90,
         validators=[InputRequired(), NumberRange(min=1, max=MAX_DAYS)],
-        description=f"At most {MAX_DAYS} days; make a new token before it expires.",
+        description=_l("At most %(num)s days; make a new token before it expires.", num=MAX_DAYS),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -16,13 +17,13 @@ if TYPE_CHECKING:
 # Every scope a token can carry; later slices of the API (forecasts, service requests)
 # check the ones already listed here.
 SCOPES = {
-    "catalog:read": "Read products, contract prices and availability",
-    "orders:read": "Read orders",
-    "orders:write": "Place and cancel orders",
-    "forecasts:read": "Read the forecast draft and published versions",
-    "forecasts:write": "Save and publish forecasts",
-    "service:read": "Read service requests and their threads",
-    "service:write": "Open service requests",
+    "catalog:read": _l("Read products, contract prices and availability"),
+    "orders:read": _l("Read orders"),
+    "orders:write": _l("Place and cancel orders"),
+    "forecasts:read": _l("Read the forecast draft and published versions"),
+    "forecasts:write": _l("Save and publish forecasts"),
+    "service:read": _l("Read service requests and their threads"),
+    "service:write": _l("Open service requests"),
 }
 
 

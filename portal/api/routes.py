@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -89,5 +90,5 @@ def revoke(token_id: int):
         token = tokens.revoke(current_user, token_id, utcnow(), client_address())
     except NotFound:
         abort(404)
-    flash(f"Token “{token.name}” revoked.", "success")
+    flash(_("Token “%(name)s” revoked.", name=token.name), "success")
     return redirect(url_for("api_tokens.index"), code=303)

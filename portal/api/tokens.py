@@ -15,6 +15,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -108,19 +109,21 @@ def create(
 ) -> CreatedToken:
     """Make a token acting as `acting_as`; `admin` None is the command line."""
     if admin is not None and not may_manage(admin, acting_as.account_id):
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     if acting_as.account_id is None or not acting_as.active:
         raise DomainError("A token acts as an active user of a customer account.", field="user_id")
     name = name.strip()
     if not name:
-        raise DomainError("Name the token after what uses it.", field="name")
+        raise DomainError(_("Name the token after what uses it."), field="name")
     if len(name) > 100:
-        raise DomainError("At most 100 characters.", field="name")
+        raise DomainError(_("At most 100 characters."), field="name")
     unknown = sorted(set(scopes) - SCOPES.keys())
     if unknown:
-        raise DomainError(f"Unknown scope: {', '.join(unknown)}.", field="scopes")
+        raise DomainError(
+            _("Unknown scope: %(scopes)s.", scopes=", ".join(unknown)), field="scopes"
+        )
     if not scopes:
-        raise DomainError("Choose at least one scope.", field="scopes")
+        raise DomainError(_("Choose at least one scope."), field="scopes")
     if not 1 <= days <= MAX_DAYS:
         raise DomainError(f"A token lives 1 to {MAX_DAYS} days.", field="days")
     text = new_token_text()
@@ -166,9 +169,9 @@ def revoke(admin: User, token_id: int, now: datetime, client_address: str | None
         scoped(select(ApiToken), ApiToken, admin).where(ApiToken.id == token_id)
     )
     if token is None:
-        raise NotFound("No such token.")
+        raise NotFound(_("No such token."))
     if not may_manage(admin, token.account_id):
-        raise Forbidden("Only an admin of the account can revoke its tokens.")
+        raise Forbidden(_("Only an admin of the account can revoke its tokens."))
     if token.revoked_at is None:
         token.revoked_at = now
         token.revoked_by_id = admin.id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.roles import Role
@@ -33,5 +34,5 @@ def retry(failure_id: int):
     except DomainError as error:
         flash(error.message, "error")
     else:
-        flash(f"{failure.task_name} is queued again.", "success")
+        flash(_("%(name)s is queued again.", name=failure.task_name), "success")
     return redirect(url_for("background.index"), code=303)

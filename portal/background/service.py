@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask import Flask
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from portal import jobs
@@ -113,12 +114,12 @@ def retry(actor: User, failure_id: int) -> JobFailure:
     from portal.audit import service as audit
 
     if not actor.has_role(Role.ADMIN):
-        raise DomainError("Only vendor admins may retry jobs.")
+        raise DomainError(_("Only vendor admins may retry jobs."))
     failure = db.session.get(JobFailure, failure_id)
     if failure is None:
-        raise NotFound("No such failed job.")
+        raise NotFound(_("No such failed job."))
     if failure.task_name not in jobs.queue_of().jobs:
-        raise DomainError(f"The job {failure.task_name} no longer exists.")
+        raise DomainError(_("The job %(name)s no longer exists.", name=failure.task_name))
     changed = db.session.execute(
         update(JobFailure)
         .where(JobFailure.id == failure_id, JobFailure.retried_at.is_(None))
@@ -127,7 +128,7 @@ def retry(actor: User, failure_id: int) -> JobFailure:
     ).rowcount
     if not changed:
         db.session.rollback()
-        raise DomainError("That job was retried already.")
+        raise DomainError(_("That job was retried already."))
     audit.record("job_retried", actor=actor, target=f"{failure.task_name} ({failure.id})")
     db.session.commit()
     if not jobs.enqueue(failure.task_name, *json.loads(failure.arguments or "[]")):
@@ -136,6 +137,6 @@ def retry(actor: User, failure_id: int) -> JobFailure:
             update(JobFailure).where(JobFailure.id == failure_id).values(retried_at=None)
         )
         db.session.commit()
-        raise DomainError("The job queue does not answer; the job was not queued.")
+        raise DomainError(_("The job queue does not answer; the job was not queued."))
     db.session.refresh(failure)
     return failure

@@ -21,46 +21,49 @@ MONEY = {"places": 2, "validators": [Optional(), NumberRange(min=0, max=10**9)]}
 
 class ProductForm(FlaskForm):
     sku = StringField(
-        "SKU",
+        _l("SKU"),
         validators=[DataRequired(), Length(max=64)],
-        description="Letters, digits, dashes, dots, slashes and spaces.",
+        description=_l("Letters, digits, dashes, dots, slashes and spaces."),
     )
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     category = StringField(
-        "Category",
+        _l("Category"),
         validators=[DataRequired(), Length(max=100)],
-        description="An existing category, or a new name to create one.",
+        description=_l("An existing category, or a new name to create one."),
         render_kw={"list": "category-names"},
     )
-    unit = StringField("Unit", default="pc", validators=[DataRequired(), Length(max=10)])
-    pack_size = IntegerField("Pack size", default=1, validators=[NumberRange(min=1, max=10**6)])
+    unit = StringField(_l("Unit"), default="pc", validators=[DataRequired(), Length(max=10)])
+    pack_size = IntegerField(_l("Pack size"), default=1, validators=[NumberRange(min=1, max=10**6)])
     min_order_qty = IntegerField(
-        "Minimum order", default=1, validators=[NumberRange(min=1, max=10**6)]
+        _l("Minimum order"), default=1, validators=[NumberRange(min=1, max=10**6)]
     )
     order_multiple = IntegerField(
-        "Order multiple", default=1, validators=[NumberRange(min=1, max=10**6)]
+        _l("Order multiple"), default=1, validators=[NumberRange(min=1, max=10**6)]
     )
     lead_time_days = IntegerField(
-        "Lead time (days)", default=14, validators=[NumberRange(min=0, max=730)]
+        _l("Lead time (days)"), default=14, validators=[NumberRange(min=0, max=730)]
     )
     # InputRequired, not DataRequired: "abc" must say "not a valid decimal", not "required".
     list_price = DecimalField(
-        "List price", places=2, validators=[InputRequired(), NumberRange(min=0, max=10**9)]
+        _l("List price"), places=2, validators=[InputRequired(), NumberRange(min=0, max=10**9)]
     )
     status = SelectField(
-        "Status",
-        choices=[SelectChoice("active", "Active"), SelectChoice("discontinued", "Discontinued")],
+        _l("Status"),
+        choices=[
+            SelectChoice("active", _l("Active")),
+            SelectChoice("discontinued", _l("Discontinued")),
+        ],
     )
     replacement_sku = StringField(
-        "Replacement SKU",
+        _l("Replacement SKU"),
         validators=[Optional(), Length(max=64)],
-        description="For a discontinued product.",
+        description=_l("For a discontinued product."),
     )
-    yearly_service_cost = DecimalField("Service per year", **MONEY)
-    yearly_consumables_cost = DecimalField("Consumables per year", **MONEY)
-    on_hand = IntegerField("On hand", default=0, validators=[NumberRange(min=0, max=10**9)])
+    yearly_service_cost = DecimalField(_l("Service per year"), **MONEY)
+    yearly_consumables_cost = DecimalField(_l("Consumables per year"), **MONEY)
+    on_hand = IntegerField(_l("On hand"), default=0, validators=[NumberRange(min=0, max=10**9)])
     description = TextAreaField(
-        "Description", validators=[Optional(), Length(max=5000)], render_kw={"rows": 4}
+        _l("Description"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 4}
     )
 
 
@@ -88,30 +91,35 @@ def product_form_class(other_currencies: tuple[str, ...]) -> type[ProductForm]:
 
 class ImportForm(FlaskForm):
     kind = SelectField(
-        "The file holds",
-        choices=[SelectChoice("products", "Products"), SelectChoice("prices", "Contract prices")],
-        description="Products: sku is required; new products also need name, category and "
-        "list_price; other columns: description, unit, pack_size, min_order_qty, "
-        "order_multiple, lead_time_days, status, replacement_sku, yearly_service_cost, "
-        "yearly_consumables_cost, on_hand, and list_price_idr (or another currency's "
-        "code) for a list price in that currency. Contract prices: account_number, sku, "
-        "min_quantity, unit_price, valid_from, valid_until (dates as YYYY-MM-DD) and "
-        "optionally currency, which must be the account's.",
+        _l("The file holds"),
+        choices=[
+            SelectChoice("products", _l("Products")),
+            SelectChoice("prices", _l("Contract prices")),
+        ],
+        description=_l(
+            "Products: sku is required; new products also need name, category and "
+            "list_price; other columns: description, unit, pack_size, min_order_qty, "
+            "order_multiple, lead_time_days, status, replacement_sku, yearly_service_cost, "
+            "yearly_consumables_cost, on_hand, and list_price_idr (or another currency's "
+            "code) for a list price in that currency. Contract prices: account_number, sku, "
+            "min_quantity, unit_price, valid_from, valid_until (dates as YYYY-MM-DD) and "
+            "optionally currency, which must be the account's."
+        ),
     )
     upload = FileField(
-        "File (CSV or XLSX, first row: column names)", render_kw={"accept": ".csv,.xlsx"}
+        _l("File (CSV or XLSX, first row: column names)"), render_kw={"accept": ".csv,.xlsx"}
     )
 
 
 class ContractPriceForm(FlaskForm):
-    sku = StringField("SKU", validators=[DataRequired(), Length(max=64)])
+    sku = StringField(_l("SKU"), validators=[DataRequired(), Length(max=64)])
     min_quantity = IntegerField(
-        "From quantity", default=1, validators=[DataRequired(), NumberRange(min=1, max=10**6)]
+        _l("From quantity"), default=1, validators=[DataRequired(), NumberRange(min=1, max=10**6)]
     )
     unit_price = DecimalField(
-        "Unit price", places=2, validators=[InputRequired(), NumberRange(min=0, max=10**9)]
+        _l("Unit price"), places=2, validators=[InputRequired(), NumberRange(min=0, max=10**9)]
     )
-    valid_from = DateField("Valid from", validators=[DataRequired()])
+    valid_from = DateField(_l("Valid from"), validators=[DataRequired()])
     valid_until = DateField(
-        "Valid until", validators=[Optional()], description="Empty: until further notice."
+        _l("Valid until"), validators=[Optional()], description=_l("Empty: until further notice.")
     )

@@ -3,6 +3,7 @@
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import spreadsheets
@@ -124,7 +125,7 @@ def edit_product(product_id: int | None):
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash(f"Product {product.sku} saved.", "success")
+            flash(_("Product %(sku)s saved.", sku=product.sku), "success")
             return redirect(url_for("catalog.product", product_id=product.id), code=303)
     return render_page(
         "catalog/product_form.html",
@@ -149,9 +150,9 @@ def import_products():
         data = upload.read(5 * 1024 * 1024 + 1) if upload and upload.filename else b""
         try:
             if not data.strip():
-                raise spreadsheets.SpreadsheetError("Choose a file: it is missing or empty.")
+                raise spreadsheets.SpreadsheetError(_("Choose a file: it is missing or empty."))
             if len(data) > 5 * 1024 * 1024:
-                raise spreadsheets.SpreadsheetError("The file is larger than 5 MB.")
+                raise spreadsheets.SpreadsheetError(_("The file is larger than 5 MB."))
             rows = spreadsheets.read_rows(data)
             importer = (
                 admin.import_contract_prices
@@ -224,7 +225,7 @@ def add_price(account_id: int):
             db.session.rollback()
             error.attach_to(form)
         else:
-            flash("Contract price added.", "success")
+            flash(_("Contract price added."), "success")
             return redirect(url_for("catalog.prices", account_id=account.id), code=303)
     return _prices_page(account, form)
 
@@ -236,5 +237,5 @@ def delete_price(account_id: int, price_id: int):
     if price.account_id != account_id:
         abort(404)
     admin.remove_contract_price(current_user, price)
-    flash("Contract price removed.", "success")
+    flash(_("Contract price removed."), "success")
     return redirect(url_for("catalog.prices", account_id=account_id), code=303)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
@@ -9,33 +10,38 @@ from wtforms.validators import DataRequired, Length, Optional
 
 class CredentialForm(FlaskForm):
     domain = StringField(
-        "Domain",
+        _l("Domain"),
         default="NetworkID",
         validators=[DataRequired(), Length(max=40)],
-        description="The Credential domain their documents use: NetworkID, DUNS, …",
+        description=_l("The Credential domain their documents use: NetworkID, DUNS, …"),
     )
     identity = StringField(
-        "Identity",
+        _l("Identity"),
         validators=[DataRequired(), Length(max=100)],
-        description="Their From identity, e.g. ACME-PROC.",
+        description=_l("Their From identity, e.g. ACME-PROC."),
     )
     shared_secret = PasswordField(
-        "Shared secret",
+        _l("Shared secret"),
         validators=[Optional(), Length(max=200)],
         render_kw={"autocomplete": "new-password"},
-        description="At least 12 characters. Stored as a hash: it cannot be shown again. "
-        "Leave empty to keep the current one.",
+        description=_l(
+            "At least 12 characters. Stored as a hash: it cannot be shown again. "
+            "Leave empty to keep the current one."
+        ),
     )
     acting_user_id = SelectField(
-        "Orders are placed as",
+        _l("Orders are placed as"),
         coerce=int,
-        description="A buyer of the account; cXML orders act as this user, and so do "
-        "PunchOut sessions whose request names no buyer of the account (UserEmail or "
-        "Contact). Best one kept for the purchasing system.",
+        description=_l(
+            "A buyer of the account; cXML orders act as this user, and so do "
+            "PunchOut sessions whose request names no buyer of the account (UserEmail or "
+            "Contact). Best one kept for the purchasing system."
+        ),
     )
     outbound_url = StringField(
-        "Their cXML address",
+        _l("Their cXML address"),
         validators=[Optional(), Length(max=500)],
-        description="Where confirmations and ship notices are posted (http or https). "
-        "Empty: none are sent.",
+        description=_l(
+            "Where confirmations and ship notices are posted (http or https). Empty: none are sent."
+        ),
     )

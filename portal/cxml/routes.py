@@ -20,6 +20,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from wtforms import SelectChoice
 
@@ -205,8 +206,10 @@ def _keep_punchout_to_the_terminal():
         allowed = endpoint in INSPECT_POSTS
     if not allowed:
         flash(
-            "In a PunchOut session the catalogue, quick order and cart are open; "
-            "return the cart to your purchasing system to order.",
+            _(
+                "In a PunchOut session the catalogue, quick order and cart are open; "
+                "return the cart to your purchasing system to order."
+            ),
             "info",
         )
         return redirect(url_for("ordering.cart"), code=303)
@@ -225,7 +228,7 @@ def punchout_return():
     PunchOutOrderMessage to BrowserFormPost; the cart is emptied and the session ends."""
     found = current_punchout()
     if found is None:
-        flash("This is not a PunchOut session: order through the checkout.", "info")
+        flash(_("This is not a PunchOut session: order through the checkout."), "info")
         return redirect(url_for("ordering.cart"), code=303)
     from portal.accounts import service as accounts
 
@@ -316,7 +319,7 @@ def edit(account_id: int):
                 db.session.rollback()
                 error.attach_to(form)
             else:
-                flash(f"cXML credentials of {account.name} saved.", "success")
+                flash(_("cXML credentials of %(account)s saved.", account=account.name), "success")
                 return redirect(url_for("cxml_pages.index"), code=303)
         status = 422
     return render_template("cxml/edit.html", form=form, account=account, existing=existing), status
@@ -330,5 +333,12 @@ def retry(message_id: int):
         message = outbound.send_again(current_user._get_current_object(), message_id)
     except NotFound:
         abort(404)
-    flash(f"{message.kind} for order {message.order.number} queued again.", "success")
+    flash(
+        _(
+            "%(document)s for order %(number)s queued again.",
+            document=message.kind,
+            number=message.order.number,
+        ),
+        "success",
+    )
     return redirect(url_for("cxml_pages.index"), code=303)

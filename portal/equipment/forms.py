@@ -77,9 +77,11 @@ class ImportForm(FlaskForm):
     upload = FileField(
         _l("CSV or XLSX file"),
         validators=[InputRequired(message=_l("Choose a file."))],
-        description="A header row naming sku, serial, account (number, e.g. C-10001), site "
-        "(the label of one of the account's shipping addresses); optional installed_on, "
-        "delivered_on (YYYY-MM-DD) and status (in_service, under_repair, retired).",
+        description=_l(
+            "A header row naming sku, serial, account (number, e.g. C-10001), site "
+            "(the label of one of the account's shipping addresses); optional installed_on, "
+            "delivered_on (YYYY-MM-DD) and status (in_service, under_repair, retired)."
+        ),
     )
 
 

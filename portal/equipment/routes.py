@@ -298,17 +298,23 @@ def compare():
     products, errors = [], []
     # The form sends both; the product page's link names only the first.
     if "b" in request.args and any(raw):
-        for label, sku in zip(("First", "Second"), raw, strict=True):
+        # One message per product and problem, whole, for the translators.
+        missing = (_("First product: enter a SKU."), _("Second product: enter a SKU."))
+        unknown = (
+            _("First product: there is no product with SKU “%(sku)s”."),
+            _("Second product: there is no product with SKU “%(sku)s”."),
+        )
+        for n, sku in enumerate(raw):
             if not sku:
-                errors.append(f"{label} product: enter a SKU.")
+                errors.append(missing[n])
                 continue
             found = catalog.find_by_sku(sku)
             if found is None:
-                errors.append(f"{label} product: there is no product with SKU “{sku}”.")
+                errors.append(unknown[n] % {"sku": sku})
             else:
                 products.append(found)
         if len(products) == 2 and products[0].id == products[1].id:
-            errors.append("Choose two different products.")
+            errors.append(_("Choose two different products."))
     compared = []
     if products and not errors:
         found = ownership.ownership_for(current_user.account_id, products, _today(), now=utcnow())

@@ -14,30 +14,34 @@ class DeskForm(FlaskForm):
 
 
 class PromiseChangeForm(FlaskForm):
-    new_date = DateField("New ship date", validators=[InputRequired()])
+    new_date = DateField(_l("New ship date"), validators=[InputRequired()])
     reason = SelectField(
-        "Reason",
-        choices=[SelectChoice("", "Choose…")]
+        _l("Reason"),
+        choices=[SelectChoice("", _l("Choose…"))]
         + [SelectChoice(key, label) for key, label in CHANGE_REASONS.items()],
-        validators=[InputRequired(message="Choose the reason for the change.")],
+        validators=[InputRequired(message=_l("Choose the reason for the change."))],
     )
     text = StringField(
-        "Explanation", validators=[Optional(), Length(max=500)], description="Required for “Other”."
+        _l("Explanation"),
+        validators=[Optional(), Length(max=500)],
+        description=_l("Required for “Other”."),
     )
 
 
 class ShipForm(FlaskForm):
-    shipped_on = DateField("Ship date", validators=[InputRequired()])
-    carrier = StringField("Carrier", validators=[Optional(), Length(max=80)])
-    tracking = StringField("Tracking reference", validators=[Optional(), Length(max=100)])
+    shipped_on = DateField(_l("Ship date"), validators=[InputRequired()])
+    carrier = StringField(_l("Carrier"), validators=[Optional(), Length(max=80)])
+    tracking = StringField(_l("Tracking reference"), validators=[Optional(), Length(max=100)])
 
 
 class CorrectShipmentForm(ShipForm):
-    reason = StringField("Reason for the correction", validators=[InputRequired(), Length(max=500)])
+    reason = StringField(
+        _l("Reason for the correction"), validators=[InputRequired(), Length(max=500)]
+    )
 
 
 class DeliverForm(FlaskForm):
-    delivered_on = DateField("Delivered on", validators=[InputRequired()])
+    delivered_on = DateField(_l("Delivered on"), validators=[InputRequired()])
 
 
 class ReasonForm(FlaskForm):
@@ -53,8 +57,8 @@ class ReasonForm(FlaskForm):
 
 class AnswerForm(FlaskForm):
     comment = TextAreaField(
-        "Comment to the buyer",
+        _l("Comment to the buyer"),
         validators=[Optional(), Length(max=1000)],
-        description="Required when declining.",
+        description=_l("Required when declining."),
         render_kw={"rows": 2},
     )

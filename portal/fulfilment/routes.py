@@ -15,6 +15,8 @@ from portal.accounts.service import account_manager_choices
 from portal.equipment import service as equipment
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
+from portal.formatting import day
+from portal.formatting import number as number_text
 from portal.htmx import render_page
 from portal.ordering import order_page
 from portal.ordering import service as ordering
@@ -172,7 +174,11 @@ def per_line(prefix: str, labels: dict[int, str]) -> dict[int, int]:
             values[item_id] = database_int(raw)
         except ValueError:
             raise DomainError(
-                f"{label}: “{raw[:20]}” is not a whole number of 0 or more."
+                _(
+                    "%(label)s: “%(value)s” is not a whole number of 0 or more.",
+                    label=label,
+                    value=raw[:20],
+                )
             ) from None
     return values
 
@@ -184,7 +190,9 @@ def _date(raw: str | None, label: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise DomainError(f"{label}: “{raw[:20]}” is not a date (use YYYY-MM-DD).") from None
+        raise DomainError(
+            _("%(label)s: “%(value)s” is not a date (use YYYY-MM-DD).", label=label, value=raw[:20])
+        ) from None
 
 
 def _done(number: str, message: str):
@@ -215,7 +223,7 @@ def confirm(number: str):
         for line in found.lines:
             if line.status != "open":
                 continue
-            label = f"Line {line.line_no} ({line.sku})"
+            label = _("Line %(no)s (%(sku)s)", no=line.line_no, sku=line.sku)
             later = per_line("later", {line.id: label}).get(line.id)
             decisions.append(
                 confirmations.LineDecision(
@@ -234,7 +242,7 @@ def confirm(number: str):
         # Show the form again with what was entered, the reason above it.
         found = _desk_order_or_404(number)
         return _render_order(found, status=422, error=error.message, submitted=request.form)
-    return _done(number, f"Order {number} confirmed; the buyer has been told.")
+    return _done(number, _("Order %(number)s confirmed; the buyer has been told.", number=number))
 
 
 @bp.post("/desk/orders/<number>/lines/<int:line_id>/promise")
@@ -246,7 +254,7 @@ def change_promise(number: str, line_id: int):
         if "csrf_token" in form.errors:
             abort(400)
         problems = "; ".join(str(e) for errors in form.errors.values() for e in errors)
-        flash(f"The promise was not changed: {problems}", "error")
+        flash(_("The promise was not changed: %(problems)s", problems=problems), "error")
         return redirect(url_for("fulfilment.order", number=number), code=303)
     try:
         line = confirmations.change_promise(
@@ -262,7 +270,10 @@ def change_promise(number: str, line_id: int):
         abort(404)
     except DomainError as error:
         return _refused(number, error)
-    return _done(number, f"Line {line.line_no} now promised for {line.promised_on:%d %b %Y}.")
+    return _done(
+        number,
+        _("Line %(no)s now promised for %(date)s.", no=line.line_no, date=day(line.promised_on)),
+    )
 
 
 @bp.post("/desk/orders/<number>/shipments")
@@ -278,7 +289,11 @@ def ship(number: str):
     }
     try:
         quantities = per_line(
-            "ship", {line.id: f"Line {line.line_no} ({line.sku})" for line in found.lines}
+            "ship",
+            {
+                line.id: _("Line %(no)s (%(sku)s)", no=line.line_no, sku=line.sku)
+                for line in found.lines
+            },
         )
         shipment = shipments.ship(
             current_user,
@@ -286,7 +301,7 @@ def ship(number: str):
             quantities,
             carrier=form.carrier.data or "",
             tracking=form.tracking.data or "",
-            shipped_on=_date(request.form.get("shipped_on"), "Ship date"),
+            shipped_on=_date(request.form.get("shipped_on"), _("Ship date")),
             today=_today(),
             serials=serials,
         )
@@ -297,7 +312,13 @@ def ship(number: str):
         db.session.rollback()
         found = _desk_order_or_404(number)
         return _render_order(found, status=422, error=error.message, submitted=request.form)
-    return _done(number, f"Shipment recorded ({sum(sl.quantity for sl in shipment.lines)} units).")
+    return _done(
+        number,
+        _(
+            "Shipment recorded (%(units)s units).",
+            units=number_text(sum(sl.quantity for sl in shipment.lines)),
+        ),
+    )
 
 
 @bp.post("/desk/orders/<number>/shipments/<int:shipment_id>/correct")
@@ -310,7 +331,10 @@ def correct_shipment(number: str, shipment_id: int):
         shipment = shipments.shipment_for(found, shipment_id)
         quantities = per_line(
             "qty",
-            {sl.id: f"Line {sl.line.line_no} ({sl.line.sku})" for sl in shipment.lines},
+            {
+                sl.id: _("Line %(no)s (%(sku)s)", no=sl.line.line_no, sku=sl.line.sku)
+                for sl in shipment.lines
+            },
         )
         shipments.correct_shipment(
             current_user,
@@ -319,7 +343,7 @@ def correct_shipment(number: str, shipment_id: int):
             quantities,
             carrier=form.carrier.data or "",
             tracking=form.tracking.data or "",
-            shipped_on=_date(request.form.get(f"s{shipment_id}-shipped_on"), "Ship date"),
+            shipped_on=_date(request.form.get(f"s{shipment_id}-shipped_on"), _("Ship date")),
             reason=form.reason.data or "",
             today=_today(),
         )
@@ -327,7 +351,7 @@ def correct_shipment(number: str, shipment_id: int):
         abort(404)
     except DomainError as error:
         return _refused(number, error)
-    return _done(number, "Shipment corrected; the change and its reason are in the timeline.")
+    return _done(number, _("Shipment corrected; the change and its reason are in the timeline."))
 
 
 @bp.post("/desk/orders/<number>/shipments/<int:shipment_id>/deliver")
@@ -340,13 +364,18 @@ def deliver(number: str, shipment_id: int):
         shipment = shipments.shipment_for(found, shipment_id)
         received = per_line(
             "received",
-            {sl.id: f"Line {sl.line.line_no} ({sl.line.sku})" for sl in shipment.lines},
+            {
+                sl.id: _("Line %(no)s (%(sku)s)", no=sl.line.line_no, sku=sl.line.sku)
+                for sl in shipment.lines
+            },
         )
         shipments.deliver(
             current_user,
             found,
             shipment,
-            delivered_on=_date(request.form.get(f"d{shipment_id}-delivered_on"), "Delivery date"),
+            delivered_on=_date(
+                request.form.get(f"d{shipment_id}-delivered_on"), _("Delivery date")
+            ),
             received=received,
             today=_today(),
         )
@@ -354,7 +383,7 @@ def deliver(number: str, shipment_id: int):
         abort(404)
     except DomainError as error:
         return _refused(number, error)
-    return _done(number, "Delivery recorded.")
+    return _done(number, _("Delivery recorded."))
 
 
 @bp.post("/desk/orders/<number>/lines/<int:line_id>/cancel")
@@ -371,7 +400,7 @@ def cancel_line(number: str, line_id: int):
         abort(404)
     except DomainError as error:
         return _refused(number, error)
-    return _done(number, f"Line {line.line_no} cancelled; the buyer has been told.")
+    return _done(number, _("Line %(no)s cancelled; the buyer has been told.", no=line.line_no))
 
 
 @bp.post("/desk/orders/<number>/requests/<int:request_id>")
@@ -390,7 +419,10 @@ def answer_request(number: str, request_id: int):
     except DomainError as error:
         return _refused(number, error)
     return _done(
-        number, f"Request {'accepted' if accept else 'declined'}; the buyer has been told."
+        number,
+        _("Request accepted; the buyer has been told.")
+        if accept
+        else _("Request declined; the buyer has been told."),
     )
 
 
@@ -516,10 +548,7 @@ def _chart(by_month) -> dict:
         "pad": pad,
         "points": points,
         "bars": bars,
-        "labels": [
-            {"x": pad + n * step, "month": month}
-            for n, (month, _) in enumerate(by_month)
-        ],
+        "labels": [{"x": pad + n * step, "month": month} for n, (month, _) in enumerate(by_month)],
         "path": " ".join(
             f"{'M' if n == 0 else 'L'}{p['x']:.1f},{p['y']:.1f}" for n, p in enumerate(points)
         ),

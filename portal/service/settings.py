@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import available_timezones
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.accounts.models import CustomerAccount, User
@@ -19,14 +21,22 @@ from portal.spreadsheets import SpreadsheetError, read_rows
 from . import promises, recompute
 from .models import PRIORITIES, ServiceCalendar, ServiceHoliday, ServiceTarget
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAYS = (
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+)
 MAX_HOURS = 24 * 365
 MAX_IMPORT_BYTES = 1024 * 1024
 
 
 def _admin(user: User) -> None:
     if not user.is_vendor_staff or not user.has_role(Role.ADMIN):
-        raise Forbidden("Only the vendor's admins keep the service calendar.")
+        raise Forbidden(_("Only the vendor's admins keep the service calendar."))
 
 
 def _commit_and_recompute() -> None:
@@ -56,7 +66,8 @@ def save_calendar(
     timezone = (timezone or "").strip()
     if timezone not in available_timezones():
         raise DomainError(
-            f"“{timezone[:64]}” is not a time zone; write one like Europe/Berlin.", field="timezone"
+            _("“%(zone)s” is not a time zone; write one like Europe/Berlin.", zone=timezone[:64]),
+            field="timezone",
         )
     kept: dict[str, list[str]] = {}
     for day, (start, end) in sorted(hours.items()):
@@ -68,14 +79,16 @@ def save_calendar(
             opens, closes = time.fromisoformat(start), time.fromisoformat(end)
         except ValueError:
             raise DomainError(
-                f"{name}: give the hours as HH:MM, both of them, or leave both empty.",
+                _("%(day)s: give the hours as HH:MM, both of them, or leave both empty.", day=name),
                 field=f"day{day}",
             ) from None
         if not opens < closes:
-            raise DomainError(f"{name}: the day must end after it starts.", field=f"day{day}")
+            raise DomainError(
+                _("%(day)s: the day must end after it starts.", day=name), field=f"day{day}"
+            )
         kept[str(day)] = [opens.strftime("%H:%M"), closes.strftime("%H:%M")]
     if not kept:
-        raise DomainError("Give the service at least one working day.")
+        raise DomainError(_("Give the service at least one working day."))
     row = db.session.get(ServiceCalendar, 1) or ServiceCalendar(id=1)
     before = {"timezone": row.timezone, "hours": row.hours} if row.timezone else None
     audit.record(
@@ -172,9 +185,9 @@ def import_holidays(user: User, data: bytes) -> int:
     a day that is a holiday already is named with its line number."""
     _admin(user)
     if not data.strip():
-        raise DomainError("Choose a file: it is missing or empty.")
+        raise DomainError(_("Choose a file: it is missing or empty."))
     if len(data) > MAX_IMPORT_BYTES:
-        raise DomainError("The file is larger than 1 MB.")
+        raise DomainError(_("The file is larger than 1 MB."))
     try:
         rows = read_rows(data, max_rows=5000)
     except SpreadsheetError as error:
@@ -182,7 +195,7 @@ def import_holidays(user: User, data: bytes) -> int:
     if rows and rows[0][1] and rows[0][1][0].strip().lower() in ("date", "day", "datum"):
         rows = rows[1:]
     if not rows:
-        raise DomainError("The file has no holidays in it.")
+        raise DomainError(_("The file has no holidays in it."))
     existing = set(db.session.scalars(select(ServiceHoliday.day)))
     seen: dict[date, int] = {}
     problems: list[tuple[int, str]] = []
@@ -249,14 +262,14 @@ def set_account_target(
     _admin(user)
     account = db.session.get(CustomerAccount, account_id) if account_id else None
     if account is None:
-        raise DomainError("Choose the account.", field="account_id")
+        raise DomainError(_("Choose the account."), field="account_id")
     if priority not in PRIORITIES:
-        raise DomainError("Choose a priority.", field="priority")
+        raise DomainError(_("Choose a priority."), field="priority")
     response_hours = _whole_hours(response, "response_hours", "first response")
     resolution_hours = _whole_hours(resolution, "resolution_hours", "resolution")
     if resolution_hours < response_hours:
         raise DomainError(
-            "The resolution cannot be promised before the first response.",
+            _("The resolution cannot be promised before the first response."),
             field="resolution_hours",
         )
     row = db.session.scalar(
