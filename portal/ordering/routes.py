@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
@@ -12,18 +10,17 @@ from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from portal import spreadsheets
 from portal.accounts.roles import CUSTOMER_ROLES, VENDOR_ROLES, Role
 from portal.catalog import service as catalog
 from portal.errors import DomainError, NotFound
 from portal.extensions import db, utcnow
-from portal.formatting import money
+from portal.formatting import money, viewer_timezone
 from portal.formatting import number as format_number
 from portal.htmx import render_page
 from portal.params import database_int
 from portal.security import requires
 
-from . import order_page, service
+from . import exports, order_page, service
 from . import quick_order as order_lines
 from .forms import CheckoutForm, DecisionForm, PasteForm
 from .models import ORDER_STATUS_LABELS
@@ -422,34 +419,9 @@ def export_orders(fmt: str):
     """The filtered order list as CSV (UTF-8 with BOM, so spreadsheets read it right) or
     XLSX. Text that a spreadsheet would run as a formula is neutralised."""
     found, _ = service.orders(current_user, _filters(), limit=10_000)
-    header = ["Order", "Placed", "Account", "PO number", "Status", "Total", "Currency", "Placed by"]
-    rows = [
-        [
-            order.number,
-            order.placed_at.date(),
-            order.account.number,
-            order.po_number,
-            order.status_label,
-            order.total,
-            order.currency,
-            order.placed_by.name,
-        ]
-        for order in found
-    ]
-    if fmt == "xlsx":
-        return Response(
-            spreadsheets.xlsx_bytes(header, rows),
-            mimetype=spreadsheets.XLSX_MIME,
-            headers={"Content-Disposition": "attachment; filename=orders.xlsx"},
-        )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows([spreadsheets.neutral(v) for v in row] for row in rows)
+    content, mimetype, name = exports.orders_file(found, fmt, viewer_timezone())
     return Response(
-        "\ufeff" + buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=orders.csv"},
+        content, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}"}
     )
 
 
