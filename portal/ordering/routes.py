@@ -10,6 +10,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from portal import days
 from portal.accounts.roles import CUSTOMER_ROLES, VENDOR_ROLES, Role
 from portal.catalog import service as catalog
 from portal.errors import DomainError, NotFound
@@ -33,8 +34,9 @@ ORDER_VIEWERS = tuple(CUSTOMER_ROLES | VENDOR_ROLES)
 
 
 def _today() -> date:
-    # UTC, the calendar orders are placed and promised on.
-    return utcnow().date()
+    # The buyer's account's day (prices valid today, requested dates, what is due);
+    # vendor staff act on the vendor's day (portal.days holds the rule).
+    return days.user_today(current_user)
 
 
 def _cart_name() -> str:
@@ -440,7 +442,9 @@ def order(number: str):
     Promises, shipments and cancellation requests come from the areas that
     registered a part of this page (`order_page`): ordering imports none of them."""
     found = _order_or_404(number)
-    today = _today()
+    # Whether a promise is due or late is judged on the account's day, whoever reads.
+    zone = days.account_zone(found.account)
+    today = days.day_in(zone)
     return render_page(
         "ordering/order.html",
         "content",
@@ -448,6 +452,7 @@ def order(number: str):
         events=service.timeline(found),
         decision_form=DecisionForm(),
         today=today,
+        zone_note=days.zone_note(zone),
         origins=order_page.origins(found, current_user),
         **order_page.parts(found, today),
     )
