@@ -38,6 +38,7 @@ from huey.consumer import Consumer
 from redis import ConnectionPool
 from sqlalchemy import delete, update
 
+from portal import days
 from portal.extensions import db, utcnow
 
 log = logging.getLogger("portal.jobs")
@@ -194,7 +195,7 @@ def _remind_due_reviews():
     """Tells account managers once about each relationship review that fell due."""
     from portal.reviews import reviews
 
-    return reviews.remind_due_reviews(utcnow().date())
+    return reviews.remind_due_reviews(days.vendor_today())  # the vendor's schedule
 
 
 def _send_service_promise_alerts():

@@ -21,8 +21,13 @@ import logging
 import zipfile
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+
+from flask import current_app, has_app_context
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 MAX_UNCOMPRESSED_BYTES = 20 * 1024 * 1024
 MAX_ZIP_ENTRIES = 500
@@ -205,3 +210,152 @@ def xlsx_bytes(header: list[str], rows: Iterable[list]) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# --- column headers in the reader's language ---------------------------------------------
+
+
+def header_key(text: str) -> str:
+    """A header cell as it is compared: any case, underscores as spaces, spaces collapsed
+    ("List_Price", "list price " and "LIST PRICE" are one header)."""
+    return " ".join(str(text).replace("_", " ").split()).casefold()
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an export, a template or an import.
+
+    `label` is a lazy gettext message: written in the reader's language when a file is
+    made, and accepted in every language of the portal when one is read, so the header
+    a file is written with and the headers an import takes come from the same message
+    and cannot drift apart. `key` is the name the code uses; it is accepted too, so
+    files written before the headers were translated (sku, list_price) still import.
+    """
+
+    key: str
+    label: object  # a LazyString
+    aliases: tuple[str, ...] = field(default=())
+
+
+class Columns:
+    """The columns of one file, in order: its header in the reader's language, and the
+    mapping from every accepted header (each language, the key, the aliases) to a key."""
+
+    def __init__(self, *columns: Column, required: Iterable[str] = ()):
+        self.columns = columns
+        self.by_key = {column.key: column for column in columns}
+        self.required = tuple(required)
+        unknown = set(self.required) - self.by_key.keys()
+        if unknown:
+            raise ValueError(f"required columns that are not columns: {sorted(unknown)}")
+
+    def __iter__(self):
+        return iter(self.columns)
+
+    def header(self) -> list[str]:
+        """The header row in the reader's language (call it while the file is written)."""
+        return [str(column.label) for column in self.columns]
+
+    def label(self, key: str) -> str:
+        return str(self.by_key[key].label)
+
+    def spellings(self, key: str) -> list[str]:
+        """The column's header in each language of the portal, the reader's first."""
+        column = self.by_key[key]
+        found = [str(column.label)]
+        for language in _languages():
+            with force_locale(language):
+                text = str(column.label)
+            if header_key(text) not in map(header_key, found):
+                found.append(text)
+        return found
+
+    def names(self) -> dict[str, str]:
+        """Every accepted header (compared with header_key) -> the column's key. Two
+        columns that would share a header are a mistake in the code, refused here."""
+        names: dict[str, str] = {}
+        for column in self.columns:
+            for text in (*self.spellings(column.key), column.key, *column.aliases):
+                name = header_key(text)
+                if names.setdefault(name, column.key) != column.key:
+                    raise ValueError(
+                        f"the header {text!r} would name both {names[name]} and {column.key}"
+                    )
+        return names
+
+    def accepted(self, key: str) -> str:
+        """'“Unit price” or “Harga satuan”': how to name the column, for an error."""
+        quoted = [f"“{text}”" for text in self.spellings(key)]
+        if len(quoted) == 1:
+            return quoted[0]
+        return _("%(first)s or %(last)s", first=", ".join(quoted[:-1]), last=quoted[-1])
+
+    def locate(self, header: list[str]) -> Located:
+        """Where each column is in a file's header row; the cells it does not know, and
+        the required columns it lacks."""
+        names = self.names()
+        positions: dict[str, int] = {}
+        unknown: list[str] = []
+        repeated: list[str] = []
+        for index, cell in enumerate(header):
+            name = header_key(cell)
+            if not name:
+                continue
+            key = names.get(name)
+            if key is None:
+                unknown.append(str(cell).strip())
+            elif key in positions:
+                repeated.append(key)
+            else:
+                positions[key] = index
+        missing = [key for key in self.required if key not in positions]
+        return Located(positions, unknown, missing, repeated)
+
+    def problem(self, found: Located) -> str | None:
+        """Why a header row cannot be read, for the person who sent the file; None if it can."""
+        reasons = []
+        if found.missing:
+            reasons.append(self.missing_message(found.missing))
+        if found.unknown:
+            reasons.append(self.unknown_message(found.unknown))
+        for key in found.repeated:
+            reasons.append(_("the column %(column)s appears twice", column=self.label(key)))
+        return "; ".join(reasons) or None
+
+    def missing_message(self, missing: list[str]) -> str:
+        """'the column Unit price is missing (name it “Unit price” or “Harga satuan”)'."""
+        return "; ".join(
+            _(
+                "the column %(column)s is missing (name it %(accepted)s)",
+                column=self.label(key),
+                accepted=self.accepted(key),
+            )
+            for key in missing
+        )
+
+    def unknown_message(self, unknown: list[str]) -> str:
+        """'“Quantiy” is not a column this import knows; the columns are: ...'."""
+        return _(
+            "%(headers)s: not a column this import knows (the columns are %(columns)s)",
+            headers=", ".join(f"“{text[:40]}”" for text in unknown),
+            columns=", ".join(self.header()),
+        )
+
+
+@dataclass(frozen=True)
+class Located:
+    positions: dict[str, int]
+    unknown: list[str]
+    missing: list[str]
+    repeated: list[str] = field(default_factory=list)
+
+    def cell(self, cells: list[str], key: str) -> str:
+        """The row's cell of a column, "" when the file has no such column or cell."""
+        index = self.positions.get(key)
+        return cells[index].strip() if index is not None and index < len(cells) else ""
+
+
+def _languages() -> list[str]:
+    if not has_app_context():
+        return ["en"]
+    return list(current_app.config.get("LANGUAGES", {"en": "English"}))

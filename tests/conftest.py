@@ -30,8 +30,12 @@ from .support import DEMO_PASSWORD, Browserless, make_test_config
 SERVER_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
 
 # A run that starts this late in its UTC day could cross midnight (the suite takes up to
-# half an hour on a busy machine).
-LATE_IN_THE_DAY = 20
+# half an hour on a busy machine). Pages judge a customer's day in its account's zone
+# (portal.days), so the run must also be on the same date in every demo account's zone,
+# America/Chicago (UTC-6) to Asia/Jakarta (UTC+7): from 07:00 UTC, and until 16:00 so
+# that half an hour later Jakarta is still before midnight.
+EARLY_IN_THE_DAY = 7
+LATE_IN_THE_DAY = 16
 CHILD_CLOCK = Path(__file__).parent / "clock"
 
 
@@ -42,13 +46,15 @@ def pytest_configure(config):
     app reads the clock on every request: a run that crossed midnight compared
     yesterday's constants with today's pages (26 failures in a CI run that started at
     23:37). A run that starts late in the day is moved back to noon of that same day,
-    before any test module is imported; the clock keeps ticking, so durations stay real.
+    before any test module is imported, and so is one that starts before every demo
+    account's zone has reached the UTC date (EARLY_IN_THE_DAY); the clock keeps
+    ticking, so durations stay real.
     Python processes the suite starts (gunicorn, `flask worker`) get the same shift
     through tests/clock/sitecustomize.py. PORTAL_TEST_AT_NOON=1 moves any run, to try
     this path by day.
     """
     now = datetime.now(UTC)
-    if now.hour >= LATE_IN_THE_DAY or os.environ.get("PORTAL_TEST_AT_NOON"):
+    if not EARLY_IN_THE_DAY <= now.hour < LATE_IN_THE_DAY or os.environ.get("PORTAL_TEST_AT_NOON"):
         noon = now.replace(hour=12, minute=0, second=0, microsecond=0)
         os.environ["PORTAL_TEST_CLOCK_OFFSET"] = str((noon - now).total_seconds())
         os.environ["PYTHONPATH"] = os.pathsep.join(

@@ -204,3 +204,15 @@ class MailServer:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+
+
+def set_language(app, email: str, language: str) -> None:
+    """The person reads the portal (and its files) in `language` from their next request."""
+    from sqlalchemy import select
+
+    from portal.accounts.models import User
+    from portal.extensions import db
+
+    with app.app_context():
+        db.session.scalar(select(User).where(User.email == email)).language = language
+        db.session.commit()

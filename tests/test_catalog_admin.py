@@ -132,8 +132,8 @@ def test_import_creates_and_updates_products(app, login_as, existing):
 @pytest.mark.parametrize(
     ("content", "line", "problem"),
     [
-        (b"sku,name,colour\nA,B,red\n", 1, "unknown column: colour"),
-        (b"name,list_price\nA,1\n", 1, "missing column: sku"),
+        (b"sku,name,colour\nA,B,red\n", 1, "“colour”: not a column this import knows"),
+        (b"name,list_price\nA,1\n", 1, "the column SKU is missing"),
         (b"sku,name,category,list_price\nNEW-9,Part,Cat,\n", 2, "needs a list price"),
         (b"sku,name,category,list_price\nNEW-9,Part,Cat,1.999\n", 2, "at most two decimals"),
         (b"sku,name,category,list_price,on_hand\nNEW-9,Part,Cat,1,2.5\n", 2, "not a whole number"),
@@ -307,3 +307,94 @@ def test_an_import_without_saying_what_it_holds_is_refused_clearly(login_as, exi
     )
     assert response.status_code == 422
     assert "The file holds" in soup(response).select_one("[role=alert]").get_text()
+
+
+# --- headers in either language -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "SKU;Name;Category;List price;Stock on hand;Lead time (days)",
+        "SKU;Nama;Kategori;Harga daftar;Stok tersedia;Waktu tunggu (hari)",
+        "sku;NAMA;kategori;harga_daftar;stok tersedia;lead_time_days",
+    ],
+)
+def test_the_product_import_takes_english_and_indonesian_headers(app, login_as, existing, header):
+    response = upload(
+        login_as("admin@vendor.test"), f"{header}\nIMP-2;Katup;Seals;1,05;7;9\n".encode()
+    )
+    assert "1 new product" in soup(response).select_one("#import-result").get_text()
+    with app.app_context():
+        new = db.session.scalar(select(Product).where(Product.sku_key == "IMP-2"))
+        assert (new.name, new.list_price, new.stock.on_hand, new.lead_time_days) == (
+            "Katup",
+            Decimal("1.05"),
+            7,
+            9,
+        )
+
+
+def _problems(response) -> list[tuple[int, str]]:
+    return [
+        (int(tr.select("td")[0].get_text()), tr.select("td")[1].get_text())
+        for tr in soup(response).select("#import-result tbody tr")
+    ]
+
+
+def test_a_misspelt_product_header_is_named_in_the_readers_language(app, login_as, existing):
+    from .support import set_language
+
+    set_language(app, "admin@vendor.test", "id")
+    admin = login_as("admin@vendor.test")
+    before = count(app, Product)
+    response = upload(admin, b"SKU;Nama;Kategori;Harga dafter\nIMP-3;Katup;Seals;1\n")
+    assert response.status_code == 422
+    [(line, problem)] = _problems(response)
+    assert line == 1
+    assert "“Harga dafter”: bukan kolom yang dikenal impor ini" in problem
+    assert "Harga daftar" in problem and "Stok tersedia" in problem  # the columns, in Indonesian
+    response = upload(admin, b"Nama;Harga daftar\nKatup;1\n")
+    assert _problems(response) == [(1, "kolom SKU tidak ada (beri nama “SKU”)")]
+    assert count(app, Product) == before
+
+
+def _send_prices(admin, text: str):
+    return admin.post(
+        "/catalog/import",
+        {"kind": "prices", "upload": (io.BytesIO(text.encode()), "p.csv")},
+        content_type="multipart/form-data",
+    )
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Account number,SKU,Minimum quantity,Unit price,Valid from,Valid until,Currency",
+        "Nomor akun,SKU,Jumlah minimum,Harga satuan,Berlaku mulai,Berlaku sampai,Mata uang",
+    ],
+)
+def test_the_contract_price_import_takes_english_and_indonesian_headers(
+    app, login_as, existing, header
+):
+    response = _send_prices(
+        login_as("admin@vendor.test"), f"{header}\nC-10001,OLD-1,5,2.40,2026-01-01,,EUR\n"
+    )
+    assert "1 new price break" in soup(response).select_one("#import-result").get_text()
+    with app.app_context():
+        assert db.session.scalar(select(ContractPrice.min_quantity)) == 5
+
+
+def test_a_misspelt_contract_price_header_names_the_column_and_its_headers(app, login_as, existing):
+    admin = login_as("admin@vendor.test")
+    response = _send_prices(
+        admin,
+        "Nomor akun,SKU,Jumlah minimum,Harga satuaan,Berlaku mulai\n"
+        "C-10001,OLD-1,5,2.40,2026-01-01\n",
+    )
+    assert response.status_code == 422
+    [(line, problem)] = _problems(response)
+    assert line == 1
+    assert "the column Unit price is missing (name it “Unit price” or “Harga satuan”)" in problem
+    assert "“Harga satuaan”: not a column this import knows" in problem
+    assert count(app, ContractPrice) == 0

@@ -811,3 +811,52 @@ def test_the_grid_comes_in_batches_that_hold_every_row_once(app, world, login_as
         batch = buyer.get(f"/forecasts?after={after}", headers={"HX-Request": "true"})
         assert batch.status_code == 200
         assert buyer.get(f"/forecasts?after={after}").status_code == 200
+
+
+# --- headers in either language -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_indonesian_buyers_templates_have_indonesian_headers(app, world, login_as, fmt):
+    from .support import set_language
+
+    set_language(app, "buyer@acme.test", "id")
+    buyer = login_as("buyer@acme.test")
+    headers = {}
+    for layout in ("wide", "long"):
+        data = buyer.get(f"/forecasts/template.{fmt}?layout={layout}").data
+        if fmt == "xlsx":
+            headers[layout] = [c.value for c in next(load_workbook(io.BytesIO(data)).active.rows)]
+        else:
+            headers[layout] = next(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    # Months stay ISO (2026-12) in every language: they read back whatever the locale.
+    assert headers["wide"][:3] == ["SKU", "Produk", month(0)]
+    assert headers["long"] == ["SKU", "Produk", "Bulan", "Jumlah"]
+
+
+@pytest.mark.parametrize(
+    "header", [["SKU", "Product", "Month", "Quantity"], ["SKU", "Produk", "Bulan", "Jumlah"]]
+)
+def test_an_upload_takes_english_and_indonesian_headers(app, world, header):
+    a = world["skus"][0]
+    with app.app_context():
+        buyer = person("buyer@acme.test")
+        result = uploads.upload(buyer, csv_bytes([header, [a, "", month(1), "7"]]), TODAY)
+        assert (result.layout, result.cells) == ("long", 1)
+        assert draft_cells(world["acme"])[(product(a).id, month(1))] == 7
+
+
+def test_a_misspelt_upload_header_names_the_column_and_changes_nothing(app, world):
+    a = world["skus"][0]
+    before = row_counts(app)
+    with app.app_context():
+        buyer = person("buyer@acme.test")
+        [(row, reason)] = _refused(
+            buyer, csv_bytes([["SKU", "Produk", "Bulan", "Jumlh"], [a, "", month(1), "7"]])
+        )
+        assert row == 1
+        assert "the column Quantity is missing (name it “Quantity” or “Jumlah”)" in reason
+        assert "“Jumlh”: not a column this import knows" in reason
+        [(row, reason)] = _refused(buyer, csv_bytes([["SKUU", month(0)], [a, "7"]]))
+        assert row == 1 and "The first column is named “SKU”" in reason
+    assert row_counts(app) == before

@@ -665,3 +665,62 @@ def test_page_queries_do_not_grow_with_the_rows_shown(app, login_as, parts):
     for _ in range(8):
         place(app, login_as, parts, [(parts["valve"], 1)])
     assert statements_for(app, buyer.client, "/orders") == few
+
+
+# --- files in the reader's language ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", ["SKU;Quantity", "SKU;Jumlah", "Kode barang;Jumlah"])
+def test_an_uploaded_header_in_either_language_is_skipped(login_as, parts, header):
+    import io
+
+    buyer = login_as("buyer@acme.test")
+    data = f"{header}\nHYD-VLV-1/2 NC;2\n".encode()
+    response = buyer.post(
+        "/order", {"upload": (io.BytesIO(data), "lines.csv")}, content_type="multipart/form-data"
+    )
+    rows = soup(response).select("#review tbody tr")
+    assert [r.select_one(".line-status").get_text() for r in rows] == ["OK"]
+
+
+def test_a_misspelt_uploaded_header_says_how_to_name_the_columns(app, login_as, parts):
+    import io
+
+    buyer = login_as("buyer@acme.test")
+    data = b"Barang;Jumlh\nHYD-VLV-1/2 NC;2\n"
+    response = buyer.post(
+        "/order", {"upload": (io.BytesIO(data), "lines.csv")}, content_type="multipart/form-data"
+    )
+    rows = soup(response).select("#review tbody tr")
+    assert len(rows) == 2
+    assert (
+        "“Jumlh” is not a quantity. If this line is a header, name its columns “SKU” and "
+        "“Quantity” or “Jumlah”." in rows[0].get_text()
+    )
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(CartLine)) == 0
+
+
+def test_an_indonesian_buyers_order_export_has_indonesian_headers(app, login_as, parts):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from .support import set_language
+
+    fill_cart(app, "buyer@acme.test", [(parts["valve"], 1)])
+    set_language(app, "buyer@acme.test", "id")
+    buyer = login_as("buyer@acme.test")
+    buyer.post("/checkout", checkout_form(buyer, po_number="PO-ID-1"))
+    expected = ["Pesanan", "Dibuat", "Akun", "Nomor PO", "Status", "Total", "Mata uang"]
+    lines = buyer.client.get("/orders/export.csv").get_data(as_text=True).lstrip("\ufeff")
+    header, row, *_ = csv.reader(io.StringIO(lines))
+    assert header == [*expected, "Dibuat oleh"]
+    # The values stay machine-readable: an ISO date, '.' before the decimals.
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", row[1]) and row[5] == "100.00"
+    sheet = load_workbook(io.BytesIO(buyer.client.get("/orders/export.xlsx").data)).active
+    assert [c.value for c in next(sheet.rows)] == [*expected, "Dibuat oleh"]
+    set_language(app, "buyer@acme.test", "en")
+    lines = buyer.client.get("/orders/export.csv").get_data(as_text=True).lstrip("\ufeff")
+    assert lines.splitlines()[0].startswith("Order,Placed,Account,PO number")

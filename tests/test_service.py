@@ -820,3 +820,23 @@ def test_the_promise_is_shown_in_the_viewers_time_zone(app, demo, login_as):
     assert f"First answer by {berlin}" in text_of(
         login_as("service@vendor.test").get(f"/service/{request_id}")
     )
+
+
+@pytest.mark.parametrize("header", [b"Date;Name\n", b"Tanggal;Nama\n", b""])
+def test_a_holiday_import_takes_a_header_in_either_language_or_none(app, demo, login_as, header):
+    response = _import(login_as("admin@vendor.test"), header + b"2026-12-24;Malam Natal\n")
+    assert response.status_code == 303
+    with app.app_context():
+        assert [h.name for h in settings.holidays()] == ["Malam Natal"]
+
+
+def test_a_misspelt_holiday_header_names_the_columns_and_saves_nothing(app, demo, login_as):
+    response = _import(login_as("admin@vendor.test"), b"Tangal;Nama\n2026-12-24;Malam Natal\n")
+    assert response.status_code == 422
+    problems = [li.get_text(" ", strip=True) for li in soup(response).select("ul.problems li")]
+    assert problems == [
+        "Line 1: “Tangal” is not a date. If this line is a header, name its columns “Date” or "
+        "“Tanggal” and “Name” or “Nama”."
+    ]
+    with app.app_context():
+        assert settings.holidays() == []

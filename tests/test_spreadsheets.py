@@ -145,3 +145,82 @@ def test_quick_order_from_an_xlsx_upload(login_as, app, demo):
     assert "OK" in texts[0] and "8.00 EUR" in texts[0]
     assert "formula" in texts[1]
     assert "whole number" in texts[2]
+
+
+# --- headers in the reader's language -------------------------------------------------------
+
+
+def _every_files_columns():
+    from portal.catalog import admin
+    from portal.equipment import imports
+    from portal.forecasts import uploads
+    from portal.ordering import exports, quick_order
+    from portal.service import settings
+
+    return {
+        "products": admin.product_columns(),
+        "contract prices": admin.PRICE_COLUMNS,
+        "equipment units": imports.COLUMNS,
+        "forecasts": uploads.COLUMNS,
+        "quick order": quick_order.PASTE_COLUMNS,
+        "holidays": settings.HOLIDAY_COLUMNS,
+        "orders export": exports.COLUMNS,
+    }
+
+
+def test_every_files_headers_read_back_in_each_language_and_name_one_column_each(app, demo):
+    """Each file's header, written in English or in Indonesian, maps back to its columns;
+    no two columns of one file share a header in any language (names() refuses that)."""
+    from flask_babel import force_locale
+
+    with app.test_request_context():
+        for name, columns in _every_files_columns().items():
+            keys = [column.key for column in columns]
+            for language in ("en", "id"):
+                with force_locale(language):
+                    header = columns.header()
+                found = columns.locate(header)
+                assert list(found.positions) == keys and not found.unknown, (name, language)
+            with force_locale("id"):
+                indonesian = columns.header()
+            with force_locale("en"):
+                assert indonesian != columns.header(), name  # translated, not English
+
+
+def test_columns_name_the_accepted_headers_in_the_readers_language(app):
+    from flask_babel import force_locale
+    from flask_babel import lazy_gettext as _l
+
+    from portal.spreadsheets import Column, Columns
+
+    columns = Columns(
+        Column("sku", _l("SKU")),
+        Column("unit_price", _l("Unit price")),
+        required=("sku", "unit_price"),
+    )
+    with app.test_request_context():
+        found = columns.locate(["  harga  SATUAN ", "Harga satuan", "Unitprice"])
+        assert (found.positions, found.missing, found.repeated) == (
+            {"unit_price": 0},
+            ["sku"],
+            ["unit_price"],
+        )
+        assert found.unknown == ["Unitprice"]
+        assert columns.problem(found).startswith(
+            "the column SKU is missing (name it “SKU”); “Unitprice”: not a column this import "
+            "knows (the columns are SKU, Unit price); the column Unit price appears twice"
+        )
+        with force_locale("id"):
+            assert columns.missing_message(["unit_price"]) == (
+                "kolom Harga satuan tidak ada (beri nama “Harga satuan” atau “Unit price”)"
+            )
+        assert columns.locate(["unit_price", "sku"]).positions == {"unit_price": 0, "sku": 1}
+
+
+def test_two_columns_with_one_header_are_a_mistake_in_the_code(app):
+    from flask_babel import lazy_gettext as _l
+
+    from portal.spreadsheets import Column, Columns
+
+    with app.test_request_context(), pytest.raises(ValueError, match="would name both"):
+        Columns(Column("a", _l("Quantity")), Column("b", _l("Jumlah"))).names()

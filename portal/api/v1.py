@@ -18,11 +18,12 @@ from flask import Blueprint as FlaskBlueprint
 from flask import abort, current_app, jsonify, make_response, render_template, request, url_for
 from marshmallow import RAISE
 
+from portal import days
 from portal.audit import service as audit
 from portal.catalog import service as catalog
 from portal.catalog.models import Product, sku_key
 from portal.errors import DomainError, Forbidden, NotFound
-from portal.extensions import db, utcnow
+from portal.extensions import db
 from portal.fulfilment import cancellations, confirmations
 from portal.fulfilment import shipments as shipment_service
 from portal.fulfilment.models import CHANGE_REASONS
@@ -48,7 +49,8 @@ def documents_problems(*codes: int):
 
 
 def today():
-    return utcnow().date()
+    """The token's account's day: the prices and availability valid for it today."""
+    return days.user_today(api_user())
 
 
 # --- products -------------------------------------------------------------------------------

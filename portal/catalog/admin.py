@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.accounts.models import CustomerAccount, User
@@ -18,6 +19,7 @@ from portal.accounts.roles import Role
 from portal.audit import service as audit
 from portal.errors import DomainError, Forbidden
 from portal.extensions import db
+from portal.spreadsheets import Column, Columns
 
 from . import service
 from .models import (
@@ -52,6 +54,35 @@ PRODUCT_FIELDS = (*PRODUCT_ATTRIBUTES, "category", "on_hand")
 OTHER_PRICE_COLUMN = "list_price_{}"
 REQUIRED_COLUMNS = ("sku", "name", "category", "list_price")
 MAX_IMPORT_ROWS = 10_000
+
+# The product import's columns: the header people read and write, in each language
+# (portal.spreadsheets.Columns); the key is accepted too, as older files name them.
+PRODUCT_COLUMNS = (
+    Column("sku", _l("SKU")),
+    Column("name", _l("Name")),
+    Column("description", _l("Description")),
+    Column("category", _l("Category")),
+    Column("unit", _l("Unit of measure")),
+    Column("pack_size", _l("Pack size")),
+    Column("min_order_qty", _l("Minimum order quantity")),
+    Column("order_multiple", _l("Order multiple")),
+    Column("lead_time_days", _l("Lead time (days)")),
+    Column("list_price", _l("List price")),
+    Column("status", _l("Status")),
+    Column("replacement_sku", _l("Replacement SKU")),
+    Column("yearly_service_cost", _l("Yearly service cost")),
+    Column("yearly_consumables_cost", _l("Yearly consumables cost")),
+    Column("on_hand", _l("Stock on hand")),
+)
+
+
+def product_columns() -> Columns:
+    """The product import's columns, with one list price column per other currency."""
+    others = tuple(
+        Column(OTHER_PRICE_COLUMN.format(c.lower()), _l("List price %(currency)s", currency=c))
+        for c in service.other_currencies()
+    )
+    return Columns(*PRODUCT_COLUMNS, *others, required=("sku",))
 
 
 class ImportRefused(DomainError):
@@ -251,22 +282,17 @@ def import_products(actor: User, rows: list[tuple[int, list[str]]]) -> ImportRes
     if not rows:
         raise ImportRefused([(1, "the file has no rows")])
     header_line, header = rows[0]
-    columns = [h.strip().lower().replace(" ", "_") for h in header]
-    price_columns = {OTHER_PRICE_COLUMN.format(c.lower()): c for c in service.other_currencies()}
-    known = (*PRODUCT_FIELDS, *price_columns)
-    unknown = [c for c in columns if c and c not in known]
-    missing = [c for c in ("sku",) if c not in columns]
-    if unknown or missing:
-        reasons = (
-            [f"unknown column{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}"]
-            if unknown
-            else []
-        ) + ([f"missing column: {', '.join(missing)}"] if missing else [])
-        raise ImportRefused(
-            [(header_line, "; ".join(reasons) + " (columns: " + ", ".join(known) + ")")]
-        )
+    layout = product_columns()
+    found = layout.locate(header)
+    if problem := layout.problem(found):
+        raise ImportRefused([(header_line, problem)])
     if len(rows) - 1 > MAX_IMPORT_ROWS:
         raise ImportRefused([(header_line, f"more than {MAX_IMPORT_ROWS:,} rows")])
+    # Each cell by its column's key, whatever language the header was written in.
+    columns = [None] * len(header)
+    for key, index in found.positions.items():
+        columns[index] = key
+    price_columns = {OTHER_PRICE_COLUMN.format(c.lower()): c for c in service.other_currencies()}
 
     sku_column = columns.index("sku")
     existing = service.products_by_sku_key(
@@ -277,7 +303,9 @@ def import_products(actor: User, rows: list[tuple[int, list[str]]]) -> ImportRes
     seen: dict[str, int] = {}
     for line, cells in rows[1:]:
         cells = (cells + [""] * len(columns))[: len(columns)]
-        raw = dict(zip(columns, (c.strip() for c in cells), strict=True))
+        raw = {
+            key: cell.strip() for key, cell in zip(columns, cells, strict=True) if key is not None
+        }
         row_problems: list[str] = []
         sku = raw.get("sku", "")
         if not sku:
@@ -450,17 +478,18 @@ def remove_contract_price(actor: User, price: ContractPrice) -> None:
     db.session.commit()
 
 
-PRICE_COLUMNS = (
-    "account_number",
-    "sku",
-    "min_quantity",
-    "unit_price",
-    "valid_from",
-    "valid_until",
-    "currency",
+# The contract price import's columns; valid until (no end date) and currency (the
+# account's) may be left out.
+PRICE_COLUMNS = Columns(
+    Column("account_number", _l("Account number")),
+    Column("sku", _l("SKU")),
+    Column("min_quantity", _l("Minimum quantity")),
+    Column("unit_price", _l("Unit price")),
+    Column("valid_from", _l("Valid from")),
+    Column("valid_until", _l("Valid until")),
+    Column("currency", _l("Currency")),
+    required=("account_number", "sku", "min_quantity", "unit_price", "valid_from"),
 )
-# May be left out: no end date; the account's currency.
-OPTIONAL_PRICE_COLUMNS = ("valid_until", "currency")
 
 
 def _date(text: str, name: str, problems: list[str]) -> date | None:
@@ -484,20 +513,14 @@ def import_contract_prices(actor: User, rows: list[tuple[int, list[str]]]) -> Im
     if not rows:
         raise ImportRefused([(1, "the file has no rows")])
     header_line, header = rows[0]
-    columns = [h.strip().lower().replace(" ", "_") for h in header]
-    missing = [c for c in PRICE_COLUMNS if c not in OPTIONAL_PRICE_COLUMNS and c not in columns]
-    unknown = [c for c in columns if c and c not in PRICE_COLUMNS]
-    if missing or unknown:
-        reasons = ([f"missing columns: {', '.join(missing)}"] if missing else []) + (
-            [f"unknown columns: {', '.join(unknown)}"] if unknown else []
-        )
-        raise ImportRefused([(header_line, "; ".join(reasons))])
+    found = PRICE_COLUMNS.locate(header)
+    if problem := PRICE_COLUMNS.problem(found):
+        raise ImportRefused([(header_line, problem)])
     if len(rows) - 1 > MAX_IMPORT_ROWS:
         raise ImportRefused([(header_line, f"more than {MAX_IMPORT_ROWS:,} rows")])
-    records = []
-    for line, cells in rows[1:]:
-        cells = (cells + [""] * len(columns))[: len(columns)]
-        records.append((line, dict(zip(columns, (c.strip() for c in cells), strict=True))))
+    records = [
+        (line, {key: found.cell(cells, key) for key in found.positions}) for line, cells in rows[1:]
+    ]
     accounts = {
         number: (account_id, currency)
         for number, account_id, currency in db.session.execute(

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal import spreadsheets
+from portal import days, spreadsheets
 from portal.accounts.models import CustomerAccount
 from portal.accounts.roles import Role
 from portal.errors import DomainError
@@ -26,8 +26,9 @@ MAX_PAGE_SIZE = 200
 
 
 def _today() -> date:
-    # UTC, the calendar orders are placed and promised on (as in ordering).
-    return utcnow().date()
+    # The customer's day for its prices, promises and months; vendor staff's: the
+    # vendor's (portal.days holds the rule).
+    return days.user_today(current_user)
 
 
 @bp.get("")
@@ -199,7 +200,9 @@ def _prices_page(account: CustomerAccount, form: ContractPriceForm):
         rows=rows,
         form=form,
         can_edit=current_user.is_vendor_staff and current_user.has_role(Role.ADMIN),
-        today=_today(),
+        # Which breaks apply today: the account's day, whoever reads.
+        today=days.account_today(account),
+        zone_note=days.zone_note(days.account_zone(account)),
         status=422 if form.errors else 200,
     )
 

@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from flask import url_for
 
+from portal import days
 from portal.accounts.models import CustomerAccount, User
 from portal.forecasts import owed as forecasts_owed
 from portal.fulfilment import owed as desk_owed
@@ -78,13 +79,15 @@ def may_read(viewer: User, account: CustomerAccount) -> bool:
     return service.may_work_on(viewer, account)
 
 
-def _day(moment: datetime | None) -> date | None:
-    return moment.date() if moment else None
-
-
 def promised(viewer: User, account: CustomerAccount, now: datetime) -> Promised:
-    """What is owed to the account now, from every area, nearest promise first."""
-    today = now.date()
+    """What is owed to the account now, from every area, nearest promise first. Days
+    (what is late, when something was asked) are the account's (portal.days)."""
+    zone = days.account_zone(account)
+    today = days.day_in(zone, now)
+
+    def _day(moment: datetime | None) -> date | None:
+        return days.local_day(moment, zone)
+
     ids = [account.id]
     manager = account.account_manager.name if account.account_manager else "No manager"
     found = Promised(account)

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from portal import days
 from portal.accounts.models import CustomerAccount
 from portal.accounts.roles import CUSTOMER_ROLES, VENDOR_ROLES
 from portal.errors import DomainError, NotFound
@@ -29,7 +30,9 @@ CUSTOMERS = tuple(CUSTOMER_ROLES)
 
 
 def _today() -> date:
-    return utcnow().date()
+    # The customer's day for its prices, promises and months; vendor staff's: the
+    # vendor's (portal.days holds the rule).
+    return days.user_today(current_user)
 
 
 def _account_or_404(account_id: int) -> CustomerAccount:
@@ -245,5 +248,6 @@ def promised(account_id: int):
         account=account,
         owed=promised_service.promised(current_user, account, utcnow()),
         sections=promised_service.SECTIONS,
-        today=_today(),
+        today=days.account_today(account),
+        zone_note=days.zone_note(days.account_zone(account)),
     )

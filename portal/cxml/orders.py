@@ -8,10 +8,11 @@ import hashlib
 
 from sqlalchemy import select
 
+from portal import days
 from portal.audit import service as audit
 from portal.catalog import service as catalog
 from portal.catalog.models import Product, sku_key
-from portal.extensions import db, utcnow
+from portal.extensions import db
 from portal.ordering import service as ordering
 from portal.ordering.models import Order
 
@@ -134,7 +135,7 @@ def _new(credential: CxmlCredential, envelope: Envelope, request) -> tuple[int, 
         requested_date=None,
         notes=notes,
         idempotency_key=key,
-        today=utcnow().date(),
+        today=days.account_today(user.account),
         lines=lines,
     )
     if existing is None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, tuple_
 
 from portal import spreadsheets
@@ -28,8 +29,18 @@ from .models import UNIT_STATUSES, EquipmentUnit, serial_key
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
-COLUMNS = ("sku", "serial", "account", "site", "installed_on", "delivered_on", "status")
-REQUIRED = ("sku", "serial", "account", "site")
+# The header people read and write, in each language; the keys (sku, serial, account,
+# installed_on, ...) are accepted too, as files written before the translation name them.
+COLUMNS = spreadsheets.Columns(
+    spreadsheets.Column("sku", _l("SKU")),
+    spreadsheets.Column("serial", _l("Serial number")),
+    spreadsheets.Column("account", _l("Account number")),
+    spreadsheets.Column("site", _l("Site")),
+    spreadsheets.Column("installed_on", _l("Installed on")),
+    spreadsheets.Column("delivered_on", _l("Delivered on")),
+    spreadsheets.Column("status", _l("Status")),
+    required=("sku", "serial", "account", "site"),
+)
 # Look-ups of many keys are sent in slices SQLite's variable limit allows.
 SLICE = 500
 
@@ -86,26 +97,19 @@ def import_units(user: User, rows: list[tuple[int, list[str]]], today: date) -> 
     if not rows:
         raise DomainError("The file is empty.")
     header_line, header = rows[0]
-    names = [cell.strip().lower().replace(" ", "_") for cell in header]
-    missing = [c for c in REQUIRED if c not in names]
-    if missing:
-        raise DomainError(
-            f"Line {header_line}: the header row must name the columns "
-            f"{', '.join(REQUIRED)} (and may name installed_on, delivered_on, status); "
-            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing."
-        )
-    position = {name: names.index(name) for name in COLUMNS if name in names}
+    found = COLUMNS.locate(header)
+    if problem := COLUMNS.problem(found):
+        raise ImportRefused([(header_line, problem)])
     body = rows[1:]
     if not body:
         raise DomainError("The file has a header row but no units.")
     if len(body) > MAX_ROWS:
         raise DomainError(f"At most {MAX_ROWS:,} units per file.")
 
-    def cell(cells: list[str], name: str) -> str:
-        index = position.get(name)
-        return cells[index].strip() if index is not None and index < len(cells) else ""
-
-    records = [(line, {name: cell(cells, name) for name in COLUMNS}) for line, cells in body]
+    records = [
+        (line, {column.key: found.cell(cells, column.key) for column in COLUMNS})
+        for line, cells in body
+    ]
     products = {}
     for keys in _sliced({sku_key(r["sku"]) for _, r in records if r["sku"]}):
         products |= {

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from portal import days
 from portal.accounts.roles import Role
 from portal.attachments.service import ACCEPTED
 from portal.catalog.models import Product
@@ -30,7 +31,9 @@ bp = Blueprint("equipment", __name__)
 
 
 def _today() -> date:
-    return utcnow().date()
+    # The customer's day for its prices, promises and months; vendor staff's: the
+    # vendor's (portal.days holds the rule).
+    return days.user_today(current_user)
 
 
 def _unit_or_404(unit_id: int):

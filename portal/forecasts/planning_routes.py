@@ -8,8 +8,8 @@ from flask import Blueprint, abort, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import days
 from portal.errors import NotFound
-from portal.extensions import utcnow
 from portal.htmx import render_page
 from portal.params import database_int
 from portal.security import requires
@@ -22,7 +22,8 @@ bp = Blueprint("planning", __name__)
 
 
 def _today():
-    return utcnow().date()
+    # The planners' desk gathers every account: the vendor's day (portal.days).
+    return days.vendor_today()
 
 
 def _int_arg(name: str) -> int | None:

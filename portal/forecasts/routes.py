@@ -7,10 +7,11 @@ from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal import days
 from portal.accounts.roles import Role
 from portal.catalog import service as catalog
 from portal.errors import DomainError, Forbidden, NotFound
-from portal.extensions import db, utcnow
+from portal.extensions import db
 from portal.formatting import number
 from portal.htmx import is_htmx, render_fragment, render_page
 from portal.params import optional_database_int
@@ -30,7 +31,9 @@ HORIZON_EDITORS = (Role.CUSTOMER_ADMIN, Role.ADMIN)
 
 
 def _today():
-    return utcnow().date()
+    # The customer's day for its prices, promises and months; vendor staff's: the
+    # vendor's (portal.days holds the rule).
+    return days.user_today(current_user)
 
 
 def _draft_page(status: int = 200, **context):

@@ -11,13 +11,22 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.catalog.models import Product, sku_key
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.spreadsheets import SpreadsheetError, read_rows, xlsx_bytes
+from portal.spreadsheets import (
+    Column,
+    Columns,
+    SpreadsheetError,
+    header_key,
+    read_rows,
+    xlsx_bytes,
+)
 
 from .drafts import ensure_draft, grid, replace_rows
 from .models import ForecastCell
@@ -37,6 +46,18 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_UPLOAD_ROWS = 60_000  # 2,500 products × 24 months in long layout
 MAX_ERRORS_SHOWN = 50
 LAYOUTS = ("wide", "long")
+
+# The template's header in the reader's language, and every header an upload accepts:
+# the same messages in each language, the keys, and the words other systems' exports use.
+# The wide layout is SKU, Product, then one column per month (2026-12: a month is
+# written the ISO way in every language, so that it reads back whatever the locale).
+COLUMNS = Columns(
+    Column("sku", _l("SKU"), aliases=("article", "part number", "item")),
+    Column("product", _l("Product"), aliases=("name", "product name", "description")),
+    Column("month", _l("Month")),
+    Column("quantity", _l("Quantity"), aliases=("qty", "forecast")),
+    required=("sku", "month", "quantity"),
+)
 
 
 # --- templates -----------------------------------------------------------------------------------
@@ -68,12 +89,12 @@ def template(user: User, layout: str, fmt: str, today: date) -> tuple[bytes, str
     ordered = sorted(products.values(), key=lambda p: p.sku_key)
     ordered = [p for p in ordered if not p.is_discontinued or p.id in quantities]
     if layout == "wide":
-        header = ["SKU", "Product", *(month_label(m) for m in months)]
+        header = [COLUMNS.label("sku"), COLUMNS.label("product"), *map(month_label, months)]
         rows = [
             [p.sku, p.name, *(quantities.get(p.id, {}).get(m, 0) for m in months)] for p in ordered
         ]
     else:
-        header = ["SKU", "Product", "Month", "Quantity"]
+        header = COLUMNS.header()
         rows = [
             [p.sku, p.name, month_label(m), quantities.get(p.id, {}).get(m, 0)]
             for p in ordered
@@ -117,19 +138,14 @@ class UploadResult:
     cells: int
 
 
-HEADER_SKU = {"sku", "article", "part number", "item"}
-HEADER_NAME = {"product", "name", "product name", "description"}
-HEADER_MONTH = {"month"}
-HEADER_QUANTITY = {"quantity", "qty", "forecast"}
-
-
 def _parse_upload(rows: list[tuple[int, list[str]]], months: list[date]):
     """{(sku, month): quantity} with the row each came from, and the errors."""
     errors: list[RowError] = []
     if not rows:
         return "", {}, [RowError(None, "The file is empty.")]
     header_row, header = rows[0]
-    names = [h.strip().lower() for h in header]
+    accepted = COLUMNS.names()
+    keys = [accepted.get(header_key(h)) for h in header]
     allowed = set(months)
     horizon = f"{month_label(months[0])} to {month_label(months[-1])}"
     values: dict[tuple[str, date], int] = {}
@@ -147,11 +163,14 @@ def _parse_upload(rows: list[tuple[int, list[str]]], months: list[date]):
             )
             return None
 
-    if "sku" in names and "month" in names and ({"quantity", "qty", "forecast"} & set(names)):
+    # A month or quantity column means the long layout (SKU, Month, Quantity): one of
+    # its columns missing or misspelt is named, with how to name it.
+    if "month" in keys or "quantity" in keys:
         layout = "long"
-        sku_at = names.index("sku")
-        month_at = names.index("month")
-        qty_at = next(names.index(n) for n in ("quantity", "qty", "forecast") if n in names)
+        found = COLUMNS.locate(header)
+        if found.missing or found.repeated:
+            return layout, {}, [RowError(header_row, COLUMNS.problem(found))]
+        sku_at, month_at, qty_at = (found.positions[k] for k in ("sku", "month", "quantity"))
         for number, cells in rows[1:]:
             cells = cells + [""] * (max(sku_at, month_at, qty_at) + 1 - len(cells))
             sku, raw_month, raw_qty = cells[sku_at].strip(), cells[month_at], cells[qty_at]
@@ -185,21 +204,29 @@ def _parse_upload(rows: list[tuple[int, list[str]]], months: list[date]):
                 values[key] = value
         return layout, values, errors
 
-    if not names or names[0] not in HEADER_SKU:
+    if not keys or keys[0] != "sku":
         return (
             "",
             {},
             [
                 RowError(
                     header_row,
-                    "The first row is not a header this portal knows. Use the template: "
-                    "SKU, Product, then one column per month (2026-12 …), or SKU, Month, "
-                    "Quantity; separated by commas, semicolons or tabs.",
+                    _(
+                        "The first row is not a header this portal knows. Use the template: "
+                        "%(sku)s, %(product)s, then one column per month (2026-12 …), or "
+                        "%(sku)s, %(month)s, %(quantity)s; separated by commas, semicolons "
+                        "or tabs. The first column is named %(accepted)s.",
+                        sku=COLUMNS.label("sku"),
+                        product=COLUMNS.label("product"),
+                        month=COLUMNS.label("month"),
+                        quantity=COLUMNS.label("quantity"),
+                        accepted=COLUMNS.accepted("sku"),
+                    ),
                 )
             ],
         )
     layout = "wide"
-    first_month_column = 2 if len(names) > 1 and names[1] in HEADER_NAME else 1
+    first_month_column = 2 if len(keys) > 1 and keys[1] == "product" else 1
     columns: list[tuple[int, date]] = []
     for at in range(first_month_column, len(header)):
         raw = header[at]
@@ -272,7 +299,7 @@ def upload(user: User, data: bytes, today: date) -> UploadResult:
         ):
             found[product.sku_key] = product
     first_row: dict[str, int] = {}
-    sku_at = [h.strip().lower() for h in rows[0][1]].index("sku") if layout == "long" else 0
+    sku_at = COLUMNS.locate(rows[0][1]).positions["sku"] if layout == "long" else 0
     for number, cells in rows[1:]:
         if len(cells) > sku_at and cells[sku_at].strip():
             first_row.setdefault(sku_key(cells[sku_at]), number)

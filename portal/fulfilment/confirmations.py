@@ -25,7 +25,14 @@ from portal.ordering.service import lock_order, record_event, release_reservatio
 
 from . import ledger
 from .models import CHANGE_REASONS
-from .service import lock_check, notify_buyer, order_line, refresh_status, require_desk
+from .service import (
+    lock_check,
+    notify_buyer,
+    order_line,
+    placed_on,
+    refresh_status,
+    require_desk,
+)
 
 
 def proposed_promise(line: OrderLine, today: date) -> date:
@@ -59,7 +66,7 @@ def _check_promise(label: str, promised_on: date | None, order: Order, today: da
         raise DomainError(f"{label}: enter the promised ship date.")
     if promised_on < today:
         raise DomainError(f"{label}: a promise cannot be in the past ({promised_on:%d %b %Y}).")
-    if promised_on < order.placed_at.date():
+    if promised_on < placed_on(order):
         raise DomainError(f"{label}: the date is before the order was placed.")
     if promised_on > today + timedelta(days=730):
         raise DomainError(f"{label}: that date is more than two years ahead.")

@@ -9,12 +9,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import days
 from portal.accounts.models import CustomerAccount
 from portal.accounts.roles import CUSTOMER_ROLES, Role
 from portal.accounts.service import account_manager_choices
 from portal.equipment import service as equipment
 from portal.errors import DomainError, Forbidden, NotFound
-from portal.extensions import db, utcnow
+from portal.extensions import db
 from portal.formatting import day
 from portal.formatting import number as number_text
 from portal.htmx import render_page
@@ -67,10 +68,11 @@ def customer_order_part(order, today: date) -> dict:
     }
 
 
-def _today() -> date:
-    # UTC, like the timestamps orders are placed at: "before the order" and "in
-    # the future" must be judged on one calendar.
-    return utcnow().date()
+def _today(order=None) -> date:
+    """The day an order's promises, shipments and deliveries are judged on: its
+    account's (a promise for 1 December is late once 1 December has ended where the
+    customer is); the desk's lists of every account: the vendor's (portal.days)."""
+    return days.account_today(order.account) if order is not None else days.vendor_today()
 
 
 def _int_arg(name: str) -> int | None:
@@ -130,7 +132,7 @@ def order(number: str):
 
 
 def _render_order(order, *, status: int = 200, error: str | None = None, submitted=None):
-    today = _today()
+    today = _today(order)
     figures = ledger.order_figures(order)
     order_shipments = shipments.shipments(order)
     return render_page(
@@ -139,6 +141,7 @@ def _render_order(order, *, status: int = 200, error: str | None = None, submitt
         status=status,
         order=order,
         today=today,
+        zone_note=days.zone_note(days.account_zone(order.account)),
         error=error,
         submitted=submitted or {},
         proposed={line.id: confirmations.proposed_promise(line, today) for line in order.lines},
@@ -234,7 +237,7 @@ def confirm(number: str):
                     decline_reason=request.form.get(f"decline-{line.id}", "")[:500],
                 )
             )
-        confirmations.confirm(current_user, found, decisions, _today())
+        confirmations.confirm(current_user, found, decisions, _today(found))
     except Forbidden:
         abort(403)
     except DomainError as error:
@@ -264,7 +267,7 @@ def change_promise(number: str, line_id: int):
             new_date=form.new_date.data,
             reason=form.reason.data,
             text=form.text.data or "",
-            today=_today(),
+            today=_today(found),
         )
     except NotFound:
         abort(404)
@@ -302,7 +305,7 @@ def ship(number: str):
             carrier=form.carrier.data or "",
             tracking=form.tracking.data or "",
             shipped_on=_date(request.form.get("shipped_on"), _("Ship date")),
-            today=_today(),
+            today=_today(found),
             serials=serials,
         )
     except DomainError as error:
@@ -345,7 +348,7 @@ def correct_shipment(number: str, shipment_id: int):
             tracking=form.tracking.data or "",
             shipped_on=_date(request.form.get(f"s{shipment_id}-shipped_on"), _("Ship date")),
             reason=form.reason.data or "",
-            today=_today(),
+            today=_today(found),
         )
     except NotFound:
         abort(404)
@@ -377,7 +380,7 @@ def deliver(number: str, shipment_id: int):
                 request.form.get(f"d{shipment_id}-delivered_on"), _("Delivery date")
             ),
             received=received,
-            today=_today(),
+            today=_today(found),
         )
     except NotFound:
         abort(404)
@@ -464,7 +467,8 @@ def promises():
     Vendor staff see every account they may see (an account manager: theirs);
     a customer sees only its own account's figures.
     """
-    today = _today()
+    # Lines due so far: the customer's own day; vendor staff read the vendor's.
+    today = days.user_today(current_user)
     months = _int_arg("months") or 12
     months = min(max(months, 1), 36)
     start, end = _month_start(today, months - 1), today
@@ -511,6 +515,7 @@ def promises():
         account_id=account_id,
         accounts=choices,
         chart=_chart(result.by_month),
+        zone_note=days.zone_note(days.account_zone(current_user.account)),
     )
 
 

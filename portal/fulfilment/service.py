@@ -16,10 +16,12 @@ told why.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Select, func, select
 
+from portal import days
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
 from portal.errors import DomainError, Forbidden, NotFound
@@ -57,6 +59,12 @@ def only_desk_accounts(query: Select, account_column, viewer: User) -> Select:
     if viewer.is_vendor_staff and viewer.has_role(*DESK_ROLES):
         return query
     return query.where(account_column.in_(desk_accounts(viewer)))
+
+
+def placed_on(order: Order) -> date:
+    """The day the order was placed, where its account is: a promise or a shipment
+    before it is refused on the calendar the customer keeps."""
+    return days.local_day(order.placed_at, days.account_zone(order.account))
 
 
 def require_desk(user: User) -> None:

@@ -26,7 +26,14 @@ from portal.ordering.service import lock_order, record_event
 
 from . import ledger
 from .models import Shipment, ShipmentLine
-from .service import lock_check, notify_buyer, order_line, refresh_status, require_desk
+from .service import (
+    lock_check,
+    notify_buyer,
+    order_line,
+    placed_on,
+    refresh_status,
+    require_desk,
+)
 
 
 def shipments(order: Order) -> list[Shipment]:
@@ -61,7 +68,7 @@ def shipment_for(order: Order, shipment_id: int) -> Shipment:
 def _check_ship_date(shipped_on: date | None, order: Order, today: date) -> date:
     if shipped_on is None:
         raise DomainError("Enter the ship date.", field="shipped_on")
-    if shipped_on < order.placed_at.date():
+    if shipped_on < placed_on(order):
         raise DomainError("The ship date is before the order was placed.", field="shipped_on")
     if shipped_on > today:
         raise DomainError(

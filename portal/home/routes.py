@@ -2,6 +2,7 @@ from flask import Blueprint, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy import text
 
+from portal import days
 from portal.extensions import db, utcnow
 from portal.htmx import is_htmx, render_page
 from portal.params import optional_database_int
@@ -23,7 +24,7 @@ def index():
         return render_template(
             "home/vendor.html",
             home=duties.vendor_home(current_user, now),
-            today=now.date(),
+            today=days.vendor_today(now),  # the vendor's desk: the vendor's day
             due_text=duties.due_text,
             health=duties.HEALTH,
         )
@@ -38,7 +39,7 @@ def index():
         "home/customer.html",
         "timeline_page",
         account=account,
-        ask_rating=ratings.should_ask(current_user, now.date()),
+        ask_rating=ratings.should_ask(current_user, days.user_today(current_user, now)),
         happenings=happenings,
         older=older,
         page=page,

@@ -8,14 +8,15 @@ from datetime import timedelta
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from portal import days
 from portal.accounts.models import CustomerAccount, User
-from portal.extensions import db, utcnow
+from portal.extensions import db
 from portal.fulfilment import ledger
 
 
 def promises_kept(viewer: User) -> ledger.Figures:
     """The customer's own account: promises kept over the last year."""
-    today = utcnow().date()
+    today = days.user_today(viewer)  # lines due by the account's own day
     return ledger.total_of(
         viewer.account_id, start=today - timedelta(days=365), end=today, today=today
     )

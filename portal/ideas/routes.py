@@ -10,11 +10,12 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from portal import days
 from portal.accounts.models import CustomerAccount
 from portal.accounts.roles import CUSTOMER_ROLES
 from portal.attachments.service import ACCEPTED
 from portal.errors import DomainError, Forbidden, NotFound
-from portal.extensions import db, utcnow
+from portal.extensions import db
 from portal.formatting import day
 from portal.htmx import is_htmx, render_fragment, render_page
 from portal.markdown import render as render_markdown
@@ -66,7 +67,7 @@ def index():
         filters=filters,
         view=view,
         statuses=STATUSES,
-        today=utcnow().date(),
+        today=days.user_today(current_user),
     )
 
 
@@ -184,7 +185,8 @@ def products():
 def submit(idea_id: int):
     idea = _idea_or_404(idea_id)
     try:
-        service.submit(current_user, idea, utcnow().date())
+        # The answer is promised in working days of the customer's calendar.
+        service.submit(current_user, idea, days.account_today(idea.account))
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -211,7 +213,7 @@ def measures():
 
     from .measures import measures_for
 
-    today = utcnow().date()
+    today = days.user_today(current_user)
     months = request.args.get("months", 12, type=database_int)
     months = months if 1 <= months <= 36 else 12
     start = today - timedelta(days=round(months * 30.44))
@@ -279,7 +281,7 @@ def _render_detail(
         follower_count=service.follower_count(idea),
         follow_form=FollowForm(),
         is_engineer=is_engineer,
-        today=utcnow().date(),
+        today=days.user_today(current_user),
         statuses=STATUSES,
         event_kinds=EVENT_KINDS,
     )

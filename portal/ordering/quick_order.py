@@ -15,12 +15,14 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.catalog import service as catalog
 from portal.catalog.models import Product, sku_key
 from portal.extensions import db
 from portal.formatting import number as format_number
+from portal.spreadsheets import Column, Columns, header_key
 
 MAX_LINES = 500
 MAX_QUANTITY = 1_000_000
@@ -37,6 +39,9 @@ HEADER_WORDS = {
     "code",
     "amount",
 }
+# A paste or a file is read by position (SKU first, quantity second); a header row is
+# recognised by its words, among them these columns' headers in every language.
+PASTE_COLUMNS = Columns(Column("sku", _l("SKU")), Column("quantity", _l("Quantity")))
 
 
 @dataclass
@@ -128,9 +133,32 @@ def _split(line: str) -> tuple[str, str]:
     return line.strip(), ""
 
 
+def _header_words() -> set[str]:
+    return HEADER_WORDS | {
+        word
+        for column in PASTE_COLUMNS
+        for spelling in PASTE_COLUMNS.spellings(column.key)
+        for word in header_key(spelling).split()
+    }
+
+
 def _looks_like_header(sku: str, quantity: str) -> bool:
     words = set(re.findall(r"[a-zäöü]+", f"{sku} {quantity}".lower()))
-    return bool(words & HEADER_WORDS) and _parse_quantity(quantity)[0] is None
+    return bool(words & _header_words()) and _parse_quantity(quantity)[0] is None
+
+
+def _header_problem(quantity: str) -> str | None:
+    """A first line whose quantity is a word is a header this portal does not know (a
+    misspelt one): say how to name the columns instead of only 'not a quantity'."""
+    if not re.fullmatch(r"[^\W\d_][\w .()-]*", quantity.strip()):
+        return None
+    return _(
+        "“%(text)s” is not a quantity. If this line is a header, name its columns "
+        "%(sku)s and %(quantity)s.",
+        text=quantity.strip()[:40],
+        sku=PASTE_COLUMNS.accepted("sku"),
+        quantity=PASTE_COLUMNS.accepted("quantity"),
+    )
 
 
 def parse_paste(text: str) -> list[RequestedLine]:
@@ -154,6 +182,8 @@ def parse_cells(rows: list[tuple[int, list[str]]]) -> list[RequestedLine]:
         if index == 0 and _looks_like_header(sku, quantity_text):
             continue
         quantity, problem = _parse_quantity(quantity_text)
+        if index == 0 and quantity is None:
+            problem = _header_problem(quantity_text) or problem
         if not sku:
             problem = _("no SKU given")
         elif sku.startswith("="):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 from flask import Blueprint, Response, abort, flash, g, redirect, request, url_for
@@ -12,18 +10,18 @@ from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from portal import spreadsheets
+from portal import days
 from portal.accounts.roles import CUSTOMER_ROLES, VENDOR_ROLES, Role
 from portal.catalog import service as catalog
 from portal.errors import DomainError, NotFound
 from portal.extensions import db, utcnow
-from portal.formatting import money
+from portal.formatting import money, viewer_timezone
 from portal.formatting import number as format_number
 from portal.htmx import render_page
 from portal.params import database_int
 from portal.security import requires
 
-from . import order_page, service
+from . import exports, order_page, service
 from . import quick_order as order_lines
 from .forms import CheckoutForm, DecisionForm, PasteForm
 from .models import ORDER_STATUS_LABELS
@@ -36,8 +34,9 @@ ORDER_VIEWERS = tuple(CUSTOMER_ROLES | VENDOR_ROLES)
 
 
 def _today() -> date:
-    # UTC, the calendar orders are placed and promised on.
-    return utcnow().date()
+    # The buyer's account's day (prices valid today, requested dates, what is due);
+    # vendor staff act on the vendor's day (portal.days holds the rule).
+    return days.user_today(current_user)
 
 
 def _cart_name() -> str:
@@ -422,34 +421,9 @@ def export_orders(fmt: str):
     """The filtered order list as CSV (UTF-8 with BOM, so spreadsheets read it right) or
     XLSX. Text that a spreadsheet would run as a formula is neutralised."""
     found, _ = service.orders(current_user, _filters(), limit=10_000)
-    header = ["Order", "Placed", "Account", "PO number", "Status", "Total", "Currency", "Placed by"]
-    rows = [
-        [
-            order.number,
-            order.placed_at.date(),
-            order.account.number,
-            order.po_number,
-            order.status_label,
-            order.total,
-            order.currency,
-            order.placed_by.name,
-        ]
-        for order in found
-    ]
-    if fmt == "xlsx":
-        return Response(
-            spreadsheets.xlsx_bytes(header, rows),
-            mimetype=spreadsheets.XLSX_MIME,
-            headers={"Content-Disposition": "attachment; filename=orders.xlsx"},
-        )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows([spreadsheets.neutral(v) for v in row] for row in rows)
+    content, mimetype, name = exports.orders_file(found, fmt, viewer_timezone())
     return Response(
-        "\ufeff" + buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=orders.csv"},
+        content, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}"}
     )
 
 
@@ -468,7 +442,9 @@ def order(number: str):
     Promises, shipments and cancellation requests come from the areas that
     registered a part of this page (`order_page`): ordering imports none of them."""
     found = _order_or_404(number)
-    today = _today()
+    # Whether a promise is due or late is judged on the account's day, whoever reads.
+    zone = days.account_zone(found.account)
+    today = days.day_in(zone)
     return render_page(
         "ordering/order.html",
         "content",
@@ -476,6 +452,7 @@ def order(number: str):
         events=service.timeline(found),
         decision_form=DecisionForm(),
         today=today,
+        zone_note=days.zone_note(zone),
         origins=order_page.origins(found, current_user),
         **order_page.parts(found, today),
     )

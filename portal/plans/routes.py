@@ -10,8 +10,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from portal import days
 from portal.errors import DomainError, Forbidden, NotFound
-from portal.extensions import db, utcnow
+from portal.extensions import db
 from portal.htmx import is_htmx, render_fragment, render_page
 from portal.markdown import render as render_markdown
 from portal.security import requires
@@ -24,7 +25,9 @@ bp = Blueprint("plans", __name__)
 
 
 def _today() -> date:
-    return utcnow().date()
+    # The customer's day for its prices, promises and months; vendor staff's: the
+    # vendor's (portal.days holds the rule).
+    return days.user_today(current_user)
 
 
 def _plan_or_404(plan_id: int) -> Plan:

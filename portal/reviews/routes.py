@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal import days
 from portal.accounts.models import CustomerAccount
 from portal.accounts.roles import CUSTOMER_ROLES, VENDOR_ROLES, Role
 from portal.errors import DomainError, Forbidden, NotFound
@@ -27,7 +28,9 @@ REVIEWERS = (Role.ACCOUNT_MANAGER, Role.ADMIN)
 
 
 def _today() -> date:
-    return utcnow().date()
+    # The customer's day for its prices, promises and months; vendor staff's: the
+    # vendor's (portal.days holds the rule).
+    return days.user_today(current_user)
 
 
 # --- the scorecard --------------------------------------------------------------------------

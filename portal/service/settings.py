@@ -16,7 +16,7 @@ from portal.accounts.roles import Role
 from portal.audit import service as audit
 from portal.errors import DomainError, Forbidden
 from portal.extensions import db
-from portal.spreadsheets import SpreadsheetError, read_rows
+from portal.spreadsheets import Column, Columns, SpreadsheetError, header_key, read_rows
 
 from . import promises, recompute
 from .models import PRIORITIES, ServiceCalendar, ServiceHoliday, ServiceTarget
@@ -171,6 +171,31 @@ def delete_holiday(user: User, holiday_id: int) -> None:
     db.session.commit()
 
 
+# The holiday file is read by position (date, then name); a header row is optional and
+# recognised by its first cell, the date column's header in any language.
+HOLIDAY_COLUMNS = Columns(
+    Column("date", _l("Date"), aliases=("day", "datum")),
+    Column("name", _l("Name")),
+)
+
+
+def _holiday_header(cells: list[str]) -> bool | str:
+    """True for a header row; a message for a first row that is a header this portal
+    does not know (a word where the date should be); False for a row of data."""
+    first = cells[0].strip() if cells else ""
+    if header_key(first) in HOLIDAY_COLUMNS.names():
+        return True
+    if first and not any(c.isdigit() for c in first):
+        return _(
+            "“%(text)s” is not a date. If this line is a header, name its columns "
+            "%(date)s and %(name)s.",
+            text=first[:40],
+            date=HOLIDAY_COLUMNS.accepted("date"),
+            name=HOLIDAY_COLUMNS.accepted("name"),
+        )
+    return False
+
+
 class ImportRefused(DomainError):
     """Nothing was imported; `problems` names every bad row (line, reason)."""
 
@@ -192,7 +217,10 @@ def import_holidays(user: User, data: bytes) -> int:
         rows = read_rows(data, max_rows=5000)
     except SpreadsheetError as error:
         raise DomainError(str(error)) from None
-    if rows and rows[0][1] and rows[0][1][0].strip().lower() in ("date", "day", "datum"):
+    header = _holiday_header(rows[0][1]) if rows else False
+    if isinstance(header, str):
+        raise ImportRefused("Nothing was imported: 1 row to correct.", [(rows[0][0], header)])
+    if header:
         rows = rows[1:]
     if not rows:
         raise DomainError(_("The file has no holidays in it."))

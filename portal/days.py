@@ -1,0 +1,98 @@
+"""Whose day it is: one place for the rule that turns the UTC clock into a calendar day.
+
+Timestamps are UTC; a promise date, a forecast month, a price's validity and "overdue"
+are calendar days, and a calendar day belongs to a place. At 2026-12-01 18:30 UTC it
+is already 2 December in Asia/Jakarta and still 1 December in Europe/Berlin, so an
+order line promised for 1 December is overdue for a Jakarta account then and not for
+a Berlin one. The rule:
+
+- a customer's promises, prices, forecast months and what is overdue for them: the
+  day in the **account's** zone (`account_today`);
+- the vendor's own desk and schedule (lists that gather every account, reminders):
+  the day in the **vendor's** zone, the DEFAULT_TIMEZONE setting (`vendor_today`);
+- what a page shows a person as "today" that is neither: the **reader's** zone
+  (`reader_today`, the zone their times are shown in).
+
+Pages that show a day-dependent figure say which zone counts (`zone_note`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from portal.extensions import utcnow
+
+if TYPE_CHECKING:
+    from portal.accounts.models import CustomerAccount, User
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def day_in(where: ZoneInfo, now: datetime | None = None) -> date:
+    """The calendar day in `where` at `now` (a UTC timestamp; the clock by default)."""
+    return (now or utcnow()).astimezone(where).date()
+
+
+def vendor_zone() -> ZoneInfo:
+    return zone(current_app.config["DEFAULT_TIMEZONE"])
+
+
+def account_zone(account: CustomerAccount | None) -> ZoneInfo:
+    """The account's zone; the vendor's for no account (vendor staff, an unknown one)."""
+    if account is None or not account.timezone:
+        return vendor_zone()
+    return zone(account.timezone)
+
+
+def account_today(account: CustomerAccount | None, now: datetime | None = None) -> date:
+    """Today for the account's promises, prices, forecast months and what is overdue."""
+    return day_in(account_zone(account), now)
+
+
+def vendor_today(now: datetime | None = None) -> date:
+    """Today for the vendor's desk and schedule."""
+    return day_in(vendor_zone(), now)
+
+
+def user_today(user: User, now: datetime | None = None) -> date:
+    """Today for what `user` acts on: their account's day, the vendor's for staff."""
+    return account_today(user.account if user.is_authenticated else None, now)
+
+
+def reader_today(now: datetime | None = None) -> date:
+    """Today in the zone the reader's times are shown in."""
+    from portal.formatting import viewer_timezone
+
+    return day_in(viewer_timezone(), now)
+
+
+def local_day(at: datetime | None, where: ZoneInfo) -> date | None:
+    """The calendar day of a UTC timestamp in `where` (the day an order was placed
+    for its account)."""
+    return at.astimezone(where).date() if at is not None else None
+
+
+def is_overdue(promised_on: date | None, account: CustomerAccount, now: datetime | None = None):
+    """A promise for `promised_on` not yet kept is overdue once that day has ended in the
+    account's zone."""
+    return promised_on is not None and promised_on < account_today(account, now)
+
+
+def zone_note(where: ZoneInfo) -> str:
+    """'Dates are days in Western Indonesia Time (Asia/Jakarta).': which zone a page's
+    days count in, in the reader's words."""
+    from babel.dates import format_datetime
+    from flask_babel import gettext
+
+    from portal.formatting import reader_locale
+
+    name = format_datetime(utcnow(), "zzzz", tzinfo=where, locale=reader_locale())
+    return gettext("Dates are days in %(zone)s (%(iana)s).", zone=name, iana=where.key)

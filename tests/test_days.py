@@ -1,0 +1,138 @@
+"""Whose day it is (portal.days): a customer's promises are judged on the account's day,
+the vendor's desk on the vendor's, and the pages say which zone counts.
+
+Hand-worked: 2026-12-01 18:30 UTC is 2 December 01:30 in Asia/Jakarta (UTC+7) and
+1 December 19:30 in Europe/Berlin (UTC+1).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from types import SimpleNamespace
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from portal import days
+from portal.accounts.models import User
+from portal.extensions import db
+from portal.fulfilment import confirmations
+from portal.ordering import service as ordering
+
+from .support import soup
+from .test_fulfilment import parts  # noqa: F401  (the fixture: three desk parts)
+
+EVENING = datetime(2026, 12, 1, 18, 30, tzinfo=UTC)
+MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+FIRST = date(2026, 12, 1)
+
+
+def account(zone: str | None):
+    return SimpleNamespace(timezone=zone)
+
+
+def test_the_day_is_the_accounts_and_the_vendors_by_their_zones(app):
+    with app.app_context():
+        assert app.config["DEFAULT_TIMEZONE"] == "Europe/Berlin"
+        assert days.account_today(account("Asia/Jakarta"), EVENING) == date(2026, 12, 2)
+        assert days.account_today(account("Europe/Berlin"), EVENING) == FIRST
+        assert days.account_today(account("America/Chicago"), EVENING) == FIRST
+        # Chicago (UTC-6) is still on 30 November at 03:00 UTC on 1 December.
+        early = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+        assert days.account_today(account("America/Chicago"), early) == date(2026, 11, 30)
+        assert days.account_today(None, EVENING) == days.vendor_today(EVENING) == FIRST
+        assert days.account_today(account(""), EVENING) == FIRST  # none set: the vendor's
+        # The day an order placed at 18:30 UTC was placed, where the customer is.
+        assert days.local_day(EVENING, days.zone("Asia/Jakarta")) == date(2026, 12, 2)
+
+
+def test_a_promise_for_1_december_is_overdue_at_18_30_utc_in_jakarta_not_in_berlin(app):
+    with app.app_context():
+        assert days.is_overdue(FIRST, account("Asia/Jakarta"), EVENING)
+        assert not days.is_overdue(FIRST, account("Europe/Berlin"), EVENING)
+        assert not days.is_overdue(FIRST, account("Asia/Jakarta"), MORNING)  # 17:00 there
+        assert not days.is_overdue(None, account("Asia/Jakarta"), EVENING)
+
+
+def test_the_zone_note_is_in_the_readers_words(app):
+    from flask_babel import force_locale
+
+    with app.test_request_context():
+        jakarta = days.zone("Asia/Jakarta")
+        with force_locale("en"):
+            assert days.zone_note(jakarta) == (
+                "Dates are days in Western Indonesia Time (Asia/Jakarta)."
+            )
+        with force_locale("id"):
+            assert days.zone_note(jakarta) == (
+                "Tanggal mengikuti hari di Waktu Indonesia Barat (Asia/Jakarta)."
+            )
+
+
+def _person(email: str) -> User:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def _promised_order(app, parts, zone: str) -> str:  # noqa: F811
+    """Acme, moved to `zone`, orders on 1 December at 10:00 UTC; the desk promises
+    the line for 1 December, the same morning."""
+    with time_machine.travel(MORNING, tick=False), app.app_context():
+        buyer = _person("buyer@acme.test")
+        buyer.account.timezone = zone
+        ordering.add_to_cart(buyer, [(parts["DSK-A"], 2)])
+        address = next(a for a in buyer.account.addresses if a.kind == "shipping")
+        order, _ = ordering.place_order(
+            buyer,
+            po_number="PO-ZONE",
+            ship_to_id=address.id,
+            requested_date=None,
+            notes="",
+            idempotency_key=f"zone-{zone}",
+            today=FIRST,
+        )
+        decisions = [confirmations.LineDecision(line.id, FIRST) for line in order.lines]
+        confirmations.confirm(_person("fulfilment@vendor.test"), order, decisions, FIRST)
+        return order.number
+
+
+@pytest.mark.parametrize(
+    ("zone", "late", "note"),
+    [
+        ("Asia/Jakarta", True, "Dates are days in Western Indonesia Time (Asia/Jakarta)."),
+        ("Europe/Berlin", False, "Dates are days in Central European Standard Time"),
+    ],
+)
+def test_the_order_pages_judge_the_promise_on_the_accounts_day_and_say_so(
+    app,
+    parts,  # noqa: F811
+    login_as,
+    zone,
+    late,
+    note,
+):
+    number = _promised_order(app, parts, zone)
+    with time_machine.travel(EVENING, tick=False):
+        for who, path in (
+            ("buyer@acme.test", f"/orders/{number}"),
+            ("fulfilment@vendor.test", f"/desk/orders/{number}"),
+        ):
+            page = soup(login_as(who).client.get(path))
+            badges = [b.get_text() for b in page.select(".badge-late")]
+            assert badges == (["Late"] if late else []), (who, badges)
+            assert page.select_one(".zone-note").get_text().startswith(note), who
+
+
+@pytest.mark.parametrize(
+    ("zone", "state"), [("Asia/Jakarta", "late"), ("Europe/Berlin", "at_risk")]
+)
+def test_everything_promised_to_the_account_counts_its_own_day(app, parts, zone, state):  # noqa: F811
+    """The account manager's page of what is owed to one account."""
+    from portal.contacts import promised as owed
+
+    number = _promised_order(app, parts, zone)
+    with time_machine.travel(EVENING, tick=False), app.test_request_context():
+        acme = _person("buyer@acme.test").account
+        found = owed.promised(_person("manager@vendor.test"), acme, EVENING)
+        [line] = [item for item in found.items if item.what.startswith(f"{number} line")]
+        assert (line.due, line.state) == (FIRST, state)
