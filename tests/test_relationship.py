@@ -245,6 +245,87 @@ def test_an_alert_is_sent_once_per_episode(app, accounts):
         assert _red_notes("manager2@vendor.test") >= 1
 
 
+def _red(account_id: int, *subjects: str) -> snapshots.Health:
+    return snapshots.Health(
+        account_id,
+        TODAY,
+        20,
+        stats.RED,
+        {s: {"status": stats.RED, "reason": f"{s} is red"} for s in subjects},
+    )
+
+
+def test_many_accounts_turning_red_at_once_make_one_message_in_a_few_statements(app, accounts):
+    """The first refresh after a quiet spell turns many accounts red at once: each gets
+    its episodes, but the person told gets one message naming them (not one each), and
+    the refresh costs the same few statements for 6 accounts as for 12."""
+    from sqlalchemy import event
+
+    acme, _ = accounts["C-10001"]
+    with app.app_context():
+        nobodys = []
+        for n in range(18):
+            account = CustomerAccount(number=f"N-{n:03d}", name=f"Nobody's {n:02d}")
+            db.session.add(account)
+            nobodys.append(account)
+        db.session.commit()
+        nobodys = [a.id for a in nobodys]
+        statements: list[str] = []
+
+        def count(_conn, _cursor, sql, *_):
+            statements.append(sql)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            six = {a: _red(a, "order_rhythm") for a in nobodys[:6]}
+            opened_six = alerts.update({**six, acme: _red(acme, "silence")}, TODAY, NOW)
+            for_six = len(statements)
+            statements.clear()
+            twelve = {a: _red(a, "order_rhythm") for a in nobodys[6:]}
+            opened_twelve = alerts.update({**twelve, acme: _red(acme, "silence")}, TODAY, NOW)
+            for_twelve = len(statements)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        db.session.commit()
+        # An episode per red subject: the account's own and the signal's.
+        assert (opened_six, opened_twelve) == (6 * 2 + 2, 12 * 2)
+        assert for_twelve <= for_six <= 16, statements
+        # Nobody manages them: the admins are told at once, in one message per refresh.
+        admin_notes = list(
+            db.session.scalars(
+                select(Notification.text)
+                .join(User, User.id == Notification.user_id)
+                .where(User.email == "admin@vendor.test", Notification.kind == "relationship_red")
+                .order_by(Notification.id)
+            )
+        )
+        assert len(admin_notes) == 2, admin_notes
+        assert admin_notes[0].startswith("6 accounts turned red: Nobody's 00, Nobody's 01")
+        assert admin_notes[1].startswith("12 accounts turned red: Nobody's 06")
+        link = db.session.scalar(
+            select(Notification.link).where(Notification.text == admin_notes[0])
+        )
+        assert link == "/relationship/portfolio?status=red"
+        # Acme's manager hears of Acme alone, once: still red the second time.
+        assert _red_notes("manager@vendor.test", "Acme Industrial turned red") == 1
+        escalated = db.session.scalar(
+            select(func.count())
+            .select_from(Episode)
+            .where(Episode.account_id.in_(nobodys), Episode.escalated_at == NOW)
+        )
+        assert escalated == 36
+        # No longer red: the episodes end, in the same few statements.
+        green = {a: snapshots.Health(a, TODAY, 90, stats.GREEN, {}) for a in nobodys}
+        assert alerts.update(green, TODAY + timedelta(days=1), NOW) == 0
+        db.session.commit()
+        still_open = db.session.scalar(
+            select(func.count())
+            .select_from(Episode)
+            .where(Episode.account_id.in_(nobodys), Episode.ended_on.is_(None))
+        )
+        assert still_open == 0
+
+
 def test_unacknowledged_alerts_go_to_the_admins_after_two_working_days(app, accounts):
     acme, _ = accounts["C-10001"]
     with app.app_context():
