@@ -607,6 +607,57 @@ def test_portfolio_download_as_csv_and_xlsx(refreshed, login_as, ids):
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
 
 
+def test_portfolio_pages_worst_first_filters_by_status_and_downloads_every_page(
+    refreshed, login_as, monkeypatch
+):
+    """A page at a time, in the one worst-first order across pages; a status filter; the
+    download holds every account of the filter, whatever the page."""
+    from portal.relationship import service
+
+    admin = login_as("admin@vendor.test")
+
+    def shown(url):
+        page = BeautifulSoup(admin.client.get(url).data, "html.parser")
+        rows = page.select("table.portfolio tbody tr")
+        return [r.select_one("td .muted.small").text for r in rows], page
+
+    whole, _ = shown("/relationship/portfolio")
+    assert len(whole) == 5
+    monkeypatch.setattr(service, "PAGE_SIZE", 2)
+    first, page = shown("/relationship/portfolio")
+    assert "Accounts 1–2 of 5" in page.select_one("nav.pager").text
+    second, _ = shown("/relationship/portfolio?page=2")
+    third, page = shown("/relationship/portfolio?page=3")
+    assert first + second + third == whole
+    assert page.select_one("nav.pager a[rel=prev]")["href"].endswith("page=2")
+    assert page.select_one("nav.pager a[rel=next]") is None
+    # A page past the end shows the last; a page that is no number, the first.
+    assert shown("/relationship/portfolio?page=99")[0] == third
+    assert shown("/relationship/portfolio?page=x")[0] == first
+    with admin.client.application.app_context():
+        red = set(
+            db.session.scalars(
+                select(CustomerAccount.number)
+                .join(Snapshot, Snapshot.account_id == CustomerAccount.id)
+                .where(Snapshot.status == "red")
+            )
+        )
+    assert red  # the demo has red accounts
+    only_red, page = shown("/relationship/portfolio?status=red")
+    assert set(only_red) == red or (len(red) > 2 and set(only_red) < red)
+    assert all(
+        b.text == "Red" for b in page.select("table.portfolio tbody tr td:first-child .badge")
+    )
+    # Any other status is no filter.
+    assert len(shown("/relationship/portfolio?status=purple")[0]) == 2
+    download = admin.client.get("/relationship/portfolio.csv?page=2")
+    rows = list(csv.reader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff"))))
+    assert {r[0] for r in rows[1:]} == set(whole)
+    red_download = admin.client.get("/relationship/portfolio.csv?status=red")
+    rows = list(csv.reader(io.StringIO(red_download.get_data(as_text=True).lstrip("\ufeff"))))
+    assert {r[0] for r in rows[1:]} == red
+
+
 def test_every_signals_defaults_run_the_way_it_says_things_get_worse():
     """Red lies beyond amber in the signal's own direction, and the weights add up to 100."""
     for s in [*signals.SIGNALS, signals.ACCOUNT]:

@@ -21,7 +21,7 @@ from portal.ideas.service import add_business_days
 from portal.params import optional_database_int
 from portal.security import requires
 
-from . import alerts, service, signals, stats
+from . import alerts, service, signals
 
 bp = Blueprint("relationship", __name__, url_prefix="/relationship")
 
@@ -33,17 +33,28 @@ def _account_or_404(number: str):
         abort(404)
 
 
-def _portfolio():
+def _portfolio(*, everything: bool = False):
+    """The portfolio the query string asks for: an admin's filter by manager, a status
+    filter, a page (the download: every page)."""
     manager_id = None
     if current_user.has_role(Role.ADMIN):
         manager_id = request.args.get("manager", None, type=optional_database_int)
-    return service.portfolio(current_user, utcnow().date(), manager_id=manager_id), manager_id
+    result = service.portfolio(
+        current_user,
+        utcnow().date(),
+        manager_id=manager_id,
+        status=request.args.get("status", "")[:10] or None,
+        page=request.args.get("page", 1, type=optional_database_int) or 1,
+        per_page=None if everything else service.PAGE_SIZE,
+    )
+    return result, manager_id
 
 
 @bp.get("/portfolio")
 @requires(*service.READERS)
 def portfolio():
-    """The viewer's accounts worst first: status, score, sparkline, reasons."""
+    """The viewer's accounts worst first, a page at a time: status, score, sparkline,
+    reasons; filtered by status (and by manager, for admins)."""
     result, manager_id = _portfolio()
     return render_page(
         "relationship/portfolio.html",
@@ -51,16 +62,24 @@ def portfolio():
         portfolio=result,
         managers=service.managers() if current_user.has_role(Role.ADMIN) else [],
         manager_id=manager_id,
-        labels=stats,
+        filters={
+            key: value
+            for key, value in (("manager", manager_id), ("status", result.status))
+            if value
+        },
+        statuses=service.FILTER_STATUSES,
+        health=service.STATUS_LABELS,
+        trends=service.TREND_LABELS,
+        page_size=service.PAGE_SIZE,
     )
 
 
 @bp.get("/portfolio.<any(csv, xlsx):fmt>")
 @requires(*service.READERS)
 def export_portfolio(fmt: str):
-    """The portfolio as CSV (UTF-8 with BOM) or XLSX: number, name, manager, status,
-    score, reasons in one column."""
-    result, _ = _portfolio()
+    """The portfolio as CSV (UTF-8 with BOM) or XLSX, every page of the filter: number,
+    name, manager, status, score, reasons in one column."""
+    result, _ = _portfolio(everything=True)
     rows = service.export_rows(result)
     if fmt == "xlsx":
         return Response(
