@@ -269,7 +269,7 @@ def _last_contact(snapshot: Snapshot | None, live: datetime | None, today: date)
         return _("none in 24 months")
     if days == 0:
         return _("today")
-    return ngettext("%(num)s day ago", "%(num)s days ago", days, num=days)
+    return ngettext("%(num)s day ago", "%(num)s days ago", days)
 
 
 EXPORT_HEADER = ["account number", "name", "manager", "status", "score", "reasons"]
@@ -400,7 +400,7 @@ def settings_rows() -> list[SettingRow]:
             s.key,
             s.label,
             s.description,
-            s.unit,
+            signals.UNIT_LABELS.get(s.unit, s.unit),
             chosen[s.key].weight,
             chosen[s.key].amber,
             chosen[s.key].red,
