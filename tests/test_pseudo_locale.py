@@ -344,7 +344,6 @@ NOT_PAGES = frozenset(
 CUSTOMERS = frozenset({"buyer", "approver", "customer_admin"})
 STAFF = frozenset({"account_manager", "planner", "engineer", "fulfilment", "service", "admin"})
 NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
-    "home.index": frozenset({"account_manager", "admin"}),
     "accounts.index": STAFF,
     "accounts.new": frozenset({"admin"}),
     "accounts.detail": CUSTOMERS | STAFF,
@@ -379,15 +378,6 @@ NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
     "equipment.compare": CUSTOMERS | STAFF,
     "equipment.ownership_settings": frozenset({"customer_admin"}),
     "api_tokens.index": frozenset({"customer_admin", "admin"}),
-    "reviews.new": frozenset({"account_manager", "admin"}),
-    "reviews.detail": CUSTOMERS | frozenset({"account_manager", "admin"}),
-    "contacts.account": STAFF,
-    "contacts.promised": STAFF,
-    "contacts.follow_ups": STAFF,
-    "contacts.new_follow_up": STAFF,
-    "relationship.portfolio": frozenset({"account_manager", "admin"}),
-    "relationship.account": frozenset({"account_manager", "admin"}),
-    "relationship.settings": frozenset({"admin"}),
     "cxml_pages.index": frozenset({"admin"}),
     "cxml_pages.edit": frozenset({"admin"}),
 }
