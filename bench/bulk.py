@@ -27,10 +27,6 @@ def insert_rows(model_or_table, rows: list[dict]) -> None:
     table = getattr(model_or_table, "__table__", model_or_table)
     session = db.session
     dialect = db.engine.dialect
-    if dialect.name != "postgresql":
-        for start in range(0, len(rows), BATCH):
-            session.execute(insert(table), rows[start : start + BATCH])
-        return
     given = set().union(*(row.keys() for row in rows[:100]))
     defaults = {}
     for column in table.columns:
@@ -45,6 +41,17 @@ def insert_rows(model_or_table, rows: list[dict]) -> None:
         else:
             raise ValueError(f"{table.name}.{column.name}: give a value")
     names = [c.name for c in table.columns if c.name in given or c.name in defaults]
+    if dialect.name != "postgresql":
+        # Every row with every column: an executemany takes its columns from the first
+        # row, so rows that lack a key (a service event without before/after) either
+        # fail or, first in a batch, drop the others' values.
+        for start in range(0, len(rows), BATCH):
+            batch = [
+                {name: row.get(name, defaults.get(name)) for name in names}
+                for row in rows[start : start + BATCH]
+            ]
+            session.execute(insert(table), batch)
+        return
     processors = [table.columns[name].type._cached_bind_processor(dialect) for name in names]
     sql = f'COPY "{table.name}" ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) FROM STDIN'
     raw = session.connection().connection.driver_connection
