@@ -128,12 +128,10 @@ def _event(order_id, line_id, at, actor_id, kind, quantity, on_date) -> dict:
 
 
 def _insert(table, rows: list[dict]) -> None:
-    from sqlalchemy import insert
-
+    from bench.bulk import insert_rows
     from portal.extensions import db
 
-    for start in range(0, len(rows), BATCH):
-        db.session.execute(insert(table), rows[start : start + BATCH])
+    insert_rows(table, rows)
     db.session.commit()
 
 

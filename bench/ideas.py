@@ -27,8 +27,9 @@ STATUSES = ["submitted", "under_review", "needs_information", "accepted", "decli
 
 def generate(rng: random.Random, n_ideas: int, n_messages: int) -> int:
     """Bulk-insert suggestions and messages; returns the id of the one with the longest thread."""
-    from sqlalchemy import func, insert, select
+    from sqlalchemy import func, select
 
+    from bench.bulk import insert_rows, move_sequences
     from portal.accounts.models import CustomerAccount, User
     from portal.extensions import db
     from portal.ideas.models import Idea, IdeaMessage
@@ -73,8 +74,7 @@ def generate(rng: random.Random, n_ideas: int, n_messages: int) -> int:
                 "realised_saving": None,
             }
         )
-    for i in range(0, len(rows), 10_000):
-        db.session.execute(insert(Idea), rows[i : i + 10_000])
+    insert_rows(Idea, rows)
     db.session.commit()
     longest = first_id  # the first suggestion gets a thread of 500 posts
     batch = []
@@ -92,11 +92,12 @@ def generate(rng: random.Random, n_ideas: int, n_messages: int) -> int:
             }
         )
         if len(batch) == 20_000:
-            db.session.execute(insert(IdeaMessage), batch)
+            insert_rows(IdeaMessage, batch)
             batch = []
     if batch:
-        db.session.execute(insert(IdeaMessage), batch)
+        insert_rows(IdeaMessage, batch)
     db.session.commit()
+    move_sequences("idea")
     return longest
 
 

@@ -344,7 +344,6 @@ NOT_PAGES = frozenset(
 CUSTOMERS = frozenset({"buyer", "approver", "customer_admin"})
 STAFF = frozenset({"account_manager", "planner", "engineer", "fulfilment", "service", "admin"})
 NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
-    "home.index": frozenset({"account_manager", "admin"}),
     "forecasts.version": frozenset(
         {"buyer", "customer_admin", "account_manager", "planner", "admin"}
     ),
@@ -355,15 +354,6 @@ NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
     "forecast_commits.board": frozenset(
         {"buyer", "customer_admin", "account_manager", "planner", "admin"}
     ),
-    "reviews.new": frozenset({"account_manager", "admin"}),
-    "reviews.detail": CUSTOMERS | frozenset({"account_manager", "admin"}),
-    "contacts.account": STAFF,
-    "contacts.promised": STAFF,
-    "contacts.follow_ups": STAFF,
-    "contacts.new_follow_up": STAFF,
-    "relationship.portfolio": frozenset({"account_manager", "admin"}),
-    "relationship.account": frozenset({"account_manager", "admin"}),
-    "relationship.settings": frozenset({"admin"}),
 }
 
 

@@ -245,6 +245,87 @@ def test_an_alert_is_sent_once_per_episode(app, accounts):
         assert _red_notes("manager2@vendor.test") >= 1
 
 
+def _red(account_id: int, *subjects: str) -> snapshots.Health:
+    return snapshots.Health(
+        account_id,
+        TODAY,
+        20,
+        stats.RED,
+        {s: {"status": stats.RED, "reason": f"{s} is red"} for s in subjects},
+    )
+
+
+def test_many_accounts_turning_red_at_once_make_one_message_in_a_few_statements(app, accounts):
+    """The first refresh after a quiet spell turns many accounts red at once: each gets
+    its episodes, but the person told gets one message naming them (not one each), and
+    the refresh costs the same few statements for 6 accounts as for 12."""
+    from sqlalchemy import event
+
+    acme, _ = accounts["C-10001"]
+    with app.app_context():
+        nobodys = []
+        for n in range(18):
+            account = CustomerAccount(number=f"N-{n:03d}", name=f"Nobody's {n:02d}")
+            db.session.add(account)
+            nobodys.append(account)
+        db.session.commit()
+        nobodys = [a.id for a in nobodys]
+        statements: list[str] = []
+
+        def count(_conn, _cursor, sql, *_):
+            statements.append(sql)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            six = {a: _red(a, "order_rhythm") for a in nobodys[:6]}
+            opened_six = alerts.update({**six, acme: _red(acme, "silence")}, TODAY, NOW)
+            for_six = len(statements)
+            statements.clear()
+            twelve = {a: _red(a, "order_rhythm") for a in nobodys[6:]}
+            opened_twelve = alerts.update({**twelve, acme: _red(acme, "silence")}, TODAY, NOW)
+            for_twelve = len(statements)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        db.session.commit()
+        # An episode per red subject: the account's own and the signal's.
+        assert (opened_six, opened_twelve) == (6 * 2 + 2, 12 * 2)
+        assert for_twelve <= for_six <= 16, statements
+        # Nobody manages them: the admins are told at once, in one message per refresh.
+        admin_notes = list(
+            db.session.scalars(
+                select(Notification.text)
+                .join(User, User.id == Notification.user_id)
+                .where(User.email == "admin@vendor.test", Notification.kind == "relationship_red")
+                .order_by(Notification.id)
+            )
+        )
+        assert len(admin_notes) == 2, admin_notes
+        assert admin_notes[0].startswith("6 accounts turned red: Nobody's 00, Nobody's 01")
+        assert admin_notes[1].startswith("12 accounts turned red: Nobody's 06")
+        link = db.session.scalar(
+            select(Notification.link).where(Notification.text == admin_notes[0])
+        )
+        assert link == "/relationship/portfolio?status=red"
+        # Acme's manager hears of Acme alone, once: still red the second time.
+        assert _red_notes("manager@vendor.test", "Acme Industrial turned red") == 1
+        escalated = db.session.scalar(
+            select(func.count())
+            .select_from(Episode)
+            .where(Episode.account_id.in_(nobodys), Episode.escalated_at == NOW)
+        )
+        assert escalated == 36
+        # No longer red: the episodes end, in the same few statements.
+        green = {a: snapshots.Health(a, TODAY, 90, stats.GREEN, {}) for a in nobodys}
+        assert alerts.update(green, TODAY + timedelta(days=1), NOW) == 0
+        db.session.commit()
+        still_open = db.session.scalar(
+            select(func.count())
+            .select_from(Episode)
+            .where(Episode.account_id.in_(nobodys), Episode.ended_on.is_(None))
+        )
+        assert still_open == 0
+
+
 def test_unacknowledged_alerts_go_to_the_admins_after_two_working_days(app, accounts):
     acme, _ = accounts["C-10001"]
     with app.app_context():
@@ -481,12 +562,15 @@ def test_acknowledge_on_the_account_page(refreshed, login_as, app):
     assert refused.status_code == 422
     assert "Give the day it is due." in refused.get_data(as_text=True)
     refused = manager.post(url, {"kind": "call", "title": "Call", "due_on": "19/06"}, page=page)
-    assert "Give the due date as a date" in refused.get_data(as_text=True)
+    # The contact log's own follow-up form checks it, with its messages.
+    assert "Not a valid date" in refused.get_data(as_text=True)
     refused = manager.post(url, {"kind": "telex", "title": "Call", "due_on": tomorrow}, page=page)
     assert refused.status_code == 422
     text = refused.get_data(as_text=True)
     # What was typed is kept beside the message.
-    assert "Choose call, visit, review or other." in text and f'value="{tomorrow}"' in text
+    assert "Not a valid choice" in text and f'value="{tomorrow}"' in text
+    refused = manager.post(url, {"kind": "call", "title": " ", "due_on": tomorrow}, page=page)
+    assert "Write what is to be done." in refused.get_data(as_text=True)  # the service's word
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(FollowUp)) == 0
     done = manager.post(
@@ -524,6 +608,57 @@ def test_portfolio_download_as_csv_and_xlsx(refreshed, login_as, ids):
     }
     xlsx = admin.client.get("/relationship/portfolio.xlsx")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+
+
+def test_portfolio_pages_worst_first_filters_by_status_and_downloads_every_page(
+    refreshed, login_as, monkeypatch
+):
+    """A page at a time, in the one worst-first order across pages; a status filter; the
+    download holds every account of the filter, whatever the page."""
+    from portal.relationship import service
+
+    admin = login_as("admin@vendor.test")
+
+    def shown(url):
+        page = BeautifulSoup(admin.client.get(url).data, "html.parser")
+        rows = page.select("table.portfolio tbody tr")
+        return [r.select_one("td .muted.small").text for r in rows], page
+
+    whole, _ = shown("/relationship/portfolio")
+    assert len(whole) == 5
+    monkeypatch.setattr(service, "PAGE_SIZE", 2)
+    first, page = shown("/relationship/portfolio")
+    assert "Accounts 1–2 of 5" in page.select_one("nav.pager").text
+    second, _ = shown("/relationship/portfolio?page=2")
+    third, page = shown("/relationship/portfolio?page=3")
+    assert first + second + third == whole
+    assert page.select_one("nav.pager a[rel=prev]")["href"].endswith("page=2")
+    assert page.select_one("nav.pager a[rel=next]") is None
+    # A page past the end shows the last; a page that is no number, the first.
+    assert shown("/relationship/portfolio?page=99")[0] == third
+    assert shown("/relationship/portfolio?page=x")[0] == first
+    with admin.client.application.app_context():
+        red = set(
+            db.session.scalars(
+                select(CustomerAccount.number)
+                .join(Snapshot, Snapshot.account_id == CustomerAccount.id)
+                .where(Snapshot.status == "red")
+            )
+        )
+    assert red  # the demo has red accounts
+    only_red, page = shown("/relationship/portfolio?status=red")
+    assert set(only_red) == red or (len(red) > 2 and set(only_red) < red)
+    assert all(
+        b.text == "Red" for b in page.select("table.portfolio tbody tr td:first-child .badge")
+    )
+    # Any other status is no filter.
+    assert len(shown("/relationship/portfolio?status=purple")[0]) == 2
+    download = admin.client.get("/relationship/portfolio.csv?page=2")
+    rows = list(csv.reader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff"))))
+    assert {r[0] for r in rows[1:]} == set(whole)
+    red_download = admin.client.get("/relationship/portfolio.csv?status=red")
+    rows = list(csv.reader(io.StringIO(red_download.get_data(as_text=True).lstrip("\ufeff"))))
+    assert {r[0] for r in rows[1:]} == red
 
 
 def test_every_signals_defaults_run_the_way_it_says_things_get_worse():

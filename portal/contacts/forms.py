@@ -1,6 +1,7 @@
 """Forms of the contact log and follow-ups. Lengths and dates are checked again by the
 service, which says what is wrong beside the field."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -9,7 +10,7 @@ from portal.params import optional_database_int
 
 from .models import CONTACT_KINDS, FOLLOW_UP_KINDS
 
-MARKDOWN_HINT = "Markdown: **bold**, *italic*, lists with -, links [text](https://…)."
+MARKDOWN_HINT = _l("Markdown: **bold**, *italic*, lists with -, links [text](https://…).")
 
 
 def _optional_id(value):
@@ -19,56 +20,64 @@ def _optional_id(value):
         return value
     number = optional_database_int(str(value))
     if number is None:
-        raise ValueError("Choose from the list.")
+        raise ValueError(_l("Choose from the list."))
     return number
 
 
 class ContactForm(FlaskForm):
     kind = SelectField(
-        "Kind", choices=[SelectChoice(key, label) for key, label in CONTACT_KINDS.items()]
+        _l("Kind"), choices=[SelectChoice(key, label) for key, label in CONTACT_KINDS.items()]
     )
     contacted_on = DateField(
-        "Date", validators=[InputRequired(message="Give the day of the contact.")]
+        _l("Date"), validators=[InputRequired(message=_l("Give the day of the contact."))]
     )
     summary = StringField(
-        "What it was about",
+        _l("What it was about"),
         validators=[Length(max=200)],
-        description="One line, e.g. “Quarterly call about the pump deliveries”.",
+        description=_l("One line, e.g. “Quarterly call about the pump deliveries”."),
     )
     vendor_people = StringField(
-        "Who took part from us",
+        _l("Who took part from us"),
         validators=[Length(max=500)],
-        description="Names, comma-separated; empty means you.",
+        description=_l("Names, comma-separated; empty means you."),
     )
-    customer_people = StringField("Who took part from the customer", validators=[Length(max=500)])
+    customer_people = StringField(
+        _l("Who took part from the customer"), validators=[Length(max=500)]
+    )
     notes = TextAreaField(
-        "Notes",
+        _l("Notes"),
         validators=[Optional(), Length(max=20_000)],
         description=MARKDOWN_HINT,
         render_kw={"rows": 6},
     )
-    next_step = StringField("Next step", validators=[Length(max=500)])
+    next_step = StringField(_l("Next step"), validators=[Length(max=500)])
     shared = BooleanField(
-        "Shared with the customer",
-        description="Unticked, the entry is internal: the customer never sees it.",
+        _l("Shared with the customer"),
+        description=_l("Unticked, the entry is internal: the customer never sees it."),
     )
 
 
 class FollowUpForm(FlaskForm):
-    account_id = SelectField("Account", coerce=_optional_id)
+    account_id = SelectField(_l("Account"), coerce=_optional_id)
     kind = SelectField(
-        "Kind", choices=[SelectChoice(key, label) for key, label in FOLLOW_UP_KINDS.items()]
+        _l("Kind"), choices=[SelectChoice(key, label) for key, label in FOLLOW_UP_KINDS.items()]
     )
-    title = StringField("What is to be done", validators=[Length(max=200)])
-    due_on = DateField("Due on", validators=[InputRequired(message="Give the day it is due.")])
-    owner_id = SelectField("Owner", coerce=_optional_id)
+    title = StringField(_l("What is to be done"), validators=[Length(max=200)])
+    due_on = DateField(
+        _l("Due on"), validators=[InputRequired(message=_l("Give the day it is due."))]
+    )
+    owner_id = SelectField(_l("Owner"), coerce=_optional_id)
     reason = StringField(
-        "Why", validators=[Length(max=500)], description="E-mail, alert, what the customer asked."
+        _l("Why"),
+        validators=[Length(max=500)],
+        description=_l("E-mail, alert, what the customer asked."),
     )
-    contact_id = SelectField("After the contact", coerce=_optional_id)
+    contact_id = SelectField(_l("After the contact"), coerce=_optional_id)
 
 
 class DoneForm(FlaskForm):
     done_note = StringField(
-        "What came of it", validators=[Length(max=1000)], description="Kept with the follow-up."
+        _l("What came of it"),
+        validators=[Length(max=1000)],
+        description=_l("Kept with the follow-up."),
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -22,8 +23,11 @@ from portal.extensions import UTCDateTime, db, utcnow
 if TYPE_CHECKING:
     from portal.accounts.models import CustomerAccount, User
 
-CONTACT_KINDS = {"call": "Call", "visit": "Visit", "meeting": "Meeting", "email": "E-mail"}
-FOLLOW_UP_KINDS = {"call": "Call", "visit": "Visit", "review": "Review", "other": "Other"}
+# Labels in the reader's words (lazy: read when shown); the keys are what is stored.
+CONTACT_KINDS = {"call": _l("Call"), "visit": _l("Visit"), "meeting": _l("Meeting"),
+                 "email": _l("E-mail")}  # fmt: skip
+FOLLOW_UP_KINDS = {"call": _l("Call"), "visit": _l("Visit"), "review": _l("Review"),
+                   "other": _l("Other")}  # fmt: skip
 FOLLOW_UP_STATUSES = ("open", "done")
 
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from portal import days
+from portal import days, formatting
 from portal.accounts.models import CustomerAccount, User
 from portal.forecasts import owed as forecasts_owed
 from portal.fulfilment import owed as desk_owed
@@ -26,16 +28,20 @@ from portal.service import owed as service_owed
 from . import service
 
 SECTIONS = {
-    "waiting": "Orders waiting for confirmation",
-    "late": "Late lines",
-    "at_risk": "Lines at risk",
-    "changed": "Changed promises",
-    "suggestion": "Suggestions waiting for an answer",
-    "service": "Service requests",
-    "forecast": "Forecast versions not answered",
-    "plan": "Plans not acknowledged",
-    "follow_up": "Follow-ups",
+    "waiting": _l("Orders waiting for confirmation"),
+    "late": _l("Late lines"),
+    "at_risk": _l("Lines at risk"),
+    "changed": _l("Changed promises"),
+    "suggestion": _l("Suggestions waiting for an answer"),
+    "service": _l("Service requests"),
+    "forecast": _l("Forecast versions not answered"),
+    "plan": _l("Plans not acknowledged"),
+    "follow_up": _l("Follow-ups"),
 }
+
+
+# The service clocks' names (the service area's codes) in the reader's words.
+CLOCK_NAMES = {"first answer": _l("first answer"), "resolution": _l("resolution")}
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,7 @@ def promised(viewer: User, account: CustomerAccount, now: datetime) -> Promised:
         return days.local_day(moment, zone)
 
     ids = [account.id]
-    manager = account.account_manager.name if account.account_manager else "No manager"
+    manager = account.account_manager.name if account.account_manager else _("No manager")
     found = Promised(account)
     items = found.items
 
@@ -97,13 +103,13 @@ def promised(viewer: User, account: CustomerAccount, now: datetime) -> Promised:
         items.append(
             Item(
                 "waiting",
-                f"Order {order.number} (PO {order.po_number})",
-                "Order desk",
+                _("Order %(number)s (PO %(po)s)", number=order.number, po=order.po_number),
+                _("Order desk"),
                 order.requested_date,
                 _day(order.placed_at),
                 "waiting",
                 url_for("ordering.order", number=order.number),
-                "requested for " + order.requested_date.strftime("%d %b %Y")
+                _("requested for %(day)s", day=formatting.day(order.requested_date))
                 if order.requested_date
                 else "",
             )
@@ -111,14 +117,24 @@ def promised(viewer: User, account: CustomerAccount, now: datetime) -> Promised:
     for line in desk_owed.open_lines(ids, today):
         state = line.state(today)
         section = {"late": "late", "at_risk": "at_risk"}.get(state, "changed")
-        detail = f"{line.outstanding} to go"
+        detail = _("%(num)s to go", num=line.outstanding)
         if line.changed and line.first_promised_on:
-            detail += f"; first promised for {line.first_promised_on:%d %b %Y}"
+            detail = _(
+                "%(num)s to go; first promised for %(day)s",
+                num=line.outstanding,
+                day=formatting.day(line.first_promised_on),
+            )
         items.append(
             Item(
                 section,
-                f"{line.order_number} line {line.line_no}: {line.sku} {line.name}",
-                "Order desk",
+                _(
+                    "%(order)s line %(line)s: %(sku)s %(name)s",
+                    order=line.order_number,
+                    line=line.line_no,
+                    sku=line.sku,
+                    name=line.name,
+                ),
+                _("Order desk"),
                 line.promised_on,
                 None,
                 state if state != "on_track" else "open",
@@ -135,12 +151,12 @@ def promised(viewer: User, account: CustomerAccount, now: datetime) -> Promised:
                 Item(
                     "suggestion",
                     f"{idea.reference} {idea.title}",
-                    idea.assignee or "Engineering (not assigned)",
+                    idea.assignee or _("Engineering (not assigned)"),
                     idea.answer_due_on,
                     _day(idea.submitted_at),
                     state,
                     url_for("ideas.detail", idea_id=idea.idea_id),
-                    "first answer",
+                    _("first answer"),
                 )
             )
     elif suggestions:
@@ -154,13 +170,18 @@ def promised(viewer: User, account: CustomerAccount, now: datetime) -> Promised:
                 Item(
                     "service",
                     f"{request.reference} {request.title}",
-                    request.owner or "Service (not taken)",
+                    request.owner or _("Service (not taken)"),
                     _day(request.due_at),
                     _day(request.opened_at),
                     state,
                     url_for("service.detail", request_id=request.request_id),
-                    f"{request.status_label}; {request.clock or 'no clock'}"
-                    + (f" due {request.due_at:%d %b %H:%M} UTC" if request.due_at else ""),
+                    f"{request.status_label}; "
+                    f"{CLOCK_NAMES.get(request.clock, request.clock) or _('no clock')}"
+                    + (
+                        " " + _("due %(when)s", when=formatting.localtime(request.due_at))
+                        if request.due_at
+                        else ""
+                    ),
                 )
             )
     elif requests:
@@ -172,13 +193,13 @@ def promised(viewer: User, account: CustomerAccount, now: datetime) -> Promised:
             items.append(
                 Item(
                     "forecast",
-                    f"Forecast version {version.number}",
-                    "Planning",
+                    _("Forecast version %(number)s", number=version.number),
+                    _("Planning"),
                     None,
                     _day(version.published_at),
                     "waiting",
                     url_for("forecasts.version", version_id=version.version_id),
-                    "no commitment yet",
+                    _("no commitment yet"),
                 )
             )
     elif versions:
@@ -194,7 +215,7 @@ def promised(viewer: User, account: CustomerAccount, now: datetime) -> Promised:
                 _day(plan.published_at),
                 "late" if plan.effective_from < today else "waiting",
                 url_for("plans.detail", plan_id=plan.plan_id),
-                "takes effect " + plan.effective_from.strftime("%d %b %Y"),
+                _("takes effect %(day)s", day=formatting.day(plan.effective_from)),
             )
         )
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from portal import days
+from portal import days, formatting
 from portal.accounts.models import CustomerAccount
 from portal.accounts.roles import CUSTOMER_ROLES, VENDOR_ROLES
 from portal.errors import DomainError, NotFound
@@ -47,15 +48,15 @@ def _follow_up_form(
 ) -> FollowUpForm:
     form = form or FollowUpForm()
     accounts = [account] if account else service.accounts_to_choose(current_user)
-    form.account_id.choices = ([] if account else [SelectChoice("", "Choose…")]) + [
+    form.account_id.choices = ([] if account else [SelectChoice("", _("Choose…"))]) + [
         SelectChoice(a.id, f"{a.name} ({a.number})") for a in accounts
     ]
-    form.owner_id.choices = [SelectChoice("", "The account's manager")] + [
+    form.owner_id.choices = [SelectChoice("", _("The account's manager"))] + [
         SelectChoice(u.id, u.name) for u in service.owners_to_choose()
     ]
     contacts = service.contact_log(account, limit=20) if account else []
-    form.contact_id.choices = [SelectChoice("", "— none —")] + [
-        SelectChoice(c.id, f"{c.contacted_on:%d %b %Y} {c.kind_label}: {c.summary}")
+    form.contact_id.choices = [SelectChoice("", _("— none —"))] + [
+        SelectChoice(c.id, f"{formatting.day(c.contacted_on)} {c.kind_label}: {c.summary}")
         for c in contacts
     ]
     if account and form.account_id.data is None:
@@ -114,8 +115,9 @@ def log(account_id: int):
             error.attach_to(form)
         else:
             flash(
-                f"{entry.kind_label} logged"
-                + (" and shared with the customer." if entry.shared else " (internal)."),
+                _("%(kind)s logged and shared with the customer.", kind=entry.kind_label)
+                if entry.shared
+                else _("%(kind)s logged (internal).", kind=entry.kind_label),
                 "success",
             )
             return redirect(url_for("contacts.account", account_id=account.id), code=303)
@@ -172,7 +174,11 @@ def new_follow_up():
             error.attach_to(form)
         else:
             flash(
-                f"Follow-up set for {follow_up.due_on:%d %b %Y}, owned by {follow_up.owner.name}.",
+                _(
+                    "Follow-up set for %(day)s, owned by %(owner)s.",
+                    day=formatting.day(follow_up.due_on),
+                    owner=follow_up.owner.name,
+                ),
                 "success",
             )
             return redirect(
@@ -180,7 +186,7 @@ def new_follow_up():
                 code=303,
             )
     if account is None and not form.account_id.errors:
-        form.account_id.errors = ["Choose an account."]
+        form.account_id.errors = [_("Choose an account.")]
     return render_page("contacts/follow_up.html", "form", form=form, account=account, status=422)
 
 
@@ -200,9 +206,10 @@ def complete(follow_up_id: int):
             db.session.rollback()
             flash(error.message, "error")
         else:
-            flash("Follow-up done.", "success")
+            flash(_("Follow-up done."), "success")
     else:
-        flash("Not saved: " + " ".join(map(str, form.done_note.errors or ["try again."])), "error")
+        reasons = " ".join(map(str, form.done_note.errors or [_("try again.")]))
+        flash(_("Not saved: %(reasons)s", reasons=reasons), "error")
     return redirect(
         url_for("contacts.account", account_id=follow_up.account_id, _anchor="follow-ups"),
         code=303,

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import joinedload
 
@@ -394,7 +395,7 @@ def follow_ups_of(account: CustomerAccount, *, done_limit: int = 20) -> list[Fol
     return [*open_, *done]
 
 
-FOLLOW_UP_VIEWS = {"mine": "Mine", "all": "All I can see", "done": "Done lately"}
+FOLLOW_UP_VIEWS = {"mine": _l("Mine"), "all": _l("All I can see"), "done": _l("Done lately")}
 
 
 def follow_up_list(viewer: User, view: str, *, limit: int = 200) -> list[FollowUp]:

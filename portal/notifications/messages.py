@@ -175,6 +175,17 @@ MESSAGES: dict[str, Any] = {
         "%(account)s turned red — %(signals)s. What is the next step? Acknowledge it on the "
         "account's page."
     ),
+    # Many accounts at once (a first refresh): one message naming the worst.
+    "relationship_red.many": (
+        _l(
+            "%(count)s accounts turned red: %(accounts)s and %(more)s more. What is the next "
+            "step for each? Acknowledge them on their pages."
+        ),
+        _l(
+            "%(count)s accounts turned red: %(accounts)s. What is the next step for each? "
+            "Acknowledge them on their pages."
+        ),
+    ),
     "relationship_escalated": (
         _l(
             "%(account)s has been red for %(subject)s since %(date)s and %(manager)s has not "

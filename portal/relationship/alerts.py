@@ -12,7 +12,9 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy import update as update_
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import CustomerAccount, User, UserRole
 from portal.accounts.roles import Role
@@ -37,61 +39,121 @@ def subject_label(subject: str) -> str:
     return found.label.lower() if found else subject
 
 
+# The portfolio showing only the red accounts: where a message about many of them points.
+PORTFOLIO_RED_LINK = "/relationship/portfolio?status=red"
+
+
 def _link(account: CustomerAccount) -> str:
     return f"/relationship/accounts/{account.number}"
 
 
-def update(healths: dict, day: date, now: datetime) -> list[Episode]:
+# More accounts than this turning red for one person in one refresh make one message
+# that names them, not a message each: the first refresh after a quiet spell (or of a new
+# install) must not flood a manager's, or the admins', inbox with hundreds of mails.
+SINGLE_ALERTS_MAX = 3
+SUMMARY_NAMES_MAX = 200  # characters of account names in the one message
+
+
+def update(healths: dict, day: date, now: datetime) -> int:
     """Open an episode for each newly red subject (and tell the manager), end the
-    episodes whose subject is no longer red. Returns the episodes opened; the caller commits."""
+    episodes whose subject is no longer red. Returns how many episodes opened; the
+    caller commits.
+
+    Set-based, a handful of statements whatever the number of accounts: one read of
+    the open episodes, one UPDATE ending those no longer red, one INSERT of the new
+    ones, one read of the accounts that turned red with their managers, and a
+    notification per person told (see SINGLE_ALERTS_MAX), not a round of queries per
+    account."""
     ids = list(healths)
-    open_ = defaultdict(dict)
-    for episode in db.session.scalars(
-        select(Episode).where(Episode.account_id.in_(ids), Episode.ended_on.is_(None))
+    if not ids:
+        return 0
+    open_: dict[int, set[str]] = defaultdict(set)
+    ended = []
+    red_of = {account_id: health.red_subjects() for account_id, health in healths.items()}
+    for episode_id, account_id, subject in db.session.execute(
+        select(Episode.id, Episode.account_id, Episode.subject).where(
+            Episode.account_id.in_(ids), Episode.ended_on.is_(None)
+        )
     ):
-        open_[episode.account_id][episode.subject] = episode
+        open_[account_id].add(subject)
+        if subject not in red_of[account_id]:
+            ended.append(episode_id)
+    if ended:
+        db.session.execute(
+            update_(Episode).where(Episode.id.in_(ended)).values(ended_on=day),
+        )
+    new = {
+        account_id: {s: reason for s, reason in red.items() if s not in open_[account_id]}
+        for account_id, red in red_of.items()
+    }
+    new = {account_id: subjects for account_id, subjects in new.items() if subjects}
+    if not new:
+        return 0
     accounts = {
         a.id: a
-        for a in db.session.scalars(select(CustomerAccount).where(CustomerAccount.id.in_(ids)))
+        for a in db.session.scalars(
+            select(CustomerAccount)
+            .options(selectinload(CustomerAccount.account_manager))
+            .where(CustomerAccount.id.in_(list(new)))
+        )
     }
-    opened = []
-    for account_id, health in healths.items():
-        red = health.red_subjects()
-        for subject, episode in open_[account_id].items():
-            if subject not in red:
-                episode.ended_on = day
-        new = {s: reason for s, reason in red.items() if s not in open_[account_id]}
-        if not new:
-            continue
+    rows = []
+    # Who hears of which accounts: the manager, or the admins at once when nobody
+    # (active) answers for the account.
+    told: dict[int | None, list[CustomerAccount]] = defaultdict(list)
+    for account_id, subjects in new.items():
         account = accounts[account_id]
         manager = account.account_manager
         escalate_now = manager is None or not manager.active
-        for subject, reason in new.items():
-            episode = Episode(
-                account_id=account_id,
-                subject=subject,
-                reason=reason[:500],
-                started_on=day,
-                manager_id=account.account_manager_id,
-                notified_at=now,
-                escalated_at=now if escalate_now else None,
-            )
-            db.session.add(episode)
-            opened.append(episode)
-        # Nobody answers for the account: the admins hear at once.
-        recipients = _admins() if escalate_now else [manager]
-        notifications.notify(
-            recipients,
-            "relationship_red",
-            # One message per account and refresh, naming every episode that began.
+        told[None if escalate_now else manager.id].append(account)
+        rows.extend(
             {
-                "account": account.name,
-                "signals": [[subject_label(s), reason] for s, reason in new.items()],
-            },
-            _link(account),
+                "account_id": account_id,
+                "subject": subject,
+                "reason": reason[:500],
+                "started_on": day,
+                "manager_id": account.account_manager_id,
+                "notified_at": now,
+                "escalated_at": now if escalate_now else None,
+                "next_step": "",
+            }
+            for subject, reason in subjects.items()
         )
-    db.session.flush()
-    return opened
+    db.session.execute(insert(Episode), rows)
+    admins = _admins() if None in told else []
+    for manager_id, their in told.items():
+        recipients = admins if manager_id is None else [their[0].account_manager]
+        if len(their) > SINGLE_ALERTS_MAX:
+            _tell_many(recipients, their, new)
+            continue
+        for account in their:
+            # One message per account and refresh, naming every episode that began.
+            notifications.notify(
+                recipients,
+                "relationship_red",
+                {
+                    "account": account.name,
+                    "signals": [[subject_label(s), r] for s, r in new[account.id].items()],
+                },
+                _link(account),
+            )
+    return len(rows)
+
+
+def _tell_many(recipients: list[User], accounts: list[CustomerAccount], new: dict) -> None:
+    """One message for many accounts that turned red at once, worst news first (most
+    red subjects), naming as many as fit and linking to the red accounts of the portfolio."""
+    accounts = sorted(accounts, key=lambda a: (-len(new[a.id]), a.name.lower()))
+    names: list[str] = []
+    for account in accounts:
+        if sum(len(n) + 2 for n in names) + len(account.name) > SUMMARY_NAMES_MAX:
+            break
+        names.append(account.name)
+    rest = len(accounts) - len(names)
+    params = {"variant": "many", "count": len(accounts), "accounts": ", ".join(names)}
+    if rest:
+        params["more"] = rest
+    notifications.notify(recipients, "relationship_red", params, PORTFOLIO_RED_LINK)
 
 
 def _admins() -> list[User]:

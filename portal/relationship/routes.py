@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
+from wtforms import SelectChoice
 
-from portal import spreadsheets
+from portal import formatting, spreadsheets
 from portal.accounts.roles import Role
 from portal.contacts import service as contacts
-from portal.contacts.models import FOLLOW_UP_KINDS
+from portal.contacts.forms import FollowUpForm
 from portal.errors import DomainError, NotFound
 from portal.extensions import db, utcnow
 from portal.htmx import render_page
@@ -21,9 +23,10 @@ from portal.ideas.service import add_business_days
 from portal.params import optional_database_int
 from portal.security import requires
 
-from . import alerts, service, signals, stats
+from . import alerts, service, signals
 
 bp = Blueprint("relationship", __name__, url_prefix="/relationship")
+_FROM_REQUEST = object()  # the form reads the request's form data
 
 
 def _account_or_404(number: str):
@@ -33,17 +36,28 @@ def _account_or_404(number: str):
         abort(404)
 
 
-def _portfolio():
+def _portfolio(*, everything: bool = False):
+    """The portfolio the query string asks for: an admin's filter by manager, a status
+    filter, a page (the download: every page)."""
     manager_id = None
     if current_user.has_role(Role.ADMIN):
         manager_id = request.args.get("manager", None, type=optional_database_int)
-    return service.portfolio(current_user, utcnow().date(), manager_id=manager_id), manager_id
+    result = service.portfolio(
+        current_user,
+        utcnow().date(),
+        manager_id=manager_id,
+        status=request.args.get("status", "")[:10] or None,
+        page=request.args.get("page", 1, type=optional_database_int) or 1,
+        per_page=None if everything else service.PAGE_SIZE,
+    )
+    return result, manager_id
 
 
 @bp.get("/portfolio")
 @requires(*service.READERS)
 def portfolio():
-    """The viewer's accounts worst first: status, score, sparkline, reasons."""
+    """The viewer's accounts worst first, a page at a time: status, score, sparkline,
+    reasons; filtered by status (and by manager, for admins)."""
     result, manager_id = _portfolio()
     return render_page(
         "relationship/portfolio.html",
@@ -51,16 +65,24 @@ def portfolio():
         portfolio=result,
         managers=service.managers() if current_user.has_role(Role.ADMIN) else [],
         manager_id=manager_id,
-        labels=stats,
+        filters={
+            key: value
+            for key, value in (("manager", manager_id), ("status", result.status))
+            if value
+        },
+        statuses=service.FILTER_STATUSES,
+        health=service.STATUS_LABELS,
+        trends=service.TREND_LABELS,
+        page_size=service.PAGE_SIZE,
     )
 
 
 @bp.get("/portfolio.<any(csv, xlsx):fmt>")
 @requires(*service.READERS)
 def export_portfolio(fmt: str):
-    """The portfolio as CSV (UTF-8 with BOM) or XLSX: number, name, manager, status,
-    score, reasons in one column."""
-    result, _ = _portfolio()
+    """The portfolio as CSV (UTF-8 with BOM) or XLSX, every page of the filter: number,
+    name, manager, status, score, reasons in one column."""
+    result, _ = _portfolio(everything=True)
     rows = service.export_rows(result)
     if fmt == "xlsx":
         return Response(
@@ -87,9 +109,13 @@ def account(number: str):
     return _account_page(found)
 
 
-def _account_page(found, status: int = 200, error: DomainError | None = None, submitted=None):
+def _account_page(found, status: int = 200, form: FollowUpForm | None = None):
     health = service.account_health(found, utcnow().date())
     waiting = [e for e in health.episodes if e.acknowledged_at is None]
+    if waiting and form is None:
+        form = _acknowledge_form(found, None)
+        form.kind.data = "call"
+        form.due_on.data = add_business_days(utcnow().date(), alerts.ESCALATE_AFTER_WORKING_DAYS)
     return render_page(
         "relationship/account.html",
         "health",
@@ -98,34 +124,31 @@ def _account_page(found, status: int = 200, error: DomainError | None = None, su
         labels={s.key: s.label for s in signals.SIGNALS},
         subject_label=alerts.subject_label,
         escalation_due=alerts.escalation_due,
-        error=error,
         waiting=waiting,
-        # The acknowledge form's choices, read only when an alert waits for it.
-        owners=contacts.owners_to_choose() if waiting else [],
-        follow_up_kinds=FOLLOW_UP_KINDS,
-        submitted=submitted or {},
-        default_due=add_business_days(utcnow().date(), alerts.ESCALATE_AFTER_WORKING_DAYS),
+        form=form,
+        health_labels=service.STATUS_LABELS,
+        trends=service.TREND_LABELS,
     )
 
 
-def _follow_up_input(form) -> contacts.FollowUpInput:
-    """The acknowledge form as a follow-up; the contacts service checks the rest (kind,
-    what, a due date neither past nor years ahead, the owner)."""
-    raw_due = form.get("due_on", "").strip()[:20]
-    try:
-        due_on = date.fromisoformat(raw_due) if raw_due else None
-    except ValueError:
-        raise DomainError("Give the due date as a date, e.g. 2026-06-19.", field="due_on") from None
-    raw_owner = form.get("owner_id", "").strip()
-    owner_id = optional_database_int(raw_owner) if raw_owner else None
-    if raw_owner and owner_id is None:
-        raise DomainError("Choose an owner from the vendor's staff.", field="owner_id")
-    return contacts.FollowUpInput(
-        kind=form.get("kind", ""),
-        title=form.get("title", "")[:2000],
-        due_on=due_on,
-        owner_id=owner_id,
-    )
+def _acknowledge_form(account, formdata=_FROM_REQUEST) -> FollowUpForm:
+    """The contact log's follow-up form for this one account: the same fields, checks
+    and messages as setting a follow-up anywhere else (the account is not a choice here,
+    nor a contact to hang it on)."""
+    form = FollowUpForm() if formdata is _FROM_REQUEST else FollowUpForm(formdata=formdata)
+    form.account_id.choices = [SelectChoice(account.id, account.name)]
+    form.account_id.data = account.id
+    manager = account.account_manager
+    form.owner_id.choices = [
+        SelectChoice(
+            "",
+            _("The account's manager (%(name)s)", name=manager.name)
+            if manager
+            else _("The account's manager"),
+        )
+    ] + [SelectChoice(u.id, u.name) for u in contacts.owners_to_choose()]
+    form.contact_id.choices = [SelectChoice("", "")]
+    return form
 
 
 @bp.post("/accounts/<number>/acknowledge")
@@ -134,17 +157,30 @@ def acknowledge(number: str):
     """The manager takes the account's red alerts on by setting the next step as a
     follow-up: its kind, what is to be done, a due date and an owner."""
     found = _account_or_404(number)
+    form = _acknowledge_form(found)
+    if not form.validate_on_submit():
+        return _account_page(found, 422, form)
+    data = contacts.FollowUpInput(
+        kind=form.kind.data,
+        title=form.title.data or "",
+        due_on=form.due_on.data,
+        owner_id=form.owner_id.data,
+    )
     try:
-        count, follow_up = alerts.acknowledge(
-            current_user, found, _follow_up_input(request.form), utcnow()
-        )
+        count, follow_up = alerts.acknowledge(current_user, found, data, utcnow())
     except DomainError as error:
         db.session.rollback()
-        return _account_page(found, 422, error, request.form)
+        error.attach_to(form)
+        return _account_page(found, 422, form)
     flash(
-        f"Acknowledged {count} alert{'s' if count != 1 else ''}: "
-        f"{follow_up.kind_label.lower()} by {follow_up.due_on:%d %b %Y}, "
-        f"owned by {follow_up.owner.name}.",
+        ngettext(
+            "Acknowledged %(num)s alert: %(kind)s by %(day)s, owned by %(owner)s.",
+            "Acknowledged %(num)s alerts: %(kind)s by %(day)s, owned by %(owner)s.",
+            count,
+            kind=str(follow_up.kind_label).lower(),
+            day=formatting.day(follow_up.due_on),
+            owner=follow_up.owner.name,
+        ),
         "success",
     )
     return redirect(url_for("relationship.account", number=found.number), code=303)
@@ -161,7 +197,7 @@ def settings():
         except service.SettingsRefused as refused:
             errors = refused.errors
         else:
-            flash("Weights and thresholds saved; the next refresh uses them.", "success")
+            flash(_("Weights and thresholds saved; the next refresh uses them."), "success")
             return redirect(url_for("relationship.settings"), code=303)
     rows = service.settings_rows()
     return render_page(

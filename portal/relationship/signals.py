@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, and_, case, cast, func, literal_column, select, union_all
 
 from portal.accounts.models import CustomerAccount, User
@@ -98,6 +99,16 @@ class Signal:
 
 
 SIGNALS: list[Signal] = []
+# The thresholds' units in the reader's words (`Signal.unit` stays the code that
+# the settings' checks compare).
+UNIT_LABELS = {
+    "percentile": _l("percentile"),
+    "%": "%",
+    "days": _l("days"),
+    "% WAPE": _l("% WAPE"),
+    "of 5": _l("of 5"),
+    "score": _l("score"),
+}
 
 
 def signal(key: str, label: str, description: str, unit: str, *, weight: int, amber: float,
@@ -212,9 +223,11 @@ def order_days(ctx: Context) -> dict[int, list[date]]:
 
 @signal(
     "order_rhythm",
-    "Order rhythm",
-    "Days since the last order against the account's own gaps between orders over 24 "
-    "months: amber past this percentile of its gaps, red past the second.",
+    _l("Order rhythm"),
+    _l(
+        "Days since the last order against the account's own gaps between orders over 24 "
+        "months: amber past this percentile of its gaps, red past the second."
+    ),
     "percentile",
     weight=25,
     amber=75,
@@ -261,10 +274,12 @@ def order_rhythm(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
 
 @signal(
     "volume",
-    "Volume",
-    "Order value of the last 90 days as a share of the same 90 days a year before, and the "
-    "quantity ordered as a share of its latest forecast for those months; the lower of the "
-    "two decides: amber below the first share, red below the second.",
+    _l("Volume"),
+    _l(
+        "Order value of the last 90 days as a share of the same 90 days a year before, and the "
+        "quantity ordered as a share of its latest forecast for those months; the lower of the "
+        "two decides: amber below the first share, red below the second."
+    ),
     "%",
     weight=15,
     amber=80,
@@ -531,11 +546,13 @@ QUIET_ON_REQUESTS_DAYS = (180, 365)
 
 @signal(
     "silence",
-    "Silence",
-    "Days since the account last raised anything (a request or complaint, a suggestion, a "
-    "message, a forecast, a plan) against its own usual interval: amber past this "
-    "percentile of its gaps, red past the second. Nothing raised in 24 months is red, and so "
-    "is no request or complaint for a year while it kept ordering (amber after 180 days).",
+    _l("Silence"),
+    _l(
+        "Days since the account last raised anything (a request or complaint, a suggestion, a "
+        "message, a forecast, a plan) against its own usual interval: amber past this "
+        "percentile of its gaps, red past the second. Nothing raised in 24 months is red, and so "
+        "is no request or complaint for a year while it kept ordering (amber after 180 days)."
+    ),
     "percentile",
     weight=20,
     amber=75,
@@ -633,10 +650,12 @@ def last_vendor_contact(account_ids: list[int], end: datetime) -> dict[int, date
 
 @signal(
     "vendor_contact",
-    "Vendor contact",
-    "Days since the vendor last spoke with the account (an answer on a suggestion or a "
-    "service request, a logged contact): amber after the first number of days, red after "
-    "the second.",
+    _l("Vendor contact"),
+    _l(
+        "Days since the vendor last spoke with the account (an answer on a suggestion or a "
+        "service request, a logged contact): amber after the first number of days, red after "
+        "the second."
+    ),
     "days",
     weight=10,
     amber=30,
@@ -667,9 +686,11 @@ def vendor_contact(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
 
 @signal(
     "promises",
-    "Promises",
-    "On time in full over the last 90 days (promise dates up to yesterday, from the promise "
-    "ledger): amber below the first share, red below the second.",
+    _l("Promises"),
+    _l(
+        "On time in full over the last 90 days (promise dates up to yesterday, from the promise "
+        "ledger): amber below the first share, red below the second."
+    ),
     "%",
     weight=15,
     amber=90,
@@ -767,10 +788,12 @@ def _late_lines(ctx: Context) -> dict[int, int]:
 
 @signal(
     "responsiveness",
-    "Responsiveness",
-    "The vendor's answers over the last 90 days — suggestions answered within the promised "
-    "time, service promises kept (first response and resolution), the customer's plans "
-    "acknowledged — each counted once: amber below the first share, red below the second.",
+    _l("Responsiveness"),
+    _l(
+        "The vendor's answers over the last 90 days — suggestions answered within the promised "
+        "time, service promises kept (first response and resolution), the customer's plans "
+        "acknowledged — each counted once: amber below the first share, red below the second."
+    ),
     "%",
     weight=5,
     amber=90,
@@ -877,11 +900,13 @@ FORECAST_ACCURACY_MONTHS = 6
 
 @signal(
     "forecast",
-    "Forecast",
-    "How the account shares its demand: days since its last published forecast against its "
-    "usual cadence (amber past its 75th percentile, red past its 90th), and the error of its "
-    "forecasts three months ahead (WAPE over the last six months): amber above the first "
-    "%, red above the second. Commitments below its forecast make it amber at least.",
+    _l("Forecast"),
+    _l(
+        "How the account shares its demand: days since its last published forecast against its "
+        "usual cadence (amber past its 75th percentile, red past its 90th), and the error of its "
+        "forecasts three months ahead (WAPE over the last six months): amber above the first "
+        "%, red above the second. Commitments below its forecast make it amber at least."
+    ),
     "% WAPE",
     weight=5,
     amber=40,
@@ -1025,9 +1050,11 @@ def thresholds() -> dict[str, Threshold]:
 # settings page (amber below the first score, red below the second).
 ACCOUNT = Signal(
     "account",
-    "Account",
-    "The account's status from its score (0–100): amber below the first score or with one "
-    "red signal, red below the second or with two red signals.",
+    _l("Account"),
+    _l(
+        "The account's status from its score (0–100): amber below the first score or with one "
+        "red signal, red below the second or with two red signals."
+    ),
     "score",
     Threshold(0, 75, 50),
     lambda ctx, threshold: {},
@@ -1037,10 +1064,12 @@ ACCOUNT = Signal(
 
 @signal(
     "customer_word",
-    "The customer's own word",
-    "Its latest relationship rating (1–5, given by its people on the scorecard): amber at or "
-    "below the first figure, red at or below the second; a rating older than a year is read "
-    "as no rating.",
+    _l("The customer's own word"),
+    _l(
+        "Its latest relationship rating (1–5, given by its people on the scorecard): amber at or "
+        "below the first figure, red at or below the second; a rating older than a year is read "
+        "as no rating."
+    ),
     "of 5",
     weight=5,
     amber=3,

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.accounts.models import User
@@ -140,7 +142,7 @@ def _pct(value: float | None) -> str:
 
 
 def _days(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} days"
+    return "—" if value is None else _("%(num)s days", num=f"{value:.1f}")
 
 
 def _direction(now, before, higher_is_better: bool) -> str:
@@ -175,41 +177,44 @@ def review_figures(
     kept = (a.suggestions.share_within_promise, b.suggestions.share_within_promise)
     service = (a.service.kept_share, b.service.kept_share)
     changes = [
-        Change("On time, in full", _pct(otif[0]), _pct(otif[1]), _direction(*otif, True)),
+        Change(_l("On time, in full"), _pct(otif[0]), _pct(otif[1]), _direction(*otif, True)),
         Change(
-            "Promised dates changed",
+            _l("Promised dates changed"),
             str(a.promises.changes),
             str(b.promises.changes),
             _direction(a.promises.changes, b.promises.changes, False),
         ),
         Change(
-            "Late lines arrived, on average",
+            _l("Late lines arrived, on average"),
             _days(late[0]),
             _days(late[1]),
             _direction(*late, False),
         ),
         Change(
-            "Complaints",
+            _l("Complaints"),
             str(a.complaints),
             str(b.complaints),
             _direction(a.complaints, b.complaints, False),
         ),
-        Change("Other service requests", str(a.requests), str(b.requests), ""),
-        Change("Suggestions sent", str(a.suggestions.sent), str(b.suggestions.sent), ""),
+        Change(_l("Other service requests"), str(a.requests), str(b.requests), ""),
+        Change(_l("Suggestions sent"), str(a.suggestions.sent), str(b.suggestions.sent), ""),
         Change(
-            "Suggestions answered within the promise",
+            _l("Suggestions answered within the promise"),
             _pct(kept[0]),
             _pct(kept[1]),
             _direction(*kept, True),
         ),
         Change(
-            "Service targets kept", _pct(service[0]), _pct(service[1]), _direction(*service, True)
+            _l("Service targets kept"),
+            _pct(service[0]),
+            _pct(service[1]),
+            _direction(*service, True),
         ),
     ]
     if a.wape is not None or b.wape is not None:
         changes.append(
             Change(
-                "Forecast error one month ahead (WAPE)",
+                _l("Forecast error one month ahead (WAPE)"),
                 _pct(a.wape),
                 _pct(b.wape),
                 _direction(a.wape, b.wape, False),

@@ -124,7 +124,7 @@ def _account_choices() -> list:
         .where(CustomerAccount.id.in_(reviews.managed_accounts(current_user)))
         .order_by(CustomerAccount.name)
     )
-    return [("", "Choose an account")] + [(str(a.id), a.name) for a in accounts]
+    return [("", _("Choose an account"))] + [(str(a.id), a.name) for a in accounts]
 
 
 @bp.route("/reviews/new", methods=["GET", "POST"])
