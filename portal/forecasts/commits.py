@@ -287,9 +287,9 @@ class BoardRow:
 
 
 # Rows sent at once: the first screen, then each batch as the planner scrolls or moves
-# down (2,000 products × 24 months in one page was 3 s and several MB; 30 rows are a
-# screenful and about 200 KB at 24 months).
-BATCH = 30
+# down (2,000 products × 24 months in one page was 3 s and several MB; 25 rows, two
+# lines each, are more than a screenful and about 205 KB at 24 months).
+BATCH = 25
 # Mismatches listed under the grid unless all are asked for.
 MISMATCH_LIMIT = 50
 
