@@ -32,7 +32,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import and_, case, delete, func, insert, or_, select
+from sqlalchemy import and_, case, delete, func, insert, literal, not_, null, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import Join
@@ -812,9 +812,83 @@ def commit_all_as_forecast(user: User, account_id: int, *, answering=None) -> Co
     """Commit every cell of the latest version at its forecast, in one action."""
     account = _committer(user, account_id)
     latest = _latest(account.id, answering)
-    forecast = service.all_cells(latest.id)
-    wanted = {key: (quantity, None, "") for key, quantity in forecast.items()}
-    return _write(user, account, latest, forecast, wanted)
+    now = utcnow()
+    cell, in_force, commit = ForecastCell, ForecastCommitInForce, ForecastCommit
+    # The cells whose commitment in force is not already the forecast without a reason,
+    # as new commitment rows: one INSERT ... SELECT in the database. Done in Python
+    # (every cell read, compared and written back through executemany) it took
+    # 1.3-2.3 s at 2,000 products x 24 months on SQLite.
+    unchanged = and_(
+        in_force.commit_id.is_not(None),
+        in_force.quantity == cell.quantity,
+        in_force.forecast_quantity == cell.quantity,
+        commit.reason.is_(None),
+        func.coalesce(commit.reason_text, "") == "",
+    )
+    changed = (
+        scoped(
+            select(
+                literal(account.id),
+                cell.product_id,
+                cell.month,
+                cell.quantity,
+                literal(latest.id),
+                cell.quantity,
+                null(),
+                literal(""),
+                literal(user.id),
+                literal(now, commit.committed_at.type),
+            ),
+            ForecastCell,
+            user,
+        )
+        .select_from(cell)
+        .outerjoin(
+            in_force,
+            and_(
+                in_force.account_id == account.id,
+                in_force.product_id == cell.product_id,
+                in_force.month == cell.month,
+            ),
+        )
+        .outerjoin(commit, commit.id == in_force.commit_id)
+        .where(cell.version_id == latest.id, not_(unchanged))
+    )
+    _, mark = _hold_account(
+        account.id, select(func.coalesce(func.max(ForecastCommit.id), 0)).scalar_subquery()
+    )
+    columns = [
+        "account_id", "product_id", "month", "quantity", "version_id", "forecast_quantity",
+        "reason", "reason_text", "committed_by_id", "committed_at",
+    ]  # fmt: skip
+    written = db.session.execute(
+        insert(ForecastCommit.__table__).from_select(columns, changed)
+    ).rowcount
+    if written:
+        _put_in_force(account.id, _written_since(mark, account.id, latest.id, user.id, now))
+    service.record_event(account.id, latest.id, user, "committed", after=f"v{latest.number}",
+                         cells=written, below=0)  # fmt: skip
+    db.session.commit()
+    return CommitResult(latest, written, 0)
+
+
+def _written_since(mark, account_id: int, version_id: int, user_id: int, now):
+    """The commitment rows one commit action has just written (a range of the primary
+    key above `mark`, one per cell), as `_put_in_force` reads them."""
+    return select(
+        ForecastCommit.account_id,
+        ForecastCommit.product_id,
+        ForecastCommit.month,
+        ForecastCommit.id,
+        ForecastCommit.quantity,
+        ForecastCommit.forecast_quantity,
+    ).where(
+        ForecastCommit.id > mark,
+        ForecastCommit.account_id == account_id,
+        ForecastCommit.version_id == version_id,
+        ForecastCommit.committed_by_id == user_id,
+        ForecastCommit.committed_at == now,
+    )
 
 
 def _write(user, account, latest, forecast, wanted) -> CommitResult:
@@ -869,24 +943,7 @@ def _write(user, account, latest, forecast, wanted) -> CommitResult:
         # Core, one executemany, no RETURNING: the ORM's bulk path spent 1.8 s of Python on
         # 48,000 rows before the database saw any.
         db.session.execute(insert(ForecastCommit.__table__), rows)
-        _put_in_force(
-            account.id,
-            select(
-                ForecastCommit.account_id,
-                ForecastCommit.product_id,
-                ForecastCommit.month,
-                ForecastCommit.id,
-                ForecastCommit.quantity,
-                ForecastCommit.forecast_quantity,
-            ).where(
-                # The rows just written (a range of the primary key), one per cell.
-                ForecastCommit.id > mark,
-                ForecastCommit.account_id == account.id,
-                ForecastCommit.version_id == latest.id,
-                ForecastCommit.committed_by_id == user.id,
-                ForecastCommit.committed_at == now,
-            ),
-        )
+        _put_in_force(account.id, _written_since(mark, account.id, latest.id, user.id, now))
     below = sum(1 for row in rows if row["quantity"] < row["forecast_quantity"])
     service.record_event(account.id, latest.id, user, "committed", after=f"v{latest.number}",
                          cells=len(rows), below=below)  # fmt: skip
