@@ -364,15 +364,8 @@ NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
     "notifications.index": CUSTOMERS
     | frozenset({"account_manager", "planner", "engineer", "fulfilment", "service"}),
     "background.index": frozenset({"admin"}),
-    "forecasts.version": frozenset(
-        {"buyer", "customer_admin", "account_manager", "planner", "admin"}
-    ),
-    "forecasts.inbox": frozenset({"account_manager", "planner", "admin"}),
     "planning.demand": frozenset({"account_manager", "planner", "admin"}),
     "planning.waterfall": frozenset({"account_manager", "planner", "admin"}),
-    "forecast_commits.board": frozenset(
-        {"buyer", "customer_admin", "account_manager", "planner", "admin"}
-    ),
     "service.settings_page": frozenset({"admin"}),
     "equipment.import_units": frozenset({"account_manager", "service", "admin"}),
     "equipment.edit_spec": frozenset({"admin"}),
