@@ -861,8 +861,12 @@ def commit_all_as_forecast(user: User, account_id: int, *, answering=None) -> Co
         "account_id", "product_id", "month", "quantity", "version_id", "forecast_quantity",
         "reason", "reason_text", "committed_by_id", "committed_at",
     ]  # fmt: skip
+    # preserve_rowcount: SQLAlchemy keeps an INSERT's row count only when asked
+    # (psycopg's closed cursor answers -1).
     written = db.session.execute(
-        insert(ForecastCommit.__table__).from_select(columns, changed)
+        insert(ForecastCommit.__table__)
+        .from_select(columns, changed)
+        .execution_options(preserve_rowcount=True)
     ).rowcount
     if written:
         _put_in_force(account.id, _written_since(mark, account.id, latest.id, user.id, now))
