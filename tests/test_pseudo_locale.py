@@ -344,16 +344,9 @@ NOT_PAGES = frozenset(
 CUSTOMERS = frozenset({"buyer", "approver", "customer_admin"})
 STAFF = frozenset({"account_manager", "planner", "engineer", "fulfilment", "service", "admin"})
 NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
-    "forecasts.version": frozenset(
-        {"buyer", "customer_admin", "account_manager", "planner", "admin"}
-    ),
-    "forecasts.inbox": frozenset({"account_manager", "planner", "admin"}),
     # The page is translated; its rows' labels ("Version 3", "End of Mar 2026") are still
     # written in English by portal.forecasts.planning.waterfall.
     "planning.waterfall": frozenset({"account_manager", "planner", "admin"}),
-    "forecast_commits.board": frozenset(
-        {"buyer", "customer_admin", "account_manager", "planner", "admin"}
-    ),
 }
 
 

@@ -8,14 +8,16 @@ import re
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db
+from portal.formatting import number
 from portal.htmx import is_htmx, render_fragment, render_page
 from portal.security import requires
 
-from . import commits, service
+from . import commits, grid_view, service
 from .months import month_label
 
 bp = Blueprint("forecast_commits", __name__)
@@ -33,15 +35,24 @@ def _board(account_id: int, **options) -> commits.Board:
         abort(403)
 
 
-def _grid_context(board: commits.Board) -> dict:
+def _grid_context(board: commits.Board, errors: dict | None = None, typed=None) -> dict:
+    """What the grid's template needs: the board, and its batch of rows as finished
+    texts (grid_view: a batch has 720 cells)."""
+    can_commit = current_user.is_vendor_staff and current_user.has_role(*commits.COMMITTERS)
+    vendor_view = current_user.is_vendor_staff
     return {
         "board": board,
-        "can_commit": current_user.is_vendor_staff and current_user.has_role(*commits.COMMITTERS),
-        "vendor_view": current_user.is_vendor_staff,
+        "can_commit": can_commit,
+        "vendor_view": vendor_view,
         "reasons": commits.REASONS,
-        "month_label": month_label,
-        "month_labels": [month_label(m) for m in board.months],
-        "month_names": [m.strftime("%b %Y") for m in board.months],
+        "reason_names": [(code, str(name)) for code, name in commits.REASONS.items()],
+        "rows": grid_view.commit_rows(
+            board,
+            editable=can_commit,
+            vendor_view=vendor_view,
+            errors=errors or {},
+            typed=typed if typed is not None else {},
+        ),
     }
 
 
@@ -62,9 +73,8 @@ def _page(account_id: int, status: int = 200, *, rows: int = commits.BATCH, **co
         "board",
         status=status,
         own_threshold=own_threshold,
-        errors=context.pop("errors", {}),
-        typed=context.pop("typed", {}),
-        **_grid_context(board),
+        mismatch_rows=grid_view.mismatch_rows(board),
+        **_grid_context(board, context.pop("errors", {}), context.pop("typed", {})),
         **context,
     )
 
@@ -86,9 +96,7 @@ def board(account_id: int):
     after = _after_key()
     if after is not None and is_htmx():
         board = _board(account_id, after=after, summary=False)
-        return render_fragment(
-            "forecasts/commits.html", "rows", errors={}, typed={}, **_grid_context(board)
-        )
+        return render_fragment("forecasts/commits.html", "rows", **_grid_context(board))
     return _page(account_id)
 
 
@@ -158,10 +166,19 @@ def _posted_products(form) -> int:
 
 def _committed_message(result: commits.CommitResult) -> str:
     if not result.written:
-        return f"Nothing changed: the commitments already answer version {result.version.number}."
-    text = f"{result.written:,} commitments saved against version {result.version.number}."
+        return _(
+            "Nothing changed: the commitments already answer version %(number)s.",
+            number=result.version.number,
+        )
+    text = _(
+        "%(count)s commitments saved against version %(number)s.",
+        count=number(result.written),
+        number=result.version.number,
+    )
     if result.below:
-        text += f" {result.below:,} below forecast; the account's buyers are told."
+        text += " " + _(
+            "%(count)s below forecast; the account's buyers are told.", count=number(result.below)
+        )
     return text
 
 
@@ -195,5 +212,8 @@ def threshold(account_id: int):
         db.session.rollback()
         flash(error.message, "error")
     else:
-        flash(f"Changes above {percent}% are flagged for this account.", "success")
+        flash(
+            _("Changes above %(percent)s%% are flagged for this account.", percent=percent),
+            "success",
+        )
     return redirect(url_for("forecast_commits.board", account_id=account_id), code=303)

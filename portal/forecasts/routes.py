@@ -18,12 +18,16 @@ from portal.params import optional_database_int
 from portal.security import requires
 from portal.spreadsheets import XLSX_MIME
 
-from . import drafts, service, uploads
+from . import drafts, grid_view, service, uploads
 from . import versions as forecast_versions
 from .forms import AddProductForm, HorizonForm, PublishForm, UploadForm
 from .months import month_label
 
 bp = Blueprint("forecasts", __name__)
+# The grids' cells as finished texts, worked out once per batch (see grid_view).
+bp.add_app_template_global(grid_view.draft_rows, "draft_rows")
+bp.add_app_template_global(grid_view.draft_cell, "draft_cell")
+bp.add_app_template_filter(grid_view.quantity, "quantity")
 
 EDITORS = service.EDITORS
 READERS = (*service.EDITORS, *service.VENDOR_READERS)
@@ -67,7 +71,7 @@ def index():
     without JavaScript the link gives the page again from there."""
     after = _after_key()
     if after is not None and is_htmx():
-        grid = drafts.grid(current_user, _today(), after=after)
+        grid = drafts.grid(current_user, _today(), after=after, totals=False)
         return render_fragment("forecasts/draft.html", "rows", grid=grid, month_label=month_label)
     return _draft_page(after=after)
 
