@@ -19,7 +19,6 @@ moved past the copied ids and the tables analysed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -77,17 +76,18 @@ def main() -> None:
                 f"{target_version}: run the SQLite side's upgrade first (any bench run does)."
             )
         tables = [t for t in db.metadata.sorted_tables if t.name != "alembic_version"]
-        copy(source, db.engine, tables)
+        copy(source_file, db.engine, tables)
         print(f"copied in {time.perf_counter() - started:.0f} s", flush=True)
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")
         print(f"done in {time.perf_counter() - started:.0f} s")
 
 
-def copy(source, target, tables) -> None:
-    import sqlalchemy as sa
+def copy(source_file: Path, target, tables) -> None:
+    import sqlite3
 
     raw = target.raw_connection()
+    source = sqlite3.connect(source_file)
     try:
         cursor = raw.cursor()
         names = ", ".join(f'"{t.name}"' for t in tables)
@@ -96,31 +96,26 @@ def copy(source, target, tables) -> None:
         # Foreign-key triggers off for this session: the rows come from a consistent
         # database, and the tables' order need not respect cycles. Needs a superuser.
         cursor.execute("SET session_replication_role = replica")
-        with source.connect() as conn:
-            for table in tables:
-                step = time.perf_counter()
-                columns = list(table.columns)
-                as_json = [isinstance(c.type, sa.JSON) for c in columns]
-                column_list = ", ".join(f'"{c.name}"' for c in columns)
-                count = 0
-                # Read through the models' types: SQLite's naive timestamps come back
-                # aware, its integers as booleans and decimals, so COPY gets real values.
-                result = conn.execution_options(yield_per=CHUNK).execute(sa.select(table))
-                with cursor.copy(f'COPY "{table.name}" ({column_list}) FROM STDIN') as out:
-                    for row in result:
-                        if any(as_json):
-                            row = [
-                                json.dumps(v) if j and v is not None else v
-                                for v, j in zip(row, as_json, strict=True)
-                            ]
+        # SQLite keeps UTC timestamps naive ("2026-12-01 12:00:00.000000"): read as UTC.
+        cursor.execute("SET TIME ZONE 'UTC'")
+        for table in tables:
+            step = time.perf_counter()
+            column_list = ", ".join(f'"{c.name}"' for c in table.columns)
+            count = 0
+            # The stored values as they are, no conversion per value: PostgreSQL parses
+            # SQLite's text timestamps, dates and JSON, 0/1 as booleans, numbers as numeric.
+            rows = source.execute(f'SELECT {column_list} FROM "{table.name}"')
+            with cursor.copy(f'COPY "{table.name}" ({column_list}) FROM STDIN') as out:
+                while batch := rows.fetchmany(CHUNK):
+                    for row in batch:
                         out.write_row(row)
-                        count += 1
-                if count:
-                    print(
-                        f"  {table.name}: {count:,} rows, {time.perf_counter() - step:.1f} s",
-                        flush=True,
-                    )
-                raw.commit()
+                    count += len(batch)
+            if count:
+                print(
+                    f"  {table.name}: {count:,} rows, {time.perf_counter() - step:.1f} s",
+                    flush=True,
+                )
+            raw.commit()
         cursor.execute("SET session_replication_role = DEFAULT")
         for table in tables:
             for column in table.primary_key.columns:
@@ -136,6 +131,7 @@ def copy(source, target, tables) -> None:
                     )
         raw.commit()
     finally:
+        source.close()
         raw.close()
 
 
