@@ -477,3 +477,99 @@ def test_show_older_answers_the_next_page_alone_for_htmx(two_accounts_events, lo
 def test_a_bad_page_number_is_the_first_page_or_an_empty_one(login_as, page):
     response = login_as("buyer@acme.test").get(f"/?page={page}")
     assert response.status_code == 200
+
+
+def exceptions_cell_by_cell(account_id: int):
+    """open_exceptions' answer for one account worked out in Python, cell by cell, from
+    the pure rule (commits.exception_flags) and the commitments in force: what the
+    statement must equal."""
+    from portal.forecasts import commits
+    from portal.forecasts.models import ForecastCell, ForecastCommitInForce, ForecastVersion
+
+    latest, previous = db.session.scalars(
+        select(ForecastVersion)
+        .where(ForecastVersion.account_id == account_id, ForecastVersion.number > 0)
+        .order_by(ForecastVersion.number.desc())
+        .limit(2)
+    ).all()
+
+    def cells_of(version):
+        rows = db.session.execute(
+            select(ForecastCell.product_id, ForecastCell.month, ForecastCell.quantity).where(
+                ForecastCell.version_id == version.id
+            )
+        )
+        return {(pid, month): quantity for pid, month, quantity in rows}
+
+    new, old = cells_of(latest), cells_of(previous)
+    flagged, new_products = commits.exception_flags(
+        new, old, commits.threshold_of(account_id), old_months=commits._months(previous)
+    )
+    answered = {
+        (pid, month): forecast
+        for pid, month, forecast in db.session.execute(
+            select(
+                ForecastCommitInForce.product_id,
+                ForecastCommitInForce.month,
+                ForecastCommitInForce.forecast_quantity,
+            ).where(ForecastCommitInForce.account_id == account_id)
+        )
+    }
+    open_cells = {cell for cell, quantity in new.items() if answered.get(cell) != quantity}
+    owed = {cell for cell in open_cells if cell in flagged or cell[0] in new_products}
+    if not owed:
+        return None
+    nearest = [
+        cell[1] for cell in owed if cell in flagged or (cell[0] in new_products and new[cell] > 0)
+    ]
+    return (
+        latest.number,
+        len(owed & flagged),
+        len({pid for pid, _ in owed if pid in new_products}),
+        min(nearest, default=None),
+    )
+
+
+def test_open_exceptions_equal_the_rule_worked_cell_by_cell(app, catalog):
+    """A changed forecast, partly answered: changes up and down beyond the threshold and
+    within it, a product new in the version, a month beyond the old version's horizon,
+    a cell committed against the new figure and one against the old; the home's one
+    statement gives what the rule gives cell by cell, for every account and for one."""
+    from portal.forecasts import commits
+    from portal.forecasts import owed as forecasts_owed
+
+    with app.app_context():
+        a, b, c, d = db.session.scalars(
+            select(Product.id).where(Product.status == "active").order_by(Product.sku).limit(4)
+        ).all()
+        planner = person("planner@vendor.test")
+        acme, globex = account("C-10001").id, account("C-10002").id
+        publish("buyer@acme.test", {a: {1: 100, 2: 50, 3: 10}, c: {1: 5, 2: 0}})
+        publish("buyer@globex.test", {c: {3: 10, 4: 10}, d: {2: 7}})
+        for account_id in (acme, globex):
+            commits.commit_all_as_forecast(planner, account_id)
+        # Acme: +200 %, −60 %, +10 % (within 20 %), 0 → 3, and b new with a zero month first.
+        publish("buyer@acme.test", {a: {1: 300, 2: 20, 3: 11}, c: {2: 3}, b: {4: 0, 5: 10}})
+        # Globex: +400 % and d dropped to 0; the planner answers d's month only.
+        publish("buyer@globex.test", {c: {3: 50}, d: {2: 0}})
+        commits.commit(
+            planner,
+            globex,
+            [commits.CommitEntry(d, f"{month_ahead(2):%Y-%m}", "0")],
+        )
+        expected = {
+            account_id: exceptions_cell_by_cell(account_id) for account_id in (acme, globex)
+        }
+        assert expected[acme] is not None and expected[globex] is not None
+        assert expected[acme][1:3] == (3, 1)  # +200 %, −60 %, 0 → 3; and b
+        assert expected[globex][1] == 1  # d's answered change is not owed
+
+        def found(account_ids):
+            return {
+                row.account_id: (row.number, row.cells, row.new_products, row.first_month)
+                for row in forecasts_owed.open_exceptions(account_ids)
+            }
+
+        assert found(None) == expected
+        assert found([globex]) == {globex: expected[globex]}
+        assert found([]) == {}

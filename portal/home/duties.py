@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
@@ -406,6 +407,13 @@ def vendor_home(viewer: User, now: datetime, *, limit: int | None = None) -> Ven
     return home
 
 
+@cache
+def _accounts_statement() -> Select:
+    """Built once per process (every vendor home with a listed row runs it); the ids
+    are bound per call."""
+    return select(CustomerAccount).where(CustomerAccount.id.in_(bindparam("ids", expanding=True)))
+
+
 def _name_accounts(sections: list[Section]) -> None:
     """Every listed row's account, read in one statement."""
     ids = {duty.account_id for section in sections for duty in section.items} - {None}
@@ -413,9 +421,7 @@ def _name_accounts(sections: list[Section]) -> None:
         return
     accounts = {
         account.id: account
-        for account in db.session.scalars(
-            select(CustomerAccount).where(CustomerAccount.id.in_(ids))
-        )
+        for account in db.session.scalars(_accounts_statement(), {"ids": list(ids)})
     }
     for section in sections:
         section.items = [

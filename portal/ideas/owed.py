@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import aliased
 
 from portal.accounts.models import User
@@ -34,6 +35,20 @@ class AwaitingAnswer:
 def awaiting_answer(account_ids: Iterable[int] | None) -> list[AwaitingAnswer]:
     """The customers' suggestions without the vendor's first answer, nearest due first;
     `account_ids` None: every account's (the engineers' home page)."""
+    if account_ids is None:
+        rows = db.session.execute(_statement(False))
+    else:
+        rows = db.session.execute(_statement(True), {"account_ids": list(account_ids)})
+    return [
+        AwaitingAnswer(account_id, idea_id, f"S-{idea_id:05d}", title, submitted, due, name)
+        for account_id, idea_id, title, submitted, due, name in rows
+    ]
+
+
+@cache
+def _statement(scoped: bool) -> Select:
+    """Built once per process (the engineers' home runs it on every view; building it
+    and its cache key cost more than running it); the accounts are bound per call."""
     assignee = aliased(User)
     query = (
         select(
@@ -52,10 +67,6 @@ def awaiting_answer(account_ids: Iterable[int] | None) -> list[AwaitingAnswer]:
         )
         .order_by(Idea.answer_due_on, Idea.id)
     )
-    if account_ids is not None:
-        query = query.where(Idea.account_id.in_(list(account_ids)))
-    rows = db.session.execute(query)
-    return [
-        AwaitingAnswer(account_id, idea_id, f"S-{idea_id:05d}", title, submitted, due, name)
-        for account_id, idea_id, title, submitted, due, name in rows
-    ]
+    if scoped:
+        query = query.where(Idea.account_id.in_(bindparam("account_ids", expanding=True)))
+    return query

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import Select, and_, bindparam, exists, select
 
 from portal.accounts.models import User
 from portal.extensions import db
@@ -28,6 +29,20 @@ class UnseenPlan:
 def unacknowledged_customer_plans(account_ids: Iterable[int] | None) -> list[UnseenPlan]:
     """Active plans the accounts shared whose current revision no vendor staff has seen,
     soonest in effect first; `account_ids` None: every account's (the planners' home)."""
+    if account_ids is None:
+        rows = db.session.execute(_statement(False))
+    else:
+        rows = db.session.execute(_statement(True), {"account_ids": list(account_ids)})
+    return [
+        UnseenPlan(account_id, plan_id, f"PL-{plan_id:05d}", title, published, effective)
+        for account_id, plan_id, title, published, effective in rows
+    ]
+
+
+@cache
+def _statement(scoped: bool) -> Select:
+    """Built once per process (the planners' home runs it on every view); the accounts
+    are bound per call."""
     seen_by_vendor = exists().where(
         PlanAcknowledgement.revision_id == PlanRevision.id,
         PlanAcknowledgement.user_id.in_(select(User.id).where(User.account_id.is_(None))),
@@ -51,10 +66,6 @@ def unacknowledged_customer_plans(account_ids: Iterable[int] | None) -> list[Uns
         )
         .order_by(PlanRevision.effective_from, Plan.id)
     )
-    if account_ids is not None:
-        query = query.where(Plan.account_id.in_(list(account_ids)))
-    rows = db.session.execute(query)
-    return [
-        UnseenPlan(account_id, plan_id, f"PL-{plan_id:05d}", title, published, effective)
-        for account_id, plan_id, title, published, effective in rows
-    ]
+    if scoped:
+        query = query.where(Plan.account_id.in_(bindparam("account_ids", expanding=True)))
+    return query
