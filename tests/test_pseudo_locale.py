@@ -344,9 +344,6 @@ NOT_PAGES = frozenset(
 CUSTOMERS = frozenset({"buyer", "approver", "customer_admin"})
 STAFF = frozenset({"account_manager", "planner", "engineer", "fulfilment", "service", "admin"})
 NOT_YET_TRANSLATED: dict[str, frozenset[str]] = {
-    # The page is translated; its rows' labels ("Version 3", "End of Mar 2026") are still
-    # written in English by portal.forecasts.planning.waterfall.
-    "planning.waterfall": frozenset({"account_manager", "planner", "admin"}),
 }
 
 

@@ -14,8 +14,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 
+from portal import formatting
 from portal.accounts.models import CustomerAccount, User
 from portal.catalog.models import Product, Stock, sku_key
 from portal.errors import Forbidden, NotFound
@@ -353,7 +355,7 @@ def waterfall(viewer: User, product_id: int, account_id: int | None, today: date
             now = cells[version_id]
             rows.append(
                 WaterfallRow(
-                    f"Version {number}",
+                    gettext("Version %(number)s", number=number),
                     published_at,
                     [
                         WaterfallCell(now.get(m), previous.get(m) if previous else None)
@@ -394,7 +396,8 @@ def _summed_rows(versions, cells, months) -> list[WaterfallRow]:
                 totals[month] = totals.get(month, 0) + quantity
         rows.append(
             WaterfallRow(
-                f"End of {stamp:%b %Y}",
+                # Written when the page is built, in its reader's language.
+                gettext("End of %(month)s", month=formatting.day(stamp, "%b %Y")),
                 end - timedelta(seconds=1),
                 [
                     WaterfallCell(totals.get(m), previous.get(m) if previous else None)
