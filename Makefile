@@ -33,7 +33,7 @@ translations: $(MO_FILES)
 ## Refresh messages.pot from the code and templates and merge it into every .po
 ## (then translate what is new; tests/test_i18n.py fails until every message is).
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --sort-output --no-location \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --sort-output --no-location \
 		--project Portal -o portal/translations/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete \
 		-i portal/translations/messages.pot -d portal/translations

@@ -41,7 +41,14 @@ def _extracted() -> dict[str, str]:
     """Every message in the code and templates now (not what messages.pot said once)."""
     with open(ROOT / "babel.cfg") as handle:
         method_map, options_map = parse_mapping_cfg(handle)
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "ngettext": (1, 2),
+        "_l": None,
+        "lazy_gettext": None,
+        "lazy_ngettext": (1, 2),
+    }
     found = {}
     for filename, _lineno, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=keywords
@@ -268,3 +275,57 @@ def test_babel_s_request_namespace_is_the_one_flask_babel_keeps_on_g(app):
         assert str(get_locale()) == "en"
         assert i18n._babel_context() is g._flask_babel
         assert g._flask_babel.babel_locale == get_locale()
+
+
+def test_wtforms_own_messages_come_in_the_reader_s_language(app):
+    """A validator without a message of its own says what WTForms says: from the portal's
+    catalogue (WTForms ships no Indonesian), placeholders filled by WTForms, plural
+    forms included."""
+    from flask_babel import force_locale
+    from wtforms import IntegerField, StringField
+    from wtforms.validators import DataRequired, Length
+
+    from portal.forms import PortalForm
+
+    class Sample(PortalForm):
+        class Meta:
+            csrf = False
+
+        name = StringField("Name", validators=[DataRequired()])
+        code = StringField("Code", validators=[Length(min=3)])
+        quantity = IntegerField("Quantity")
+
+    shown = {}
+    for language in ("en", "id"):
+        data = {"name": "", "code": "ab", "quantity": "many"}
+        with app.test_request_context("/", method="POST", data=data), force_locale(language):
+            form = Sample()
+            assert not form.validate()
+            shown[language] = {name: errors[0] for name, errors in form.errors.items()}
+    assert shown["en"] == {
+        "name": "This field is required.",
+        "code": "Field must be at least 3 characters long.",
+        "quantity": "Not a valid integer value.",
+    }
+    assert shown["id"] == {
+        "name": "Kolom ini wajib diisi.",
+        "code": "Kolom paling sedikit 3 karakter.",
+        "quantity": "Bukan bilangan bulat yang valid.",
+    }
+
+
+def test_every_form_derives_from_the_portal_s_form_base():
+    """A form on FlaskForm directly would show WTForms' messages in English to everyone."""
+    import ast
+
+    direct = []
+    for path in (ROOT / "portal").rglob("*.py"):
+        if path.name == "forms.py" and path.parent.name == "portal":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and any(
+                getattr(base, "id", getattr(base, "attr", None)) == "FlaskForm"
+                for base in node.bases
+            ):
+                direct.append(f"{path.relative_to(ROOT)}:{node.name}")
+    assert direct == []

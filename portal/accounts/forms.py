@@ -7,7 +7,6 @@ mass assignment, together with service functions that take named arguments.
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -29,6 +28,8 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.forms import PortalForm
+
 from .passwords import MAX_LENGTH
 
 
@@ -46,7 +47,7 @@ class EmailAddress:
             raise ValidationError(f"Invalid email address: {error}") from None
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     email = EmailField(
         _l("E-mail"),
         validators=[DataRequired(message=_l("This field is required.")), Length(max=254)],
@@ -61,7 +62,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(PortalForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(message=_l("This field is required."))],
@@ -83,7 +84,7 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
-class AccountForm(FlaskForm):
+class AccountForm(PortalForm):
     number = StringField(
         _l("Account number"),
         validators=[
@@ -138,7 +139,7 @@ class AccountForm(FlaskForm):
     )
 
 
-class AddressForm(FlaskForm):
+class AddressForm(PortalForm):
     kind = SelectField(
         _l("Use"),
         choices=[SelectChoice("shipping", _l("Ship to")), SelectChoice("billing", _l("Bill to"))],
@@ -170,7 +171,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class UserForm(FlaskForm):
+class UserForm(PortalForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254), EmailAddress()])
     roles = MultiCheckboxField(
@@ -203,7 +204,7 @@ class NewUserForm(UserForm):
     )
 
 
-class ApprovalLimitForm(FlaskForm):
+class ApprovalLimitForm(PortalForm):
     approval_limit = DecimalField(
         _l("Approval limit"),
         places=2,
@@ -214,7 +215,7 @@ class ApprovalLimitForm(FlaskForm):
     )
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(PortalForm):
     """A person's own language and time zone (their profile)."""
 
     language = SelectField(
@@ -229,7 +230,7 @@ class PreferencesForm(FlaskForm):
     )
 
 
-class AccountPreferencesForm(FlaskForm):
+class AccountPreferencesForm(PortalForm):
     """The account's default language for its users, and its time zone (customer admin)."""
 
     default_language = SelectField(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from portal.accounts.forms import MultiCheckboxField
+from portal.forms import PortalForm
 
 from .models import SCOPES
 from .tokens import MAX_DAYS
@@ -28,7 +28,7 @@ class ScopeLabel:
         return f"{self.scope} — {self.label}"
 
 
-class TokenForm(FlaskForm):
+class TokenForm(PortalForm):
     name = StringField(
         _l("Name"),
         validators=[DataRequired(), Length(max=100)],

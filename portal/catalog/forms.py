@@ -3,7 +3,6 @@
 from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
@@ -16,10 +15,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from portal.forms import PortalForm
+
 MONEY = {"places": 2, "validators": [Optional(), NumberRange(min=0, max=10**9)]}
 
 
-class ProductForm(FlaskForm):
+class ProductForm(PortalForm):
     sku = StringField(
         _l("SKU"),
         validators=[DataRequired(), Length(max=64)],
@@ -89,7 +90,7 @@ def product_form_class(other_currencies: tuple[str, ...]) -> type[ProductForm]:
     return type("ProductFormWithPrices", (ProductForm,), fields)
 
 
-class ImportForm(FlaskForm):
+class ImportForm(PortalForm):
     kind = SelectField(
         _l("The file holds"),
         choices=[
@@ -111,7 +112,7 @@ class ImportForm(FlaskForm):
     )
 
 
-class ContractPriceForm(FlaskForm):
+class ContractPriceForm(PortalForm):
     sku = StringField(_l("SKU"), validators=[DataRequired(), Length(max=64)])
     min_quantity = IntegerField(
         _l("From quantity"), default=1, validators=[DataRequired(), NumberRange(min=1, max=10**6)]

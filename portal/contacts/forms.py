@@ -2,10 +2,10 @@
 service, which says what is wrong beside the field."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from portal.forms import PortalForm
 from portal.params import optional_database_int
 
 from .models import CONTACT_KINDS, FOLLOW_UP_KINDS
@@ -24,7 +24,7 @@ def _optional_id(value):
     return number
 
 
-class ContactForm(FlaskForm):
+class ContactForm(PortalForm):
     kind = SelectField(
         _l("Kind"), choices=[SelectChoice(key, label) for key, label in CONTACT_KINDS.items()]
     )
@@ -57,7 +57,7 @@ class ContactForm(FlaskForm):
     )
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(PortalForm):
     account_id = SelectField(_l("Account"), coerce=_optional_id)
     kind = SelectField(
         _l("Kind"), choices=[SelectChoice(key, label) for key, label in FOLLOW_UP_KINDS.items()]
@@ -75,7 +75,7 @@ class FollowUpForm(FlaskForm):
     contact_id = SelectField(_l("After the contact"), coerce=_optional_id)
 
 
-class DoneForm(FlaskForm):
+class DoneForm(PortalForm):
     done_note = StringField(
         _l("What came of it"),
         validators=[Length(max=1000)],

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.forms import PortalForm
 
-class CredentialForm(FlaskForm):
+
+class CredentialForm(PortalForm):
     domain = StringField(
         _l("Domain"),
         default="NetworkID",

@@ -2,7 +2,6 @@
 installation, its documents, and the import of units sold before the portal."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -15,10 +14,12 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, NumberRange, Optional
 
+from portal.forms import PortalForm
+
 from .models import UNIT_STATUSES
 
 
-class SpecForm(FlaskForm):
+class SpecForm(PortalForm):
     is_equipment = BooleanField(
         _l("This product is equipment"),
         description=_l(
@@ -62,18 +63,18 @@ class SpecForm(FlaskForm):
     )
 
 
-class UnitForm(FlaskForm):
+class UnitForm(PortalForm):
     status = SelectField(
         _l("Status"), choices=[SelectChoice(k, v) for k, v in UNIT_STATUSES.items()]
     )
     installed_on = DateField(_l("Installed on"), validators=[Optional()])
 
 
-class DocumentForm(FlaskForm):
+class DocumentForm(PortalForm):
     internal = BooleanField(_l("Internal (vendor staff only)"))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(PortalForm):
     upload = FileField(
         _l("CSV or XLSX file"),
         validators=[InputRequired(message=_l("Choose a file."))],
@@ -85,7 +86,7 @@ class ImportForm(FlaskForm):
     )
 
 
-class OwnershipTermsForm(FlaskForm):
+class OwnershipTermsForm(PortalForm):
     """A customer admin's terms for the cost of ownership shown to the account."""
 
     years = IntegerField(

@@ -1,17 +1,18 @@
 """Forms of the forecast pages (CSRF is global; the services check the values)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
+
+from portal.forms import PortalForm
 
 from .models import MAX_HORIZON_MONTHS
 
 TOO_LONG = _l("Field cannot be longer than %(max)d characters.")
 
 
-class AddProductForm(FlaskForm):
+class AddProductForm(PortalForm):
     sku = StringField(
         _l("Add a product by SKU"),
         validators=[Optional(), Length(max=64, message=TOO_LONG)],
@@ -19,7 +20,7 @@ class AddProductForm(FlaskForm):
     )
 
 
-class PublishForm(FlaskForm):
+class PublishForm(PortalForm):
     comment = TextAreaField(
         _l("Comment for the vendor"),
         validators=[Optional(), Length(max=2000, message=TOO_LONG)],
@@ -28,7 +29,7 @@ class PublishForm(FlaskForm):
     )
 
 
-class UploadForm(FlaskForm):
+class UploadForm(PortalForm):
     file = FileField(
         _l("Forecast file"),
         description=_l("CSV or XLSX, wide or long layout as in the templates; at most 5 MB."),
@@ -36,7 +37,7 @@ class UploadForm(FlaskForm):
     )
 
 
-class HorizonForm(FlaskForm):
+class HorizonForm(PortalForm):
     horizon_months = SelectField(
         _l("Months ahead"),
         choices=[

@@ -2,18 +2,19 @@
 correct and deliver forms are named `<what>-<id>` and read by `routes.per_line`."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
+
+from portal.forms import PortalForm
 
 from .models import CHANGE_REASONS
 
 
-class DeskForm(FlaskForm):
+class DeskForm(PortalForm):
     """The CSRF token, for forms whose fields are one per line."""
 
 
-class PromiseChangeForm(FlaskForm):
+class PromiseChangeForm(PortalForm):
     new_date = DateField(_l("New ship date"), validators=[InputRequired()])
     reason = SelectField(
         _l("Reason"),
@@ -28,7 +29,7 @@ class PromiseChangeForm(FlaskForm):
     )
 
 
-class ShipForm(FlaskForm):
+class ShipForm(PortalForm):
     shipped_on = DateField(_l("Ship date"), validators=[InputRequired()])
     carrier = StringField(_l("Carrier"), validators=[Optional(), Length(max=80)])
     tracking = StringField(_l("Tracking reference"), validators=[Optional(), Length(max=100)])
@@ -40,11 +41,11 @@ class CorrectShipmentForm(ShipForm):
     )
 
 
-class DeliverForm(FlaskForm):
+class DeliverForm(PortalForm):
     delivered_on = DateField(_l("Delivered on"), validators=[InputRequired()])
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(PortalForm):
     reason = TextAreaField(
         _l("Reason"),
         validators=[
@@ -55,7 +56,7 @@ class ReasonForm(FlaskForm):
     )
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(PortalForm):
     comment = TextAreaField(
         _l("Comment to the buyer"),
         validators=[Optional(), Length(max=1000)],

@@ -1,9 +1,10 @@
 """Forms for suggestions and their threads."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
+
+from portal.forms import PortalForm
 
 from .models import CATEGORIES
 
@@ -13,7 +14,7 @@ TOO_LONG = _l("Field cannot be longer than %(max)d characters.")
 MARKDOWN_HINT = _l("Markdown: **bold**, *italic*, lists with -, links [text](https://…).")
 
 
-class IdeaForm(FlaskForm):
+class IdeaForm(PortalForm):
     account_id = SelectField(
         _l("Propose to"), coerce=lambda v: int(v) if v else None, validators=[Optional()]
     )
@@ -50,7 +51,7 @@ class IdeaForm(FlaskForm):
     )
 
 
-class PostForm(FlaskForm):
+class PostForm(PortalForm):
     kind = SelectField(
         _l("Post as"),
         choices=[
@@ -69,7 +70,7 @@ class PostForm(FlaskForm):
     )
 
 
-class StatusForm(FlaskForm):
+class StatusForm(PortalForm):
     status = SelectField(_l("New status"))
     reason = TextAreaField(
         _l("Reason or comment to the customer"),
@@ -85,13 +86,13 @@ class StatusForm(FlaskForm):
     )
 
 
-class AssignForm(FlaskForm):
+class AssignForm(PortalForm):
     assignee_id = SelectField(
         _l("Engineer in charge"), coerce=lambda v: int(v) if v else None, validators=[Optional()]
     )
 
 
-class ProposalAnswerForm(FlaskForm):
+class ProposalAnswerForm(PortalForm):
     comment = TextAreaField(
         _l("Comment"),
         validators=[Optional(), Length(max=20_000, message=TOO_LONG)],
@@ -99,7 +100,7 @@ class ProposalAnswerForm(FlaskForm):
     )
 
 
-class MergeForm(FlaskForm):
+class MergeForm(PortalForm):
     into_id = SelectField(
         _l("Merge into"), coerce=lambda v: int(v) if v else None, validators=[Optional()]
     )
@@ -111,5 +112,5 @@ class MergeForm(FlaskForm):
     )
 
 
-class FollowForm(FlaskForm):
+class FollowForm(PortalForm):
     """Follow or stop following: only the CSRF token and a button."""

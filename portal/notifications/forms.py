@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice
 from wtforms.validators import ValidationError
+
+from portal.forms import PortalForm
 
 from .preferences import DELIVERY_LABELS, KINDS
 
@@ -21,7 +22,7 @@ class DeliveryField(RadioField):
             raise ValidationError(CHOICE_MESSAGE)
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(PortalForm):
     """Fields are added per kind by `preferences_form`."""
 
     def choices(self) -> dict[str, str]:

@@ -5,13 +5,14 @@ import secrets
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.forms import PortalForm
 
-class PasteForm(FlaskForm):
+
+class PasteForm(PortalForm):
     paste = TextAreaField(
         _l("Paste lines"),
         validators=[Optional(), Length(max=50_000)],
@@ -42,7 +43,7 @@ class DeliveryDateField(DateField):
             raise ValueError(_("Not a valid date: use the calendar or YYYY-MM-DD.")) from None
 
 
-class CheckoutForm(FlaskForm):
+class CheckoutForm(PortalForm):
     po_number = StringField(
         _l("Your PO number"),
         validators=[
@@ -73,7 +74,7 @@ class CheckoutForm(FlaskForm):
     idempotency_key = HiddenField(default=lambda: secrets.token_urlsafe(24))
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(PortalForm):
     comment = TextAreaField(
         _l("Comment"),
         validators=[

@@ -1,18 +1,18 @@
 """Forms of the plans board: one plan form for publishing and revising, withdrawal."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from portal.accounts.forms import MultiCheckboxField
+from portal.forms import PortalForm
 
 TOO_LONG = _l("Field cannot be longer than %(max)d characters.")
 
 MARKDOWN_HINT = _l("Markdown: **bold**, *italic*, lists with -, links [text](https://…).")
 
 
-class PlanForm(FlaskForm):
+class PlanForm(PortalForm):
     kind = SelectField(_l("Kind"))
     title = StringField(_l("Title"), validators=[Length(max=200, message=TOO_LONG)])
     effective_from = DateField(_l("Takes effect on"), validators=[Optional()])
@@ -49,7 +49,7 @@ class PlanForm(FlaskForm):
     )
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(PortalForm):
     reason = StringField(
         _l("Why it is withdrawn"),
         validators=[Length(max=500, message=TOO_LONG)],

@@ -4,8 +4,9 @@ The fields are read as text and checked by the service functions (one place for
 the rules, the same for every door); the forms carry CSRF and show the errors."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
+
+from portal.forms import PortalForm
 
 from .models import TRENDS
 
@@ -18,7 +19,7 @@ SCORES = [
 ]
 
 
-class RatingForm(FlaskForm):
+class RatingForm(PortalForm):
     score = RadioField(
         _l("How is the relationship with us going?"), choices=SCORES, validate_choice=False
     )
@@ -29,13 +30,13 @@ class RatingForm(FlaskForm):
     )
 
 
-class NewReviewForm(FlaskForm):
+class NewReviewForm(PortalForm):
     account = SelectField(_l("Account"), validate_choice=False)
     start = StringField(_l("First day"), render_kw={"type": "date"})
     end = StringField(_l("Last day"), render_kw={"type": "date"})
 
 
-class AssessmentForm(FlaskForm):
+class AssessmentForm(PortalForm):
     trend = RadioField(
         _l("The relationship is"),
         choices=[SelectChoice(k, v) for k, v in TRENDS.items()],
@@ -54,9 +55,9 @@ class AssessmentForm(FlaskForm):
     )
 
 
-class ShareForm(FlaskForm):
+class ShareForm(PortalForm):
     pass
 
 
-class CommentForm(FlaskForm):
+class CommentForm(PortalForm):
     body = TextAreaField(_l("Your comment"), render_kw={"rows": 3, "maxlength": 3000})

@@ -1,11 +1,11 @@
 """Forms for service requests, their thread and workflow, and the service calendar."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from portal.forms import PortalForm
 from portal.params import database_int
 
 from .models import KINDS, PRIORITIES
@@ -23,7 +23,7 @@ def _optional_id(value):
     return database_int(value) if isinstance(value, str) else value
 
 
-class RequestForm(FlaskForm):
+class RequestForm(PortalForm):
     account_id = SelectField(
         _l("Customer who called"), coerce=_optional_id, validators=[Optional()]
     )
@@ -47,7 +47,7 @@ class RequestForm(FlaskForm):
     )
 
 
-class PostForm(FlaskForm):
+class PostForm(PortalForm):
     visibility = SelectField(
         _l("Post as"),
         choices=[
@@ -64,16 +64,16 @@ class PostForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """Only the CSRF token and a button (take, delete)."""
 
 
-class HandoverForm(FlaskForm):
+class HandoverForm(PortalForm):
     to_id = SelectField(_l("Hand over to"), coerce=_optional_id, validators=[Optional()])
     reason = StringField(_l("Why"), validators=[Optional(), Length(max=500, message=TOO_LONG)])
 
 
-class StatusForm(FlaskForm):
+class StatusForm(PortalForm):
     status = SelectField(_l("New status"))
     resolution = TextAreaField(
         _l("Resolution"),
@@ -83,7 +83,7 @@ class StatusForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     satisfied = RadioField(
         _l("Are you satisfied with how this was handled?"),
         choices=[SelectChoice("yes", _l("Satisfied")), SelectChoice("no", _l("Not satisfied"))],
@@ -96,7 +96,7 @@ class ConfirmForm(FlaskForm):
     )
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(PortalForm):
     reason = TextAreaField(
         _l("What is still wrong?"),
         validators=[Optional(), Length(max=20_000, message=TOO_LONG)],
@@ -104,7 +104,7 @@ class ReopenForm(FlaskForm):
     )
 
 
-class CalendarForm(FlaskForm):
+class CalendarForm(PortalForm):
     timezone = StringField(
         _l("Time zone"),
         validators=[InputRequired(message=REQUIRED), Length(max=64, message=TOO_LONG)],
@@ -125,7 +125,7 @@ for _day, _start, _end in WEEKDAY_FIELDS:
     )
 
 
-class HolidayForm(FlaskForm):
+class HolidayForm(PortalForm):
     day = StringField(
         _l("Date"),
         validators=[Optional(), Length(max=30, message=TOO_LONG)],
@@ -134,11 +134,11 @@ class HolidayForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Optional(), Length(max=100, message=TOO_LONG)])
 
 
-class HolidayImportForm(FlaskForm):
+class HolidayImportForm(PortalForm):
     upload = FileField(_l("CSV or XLSX file"))
 
 
-class TargetForm(FlaskForm):
+class TargetForm(PortalForm):
     account_id = SelectField(_l("Account"), coerce=_optional_id, validators=[Optional()])
     priority = SelectField(
         _l("Priority"), choices=[SelectChoice(k, v) for k, v in PRIORITIES.items()]
@@ -152,7 +152,7 @@ class TargetForm(FlaskForm):
     )
 
 
-class QualityStepsForm(FlaskForm):
+class QualityStepsForm(PortalForm):
     """The five steps of a quality complaint; each is saved when it changed."""
 
     affected_quantity = StringField(
