@@ -1105,3 +1105,105 @@ def test_silence_is_judged_on_the_accounts_own_rhythm(app, accounts):
         # 11 days later: 31 days, past its 90th percentile — red.
         later = signals.compute(TODAY + timedelta(days=11), is_today=False)[initech]["silence"]
         assert (later.value, later.status) == (31, "red")
+
+
+# --- the reader's language ------------------------------------------------------------------
+
+
+def _phrased_readings() -> dict:
+    """Readings as the signals write them: phrases, stored as message ids and parameters."""
+    from flask_babel import lazy_gettext as _l
+
+    from portal.relationship.phrases import Joined, Phrase, days
+
+    return {
+        "order_rhythm": signals.Reading(
+            47,
+            days(47),
+            Phrase(_l("every %(days)s"), days=days(12)),
+            stats.RED,
+            Joined(
+                [
+                    Phrase(_l("no order for %(days)s"), days=days(47)),
+                    Phrase(_l("%(amount)s a year before"), amount=12345),
+                ]
+            ),
+        ).as_dict(),
+        # A snapshot written before readings kept their messages: plain English strings.
+        "silence": {
+            "value": 5,
+            "figure": "5 days",
+            "baseline": "every 9 days",
+            "status": stats.AMBER,
+            "reason": "nothing raised for 5 days (older snapshot)",
+        },
+    }
+
+
+def test_a_reading_is_written_in_the_readers_language(app, accounts, login_as):
+    """The same stored reading reads in Indonesian to an Indonesian manager and in English
+    to an English one; a reading stored as plain text before shows as it was stored."""
+    from portal.extensions import utcnow
+
+    acme, _ = accounts["C-10001"]
+    with app.app_context():
+        stored = _phrased_readings()
+        # Stored as JSON: message ids and typed parameters, not the English sentence.
+        assert stored["order_rhythm"]["figure"]["msg"] == "%(num)s day"
+        db.session.add(
+            Snapshot(account_id=acme, day=utcnow().date(), score=40, status=stats.RED,
+                     signals=stored)
+        )  # fmt: skip
+        db.session.commit()
+    manager = login_as("manager@vendor.test")
+    for language, expected in (
+        ("id", ["47 hari", "setiap 12 hari", "tidak ada pesanan selama 47 hari; 12.345 setahun"]),
+        ("en", ["47 days", "every 12 days", "no order for 47 days; 12,345 a year before"]),
+    ):
+        with app.app_context():
+            db.session.scalar(
+                select(User).where(User.email == "manager@vendor.test")
+            ).language = language
+            db.session.commit()
+        for path in ("/relationship/accounts/C-10001", "/relationship/portfolio"):
+            page = manager.client.get(path)
+            assert page.status_code == 200
+            text = " ".join(BeautifulSoup(page.data, "html.parser").get_text().split())
+            assert expected[-1] in text, (language, path)
+            assert "nothing raised for 5 days (older snapshot)" in text
+        page = manager.client.get("/relationship/accounts/C-10001")
+        soup = BeautifulSoup(page.data, "html.parser")
+        row = next(r for r in soup.select("table.signals tbody tr") if "47" in r.get_text())
+        cells = [td.get_text(strip=True) for td in row.find_all("td")]
+        assert cells[1:3] == expected[:2]
+        other = [td.get_text(strip=True) for td in soup.select("table.signals tbody tr td")]
+        assert "5 days" in other and "every 9 days" in other  # the old strings, as stored
+
+
+def test_red_alert_reasons_are_written_for_each_reader(app, accounts):
+    """A red alert keeps the reason as its message: each reader reads it in their language
+    (the signal's name too); the episode keeps the English sentence."""
+    from flask_babel import force_locale
+
+    from portal.notifications import messages
+
+    acme, _ = accounts["C-10001"]
+    with app.app_context():
+        health = snapshots.Health(acme, TODAY, 20, stats.GREEN, _phrased_readings())
+        health.signals["silence"]["status"] = stats.GREEN
+        alerts.update({acme: health}, TODAY, NOW)
+        note = db.session.scalar(
+            select(Notification)
+            .join(User, User.id == Notification.user_id)
+            .where(User.email == "manager@vendor.test", Notification.kind == "relationship_red")
+        )
+        with force_locale("id"):
+            indonesian = messages.render(note.kind, note.params, note.text)
+        with force_locale("en"):
+            english = messages.render(note.kind, note.params, note.text)
+        assert "Ritme pesanan: tidak ada pesanan selama 47 hari; 12.345 setahun sebelumnya" in (
+            indonesian
+        )
+        assert "Order rhythm: no order for 47 days; 12,345 a year before" in english
+        episode = db.session.scalar(select(Episode).where(Episode.account_id == acme))
+        assert episode.reason == "no order for 47 days; 12,345 a year before"

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_timedelta
-from flask_babel import gettext
+from flask_babel import get_translations, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
@@ -109,9 +109,7 @@ MESSAGES: dict[str, Any] = {
     "idea_status": _l("Your suggestion %(reference)s is now %(status)s: %(title)s"),
     "idea_status.accepted": _l("%(account)s accepted %(reference)s: %(title)s"),
     "idea_status.declined": _l("%(account)s declined %(reference)s: %(title)s"),
-    "idea_status.merged": _l(
-        "Your suggestion %(reference)s was merged into %(target)s: %(title)s"
-    ),
+    "idea_status.merged": _l("Your suggestion %(reference)s was merged into %(target)s: %(title)s"),
     # --- plans and forecasts ----------------------------------------------------------------
     "plan_published": _l("New plan from %(source)s: %(title)s (%(plan_kind)s, from %(date)s)"),
     "plan_changed": _l("Plan changed from %(source)s: %(title)s (%(plan_kind)s, from %(date)s)"),
@@ -129,9 +127,7 @@ MESSAGES: dict[str, Any] = {
         "%(vendor)s committed less than your forecast version %(version)s for one product-month."
     ),
     # --- service ---------------------------------------------------------------------------
-    "service_opened": _l(
-        "New request %(reference)s from %(account)s (%(priority)s): %(title)s"
-    ),
+    "service_opened": _l("New request %(reference)s from %(account)s (%(priority)s): %(title)s"),
     "service_opened.by_vendor": _l("%(actor)s opened %(reference)s for you: %(title)s"),
     "service_answered": _l("%(reference)s has an answer: %(title)s"),
     "service_message": _l("%(account)s wrote on %(reference)s: %(title)s"),
@@ -168,9 +164,7 @@ MESSAGES: dict[str, Any] = {
     ),
     "review_due": _l("The relationship review of %(account)s for %(quarter)s is due."),
     "review_shared": _l("%(actor)s shared the relationship review of %(quarter)s with you."),
-    "review_commented": _l(
-        "%(actor)s (%(account)s) commented on the review of %(quarter)s."
-    ),
+    "review_commented": _l("%(actor)s (%(account)s) commented on the review of %(quarter)s."),
     "relationship_red": _l(
         "%(account)s turned red — %(signals)s. What is the next step? Acknowledge it on the "
         "account's page."
@@ -222,8 +216,39 @@ def encode(params: Mapping[str, Any]) -> dict[str, Any]:
     return encoded
 
 
+def message(template: LazyString, params: Mapping[str, Any]) -> dict[str, Any]:
+    """A translatable sentence with typed parameters, as JSON kept for later readers:
+    its message id (and plural form and count, for a `lazy_ngettext` template) and the
+    parameters encoded as notifications' own; `render_value` writes it in the reader's
+    language. The relationship signals' figures and reasons are stored this way."""
+    encoded: dict[str, Any] = {"msg": template._args[0], "params": encode(params)}
+    if template._func is ngettext:
+        encoded["plural"], encoded["n"] = template._args[1], template._args[2]
+    return encoded
+
+
+def render_value(value: Any) -> str:
+    """A stored value in the reader's language and zone: a string stays as it is (what
+    was stored before sentences kept their message ids), a message or typed value is
+    written for this reader; what cannot be read shows as "—", never an error."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    try:
+        return _render_value(value, formatting.reader_locale(), formatting.viewer_timezone())
+    except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as error:
+        log.info("stored value shown as a dash: %s", error)
+        return "—"
+
+
 def _encode_value(name: str, value: Any) -> Any:
+    if isinstance(value, dict) and "msg" in value:
+        return value  # already encoded by `message` (a stored reason passed on)
     if isinstance(value, LazyString):
+        if value._func is render_value and len(value._args) == 1:
+            # A sentence kept as a message (portal.relationship.phrases.Phrase).
+            return value._args[0]
         if value._func is gettext and len(value._args) == 1 and not value._kwargs:
             # The message id: translated again for each reader.
             return {"msg": value._args[0]}
@@ -342,7 +367,16 @@ def _render_value(value: Any, locale: Locale, zone: ZoneInfo) -> str:
         )
     if isinstance(value, dict):
         if "msg" in value:
-            return gettext(value["msg"])
+            params = {
+                name: _render_value(item, locale, zone)
+                for name, item in (value.get("params") or {}).items()
+            }
+            if "plural" in value:
+                # Not flask_babel.ngettext: its own "num" would clash with the parameter.
+                text = get_translations().ungettext(value["msg"], value["plural"], value["n"])
+                return text % params
+            # Without parameters gettext leaves "%" alone: only format when there are some.
+            return gettext(value["msg"], **params) if params else gettext(value["msg"])
         if "money" in value:
             return formatting.money_in(Decimal(value["money"]), value["currency"], locale)
         if "number" in value:
@@ -352,9 +386,7 @@ def _render_value(value: Any, locale: Locale, zone: ZoneInfo) -> str:
         if "datetime" in value:
             return formatting.localtime_in(datetime.fromisoformat(value["datetime"]), zone, locale)
         if "seconds" in value:
-            return format_timedelta(
-                timedelta(seconds=value["seconds"]), threshold=2, locale=locale
-            )
+            return format_timedelta(timedelta(seconds=value["seconds"]), threshold=2, locale=locale)
     raise ValueError(f"not a notification parameter: {value!r}")
 
 

@@ -12,6 +12,8 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import date, datetime
 
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 from sqlalchemy import update as update_
 from sqlalchemy.orm import selectinload
@@ -25,18 +27,25 @@ from portal.extensions import db
 from portal.ideas.service import add_business_days
 from portal.notifications import service as notifications
 
-from . import signals
+from . import phrases, signals
 from .models import Episode
 
 ESCALATE_AFTER_WORKING_DAYS = 2
 NEXT_STEP_MAX = 500
 
 
-def subject_label(subject: str) -> str:
+def subject_label(subject: str):
+    """What turned red, as a lazy label: a notification keeps its message id and each
+    reader reads it in their language (an unknown key, from an older release, as is)."""
     if subject == "account":
-        return "the account as a whole"
+        return _l("the account as a whole")
     found = signals.by_key().get(subject)
-    return found.label.lower() if found else subject
+    return found.label if found else subject
+
+
+def _english(reason) -> str:
+    with force_locale("en"):
+        return phrases.shown(reason)
 
 
 # The portfolio showing only the red accounts: where a message about many of them points.
@@ -110,7 +119,9 @@ def update(healths: dict, day: date, now: datetime) -> int:
             {
                 "account_id": account_id,
                 "subject": subject,
-                "reason": reason[:500],
+                # The episode keeps the English sentence (a text column, read by people
+                # who search it); the notification below keeps the message itself.
+                "reason": _english(reason)[:500],
                 "started_on": day,
                 "manager_id": account.account_manager_id,
                 "notified_at": now,
@@ -260,7 +271,7 @@ def acknowledge(
     if not waiting:
         raise DomainError("No red alert of this account waits for acknowledgement.")
     if not (data.reason or "").strip():
-        what = ", ".join(subject_label(e.subject) for e in waiting)
+        what = ", ".join(str(subject_label(e.subject)) for e in waiting)
         data = replace(data, reason=f"Red alert: {what}"[: contacts.TEXT_LIMITS["reason"]])
     follow_up = contacts.set_follow_up(user, account, data, now.date(), now=now)
     return len(waiting), follow_up

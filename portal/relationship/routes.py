@@ -23,7 +23,7 @@ from portal.ideas.service import add_business_days
 from portal.params import optional_database_int
 from portal.security import requires
 
-from . import alerts, service, signals
+from . import alerts, phrases, service, signals
 
 bp = Blueprint("relationship", __name__, url_prefix="/relationship")
 _FROM_REQUEST = object()  # the form reads the request's form data
@@ -123,6 +123,7 @@ def _account_page(found, status: int = 200, form: FollowUpForm | None = None):
         health=health,
         labels={s.key: s.label for s in signals.SIGNALS},
         subject_label=alerts.subject_label,
+        shown=phrases.shown,
         escalation_due=alerts.escalation_due,
         waiting=waiting,
         form=form,

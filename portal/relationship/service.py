@@ -28,7 +28,7 @@ from portal.contacts import service as contacts
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db
 
-from . import alerts, charts, signals, snapshots, stats
+from . import alerts, charts, phrases, signals, snapshots, stats
 from .models import Episode, SignalSetting, Snapshot
 
 READERS = (Role.ACCOUNT_MANAGER, Role.ADMIN)
@@ -130,7 +130,8 @@ def _reasons(snapshot: Snapshot | None) -> list[tuple[str, str, str]]:
     if not snapshot:
         return []
     found = [
-        (LABELS.get(key, key), reading["status"], reading["reason"])
+        # The reason written for this reader (a message) or as stored (older snapshots).
+        (LABELS.get(key, key), reading["status"], phrases.shown(reading["reason"]))
         for key, reading in snapshot.signals.items()
         if reading.get("status") in (stats.RED, stats.AMBER)
     ]
@@ -300,6 +301,19 @@ class SignalView:
     reading: dict
     chart: charts.DayChart
     points: list[tuple[date, float | None]]
+
+    # The stored phrases in the reader's language (plain strings of older snapshots as is).
+    @property
+    def figure(self) -> str:
+        return phrases.shown(self.reading.get("figure"))
+
+    @property
+    def baseline(self) -> str:
+        return phrases.shown(self.reading.get("baseline"))
+
+    @property
+    def reason(self) -> str:
+        return phrases.shown(self.reading.get("reason"))
 
 
 @dataclass

@@ -27,12 +27,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import Date, Integer, and_, case, cast, func, literal_column, select, union_all
 
 from portal.accounts.models import CustomerAccount, User
 from portal.extensions import db
 
 from . import stats
+from .phrases import Joined, Phrase, amount, number, pct, stored
+from .phrases import days as days_text
 
 HISTORY_DAYS = 730  # rhythms are read over the last 24 months
 WINDOW_DAYS = 90  # volume, promises and responsiveness look at the last 90 days
@@ -49,19 +52,21 @@ class Threshold:
 class Reading:
     """One signal of one account on one day."""
 
+    # figure, baseline and reason are Phrases (read as English here, stored as message
+    # ids with parameters, written in each reader's language when shown), or "—".
     value: float | None  # the number charted over time (days, %, …)
-    figure: str  # the value as people read it ("47 days")
-    baseline: str  # the account's own yardstick ("usually every 12 days")
+    figure: Phrase | str  # the value as people read it ("47 days")
+    baseline: Phrase | str  # the account's own yardstick ("usually every 12 days")
     status: str | None  # green / amber / red; None: nothing to judge
-    reason: str  # one plain sentence
+    reason: Phrase | str  # one plain sentence
 
     def as_dict(self) -> dict:
         return {
             "value": self.value,
-            "figure": self.figure,
-            "baseline": self.baseline,
+            "figure": stored(self.figure),
+            "baseline": stored(self.baseline),
             "status": self.status,
-            "reason": self.reason,
+            "reason": stored(self.reason),
         }
 
 
@@ -187,16 +192,41 @@ def _share(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0f} %"
+_pct = pct
+
+# (verb, pooled) -> how an account's rhythm is said.
+_RHYTHM = {
+    ("orders", False): _l(
+        "it usually orders every %(median)s, %(red)s %% of the gaps are at most %(p_red)s"
+    ),
+    ("orders", True): _l(
+        "all accounts together usually orders every %(median)s, %(red)s %% of the gaps are at "
+        "most %(p_red)s"
+    ),
+    ("raises", False): _l(
+        "it usually raises something every %(median)s, %(red)s %% of the gaps are at most %(p_red)s"
+    ),
+    ("raises", True): _l(
+        "all accounts together usually raises something every %(median)s, %(red)s %% of the "
+        "gaps are at most %(p_red)s"
+    ),
+}
 
 
-def _rhythm_sentence(usual: stats.Rhythm, verb: str, threshold: Threshold) -> str:
-    who = "all accounts together" if usual.pooled else "it"
-    return (
-        f"{who} usually {verb} every {stats.days_text(usual.median)}, "
-        f"{threshold.red:g} % of the gaps are at most {stats.days_text(usual.p_red)}"
+def _rhythm_sentence(usual: stats.Rhythm, verb: str, threshold: Threshold) -> Phrase:
+    return Phrase(
+        _RHYTHM[verb, usual.pooled],
+        median=days_text(usual.median),
+        red=number(threshold.red),
+        p_red=days_text(usual.p_red),
     )
+
+
+def _every(usual: stats.Rhythm) -> Phrase:
+    """The baseline of a rhythm: "every 12 days", "every 11 days — all accounts"."""
+    if usual.pooled:
+        return Phrase(_l("every %(days)s — all accounts"), days=days_text(usual.median))
+    return Phrase(_l("every %(days)s"), days=days_text(usual.median))
 
 
 def _pooled_gaps(days: dict[int, list[date]]) -> list[int]:
@@ -244,30 +274,43 @@ def order_rhythm(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
             stats.gaps_of(listed), pooled, amber=threshold.amber, red=threshold.red
         )
         baseline = (
-            f"every {stats.days_text(usual.median)} (p{threshold.amber:g} "
-            f"{stats.days_text(usual.p_amber)}, p{threshold.red:g} {stats.days_text(usual.p_red)})"
-            + (" — all accounts" if usual.pooled else "")
+            Phrase(
+                _l("every %(median)s (p%(amber)s %(p_amber)s, p%(red)s %(p_red)s)")
+                if not usual.pooled
+                else _l(
+                    "every %(median)s (p%(amber)s %(p_amber)s, p%(red)s %(p_red)s) — all accounts"
+                ),
+                median=days_text(usual.median),
+                amber=number(threshold.amber),
+                p_amber=days_text(usual.p_amber),
+                red=number(threshold.red),
+                p_red=days_text(usual.p_red),
+            )
             if usual.known
-            else "no rhythm yet"
+            else Phrase(_l("no rhythm yet"))
         )
         if not listed:
             readings[account_id] = Reading(
-                None, "no order", baseline, stats.RED if usual.known else None,
-                "no order in the last 24 months",
+                None, Phrase(_l("no order")), baseline, stats.RED if usual.known else None,
+                Phrase(_l("no order in the last 24 months")),
             )  # fmt: skip
             continue
         since_last = (ctx.as_of - listed[-1]).days
-        sentence = f"no order for {stats.days_text(since_last)}"
+        parts = [Phrase(_l("no order for %(days)s"), days=days_text(since_last))]
         if usual.known:
-            sentence += "; " + _rhythm_sentence(usual, "orders", threshold)
+            parts.append(_rhythm_sentence(usual, "orders", threshold))
         if usual.pooled:
-            sentence += f" (it placed orders on only {len(listed)} days in 24 months)"
+            parts[-1] = Phrase(
+                _l("%(sentence)s (it placed orders on only %(count)s days in 24 months)"),
+                sentence=parts[-1],
+                count=len(listed),
+            )
         readings[account_id] = Reading(
             since_last,
-            stats.days_text(since_last),
+            days_text(since_last),
             baseline,
             stats.overdue_status(since_last, usual),
-            sentence,
+            Joined(parts),
         )
     return readings
 
@@ -315,19 +358,40 @@ def volume(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
         forecast_share = against_forecast.get(account_id)
         if year_share is None and forecast_share is None:
             readings[account_id] = Reading(
-                None, f"{recent:,.0f}", "nothing to compare", None,
-                f"ordered {recent:,.0f} in the last 90 days; no orders a year before and no "
-                "forecast to compare with",
+                None, amount(recent),
+                Phrase(_l("nothing to compare")), None,
+                Phrase(
+                    _l(
+                        "ordered %(amount)s in the last 90 days; no orders a year before and "
+                        "no forecast to compare with"
+                    ),
+                    amount=amount(recent),
+                ),
             )  # fmt: skip
             continue
-        parts = [f"ordered {recent:,.0f} in the last 90 days"]
+        # The first two said as one clause ("ordered …, 95 % of …"), the rest after "; ".
         if year_share is not None:
-            parts.append(f"{_pct(year_share)} of the same days a year before ({before:,.0f})")
+            first = Phrase(
+                _l(
+                    "ordered %(amount)s in the last 90 days, %(share)s of the same days a year "
+                    "before (%(before)s)"
+                ),
+                amount=amount(recent),
+                share=_pct(year_share),
+                before=amount(before),
+            )
         else:
-            parts.append("nothing a year before to compare")
+            first = Phrase(
+                _l("ordered %(amount)s in the last 90 days, nothing a year before to compare"),
+                amount=amount(recent),
+            )
+        parts = [first]
         if forecast_share is not None:
             parts.append(
-                f"{_pct(forecast_share)} of what its latest forecast said for those months"
+                Phrase(
+                    _l("%(share)s of what its latest forecast said for those months"),
+                    share=_pct(forecast_share),
+                )
             )
         # The worse of the two comparisons decides, on the same thresholds: an account
         # that orders like last year but far below what it forecast is short all the same.
@@ -338,16 +402,18 @@ def volume(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
         status = stats.below_status(share, threshold.amber, threshold.red)
         if year_share is not None and forecast_share is not None and status != stats.GREEN:
             parts.append(
-                "judged on its forecast, the lower of the two"
+                Phrase(_l("judged on its forecast, the lower of the two"))
                 if on_forecast
-                else "judged on the year before, the lower of the two"
+                else Phrase(_l("judged on the year before, the lower of the two"))
             )
         readings[account_id] = Reading(
             share,
             _pct(share),
-            "its forecast" if on_forecast else f"{before:,.0f} a year before",
+            Phrase(_l("its forecast"))
+            if on_forecast
+            else Phrase(_l("%(amount)s a year before"), amount=amount(before)),
             status,
-            ", ".join(parts[:2]) + "".join(f"; {part}" for part in parts[2:]),
+            Joined(parts),
         )
     return readings
 
@@ -574,32 +640,46 @@ def silence(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
             ordered = len(orders.get(account_id, []))
             readings[account_id] = Reading(
                 None,
-                "nothing raised",
-                "nothing in 24 months",
+                Phrase(_l("nothing raised")),
+                Phrase(_l("nothing in 24 months")),
                 stats.RED,
-                "nothing raised in 24 months — no request, complaint, suggestion, message, "
-                "forecast or plan" + (f" — while it ordered on {ordered} days" if ordered else ""),
+                Phrase(
+                    _l(
+                        "nothing raised in 24 months — no request, complaint, suggestion, "
+                        "message, forecast or plan — while it ordered on %(count)s days"
+                    ),
+                    count=ordered,
+                )
+                if ordered
+                else Phrase(
+                    _l(
+                        "nothing raised in 24 months — no request, complaint, suggestion, "
+                        "message, forecast or plan"
+                    )
+                ),
             )
             continue
         usual = stats.rhythm(
             stats.gaps_of(listed), pooled, amber=threshold.amber, red=threshold.red
         )
         since_last = (ctx.as_of - listed[-1]).days
-        sentence = f"nothing raised for {stats.days_text(since_last)}"
+        parts = [Phrase(_l("nothing raised for %(days)s"), days=days_text(since_last))]
         if usual.known:
-            sentence += "; " + _rhythm_sentence(usual, "raises something", threshold)
+            parts.append(_rhythm_sentence(usual, "raises", threshold))
         if usual.pooled:
-            sentence += f" (it raised something on only {len(listed)} days in 24 months)"
+            parts[-1] = Phrase(
+                _l("%(sentence)s (it raised something on only %(count)s days in 24 months)"),
+                sentence=parts[-1],
+                count=len(listed),
+            )
         if quiet_text:
-            sentence += "; " + quiet_text
+            parts.append(quiet_text)
         readings[account_id] = Reading(
             since_last,
-            stats.days_text(since_last),
-            f"every {stats.days_text(usual.median)}" + (" — all accounts" if usual.pooled else "")
-            if usual.known
-            else "no rhythm yet",
+            days_text(since_last),
+            _every(usual) if usual.known else Phrase(_l("no rhythm yet")),
             stats.worst(stats.overdue_status(since_last, usual), quiet_status),
-            sentence,
+            Joined(parts),
         )
     return readings
 
@@ -614,9 +694,12 @@ def _quiet_on_requests(as_of: date, requests: list[date], orders: list[date]):
         return None, ""
     amber, red = QUIET_ON_REQUESTS_DAYS
     if since is None:
-        return stats.RED, (
-            f"no request or complaint in 24 months while it ordered on {len(ordered_since)} "
-            "days — silence is not health"
+        return stats.RED, Phrase(
+            _l(
+                "no request or complaint in 24 months while it ordered on %(count)s days — "
+                "silence is not health"
+            ),
+            count=len(ordered_since),
         )
     if since > red:
         status = stats.RED
@@ -624,10 +707,15 @@ def _quiet_on_requests(as_of: date, requests: list[date], orders: list[date]):
         status = stats.AMBER
     else:
         return None, ""
-    return status, (
-        f"no request or complaint for {stats.days_text(since)} while it ordered on "
-        f"{len(ordered_since)} days"
+    return status, Phrase(
+        _l("no request or complaint for %(days)s while it ordered on %(count)s days"),
+        days=days_text(since),
+        count=len(ordered_since),
     )
+
+
+def _at_most(threshold: Threshold) -> Phrase:
+    return Phrase(_l("at most %(days)s"), days=days_text(threshold.amber))
 
 
 def last_vendor_contact(account_ids: list[int], end: datetime) -> dict[int, datetime]:
@@ -669,17 +757,22 @@ def vendor_contact(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
         at = last.get(account_id)
         if at is None:
             readings[account_id] = Reading(
-                None, "never", f"at most {threshold.amber:g} days", stats.RED,
-                "the vendor has not spoken with it in 24 months (no answer, no logged contact)",
+                None, Phrase(_l("never")), _at_most(threshold), stats.RED,
+                Phrase(
+                    _l(
+                        "the vendor has not spoken with it in 24 months (no answer, no logged "
+                        "contact)"
+                    )
+                ),
             )  # fmt: skip
             continue
         days = (ctx.as_of - at.date()).days
         readings[account_id] = Reading(
             days,
-            stats.days_text(days),
-            f"at most {threshold.amber:g} days",
+            days_text(days),
+            _at_most(threshold),
             stats.above_status(days, threshold.amber, threshold.red),
-            f"the vendor last spoke with it {stats.days_text(days)} ago",
+            Phrase(_l("the vendor last spoke with it %(days)s ago"), days=days_text(days)),
         )
     return readings
 
@@ -724,26 +817,43 @@ def promises(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
         parts = []
         if figures:
             parts.append(
-                f"{_pct(share)} on time in full over the last 90 days "
-                f"({figures.on_time_in_full} of {figures.lines} lines)"
+                Phrase(
+                    _l(
+                        "%(share)s on time in full over the last 90 days (%(kept)s of %(lines)s "
+                        "lines)"
+                    ),
+                    share=_pct(share),
+                    kept=figures.on_time_in_full,
+                    lines=figures.lines,
+                )
             )
         else:
-            parts.append("no promise fell due in the last 90 days")
+            parts.append(Phrase(_l("no promise fell due in the last 90 days")))
         if earlier is not None:
-            parts.append(f"{_pct(earlier)} in the 90 days before")
+            parts.append(Phrase(_l("%(share)s in the 90 days before"), share=_pct(earlier)))
         if figures and figures.changes:
-            parts.append(f"{figures.changes} promise change{'s' if figures.changes != 1 else ''}")
-        if late.get(account_id):
-            parts.append(f"{late[account_id]} line{'s' if late[account_id] != 1 else ''} late now")
+            n = figures.changes
+            parts.append(
+                Phrase(
+                    lazy_ngettext("%(num)s promise change", "%(num)s promise changes", n),
+                    num=n,
+                )
+            )
+        if n := late.get(account_id):
+            parts.append(
+                Phrase(lazy_ngettext("%(num)s line late now", "%(num)s lines late now", n), num=n)
+            )
         status = stats.below_status(share, threshold.amber, threshold.red)
         if status is None and late.get(account_id):
             status = stats.AMBER
         readings[account_id] = Reading(
             share,
             _pct(share),
-            f"{_pct(earlier)} the 90 days before" if earlier is not None else "—",
+            Phrase(_l("%(share)s the 90 days before"), share=_pct(earlier))
+            if earlier is not None
+            else "—",
             status,
-            "; ".join(parts),
+            Joined(parts),
         )
     return readings
 
@@ -814,27 +924,47 @@ def responsiveness(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
         parts, kept, due = [], 0, 0
         if (m := idea_by.get(account_id)) and m.due:
             kept, due = kept + m.within_promise, due + m.due
-            parts.append(f"suggestions answered within the promise {m.within_promise} of {m.due}")
+            parts.append(
+                Phrase(
+                    _l("suggestions answered within the promise %(kept)s of %(due)s"),
+                    kept=m.within_promise,
+                    due=m.due,
+                )
+            )
         if (m := service_by.get(account_id)) and m.promises_due:
             kept, due = kept + m.promises_kept, due + m.promises_due
-            parts.append(f"service promises kept {m.promises_kept} of {m.promises_due}")
+            parts.append(
+                Phrase(
+                    _l("service promises kept %(kept)s of %(due)s"),
+                    kept=m.promises_kept,
+                    due=m.promises_due,
+                )
+            )
         if account_id in plans:
             acknowledged, published = plans[account_id]
             kept, due = kept + acknowledged, due + published
-            parts.append(f"plans acknowledged {acknowledged} of {published}")
+            parts.append(
+                Phrase(
+                    _l("plans acknowledged %(kept)s of %(due)s"), kept=acknowledged, due=published
+                )
+            )
         if not due:
             readings[account_id] = Reading(
-                None, "—", "nothing due", None,
-                "nothing the vendor had to answer fell due in the last 90 days",
+                None, "—", Phrase(_l("nothing due")), None,
+                Phrase(_l("nothing the vendor had to answer fell due in the last 90 days")),
             )  # fmt: skip
             continue
         share = _share(kept, due)
         readings[account_id] = Reading(
             share,
             _pct(share),
-            "every answer in time",
+            Phrase(_l("every answer in time")),
             stats.below_status(share, threshold.amber, threshold.red),
-            f"{_pct(share)} of what fell due was answered in time: " + "; ".join(parts),
+            Phrase(
+                _l("%(share)s of what fell due was answered in time: %(parts)s"),
+                share=_pct(share),
+                parts=Joined(parts),
+            ),
         )
     return readings
 
@@ -923,23 +1053,40 @@ def forecast(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
         listed = days.get(account_id)
         if not listed:
             readings[account_id] = Reading(
-                None, "—", "no forecasts", None, "it shares no forecasts"
+                None, "—", Phrase(_l("no forecasts")), None, Phrase(_l("it shares no forecasts"))
             )
             continue
         usual = stats.rhythm(stats.gaps_of(listed), pooled)
         since_last = (ctx.as_of - listed[-1]).days
         error = wape.get(account_id)
-        parts = [f"last forecast {stats.days_text(since_last)} ago"]
+        parts = [Phrase(_l("last forecast %(days)s ago"), days=days_text(since_last))]
         if usual.known:
             parts.append(
-                f"{'all accounts' if usual.pooled else 'it'} usually publish"
-                f"{'' if usual.pooled else 'es'} every {stats.days_text(usual.median)}"
+                Phrase(
+                    _l("all accounts usually publish every %(days)s")
+                    if usual.pooled
+                    else _l("it usually publishes every %(days)s"),
+                    days=days_text(usual.median),
+                )
             )
         if error is not None:
-            parts.append(f"three months ahead its forecasts were off by {_pct(error)} (WAPE)")
-        if below.get(account_id):
-            n = below[account_id]
-            parts.append(f"{n} commitment{'s' if n != 1 else ''} below its forecast")
+            parts.append(
+                Phrase(
+                    _l("three months ahead its forecasts were off by %(share)s (WAPE)"),
+                    share=_pct(error),
+                )
+            )
+        if n := below.get(account_id):
+            parts.append(
+                Phrase(
+                    lazy_ngettext(
+                        "%(num)s commitment below its forecast",
+                        "%(num)s commitments below its forecast",
+                        n,
+                    ),
+                    num=n,
+                )
+            )
         status = stats.worst(
             stats.overdue_status(since_last, usual),
             stats.above_status(error, threshold.amber, threshold.red),
@@ -947,10 +1094,10 @@ def forecast(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
         )
         readings[account_id] = Reading(
             error,  # charted: the error; None until three months of forecasts can be judged
-            _pct(error) if error is not None else stats.days_text(since_last),
-            f"every {stats.days_text(usual.median)}" if usual.known else "—",
+            _pct(error) if error is not None else days_text(since_last),
+            Phrase(_l("every %(days)s"), days=days_text(usual.median)) if usual.known else "—",
             status,
-            "; ".join(parts),
+            Joined(parts),
         )
     return readings
 
@@ -1085,20 +1232,28 @@ def customer_word(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
         rating = ratings.get(account_id)
         if rating is None or (ctx.as_of - rating.rated_at.date()).days > 365:
             readings[account_id] = Reading(
-                None, "—", f"above {threshold.amber:g} of 5", None, "it has not rated us this year"
+                None, "—", _above(threshold), None, Phrase(_l("it has not rated us this year"))
             )
             continue
         # Lower is worse, and a rating *at* a threshold counts: below_status is strict.
         status = stats.below_status(rating.score, threshold.amber + 1, threshold.red + 1)
-        said = f"; it said: “{rating.comment}”" if rating.comment else ""
+        rated = {"score": rating.score, "date": rating.rated_at.date()}
         readings[account_id] = Reading(
             rating.score,
-            f"{rating.score} of 5",
-            f"above {threshold.amber:g} of 5",
+            Phrase(_l("%(score)s of 5"), score=rating.score),
+            _above(threshold),
             status,
-            f"rated us {rating.score} of 5 on {rating.rated_at.date():%d %b %Y}{said}",
-        )
+            # What the customer wrote stays in its own words.
+            Phrase(_l("rated us %(score)s of 5 on %(date)s; it said: “%(comment)s”"),
+                   comment=rating.comment, **rated)
+            if rating.comment
+            else Phrase(_l("rated us %(score)s of 5 on %(date)s"), **rated),
+        )  # fmt: skip
     return readings
+
+
+def _above(threshold: Threshold) -> Phrase:
+    return Phrase(_l("above %(score)s of 5"), score=number(threshold.amber))
 
 
 def compute(

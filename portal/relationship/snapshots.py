@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, insert, select
 
 from portal.extensions import db, utcnow
 
 from . import signals, stats
 from .models import Snapshot
+from .phrases import Phrase, stored
 
 HISTORY_DAYS = 365
 SPARKLINE_WEEKS = 13
@@ -32,7 +34,7 @@ class Health:
     status: str
     signals: dict[str, dict]
 
-    def red_subjects(self) -> dict[str, str]:
+    def red_subjects(self) -> dict:
         """What is red: "account" and each red signal's key, with its reason."""
         red = {
             key: reading["reason"]
@@ -40,7 +42,7 @@ class Health:
             if reading.get("status") == stats.RED
         }
         if self.status == stats.RED:
-            red = {"account": f"score {self.score}", **red}
+            red = {"account": stored(Phrase(_l("score %(score)s"), score=self.score)), **red}
         return red
 
 
