@@ -214,9 +214,9 @@ def test_the_api_gives_prices_in_the_accounts_currency(app, rupiah):
     with app.test_request_context():
         gauge = db.session.get(Product, rupiah["gauge"])
         pump = db.session.get(Product, rupiah["pump"])
-        body = _product_json(gauge, catalog.price_list(rupiah["account"], gauge, TODAY), 1)
+        body = _product_json(gauge, catalog.price_list(rupiah["account"], gauge, TODAY), 1, TODAY)
         assert (body["currency"], body["list_price"], body["unit_price"]) == ("IDR", None, None)
-        body = _product_json(pump, catalog.price_list(rupiah["account"], pump, TODAY), 1)
+        body = _product_json(pump, catalog.price_list(rupiah["account"], pump, TODAY), 1, TODAY)
         assert (body["currency"], body["list_price"]) == ("IDR", Decimal("1234500"))
 
 

@@ -189,7 +189,7 @@ def test_the_order_page_and_the_order_list_are_indonesian(app, login_as, cart):
     assert facts["Total"] == "€1.290,00"
     assert facts["Tanggal yang diminta"] == "Secepatnya"
     assert facts["Nomor PO"] == "PO-4711"
-    bolts, valves = page.select("#lines-heading + table tbody tr")
+    bolts, valves = page.select("#lines-heading ~ table tbody tr")
     assert bolts.select("td")[3].get_text(strip=True) == "300 pc"
     assert bolts.select("td")[5].get_text(strip=True) == "€90,00"
     assert "dari stok, sekitar" in bolts.select("td")[6].get_text()

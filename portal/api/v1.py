@@ -56,8 +56,11 @@ def today():
 # --- products -------------------------------------------------------------------------------
 
 
-def _product_json(product: Product, price_list: catalog.PriceList, quantity: int) -> dict:
-    availability = catalog.availability(product, quantity, today())
+def _product_json(
+    product: Product, price_list: catalog.PriceList, quantity: int, day: date
+) -> dict:
+    """A product as the account reads it on `day` (its prices and availability then)."""
+    availability = catalog.availability(product, quantity, day)
     return {
         "sku": product.sku,
         "name": product.name,
@@ -101,9 +104,10 @@ def products(q: str, quantity: int, page: int, per_page: int):
     found, _ = catalog.search(q, limit=per_page + 1, offset=(page - 1) * per_page, with_total=False)
     more = len(found) > per_page
     found = found[:per_page]
-    prices = catalog.price_lists(api_user().account_id, found, today())
+    day = today()
+    prices = catalog.price_lists(api_user().account_id, found, day)
     return {
-        "items": [_product_json(p, prices[p.id], quantity) for p in found],
+        "items": [_product_json(p, prices[p.id], quantity, day) for p in found],
         "page": page,
         "per_page": per_page,
         "next_page": page + 1 if more else None,
@@ -120,7 +124,10 @@ def product(sku: str, quantity: int):
     found = catalog.products_by_sku_key([sku_key(sku)]).get(sku_key(sku))
     if found is None:
         raise NotFound(f"There is no product {sku}.")
-    return _product_json(found, catalog.price_list(api_user().account_id, found, today()), quantity)
+    day = today()
+    return _product_json(
+        found, catalog.price_list(api_user().account_id, found, day), quantity, day
+    )
 
 
 # --- orders -----------------------------------------------------------------------------------

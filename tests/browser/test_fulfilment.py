@@ -67,7 +67,7 @@ def test_desk_confirms_with_a_split_changes_a_promise_and_ships_part(
     page.get_by_role("button", name="Confirm order").click()
     expect(page.locator(".flash-success")).to_contain_text("confirmed")
     expect(page.locator("h1 .badge")).to_have_text("Confirmed")
-    lines = page.locator("#lines-heading + table tbody tr")
+    lines = page.locator("#lines-heading ~ table tbody tr")
     expect(lines).to_have_count(3)
     expect(lines.nth(2)).to_contain_text("(later part)")
 
@@ -99,7 +99,7 @@ def test_desk_confirms_with_a_split_changes_a_promise_and_ships_part(
     # Confirmed, promise changed, shipped: three unread.
     expect(page.locator("#notification-bell .bell-count")).to_have_text("3")
     page.goto(f"/orders/{placed_order}")
-    row = page.locator("#lines-heading + table tbody tr").nth(2)
+    row = page.locator("#lines-heading ~ table tbody tr").nth(2)
     expect(row).to_contain_text(new_date.strftime("%d %b %Y"))
     row.get_by_text("1 change").click()
     expect(row).to_contain_text("Material shortage")
