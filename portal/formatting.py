@@ -144,8 +144,7 @@ def money(value: Decimal | None, currency: str | None = None) -> str:
     a currency, the reader's (reader_currency)."""
     if value is None:
         return "—"
-    # str(value): -0 and 0 are equal Decimals but not the same text.
-    return _money(str(value), currency or reader_currency(), reader_locale())
+    return money_in(value, currency or reader_currency(), reader_locale())
 
 
 @lru_cache(maxsize=8192)
@@ -163,20 +162,25 @@ def number(value: Decimal | int | None) -> str:
     """1234.56 -> '1,234.56' (en), '1.234,56' (id)."""
     if value is None:
         return "—"
-    return format_decimal(value, locale=reader_locale())
+    return number_in(value, reader_locale())
 
 
 def money_in(value: Decimal, currency: str, locale: Locale) -> str:
     """`money` in a given locale: for text written for someone other than the reader
     of this request (an e-mail in its recipient's language)."""
+    # str(value): -0 and 0 are equal Decimals (one cache entry) but not the same text.
     return _money(str(value), currency, locale)
 
 
+def number_in(value: Decimal | int | float, locale: Locale) -> str:
+    """`number` in a given locale (kept, like `_money`: pages and notifications write
+    the same quantities again and again)."""
+    return _number(str(value), locale)
+
+
 @lru_cache(maxsize=8192)
-def number_in(value: Decimal | int, locale: Locale) -> str:
-    """`number` in a given locale (kept, like `_money`: notifications write the same
-    line numbers and quantities again on every view)."""
-    return format_decimal(value, locale=locale)
+def _number(value: str, locale: Locale) -> str:
+    return format_decimal(Decimal(value), locale=locale)
 
 
 def day_in(value: date, locale: Locale, fmt: str = "%d %b %Y") -> str:
