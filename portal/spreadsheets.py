@@ -212,6 +212,18 @@ def xlsx_bytes(header: list[str], rows: Iterable[list]) -> bytes:
     return buffer.getvalue()
 
 
+def table_file(header: list[str], rows: Iterable[list], fmt: str) -> tuple[bytes, str]:
+    """(content, mimetype) of a table as CSV (UTF-8 with a BOM, so that spreadsheets
+    read it right) or XLSX; formula-like text is neutralised in both."""
+    if fmt == "xlsx":
+        return xlsx_bytes(header, rows), XLSX_MIME
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows([neutral(v) for v in row] for row in rows)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8"), "text/csv"
+
+
 # --- column headers in the reader's language ---------------------------------------------
 
 

@@ -594,7 +594,7 @@ def test_portfolio_download_as_csv_and_xlsx(refreshed, login_as, ids):
     admin = login_as("admin@vendor.test")
     response = admin.client.get("/relationship/portfolio.csv")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0] == ["account number", "name", "manager", "status", "score", "reasons"]
+    assert rows[0] == ["Account number", "Name", "Manager", "Status", "Score", "Reasons"]
     assert {r[0] for r in rows[1:]} == {"C-10001", "C-10002", "C-10003", "C-10004", "C-10005"}
     assert all(r[3] in ("green", "amber", "red") for r in rows[1:])
     umbrella = next(r for r in rows if r[0] == "C-10004")

@@ -8,8 +8,6 @@ order was placed is the reader's day, in the zone their pages show.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
@@ -49,13 +47,6 @@ def order_rows(orders: Iterable[Order], zone: ZoneInfo) -> list[list]:
 
 
 def orders_file(orders: Iterable[Order], fmt: str, zone: ZoneInfo) -> tuple[bytes, str, str]:
-    """(content, mimetype, file name) of the orders as CSV (UTF-8 with a BOM, so that
-    spreadsheets read it right) or XLSX; formula-like text is neutralised in both."""
-    header, rows = COLUMNS.header(), order_rows(orders, zone)
-    if fmt == "xlsx":
-        return spreadsheets.xlsx_bytes(header, rows), spreadsheets.XLSX_MIME, "orders.xlsx"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows([spreadsheets.neutral(v) for v in row] for row in rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8"), "text/csv", "orders.csv"
+    """(content, mimetype, file name) of the orders as CSV or XLSX."""
+    content, mimetype = spreadsheets.table_file(COLUMNS.header(), order_rows(orders, zone), fmt)
+    return content, mimetype, f"orders.{fmt}"

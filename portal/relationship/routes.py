@@ -3,9 +3,6 @@ acknowledging a red alert, and the admins' weights and thresholds."""
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -83,21 +80,13 @@ def export_portfolio(fmt: str):
     """The portfolio as CSV (UTF-8 with BOM) or XLSX, every page of the filter: number,
     name, manager, status, score, reasons in one column."""
     result, _ = _portfolio(everything=True)
-    rows = service.export_rows(result)
-    if fmt == "xlsx":
-        return Response(
-            spreadsheets.xlsx_bytes(service.EXPORT_HEADER, rows),
-            mimetype=spreadsheets.XLSX_MIME,
-            headers={"Content-Disposition": "attachment; filename=portfolio.xlsx"},
-        )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(service.EXPORT_HEADER)
-    writer.writerows([spreadsheets.neutral(v) for v in row] for row in rows)
+    content, mimetype = spreadsheets.table_file(
+        service.EXPORT_COLUMNS.header(), service.export_rows(result), fmt
+    )
     return Response(
-        "\ufeff" + buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=portfolio.csv"},
+        content,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f"attachment; filename=portfolio.{fmt}"},
     )
 
 

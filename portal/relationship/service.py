@@ -22,6 +22,7 @@ from flask_babel import ngettext
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import selectinload
 
+from portal import spreadsheets
 from portal.accounts.models import CustomerAccount, User, UserRole
 from portal.accounts.roles import Role
 from portal.contacts import service as contacts
@@ -273,7 +274,15 @@ def _last_contact(snapshot: Snapshot | None, live: datetime | None, today: date)
     return ngettext("%(num)s day ago", "%(num)s days ago", days)
 
 
-EXPORT_HEADER = ["account number", "name", "manager", "status", "score", "reasons"]
+# The portfolio file's columns, headed in the reader's language (as every export).
+EXPORT_COLUMNS = spreadsheets.Columns(
+    spreadsheets.Column("account_number", _l("Account number")),
+    spreadsheets.Column("name", _l("Name")),
+    spreadsheets.Column("manager", _l("Manager")),
+    spreadsheets.Column("status", _l("Status")),
+    spreadsheets.Column("score", _l("Score")),
+    spreadsheets.Column("reasons", _l("Reasons")),
+)
 
 
 def export_rows(result: Portfolio) -> list[list]:
