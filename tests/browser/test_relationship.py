@@ -5,6 +5,7 @@ the follow-up that acknowledges the alert (the issue's "Done when")."""
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
@@ -112,3 +113,25 @@ def test_the_manager_opens_the_red_account_from_the_portfolio(page, quiet_umbrel
     expect(page.locator("main")).to_contain_text("Asked why the weekly orders stopped")
     # The refused follow-up came with 422 (Unprocessable), which Chromium logs.
     assert [e for e in console_errors if "status of 422" not in e] == []
+
+
+def test_the_portfolio_filters_by_status_in_place(page, quiet_umbrella, console_errors):
+    """The status filter (htmx, on change) narrows the table without a page load and
+    keeps the filter in the address, so a reload or a shared link shows the same."""
+    sign_in(page, "manager2@vendor.test")
+    page.goto("/relationship/portfolio")
+    rows = page.locator("table.portfolio tbody tr")
+    umbrella = rows.filter(has_text="Umbrella Process Labs")
+    expect(umbrella).to_have_count(1)
+    every = rows.count()
+    page.evaluate("window.loadedOnce = true")  # gone if the browser loads a new page
+    page.get_by_label("Status").select_option("green")
+    expect(page).to_have_url(re.compile(r"status=green"))
+    expect(umbrella).to_have_count(0)  # red, so not among the green ones
+    assert rows.count() < every
+    assert page.evaluate("window.loadedOnce") is True
+    page.reload()
+    expect(page.get_by_label("Status")).to_have_value("green")
+    expect(umbrella).to_have_count(0)
+    page.get_by_label("Status").select_option("red")
+    expect(umbrella).to_have_count(1)
