@@ -361,6 +361,7 @@ def test_without_a_mail_server_the_worker_logs_each_message(app, demo, caplog):
     assert rows(app)[0].state == "sent"
 
 
+@pytest.mark.own_app
 def test_a_request_that_notifies_never_waits_for_the_mail_server(app, demo, login_as):
     """A mail server that accepts connections and never answers would hold a request
     that talked to it until the SMTP timeout. The request answers, its mail is queued,

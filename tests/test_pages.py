@@ -181,6 +181,7 @@ def test_forbidden_page_for_a_missing_role(login_as):
     assert soup(response).h1.get_text() == "Not permitted"
 
 
+@pytest.mark.own_app
 def test_unexpected_error_shows_an_error_id_and_logs_the_traceback(app, demo, caplog):
     app.config["PROPAGATE_EXCEPTIONS"] = False
 

@@ -156,6 +156,7 @@ def test_json_lines_when_asked(database_url, tmp_path, capsys):
     assert line["level"] == "INFO" and line["time"].endswith("+00:00")
 
 
+@pytest.mark.own_app
 def test_the_500_page_shows_the_id_of_the_logged_request(app, caplog):
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
