@@ -177,7 +177,7 @@ def main() -> None:
     app = create_app()
     with app.app_context():
         upgrade()
-        if args.generate:
+        if args.generate or args.generate_only:
             started = time.perf_counter()
             build_large_data_set()
             print(f"large data set ready in {time.perf_counter() - started:.0f} s", flush=True)
