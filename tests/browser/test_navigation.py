@@ -12,6 +12,7 @@ from portal.accounts.models import User
 from portal.extensions import db
 
 from .conftest import sign_in
+from .test_accessibility import axe_violations
 
 
 def test_the_keyboard_opens_a_menu_reaches_the_equipment_and_escape_closes_it(page, console_errors):
@@ -114,3 +115,16 @@ def test_on_a_phone_a_menu_opens_within_the_screen(page):
     box = page.locator("#menu-relationship").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
     expect(nav.get_by_role("link", name="Notes shared with us")).to_be_visible()
+
+
+def test_the_open_menus_meet_wcag_a_and_aa(page):
+    """axe-core over the top bar with each menu open: the panel's dark links on white,
+    the current one marked, and the buttons' states (the pages' own check in
+    test_accessibility sees the menus closed)."""
+    sign_in(page, "manager@vendor.test")
+    page.goto("/forecasts/inbox")  # a page inside a group, so that group is current
+    found = []
+    for button in page.locator(".mainnav button[aria-expanded]").all():
+        button.click()
+        found += axe_violations(page, button.inner_text(), context=".topbar")
+    assert found == []
