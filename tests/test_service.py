@@ -355,7 +355,8 @@ def test_the_service_role_sees_no_admin_pages(app, demo, login_as):
     for url in ("/users", "/audit", "/catalog/import", "/service/settings", "/accounts/new"):
         assert service.get(url).status_code == 403, url
     nav = soup(service.get("/")).select_one("nav.mainnav")
-    assert nav.find("a", string="Service") is not None
+    assert nav.find("a", string="Service requests") is not None
+    assert nav.find("a", string="Equipment") is not None
     assert nav.find("a", string="Users") is None
 
 

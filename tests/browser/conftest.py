@@ -85,3 +85,11 @@ def sign_in(page, email: str, password: str = "portal-demo") -> None:
     # sign-in short and leave the next page at the login form.
     page.wait_for_url(lambda url: "/login" not in url)
     page.wait_for_function("document.readyState === 'complete' && window.htmx !== undefined")
+
+
+def go_to(page, link: str, group: str | None = None) -> None:
+    """Follow a link of the main navigation, opening its group's menu first if it has one."""
+    nav = page.get_by_role("navigation", name="Main")
+    if group:
+        nav.get_by_role("button", name=group).click()
+    nav.get_by_role("link", name=link, exact=True).click()

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from portal.extensions import utcnow
 
-from .conftest import sign_in
+from .conftest import go_to, sign_in
 
 
 def test_a_manager_logs_a_call_and_sets_a_follow_up_from_the_account_page(page, console_errors):
@@ -46,7 +46,6 @@ def test_a_manager_logs_a_call_and_sets_a_follow_up_from_the_account_page(page, 
     assert console_errors == []
 
     sign_in(page, "buyer@acme.test")
-    page.locator(".usermenu summary").click()
-    page.get_by_role("link", name="Notes shared with us").click()
+    go_to(page, "Notes shared with us", group="Relationship")
     expect(page.locator("article h2")).to_contain_text("Call about the pump deliveries")
     assert console_errors == []

@@ -14,7 +14,7 @@ from portal.catalog.models import Product
 from portal.extensions import db
 from portal.forecasts.months import add_months
 
-from .conftest import sign_in
+from .conftest import go_to, sign_in
 
 
 def _month(n: int) -> str:
@@ -28,7 +28,7 @@ def test_a_buyer_types_a_forecast_by_keyboard_and_uploads_one(app, catalog, page
         ).all()
         first_sku, second_sku, first_id, second_id = first.sku, second.sku, first.id, second.id
     sign_in(page, "buyer@acme.test")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Forecasts").click()
+    go_to(page, "Forecasts", group="Planning")
     expect(page.get_by_role("heading", name="Our forecast")).to_be_visible()
 
     # Add a product from the suggestions, by keyboard; then one by its whole SKU.

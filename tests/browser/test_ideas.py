@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from .conftest import sign_in
+from .conftest import go_to, sign_in
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
 def test_a_suggestion_from_the_buyer_to_the_engineer_and_back(page, catalog, console_errors):
     sign_in(page, "buyer@acme.test")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Suggestions").click()
+    go_to(page, "Suggestions", group="Relationship")
     page.get_by_role("link", name="New suggestion").click()
     page.get_by_label("Title").fill("Returnable crates for bearings")
     page.get_by_label("Category").select_option(label="Packaging")

@@ -10,13 +10,13 @@ from playwright.sync_api import expect
 
 from portal.extensions import utcnow
 
-from .conftest import sign_in
+from .conftest import go_to, sign_in
 
 
 def test_a_plan_for_one_account_is_published_seen_and_reported(page, console_errors):
     starts = utcnow().date() + timedelta(days=30)
     sign_in(page, "planner@vendor.test")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Plans").click()
+    go_to(page, "Plans", group="Planning")
     page.get_by_role("link", name="Publish a plan").click()
     page.get_by_label("Kind").select_option(label="Planned shutdown")
     page.get_by_label("Title").fill("Shutdown of the pump line for Acme")

@@ -18,7 +18,7 @@ from portal.extensions import db, utcnow
 from portal.ordering.models import Order
 from portal.relationship import snapshots
 
-from .conftest import sign_in
+from .conftest import go_to, sign_in
 
 SHOTS = os.environ.get("PORTAL_SCREENSHOTS")
 
@@ -60,8 +60,7 @@ def quiet_umbrella(app, live_server):
 
 def test_the_manager_opens_the_red_account_from_the_portfolio(page, quiet_umbrella, console_errors):
     sign_in(page, "manager2@vendor.test")
-    page.locator(".usermenu summary").click()
-    page.locator(".usermenu").get_by_role("link", name="Portfolio").click()
+    go_to(page, "Portfolio", group="Relationship")
     expect(page.get_by_role("heading", level=1)).to_have_text("Relationship health: your accounts")
     first = page.locator("table.portfolio tbody tr").first
     expect(first).to_contain_text("Umbrella Process Labs")

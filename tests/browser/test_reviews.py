@@ -9,12 +9,12 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.reviews.models import RelationshipRating
 
-from .conftest import sign_in
+from .conftest import go_to, sign_in
 
 
 def test_the_customer_reads_the_scorecard_and_rates_the_relationship(page, console_errors, app):
     sign_in(page, "buyer@acme.test")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Scorecard").click()
+    go_to(page, "Scorecard", group="Relationship")
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "How Northwind Components is doing for you"
     )

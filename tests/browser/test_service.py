@@ -5,15 +5,10 @@ the note) and the promise, confirms and rates."""
 from __future__ import annotations
 
 import os
-import re
 
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from portal.accounts.models import User
-from portal.extensions import db
-
-from .conftest import sign_in
+from .conftest import go_to, sign_in
 
 # Set PORTAL_SCREENSHOTS=/some/folder to keep pictures of the pages on the way.
 SHOTS = os.environ.get("PORTAL_SCREENSHOTS")
@@ -26,7 +21,7 @@ def shot(page, name: str) -> None:
 
 def test_a_request_from_the_customer_to_the_service_person_and_back(page, console_errors):
     sign_in(page, "buyer@acme.test")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Service").click()
+    go_to(page, "Service and complaints", group="After the sale")
     page.get_by_role("link", name="Ask for help or complain").click()
     page.get_by_label("What do you need?").select_option(label="Repair")
     page.get_by_label("Priority").select_option(label="Urgent — equipment down")
@@ -117,34 +112,3 @@ def test_the_queue_and_the_measures_filter_through_htmx(app, page, console_error
     page.get_by_label("Period").select_option(label="Last 30 days")
     expect(page.locator(".lead")).to_contain_text("in the last 30 days")
     expect(page).to_have_url(re.compile(r"/service/measures\?.*days=30"))
-
-
-def _one_row(page) -> None:
-    tops = page.locator(".mainnav li").evaluate_all(
-        "items => items.map(item => item.getBoundingClientRect().top)"
-    )
-    assert len(tops) == 10 and len(set(tops)) == 1, tops
-
-
-def test_the_buyers_navigation_keeps_one_row_and_service_leads_to_the_equipment(
-    app, page, console_errors
-):
-    """The buyer has the most links of the customers; at 1280 px they fit one row in
-    English and in the longer Indonesian words. (An eleventh link, "Peralatan" for the
-    equipment, wrapped the Indonesian row: the customer's equipment is reached from the
-    service page instead.)"""
-    sign_in(page, "buyer@acme.test")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Service").click()
-    _one_row(page)
-    page.get_by_role("link", name="Your equipment").click()
-    expect(page).to_have_url(re.compile(r"/equipment$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your equipment")
-    shot(page, "customer-navigation")
-    with app.app_context():
-        db.session.scalar(select(User).where(User.email == "buyer@acme.test")).language = "id"
-        db.session.commit()
-    page.reload()
-    expect(page.locator("nav.mainnav").get_by_role("link", name="Layanan")).to_be_visible()
-    _one_row(page)
-    shot(page, "customer-navigation-id")
-    assert console_errors == []

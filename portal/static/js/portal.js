@@ -1,3 +1,54 @@
+// Menus of the top bar (WAI-ARIA APG "disclosure navigation"): a button with
+// aria-expanded shows or hides its list (aria-controls). The button's own click
+// (Enter and Space included) toggles it; Escape closes it and gives the focus
+// back to the button; a click outside, or the focus leaving it, closes it. The
+// user menu (<details class="usermenu">) closes the same ways. Listeners sit on
+// the document, so a page swapped in by htmx needs nothing of its own.
+document.documentElement.classList.remove("no-js");
+
+function setMenuOpen(button, open) {
+  button.setAttribute("aria-expanded", String(open));
+  document.getElementById(button.getAttribute("aria-controls")).hidden = !open;
+}
+
+function closeMenus(except) {
+  for (const button of document.querySelectorAll("[data-menu][aria-expanded=true]")) {
+    if (!except || !button.parentElement.contains(except)) setMenuOpen(button, false);
+  }
+  for (const details of document.querySelectorAll("details.usermenu[open]")) {
+    if (!except || !details.contains(except)) details.open = false;
+  }
+}
+
+document.addEventListener("click", (event) => {
+  const target = event.target instanceof Element ? event.target : null;
+  closeMenus(target);
+  const button = target && target.closest("[data-menu]");
+  if (button) setMenuOpen(button, button.getAttribute("aria-expanded") !== "true");
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  const open = event.target instanceof Element &&
+    event.target.closest(".navgroup, details.usermenu");
+  const button = open && open.querySelector("[data-menu], summary");
+  const expanded = open && (open.open || button.getAttribute("aria-expanded") === "true");
+  closeMenus(null);
+  if (expanded) {
+    event.preventDefault();
+    button.focus();
+  }
+});
+
+document.addEventListener("focusout", (event) => {
+  const group = event.target instanceof Element && event.target.closest(".navgroup, details.usermenu");
+  // relatedTarget is null when the focus leaves for nothing (a click on the page),
+  // which the click above handles; a Tab past the last link closes the menu.
+  if (group && event.relatedTarget && !group.contains(event.relatedTarget)) {
+    closeMenus(event.relatedTarget);
+  }
+});
+
 // Comboboxes (WAI-ARIA APG "list autocomplete"): an input with role=combobox
 // whose listbox htmx fills with suggestions. Arrows move the active option
 // (aria-activedescendant, so focus stays in the input), Enter or a click takes
