@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 
 from portal.accounts.models import CustomerAccount
 from portal.extensions import db
@@ -164,23 +164,27 @@ def record_of(request: ServiceRequest, promise: promises.Promise) -> Record:
 
 
 def kept_record(row) -> Record | None:
-    """The Record of a resolved or closed request from its kept final answer (see
-    promises.record_outcomes), or None when there is none to read."""
-    if row.status not in promises.FINAL or row.resolution_outcome is None:
+    """The Record of a request from its kept answer (see promises.record_outcomes): a
+    resolved or closed one's final answer; an open one's while it is current (the
+    row's `clock_kept`, see `columns`). None when there is none to read."""
+    if row.resolution_outcome is None:
+        return None
+    is_open = row.status not in promises.FINAL
+    if is_open and not row.clock_kept:
         return None
     return Record(
         response_state=row.response_outcome,
         response_seconds=row.response_seconds,
         resolution_state=row.resolution_outcome,
         resolution_seconds=row.resolution_seconds,
-        is_open=False,
+        is_open=is_open,
         satisfied=row.satisfied,
     )
 
 
-# What records_for needs of a request: read as plain rows, not whole requests.
-# `opened_at` only the running ones need (records_for reads it for them when the rows
-# come without it): converting 100,000 timestamps cost more than the rest of the read.
+# What records_for needs of a request: read as plain rows, not whole requests, and
+# without `opened_at`, which only the requests whose clock runs need (records_for reads
+# it for them): converting 100,000 timestamps cost more than the rest of the read.
 KEPT = (
     ServiceRequest.id,
     ServiceRequest.account_id,
@@ -193,19 +197,16 @@ KEPT = (
     ServiceRequest.resolution_seconds,
     ServiceRequest.outcome_version,
 )
-LEAN = (
-    ServiceRequest.id,
-    ServiceRequest.account_id,
-    ServiceRequest.priority,
-    ServiceRequest.opened_at,
-    ServiceRequest.status,
-    ServiceRequest.satisfied,
-    ServiceRequest.response_outcome,
-    ServiceRequest.response_seconds,
-    ServiceRequest.resolution_outcome,
-    ServiceRequest.resolution_seconds,
-    ServiceRequest.outcome_version,
-)
+
+
+def columns(now: datetime) -> tuple:
+    """The KEPT columns and `clock_kept`: whether an open request's kept answer is its
+    clock's as of `now` (the events are counted for open requests alone)."""
+    current = case(
+        (ServiceRequest.status.in_(OPEN_STATUSES), promises.kept_clock_current(now)),
+        else_=False,
+    )
+    return (*KEPT, current.label("clock_kept"))
 
 
 @dataclass(frozen=True)
@@ -219,11 +220,10 @@ class _Running:
 
 
 def records_for(rows, now: datetime) -> dict[int, Record]:
-    """Each request's Record by id, from rows with the LEAN columns (or the KEPT ones,
-    without `opened_at`): a final request's kept answer while it was computed with the
-    calendar and targets in force (its `outcome_version`), the promise clock's (over
-    the events, as of `now`) for the others. A fixed number of statements whatever
-    the number of rows."""
+    """Each request's Record by id, from rows of `columns(now)`: its kept answer while it
+    is current and was computed with the calendar and targets in force (its
+    `outcome_version`), the promise clock's (over the events, as of `now`) for the
+    others. A fixed number of statements whatever the number of rows."""
     cal = promises.calendar()
     cal_key = promises.calendar_key(cal)
     targets = promises.targets_for({row.account_id for row in rows})
@@ -243,16 +243,14 @@ def records_for(rows, now: datetime) -> dict[int, Record]:
         else:
             records[row.id] = kept
     if running:
-        clocked = running
-        if "opened_at" not in running[0]._fields:
-            opened = dict(
-                db.session.execute(
-                    select(ServiceRequest.id, ServiceRequest.opened_at).where(
-                        ServiceRequest.id.in_([row.id for row in running])
-                    )
-                ).all()
-            )
-            clocked = [_Running(r.id, r.account_id, r.priority, opened[r.id]) for r in running]
+        opened = dict(
+            db.session.execute(
+                select(ServiceRequest.id, ServiceRequest.opened_at).where(
+                    ServiceRequest.id.in_([row.id for row in running])
+                )
+            ).all()
+        )
+        clocked = [_Running(r.id, r.account_id, r.priority, opened[r.id]) for r in running]
         states = promises.promises_for(clocked, now, cal)
         for row in running:
             records[row.id] = record_of(row, states[row.id])
@@ -269,7 +267,7 @@ def measures_for(visible: Select, start: datetime, now: datetime) -> Report:
     """The figures over the requests of `visible` (a query of ServiceRequest the
     viewer may see) opened since `start`, in total and per account."""
     rows = db.session.execute(
-        visible.with_only_columns(*KEPT).where(ServiceRequest.opened_at >= start)
+        visible.with_only_columns(*columns(now)).where(ServiceRequest.opened_at >= start)
     ).all()
     records = records_for(rows, now)
     per_account: dict[int, list[Record]] = defaultdict(list)
