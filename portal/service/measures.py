@@ -163,50 +163,40 @@ def record_of(request: ServiceRequest, promise: promises.Promise) -> Record:
     )
 
 
-def kept_record(row) -> Record | None:
-    """The Record of a request from its kept answer (see promises.record_outcomes): a
-    resolved or closed one's final answer; an open one's while it is current (the
-    row's `clock_kept`, see `columns`). None when there is none to read."""
-    if row.resolution_outcome is None:
-        return None
-    is_open = row.status not in promises.FINAL
-    if is_open and not row.clock_kept:
-        return None
-    return Record(
-        response_state=row.response_outcome,
-        response_seconds=row.response_seconds,
-        resolution_state=row.resolution_outcome,
-        resolution_seconds=row.resolution_seconds,
-        is_open=is_open,
-        satisfied=row.satisfied,
-    )
+def is_kept(row) -> bool:
+    """Whether a row of `columns` carries its request's kept answer (see
+    promises.record_outcomes): a resolved or closed one's final answer (its resolution
+    done), an open one's while it is current (`clock_kept`). The reader still compares
+    the fingerprint of the settings (`records_for`)."""
+    if row.resolution_state is None:
+        return False
+    return row.clock_kept if row.is_open else row.resolution_seconds is not None
 
 
-# What records_for needs of a request: read as plain rows, not whole requests, and
-# without `opened_at`, which only the requests whose clock runs need (records_for reads
-# it for them): converting 100,000 timestamps cost more than the rest of the read.
+# What the measures need of a request, read as plain rows whose names are Record's, so
+# a kept answer is measured as it is read, without a Record per row. Without
+# `opened_at`, which only the requests whose clock runs need (records_for reads it for
+# them): converting 100,000 timestamps cost more than the rest of the read.
 KEPT = (
     ServiceRequest.id,
     ServiceRequest.account_id,
     ServiceRequest.priority,
     ServiceRequest.status,
     ServiceRequest.satisfied,
-    ServiceRequest.response_outcome,
+    ServiceRequest.response_outcome.label("response_state"),
     ServiceRequest.response_seconds,
-    ServiceRequest.resolution_outcome,
+    ServiceRequest.resolution_outcome.label("resolution_state"),
     ServiceRequest.resolution_seconds,
     ServiceRequest.outcome_version,
 )
 
 
 def columns(now: datetime) -> tuple:
-    """The KEPT columns and `clock_kept`: whether an open request's kept answer is its
-    clock's as of `now` (the events are counted for open requests alone)."""
-    current = case(
-        (ServiceRequest.status.in_(OPEN_STATUSES), promises.kept_clock_current(now)),
-        else_=False,
-    )
-    return (*KEPT, current.label("clock_kept"))
+    """The KEPT columns, `is_open`, and `clock_kept`: whether an open request's kept
+    answer is its clock's as of `now` (the events are counted for open requests alone)."""
+    is_open = ServiceRequest.status.in_(OPEN_STATUSES)
+    current = case((is_open, promises.kept_clock_current(now)), else_=False)
+    return (*KEPT, is_open.label("is_open"), current.label("clock_kept"))
 
 
 @dataclass(frozen=True)
@@ -219,11 +209,12 @@ class _Running:
     opened_at: datetime
 
 
-def records_for(rows, now: datetime) -> dict[int, Record]:
-    """Each request's Record by id, from rows of `columns(now)`: its kept answer while it
-    is current and was computed with the calendar and targets in force (its
-    `outcome_version`), the promise clock's (over the events, as of `now`) for the
-    others. A fixed number of statements whatever the number of rows."""
+def records_for(rows, now: datetime) -> dict:
+    """Each request's Record by id, from rows of `columns(now)`: the row itself where it
+    carries a kept answer computed with the calendar and targets in force (its
+    `outcome_version`; a row reads like a Record), else a Record of the promise clock's
+    answer (over the events, as of `now`). A fixed number of statements whatever the
+    number of rows."""
     cal = promises.calendar()
     cal_key = promises.calendar_key(cal)
     targets = promises.targets_for({row.account_id for row in rows})
@@ -231,17 +222,18 @@ def records_for(rows, now: datetime) -> dict[int, Record]:
     records = {}
     running = []
     for row in rows:
-        kept = kept_record(row)
-        if kept is not None:
+        if is_kept(row):
             key = (row.account_id, row.priority)
-            if key not in versions:
-                versions[key] = promises.outcome_version(cal_key, targets[key[0]][key[1]])
-            if row.outcome_version != versions[key]:
-                kept = None  # the settings changed since; the rewrite has not run yet
-        if kept is None:
-            running.append(row)
-        else:
-            records[row.id] = kept
+            version = versions.get(key)
+            if version is None:
+                version = versions[key] = promises.outcome_version(
+                    cal_key, targets[key[0]][key[1]]
+                )
+            if row.outcome_version == version:
+                records[row.id] = row
+                continue
+            # Else the settings changed since; the rewrite has not run yet.
+        running.append(row)
     if running:
         opened = dict(
             db.session.execute(
