@@ -9,7 +9,10 @@ there already), open ones up to 10,000 in the last 30 days, and events up to 1,0
 (handovers and priority changes beside the clock's own), 50,000 equipment units
 (bench/equipment.py's generator) with half of the requests about one of their
 account's units, then writes every resolved request's kept final answer with the
-backfill of migration 0022 (timed). A unit's page is timed beside the service pages.
+backfill of migration 0022 (timed). Every run first does what the schedule's
+`keep_service_clocks` would have done within five minutes (keeps the open requests'
+clock answers; timed), and checks that the measures equal the clock's over every
+request before timing them. A unit's page is timed beside the service pages.
 
     .venv/bin/python bench/service.py --instance /tmp/portal-big --generate
     .venv/bin/python bench/service.py --database-url postgresql+psycopg://postgres@127.0.0.1/big
@@ -18,10 +21,12 @@ backfill of migration 0022 (timed). A unit's page is timed beside the service pa
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -160,6 +165,7 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--generate", action="store_true")
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--skip-pages", action="store_true", help="only the in-process timings")
     args = parser.parse_args()
     use_database(args.instance, args.database_url)
 
@@ -220,6 +226,48 @@ def main() -> None:
         statements: list[int] = []
         event.listen(db.engine, "before_cursor_execute", lambda *_: statements.append(1))
 
+        def load() -> str:
+            return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+        def once(name, work):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            result = work()
+            print(
+                f"  {name}: {(time.perf_counter() - started) * 1000:,.0f} ms, process time "
+                f"{(time.process_time() - started_cpu) * 1000:,.0f} ms; load average {load()}"
+            )
+            return result
+
+        # What the schedule's keep_service_clocks does every five minutes: keep the answer
+        # of the open requests whose kept one is missing, ran out or predates an event.
+        now = datetime.now(UTC)
+        looked = once("keep_service_clocks", lambda: promises.keep_open_clocks(now))
+        print(f"    {looked:,} open requests looked at")
+        looked = once("keep_service_clocks again", lambda: promises.keep_open_clocks(now))
+        print(f"    {looked:,} open requests looked at (none changed since)")
+
+        def by_clock(start):
+            """The measures with every request's clock run (no kept answer read)."""
+            rows = db.session.execute(
+                select(ServiceRequest.id, ServiceRequest.account_id, ServiceRequest.priority,
+                       ServiceRequest.opened_at, ServiceRequest.status,
+                       ServiceRequest.satisfied).where(ServiceRequest.opened_at >= start)
+            ).all()  # fmt: skip
+            states = promises.promises_for(rows, now)
+            return measures.measure(measures.record_of(row, states[row.id]) for row in rows)
+
+        def figures(m):
+            # The hours in order: the lists are gathered per account as read, in row order
+            # by the clock; medians and percentiles do not depend on the order.
+            return replace(m, response_hours=sorted(m.response_hours),
+                           resolution_hours=sorted(m.resolution_hours))  # fmt: skip
+
+        start = now - timedelta(days=90)
+        full = once("measures, 90 days, every clock run", lambda: by_clock(start))
+        read = measures.measures_for(select(ServiceRequest), start, now).total
+        assert figures(read) == figures(full), "the measures differ from the clock's"
+        print(f"    equal to the measures as read ({full.requests:,} requests)")
+
         def timed(name, work, target_ms, runs=5):
             timings, cpu = [], []
             for _ in range(runs):
@@ -234,10 +282,10 @@ def main() -> None:
             # waits for a core; on SQLite the database's work is in it, on PostgreSQL not.
             print(
                 f"  {name}: {len(statements)} SQL statements, "
-                f"process time median {statistics.median(cpu) * 1000:.0f} ms"
+                f"process time median {statistics.median(cpu) * 1000:.0f} ms; "
+                f"load average {load()}"
             )
 
-        now = datetime.now(UTC)
         lean = (ServiceRequest.id, ServiceRequest.account_id, ServiceRequest.priority,
                 ServiceRequest.opened_at)  # fmt: skip
 
@@ -278,6 +326,8 @@ def main() -> None:
             .limit(1)
         )
 
+    if args.skip_pages:
+        return
     time_pages(
         app,
         engine,

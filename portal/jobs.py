@@ -205,8 +205,15 @@ def _send_service_promise_alerts():
     return alerts.send_promise_alerts(utcnow())
 
 
+def _keep_service_clocks():
+    """The promise clock's answer of open service requests that changed or fell due."""
+    from portal.service import promises
+
+    return promises.keep_open_clocks(utcnow())
+
+
 def _recompute_service_outcomes():
-    """The kept promise outcomes of final service requests, after the calendar changed."""
+    """The kept promise outcomes of service requests, after the calendar changed."""
     from portal.service import recompute
 
     return recompute.run()
@@ -301,10 +308,19 @@ def jobs_of(config) -> list[Job]:
             Every("*/5"),
         ),
         Job(
+            "keep_service_clocks",
+            _l(
+                "Keeps the promise clock's answer of open service requests that changed or "
+                "fell due since, so the service measures need not run every clock."
+            ),
+            _keep_service_clocks,
+            Every("*/5"),
+        ),
+        Job(
             "recompute_service_outcomes",
             _l(
-                "Rewrites the kept promise outcomes of resolved and closed service requests "
-                "after the working hours, holidays or promised times changed (queued by the save)."
+                "Rewrites the kept promise outcomes of service requests after the working "
+                "hours, holidays or promised times changed (queued by the save)."
             ),
             _recompute_service_outcomes,
         ),

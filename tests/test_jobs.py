@@ -24,6 +24,7 @@ SCHEDULE = {
     "purge_login_failures": "hourly at :35",
     "close_resolved_requests": "hourly at :05",
     "service_promise_alerts": "every 5 minutes",
+    "keep_service_clocks": "every 5 minutes",
     "purge_worker_records": "daily at 03:45 UTC",
     "deliver_cxml": "every minute",
     "purge_cxml_answers": "daily at 03:50 UTC",
@@ -56,12 +57,14 @@ def test_one_schedule_lists_every_periodic_job(app):
     assert run_schedule_at(app, 3, 25) == [
         "deliver_cxml",
         "deliver_outbox",
+        "keep_service_clocks",
         "purge_sessions",
         "service_promise_alerts",
     ]
     assert run_schedule_at(app, 7, 35) == [
         "deliver_cxml",
         "deliver_outbox",
+        "keep_service_clocks",
         "purge_login_failures",
         "service_promise_alerts",
     ]
@@ -69,12 +72,14 @@ def test_one_schedule_lists_every_periodic_job(app):
         "close_resolved_requests",
         "deliver_cxml",
         "deliver_outbox",
+        "keep_service_clocks",
         "service_promise_alerts",
     ]
     assert run_schedule_at(app, 9, 7) == ["deliver_cxml", "deliver_outbox"]
     assert run_schedule_at(app, 6, 10) == [
         "deliver_cxml",
         "deliver_outbox",
+        "keep_service_clocks",
         "remind_due_reviews",
         "service_promise_alerts",
     ]

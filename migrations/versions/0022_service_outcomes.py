@@ -29,7 +29,8 @@ def upgrade():
     # The same code that writes them when a request is resolved: one source of truth.
     from portal.service.promises import record_outcomes
 
-    record_outcomes(bind=op.get_bind(), versioned=False)  # the fingerprint came in 0028
+    # The fingerprint came in 0028, the open requests' kept spans in 0031.
+    record_outcomes(bind=op.get_bind(), versioned=False, spans=False)
 
 
 def downgrade():

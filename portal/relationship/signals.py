@@ -976,14 +976,15 @@ def _service_measures(ctx: Context) -> dict:
     from portal.service import measures
     from portal.service.models import ServiceRequest
 
+    now = min(ctx.end, _now())
     rows = db.session.execute(
-        select(*measures.LEAN).where(
+        select(*measures.columns(now)).where(
             ServiceRequest.opened_at >= ctx.since(WINDOW_DAYS),
             ServiceRequest.opened_at < ctx.end,
         )
     ).all()
-    # Resolved and closed requests give their kept final answer; the clock runs for the rest.
-    found = measures.records_for(rows, min(ctx.end, _now()))
+    # Requests give their kept answer where it is current; the clock runs for the rest.
+    found = measures.records_for(rows, now)
     records: dict[int, list] = defaultdict(list)
     for row in rows:
         records[row.account_id].append(found[row.id])

@@ -105,10 +105,13 @@ class ServiceRequest(db.Model):
     satisfied: Mapped[bool | None]
     satisfaction_comment: Mapped[str] = mapped_column(Text, default="")
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # The promise clock's final answer, kept while the request is resolved or closed
-    # (its clock stands still then) so measures over many requests read it set-based;
-    # empty while open. Written only by portal.service.promises.record_outcomes, from
-    # the events, with the calendar and targets in force (rewritten when those change).
+    # The promise clock's answer, kept so measures over many requests read it set-based
+    # instead of running every clock. Written only by portal.service.promises.record_outcomes,
+    # from the events, with the calendar and targets in force (rewritten when those change).
+    # A resolved or closed request's is final (its clock stands still). An open one's holds
+    # from `outcome_at` until `outcome_until` (a running promise falls due then; None: a
+    # breached or paused one changes only with an event) and only while the request still
+    # has the `outcome_events` clock events it was computed from (promises.kept_clock_current).
     response_outcome: Mapped[str | None] = mapped_column(String(10))
     response_seconds: Mapped[float | None]  # working time to the first response, if given
     resolution_outcome: Mapped[str | None] = mapped_column(String(10))
@@ -117,6 +120,9 @@ class ServiceRequest(db.Model):
     # (promises.outcome_version): a reader falls back to the clock when it differs from
     # the settings in force, until the rewrite job has caught up.
     outcome_version: Mapped[str | None] = mapped_column(String(16))
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome_events: Mapped[int | None]
 
     account: Mapped[CustomerAccount] = relationship()
     opened_by: Mapped[User | None] = relationship(foreign_keys=[opened_by_id])

@@ -20,12 +20,13 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
-from portal.extensions import db
+from portal.extensions import db, utcnow
 
 from .clock import Calendar, Interval, add_working_seconds, counted_seconds
 from .models import (
+    OPEN_STATUSES,
     PRIORITIES,
     ServiceCalendar,
     ServiceEvent,
@@ -37,6 +38,8 @@ from .models import (
 # The clock stands still in these statuses: the customer has the next move.
 PAUSED = ("waiting", "resolved")
 HOUR = 3600
+# The events the clock reads; the other kinds (handovers, priority, ratings) leave it as it was.
+CLOCK_EVENTS = ("status", "first_response")
 
 
 @dataclass(frozen=True)
@@ -231,7 +234,7 @@ def events_for(request_ids: Iterable[int], bind=None) -> dict[int, list[EventRec
     rows = bind.execute(
         select(table.c.request_id, table.c.id, table.c.at, table.c.kind, table.c.after).where(
             table.c.request_id.in_(ids),
-            table.c.kind.in_(("status", "first_response")),
+            table.c.kind.in_(CLOCK_EVENTS),
         )
     ).all()
     rows.sort(key=lambda row: (row[0], row[1]))
@@ -256,16 +259,20 @@ def promises_for(requests: Sequence, now: datetime, cal: Calendar | None = None)
     }
 
 
-# --- the final answer, kept --------------------------------------------------------------------
+# --- the answer, kept ---------------------------------------------------------------------------
 
 # A resolved or closed request's clock stands still: its promise no longer depends on
 # `now`, so the answer can be kept on the row (see ServiceRequest.response_outcome).
 FINAL = ("resolved", "closed")
 OUTCOME_BATCH = 2_000
+# An open request's answer is kept only this far (working seconds) from a change of its
+# state: sums of float seconds differ by far less, so the clock as of any instant within
+# the kept span gives the very state kept, never one rounded across the edge.
+MARGIN = 60.0
 
 
 def outcome_of(promise: Promise) -> dict:
-    """The columns that keep a final promise (what the measures read of it)."""
+    """The columns that keep a promise (what the measures read of it)."""
     return {
         "response_outcome": promise.response.state,
         "response_seconds": (promise.response.spent_seconds if promise.response.is_done else None),
@@ -279,6 +286,56 @@ def outcome_of(promise: Promise) -> dict:
 CLEARED = dict.fromkeys(
     ("response_outcome", "response_seconds", "resolution_outcome", "resolution_seconds")
 )
+# When and how long an open request's kept answer holds (migration 0031's columns).
+SPAN = dict.fromkeys(("outcome_at", "outcome_until", "outcome_events"))
+
+
+def holds_until(cal: Calendar, promise: Promise, at: datetime) -> tuple[bool, datetime | None]:
+    """Whether the promise of an open request as of `at` stays what it is from `at` on
+    while no clock event comes, and until when (None: until the next event).
+
+    Given the same events, a promise that is done stays as it was; a breached one stays
+    breached (working time only grows); a paused one stays paused (the pause takes out
+    all time that passes); a running one stays running until its working time is used
+    up, which is the one thing that changes without an event. Within MARGIN of an edge
+    nothing is kept: the live clock answers."""
+    until = None
+    for clock in (promise.response, promise.resolution):
+        if clock.is_done:
+            continue
+        if clock.state == "breached":
+            if clock.spent_seconds <= clock.target_seconds + MARGIN:
+                return False, None
+        elif clock.state == "paused":
+            if clock.spent_seconds >= clock.target_seconds - MARGIN:
+                return False, None
+        else:
+            left = clock.target_seconds - clock.spent_seconds
+            if left <= MARGIN:
+                return False, None
+            # Whole seconds, rounded down: the span ends a little early, never late.
+            end = add_working_seconds(cal, at, left - MARGIN).replace(microsecond=0)
+            until = end if until is None else min(until, end)
+    return True, until
+
+
+def kept_clock_current(now: datetime) -> ColumnElement[bool]:
+    """SQL: the kept answer of an open request is its clock's as of `now` (apart from the
+    fingerprint of the settings, which the reader compares): kept at or before `now`,
+    not run out, and computed from every clock event the request has. The events are
+    counted, not trusted to have cleared it: an event written by any path, or committed
+    while the answer was being kept, makes the count differ. (Events are never deleted.)"""
+    table, events = ServiceRequest.__table__, ServiceEvent.__table__
+    counted = (
+        select(func.count())
+        .where(events.c.request_id == table.c.id, events.c.kind.in_(CLOCK_EVENTS))
+        .scalar_subquery()
+    )
+    return and_(
+        table.c.outcome_at <= now,
+        or_(table.c.outcome_until.is_(None), table.c.outcome_until > now),
+        table.c.outcome_events == counted,
+    )
 
 
 def calendar_key(cal: Calendar) -> str:
@@ -303,17 +360,24 @@ def record_outcomes(
     account_id: int | None = None,
     bind=None,
     versioned: bool = True,
+    spans: bool = True,
+    now: datetime | None = None,
 ) -> int:
     """Write the kept answer of the given requests (all when None; one account's with
-    `account_id`) from their events, by the same `evaluate` as every page: the answer
-    for resolved and closed ones, nothing for open ones. In batches, a fixed number of
-    statements per batch; returns how many final requests were written. Called when
-    a request is resolved or reopened, when the calendar or targets change, and by the
-    migration that added the columns (with its connection as `bind`, and `versioned`
-    False: the fingerprint's column came with a later migration)."""
+    `account_id`) from their events, by the same `evaluate` as every page: the final
+    answer of resolved and closed ones; for open ones the answer as of `now` (default:
+    the present) with how long it holds (`holds_until`), or nothing when it is about to
+    change. In batches, a fixed number of statements per batch; returns how many final
+    requests were written. Called when a request is resolved or reopened, when the
+    calendar or targets change, by the job that keeps open requests' answers
+    (`keep_open_clocks`), and by the migrations that added the columns, with their
+    connection as `bind` and the later columns left out (`versioned` False: the
+    fingerprint's column came with migration 0028; `spans` False: the open requests'
+    columns came with 0031)."""
     from sqlalchemy import bindparam, update
 
     bind = bind if bind is not None else db.session
+    now = now or utcnow()
     table = ServiceRequest.__table__
     query = select(
         table.c.id, table.c.account_id, table.c.priority, table.c.opened_at, table.c.status
@@ -323,7 +387,7 @@ def record_outcomes(
         if not ids:
             return 0
         query = query.where(table.c.id.in_(ids))
-    else:
+    elif not spans:
         query = query.where(table.c.status.in_(FINAL))  # open ones keep nothing already
     if account_id is not None:
         query = query.where(table.c.account_id == account_id)
@@ -331,34 +395,71 @@ def record_outcomes(
     cal = calendar(bind)
     cal_key = calendar_key(cal)
     written = 0
-    columns = [*CLEARED, "outcome_version"] if versioned else list(CLEARED)
+    columns = list(CLEARED)
+    if versioned:
+        columns.append("outcome_version")
+    if spans:
+        columns.extend(SPAN)
     writes = (
         update(table)
         .where(table.c.id == bindparam("rid"))
         .values({name: bindparam(name) for name in columns})
     )
+    nothing = dict.fromkeys(columns)
     for start in range(0, len(rows), OUTCOME_BATCH):
         batch = rows[start : start + OUTCOME_BATCH]
-        final = [r for r in batch if r.status in FINAL]
-        targets = targets_for({r.account_id for r in final}, bind)
-        events = events_for((r.id for r in final), bind)
+        clocked = batch if spans else [r for r in batch if r.status in FINAL]
+        targets = targets_for({r.account_id for r in clocked}, bind)
+        events = events_for((r.id for r in clocked), bind)
         params = []
         for r in batch:
+            kept = None
+            listed, opened = events[r.id], _utc(r.opened_at)
+            last = max([opened, *(e.at for e in listed)])
             if r.status in FINAL:
-                listed, opened = events[r.id], _utc(r.opened_at)
                 # A final request's clock stood still since its last event: any `now`
                 # from then on gives the same answer; this one needs no real clock.
-                now = max([opened, *(e.at for e in listed)])
+                target = targets[r.account_id][r.priority]
+                kept = {**outcome_of(evaluate(cal, opened, listed, target, last))}
+                span = {"outcome_at": last, "outcome_until": None}
+                written += 1
+            elif spans and last <= now:  # an event after `now` changes it then: not kept
                 target = targets[r.account_id][r.priority]
                 promise = evaluate(cal, opened, listed, target, now)
-                version = {"outcome_version": outcome_version(cal_key, target)}
-                params.append({"rid": r.id, **outcome_of(promise), **version})
-                written += 1
-            else:
-                params.append({"rid": r.id, **CLEARED, "outcome_version": None})
-        if not versioned:
-            for param in params:
-                del param["outcome_version"]
+                holds, until = holds_until(cal, promise, now)
+                if holds:
+                    kept = outcome_of(promise)
+                    span = {"outcome_at": now, "outcome_until": until}
+            if kept is None:
+                params.append({"rid": r.id, **nothing})
+                continue
+            kept["outcome_version"] = outcome_version(cal_key, target)
+            kept |= span | {"outcome_events": len(listed)}
+            params.append({"rid": r.id} | {name: kept[name] for name in columns})
         if params:
             bind.execute(writes, params)
     return written
+
+
+def keep_open_clocks(now: datetime | None = None, batch: int = OUTCOME_BATCH) -> int:
+    """The scheduled job: keep the answer of every open request whose kept one is missing,
+    ran out or predates one of its events (`kept_clock_current`), so the measures run
+    the clock only for requests that changed since; a commit per batch. Returns how
+    many requests it looked at. A request whose answer is about to change keeps none
+    and is looked at again by the next run."""
+    now = now or utcnow()
+    table = ServiceRequest.__table__
+    ids = list(
+        db.session.scalars(
+            select(table.c.id)
+            .where(
+                table.c.status.in_(OPEN_STATUSES),
+                or_(table.c.outcome_at.is_(None), ~kept_clock_current(now)),
+            )
+            .order_by(table.c.id)
+        )
+    )
+    for start in range(0, len(ids), batch):
+        record_outcomes(ids[start : start + batch], now=now)
+        db.session.commit()
+    return len(ids)

@@ -1,12 +1,13 @@
-"""Rewriting the kept promise outcomes of resolved and closed requests after the
-calendar, the holidays or the targets changed, as a job rather than inside the
-admin's save.
+"""Rewriting the kept promise outcomes of service requests after the calendar, the
+holidays or the targets changed, as a job rather than inside the admin's save.
 
 At 100,000 requests the rewrite takes 10-18 s: done inline it hung the settings
 page and held one transaction over every final request. Now the save commits the
 change and queues one job; the job rewrites in batches, a commit per batch, by the
-same `promises.record_outcomes` (so the same `evaluate`) as before. Open requests
-keep nothing, their clock is computed live, so they are unaffected.
+same `promises.record_outcomes` (so the same `evaluate`) as before. Open requests'
+kept answers are rewritten too (as of the job's start), so the measures need not run
+their clocks until the next `keep_service_clocks`; meanwhile the fingerprint keeps
+every stale answer unread.
 
 Whether a rewrite is waiting, running or done is kept in the `scheduled_run` row of
 the job (the table of "the last run of a job", which the background page reads for
@@ -75,23 +76,24 @@ def status() -> ScheduledRun | None:
 
 
 def run(batch: int = promises.OUTCOME_BATCH) -> int:
-    """The job: rewrite the kept outcome of every resolved and closed request, a batch
-    of ids at a time with a commit after each; returns how many were written."""
+    """The job: rewrite the kept outcome of every request, a batch of ids at a time with
+    a commit after each; returns how many final ones were written."""
     _start()
     written, last = 0, 0
+    now = utcnow()
     try:
         while True:
             ids = list(
                 db.session.scalars(
                     select(ServiceRequest.id)
-                    .where(ServiceRequest.status.in_(promises.FINAL), ServiceRequest.id > last)
+                    .where(ServiceRequest.id > last)
                     .order_by(ServiceRequest.id)
                     .limit(batch)
                 )
             )
             if not ids:
                 break
-            written += promises.record_outcomes(ids)
+            written += promises.record_outcomes(ids, now=now)
             db.session.commit()
             last = ids[-1]
     except Exception as error:

@@ -432,7 +432,7 @@ def change_status(
     if status == "resolved":
         # Its clock stands still now: keep its answer for the measures (from the events).
         db.session.flush()
-        promises.record_outcomes([request.id])
+        promises.record_outcomes([request.id], now=now)
     _notify(
         _customer_people(request),
         user,
@@ -499,9 +499,9 @@ def reopen(user: User, request: ServiceRequest, *, reason: str, now: datetime) -
     request.resolved_at = None
     _set_status(request, user, "in_progress", now, reopened=True)
     _event(request, user, "reopened", now)
-    # Its clock runs on: the kept answer is no longer final.
+    # Its clock runs on: the kept answer is no longer final, but holds as of now.
     db.session.flush()
-    promises.record_outcomes([request.id])
+    promises.record_outcomes([request.id], now=now)
     _notify(
         _vendor_people(request),
         user,
