@@ -20,7 +20,7 @@ import hashlib
 import http
 import json
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 from typing import Any
 
 from flask import Flask, current_app, g, make_response, request
@@ -268,6 +268,27 @@ def spec_of(app: Flask) -> dict:
     return app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
 
 
+def _limit_only_the_api(app: Flask, limiter: Limiter, name: str) -> None:
+    """Run the limiter's three hooks for the API's requests only. Installed for every
+    request, they cost each page tens of µs (the request filter answers "not limited"
+    only after the view's name, the limiter's context and its exemptions are looked up,
+    and the context is reset at the end) for nothing. Moved before the blueprint is
+    registered, so they still run before the API's own authentication."""
+
+    def is_limiters(hook) -> bool:
+        # Bound methods for the checks, a partial of the class's method for the headers.
+        return getattr(hook, "__self__", None) is limiter or (
+            isinstance(hook, partial) and limiter in hook.args
+        )
+
+    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
+        mine = [hook for hook in hooks[None] if is_limiters(hook)]
+        if len(mine) != 1:  # a Flask-Limiter that hooks in differently: stop, do not guess
+            raise RuntimeError(f"Flask-Limiter's hooks not found as expected: {mine}")
+        hooks[None].remove(mine[0])
+        hooks.setdefault(name, []).insert(0, mine[0])
+
+
 def init_app(app: Flask) -> None:
     """Bind flask-smorest, the limiter and the API blueprint to the app.
 
@@ -314,6 +335,7 @@ def init_app(app: Flask) -> None:
     limiter.limit(lambda: app.config["API_RATE_LIMIT"])(bp)
     # Only the API has limits: the pages skip the limiter's lookups altogether.
     limiter.request_filter(lambda: request.blueprint != bp.name)
+    _limit_only_the_api(app, limiter, bp.name)
     csrf.exempt(bp)
     security.token_door(app, bp)
     api.register_blueprint(bp)

@@ -67,7 +67,8 @@ def versions_of(
         db.session.scalars(
             published(viewer)
             .where(ForecastVersion.account_id == account_id)
-            .options(joinedload(ForecastVersion.published_by))
+            # The publisher's name is shown, never their roles: no statement for those.
+            .options(joinedload(ForecastVersion.published_by).lazyload(User.role_rows))
             .order_by(ForecastVersion.number.desc())
             .limit(limit)
         )

@@ -194,34 +194,49 @@ def ideas(viewer: User, filters: IdeaFilter, *, limit: int = 50) -> tuple[list[I
     # COUNT(*) over the filtered rows themselves: a subquery of whole rows made
     # SQLite copy every open suggestion (28 ms for 43,000).
     total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
-    # selectinload: the page's 50 rows are chosen first, their people loaded after.
-    query = query.options(
-        selectinload(Idea.account),
-        # The people's names are shown, never their roles: no statement to load those.
-        selectinload(Idea.assignee).lazyload(User.role_rows),
-        selectinload(Idea.created_by).lazyload(User.role_rows),
-    )
+    # The page's rows are chosen by id first (each list read in index order), then
+    # loaded with the account and the person handling them joined, in one statement:
+    # a loader statement per relationship per list was half the engineers' page.
+    ids = query.with_only_columns(Idea.id)
     if not filters.queue:
-        found = db.session.scalars(
-            query.order_by(Idea.last_activity_at.desc(), Idea.id.desc()).limit(limit)
-        ).all()
-        return list(found), total
+        chosen = list(
+            db.session.scalars(
+                ids.order_by(Idea.last_activity_at.desc(), Idea.id.desc()).limit(limit)
+            )
+        )
+        return _ideas_in_order(chosen), total
     # The queue: those still waiting for a first answer, nearest promise first;
     # then the answered ones still open. Two queries, each read in index order
     # (first_answered_at, answer_due_on), instead of sorting every open one.
     by_promise = (Idea.answer_due_on.asc(), Idea.submitted_at.asc(), Idea.id.asc())
-    found = list(
+    chosen = list(
         db.session.scalars(
-            query.where(Idea.first_answered_at.is_(None)).order_by(*by_promise).limit(limit)
+            ids.where(Idea.first_answered_at.is_(None)).order_by(*by_promise).limit(limit)
         )
     )
-    if len(found) < limit:
-        found += db.session.scalars(
-            query.where(Idea.first_answered_at.is_not(None))
+    if len(chosen) < limit:
+        chosen += db.session.scalars(
+            ids.where(Idea.first_answered_at.is_not(None))
             .order_by(*by_promise)
-            .limit(limit - len(found))
+            .limit(limit - len(chosen))
         )
-    return found, total
+    return _ideas_in_order(chosen), total
+
+
+def _ideas_in_order(ids: list[int]) -> list[Idea]:
+    """The suggestions of `ids` (already scoped) in that order, with what the list shows."""
+    if not ids:
+        return []
+    by_id = {
+        idea.id: idea
+        for idea in db.session.scalars(
+            select(Idea)
+            .where(Idea.id.in_(ids))
+            # The people's names are shown, never their roles: no statement to load those.
+            .options(joinedload(Idea.account), joinedload(Idea.assignee).lazyload(User.role_rows))
+        )
+    }
+    return [by_id[idea_id] for idea_id in ids]
 
 
 # --- writing a suggestion ---------------------------------------------------------------------

@@ -17,10 +17,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
 
 from portal.extensions import db, utcnow
 
@@ -181,9 +182,9 @@ def calendar(bind=None) -> Calendar:
     """The vendor's service calendar: the kept one, else the configured defaults (two
     queries). `bind`: a connection to read through (a migration's), else the session."""
     bind = bind if bind is not None else db.session
-    table = ServiceCalendar.__table__
-    row = bind.execute(select(table.c.timezone, table.c.hours).where(table.c.id == 1)).first()
-    holidays = frozenset(bind.scalars(select(ServiceHoliday.__table__.c.day)))
+    kept, days = _calendar_statements()
+    row = bind.execute(kept).first()
+    holidays = frozenset(bind.scalars(days))
     if row is None:
         zone, hours = (
             current_app.config["DEFAULT_TIMEZONE"],
@@ -194,6 +195,16 @@ def calendar(bind=None) -> Calendar:
         if isinstance(hours, str):  # a raw connection may give the JSON as text
             hours = json.loads(hours)
     return Calendar(ZoneInfo(zone), _hours(hours), holidays)
+
+
+@cache
+def _calendar_statements():
+    """The kept calendar's and the holidays' statements, built once per process."""
+    table = ServiceCalendar.__table__
+    return (
+        select(table.c.timezone, table.c.hours).where(table.c.id == 1),
+        select(ServiceHoliday.__table__.c.day),
+    )
 
 
 def default_targets() -> dict[str, Target]:
@@ -209,15 +220,7 @@ def targets_for(account_ids: Iterable[int], bind=None) -> dict[int, dict[str, Ta
     ids = sorted(set(account_ids))
     result = {account_id: dict(defaults) for account_id in ids}
     if ids:
-        table = ServiceTarget.__table__
-        for row in bind.execute(
-            select(
-                table.c.account_id,
-                table.c.priority,
-                table.c.response_hours,
-                table.c.resolution_hours,
-            ).where(table.c.account_id.in_(ids))
-        ):
+        for row in bind.execute(_targets_statement(), {"account_ids": ids}):
             result[row.account_id][row.priority] = Target(row.response_hours, row.resolution_hours)
     return result
 
@@ -229,18 +232,31 @@ def events_for(request_ids: Iterable[int], bind=None) -> dict[int, list[EventRec
     grouped: dict[int, list[EventRecord]] = defaultdict(list)
     if not ids:
         return grouped
-    table = ServiceEvent.__table__
-    # No ORDER BY: the rows come from ix_service_event_clock alone; ordered here.
-    rows = bind.execute(
-        select(table.c.request_id, table.c.id, table.c.at, table.c.kind, table.c.after).where(
-            table.c.request_id.in_(ids),
-            table.c.kind.in_(CLOCK_EVENTS),
-        )
-    ).all()
+    rows = bind.execute(_events_statement(), {"request_ids": ids}).all()
     rows.sort(key=lambda row: (row[0], row[1]))
     for request_id, _, at, kind, after in rows:
         grouped[request_id].append(EventRecord(_utc(at), kind, after))
     return grouped
+
+
+# Built once per process, the ids bound per call: every page with a service clock reads
+# these two, and building them (and their cache keys) cost more than running them.
+@cache
+def _targets_statement():
+    table = ServiceTarget.__table__
+    return select(
+        table.c.account_id, table.c.priority, table.c.response_hours, table.c.resolution_hours
+    ).where(table.c.account_id.in_(bindparam("account_ids", expanding=True)))
+
+
+@cache
+def _events_statement():
+    table = ServiceEvent.__table__
+    # No ORDER BY: the rows come from ix_service_event_clock alone; ordered by the caller.
+    return select(table.c.request_id, table.c.id, table.c.at, table.c.kind, table.c.after).where(
+        table.c.request_id.in_(bindparam("request_ids", expanding=True)),
+        table.c.kind.in_(CLOCK_EVENTS),
+    )
 
 
 def _utc(at: datetime) -> datetime:
