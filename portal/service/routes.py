@@ -18,6 +18,7 @@ from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.formatting import day as format_day
 from portal.htmx import is_htmx, render_page
+from portal.notifications.messages import render_value
 from portal.ordering import order_page
 from portal.params import database_int
 from portal.security import requires
@@ -268,6 +269,9 @@ def _render_detail(service_request: ServiceRequest, code: int = 200, **forms):
         quality=quality,
         quality_steps=QUALITY_STEPS,
         statuses=STATUSES,
+        ratings=workflow.RATED,
+        # An event's own words (a message id) in the reader's language, typed text as is.
+        said=render_value,
         steps=steps,
         missing=[label for step, label in QUALITY_STEPS.items() if step not in steps],
         replacements=complaints.replacements_of(service_request) if quality else [],
