@@ -12,12 +12,13 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import date, datetime
 
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 from sqlalchemy import update as update_
 from sqlalchemy.orm import selectinload
 
+from portal import days
 from portal.accounts.models import CustomerAccount, User, UserRole
 from portal.accounts.roles import Role
 from portal.contacts import service as contacts
@@ -178,8 +179,11 @@ def _admins() -> list[User]:
 
 
 def escalation_due(notified_at: datetime) -> date:
-    """The day an unacknowledged alert goes to the admins: two working days after."""
-    return add_business_days(notified_at.date(), ESCALATE_AFTER_WORKING_DAYS)
+    """The day an unacknowledged alert goes to the admins: two working days after,
+    counted in the vendor's days (its managers' and admins' schedule, portal.days)."""
+    return add_business_days(
+        days.local_day(notified_at, days.vendor_zone()), ESCALATE_AFTER_WORKING_DAYS
+    )
 
 
 def escalate(now: datetime) -> int:
@@ -195,7 +199,7 @@ def escalate(now: datetime) -> int:
             )
         )
     )
-    due = [e for e in waiting if escalation_due(e.notified_at) <= now.date()]
+    due = [e for e in waiting if escalation_due(e.notified_at) <= days.vendor_today(now)]
     if not due:
         return 0
     admins = _admins()
@@ -271,7 +275,11 @@ def acknowledge(
     if not waiting:
         raise DomainError("No red alert of this account waits for acknowledgement.")
     if not (data.reason or "").strip():
+        # A text the follow-up keeps as typed: in the words of the person setting it.
         what = ", ".join(str(subject_label(e.subject)) for e in waiting)
-        data = replace(data, reason=f"Red alert: {what}"[: contacts.TEXT_LIMITS["reason"]])
-    follow_up = contacts.set_follow_up(user, account, data, now.date(), now=now)
+        data = replace(
+            data, reason=gettext("Red alert: %(what)s", what=what)[: contacts.TEXT_LIMITS["reason"]]
+        )
+    # Due by the day of the person who sets it, as from the contact log (portal.days).
+    follow_up = contacts.set_follow_up(user, account, data, days.user_today(user, now), now=now)
     return len(waiting), follow_up
