@@ -120,9 +120,11 @@ def update(healths: dict, day: date, now: datetime) -> int:
             {
                 "account_id": account_id,
                 "subject": subject,
-                # The episode keeps the English sentence (a text column, read by people
-                # who search it); the notification below keeps the message itself.
+                # The English sentence (a text column, read by people who search it
+                # and by older releases) and the message that each reader reads in
+                # their language (`reason_of`); the notification below keeps it too.
                 "reason": _english(reason)[:500],
+                "reason_message": None if isinstance(reason, str) else reason,
                 "started_on": day,
                 "manager_id": account.account_manager_id,
                 "notified_at": now,
@@ -220,7 +222,9 @@ def escalate(now: datetime) -> int:
                 "subject": subject_label(episode.subject),
                 "date": episode.started_on,
                 "manager": manager,
-                "reason": episode.reason,
+                # The message, so each admin reads it in their language; older
+                # episodes have only the English sentence.
+                "reason": episode.reason_message or episode.reason,
             },
             _link(account),
         )
@@ -239,16 +243,35 @@ def open_episodes(account_id: int) -> list[Episode]:
     )
 
 
+def reason_of(episode: Episode) -> str:
+    """Why the episode began, in the reader's language (older episodes: as stored)."""
+    if episode.reason_message:
+        return phrases.shown(episode.reason_message)
+    return episode.reason
+
+
+def next_step_shown(episode: Episode) -> str:
+    """The acknowledged next step in the reader's language (older episodes: as stored)."""
+    if episode.next_step_message:
+        return phrases.shown(episode.next_step_message)
+    return episode.next_step
+
+
 def waiting_episodes(account_id: int) -> list[Episode]:
     """The account's open red alerts nobody has taken on yet."""
     return [e for e in open_episodes(account_id) if e.acknowledged_at is None]
 
 
-def next_step_of(follow_up: FollowUp) -> str:
-    """The follow-up as the alert's next step: what, by when, who."""
-    owner = follow_up.owner.name if follow_up.owner else "the account's manager"
-    text = f"{follow_up.kind_label} by {follow_up.due_on:%d %b %Y} ({owner}): {follow_up.title}"
-    return text[:NEXT_STEP_MAX]
+def next_step_of(follow_up: FollowUp) -> phrases.Phrase:
+    """The follow-up as the alert's next step: what, by when, who; a phrase, so that
+    each reader reads it in their language and writes the day their way."""
+    return phrases.Phrase(
+        _l("%(kind)s by %(date)s (%(owner)s): %(title)s"),
+        kind=follow_up.kind_label,
+        date=follow_up.due_on,
+        owner=follow_up.owner.name if follow_up.owner else _l("the account's manager"),
+        title=follow_up.title,
+    )
 
 
 def take_on(user: User, account: CustomerAccount, follow_up: FollowUp, now: datetime) -> int:
@@ -257,10 +280,12 @@ def take_on(user: User, account: CustomerAccount, follow_up: FollowUp, now: date
     anywhere (the alert, the contact log, the follow-up form) answers the alert and the
     escalation no longer happens. Returns how many alerts it acknowledged."""
     waiting = waiting_episodes(account.id)
+    step = next_step_of(follow_up)
     for episode in waiting:
         episode.acknowledged_at = now
         episode.acknowledged_by_id = user.id
-        episode.next_step = next_step_of(follow_up)
+        episode.next_step = _english(phrases.stored(step))[:NEXT_STEP_MAX]
+        episode.next_step_message = phrases.stored(step)
     return len(waiting)
 
 

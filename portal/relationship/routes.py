@@ -122,6 +122,8 @@ def _account_page(found, status: int = 200, form: FollowUpForm | None = None):
         subject_label=alerts.subject_label,
         shown=phrases.shown,
         escalation_due=alerts.escalation_due,
+        reason_of=alerts.reason_of,
+        next_step_of=alerts.next_step_shown,
         waiting=waiting,
         form=form,
         health_labels=service.STATUS_LABELS,
