@@ -270,3 +270,21 @@ def test_the_quality_record_says_whose_days_its_period_counts(app, demo, login_a
     ):
         page = soup(login_as(who).client.get("/service/quality"))
         assert page.select_one(".zone-note").get_text().startswith(note), who
+
+
+def test_the_vendors_home_counts_the_vendors_day(app, demo):
+    """The home page's duties and short portfolio count Friday in Berlin, as the
+    portfolio page does: the last contact of a snapshot written that Friday is 'today'."""
+    from portal.home import duties
+    from portal.relationship import snapshots
+    from portal.relationship.models import Snapshot
+
+    with app.app_context():
+        snapshots.refresh(now=LATE_THURSDAY)
+        acme = _person("buyer@acme.test").account
+        snapshot = db.session.scalar(select(Snapshot).where(Snapshot.account_id == acme.id))
+        snapshot.signals = {**snapshot.signals, "vendor_contact": {"value": 0}}
+        db.session.commit()
+        home = duties.vendor_home(_person("manager@vendor.test"), LATE_THURSDAY)
+        [row] = [r for r in home.portfolio.rows if r.account.id == acme.id]
+        assert row.last_contact == "today"
