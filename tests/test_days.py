@@ -7,7 +7,7 @@ Hand-worked: 2026-12-01 18:30 UTC is 2 December 01:30 in Asia/Jakarta (UTC+7) an
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -136,3 +136,155 @@ def test_everything_promised_to_the_account_counts_its_own_day(app, parts, zone,
         found = owed.promised(_person("manager@vendor.test"), acme, EVENING)
         [line] = [item for item in found.items if item.what.startswith(f"{number} line")]
         assert (line.due, line.state) == (FIRST, state)
+
+
+# --- relationship health, follow-ups, cancellations, forecast accuracy, quality ----------
+# 2026-12-03 23:30 UTC (a Thursday) is already Friday 4 December in Berlin, the vendor's
+# zone: the vendor's schedule and lists count Friday, UTC still says Thursday.
+LATE_THURSDAY = datetime(2026, 12, 3, 23, 30, tzinfo=UTC)
+BERLIN_FRIDAY = date(2026, 12, 4)
+
+
+def test_the_relationship_snapshot_and_its_alerts_count_the_vendors_day(app, demo):
+    from portal.relationship import alerts, snapshots
+    from portal.relationship.models import Snapshot
+
+    with app.app_context():
+        snapshots.refresh(now=LATE_THURSDAY)
+        assert set(db.session.scalars(select(Snapshot.day))) == {BERLIN_FRIDAY}
+        # Told on Friday in Berlin: two working days later is Tuesday, not Monday.
+        assert alerts.escalation_due(LATE_THURSDAY) == date(2026, 12, 8)
+
+
+def test_acknowledging_a_red_alert_dates_the_follow_up_by_the_vendors_day(app, demo):
+    """A follow-up due on Thursday is in the past for the manager in Berlin on Friday."""
+    from portal.contacts.service import FollowUpInput, open_follow_ups
+    from portal.errors import DomainError
+    from portal.relationship import alerts
+    from portal.relationship.models import Episode
+
+    with app.app_context():
+        acme = _person("buyer@acme.test").account
+        manager = _person("manager@vendor.test")
+        db.session.add(
+            Episode(
+                account_id=acme.id,
+                subject="account",
+                reason="score 20",
+                started_on=BERLIN_FRIDAY,
+                notified_at=LATE_THURSDAY,
+            )
+        )
+        db.session.commit()
+        thursday = FollowUpInput(kind="call", title="Call", due_on=date(2026, 12, 3))
+        with pytest.raises(DomainError, match="cannot be due in the past"):
+            alerts.acknowledge(manager, acme, thursday, LATE_THURSDAY)
+        db.session.rollback()
+        friday = FollowUpInput(kind="call", title="Call", due_on=BERLIN_FRIDAY)
+        count, follow_up = alerts.acknowledge(manager, acme, friday, LATE_THURSDAY)
+        assert (count, follow_up.due_on) == (1, BERLIN_FRIDAY)
+        # Due Friday: not overdue on the vendor's Friday; overdue on its Saturday.
+        with time_machine.travel(LATE_THURSDAY, tick=False):
+            assert open_follow_ups([acme.id])[acme.id].overdue == 0
+        with time_machine.travel(LATE_THURSDAY + timedelta(days=1), tick=False):
+            assert open_follow_ups([acme.id])[acme.id].overdue == 1
+
+
+def test_the_relationship_pages_say_their_days_are_the_vendors(app, demo, login_as):
+    from portal.relationship import snapshots
+
+    with time_machine.travel(LATE_THURSDAY, tick=False):
+        # Signed in then: a session from two days before would have lapsed.
+        manager = login_as("manager@vendor.test")
+        with app.app_context():
+            snapshots.refresh(now=LATE_THURSDAY)
+        for path in ("/relationship/portfolio", "/relationship/accounts/C-10001"):
+            page = soup(manager.client.get(path))
+            assert (
+                page.select_one(".zone-note")
+                .get_text()
+                .startswith("Dates are days in Central European Standard Time (Europe/Berlin)")
+            ), path
+        # Today's snapshot (Friday's) is the one the portfolio is "as of".
+        page = soup(manager.client.get("/relationship/portfolio"))
+        assert "As of 04 Dec 2026" in " ".join(page.select_one("#portfolio").get_text().split())
+
+
+def test_an_accepted_cancellation_is_dated_by_the_accounts_day(app, parts):  # noqa: F811
+    """Jakarta's buyer asks on 1 December; the desk accepts at 18:30 UTC, already
+    2 December in Jakarta: the line promised for 1 December was cancelled after it."""
+    from portal.fulfilment import cancellations
+    from portal.ordering.models import Order, OrderEvent
+
+    number = _promised_order(app, parts, "Asia/Jakarta")
+    with time_machine.travel(EVENING, tick=False), app.app_context():
+        order = db.session.scalar(select(Order).where(Order.number == number))
+        line = order.lines[0]
+        asked = cancellations.request_cancellation(
+            _person("buyer@acme.test"), order, line.id, reason="Not needed"
+        )
+        cancellations.answer_cancellation(
+            _person("fulfilment@vendor.test"), order, asked.id, accept=True, comment=""
+        )
+        cancelled = db.session.scalar(
+            select(OrderEvent).where(
+                OrderEvent.order_id == order.id, OrderEvent.kind == "line_cancelled"
+            )
+        )
+        assert cancelled.on_date == date(2026, 12, 2)
+
+
+def test_forecast_accuracy_measures_the_months_ended_in_the_accounts_zone(app, demo, login_as):
+    """At 30 November 18:30 UTC November has ended in Jakarta (1 December 01:30) and not
+    in Berlin: Jakarta's last measured month is November, Berlin's October."""
+    from portal.forecasts import planning
+
+    end_of_november = datetime(2026, 11, 30, 18, 30, tzinfo=UTC)
+    with time_machine.travel(end_of_november, tick=False):
+        for zone, last in (
+            ("Europe/Berlin", date(2026, 10, 1)),
+            ("Asia/Jakarta", date(2026, 11, 1)),
+        ):
+            with app.app_context():
+                buyer = _person("buyer@acme.test")
+                buyer.account.timezone = zone
+                db.session.commit()
+                report = planning.account_accuracy(buyer, None, None)
+                assert report.months[-1] == last, zone
+        # The page, for the Jakarta account now: its months, in its zone.
+        page = soup(login_as("buyer@acme.test").client.get("/forecasts/accuracy"))
+        assert (
+            page.select_one(".zone-note")
+            .get_text()
+            .startswith("Dates are days in Western Indonesia Time (Asia/Jakarta)")
+        )
+
+
+def test_the_quality_record_says_whose_days_its_period_counts(app, demo, login_as):
+    with app.app_context():
+        _person("buyer@acme.test").account.timezone = "Asia/Jakarta"
+        db.session.commit()
+    for who, note in (
+        ("buyer@acme.test", "Dates are days in Western Indonesia Time (Asia/Jakarta)."),
+        ("service@vendor.test", "Dates are days in Central European"),
+    ):
+        page = soup(login_as(who).client.get("/service/quality"))
+        assert page.select_one(".zone-note").get_text().startswith(note), who
+
+
+def test_the_vendors_home_counts_the_vendors_day(app, demo):
+    """The home page's duties and short portfolio count Friday in Berlin, as the
+    portfolio page does: the last contact of a snapshot written that Friday is 'today'."""
+    from portal.home import duties
+    from portal.relationship import snapshots
+    from portal.relationship.models import Snapshot
+
+    with app.app_context():
+        snapshots.refresh(now=LATE_THURSDAY)
+        acme = _person("buyer@acme.test").account
+        snapshot = db.session.scalar(select(Snapshot).where(Snapshot.account_id == acme.id))
+        snapshot.signals = {**snapshot.signals, "vendor_contact": {"value": 0}}
+        db.session.commit()
+        home = duties.vendor_home(_person("manager@vendor.test"), LATE_THURSDAY)
+        [row] = [r for r in home.portfolio.rows if r.account.id == acme.id]
+        assert row.last_contact == "today"

@@ -98,7 +98,7 @@ def test_a_buyers_order_reads_in_indonesian_to_an_indonesian_and_in_english_to_a
     with app.app_context():
         speak("fulfilment@vendor.test", "en")
     assert list_texts(desk.client) == [
-        f"New order {order.number} from {order.account_name}: 1 lines, 2,469.00 EUR."
+        f"New order {order.number} from {order.account_name}: 1 line, 2,469.00 EUR."
     ]
     with app.app_context():
         (row,) = db.session.scalars(
@@ -137,7 +137,7 @@ def test_the_email_is_in_the_recipients_language_not_the_actors(app, part):
         assert "Hello" not in clerk.body and "Open it" not in clerk.body
         english = mails[manager_email]
         assert english.subject == (
-            f"New order {order.number} from {order.account_name}: 1 lines, 2,469.00 EUR."
+            f"New order {order.number} from {order.account_name}: 1 line, 2,469.00 EUR."
         )
         assert english.body.startswith("Hello ")
         assert "Open it in the portal:" in english.body
@@ -249,9 +249,16 @@ def test_every_kind_a_person_can_choose_has_a_sentence_and_every_sentence_is_tra
     with app.test_request_context():
         for key, entry in messages.MESSAGES.items():
             for template in entry if isinstance(entry, tuple) else (entry,):
-                english = template._args[0]
-                with force_locale("id"):
-                    indonesian = str(template)
+                if isinstance(template, messages.Counted):
+                    # Indonesian has one form: the one written for every count.
+                    english = template.plural
+                    with force_locale("id"):
+                        indonesian = template.text(1)
+                        assert template.text(2) == indonesian, key
+                else:
+                    english = template._args[0]
+                    with force_locale("id"):
+                        indonesian = str(template)
                 assert indonesian != english, key
                 assert messages.placeholders(template) == set(
                     messages._PLACEHOLDER.findall(indonesian)
@@ -305,3 +312,64 @@ def test_the_migration_keeps_every_notification_down_and_up(tmp_path):
                 ]
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "english", "indonesian"),
+    [
+        (
+            "order_delivered",
+            {"number": "2026-000007", "quantity": 1, "date": {"date": "2026-12-01"}},
+            "Order 2026-000007: 1 unit delivered 01 Dec 2026.",
+            "Pesanan 2026-000007: 1 unit diterima pada 01 Des 2026.",
+        ),
+        (
+            "order_delivered",
+            {"number": "2026-000007", "quantity": 1200, "date": {"date": "2026-12-01"}},
+            "Order 2026-000007: 1,200 units delivered 01 Dec 2026.",
+            "Pesanan 2026-000007: 1.200 unit diterima pada 01 Des 2026.",
+        ),
+        (
+            "forecast_published",
+            {"account": "Acme", "version": 3, "cells": 1},
+            "Acme published forecast version 3 (1 cell changed).",
+            "Acme menerbitkan prakiraan versi 3 (1 sel berubah).",
+        ),
+        (
+            "commit_mismatch",
+            {"vendor": "Vendor", "version": 2, "count": 2},
+            "Vendor committed less than your forecast version 2 for 2 product-months.",
+            "Vendor memberikan komitmen lebih kecil daripada prakiraan Anda versi 2 untuk "
+            "2 produk-bulan.",
+        ),
+        # A row written before the sentence had plural forms, with its "one" variant.
+        (
+            "commit_mismatch",
+            {"variant": "one", "vendor": "Vendor", "version": 2, "count": 1},
+            "Vendor committed less than your forecast version 2 for 1 product-month.",
+            "Vendor memberikan komitmen lebih kecil daripada prakiraan Anda versi 2 untuk "
+            "1 produk-bulan.",
+        ),
+    ],
+)
+def test_counted_sentences_take_the_form_their_count_asks_for(
+    app, kind, params, english, indonesian
+):
+    """English has "1 unit" and "2 units"; Indonesian one form for every count. The
+    count is the stored number, whatever the reader's locale writes for it."""
+    with app.test_request_context():
+        with force_locale("en"):
+            assert messages.render(kind, params, "stored") == english
+        with force_locale("id"):
+            assert messages.render(kind, params, "stored") == indonesian
+
+
+def test_a_counted_sentence_without_a_whole_count_shows_its_stored_text(app):
+    with app.test_request_context():
+        for count in ("3", 2.5, True, None):
+            params = {"account": "Acme", "version": 3, "cells": count}
+            if count is None:
+                del params["cells"]
+            assert messages.render("forecast_published", params, "stored text") == "stored text"
+        with pytest.raises(TypeError, match="lazy_ngettext"):
+            messages.Counted("cells", messages.MESSAGES["review_due"])

@@ -1207,3 +1207,81 @@ def test_red_alert_reasons_are_written_for_each_reader(app, accounts):
         assert "Order rhythm: no order for 47 days; 12,345 a year before" in english
         episode = db.session.scalar(select(Episode).where(Episode.account_id == acme))
         assert episode.reason == "no order for 47 days; 12,345 a year before"
+
+
+def test_an_episodes_reason_and_next_step_are_written_for_each_reader(app, accounts, login_as):
+    """The episode keeps its reason and next step as messages beside the English text:
+    the escalation reads in each admin's language, the account page in the reader's; an
+    episode written before keeps only its English text and shows that."""
+    from flask_babel import force_locale
+
+    from portal.notifications import messages
+
+    acme, _ = accounts["C-10001"]
+    with app.app_context():
+        health = snapshots.Health(acme, TODAY, 20, stats.GREEN, _phrased_readings())
+        health.signals["silence"]["status"] = stats.GREEN
+        snapshots.write({acme: health}, TODAY, NOW)  # the account page shows alerts with it
+        alerts.update({acme: health}, TODAY, NOW)
+        episode = db.session.scalar(select(Episode).where(Episode.account_id == acme))
+        episode_id = episode.id
+        assert episode.reason == "no order for 47 days; 12,345 a year before"
+        with force_locale("id"):
+            assert alerts.reason_of(episode) == (
+                "tidak ada pesanan selama 47 hari; 12.345 setahun sebelumnya"
+            )
+        # An older episode: English text only, shown as stored in every language.
+        older = Episode(
+            account_id=acme,
+            subject="silence",
+            reason="nothing raised for 40 days (older episode)",
+            started_on=TODAY,
+            notified_at=NOW,
+        )
+        db.session.add(older)
+        db.session.commit()
+        with force_locale("id"):
+            assert alerts.reason_of(older) == "nothing raised for 40 days (older episode)"
+        # Not acknowledged in two working days: the admins read the reason in their words.
+        assert alerts.escalate(NOW + timedelta(days=2)) == 2
+        notes = list(
+            db.session.scalars(
+                select(Notification).where(Notification.kind == "relationship_escalated")
+            )
+        )
+        with force_locale("id"):
+            indonesian = [messages.render(n.kind, n.params, n.text) for n in notes]
+        with force_locale("en"):
+            english = [messages.render(n.kind, n.params, n.text) for n in notes]
+        assert any(
+            text.endswith("tidak ada pesanan selama 47 hari; 12.345 setahun sebelumnya")
+            for text in indonesian
+        ), indonesian
+        assert any(text.endswith("no order for 47 days; 12,345 a year before") for text in english)
+        assert any(text.endswith("(older episode)") for text in indonesian)
+
+    manager = login_as("manager@vendor.test")
+    tomorrow = TODAY + timedelta(days=1)
+    with app.app_context():
+        count, _follow_up = alerts.acknowledge(
+            db.session.scalar(select(User).where(User.email == "manager@vendor.test")),
+            db.session.get(CustomerAccount, acme),
+            _next_step("Visit the plant", tomorrow, kind="visit"),
+            NOW,
+        )
+        assert count == 2
+        episode = db.session.get(Episode, episode_id)
+        assert episode.next_step == "Visit by 16 Jun 2026 (Morgan Manager): Visit the plant"
+        with force_locale("id"):
+            assert alerts.next_step_shown(episode) == (
+                "Kunjungan paling lambat 16 Jun 2026 (Morgan Manager): Visit the plant"
+            )
+        db.session.scalar(
+            select(User).where(User.email == "manager@vendor.test")
+        ).language = "id"
+        db.session.commit()
+    page = BeautifulSoup(manager.client.get("/relationship/accounts/C-10001").data, "html.parser")
+    alerts_text = " ".join(page.select_one("section.alerts ul.episodes").get_text().split())
+    assert "tidak ada pesanan selama 47 hari; 12.345 setahun sebelumnya" in alerts_text
+    assert "nothing raised for 40 days (older episode)" in alerts_text
+    assert "Kunjungan paling lambat 16 Jun 2026 (Morgan Manager): Visit the plant" in alerts_text

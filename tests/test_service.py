@@ -841,3 +841,64 @@ def test_a_misspelt_holiday_header_names_the_columns_and_saves_nothing(app, demo
     ]
     with app.app_context():
         assert settings.holidays() == []
+
+
+def test_the_history_is_written_in_the_readers_language(app, demo, ids, login_as):
+    """The portal's own words in a request's events (taken, taken over, on the phone, the
+    rating, a quality step's quantity) are kept as messages and read in each reader's
+    language; a handover's reason as typed; an event of before (English text) as stored."""
+    from portal.service import complaints
+
+    from .test_service_quality import complaint
+
+    with app.app_context():
+        request = complaint()
+        request_id = request.id
+        service, engineer = user("service@vendor.test"), user("engineer@vendor.test")
+        workflow.take(service, request, utcnow())
+        workflow.take(engineer, request, utcnow())  # a take-over: a handover
+        workflow.hand_over(engineer, request, service.id, reason="Back to you", now=utcnow())
+        complaints.record_steps(
+            service, request, texts={"affected": "Burrs"}, affected_quantity=1234, now=utcnow()
+        )
+        db.session.add(
+            ServiceEvent(
+                request_id=request.id,
+                at=utcnow(),
+                actor_id=service.id,
+                kind="owner",
+                after="Sasha Service",
+                detail={"reason": "Took it (written before)"},
+            )
+        )
+        phoned = opened("service@vendor.test", account_id=ids["acme"])
+        phoned_id = phoned.id
+        workflow.change_status(service, phoned, "resolved", now=utcnow(), resolution="Fixed.")
+        workflow.confirm(user("buyer@acme.test"), phoned, satisfied=False, comment="", now=utcnow())
+        service.language = "id"
+        db.session.commit()
+    reader = login_as("service@vendor.test")
+
+    def history(request_id: int) -> list[str]:
+        page = soup(reader.get(f"/service/{request_id}"))
+        return [" ".join(li.get_text(" ").split()) for li in page.select("ol.timeline li")]
+
+    lines = history(request_id)
+    assert any("“Mengambilnya”" in line for line in lines), lines
+    assert any("“Mengambil alih”" in line for line in lines), lines
+    assert any("“Back to you”" in line for line in lines), lines
+    assert any("“Took it (written before)”" in line for line in lines), lines
+    assert any("1.234 — “Burrs”" in line for line in lines), lines
+    lines = history(phoned_id)
+    assert any("“Dibuka lewat telepon”" in line for line in lines), lines
+    assert any("tidak puas" in line for line in lines), lines
+    # The same rows in English, to an English reader.
+    with app.app_context():
+        user("service@vendor.test").language = "en"
+        db.session.commit()
+    lines = history(request_id)
+    assert any("“Took it”" in line for line in lines) and any(
+        "“Took it over”" in line for line in lines
+    )
+    assert any("1,234 — “Burrs”" in line for line in lines), lines
+    assert any("Rated: not satisfied" in line for line in history(phoned_id))

@@ -186,10 +186,11 @@ def test_each_step_keeps_who_and_when_and_every_change_is_an_event(app, demo):
             .order_by(ServiceEvent.id)
         ).all()
         assert len(quality_events) == 8
+        # The texts as typed, the quantities apart (written in each reader's format).
         assert quality_events[5] == (
-            "12 — Burrs in the bore, batch 24-117",
-            "14 — Burrs in the bore, batch 24-117",
-            {"step": "affected"},
+            "Burrs in the bore, batch 24-117",
+            "Burrs in the bore, batch 24-117",
+            {"step": "affected", "quantities": [12, 14]},
         )
         assert quality_events[7] == (
             "Three batches inspected: clean",

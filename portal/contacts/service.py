@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import joinedload
 
+from portal import days
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import VENDOR_ROLES, Role
 from portal.errors import DomainError, Forbidden, NotFound
@@ -432,8 +433,10 @@ def open_follow_ups(
     """Per account: open follow-ups, how many are overdue, and the nearest due date.
 
     Accounts without an open follow-up are left out. One statement for any number of accounts.
+    Overdue by default on the vendor's day: follow-ups are the vendor's own to do, and
+    this counts them across accounts (portal.days).
     """
-    today = today or utcnow().date()
+    today = today or days.vendor_today()
     ids = account_ids if isinstance(account_ids, Select) else list(account_ids)
     rows = db.session.execute(
         select(

@@ -997,7 +997,8 @@ def _notify_buyers(user: User, account: CustomerAccount, version, below: int) ->
         accounts.people_with_role(Role.BUYER, account.id),
         "commit_mismatch",
         {
-            "variant": "one" if below == 1 else None,
+            # The sentence's plural forms follow `count` ("one product-month" rows of
+            # before are read with their "one" variant).
             "vendor": vendor,
             "version": version.number,
             "count": below,

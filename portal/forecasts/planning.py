@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask_babel import gettext
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 
-from portal import formatting
+from portal import days, formatting
 from portal.accounts.models import CustomerAccount, User
 from portal.catalog.models import Product, Stock, sku_key
 from portal.errors import Forbidden, NotFound
@@ -436,14 +436,15 @@ def past_months(today: date, count: int = ACCURACY_MONTHS) -> list[date]:
     return [add_months(this_month, -n) for n in range(count, 0, -1)]
 
 
-def account_accuracy(viewer: User, account_id: int | None, today: date) -> AccuracyReport:
+def account_accuracy(viewer: User, account_id: int | None, today: date | None) -> AccuracyReport:
     """WAPE and bias 1 and 3 months ahead for one account over the last 12 months,
-    overall, per product and per month, from `accuracy.accuracy`.
+    overall, per product and per month, from `accuracy.accuracy`. `today` None: the
+    account's own day, as its forecast months are its own (portal.days).
 
     Only the versions that some month and lag reads (the latest before each cutoff)
     are loaded, and of them only the cells of the months measured."""
     account = account_of(viewer, account_id)
-    months = past_months(today)
+    months = past_months(today or days.account_today(account))
     stamps = list(
         db.session.execute(
             select(ForecastVersion.id, ForecastVersion.published_at)

@@ -85,7 +85,9 @@ def waterfall(product_id: int):
 
 def _accuracy_page(account_id: int | None):
     try:
-        report = planning.account_accuracy(current_user, account_id, _today())
+        # The months that have ended are the account's own (its forecast months), not
+        # the planners' desk's: None lets the service take the account's day.
+        report = planning.account_accuracy(current_user, account_id, None)
     except NotFound:
         abort(404)
     figures = report.figures
@@ -122,6 +124,7 @@ def _accuracy_page(account_id: int | None):
         accounts=planning.accounts_for(current_user) if current_user.is_vendor_staff else [],
         month_label=month_label,
         empty=Figures(),
+        zone_note=days.zone_note(days.account_zone(report.account)),
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from portal import days
 from portal.accounts.models import User
 from portal.accounts.roles import Role
 from portal.errors import DomainError, Forbidden, NotFound
@@ -189,9 +190,10 @@ def answer_cancellation(
 ) -> CancellationRequest:
     """Accept (what is left of the line is cancelled) or decline, with a comment.
 
-    The cancellation is dated `today` (UTC by default): the ledger keeps a line
-    cancelled after its promised date as a broken promise."""
-    today = today or utcnow().date()
+    The cancellation is dated `today`, by default the account's day (portal.days): the
+    ledger keeps a line cancelled after its promised date as a broken promise, and that
+    promise was made in the account's days."""
+    today = today or days.account_today(order.account)
     require_desk(user)
     lock_order(order)
     request = db.session.scalar(

@@ -26,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import Select, bindparam, select
 
+from portal import days
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
 from portal.extensions import db
@@ -381,7 +382,9 @@ class VendorHome:
 def vendor_home(viewer: User, now: datetime, *, limit: int | None = None) -> VendorHome:
     """Every section the viewer's roles owe, in a fixed order, and the portfolio for
     account managers and vendor admins."""
-    today = now.date()
+    # The vendor's desk gathers every account: the vendor's day (portal.days), the day
+    # the page's due texts and the relationship snapshots count too.
+    today = days.vendor_today(now)
     limit = limit or LIMIT
     sections: list[Section] = []
     if viewer.has_role(Role.PLANNER):

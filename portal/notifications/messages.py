@@ -18,7 +18,9 @@ A kind may say different things depending on its parameters:
 - a `variant` parameter picks `MESSAGES["kind.variant"]` (a status, accepted or
   declined): the caller names which sentence it means;
 - an entry that is a tuple of templates takes the first whose placeholders all have
-  a value (a shipment with or without carrier and tracking number).
+  a value (a shipment with or without carrier and tracking number);
+- a `Counted` template has plural forms, picked by the count in one of its parameters
+  ("1 line", "2 lines"; Indonesian has one form).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_timedelta
-from flask_babel import get_translations, gettext, ngettext
+from flask_babel import get_translations, gettext, lazy_ngettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
@@ -45,6 +47,37 @@ log = logging.getLogger("portal.notifications")
 # The longest text a string parameter keeps (the rendered sentence is cut to one line
 # of TEXT_MAX as well; a parameter far longer than that is never shown whole).
 PARAM_TEXT_MAX = 300
+
+class Counted:
+    """A sentence whose words follow a count: `template` is a `lazy_ngettext` (so its
+    singular and plural are extracted and translated like any plural), `by` names the
+    parameter whose value picks the form when the sentence is written. The count given
+    to lazy_ngettext is a stand-in: the parameter's value is what counts."""
+
+    __slots__ = ("by", "singular", "plural")
+
+    def __init__(self, by: str, template: LazyString) -> None:
+        if template._func is not ngettext:
+            raise TypeError("a counted sentence is a lazy_ngettext template")
+        self.by = by
+        self.singular, self.plural = template._args[0], template._args[1]
+
+    def text(self, count: int) -> str:
+        """The form for `count` in the current language, placeholders still in it."""
+        # Not flask_babel.ngettext: it would format "%(num)s" itself.
+        return get_translations().ungettext(self.singular, self.plural, count)
+
+
+_COMMIT_MISMATCH = Counted(
+    "count",
+    lazy_ngettext(
+        "%(vendor)s committed less than your forecast version %(version)s for %(count)s "
+        "product-month.",
+        "%(vendor)s committed less than your forecast version %(version)s for %(count)s "
+        "product-months.",
+        1,
+    ),
+)
 
 # kind (or "kind.variant") -> its sentence, or several to choose from by parameters.
 MESSAGES: dict[str, Any] = {
@@ -58,7 +91,14 @@ MESSAGES: dict[str, Any] = {
         _l("Order %(number)s was rejected by %(actor)s: “%(comment)s”"),
         _l("Order %(number)s was rejected by %(actor)s."),
     ),
-    "order_placed": _l("New order %(number)s from %(account)s: %(lines)s lines, %(total)s."),
+    "order_placed": Counted(
+        "lines",
+        lazy_ngettext(
+            "New order %(number)s from %(account)s: %(lines)s line, %(total)s.",
+            "New order %(number)s from %(account)s: %(lines)s lines, %(total)s.",
+            1,
+        ),
+    ),
     "order_confirmed": (
         _l("Order %(number)s was confirmed; the first lines are promised for %(date)s."),
         _l("Order %(number)s was confirmed: every line declined."),
@@ -68,15 +108,49 @@ MESSAGES: dict[str, Any] = {
         "%(before)s (%(reason)s)."
     ),
     "order_shipped": (
-        _l(
-            "Order %(number)s: %(quantity)s units shipped %(date)s with %(carrier)s, "
-            "tracking %(tracking)s."
+        Counted(
+            "quantity",
+            lazy_ngettext(
+                "Order %(number)s: %(quantity)s unit shipped %(date)s with %(carrier)s, "
+                "tracking %(tracking)s.",
+                "Order %(number)s: %(quantity)s units shipped %(date)s with %(carrier)s, "
+                "tracking %(tracking)s.",
+                1,
+            ),
         ),
-        _l("Order %(number)s: %(quantity)s units shipped %(date)s with %(carrier)s."),
-        _l("Order %(number)s: %(quantity)s units shipped %(date)s, tracking %(tracking)s."),
-        _l("Order %(number)s: %(quantity)s units shipped %(date)s."),
+        Counted(
+            "quantity",
+            lazy_ngettext(
+                "Order %(number)s: %(quantity)s unit shipped %(date)s with %(carrier)s.",
+                "Order %(number)s: %(quantity)s units shipped %(date)s with %(carrier)s.",
+                1,
+            ),
+        ),
+        Counted(
+            "quantity",
+            lazy_ngettext(
+                "Order %(number)s: %(quantity)s unit shipped %(date)s, tracking %(tracking)s.",
+                "Order %(number)s: %(quantity)s units shipped %(date)s, tracking %(tracking)s.",
+                1,
+            ),
+        ),
+        Counted(
+            "quantity",
+            lazy_ngettext(
+                "Order %(number)s: %(quantity)s unit shipped %(date)s.",
+                "Order %(number)s: %(quantity)s units shipped %(date)s.",
+                1,
+            ),
+        ),
     ),
-    "order_delivered": _l("Order %(number)s: %(quantity)s units delivered %(date)s."),
+    "order_delivered": Counted(
+        "quantity",
+        lazy_ngettext(
+            "Order %(number)s: %(quantity)s unit delivered %(date)s.",
+            "Order %(number)s: %(quantity)s units delivered %(date)s.",
+            1,
+        ),
+    ),
     "line_cancelled": _l(
         "Order %(number)s, line %(line)s (%(sku)s): %(quantity)s %(unit)s cancelled by "
         "%(vendor)s: %(reason)s"
@@ -116,16 +190,18 @@ MESSAGES: dict[str, Any] = {
     "plan_changed.withdrawn": _l(
         "Plan withdrawn from %(source)s: %(title)s (%(plan_kind)s, from %(date)s)"
     ),
-    "forecast_published": _l(
-        "%(account)s published forecast version %(version)s (%(cells)s cells changed)."
+    "forecast_published": Counted(
+        "cells",
+        lazy_ngettext(
+            "%(account)s published forecast version %(version)s (%(cells)s cell changed).",
+            "%(account)s published forecast version %(version)s (%(cells)s cells changed).",
+            1,
+        ),
     ),
-    "commit_mismatch": _l(
-        "%(vendor)s committed less than your forecast version %(version)s for %(count)s "
-        "product-months."
-    ),
-    "commit_mismatch.one": _l(
-        "%(vendor)s committed less than your forecast version %(version)s for one product-month."
-    ),
+    "commit_mismatch": _COMMIT_MISMATCH,
+    # Written before the sentence had plural forms (count 1 named its variant): the
+    # same sentence, so those rows read as new ones do.
+    "commit_mismatch.one": _COMMIT_MISMATCH,
     # --- service ---------------------------------------------------------------------------
     "service_opened": _l("New request %(reference)s from %(account)s (%(priority)s): %(title)s"),
     "service_opened.by_vendor": _l("%(actor)s opened %(reference)s for you: %(title)s"),
@@ -304,7 +380,14 @@ def template_for(kind: str, params: Mapping[str, Any]):
 
 
 def placeholders(template) -> frozenset[str]:
-    """The names a template's English text uses ("%(number)s" -> "number")."""
+    """The names a template's English text uses ("%(number)s" -> "number"); a counted
+    one's, in either form, and its count."""
+    if isinstance(template, Counted):
+        return (
+            _placeholders(template.singular)
+            | _placeholders(template.plural)
+            | frozenset([template.by])
+        )
     return _placeholders(template._args[0])
 
 
@@ -336,7 +419,14 @@ def render(
             for name, value in params.items()
             if name != "variant"
         }
-        text = gettext(template._args[0], **values)
+        if isinstance(template, Counted):
+            # The form follows the stored count (an int), not its written form.
+            count = params[template.by]
+            if not isinstance(count, int) or isinstance(count, bool):
+                raise TypeError(f"{template.by} counts, so it is a whole number: {count!r}")
+            text = template.text(count) % values
+        else:
+            text = gettext(template._args[0], **values)
     except (
         UnknownMessage,
         KeyError,

@@ -12,12 +12,13 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import date, datetime
 
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 from sqlalchemy import update as update_
 from sqlalchemy.orm import selectinload
 
+from portal import days
 from portal.accounts.models import CustomerAccount, User, UserRole
 from portal.accounts.roles import Role
 from portal.contacts import service as contacts
@@ -119,9 +120,11 @@ def update(healths: dict, day: date, now: datetime) -> int:
             {
                 "account_id": account_id,
                 "subject": subject,
-                # The episode keeps the English sentence (a text column, read by people
-                # who search it); the notification below keeps the message itself.
+                # The English sentence (a text column, read by people who search it
+                # and by older releases) and the message that each reader reads in
+                # their language (`reason_of`); the notification below keeps it too.
                 "reason": _english(reason)[:500],
+                "reason_message": None if isinstance(reason, str) else reason,
                 "started_on": day,
                 "manager_id": account.account_manager_id,
                 "notified_at": now,
@@ -178,8 +181,11 @@ def _admins() -> list[User]:
 
 
 def escalation_due(notified_at: datetime) -> date:
-    """The day an unacknowledged alert goes to the admins: two working days after."""
-    return add_business_days(notified_at.date(), ESCALATE_AFTER_WORKING_DAYS)
+    """The day an unacknowledged alert goes to the admins: two working days after,
+    counted in the vendor's days (its managers' and admins' schedule, portal.days)."""
+    return add_business_days(
+        days.local_day(notified_at, days.vendor_zone()), ESCALATE_AFTER_WORKING_DAYS
+    )
 
 
 def escalate(now: datetime) -> int:
@@ -195,7 +201,7 @@ def escalate(now: datetime) -> int:
             )
         )
     )
-    due = [e for e in waiting if escalation_due(e.notified_at) <= now.date()]
+    due = [e for e in waiting if escalation_due(e.notified_at) <= days.vendor_today(now)]
     if not due:
         return 0
     admins = _admins()
@@ -216,7 +222,9 @@ def escalate(now: datetime) -> int:
                 "subject": subject_label(episode.subject),
                 "date": episode.started_on,
                 "manager": manager,
-                "reason": episode.reason,
+                # The message, so each admin reads it in their language; older
+                # episodes have only the English sentence.
+                "reason": episode.reason_message or episode.reason,
             },
             _link(account),
         )
@@ -235,16 +243,35 @@ def open_episodes(account_id: int) -> list[Episode]:
     )
 
 
+def reason_of(episode: Episode) -> str:
+    """Why the episode began, in the reader's language (older episodes: as stored)."""
+    if episode.reason_message:
+        return phrases.shown(episode.reason_message)
+    return episode.reason
+
+
+def next_step_shown(episode: Episode) -> str:
+    """The acknowledged next step in the reader's language (older episodes: as stored)."""
+    if episode.next_step_message:
+        return phrases.shown(episode.next_step_message)
+    return episode.next_step
+
+
 def waiting_episodes(account_id: int) -> list[Episode]:
     """The account's open red alerts nobody has taken on yet."""
     return [e for e in open_episodes(account_id) if e.acknowledged_at is None]
 
 
-def next_step_of(follow_up: FollowUp) -> str:
-    """The follow-up as the alert's next step: what, by when, who."""
-    owner = follow_up.owner.name if follow_up.owner else "the account's manager"
-    text = f"{follow_up.kind_label} by {follow_up.due_on:%d %b %Y} ({owner}): {follow_up.title}"
-    return text[:NEXT_STEP_MAX]
+def next_step_of(follow_up: FollowUp) -> phrases.Phrase:
+    """The follow-up as the alert's next step: what, by when, who; a phrase, so that
+    each reader reads it in their language and writes the day their way."""
+    return phrases.Phrase(
+        _l("%(kind)s by %(date)s (%(owner)s): %(title)s"),
+        kind=follow_up.kind_label,
+        date=follow_up.due_on,
+        owner=follow_up.owner.name if follow_up.owner else _l("the account's manager"),
+        title=follow_up.title,
+    )
 
 
 def take_on(user: User, account: CustomerAccount, follow_up: FollowUp, now: datetime) -> int:
@@ -253,10 +280,12 @@ def take_on(user: User, account: CustomerAccount, follow_up: FollowUp, now: date
     anywhere (the alert, the contact log, the follow-up form) answers the alert and the
     escalation no longer happens. Returns how many alerts it acknowledged."""
     waiting = waiting_episodes(account.id)
+    step = next_step_of(follow_up)
     for episode in waiting:
         episode.acknowledged_at = now
         episode.acknowledged_by_id = user.id
-        episode.next_step = next_step_of(follow_up)
+        episode.next_step = _english(phrases.stored(step))[:NEXT_STEP_MAX]
+        episode.next_step_message = phrases.stored(step)
     return len(waiting)
 
 
@@ -271,7 +300,11 @@ def acknowledge(
     if not waiting:
         raise DomainError("No red alert of this account waits for acknowledgement.")
     if not (data.reason or "").strip():
+        # A text the follow-up keeps as typed: in the words of the person setting it.
         what = ", ".join(str(subject_label(e.subject)) for e in waiting)
-        data = replace(data, reason=f"Red alert: {what}"[: contacts.TEXT_LIMITS["reason"]])
-    follow_up = contacts.set_follow_up(user, account, data, now.date(), now=now)
+        data = replace(
+            data, reason=gettext("Red alert: %(what)s", what=what)[: contacts.TEXT_LIMITS["reason"]]
+        )
+    # Due by the day of the person who sets it, as from the contact log (portal.days).
+    follow_up = contacts.set_follow_up(user, account, data, days.user_today(user, now), now=now)
     return len(waiting), follow_up

@@ -56,7 +56,10 @@ class Episode(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("customer_account.id", ondelete="CASCADE"))
     subject: Mapped[str] = mapped_column(String(30))
+    # The English sentence (what older rows have, and what people searching read) and,
+    # beside it, the message each reader reads in their language (phrases.stored).
     reason: Mapped[str] = mapped_column(String(500), default="")
+    reason_message: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_on: Mapped[date]
     ended_on: Mapped[date | None]
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -66,6 +69,7 @@ class Episode(db.Model):
         ForeignKey("user.id", ondelete="SET NULL")
     )
     next_step: Mapped[str] = mapped_column(String(500), default="")
+    next_step_message: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property

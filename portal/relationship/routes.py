@@ -9,7 +9,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from portal import formatting, spreadsheets
+from portal import days, formatting, spreadsheets
 from portal.accounts.roles import Role
 from portal.contacts import service as contacts
 from portal.contacts.forms import FollowUpForm
@@ -41,7 +41,9 @@ def _portfolio(*, everything: bool = False):
         manager_id = request.args.get("manager", None, type=optional_database_int)
     result = service.portfolio(
         current_user,
-        utcnow().date(),
+        # Every account on one list, and the snapshots are the vendor's schedule's
+        # days: the vendor's day (portal.days), so "today" finds today's snapshot.
+        days.vendor_today(),
         manager_id=manager_id,
         status=request.args.get("status", "")[:10] or None,
         page=request.args.get("page", 1, type=optional_database_int) or 1,
@@ -71,6 +73,7 @@ def portfolio():
         health=service.STATUS_LABELS,
         trends=service.TREND_LABELS,
         page_size=service.PAGE_SIZE,
+        zone_note=days.zone_note(days.vendor_zone()),
     )
 
 
@@ -99,12 +102,17 @@ def account(number: str):
 
 
 def _account_page(found, status: int = 200, form: FollowUpForm | None = None):
-    health = service.account_health(found, utcnow().date())
+    # The snapshots (and the episodes' days) are the vendor's schedule's: the charts end
+    # on the vendor's day, as the portfolio's do.
+    health = service.account_health(found, days.vendor_today())
     waiting = [e for e in health.episodes if e.acknowledged_at is None]
     if waiting and form is None:
         form = _acknowledge_form(found, None)
         form.kind.data = "call"
-        form.due_on.data = add_business_days(utcnow().date(), alerts.ESCALATE_AFTER_WORKING_DAYS)
+        # The follow-up is the reader's own to do: due by their day, as the contact log's.
+        form.due_on.data = add_business_days(
+            days.user_today(current_user), alerts.ESCALATE_AFTER_WORKING_DAYS
+        )
     return render_page(
         "relationship/account.html",
         "health",
@@ -114,10 +122,13 @@ def _account_page(found, status: int = 200, form: FollowUpForm | None = None):
         subject_label=alerts.subject_label,
         shown=phrases.shown,
         escalation_due=alerts.escalation_due,
+        reason_of=alerts.reason_of,
+        next_step_of=alerts.next_step_shown,
         waiting=waiting,
         form=form,
         health_labels=service.STATUS_LABELS,
         trends=service.TREND_LABELS,
+        zone_note=days.zone_note(days.vendor_zone()),
     )
 
 

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, insert, select
 
+from portal.days import vendor_today
 from portal.extensions import db, utcnow
 
 from . import signals, stats
@@ -95,7 +96,9 @@ def refresh(as_of: date | None = None, *, now: datetime | None = None, alert: bo
     from . import alerts
 
     now = now or utcnow()
-    today = now.date()
+    # A schedule of the vendor's that gathers every account: its day is the vendor's
+    # (portal.days), the day the portfolio and the account pages look the snapshot up by.
+    today = vendor_today(now)
     as_of = as_of or today
     healths = assess(as_of, is_today=as_of == today)
     written = write(healths, as_of, now)
@@ -109,7 +112,7 @@ def backfill(days: int = HISTORY_DAYS, *, step: int = 1, now: datetime | None = 
     """Rebuild the snapshots of the last `days` days (every `step`-th day) from the events,
     without alerts; then today's, with them. Returns the number of days written."""
     now = now or utcnow()
-    today = now.date()
+    today = vendor_today(now)
     written = 0
     for back in range(days, 0, -step):
         refresh(today - timedelta(days=back), now=now, alert=False)

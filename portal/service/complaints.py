@@ -134,11 +134,12 @@ def record_steps(
     for step, (step_quantity, text) in wanted.items():
         row = current.get(step)
         empty = step_quantity is None and not text if step == "affected" else not text
-        before = None if row is None else _described(row.quantity, row.text)
+        before, before_quantity = (None, None) if row is None else (row.text, row.quantity)
         if row is None and empty:
             continue
         if row is not None and (row.quantity, row.text) == (step_quantity, text):
             continue
+        after_quantity = None
         if empty:
             db.session.delete(row)
             after = None
@@ -148,7 +149,12 @@ def record_steps(
                 db.session.add(row)
             row.quantity, row.text = step_quantity, text
             row.recorded_by_id, row.recorded_at = user.id, now
-            after = _described(step_quantity, text)
+            after, after_quantity = text, step_quantity
+        # The texts as typed; the affected quantities apart, written by each reader's
+        # locale when shown ("1.234" in Indonesian), not kept as English "1,234".
+        quantities = (
+            {"quantities": [before_quantity, after_quantity]} if step == "affected" else {}
+        )
         record_event(
             request,
             user,
@@ -157,16 +163,11 @@ def record_steps(
             before=_short(before),
             after=_short(after),
             step=step,
+            **quantities,
         )
         changed.append(QUALITY_STEPS[step])
     db.session.commit()
     return changed
-
-
-def _described(quantity: int | None, text: str) -> str:
-    if quantity is None:
-        return text
-    return f"{quantity:,}" + (f" — {text}" if text else "")
 
 
 # --- replacement orders --------------------------------------------------------------------------

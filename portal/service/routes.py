@@ -11,6 +11,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from portal import days as calendar_days
 from portal.accounts import service as accounts
 from portal.accounts.roles import Role
 from portal.attachments.service import ACCEPTED
@@ -18,6 +19,7 @@ from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.formatting import day as format_day
 from portal.htmx import is_htmx, render_page
+from portal.notifications.messages import render_value
 from portal.ordering import order_page
 from portal.params import database_int
 from portal.security import requires
@@ -268,6 +270,9 @@ def _render_detail(service_request: ServiceRequest, code: int = 200, **forms):
         quality=quality,
         quality_steps=QUALITY_STEPS,
         statuses=STATUSES,
+        ratings=workflow.RATED,
+        # An event's own words (a message id) in the reader's language, typed text as is.
+        said=render_value,
         steps=steps,
         missing=[label for step, label in QUALITY_STEPS.items() if step not in steps],
         replacements=complaints.replacements_of(service_request) if quality else [],
@@ -484,8 +489,12 @@ def replacement(request_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
+        # An order of the account's: its dates are the account's days (portal.days).
         order = complaints.create_replacement(
-            current_user, service_request, now=utcnow(), today=utcnow().date()
+            current_user,
+            service_request,
+            now=utcnow(),
+            today=calendar_days.account_today(service_request.account),
         )
     except Forbidden:
         abort(403)
@@ -509,7 +518,8 @@ def quality_record():
 
     days = request.args.get("days", QUALITY_DAYS, type=database_int)
     days = days if days in (90, 180, 365, 730) else QUALITY_DAYS
-    today = utcnow().date()
+    # The reader's window: a customer's own days, the vendor's for its staff (portal.days).
+    today = calendar_days.user_today(current_user)
     start, end = today - timedelta(days=days - 1), today + timedelta(days=1)
     account_ids = reading.visible_account_ids(current_user)
     by_product = defects_ppm(start, end, by="product", account_ids=account_ids)
@@ -534,6 +544,11 @@ def quality_record():
         accounts=reading.accounts_named(by_account),
         by_account=sorted(
             by_account.items(), key=lambda item: (-(item[1].ppm or 0), -item[1].affected)
+        ),
+        zone_note=calendar_days.zone_note(
+            calendar_days.account_zone(
+                None if current_user.is_vendor_staff else current_user.account
+            )
         ),
     )
 
@@ -595,7 +610,10 @@ def _settings_page(code: int = 200, **forms):
         import_error=forms.get("import_error"),
         import_problems=forms.get("import_problems", []),
         target_form=target_form,
-        holidays=settings.holidays(utcnow().date() - timedelta(days=366)),
+        # Holidays are days of the service calendar's zone: the last year's, in it.
+        holidays=settings.holidays(
+            calendar_days.day_in(calendar_days.zone(zone)) - timedelta(days=366)
+        ),
         account_targets=settings.account_target_rows(),
         defaults=promises.default_targets(),
         priorities=PRIORITIES,

@@ -13,6 +13,7 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -27,6 +28,7 @@ from portal.extensions import db
 from portal.formatting import number as format_number
 from portal.fulfilment.models import Shipment, ShipmentLine
 from portal.markdown import render as render_markdown
+from portal.notifications import messages
 from portal.ordering.models import Order, OrderLine
 from portal.security import scoped
 
@@ -69,6 +71,17 @@ def _event(
         )
     )
     request.last_activity_at = now
+
+
+# What a "rated" event keeps (its `after`) and the words each reader reads for it.
+RATED = {"satisfied": _l("satisfied"), "not satisfied": _l("not satisfied")}
+
+
+def said(template: LazyString) -> dict:
+    """A sentence of the portal's own (not one a person typed) as an event keeps it: its
+    message id, written in each reader's language when shown (`messages.render_value`;
+    older events keep the English text, shown as it is)."""
+    return messages.message(template, {})
 
 
 def record_event(
@@ -257,7 +270,7 @@ def open_request(
     if user.is_vendor_staff:
         # Who took the call owns it; the customer's people are told it exists.
         request.owner_id = user.id
-        _event(request, user, "owner", now, after=user.name, reason="Opened on the phone")
+        _event(request, user, "owner", now, after=user.name, reason=said(_l("Opened on the phone")))
         _notify(
             _customer_people(request),
             user,
@@ -342,7 +355,7 @@ def _take_if_unowned(request: ServiceRequest, user: User, now: datetime) -> None
         # The relationship too: a page loaded `owner` as None, and the status
         # notification reads its name.
         request.owner = user
-        _event(request, user, "owner", now, after=user.name, reason="Took it")
+        _event(request, user, "owner", now, after=user.name, reason=said(_l("Took it")))
 
 
 def take(user: User, request: ServiceRequest, now: datetime) -> ServiceRequest:
@@ -354,23 +367,33 @@ def take(user: User, request: ServiceRequest, now: datetime) -> ServiceRequest:
     if request.owner_id == user.id:
         raise DomainError(_("You own this request already."))
     if request.owner_id is not None:
-        return hand_over(user, request, user.id, reason="Took it over", now=now)
+        return hand_over(user, request, user.id, reason=_l("Took it over"), now=now)
     _take_if_unowned(request, user, now)
     db.session.commit()
     return request
 
 
 def hand_over(
-    user: User, request: ServiceRequest, to_id: int | None, *, reason: str, now: datetime
+    user: User,
+    request: ServiceRequest,
+    to_id: int | None,
+    *,
+    reason: str | LazyString,
+    now: datetime,
 ) -> ServiceRequest:
-    """Give the request to another person; who, to whom and why stay in its history."""
+    """Give the request to another person; who, to whom and why stay in its history.
+    The reason is what the person typed, or the portal's own words (a lazy string)."""
     if not user.is_vendor_staff or not user.has_role(*WORKERS):
         raise Forbidden(_("Only service staff, engineers and account managers hand requests over."))
     if request.status == "closed":
         raise DomainError(_("A closed request is not handed over."))
-    reason = _clean_text(reason, "reason", _l("why you hand it over"))
-    if len(reason) > 500:
-        raise DomainError(_("Keep the reason under 500 characters."), field="reason")
+    if isinstance(reason, LazyString):
+        kept: str | dict = said(reason)
+    else:
+        reason = _clean_text(reason, "reason", _l("why you hand it over"))
+        if len(reason) > 500:
+            raise DomainError(_("Keep the reason under 500 characters."), field="reason")
+        kept = reason
     to = next((p for p in workers() if p.id == to_id), None)
     if to is None:
         raise DomainError(_("Choose someone of the service team."), field="to_id")
@@ -378,7 +401,7 @@ def hand_over(
         raise DomainError(_("%(to)s owns this request already.", to=to.name), field="to_id")
     before = request.owner.name if request.owner else None
     request.owner_id = to.id
-    _event(request, user, "owner", now, before=before, after=to.name, reason=reason)
+    _event(request, user, "owner", now, before=before, after=to.name, reason=kept)
     _notify(
         [to],
         user,

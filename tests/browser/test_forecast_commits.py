@@ -63,7 +63,7 @@ def test_a_planner_commits_below_forecast_with_a_reason_and_the_buyer_sees_it(
     # The buyer: the bell, the notification, the commitments and the mismatch.
     sign_in(page, "buyer@acme.test")
     page.goto("/notifications")
-    told = "committed less than your forecast version 1 for one product-month"
+    told = "committed less than your forecast version 1 for 1 product-month"
     expect(page.get_by_role("row").filter(has_text=told)).to_have_count(1)
     page.get_by_role("button", name=re.compile(f"^Open .*{told}")).click()
     commits_url = re.compile(f"/forecasts/accounts/{account_id}/commits$")
