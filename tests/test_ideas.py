@@ -616,3 +616,18 @@ def test_the_list_shows_only_followed_suggestions_on_request(app, demo, login_as
     assert len(soup(admin.get("/ideas?view=all")).select("#results tbody tr")) == 2
     empty = login_as("buyer@globex.test").get("/ideas?view=following")
     assert "You follow no suggestion." in soup(empty).select_one("#results").text
+
+
+def test_a_vendor_proposal_waiting_for_the_customer_is_named_in_the_readers_language(app):
+    """A suggestion the vendor's engineers sent reads "Proposed" while it waits for the
+    customer's answer, and that word is translated like every other status."""
+    from flask_babel import force_locale
+
+    proposal = Idea(direction="vendor", status="submitted")
+    own = Idea(direction="customer", status="submitted")
+    with app.test_request_context():
+        assert str(proposal.status_label) == "Proposed"
+        assert str(own.status_label) == "Submitted"
+        with force_locale("id"):
+            assert str(proposal.status_label) == "Diusulkan"
+            assert str(own.status_label) != "Submitted"

@@ -37,6 +37,8 @@ CATEGORIES = {
     "documentation": _l("Documentation"),
     "other": _l("Other"),
 }
+# A suggestion the vendor's engineers submitted, while it waits for the customer's answer.
+PROPOSED = _l("Proposed")
 STATUSES = {
     "draft": _l("Draft"),
     "submitted": _l("Submitted"),
@@ -120,7 +122,7 @@ class Idea(db.Model):
     @property
     def status_label(self) -> str:
         if self.direction == "vendor" and self.status == "submitted":
-            return "Proposed"  # waiting for the customer's answer
+            return PROPOSED  # waiting for the customer's answer
         return STATUSES[self.status]
 
     @property
