@@ -157,26 +157,16 @@ def _view_is(attr: str) -> bool:
 def _session_statement() -> Select:
     """The sign-in loader's statement, built once per process: building it and its
     cache key cost as much as running it. Only the token's hash and the time are
-    bound per request, so nothing read from the database is kept between requests.
-
-    The user with its account as ORM objects (pages and services take them), but the
-    sign-in session as its id and the roles as one text: loading those as ORM objects
-    too (a collection, so every row made unique) cost ~9% more (bench/page_cost.md)."""
-    from sqlalchemy import func
-    from sqlalchemy.orm import lazyload
-
-    from portal.accounts.models import AuthSession, User, UserRole
+    bound per request, so nothing read from the database is kept between requests."""
+    from portal.accounts.models import AuthSession, User
     from portal.notifications import service as notifications
 
-    roles = (
-        select(func.aggregate_strings(UserRole.role, ","))
-        .where(UserRole.user_id == User.id)
-        .scalar_subquery()
-    )
     return (
-        select(User, AuthSession.id, roles, notifications.unread_count_of(AuthSession.user_id))
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .options(joinedload(User.account), lazyload(User.role_rows))
+        select(AuthSession, notifications.unread_count_of(AuthSession.user_id))
+        .options(
+            joinedload(AuthSession.user).joinedload(User.role_rows),
+            joinedload(AuthSession.user).joinedload(User.account),
+        )
         .where(
             AuthSession.token_hash == bindparam("token_hash"),
             AuthSession.revoked_at.is_(None),
@@ -194,20 +184,24 @@ def load_user(token: str) -> User | None:
     refused on the very next one."""
     from portal.accounts.models import AuthSession
 
-    row = db.session.execute(
-        _session_statement(),
-        {"token_hash": AuthSession.hash_token(token), "now": utcnow()},
-    ).first()
+    row = (
+        db.session.execute(
+            _session_statement(),
+            {"token_hash": AuthSession.hash_token(token), "now": utcnow()},
+        )
+        .unique()
+        .first()
+    )
     if row is None:
         return None
-    user, auth_session_id, roles, unread = row
-    if not user.active:
+    auth_session, unread = row
+    if not auth_session.user.active:
         return None
-    if user.account is not None and user.account.status == "closed":
+    if auth_session.user.account is not None and auth_session.user.account.status == "closed":
         return None
-    user.current_auth_session_id = auth_session_id
+    user = auth_session.user
+    user.current_auth_session = auth_session
     user.current_auth_session_token = token
-    user.roles_at_load = roles.split(",") if roles else ()
     user.unread_notifications_at_load = unread or 0
     return user
 

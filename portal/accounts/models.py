@@ -147,13 +147,10 @@ class User(UserMixin, db.Model):
     )
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
-    # Set per request by the user loader (not columns): the id of the sign-in session
-    # in use and its token, which Flask-Login keeps in the session cookie.
-    current_auth_session_id = None
+    # Set per request by the user loader (not columns): the sign-in session in
+    # use and its token, which Flask-Login keeps in the session cookie.
+    current_auth_session = None
     current_auth_session_token = None
-    # The roles' names as the user loader read them in its one statement (None: not read
-    # that way; `roles` then reads `role_rows`).
-    roles_at_load = None
     # The bell's unread count, read by the user loader in the same statement (None: not read).
     unread_notifications_at_load = None
 
@@ -163,10 +160,6 @@ class User(UserMixin, db.Model):
 
     @property
     def roles(self) -> frozenset[Role]:
-        # The loader's names while the rows are not loaded; once they are (an
-        # administrator changing roles), the rows, which the setter below changes.
-        if self.roles_at_load is not None and "role_rows" not in self.__dict__:
-            return frozenset(Role(name) for name in self.roles_at_load)
         return frozenset(Role(r.role) for r in self.role_rows)
 
     @roles.setter

@@ -177,12 +177,10 @@ def _open_session(user: User, client_address: str | None, user_agent: str | None
 
 def end_session(user: User, *, reason: str = "sign_out", client_address: str | None) -> None:
     """Revoke the sign-in session the user is using now (sign out, idle timeout)."""
-    if user.current_auth_session_id is not None:
-        db.session.execute(
-            update(AuthSession)
-            .where(AuthSession.id == user.current_auth_session_id, AuthSession.revoked_at.is_(None))
-            .values(revoked_at=utcnow(), revoked_reason=reason)
-        )
+    auth_session = user.current_auth_session
+    if auth_session is not None and auth_session.revoked_at is None:
+        auth_session.revoked_at = utcnow()
+        auth_session.revoked_reason = reason
     audit.record(
         "sign_out" if reason == "sign_out" else "session_expired",
         actor=user,
