@@ -62,9 +62,14 @@ def vendor_today(now: datetime | None = None) -> date:
     return day_in(vendor_zone(), now)
 
 
+def user_zone(user: User) -> ZoneInfo:
+    """The zone of what `user` acts on: their account's, the vendor's for staff."""
+    return account_zone(user.account if user.is_authenticated else None)
+
+
 def user_today(user: User, now: datetime | None = None) -> date:
     """Today for what `user` acts on: their account's day, the vendor's for staff."""
-    return account_today(user.account if user.is_authenticated else None, now)
+    return day_in(user_zone(user), now)
 
 
 def reader_today(now: datetime | None = None) -> date:

@@ -545,11 +545,7 @@ def quality_record():
         by_account=sorted(
             by_account.items(), key=lambda item: (-(item[1].ppm or 0), -item[1].affected)
         ),
-        zone_note=calendar_days.zone_note(
-            calendar_days.account_zone(
-                None if current_user.is_vendor_staff else current_user.account
-            )
-        ),
+        zone_note=calendar_days.zone_note(calendar_days.user_zone(current_user)),
     )
 
 
