@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import threading
 import uuid
 from dataclasses import dataclass
@@ -135,6 +136,54 @@ def restart_ids() -> None:
     ):
         db.session.execute(text(f'ALTER SEQUENCE "{name}" RESTART'))
     db.session.commit()
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Every row of every table, and the attachment files beside them: a data set built
+    once through the services and put back, as it was, for each test that may change it."""
+
+    tables: dict[str, list[dict]]
+    files: Path
+
+
+def take_rows(attachments: Path, into: Path) -> Rows:
+    """Read every table (inside an app context) and copy the attachment files to `into`."""
+    tables = {
+        table.name: [dict(row) for row in db.session.execute(table.select()).mappings()]
+        for table in db.metadata.sorted_tables
+    }
+    shutil.copytree(attachments, into, dirs_exist_ok=True)
+    return Rows(tables, into)
+
+
+def put_back(rows: Rows, attachments: Path) -> None:
+    """Empty every table and insert the rows taken, with their ids, parents first; copy the
+    files into `attachments`. Ids stay free for new rows: SQLite numbers from the
+    highest, and PostgreSQL's sequences have already passed them."""
+    empty_all_tables()
+    order = [table.name for table in db.metadata.sorted_tables]
+    later = []  # references to a table inserted later (or to the same one): set after
+    for table in db.metadata.sorted_tables:
+        found = rows.tables[table.name]
+        if not found:
+            continue
+        cyclic = {
+            fk.parent.name
+            for fk in table.foreign_keys
+            if order.index(fk.column.table.name) >= order.index(table.name)
+        }
+        db.session.execute(table.insert(), [{**row, **dict.fromkeys(cyclic)} for row in found])
+        later += [(table, column, found) for column in cyclic]
+    for table, column, found in later:
+        (key,) = table.primary_key.columns
+        for row in found:
+            if row[column] is not None:
+                db.session.execute(
+                    table.update().where(key == row[key.name]).values({column: row[column]})
+                )
+    db.session.commit()
+    shutil.copytree(rows.files, attachments, dirs_exist_ok=True)
 
 
 class SharedBytecodeCache(BytecodeCache):
