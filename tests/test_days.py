@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal import days
 from portal.accounts.models import User
@@ -288,3 +288,128 @@ def test_the_vendors_home_counts_the_vendors_day(app, demo):
         home = duties.vendor_home(_person("manager@vendor.test"), LATE_THURSDAY)
         [row] = [r for r in home.portfolio.rows if r.account.id == acme.id]
         assert row.last_contact == "today"
+
+
+# --- the relationship signals' days -------------------------------------------------------
+# A Jakarta-zoned vendor (UTC+7) at 1 December 20:00 UTC is already on 2 December: its
+# snapshot of 2 December counts what happened until its own midnight, on its own days.
+JAKARTA_EVENING = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+SECOND = date(2026, 12, 2)
+
+
+def _placed(account_id: int, buyer_id: int, at: datetime) -> None:
+    """An order of the account placed at the instant `at` (UTC)."""
+    from decimal import Decimal
+
+    from portal.ordering.models import Order
+
+    count = db.session.scalar(select(func.count()).select_from(Order)) or 0
+    db.session.add(
+        Order(
+            number=f"Z-{count + 1:06d}",
+            account_id=account_id,
+            placed_by_id=buyer_id,
+            status="placed",
+            po_number="PO",
+            ship_to_text="Dock 1",
+            total=Decimal("100.00"),
+            currency="EUR",
+            idempotency_key=f"z{count}",
+            placed_at=at,
+        )
+    )
+
+
+def test_the_signals_count_events_until_the_vendors_midnight_on_the_vendors_days(
+    app, demo, monkeypatch
+):
+    """An order at 1 December 18:00 UTC was placed on 2 December for a vendor in Jakarta:
+    2 December's snapshot says 'no order for 0 days', and 1 December's, rebuilt, does not
+    count it (its day ended at 17:00 UTC). By UTC days it would read 1 day and 0 days."""
+    from portal.relationship import snapshots
+    from portal.relationship.models import Snapshot
+
+    monkeypatch.setitem(app.config, "DEFAULT_TIMEZONE", "Asia/Jakarta")
+    with app.app_context():
+        buyer = _person("buyer@acme.test")
+        _placed(buyer.account_id, buyer.id, datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+        _placed(buyer.account_id, buyer.id, datetime(2026, 12, 1, 18, 0, tzinfo=UTC))
+        db.session.commit()
+        snapshots.refresh(now=JAKARTA_EVENING)
+        snapshots.refresh(FIRST, now=JAKARTA_EVENING, alert=False)
+        rhythm = {
+            day: values["order_rhythm"]["value"]
+            for day, values in db.session.execute(
+                select(Snapshot.day, Snapshot.signals).where(
+                    Snapshot.account_id == buyer.account_id
+                )
+            )
+        }
+        assert rhythm == {SECOND: 0, FIRST: 11}
+
+
+# Instants near a midnight somewhere, in winter and in summer, and at Berlin's and
+# Chicago's changes of the clock: the database must give each the day Python gives it.
+NEAR_MIDNIGHT = [
+    datetime(2025, 12, 31, 17, 30, tzinfo=UTC),  # 1 January 00:30 in Jakarta
+    datetime(2026, 1, 14, 23, 30, tzinfo=UTC),  # 15 January 00:30 in Berlin (winter)
+    datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),  # Berlin's last second of winter time
+    datetime(2026, 3, 29, 1, 0, tzinfo=UTC),  # Berlin's first of summer time
+    datetime(2026, 6, 14, 22, 30, tzinfo=UTC),  # 15 June 00:30 in Berlin (summer)
+    datetime(2026, 6, 15, 4, 30, tzinfo=UTC),  # 14 June 23:30 in Chicago (summer)
+    datetime(2026, 11, 1, 5, 30, tzinfo=UTC),  # 1 November 00:30 in Chicago (summer)
+    datetime(2026, 11, 1, 6, 30, 0, 500, tzinfo=UTC),  # 01:30 twice in Chicago: the first
+    datetime(2026, 11, 1, 7, 30, tzinfo=UTC),  # ... and the second (winter)
+    datetime(2026, 11, 30, 23, 30, tzinfo=UTC),  # 1 December 00:30 in Berlin
+]
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Jakarta", "America/Chicago"])
+def test_the_database_puts_each_event_on_its_day_in_the_vendors_zone(app, demo, monkeypatch, zone):
+    from portal.relationship import signals
+
+    monkeypatch.setitem(app.config, "DEFAULT_TIMEZONE", zone)
+    with app.app_context():
+        buyer = _person("buyer@acme.test")
+        for at in NEAR_MIDNIGHT:
+            _placed(buyer.account_id, buyer.id, at)
+        db.session.commit()
+        ctx = signals.Context(SECOND, [buyer.account_id], {}, now=JAKARTA_EVENING)
+        expected = sorted({days.local_day(at, days.zone(zone)) for at in NEAR_MIDNIGHT})
+        assert signals.order_days(ctx)[buyer.account_id] == expected
+
+
+def test_lines_late_now_are_judged_on_each_accounts_own_day(app, demo):
+    """Friday 00:30 in Berlin (the vendor's snapshot day) is Thursday 17:30 in Chicago and
+    Friday 06:30 in Jakarta: a line promised for Thursday is late for Acme (Berlin) and
+    Nusantara (Jakarta), not yet for Globex (Chicago); one promised for Friday is late
+    for nobody. By the snapshot's day, Globex's line would be late too."""
+    from portal.relationship import signals
+
+    from .test_relationship import _order_with_line, _product
+
+    thursday = date(2026, 12, 3)
+    with app.app_context():
+        product = _product()
+        buyers = {
+            email: _person(email)
+            for email in ("buyer@acme.test", "buyer@globex.test", "buyer@nusantara.test")
+        }
+        for buyer in buyers.values():
+            for promised in (thursday, BERLIN_FRIDAY):
+                _order_with_line(
+                    buyer.account_id, buyer.id, product, placed=date(2026, 11, 20),
+                    quantity=4, first_promised_on=promised, promised_on=promised,
+                )  # fmt: skip
+        db.session.commit()
+        assert days.vendor_today(LATE_THURSDAY) == BERLIN_FRIDAY
+        readings = signals.compute(BERLIN_FRIDAY, now=LATE_THURSDAY)
+        late = {
+            email: "1 line late now" in str(readings[buyer.account_id]["promises"].reason)
+            for email, buyer in buyers.items()
+        }
+        assert late == {
+            "buyer@acme.test": True,
+            "buyer@globex.test": False,
+            "buyer@nusantara.test": True,
+        }
