@@ -413,3 +413,49 @@ def test_lines_late_now_are_judged_on_each_accounts_own_day(app, demo):
             "buyer@globex.test": False,
             "buyer@nusantara.test": True,
         }
+
+
+# --- PunchOut ------------------------------------------------------------------------------
+
+
+def test_a_punchout_cart_goes_back_at_the_prices_of_the_accounts_day(app, demo, client):
+    """Acme, in Jakarta, agreed 9.50 for CX-100 from 2 December. At 18:30 UTC on
+    1 December it is 2 December there: the cart shows 9.50, and the message back to the
+    purchasing system says 9.50 too (by the UTC day it said the list price, 12.00)."""
+    import xml.etree.ElementTree as ET  # noqa: N817 - reading our own document
+    from decimal import Decimal
+    from urllib.parse import urlsplit
+
+    from portal.catalog.models import ContractPrice, Product
+    from portal.cxml import demo as cxml_demo
+
+    from .cxml_support import make_products
+    from .support import Browserless
+    from .test_cxml import _accept, _start_url
+
+    with app.app_context():
+        cxml_demo.load()
+    make_products(app)
+    with app.app_context():
+        acme = _person("buyer@acme.test").account
+        acme.timezone = "Asia/Jakarta"
+        product = db.session.scalar(select(Product).where(Product.sku == "CX-100"))
+        db.session.add(
+            ContractPrice(
+                account_id=acme.id,
+                product_id=product.id,
+                unit_price=Decimal("9.50"),
+                currency=acme.currency,
+                valid_from=date(2026, 12, 2),
+            )
+        )
+        db.session.commit()
+    with time_machine.travel(EVENING, tick=False):
+        browser = Browserless(app.test_client())
+        assert browser.client.get(urlsplit(_start_url(client)).path).status_code == 303
+        _accept(browser, app, "CX-100", 3)
+        returned = browser.post("/punchout/return", {}, page="/cart")
+    message = soup(returned).find("input", attrs={"name": "cxml-urlencoded"})["value"]
+    root = ET.fromstring(message.encode())
+    prices = [m.text for m in root.iterfind(".//ItemIn/ItemDetail/UnitPrice/Money")]
+    assert prices == ["9.50"]
