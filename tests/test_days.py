@@ -361,11 +361,17 @@ NEAR_MIDNIGHT = [
     datetime(2026, 11, 1, 6, 30, 0, 500, tzinfo=UTC),  # 01:30 twice in Chicago: the first
     datetime(2026, 11, 1, 7, 30, tzinfo=UTC),  # ... and the second (winter)
     datetime(2026, 11, 30, 23, 30, tzinfo=UTC),  # 1 December 00:30 in Berlin
+    # Midnights to the second: the day that begins, not the one that ended.
+    datetime(2026, 1, 14, 17, 0, tzinfo=UTC),  # Jakarta
+    datetime(2026, 6, 14, 22, 0, tzinfo=UTC),  # Berlin (summer)
+    datetime(2026, 6, 15, 5, 0, tzinfo=UTC),  # Chicago (summer)
+    datetime(2026, 12, 1, 6, 0, tzinfo=UTC),  # Chicago (winter)
 ]
 
 
 @pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Jakarta", "America/Chicago"])
 def test_the_database_puts_each_event_on_its_day_in_the_vendors_zone(app, demo, monkeypatch, zone):
+    from portal.contacts.models import ContactEntry
     from portal.relationship import signals
 
     monkeypatch.setitem(app.config, "DEFAULT_TIMEZONE", zone)
@@ -377,6 +383,17 @@ def test_the_database_puts_each_event_on_its_day_in_the_vendors_zone(app, demo, 
         ctx = signals.Context(SECOND, [buyer.account_id], {}, now=JAKARTA_EVENING)
         expected = sorted({days.local_day(at, days.zone(zone)) for at in NEAR_MIDNIGHT})
         assert signals.order_days(ctx)[buyer.account_id] == expected
+        # A source of days (the contact log's dates) keeps its days in every zone.
+        db.session.add(
+            ContactEntry(
+                account_id=buyer.account_id, kind="call", contacted_on=FIRST, summary="Call"
+            )
+        )
+        db.session.flush()
+        logged = signals.days_per_account(
+            [signals._logged_contacts], ctx.since(30), ctx.end, ctx.zone
+        )
+        assert logged[buyer.account_id] == [FIRST]
 
 
 def test_lines_late_now_are_judged_on_each_accounts_own_day(app, demo):

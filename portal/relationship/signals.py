@@ -187,12 +187,15 @@ def day_number_in(column, where: ZoneInfo, start: datetime, end: datetime):
     spans = utc_offsets(where, start, end)
     shifts = [f"{minutes:+d} minutes" for _, minutes in spans]
     if len(spans) == 1:
-        local = func.date(column, shifts[0]) if spans[0][1] else func.date(column)
+        local = func.julianday(column, shifts[0]) if spans[0][1] else func.julianday(column)
     else:
         # Before the second span begins, the first span's shift; and so on.
         arms = [(column < spans[n + 1][0], shifts[n]) for n in range(len(spans) - 1)]
-        local = func.date(column, case(*arms, else_=shifts[-1]))
-    return cast(func.julianday(local) - _JULIAN_ORDINAL, Integer)
+        local = func.julianday(column, case(*arms, else_=shifts[-1]))
+    # The Julian day of the local time, less the ordinal's origin, cut to whole days
+    # (SQLite keeps it in whole milliseconds: a midnight is exact). No date() between:
+    # formatting a date per row cost a fifth more than the UTC days did.
+    return cast(local - _JULIAN_ORDINAL, Integer)
 
 
 def _as_date(value) -> date:
