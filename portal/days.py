@@ -18,7 +18,7 @@ Pages that show a day-dependent figure say which zone counts (`zone_note`).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -47,9 +47,13 @@ def vendor_zone() -> ZoneInfo:
 
 def account_zone(account: CustomerAccount | None) -> ZoneInfo:
     """The account's zone; the vendor's for no account (vendor staff, an unknown one)."""
-    if account is None or not account.timezone:
-        return vendor_zone()
-    return zone(account.timezone)
+    return zone_of_account(account.timezone if account is not None else None)
+
+
+def zone_of_account(timezone: str | None) -> ZoneInfo:
+    """The zone an account's `timezone` setting names, the vendor's when it names none:
+    for code that reads the setting as a column of many accounts, not the account."""
+    return zone(timezone) if timezone else vendor_zone()
 
 
 def account_today(account: CustomerAccount | None, now: datetime | None = None) -> date:
@@ -89,6 +93,38 @@ def is_overdue(promised_on: date | None, account: CustomerAccount, now: datetime
     """A promise for `promised_on` not yet kept is overdue once that day has ended in the
     account's zone."""
     return promised_on is not None and promised_on < account_today(account, now)
+
+
+@lru_cache(maxsize=16)
+def utc_offsets(
+    where: ZoneInfo, start: datetime, end: datetime
+) -> tuple[tuple[datetime, int], ...]:
+    """The UTC offsets (in minutes) `where` keeps from `start` to `end`, each with the
+    instant it begins: ((start, 60), (2027-03-28 01:00 UTC, 120), ...). For SQL that
+    must move timestamps into the zone where the database knows no zones (SQLite).
+    Kept: a refresh asks for the same window once per source (~2 ms for two years)."""
+
+    def minutes(at: datetime) -> int:
+        return int(at.astimezone(where).utcoffset().total_seconds()) // 60
+
+    spans = [(start, minutes(start))]
+    day = timedelta(days=1)
+    at = start
+    while at < end:
+        step = min(at + day, end)
+        if minutes(step) != spans[-1][1]:
+            # A change within the day: halve the span down to the second it happens
+            # (zones change on whole seconds, and not twice in a day).
+            before, after = at, step
+            while after - before > timedelta(seconds=1):
+                middle = before + (after - before) / 2
+                if minutes(middle) == spans[-1][1]:
+                    before = middle
+                else:
+                    after = middle
+            spans.append((after.replace(microsecond=0), minutes(after)))
+        at = step
+    return tuple(spans)
 
 
 def zone_note(where: ZoneInfo) -> str:

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal import days
 from portal.accounts.models import User
@@ -288,3 +288,191 @@ def test_the_vendors_home_counts_the_vendors_day(app, demo):
         home = duties.vendor_home(_person("manager@vendor.test"), LATE_THURSDAY)
         [row] = [r for r in home.portfolio.rows if r.account.id == acme.id]
         assert row.last_contact == "today"
+
+
+# --- the relationship signals' days -------------------------------------------------------
+# A Jakarta-zoned vendor (UTC+7) at 1 December 20:00 UTC is already on 2 December: its
+# snapshot of 2 December counts what happened until its own midnight, on its own days.
+JAKARTA_EVENING = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+SECOND = date(2026, 12, 2)
+
+
+def _placed(account_id: int, buyer_id: int, at: datetime) -> None:
+    """An order of the account placed at the instant `at` (UTC)."""
+    from decimal import Decimal
+
+    from portal.ordering.models import Order
+
+    count = db.session.scalar(select(func.count()).select_from(Order)) or 0
+    db.session.add(
+        Order(
+            number=f"Z-{count + 1:06d}",
+            account_id=account_id,
+            placed_by_id=buyer_id,
+            status="placed",
+            po_number="PO",
+            ship_to_text="Dock 1",
+            total=Decimal("100.00"),
+            currency="EUR",
+            idempotency_key=f"z{count}",
+            placed_at=at,
+        )
+    )
+
+
+def test_the_signals_count_events_until_the_vendors_midnight_on_the_vendors_days(
+    app, demo, monkeypatch
+):
+    """An order at 1 December 18:00 UTC was placed on 2 December for a vendor in Jakarta:
+    2 December's snapshot says 'no order for 0 days', and 1 December's, rebuilt, does not
+    count it (its day ended at 17:00 UTC). By UTC days it would read 1 day and 0 days."""
+    from portal.relationship import snapshots
+    from portal.relationship.models import Snapshot
+
+    monkeypatch.setitem(app.config, "DEFAULT_TIMEZONE", "Asia/Jakarta")
+    with app.app_context():
+        buyer = _person("buyer@acme.test")
+        _placed(buyer.account_id, buyer.id, datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+        _placed(buyer.account_id, buyer.id, datetime(2026, 12, 1, 18, 0, tzinfo=UTC))
+        db.session.commit()
+        snapshots.refresh(now=JAKARTA_EVENING)
+        snapshots.refresh(FIRST, now=JAKARTA_EVENING, alert=False)
+        rhythm = {
+            day: values["order_rhythm"]["value"]
+            for day, values in db.session.execute(
+                select(Snapshot.day, Snapshot.signals).where(
+                    Snapshot.account_id == buyer.account_id
+                )
+            )
+        }
+        assert rhythm == {SECOND: 0, FIRST: 11}
+
+
+# Instants near a midnight somewhere, in winter and in summer, and at Berlin's and
+# Chicago's changes of the clock: the database must give each the day Python gives it.
+NEAR_MIDNIGHT = [
+    datetime(2025, 12, 31, 17, 30, tzinfo=UTC),  # 1 January 00:30 in Jakarta
+    datetime(2026, 1, 14, 23, 30, tzinfo=UTC),  # 15 January 00:30 in Berlin (winter)
+    datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),  # Berlin's last second of winter time
+    datetime(2026, 3, 29, 1, 0, tzinfo=UTC),  # Berlin's first of summer time
+    datetime(2026, 6, 14, 22, 30, tzinfo=UTC),  # 15 June 00:30 in Berlin (summer)
+    datetime(2026, 6, 15, 4, 30, tzinfo=UTC),  # 14 June 23:30 in Chicago (summer)
+    datetime(2026, 11, 1, 5, 30, tzinfo=UTC),  # 1 November 00:30 in Chicago (summer)
+    datetime(2026, 11, 1, 6, 30, 0, 500, tzinfo=UTC),  # 01:30 twice in Chicago: the first
+    datetime(2026, 11, 1, 7, 30, tzinfo=UTC),  # ... and the second (winter)
+    datetime(2026, 11, 30, 23, 30, tzinfo=UTC),  # 1 December 00:30 in Berlin
+    # Midnights to the second: the day that begins, not the one that ended.
+    datetime(2026, 1, 14, 17, 0, tzinfo=UTC),  # Jakarta
+    datetime(2026, 6, 14, 22, 0, tzinfo=UTC),  # Berlin (summer)
+    datetime(2026, 6, 15, 5, 0, tzinfo=UTC),  # Chicago (summer)
+    datetime(2026, 12, 1, 6, 0, tzinfo=UTC),  # Chicago (winter)
+]
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Jakarta", "America/Chicago"])
+def test_the_database_puts_each_event_on_its_day_in_the_vendors_zone(app, demo, monkeypatch, zone):
+    from portal.contacts.models import ContactEntry
+    from portal.relationship import signals
+
+    monkeypatch.setitem(app.config, "DEFAULT_TIMEZONE", zone)
+    with app.app_context():
+        buyer = _person("buyer@acme.test")
+        for at in NEAR_MIDNIGHT:
+            _placed(buyer.account_id, buyer.id, at)
+        db.session.commit()
+        ctx = signals.Context(SECOND, [buyer.account_id], {}, now=JAKARTA_EVENING)
+        expected = sorted({days.local_day(at, days.zone(zone)) for at in NEAR_MIDNIGHT})
+        assert signals.order_days(ctx)[buyer.account_id] == expected
+        # A source of days (the contact log's dates) keeps its days in every zone.
+        db.session.add(
+            ContactEntry(
+                account_id=buyer.account_id, kind="call", contacted_on=FIRST, summary="Call"
+            )
+        )
+        db.session.flush()
+        logged = signals.days_per_account(
+            [signals._logged_contacts], ctx.since(30), ctx.end, ctx.zone
+        )
+        assert logged[buyer.account_id] == [FIRST]
+
+
+def test_lines_late_now_are_judged_on_each_accounts_own_day(app, demo):
+    """Friday 00:30 in Berlin (the vendor's snapshot day) is Thursday 17:30 in Chicago and
+    Friday 06:30 in Jakarta: a line promised for Thursday is late for Acme (Berlin) and
+    Nusantara (Jakarta), not yet for Globex (Chicago); one promised for Friday is late
+    for nobody. By the snapshot's day, Globex's line would be late too."""
+    from portal.relationship import signals
+
+    from .test_relationship import _order_with_line, _product
+
+    thursday = date(2026, 12, 3)
+    with app.app_context():
+        product = _product()
+        buyers = {
+            email: _person(email)
+            for email in ("buyer@acme.test", "buyer@globex.test", "buyer@nusantara.test")
+        }
+        for buyer in buyers.values():
+            for promised in (thursday, BERLIN_FRIDAY):
+                _order_with_line(
+                    buyer.account_id, buyer.id, product, placed=date(2026, 11, 20),
+                    quantity=4, first_promised_on=promised, promised_on=promised,
+                )  # fmt: skip
+        db.session.commit()
+        assert days.vendor_today(LATE_THURSDAY) == BERLIN_FRIDAY
+        readings = signals.compute(BERLIN_FRIDAY, now=LATE_THURSDAY)
+        late = {
+            email: "1 line late now" in str(readings[buyer.account_id]["promises"].reason)
+            for email, buyer in buyers.items()
+        }
+        assert late == {
+            "buyer@acme.test": True,
+            "buyer@globex.test": False,
+            "buyer@nusantara.test": True,
+        }
+
+
+# --- PunchOut ------------------------------------------------------------------------------
+
+
+def test_a_punchout_cart_goes_back_at_the_prices_of_the_accounts_day(app, demo, client):
+    """Acme, in Jakarta, agreed 9.50 for CX-100 from 2 December. At 18:30 UTC on
+    1 December it is 2 December there: the cart shows 9.50, and the message back to the
+    purchasing system says 9.50 too (by the UTC day it said the list price, 12.00)."""
+    import xml.etree.ElementTree as ET  # noqa: N817 - reading our own document
+    from decimal import Decimal
+    from urllib.parse import urlsplit
+
+    from portal.catalog.models import ContractPrice, Product
+    from portal.cxml import demo as cxml_demo
+
+    from .cxml_support import make_products
+    from .support import Browserless
+    from .test_cxml import _accept, _start_url
+
+    with app.app_context():
+        cxml_demo.load()
+    make_products(app)
+    with app.app_context():
+        acme = _person("buyer@acme.test").account
+        acme.timezone = "Asia/Jakarta"
+        product = db.session.scalar(select(Product).where(Product.sku == "CX-100"))
+        db.session.add(
+            ContractPrice(
+                account_id=acme.id,
+                product_id=product.id,
+                unit_price=Decimal("9.50"),
+                currency=acme.currency,
+                valid_from=date(2026, 12, 2),
+            )
+        )
+        db.session.commit()
+    with time_machine.travel(EVENING, tick=False):
+        browser = Browserless(app.test_client())
+        assert browser.client.get(urlsplit(_start_url(client)).path).status_code == 303
+        _accept(browser, app, "CX-100", 3)
+        returned = browser.post("/punchout/return", {}, page="/cart")
+    message = soup(returned).find("input", attrs={"name": "cxml-urlencoded"})["value"]
+    root = ET.fromstring(message.encode())
+    prices = [m.text for m in root.iterfind(".//ItemIn/ItemDetail/UnitPrice/Money")]
+    assert prices == ["9.50"]

@@ -902,3 +902,23 @@ def test_the_history_is_written_in_the_readers_language(app, demo, ids, login_as
     )
     assert any("1,234 — “Burrs”" in line for line in lines), lines
     assert any("Rated: not satisfied" in line for line in history(phoned_id))
+
+
+def test_a_reopening_and_an_unknown_event_read_in_the_readers_language(app, demo, ids, login_as):
+    """'reopened' fell through to its stored key ("Reopened", English for every reader);
+    a kind the page does not know (bench data writes 'priority') reads as a change
+    recorded, in the reader's words, never as the key."""
+    with app.app_context():
+        request = opened("buyer@acme.test", account_id=ids["acme"])
+        request_id = request.id
+        service, buyer = user("service@vendor.test"), user("buyer@acme.test")
+        workflow.change_status(service, request, "resolved", now=utcnow(), resolution="Fixed.")
+        workflow.reopen(buyer, request, reason="Leaks again.", now=utcnow())
+        db.session.add(ServiceEvent(request_id=request.id, at=utcnow(), kind="priority"))
+        service.language = "id"
+        db.session.commit()
+    page = soup(login_as("service@vendor.test").get(f"/service/{request_id}"))
+    lines = [" ".join(li.get_text(" ").split()) for li in page.select("ol.timeline li")]
+    assert any("Dibuka kembali oleh pelanggan — Bea Buyer" in line for line in lines), lines
+    assert any(line.endswith("Perubahan dicatat") for line in lines), lines
+    assert not any("Reopened" in line or "Priority" in line for line in lines), lines

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from wtforms import SelectChoice
 
+from portal import days
 from portal.accounts.roles import Role
 from portal.errors import DomainError, NotFound
 from portal.extensions import db, utcnow
@@ -235,7 +236,9 @@ def punchout_return():
     now = utcnow()
     user = current_user._get_current_object()
     try:
-        document = punchout.order_message(found, user, now.date(), now)
+        # Prices valid on the buyer's account's day, as the cart and checkout price them
+        # (portal.days): at 18:30 UTC a Jakarta account is already on the next day.
+        document = punchout.order_message(found, user, days.user_today(user, now), now)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")

@@ -47,11 +47,12 @@ class Health:
         return red
 
 
-def assess(as_of: date, account_ids: list[int] | None = None, *, is_today: bool = True
-           ) -> dict[int, Health]:  # fmt: skip
-    """Every account's health as of the end of `as_of`."""
+def assess(as_of: date, account_ids: list[int] | None = None, *, is_today: bool = True,
+           now: datetime | None = None) -> dict[int, Health]:  # fmt: skip
+    """Every account's health as of the end of `as_of` (a vendor's day), today's state
+    judged at `now`."""
     chosen = signals.thresholds()
-    readings = signals.compute(as_of, account_ids, is_today=is_today, chosen=chosen)
+    readings = signals.compute(as_of, account_ids, is_today=is_today, chosen=chosen, now=now)
     weights = {key: t.weight for key, t in chosen.items() if key != "account"}
     account = chosen["account"]
     result = {}
@@ -100,7 +101,7 @@ def refresh(as_of: date | None = None, *, now: datetime | None = None, alert: bo
     # (portal.days), the day the portfolio and the account pages look the snapshot up by.
     today = vendor_today(now)
     as_of = as_of or today
-    healths = assess(as_of, is_today=as_of == today)
+    healths = assess(as_of, is_today=as_of == today, now=now)
     written = write(healths, as_of, now)
     if alert and as_of == today:
         alerts.update(healths, as_of, now)

@@ -179,8 +179,10 @@ class ServiceEvent(db.Model):
     """Every change of a request: who, when, what, before and after.
 
     kinds: opened, status, owner (a take or a handover, with the reason),
-    priority, first_response, reopened, rated. The promise clock reads the
-    status events: time in "waiting" does not count."""
+    first_response, reopened, rated, quality_step, replacement_order,
+    promise_warning, promise_breached (the request page words each; no code writes
+    "priority"). The promise clock reads the status events: time in "waiting" does
+    not count."""
 
     __tablename__ = "service_event"
     __table_args__ = (
