@@ -30,10 +30,13 @@ def time_pages(app, engine, pages: dict, *, runs: int, warmup: int = 2, cpu=Fals
     """`pages`: name -> (email, url, target in ms or None). Each page is read by
     that person `warmup` times, then `runs` times for the report; with `cpu` also the
     median of this process's CPU time (a shared machine's waits for a core left out)."""
+    import gc
+
     from sqlalchemy import event
 
     from tests.support import Browserless
 
+    gc.freeze()  # what start-up built is out of the collector's way, as wsgi.py does it
     people = {}
     for email in {email for email, _, _ in pages.values()}:
         people[email] = Browserless(app.test_client())
