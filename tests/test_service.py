@@ -922,3 +922,16 @@ def test_a_reopening_and_an_unknown_event_read_in_the_readers_language(app, demo
     assert any("Dibuka kembali oleh pelanggan — Bea Buyer" in line for line in lines), lines
     assert any(line.endswith("Perubahan dicatat") for line in lines), lines
     assert not any("Reopened" in line or "Priority" in line for line in lines), lines
+
+
+@pytest.mark.parametrize(
+    ("email", "words"),
+    [("service@vendor.test", "Service requests"), ("buyer@acme.test", "Service and complaints")],
+)
+def test_the_service_page_says_in_its_tab_what_its_menu_entry_and_heading_say(
+    login_as, email, words
+):
+    page = soup(login_as(email).get("/service"))
+    assert page.title.get_text(strip=True).split(" · ")[0] == words
+    assert page.h1.get_text(strip=True) == words
+    assert words in [a.get_text(strip=True) for a in page.select("nav.mainnav a")]
