@@ -169,6 +169,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5091)
     parser.add_argument("--only", help="only pages whose name contains this")
     parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="serve without wsgi.py's gc.freeze() after start-up (to measure what it buys)",
+    )
+    parser.add_argument(
         "--in-process",
         action="store_true",
         help="only the in-process figures (statements, CPU ms), no gunicorn and wrk",
@@ -223,7 +228,8 @@ def main() -> None:
             statements, ms, wall = inprocess[name]
             print(f"| {name:32} | {email:24} | {statements:3} | {ms:6.2f} | {wall:7.2f} |")
         return
-    portal_server = start("bench.reference:reference_app()", args.port, env)
+    target = f"bench.reference:reference_app(freeze={not args.no_freeze})"
+    portal_server = start(target, args.port, env)
     hello_server = start("bench.hello:app", args.port + 1, env)
     base = f"http://127.0.0.1:{args.port}"
     rates: dict[str, float] = {}

@@ -66,10 +66,16 @@ def create_fortunes(app: Flask) -> None:
         db.session.commit()
 
 
-def reference_app() -> Flask:
-    """The portal with the reference page added; gunicorn: `bench.reference:reference_app()`."""
+def reference_app(freeze: bool = True) -> Flask:
+    """The portal with the reference page added; gunicorn: `bench.reference:reference_app()`.
+    Start-up's objects are frozen out of the collector's full passes as wsgi.py does
+    (`reference_app(freeze=False)` measures without)."""
+    import gc
+
     from portal import create_app
 
     app = create_app()
     app.register_blueprint(bp)
+    if freeze:
+        gc.freeze()
     return app
