@@ -476,3 +476,65 @@ def test_a_punchout_cart_goes_back_at_the_prices_of_the_accounts_day(app, demo, 
     root = ET.fromstring(message.encode())
     prices = [m.text for m in root.iterfind(".//ItemIn/ItemDetail/UnitPrice/Money")]
     assert prices == ["9.50"]
+
+
+# --- the last vendor contact, on the vendor's days -------------------------------------------
+# A Chicago-zoned vendor (UTC-6) at 1 December 03:00 UTC is still on 30 November.
+CHICAGO_NIGHT = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+THIRTIETH = date(2026, 11, 30)
+
+
+def _vendor_message(account_id: int, author_id: int, at: datetime) -> None:
+    """An answer of vendor staff on one of the account's suggestions, at `at` (UTC)."""
+    from portal.ideas.models import Idea, IdeaMessage
+
+    idea = Idea(
+        account_id=account_id,
+        title="Thinner gasket",
+        category="design",
+        status="under_review",
+        created_by_id=author_id,
+        submitted_at=at - timedelta(days=3),
+        answer_due_on=at.date(),
+        first_answered_at=at,
+    )
+    db.session.add(idea)
+    db.session.flush()
+    db.session.add(IdeaMessage(idea_id=idea.id, author_id=author_id, body="Yes", created_at=at))
+
+
+def test_a_logged_contact_is_the_vendors_last_word_on_its_own_day_west_of_utc(
+    app, demo, monkeypatch
+):
+    """For a vendor in Chicago, a call logged for 30 November is the last contact of that
+    day, and later than an answer at 30 November 03:00 UTC (29 November 21:00 there).
+    Read as midnight UTC, the logged day became 29 November 18:00 in Chicago: the answer
+    won the comparison and both accounts read '1 day' where they had spoken 'today'."""
+    from portal.contacts.models import ContactEntry
+    from portal.relationship import signals
+
+    monkeypatch.setitem(app.config, "DEFAULT_TIMEZONE", "America/Chicago")
+    with app.app_context():
+        assert days.vendor_today(CHICAGO_NIGHT) == THIRTIETH
+        manager = _person("manager@vendor.test")
+        acme = _person("buyer@acme.test").account_id
+        globex = _person("buyer@globex.test").account_id
+        _vendor_message(acme, manager.id, datetime(2026, 11, 30, 3, 0, tzinfo=UTC))
+        for account_id in (acme, globex):
+            db.session.add(
+                ContactEntry(
+                    account_id=account_id, kind="call", contacted_on=THIRTIETH, summary="Call"
+                )
+            )
+        db.session.commit()
+        ctx = signals.Context(THIRTIETH, [acme, globex], {}, now=CHICAGO_NIGHT)
+        assert signals.last_vendor_contact(None, ctx.since(signals.HISTORY_DAYS), ctx.end) == {
+            acme: THIRTIETH,
+            globex: THIRTIETH,
+        }
+        readings = signals.compute(THIRTIETH, [acme, globex], now=CHICAGO_NIGHT)
+        assert [readings[a]["vendor_contact"].value for a in (acme, globex)] == [0, 0]
+        # The answer alone is the vendor's 29 November (a day before), not UTC's 30th.
+        db.session.execute(db.delete(ContactEntry).where(ContactEntry.account_id == acme))
+        readings = signals.compute(THIRTIETH, [acme], now=CHICAGO_NIGHT)
+        assert readings[acme]["vendor_contact"].value == 1

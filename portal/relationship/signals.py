@@ -630,7 +630,7 @@ CUSTOMER_SOURCES: list = [
 
 def _logged_contacts(start, end):
     """Calls, visits, meetings and e-mails vendor staff logged, on the day they happened
-    (a date: SQLite hands it back as text, PostgreSQL's UNION makes it a timestamp)."""
+    (a date, no time: read it as a day, never beside instants, see last_vendor_contact)."""
     from portal.contacts.models import ContactEntry
 
     # The bounds are the vendor's midnights (Context.day_start), the staff's days.
@@ -763,22 +763,37 @@ def _at_most(threshold: Threshold) -> Phrase:
     return Phrase(_l("at most %(days)s"), days=days_text(threshold.amber))
 
 
-def last_vendor_contact(account_ids: list[int], end: datetime) -> dict[int, datetime]:
-    """When the vendor last spoke with each account (answers; the contact log's entries
-    once it adds its source), over the last 24 months before `end`."""
-    parts = [
-        source(end - timedelta(days=HISTORY_DAYS), end).subquery() for source in VENDOR_SOURCES
-    ]
-    union = union_all(*(select(p.c.account_id, p.c.at) for p in parts)).subquery()
-    query = select(union.c.account_id, func.max(union.c.at)).group_by(union.c.account_id)
+def last_vendor_contact(
+    account_ids: list[int] | None, start: datetime, end: datetime
+) -> dict[int, date]:
+    """The vendor's day (portal.days) on which it last spoke with each account between
+    `start` and `end`: answers, and the contact log's entries, in one statement.
+
+    Compared as days, not instants: a logged contact has a date, no time, and a date set
+    beside timestamps (a UNION) became midnight in the database session's zone (UTC),
+    which is the day before in a vendor's zone west of UTC. Each source's latest instant
+    per account is turned into its day in the vendor's zone first (a day only moves
+    forward with the instant, so the day of the latest is the latest day), then the
+    latest day of the sources is taken."""
+    where = vendor_zone()
+    parts = []
+    for source in VENDOR_SOURCES:
+        query = source(start, end).subquery()
+        latest = (
+            select(query.c.account_id, func.max(query.c.at).label("at"))
+            .group_by(query.c.account_id)
+            .subquery()
+        )
+        day = day_number_in(latest.c.at, where, start, end)
+        parts.append(select(latest.c.account_id, day.label("day")))
+    union = union_all(*parts).subquery()
+    query = select(union.c.account_id, func.max(union.c.day)).group_by(union.c.account_id)
     if account_ids is not None:
         query = query.where(union.c.account_id.in_(account_ids))
-    found = {}
-    for account_id, at in db.session.execute(query):
-        if isinstance(at, str):  # SQLite hands a UNION's column back as text
-            at = datetime.fromisoformat(at)
-        found[account_id] = at if at.tzinfo else at.replace(tzinfo=UTC)
-    return found
+    return {
+        account_id: date.fromordinal(day)
+        for account_id, day in db.session.connection().execute(query)
+    }
 
 
 @signal(
@@ -796,11 +811,11 @@ def last_vendor_contact(account_ids: list[int], end: datetime) -> dict[int, date
     lower_is_worse=False,
 )
 def vendor_contact(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
-    last = last_vendor_contact(None, ctx.end)
+    last = last_vendor_contact(None, ctx.since(HISTORY_DAYS), ctx.end)
     readings = {}
     for account_id in ctx.account_ids:
-        at = last.get(account_id)
-        if at is None:
+        day = last.get(account_id)
+        if day is None:
             readings[account_id] = Reading(
                 None, Phrase(_l("never")), _at_most(threshold), stats.RED,
                 Phrase(
@@ -811,7 +826,7 @@ def vendor_contact(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
                 ),
             )  # fmt: skip
             continue
-        days = (ctx.as_of - local_day(at, ctx.zone)).days
+        days = (ctx.as_of - day).days
         readings[account_id] = Reading(
             days,
             days_text(days),
