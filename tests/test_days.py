@@ -478,7 +478,7 @@ def test_a_punchout_cart_goes_back_at_the_prices_of_the_accounts_day(app, demo, 
     assert prices == ["9.50"]
 
 
-# --- the last vendor contact, on the vendor's days -------------------------------------------
+# --- the last vendor contact and the suggestions answered, on the vendor's days ------------
 # A Chicago-zoned vendor (UTC-6) at 1 December 03:00 UTC is still on 30 November.
 CHICAGO_NIGHT = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 THIRTIETH = date(2026, 11, 30)
@@ -538,3 +538,41 @@ def test_a_logged_contact_is_the_vendors_last_word_on_its_own_day_west_of_utc(
         db.session.execute(db.delete(ContactEntry).where(ContactEntry.account_id == acme))
         readings = signals.compute(THIRTIETH, [acme], now=CHICAGO_NIGHT)
         assert readings[acme]["vendor_contact"].value == 1
+
+
+def test_suggestions_answered_count_those_sent_on_the_vendors_days(app, demo, monkeypatch):
+    """Responsiveness reads the suggestions sent in the 90 vendor days that end with the
+    snapshot's day, as every other signal does. For a Jakarta vendor (UTC+7) the window
+    of 2 December begins on 4 September, at 3 September 17:00 UTC, and that of 1 December
+    ends at 1 December 17:00 UTC. By UTC days, 2 December's counted only the later
+    suggestion and 1 December's, rebuilt, both."""
+    from portal.ideas.models import Idea
+    from portal.relationship import signals
+
+    monkeypatch.setitem(app.config, "DEFAULT_TIMEZONE", "Asia/Jakarta")
+    with app.app_context():
+        buyer = _person("buyer@acme.test")
+        for sent in (
+            datetime(2026, 9, 3, 20, 0, tzinfo=UTC),  # 4 September 03:00 in Jakarta
+            datetime(2026, 12, 1, 18, 0, tzinfo=UTC),  # 2 December 01:00 in Jakarta
+        ):
+            db.session.add(
+                Idea(
+                    account_id=buyer.account_id,
+                    title="Thinner gasket",
+                    category="design",
+                    status="under_review",
+                    created_by_id=buyer.id,
+                    submitted_at=sent,
+                    answer_due_on=(sent + timedelta(days=10)).date(),
+                    first_answered_at=sent + timedelta(hours=1),
+                )
+            )
+        db.session.commit()
+
+        def answered(as_of: date, **kwargs) -> str:
+            reading = signals.compute(as_of, [buyer.account_id], now=JAKARTA_EVENING, **kwargs)
+            return str(reading[buyer.account_id]["responsiveness"].reason)
+
+        assert "suggestions answered within the promise 2 of 2" in answered(SECOND)
+        assert "suggestions answered within the promise 1 of 1" in answered(FIRST, is_today=False)
