@@ -576,3 +576,41 @@ def test_suggestions_answered_count_those_sent_on_the_vendors_days(app, demo, mo
 
         assert "suggestions answered within the promise 2 of 2" in answered(SECOND)
         assert "suggestions answered within the promise 1 of 1" in answered(FIRST, is_today=False)
+
+
+def test_commitments_below_the_forecast_count_from_each_accounts_own_month(app, demo):
+    """At 30 November 23:30 UTC the vendor (Berlin) and Acme are in December, Globex
+    (Chicago, 17:30) still in November: its commitment below the forecast for November
+    is still in force, Acme's is past. By the vendor's month neither November one counted."""
+    from portal.forecasts.models import ForecastCommit
+    from portal.relationship import signals
+
+    from .test_relationship import _forecast_version, _product
+
+    end_of_november = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    with app.app_context():
+        seal = _product()
+        acme = _person("buyer@acme.test").account_id
+        globex = _person("buyer@globex.test").account_id
+        for account_id in (acme, globex):
+            months = (date(2026, 11, 1), FIRST)
+            version = _forecast_version(
+                account_id, seal, 1, date(2026, 9, 30), dict.fromkeys(months, 100)
+            )
+            for month in months:
+                db.session.add(
+                    ForecastCommit(
+                        account_id=account_id, product_id=seal.id, month=month, quantity=80,
+                        version_id=version.id, forecast_quantity=100, reason="capacity",
+                        committed_at=datetime(2026, 10, 1, tzinfo=UTC),
+                    )
+                )  # fmt: skip
+        db.session.commit()
+        assert days.vendor_today(end_of_november) == FIRST
+        ctx = signals.Context(FIRST, [acme, globex], {}, now=end_of_november)
+        assert signals._commitments_below(ctx) == {acme: 1, globex: 2}
+        # Rebuilt a day later, 1 December is judged at its last instant in Berlin: 16:59
+        # in Chicago, December there too.
+        later = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+        later = signals.Context(FIRST, [acme, globex], {}, is_today=False, now=later)
+        assert signals._commitments_below(later) == {acme: 1, globex: 1}

@@ -110,6 +110,17 @@ class Context:
         end of the as-of day if that came first."""
         return min(self.end, self.now)
 
+    @property
+    def last_instant(self) -> datetime:
+        """The snapshot's moment for what is counted on an account's own day: now, or the
+        last instant of the as-of day if that came first (the vendor's day is `as_of` then)."""
+        return min(self.now, self.end - timedelta(microseconds=1))
+
+    def account_day(self, timezone: str | None) -> date:
+        """The day then of an account whose zone setting is `timezone` (portal.days: its
+        forecast months are its own)."""
+        return local_day(self.last_instant, zone_of_account(timezone))
+
 
 @dataclass(frozen=True)
 class Signal:
@@ -1229,26 +1240,41 @@ def _forecast_error(ctx: Context, account_ids: list[int]) -> dict[int, float]:
 
 
 def _commitments_below(ctx: Context) -> dict[int, int]:
-    """Commitments in force for this month and later that promise less than the forecast."""
+    """Commitments in force for the account's month and later that promise less than the
+    forecast. The month is the account's own (portal.days): at 23:30 UTC on 30 November it
+    is December in Berlin and still November in Chicago. One statement whatever the zones:
+    the commitments from the earliest month any zone can be in, each then held against its
+    own account's month (a few zones among all the accounts)."""
     from portal.forecasts.models import ForecastCommit
     from portal.forecasts.months import first_of_month
 
+    # No zone's day is earlier than UTC-12's.
+    earliest_month_anywhere = first_of_month((ctx.last_instant - timedelta(hours=12)).date())
     newest = (
         select(func.max(ForecastCommit.id).label("id"))
         .where(
-            ForecastCommit.month >= first_of_month(ctx.as_of),
+            ForecastCommit.month >= earliest_month_anywhere,
             ForecastCommit.committed_at < ctx.end,
         )
         .group_by(ForecastCommit.account_id, ForecastCommit.product_id, ForecastCommit.month)
     ).subquery()
-    return dict(
-        db.session.execute(
-            select(ForecastCommit.account_id, func.count())
-            .join(newest, newest.c.id == ForecastCommit.id)
-            .where(ForecastCommit.quantity < ForecastCommit.forecast_quantity)
-            .group_by(ForecastCommit.account_id)
-        ).all()
+    rows = db.session.execute(
+        select(
+            ForecastCommit.account_id, CustomerAccount.timezone, ForecastCommit.month, func.count()
+        )
+        .join(newest, newest.c.id == ForecastCommit.id)
+        .join(CustomerAccount, CustomerAccount.id == ForecastCommit.account_id)
+        .where(ForecastCommit.quantity < ForecastCommit.forecast_quantity)
+        .group_by(ForecastCommit.account_id, CustomerAccount.timezone, ForecastCommit.month)
     )
+    month_in: dict[str | None, date] = {}
+    below: dict[int, int] = defaultdict(int)
+    for account_id, timezone, month, count in rows:
+        if timezone not in month_in:
+            month_in[timezone] = first_of_month(ctx.account_day(timezone))
+        if _as_date(month) >= month_in[timezone]:
+            below[account_id] += count
+    return dict(below)
 
 
 # --- all signals --------------------------------------------------------------------------
