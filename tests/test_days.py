@@ -614,3 +614,37 @@ def test_commitments_below_the_forecast_count_from_each_accounts_own_month(app, 
         later = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
         later = signals.Context(FIRST, [acme, globex], {}, is_today=False, now=later)
         assert signals._commitments_below(later) == {acme: 1, globex: 1}
+
+
+def test_the_forecast_error_measures_each_accounts_own_complete_months(app, demo):
+    """At 30 November 23:30 UTC November has ended for the vendor (Berlin) and Acme, not
+    for Globex (Chicago, 17:30): Acme's six months are June to November, Globex's May to
+    October, as on each account's accuracy page. Both forecast 100 a month and ordered
+    100 a month, but 200 in November: Acme's forecasts were off by 100 of 700 ordered,
+    Globex's by nothing yet. By the vendor's months both read 14.3 %."""
+    from portal.relationship import signals
+
+    from .test_relationship import _forecast_version, _order_with_line, _product
+
+    end_of_november = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    months = [date(2026, month, 1) for month in range(5, 12)]
+    with app.app_context():
+        seal = _product()
+        accounts = {}
+        for email in ("buyer@acme.test", "buyer@globex.test"):
+            buyer = _person(email)
+            accounts[email] = buyer.account_id
+            _forecast_version(
+                buyer.account_id, seal, 1, date(2026, 1, 10), dict.fromkeys(months, 100)
+            )
+            for month in months:
+                quantity = 200 if month.month == 11 else 100
+                _order_with_line(buyer.account_id, buyer.id, seal,
+                                 placed=month.replace(day=15), quantity=quantity)  # fmt: skip
+        db.session.commit()
+        ids = list(accounts.values())
+        ctx = signals.Context(FIRST, ids, {}, now=end_of_november)
+        assert signals._forecast_error(ctx, ids) == {
+            accounts["buyer@acme.test"]: 14.3,
+            accounts["buyer@globex.test"]: 0.0,
+        }

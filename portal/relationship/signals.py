@@ -1188,7 +1188,10 @@ def forecast(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
 
 def _forecast_error(ctx: Context, account_ids: list[int]) -> dict[int, float]:
     """WAPE three months ahead over the last six complete months, through the forecasts
-    area's `accuracy` (the same definitions as its accuracy page), for all accounts."""
+    area's `accuracy` (the same definitions as its accuracy page), for all accounts. The
+    months are each account's own (portal.days), as on its accuracy page: at 23:30 UTC on
+    30 November November has ended in Berlin, not in Chicago. Accounts in the same month
+    (a few groups: their zones) are measured together, from the same three statements."""
     if not account_ids:
         return {}
     from portal.forecasts import accuracy
@@ -1196,20 +1199,35 @@ def _forecast_error(ctx: Context, account_ids: list[int]) -> dict[int, float]:
     from portal.forecasts.months import add_months, first_of_month
     from portal.forecasts.planning import ordered_lines
 
-    this_month = first_of_month(ctx.as_of)
-    months = [add_months(this_month, -n) for n in range(FORECAST_ACCURACY_MONTHS, 0, -1)]
     stamps: dict[int, list] = defaultdict(list)
-    for vid, account_id, at in db.session.execute(
-        select(ForecastVersion.id, ForecastVersion.account_id, ForecastVersion.published_at)
+    this_month_in: dict[str | None, date] = {}
+    months_of: dict[int, tuple[date, ...]] = {}
+    for vid, account_id, timezone, at in db.session.execute(
+        select(
+            ForecastVersion.id,
+            ForecastVersion.account_id,
+            CustomerAccount.timezone,
+            ForecastVersion.published_at,
+        )
+        .join(CustomerAccount, CustomerAccount.id == ForecastVersion.account_id)
         .where(ForecastVersion.number > DRAFT_NUMBER, ForecastVersion.published_at < ctx.end)
         .order_by(ForecastVersion.published_at)
     ):
         stamps[account_id].append((vid, at))
+        if account_id not in months_of:
+            if timezone not in this_month_in:
+                this_month_in[timezone] = first_of_month(ctx.account_day(timezone))
+            this_month = this_month_in[timezone]
+            months_of[account_id] = tuple(
+                add_months(this_month, -n) for n in range(FORECAST_ACCURACY_MONTHS, 0, -1)
+            )
     wanted = set()
-    for history in stamps.values():
-        wanted |= accuracy.versions_read(history, months, lags=(3,))
+    for account_id, history in stamps.items():
+        wanted |= accuracy.versions_read(history, months_of[account_id], lags=(3,))
     if not wanted:
         return {}
+    first = min(months[0] for months in months_of.values())
+    last = max(months[-1] for months in months_of.values())
     quantities: dict[int, dict] = {vid: {} for vid in wanted}
     for vid, pid, month, quantity in db.session.execute(
         select(
@@ -1219,8 +1237,8 @@ def _forecast_error(ctx: Context, account_ids: list[int]) -> dict[int, float]:
             ForecastCell.quantity,
         ).where(  # fmt: skip
             ForecastCell.version_id.in_(sorted(wanted)),
-            ForecastCell.month >= months[0],
-            ForecastCell.month <= months[-1],
+            ForecastCell.month >= first,
+            ForecastCell.month <= last,
         )
     ):
         quantities[vid][(pid, _as_date(month))] = quantity
@@ -1230,13 +1248,26 @@ def _forecast_error(ctx: Context, account_ids: list[int]) -> dict[int, float]:
         for vid, at in history
         if vid in wanted
     ]
-    ordered = ordered_lines(sorted(stamps), months[0], this_month)
-    figures = accuracy.accuracy(versions, ordered, months=months, lags=(3,))
-    return {
-        account_id: round(100 * f.wape, 1)
-        for (account_id, lag), f in figures.by_account.items()
-        if f.wape is not None
-    }
+    ordered = ordered_lines(sorted(stamps), first, add_months(last, 1))
+    # One measurement per set of months; each reads only its accounts' versions and
+    # orders (accuracy measures every account it is given on the months it is given).
+    groups: dict[tuple[date, ...], set[int]] = defaultdict(set)
+    for account_id, months in months_of.items():
+        groups[months].add(account_id)
+    wape = {}
+    for months, ids in groups.items():
+        figures = accuracy.accuracy(
+            [v for v in versions if v.account_id in ids],
+            [line for line in ordered if line.account_id in ids],
+            months=months,
+            lags=(3,),
+        )
+        wape.update(
+            (account_id, round(100 * f.wape, 1))
+            for (account_id, lag), f in figures.by_account.items()
+            if f.wape is not None
+        )
+    return wape
 
 
 def _commitments_below(ctx: Context) -> dict[int, int]:
