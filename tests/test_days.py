@@ -476,3 +476,175 @@ def test_a_punchout_cart_goes_back_at_the_prices_of_the_accounts_day(app, demo, 
     root = ET.fromstring(message.encode())
     prices = [m.text for m in root.iterfind(".//ItemIn/ItemDetail/UnitPrice/Money")]
     assert prices == ["9.50"]
+
+
+# --- the last vendor contact and the suggestions answered, on the vendor's days ------------
+# A Chicago-zoned vendor (UTC-6) at 1 December 03:00 UTC is still on 30 November.
+CHICAGO_NIGHT = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+THIRTIETH = date(2026, 11, 30)
+
+
+def _vendor_message(account_id: int, author_id: int, at: datetime) -> None:
+    """An answer of vendor staff on one of the account's suggestions, at `at` (UTC)."""
+    from portal.ideas.models import Idea, IdeaMessage
+
+    idea = Idea(
+        account_id=account_id,
+        title="Thinner gasket",
+        category="design",
+        status="under_review",
+        created_by_id=author_id,
+        submitted_at=at - timedelta(days=3),
+        answer_due_on=at.date(),
+        first_answered_at=at,
+    )
+    db.session.add(idea)
+    db.session.flush()
+    db.session.add(IdeaMessage(idea_id=idea.id, author_id=author_id, body="Yes", created_at=at))
+
+
+def test_a_logged_contact_is_the_vendors_last_word_on_its_own_day_west_of_utc(
+    app, demo, monkeypatch
+):
+    """For a vendor in Chicago, a call logged for 30 November is the last contact of that
+    day, and later than an answer at 30 November 03:00 UTC (29 November 21:00 there).
+    Read as midnight UTC, the logged day became 29 November 18:00 in Chicago: the answer
+    won the comparison and both accounts read '1 day' where they had spoken 'today'."""
+    from portal.contacts.models import ContactEntry
+    from portal.relationship import signals
+
+    monkeypatch.setitem(app.config, "DEFAULT_TIMEZONE", "America/Chicago")
+    with app.app_context():
+        assert days.vendor_today(CHICAGO_NIGHT) == THIRTIETH
+        manager = _person("manager@vendor.test")
+        acme = _person("buyer@acme.test").account_id
+        globex = _person("buyer@globex.test").account_id
+        _vendor_message(acme, manager.id, datetime(2026, 11, 30, 3, 0, tzinfo=UTC))
+        for account_id in (acme, globex):
+            db.session.add(
+                ContactEntry(
+                    account_id=account_id, kind="call", contacted_on=THIRTIETH, summary="Call"
+                )
+            )
+        db.session.commit()
+        ctx = signals.Context(THIRTIETH, [acme, globex], {}, now=CHICAGO_NIGHT)
+        assert signals.last_vendor_contact(None, ctx.since(signals.HISTORY_DAYS), ctx.end) == {
+            acme: THIRTIETH,
+            globex: THIRTIETH,
+        }
+        readings = signals.compute(THIRTIETH, [acme, globex], now=CHICAGO_NIGHT)
+        assert [readings[a]["vendor_contact"].value for a in (acme, globex)] == [0, 0]
+        # The answer alone is the vendor's 29 November (a day before), not UTC's 30th.
+        db.session.execute(db.delete(ContactEntry).where(ContactEntry.account_id == acme))
+        readings = signals.compute(THIRTIETH, [acme], now=CHICAGO_NIGHT)
+        assert readings[acme]["vendor_contact"].value == 1
+
+
+def test_suggestions_answered_count_those_sent_on_the_vendors_days(app, demo, monkeypatch):
+    """Responsiveness reads the suggestions sent in the 90 vendor days that end with the
+    snapshot's day, as every other signal does. For a Jakarta vendor (UTC+7) the window
+    of 2 December begins on 4 September, at 3 September 17:00 UTC, and that of 1 December
+    ends at 1 December 17:00 UTC. By UTC days, 2 December's counted only the later
+    suggestion and 1 December's, rebuilt, both."""
+    from portal.ideas.models import Idea
+    from portal.relationship import signals
+
+    monkeypatch.setitem(app.config, "DEFAULT_TIMEZONE", "Asia/Jakarta")
+    with app.app_context():
+        buyer = _person("buyer@acme.test")
+        for sent in (
+            datetime(2026, 9, 3, 20, 0, tzinfo=UTC),  # 4 September 03:00 in Jakarta
+            datetime(2026, 12, 1, 18, 0, tzinfo=UTC),  # 2 December 01:00 in Jakarta
+        ):
+            db.session.add(
+                Idea(
+                    account_id=buyer.account_id,
+                    title="Thinner gasket",
+                    category="design",
+                    status="under_review",
+                    created_by_id=buyer.id,
+                    submitted_at=sent,
+                    answer_due_on=(sent + timedelta(days=10)).date(),
+                    first_answered_at=sent + timedelta(hours=1),
+                )
+            )
+        db.session.commit()
+
+        def answered(as_of: date, **kwargs) -> str:
+            reading = signals.compute(as_of, [buyer.account_id], now=JAKARTA_EVENING, **kwargs)
+            return str(reading[buyer.account_id]["responsiveness"].reason)
+
+        assert "suggestions answered within the promise 2 of 2" in answered(SECOND)
+        assert "suggestions answered within the promise 1 of 1" in answered(FIRST, is_today=False)
+
+
+def test_commitments_below_the_forecast_count_from_each_accounts_own_month(app, demo):
+    """At 30 November 23:30 UTC the vendor (Berlin) and Acme are in December, Globex
+    (Chicago, 17:30) still in November: its commitment below the forecast for November
+    is still in force, Acme's is past. By the vendor's month neither November one counted."""
+    from portal.forecasts.models import ForecastCommit
+    from portal.relationship import signals
+
+    from .test_relationship import _forecast_version, _product
+
+    end_of_november = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    with app.app_context():
+        seal = _product()
+        acme = _person("buyer@acme.test").account_id
+        globex = _person("buyer@globex.test").account_id
+        for account_id in (acme, globex):
+            months = (date(2026, 11, 1), FIRST)
+            version = _forecast_version(
+                account_id, seal, 1, date(2026, 9, 30), dict.fromkeys(months, 100)
+            )
+            for month in months:
+                db.session.add(
+                    ForecastCommit(
+                        account_id=account_id, product_id=seal.id, month=month, quantity=80,
+                        version_id=version.id, forecast_quantity=100, reason="capacity",
+                        committed_at=datetime(2026, 10, 1, tzinfo=UTC),
+                    )
+                )  # fmt: skip
+        db.session.commit()
+        assert days.vendor_today(end_of_november) == FIRST
+        ctx = signals.Context(FIRST, [acme, globex], {}, now=end_of_november)
+        assert signals._commitments_below(ctx) == {acme: 1, globex: 2}
+        # Rebuilt a day later, 1 December is judged at its last instant in Berlin: 16:59
+        # in Chicago, December there too.
+        later = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+        later = signals.Context(FIRST, [acme, globex], {}, is_today=False, now=later)
+        assert signals._commitments_below(later) == {acme: 1, globex: 1}
+
+
+def test_the_forecast_error_measures_each_accounts_own_complete_months(app, demo):
+    """At 30 November 23:30 UTC November has ended for the vendor (Berlin) and Acme, not
+    for Globex (Chicago, 17:30): Acme's six months are June to November, Globex's May to
+    October, as on each account's accuracy page. Both forecast 100 a month and ordered
+    100 a month, but 200 in November: Acme's forecasts were off by 100 of 700 ordered,
+    Globex's by nothing yet. By the vendor's months both read 14.3 %."""
+    from portal.relationship import signals
+
+    from .test_relationship import _forecast_version, _order_with_line, _product
+
+    end_of_november = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    months = [date(2026, month, 1) for month in range(5, 12)]
+    with app.app_context():
+        seal = _product()
+        accounts = {}
+        for email in ("buyer@acme.test", "buyer@globex.test"):
+            buyer = _person(email)
+            accounts[email] = buyer.account_id
+            _forecast_version(
+                buyer.account_id, seal, 1, date(2026, 1, 10), dict.fromkeys(months, 100)
+            )
+            for month in months:
+                quantity = 200 if month.month == 11 else 100
+                _order_with_line(buyer.account_id, buyer.id, seal,
+                                 placed=month.replace(day=15), quantity=quantity)  # fmt: skip
+        db.session.commit()
+        ids = list(accounts.values())
+        ctx = signals.Context(FIRST, ids, {}, now=end_of_november)
+        assert signals._forecast_error(ctx, ids) == {
+            accounts["buyer@acme.test"]: 14.3,
+            accounts["buyer@globex.test"]: 0.0,
+        }

@@ -24,7 +24,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -99,10 +99,13 @@ class Report:
     by_engineer: list[tuple[User | None, Measures]]
 
 
-def measures_for(visible, start: date, end: date, today: date) -> Report:
+def measures_for(visible, start: date, end: date, today: date, *, where: tzinfo = UTC) -> Report:
     """The figures over the suggestions of `visible` (a query of Idea the viewer
-    may see) sent from `start` to `end`, in total, per account and per engineer."""
-    from datetime import UTC, time, timedelta
+    may see) sent from `start` to `end`, in total, per account and per engineer.
+    The days are `where`'s, from its midnight that begins `start` to the one that ends
+    `end`: UTC's unless a caller counts someone's days (the relationship signals count
+    the vendor's, portal.days)."""
+    from datetime import time, timedelta
 
     rows = db.session.execute(
         visible.with_only_columns(
@@ -115,8 +118,8 @@ def measures_for(visible, start: date, end: date, today: date) -> Report:
             Idea.realised_saving,
         ).where(
             Idea.direction == "customer",
-            Idea.submitted_at >= datetime.combine(start, time(0), tzinfo=UTC),
-            Idea.submitted_at < datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC),
+            Idea.submitted_at >= datetime.combine(start, time(0), tzinfo=where),
+            Idea.submitted_at < datetime.combine(end + timedelta(days=1), time(0), tzinfo=where),
         )
     ).all()
     per_account, per_engineer = defaultdict(list), defaultdict(list)

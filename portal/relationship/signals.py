@@ -110,6 +110,17 @@ class Context:
         end of the as-of day if that came first."""
         return min(self.end, self.now)
 
+    @property
+    def last_instant(self) -> datetime:
+        """The snapshot's moment for what is counted on an account's own day: now, or the
+        last instant of the as-of day if that came first (the vendor's day is `as_of` then)."""
+        return min(self.now, self.end - timedelta(microseconds=1))
+
+    def account_day(self, timezone: str | None) -> date:
+        """The day then of an account whose zone setting is `timezone` (portal.days: its
+        forecast months are its own)."""
+        return local_day(self.last_instant, zone_of_account(timezone))
+
 
 @dataclass(frozen=True)
 class Signal:
@@ -630,7 +641,7 @@ CUSTOMER_SOURCES: list = [
 
 def _logged_contacts(start, end):
     """Calls, visits, meetings and e-mails vendor staff logged, on the day they happened
-    (a date: SQLite hands it back as text, PostgreSQL's UNION makes it a timestamp)."""
+    (a date, no time: read it as a day, never beside instants, see last_vendor_contact)."""
     from portal.contacts.models import ContactEntry
 
     # The bounds are the vendor's midnights (Context.day_start), the staff's days.
@@ -763,22 +774,37 @@ def _at_most(threshold: Threshold) -> Phrase:
     return Phrase(_l("at most %(days)s"), days=days_text(threshold.amber))
 
 
-def last_vendor_contact(account_ids: list[int], end: datetime) -> dict[int, datetime]:
-    """When the vendor last spoke with each account (answers; the contact log's entries
-    once it adds its source), over the last 24 months before `end`."""
-    parts = [
-        source(end - timedelta(days=HISTORY_DAYS), end).subquery() for source in VENDOR_SOURCES
-    ]
-    union = union_all(*(select(p.c.account_id, p.c.at) for p in parts)).subquery()
-    query = select(union.c.account_id, func.max(union.c.at)).group_by(union.c.account_id)
+def last_vendor_contact(
+    account_ids: list[int] | None, start: datetime, end: datetime
+) -> dict[int, date]:
+    """The vendor's day (portal.days) on which it last spoke with each account between
+    `start` and `end`: answers, and the contact log's entries, in one statement.
+
+    Compared as days, not instants: a logged contact has a date, no time, and a date set
+    beside timestamps (a UNION) became midnight in the database session's zone (UTC),
+    which is the day before in a vendor's zone west of UTC. Each source's latest instant
+    per account is turned into its day in the vendor's zone first (a day only moves
+    forward with the instant, so the day of the latest is the latest day), then the
+    latest day of the sources is taken."""
+    where = vendor_zone()
+    parts = []
+    for source in VENDOR_SOURCES:
+        query = source(start, end).subquery()
+        latest = (
+            select(query.c.account_id, func.max(query.c.at).label("at"))
+            .group_by(query.c.account_id)
+            .subquery()
+        )
+        day = day_number_in(latest.c.at, where, start, end)
+        parts.append(select(latest.c.account_id, day.label("day")))
+    union = union_all(*parts).subquery()
+    query = select(union.c.account_id, func.max(union.c.day)).group_by(union.c.account_id)
     if account_ids is not None:
         query = query.where(union.c.account_id.in_(account_ids))
-    found = {}
-    for account_id, at in db.session.execute(query):
-        if isinstance(at, str):  # SQLite hands a UNION's column back as text
-            at = datetime.fromisoformat(at)
-        found[account_id] = at if at.tzinfo else at.replace(tzinfo=UTC)
-    return found
+    return {
+        account_id: date.fromordinal(day)
+        for account_id, day in db.session.connection().execute(query)
+    }
 
 
 @signal(
@@ -796,11 +822,11 @@ def last_vendor_contact(account_ids: list[int], end: datetime) -> dict[int, date
     lower_is_worse=False,
 )
 def vendor_contact(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
-    last = last_vendor_contact(None, ctx.end)
+    last = last_vendor_contact(None, ctx.since(HISTORY_DAYS), ctx.end)
     readings = {}
     for account_id in ctx.account_ids:
-        at = last.get(account_id)
-        if at is None:
+        day = last.get(account_id)
+        if day is None:
             readings[account_id] = Reading(
                 None, Phrase(_l("never")), _at_most(threshold), stats.RED,
                 Phrase(
@@ -811,7 +837,7 @@ def vendor_contact(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
                 ),
             )  # fmt: skip
             continue
-        days = (ctx.as_of - local_day(at, ctx.zone)).days
+        days = (ctx.as_of - day).days
         readings[account_id] = Reading(
             days,
             days_text(days),
@@ -973,8 +999,12 @@ def responsiveness(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
     from portal.ideas import measures as idea_measures
     from portal.ideas.models import Idea
 
+    # The suggestions sent in the window's vendor days: from ctx.since(WINDOW_DAYS) to
+    # ctx.end, as the other signals read.
     start_day = ctx.as_of - timedelta(days=WINDOW_DAYS - 1)
-    ideas = idea_measures.measures_for(select(Idea), start_day, ctx.as_of, ctx.as_of)
+    ideas = idea_measures.measures_for(
+        select(Idea), start_day, ctx.as_of, ctx.as_of, where=ctx.zone
+    )
     idea_by = {account.id: m for account, m in ideas.by_account}
     service_by = _service_measures(ctx)
     plans = _plans_acknowledged(ctx)
@@ -1158,7 +1188,10 @@ def forecast(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
 
 def _forecast_error(ctx: Context, account_ids: list[int]) -> dict[int, float]:
     """WAPE three months ahead over the last six complete months, through the forecasts
-    area's `accuracy` (the same definitions as its accuracy page), for all accounts."""
+    area's `accuracy` (the same definitions as its accuracy page), for all accounts. The
+    months are each account's own (portal.days), as on its accuracy page: at 23:30 UTC on
+    30 November November has ended in Berlin, not in Chicago. Accounts in the same month
+    (a few groups: their zones) are measured together, from the same three statements."""
     if not account_ids:
         return {}
     from portal.forecasts import accuracy
@@ -1166,20 +1199,35 @@ def _forecast_error(ctx: Context, account_ids: list[int]) -> dict[int, float]:
     from portal.forecasts.months import add_months, first_of_month
     from portal.forecasts.planning import ordered_lines
 
-    this_month = first_of_month(ctx.as_of)
-    months = [add_months(this_month, -n) for n in range(FORECAST_ACCURACY_MONTHS, 0, -1)]
     stamps: dict[int, list] = defaultdict(list)
-    for vid, account_id, at in db.session.execute(
-        select(ForecastVersion.id, ForecastVersion.account_id, ForecastVersion.published_at)
+    this_month_in: dict[str | None, date] = {}
+    months_of: dict[int, tuple[date, ...]] = {}
+    for vid, account_id, timezone, at in db.session.execute(
+        select(
+            ForecastVersion.id,
+            ForecastVersion.account_id,
+            CustomerAccount.timezone,
+            ForecastVersion.published_at,
+        )
+        .join(CustomerAccount, CustomerAccount.id == ForecastVersion.account_id)
         .where(ForecastVersion.number > DRAFT_NUMBER, ForecastVersion.published_at < ctx.end)
         .order_by(ForecastVersion.published_at)
     ):
         stamps[account_id].append((vid, at))
+        if account_id not in months_of:
+            if timezone not in this_month_in:
+                this_month_in[timezone] = first_of_month(ctx.account_day(timezone))
+            this_month = this_month_in[timezone]
+            months_of[account_id] = tuple(
+                add_months(this_month, -n) for n in range(FORECAST_ACCURACY_MONTHS, 0, -1)
+            )
     wanted = set()
-    for history in stamps.values():
-        wanted |= accuracy.versions_read(history, months, lags=(3,))
+    for account_id, history in stamps.items():
+        wanted |= accuracy.versions_read(history, months_of[account_id], lags=(3,))
     if not wanted:
         return {}
+    first = min(months[0] for months in months_of.values())
+    last = max(months[-1] for months in months_of.values())
     quantities: dict[int, dict] = {vid: {} for vid in wanted}
     for vid, pid, month, quantity in db.session.execute(
         select(
@@ -1189,8 +1237,8 @@ def _forecast_error(ctx: Context, account_ids: list[int]) -> dict[int, float]:
             ForecastCell.quantity,
         ).where(  # fmt: skip
             ForecastCell.version_id.in_(sorted(wanted)),
-            ForecastCell.month >= months[0],
-            ForecastCell.month <= months[-1],
+            ForecastCell.month >= first,
+            ForecastCell.month <= last,
         )
     ):
         quantities[vid][(pid, _as_date(month))] = quantity
@@ -1200,36 +1248,64 @@ def _forecast_error(ctx: Context, account_ids: list[int]) -> dict[int, float]:
         for vid, at in history
         if vid in wanted
     ]
-    ordered = ordered_lines(sorted(stamps), months[0], this_month)
-    figures = accuracy.accuracy(versions, ordered, months=months, lags=(3,))
-    return {
-        account_id: round(100 * f.wape, 1)
-        for (account_id, lag), f in figures.by_account.items()
-        if f.wape is not None
-    }
+    ordered = ordered_lines(sorted(stamps), first, add_months(last, 1))
+    # One measurement per set of months; each reads only its accounts' versions and
+    # orders (accuracy measures every account it is given on the months it is given).
+    groups: dict[tuple[date, ...], set[int]] = defaultdict(set)
+    for account_id, months in months_of.items():
+        groups[months].add(account_id)
+    wape = {}
+    for months, ids in groups.items():
+        figures = accuracy.accuracy(
+            [v for v in versions if v.account_id in ids],
+            [line for line in ordered if line.account_id in ids],
+            months=months,
+            lags=(3,),
+        )
+        wape.update(
+            (account_id, round(100 * f.wape, 1))
+            for (account_id, lag), f in figures.by_account.items()
+            if f.wape is not None
+        )
+    return wape
 
 
 def _commitments_below(ctx: Context) -> dict[int, int]:
-    """Commitments in force for this month and later that promise less than the forecast."""
+    """Commitments in force for the account's month and later that promise less than the
+    forecast. The month is the account's own (portal.days): at 23:30 UTC on 30 November it
+    is December in Berlin and still November in Chicago. One statement whatever the zones:
+    the commitments from the earliest month any zone can be in, each then held against its
+    own account's month (a few zones among all the accounts)."""
     from portal.forecasts.models import ForecastCommit
     from portal.forecasts.months import first_of_month
 
+    # No zone's day is earlier than UTC-12's.
+    earliest_month_anywhere = first_of_month((ctx.last_instant - timedelta(hours=12)).date())
     newest = (
         select(func.max(ForecastCommit.id).label("id"))
         .where(
-            ForecastCommit.month >= first_of_month(ctx.as_of),
+            ForecastCommit.month >= earliest_month_anywhere,
             ForecastCommit.committed_at < ctx.end,
         )
         .group_by(ForecastCommit.account_id, ForecastCommit.product_id, ForecastCommit.month)
     ).subquery()
-    return dict(
-        db.session.execute(
-            select(ForecastCommit.account_id, func.count())
-            .join(newest, newest.c.id == ForecastCommit.id)
-            .where(ForecastCommit.quantity < ForecastCommit.forecast_quantity)
-            .group_by(ForecastCommit.account_id)
-        ).all()
+    rows = db.session.execute(
+        select(
+            ForecastCommit.account_id, CustomerAccount.timezone, ForecastCommit.month, func.count()
+        )
+        .join(newest, newest.c.id == ForecastCommit.id)
+        .join(CustomerAccount, CustomerAccount.id == ForecastCommit.account_id)
+        .where(ForecastCommit.quantity < ForecastCommit.forecast_quantity)
+        .group_by(ForecastCommit.account_id, CustomerAccount.timezone, ForecastCommit.month)
     )
+    month_in: dict[str | None, date] = {}
+    below: dict[int, int] = defaultdict(int)
+    for account_id, timezone, month, count in rows:
+        if timezone not in month_in:
+            month_in[timezone] = first_of_month(ctx.account_day(timezone))
+        if _as_date(month) >= month_in[timezone]:
+            below[account_id] += count
+    return dict(below)
 
 
 # --- all signals --------------------------------------------------------------------------
