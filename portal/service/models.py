@@ -123,6 +123,12 @@ class ServiceRequest(db.Model):
     outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome_events: Mapped[int | None]
+    # How many clock events (status, first_response) the request has, counted by the
+    # database's triggers on service_event (migration 0033) in the transaction that
+    # writes or deletes an event, so in any snapshot it is the count of the events
+    # visible there. Never written by the application: a kept answer is current only
+    # while `outcome_events` equals it, compared in the row instead of counting events.
+    clock_events: Mapped[int] = mapped_column(server_default="0")
 
     account: Mapped[CustomerAccount] = relationship()
     opened_by: Mapped[User | None] = relationship(foreign_keys=[opened_by_id])

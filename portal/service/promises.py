@@ -21,7 +21,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 
 from portal.extensions import db, utcnow
 
@@ -40,7 +40,7 @@ from .models import (
 PAUSED = ("waiting", "resolved")
 HOUR = 3600
 # The events the clock reads; the other kinds (handovers, priority, ratings) leave it as it was.
-CLOCK_EVENTS = ("status", "first_response")
+CLOCK_EVENTS = ("status", "first_response")  # also in migration 0033's triggers
 
 
 @dataclass(frozen=True)
@@ -340,17 +340,15 @@ def kept_clock_current(now: datetime) -> ColumnElement[bool]:
     fingerprint of the settings, which the reader compares): kept at or before `now`,
     not run out, and computed from every clock event the request has. The events are
     counted, not trusted to have cleared it: an event written by any path, or committed
-    while the answer was being kept, makes the count differ. (Events are never deleted.)"""
-    table, events = ServiceRequest.__table__, ServiceEvent.__table__
-    counted = (
-        select(func.count())
-        .where(events.c.request_id == table.c.id, events.c.kind.in_(CLOCK_EVENTS))
-        .scalar_subquery()
-    )
+    while the answer was being kept, makes the count differ. The count is the row's
+    `clock_events`, kept by the database's triggers (migration 0033) in the transaction
+    that writes an event, so it is the count of the events the reader's snapshot holds,
+    without counting them for every open request."""
+    table = ServiceRequest.__table__
     return and_(
         table.c.outcome_at <= now,
         or_(table.c.outcome_until.is_(None), table.c.outcome_until > now),
-        table.c.outcome_events == counted,
+        table.c.outcome_events == table.c.clock_events,
     )
 
 
