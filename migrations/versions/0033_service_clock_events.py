@@ -7,6 +7,10 @@ open requests with a correlated subquery, which cost ~90 ms on PostgreSQL (and m
 the planner's estimate large enough to JIT-compile the query, another ~200 ms) and
 ~25 ms on SQLite. The count starts from the events there are.
 
+And an index with every column the measures read of a request (ServiceRequest's
+MEASURED as it was when this ran), so they are read from the index alone: on SQLite
+reading the table's wide rows for 33,000 requests took half of the measures' read.
+
 Revision ID: 0033
 Revises: 0032
 Create Date: 2026-12-01 20:30:00
@@ -60,6 +64,26 @@ POSTGRES_TRIGGERS = [
 ]
 
 
+# portal.service.models.MEASURED, as it was when this ran.
+MEASURED = [
+    "opened_at",
+    "account_id",
+    "priority",
+    "status",
+    "outcome_version",
+    "response_outcome",
+    "response_seconds",
+    "resolution_outcome",
+    "resolution_seconds",
+    "satisfied",
+    "outcome_at",
+    "outcome_until",
+    "outcome_events",
+    "clock_events",
+    "id",
+]
+
+
 def upgrade():
     with op.batch_alter_table("service_request", schema=None) as batch_op:
         batch_op.add_column(
@@ -74,9 +98,11 @@ def upgrade():
     sqlite = op.get_bind().dialect.name == "sqlite"
     for statement in SQLITE_TRIGGERS if sqlite else POSTGRES_TRIGGERS:
         op.execute(statement)
+    op.create_index("ix_service_request_measures", "service_request", MEASURED)
 
 
 def downgrade():
+    op.drop_index("ix_service_request_measures", table_name="service_request")
     if op.get_bind().dialect.name == "sqlite":
         for name in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS service_event_clock_{name}")

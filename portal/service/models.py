@@ -50,6 +50,27 @@ OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting")
 PRIORITY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
 
+# What the measures read of every request opened in a period, `opened_at` first; `id`
+# last (SQLite keeps it in every index, PostgreSQL's index-only scan needs it named).
+MEASURED = (
+    "opened_at",
+    "account_id",
+    "priority",
+    "status",
+    "outcome_version",
+    "response_outcome",
+    "response_seconds",
+    "resolution_outcome",
+    "resolution_seconds",
+    "satisfied",
+    "outcome_at",
+    "outcome_until",
+    "outcome_events",
+    "clock_events",
+    "id",
+)
+
+
 class ServiceRequest(db.Model):
     """A customer's request for help after the sale, or a complaint. One owner at a time.
 
@@ -71,6 +92,10 @@ class ServiceRequest(db.Model):
         Index("ix_service_request_equipment", "equipment_id", "kind", "resolved_at"),
         # A shipment's requests (a shipment deleted by a correction unlinks them).
         Index("ix_service_request_shipment", "shipment_id"),
+        # The measures over a period (portal.service.measures.columns), answered from
+        # the index alone: reading the rows of the table cost half of the measures'
+        # read at 33,000 requests on SQLite, a sequential scan on PostgreSQL.
+        Index("ix_service_request_measures", *MEASURED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
