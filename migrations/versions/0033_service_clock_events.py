@@ -12,6 +12,12 @@ request (ServiceRequest's MEASURED as it was when this ran), so they are read fr
 index alone: on SQLite reading the table's wide rows for 33,000 requests took half of
 the measures' read; PostgreSQL scanned the whole table.
 
+On SQLite a later migration that rebuilds service_request (Alembic's batch mode: copy,
+drop, rename) must drop the three triggers first and create them again after: SQLite
+refuses to rename the rebuilt table into place while a trigger names a missing
+"service_request" ("error in trigger ...: no such table"). Adding a column needs no
+rebuild.
+
 Revision ID: 0033
 Revises: 0032
 Create Date: 2026-12-01 20:30:00
