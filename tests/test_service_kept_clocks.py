@@ -321,3 +321,19 @@ def test_the_database_counts_clock_events_however_they_are_written(app, demo, cl
         db.session.commit()
         assert counts(paused) == (before_paused, before_paused)
         assert paused in assert_equal_to_the_clock(now, clocks_run)
+
+
+def test_requests_to_the_clock_are_read_in_batches(app, demo, clocks_run, monkeypatch):
+    """PostgreSQL takes at most 65,535 parameters in a statement, fewer than a year's
+    requests whose kept answers are all stale (new working hours, before the rewrite):
+    their ids are bound IN_BATCH at a time. In batches of two the figures are the same."""
+    with app.app_context():
+        now = utcnow()
+        made = requests_in_every_state(a_monday_before(now, 2))
+        promises.keep_open_clocks(now)
+        monkeypatch.setattr(promises, "IN_BATCH", 2)
+        hours = {day: ("07:00", "18:00") for day in range(5)}
+        settings.save_calendar(
+            user("admin@vendor.test"), timezone="Europe/Berlin", hours=hours, now=now
+        )
+        assert set(made.values()) <= assert_equal_to_the_clock(utcnow(), clocks_run)

@@ -225,13 +225,15 @@ def _clocked(running: list, now: datetime, cal) -> dict[int, Record]:
     here (see KEPT)."""
     if not running:
         return {}
-    opened = dict(
-        db.session.execute(
-            select(ServiceRequest.id, ServiceRequest.opened_at).where(
-                ServiceRequest.id.in_([row.id for row in running])
-            )
-        ).all()
-    )
+    opened = {}
+    for batch in promises.in_batches([row.id for row in running]):
+        opened.update(
+            db.session.execute(
+                select(ServiceRequest.id, ServiceRequest.opened_at).where(
+                    ServiceRequest.id.in_(batch)
+                )
+            ).all()
+        )
     clocked = [_Running(r.id, r.account_id, r.priority, opened[r.id]) for r in running]
     states = promises.promises_for(clocked, now, cal)
     return {row.id: clock_record(states[row.id], row.is_open, row.satisfied) for row in running}
@@ -328,11 +330,11 @@ def measures_by_account(requests: Select, now: datetime) -> dict[int, Measures]:
             tally.add_to(measured[account_id])
         else:  # computed with other settings; the rewrite has not run yet
             stale.extend(tally.ids)
-    if stale:
+    for batch in promises.in_batches(stale):
         running.extend(
             db.session.execute(
                 select(*KEPT[:3], ServiceRequest.status.in_(OPEN_STATUSES).label("is_open"),
-                       ServiceRequest.satisfied).where(ServiceRequest.id.in_(stale))
+                       ServiceRequest.satisfied).where(ServiceRequest.id.in_(batch))
             ).all()
         )  # fmt: skip
     if running:
