@@ -202,8 +202,9 @@ KEPT = (
 
 def columns(now: datetime) -> tuple:
     """The KEPT columns, `is_open`, `satisfied`, and `clock_kept`: whether an open
-    request's kept answer is its clock's as of `now` (promises.kept_clock_current; the
-    events are counted for open requests alone)."""
+    request's kept answer is its clock's as of `now` (promises.kept_clock_current: its
+    span and its count of clock events, compared within the row). All of them are in
+    ix_service_request_measures, so the read needs no row of the table."""
     is_open = ServiceRequest.status.in_(OPEN_STATUSES)
     current = case((is_open, promises.kept_clock_current(now)), else_=False)
     return (*KEPT, is_open.label("is_open"), ServiceRequest.satisfied, current.label("clock_kept"))
