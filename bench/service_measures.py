@@ -3,6 +3,7 @@ now)`), timed in-process, of whichever checkout is named: the same data and the 
 script for the code before and after a change, run one after the other (alternate
 them: the machine is shared). Prints the median and best of the wall and process time
 (this process's CPU; on SQLite the database's work is in it) and the load average.
+Start-up's objects are frozen out of the garbage collector's way, as wsgi.py does.
 Nothing is migrated or written: run a checkout's own bench/service.py first.
 
     .venv/bin/python bench/service_measures.py /work/main --instance /tmp/portal-big
@@ -13,6 +14,7 @@ Nothing is migrated or written: run a checkout's own bench/service.py first.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -44,6 +46,7 @@ def main() -> None:
     from portal.service.models import ServiceRequest
 
     app = create_app()
+    gc.freeze()  # what start-up built is out of the collector's way, as wsgi.py does it
     with app.app_context():
         now = datetime.now(UTC)
         start = now - timedelta(days=args.days)
