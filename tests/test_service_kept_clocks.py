@@ -16,7 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, func, insert, select, update
 
 from portal import jobs
 from portal.extensions import db, utcnow
@@ -248,3 +248,92 @@ def test_a_change_is_reflected_at_once(app, demo, clocks_run, ids):
         assert set(made.values()) <= assert_equal_to_the_clock(later, clocks_run)
         jobs.drain(app)
         assert not assert_equal_to_the_clock(utcnow(), clocks_run) & set(made.values())
+
+
+def test_the_database_counts_clock_events_however_they_are_written(app, demo, clocks_run):
+    """The count a kept answer is checked against (ServiceRequest.clock_events) is kept by
+    the database's triggers, so an event written past the ORM, many at once, moved to
+    another kind or request, or deleted changes it all the same."""
+    with app.app_context():
+        now = utcnow()
+        made = requests_in_every_state(a_monday_before(now, 2))
+        running, paused = made["running"], made["paused"]
+        events = ServiceEvent.__table__
+
+        def counts(rid: int) -> tuple[int, int]:
+            """The request's kept count and its clock events counted."""
+            db.session.expire_all()
+            counted = db.session.scalar(
+                select(func.count()).where(
+                    events.c.request_id == rid, events.c.kind.in_(promises.CLOCK_EVENTS)
+                )
+            )
+            return db.session.get(ServiceRequest, rid).clock_events, counted
+
+        def kept_and_read() -> None:
+            """Keep the answers, then check that neither request's clock runs."""
+            promises.keep_open_clocks(now)
+            assert not assert_equal_to_the_clock(now, clocks_run) & {running, paused}
+
+        kept_and_read()
+        start = counts(running)
+        assert start[0] == start[1]
+
+        # Plain SQL, two rows in one statement, one of them no clock event.
+        db.session.execute(
+            insert(events),
+            [
+                {"request_id": running, "at": now, "kind": "first_response"},
+                {"request_id": running, "at": now, "kind": "owner", "after": "x"},
+            ],
+        )
+        db.session.commit()
+        assert counts(running) == (start[1] + 1, start[1] + 1)
+        assert running in assert_equal_to_the_clock(now, clocks_run)
+        kept_and_read()
+
+        # The handover made a clock event (it moved between kinds), then moved to the
+        # paused request: both counts follow.
+        before_paused = counts(paused)[1]
+        db.session.execute(
+            update(events).where(events.c.kind == "owner", events.c.request_id == running),
+            {"kind": "status", "after": "in_progress"},
+        )
+        db.session.commit()
+        assert counts(running) == (start[1] + 2, start[1] + 2)
+        assert running in assert_equal_to_the_clock(now, clocks_run)
+        kept_and_read()
+        db.session.execute(
+            update(events)
+            .where(events.c.request_id == running, events.c.after == "in_progress")
+            .values(request_id=paused)
+        )
+        db.session.commit()
+        assert counts(running) == (start[1] + 1, start[1] + 1)
+        assert counts(paused) == (before_paused + 1, before_paused + 1)
+        assert {running, paused} <= assert_equal_to_the_clock(now, clocks_run)
+        kept_and_read()
+
+        # Deleted (events are not, by the application; a repair might).
+        db.session.execute(
+            delete(events).where(events.c.request_id == paused, events.c.after == "in_progress")
+        )
+        db.session.commit()
+        assert counts(paused) == (before_paused, before_paused)
+        assert paused in assert_equal_to_the_clock(now, clocks_run)
+
+
+def test_requests_to_the_clock_are_read_in_batches(app, demo, clocks_run, monkeypatch):
+    """PostgreSQL takes at most 65,535 parameters in a statement, fewer than a year's
+    requests whose kept answers are all stale (new working hours, before the rewrite):
+    their ids are bound IN_BATCH at a time. In batches of two the figures are the same."""
+    with app.app_context():
+        now = utcnow()
+        made = requests_in_every_state(a_monday_before(now, 2))
+        promises.keep_open_clocks(now)
+        monkeypatch.setattr(promises, "IN_BATCH", 2)
+        hours = {day: ("07:00", "18:00") for day in range(5)}
+        settings.save_calendar(
+            user("admin@vendor.test"), timezone="Europe/Berlin", hours=hours, now=now
+        )
+        assert set(made.values()) <= assert_equal_to_the_clock(utcnow(), clocks_run)

@@ -1066,18 +1066,14 @@ def _service_measures(ctx: Context) -> dict:
     from portal.service.models import ServiceRequest
 
     now = ctx.judged_at
-    rows = db.session.execute(
-        select(*measures.columns(now)).where(
+    # Requests give their kept answer where it is current; the clock runs for the rest.
+    return measures.measures_by_account(
+        select(ServiceRequest).where(
             ServiceRequest.opened_at >= ctx.since(WINDOW_DAYS),
             ServiceRequest.opened_at < ctx.end,
-        )
-    ).all()
-    # Requests give their kept answer where it is current; the clock runs for the rest.
-    found = measures.records_for(rows, now)
-    records: dict[int, list] = defaultdict(list)
-    for row in rows:
-        records[row.account_id].append(found[row.id])
-    return {account_id: measures.measure(listed) for account_id, listed in records.items()}
+        ),
+        now,
+    )
 
 
 def _plans_acknowledged(ctx: Context) -> dict[int, tuple[int, int]]:

@@ -184,11 +184,10 @@ def clock_record(promise: promises.Promise, is_open: bool, satisfied: bool | Non
     )
 
 
-# What the measures need of a request, read as plain rows: Record's fields in Record's
-# order from column 4 on (`columns` adds `is_open`, `satisfied` and `clock_kept`), so a
-# kept answer becomes a Record by slicing. Without `opened_at`, which only the requests
-# whose clock runs need (records_for reads it for them): converting 100,000 timestamps
-# cost more than the rest of the read.
+# What the measures need of a request, read as plain rows (`columns` adds `is_open`,
+# `satisfied` and `clock_kept`). Without `opened_at`, which only the requests whose
+# clock runs need (`_clocked` reads it for them): converting 100,000 timestamps cost
+# more than the rest of the read.
 KEPT = (
     ServiceRequest.id,
     ServiceRequest.account_id,
@@ -199,13 +198,13 @@ KEPT = (
     ServiceRequest.resolution_outcome.label("resolution_state"),
     ServiceRequest.resolution_seconds,
 )
-RECORD = slice(4, 10)
 
 
 def columns(now: datetime) -> tuple:
     """The KEPT columns, `is_open`, `satisfied`, and `clock_kept`: whether an open
-    request's kept answer is its clock's as of `now` (promises.kept_clock_current; the
-    events are counted for open requests alone)."""
+    request's kept answer is its clock's as of `now` (promises.kept_clock_current: its
+    span and its count of clock events, compared within the row). All of them are in
+    ix_service_request_measures, so the read needs no row of the table."""
     is_open = ServiceRequest.status.in_(OPEN_STATUSES)
     current = case((is_open, promises.kept_clock_current(now)), else_=False)
     return (*KEPT, is_open.label("is_open"), ServiceRequest.satisfied, current.label("clock_kept"))
@@ -221,47 +220,132 @@ class _Running:
     opened_at: datetime
 
 
-def records_for(rows, now: datetime) -> dict[int, Record]:
-    """Each request's Record by id, from rows of `columns(now)`: its kept answer where
-    there is one to read (see promises.record_outcomes: a resolved or closed request's
-    final answer, its resolution done; an open one's while `clock_kept`) and it was
-    computed with the calendar and targets in force (its `outcome_version`), else the
-    promise clock's (over the events, as of `now`). A fixed number of statements
-    whatever the number of rows."""
-    cal = promises.calendar()
-    cal_key = promises.calendar_key(cal)
-    targets = promises.targets_for({row[1] for row in rows})
-    versions: dict[tuple[int, str], str] = {}
-    records = {}
-    running = []
-    make = Record._make
-    for row in rows:
-        rid, account_id, priority, version, _, _, resolution, resolved, is_open, _, current = row
-        if resolution is not None and (current if is_open else resolved is not None):
-            key = (account_id, priority)
-            wanted = versions.get(key)
-            if wanted is None:
-                wanted = versions[key] = promises.outcome_version(
-                    cal_key, targets[account_id][priority]
-                )
-            if version == wanted:
-                records[rid] = make(row[RECORD])
-                continue
-            # Else the settings changed since; the rewrite has not run yet.
-        running.append(row)
-    if running:
-        opened = dict(
+def _clocked(running: list, now: datetime, cal) -> dict[int, Record]:
+    """The promise clock's Record of each of `running` (rows of `columns(now)`, or any
+    with id, account_id, priority, is_open and satisfied), by id; `opened_at` is read
+    here (see KEPT)."""
+    if not running:
+        return {}
+    opened = {}
+    for batch in promises.in_batches([row.id for row in running]):
+        opened.update(
             db.session.execute(
                 select(ServiceRequest.id, ServiceRequest.opened_at).where(
-                    ServiceRequest.id.in_([row.id for row in running])
+                    ServiceRequest.id.in_(batch)
                 )
             ).all()
         )
-        clocked = [_Running(r.id, r.account_id, r.priority, opened[r.id]) for r in running]
-        states = promises.promises_for(clocked, now, cal)
+    clocked = [_Running(r.id, r.account_id, r.priority, opened[r.id]) for r in running]
+    states = promises.promises_for(clocked, now, cal)
+    return {row.id: clock_record(states[row.id], row.is_open, row.satisfied) for row in running}
+
+
+class _Kept:
+    """The kept answers of one account's requests of one priority and fingerprint
+    (`outcome_version`), tallied as read: how many requests had each combination of
+    states (response, resolution, open, satisfied), their hours, and their ids (should
+    the fingerprint turn out not to be the one in force, they go to the clock)."""
+
+    __slots__ = ("states", "response_hours", "resolution_hours", "ids")
+
+    def __init__(self) -> None:
+        self.states: dict[tuple, int] = defaultdict(int)
+        self.response_hours: list[float] = []
+        self.resolution_hours: list[float] = []
+        self.ids: list[int] = []
+
+    def add_to(self, m: Measures) -> None:
+        """Add these requests to `m`: the same figures as `measure` of their Records."""
+        m.response_hours.extend(self.response_hours)
+        m.resolution_hours.extend(self.resolution_hours)
+        for (response, resolution, is_open, satisfied), n in self.states.items():
+            m.requests += n
+            if response in ("met", "breached"):
+                m.responses_due += n
+                m.promises_due += n
+                if response == "met":
+                    m.responses_kept += n
+                    m.promises_kept += n
+            if resolution in ("met", "breached"):
+                m.promises_due += n
+                if resolution == "met":
+                    m.promises_kept += n
+            if is_open:
+                m.open += n
+                if response == "breached" or resolution == "breached":
+                    m.overdue += n
+            if satisfied is not None:
+                m.rated += n
+                m.satisfied += n * satisfied
+
+
+def measures_by_account(requests: Select, now: datetime) -> dict[int, Measures]:
+    """Each account's figures (by id) over the requests of `requests` (a query of
+    ServiceRequest), each with its kept answer where there is one to read, else the
+    promise clock's as of `now`; a fixed number of statements whatever the number of
+    requests.
+
+    A kept answer is read where it is a resolved or closed request's final one (its
+    resolution done) or an open one's still current (`clock_kept`, see `columns`), and
+    was computed with the calendar and targets in force (its `outcome_version`). At
+    30,000 requests keeping their rows cost more than reading them: every row and
+    Record kept is an object the garbage collector walks, and the collections that set
+    off took a third of the time. So the rows are plain Core rows consumed as they come:
+    a kept answer is tallied under its account, priority and fingerprint (`_Kept`), and
+    only the rows whose clock runs are kept. The fingerprints are compared per tally
+    afterwards; a tally computed with other settings (between a change of the calendar
+    or targets and the job that rewrites the answers) goes to the clock by its ids."""
+    # On the session's connection, not through the ORM's loading, which copies every
+    # row into a list first; flushed first as Session.execute would. (The query is
+    # plain SQL: the viewer's scope is in its WHERE clause, see portal.security.scoped.)
+    if db.session.autoflush:
+        db.session.flush()
+    rows = db.session.connection().execute(requests.with_only_columns(*columns(now)))
+    tallies: dict[tuple[int, str, str], _Kept] = {}
+    running = []
+    for row in rows:
+        (_, account_id, priority, version, response, response_seconds, resolution,
+         resolution_seconds, is_open, satisfied, current) = row  # fmt: skip
+        # A final answer (its resolution done), or an open one while it is current.
+        if resolution is None or not (current if is_open else resolution_seconds is not None):
+            running.append(row)
+            continue
+        tally = tallies.get((account_id, priority, version))
+        if tally is None:
+            tally = tallies[(account_id, priority, version)] = _Kept()
+        tally.states[(response, resolution, is_open, satisfied)] += 1
+        if response_seconds is not None:
+            tally.response_hours.append(round(response_seconds / HOUR, 2))
+        if resolution_seconds is not None:
+            tally.resolution_hours.append(round(resolution_seconds / HOUR, 2))
+        tally.ids.append(row[0])
+    cal = promises.calendar()
+    cal_key = promises.calendar_key(cal)
+    targets = promises.targets_for(
+        {key[0] for key in tallies} | {row.account_id for row in running}
+    )
+    measured: dict[int, Measures] = defaultdict(Measures)
+    stale: list[int] = []
+    for (account_id, priority, version), tally in tallies.items():
+        if version == promises.outcome_version(cal_key, targets[account_id][priority]):
+            tally.add_to(measured[account_id])
+        else:  # computed with other settings; the rewrite has not run yet
+            stale.extend(tally.ids)
+    for batch in promises.in_batches(stale):
+        running.extend(
+            db.session.execute(
+                select(*KEPT[:3], ServiceRequest.status.in_(OPEN_STATUSES).label("is_open"),
+                       ServiceRequest.satisfied).where(ServiceRequest.id.in_(batch))
+            ).all()
+        )  # fmt: skip
+    if running:
+        records = _clocked(running, now, cal)
+        per_account: dict[int, list[Record]] = defaultdict(list)
         for row in running:
-            records[row.id] = clock_record(states[row.id], row.is_open, row.satisfied)
-    return records
+            per_account[row.account_id].append(records[row.id])
+        for account_id, listed in per_account.items():
+            measured[account_id] = combined([measured[account_id], measure(listed)])
+    return dict(measured)
 
 
 @dataclass
@@ -273,18 +357,11 @@ class Report:
 def measures_for(visible: Select, start: datetime, now: datetime) -> Report:
     """The figures over the requests of `visible` (a query of ServiceRequest the
     viewer may see) opened since `start`, in total and per account."""
-    rows = db.session.execute(
-        visible.with_only_columns(*columns(now)).where(ServiceRequest.opened_at >= start)
-    ).all()
-    records = records_for(rows, now)
-    per_account: dict[int, list[Record]] = defaultdict(list)
-    for row in rows:
-        per_account[row[1]].append(records[row[0]])  # account_id, id: see KEPT
-    measured = {k: measure(v) for k, v in per_account.items()}
+    measured = measures_by_account(visible.where(ServiceRequest.opened_at >= start), now)
     accounts = {
         a.id: a
         for a in db.session.scalars(
-            select(CustomerAccount).where(CustomerAccount.id.in_(list(per_account)))
+            select(CustomerAccount).where(CustomerAccount.id.in_(list(measured)))
         )
     }
     return Report(

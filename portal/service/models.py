@@ -50,6 +50,29 @@ OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting")
 PRIORITY_ORDER = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
 
+# What the measures read of every request opened in a period (and the complaint rate:
+# `kind`), `opened_at` first; `id`
+# last (SQLite keeps it in every index, PostgreSQL's index-only scan needs it named).
+MEASURED = (
+    "opened_at",
+    "kind",
+    "account_id",
+    "priority",
+    "status",
+    "outcome_version",
+    "response_outcome",
+    "response_seconds",
+    "resolution_outcome",
+    "resolution_seconds",
+    "satisfied",
+    "outcome_at",
+    "outcome_until",
+    "outcome_events",
+    "clock_events",
+    "id",
+)
+
+
 class ServiceRequest(db.Model):
     """A customer's request for help after the sale, or a complaint. One owner at a time.
 
@@ -71,6 +94,10 @@ class ServiceRequest(db.Model):
         Index("ix_service_request_equipment", "equipment_id", "kind", "resolved_at"),
         # A shipment's requests (a shipment deleted by a correction unlinks them).
         Index("ix_service_request_shipment", "shipment_id"),
+        # The measures over a period (portal.service.measures.columns) and its complaints
+        # (`kind`), answered from the index alone: reading the table's rows cost half of
+        # the measures' read at 33,000 requests on SQLite, a sequential scan on PostgreSQL.
+        Index("ix_service_request_measures", *MEASURED),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,6 +150,13 @@ class ServiceRequest(db.Model):
     outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome_events: Mapped[int | None]
+    # How many clock events (status, first_response) the request has, counted by the
+    # database's triggers on service_event (migration 0033) in the transaction that
+    # writes or deletes an event, so in any snapshot it is the count of the events
+    # visible there. Never written by the application: a kept answer is current only
+    # while `outcome_events` equals it, compared in the row instead of counting events.
+    # (A migration rebuilding this table on SQLite drops and remakes the triggers: see 0033.)
+    clock_events: Mapped[int] = mapped_column(server_default="0")
 
     account: Mapped[CustomerAccount] = relationship()
     opened_by: Mapped[User | None] = relationship(foreign_keys=[opened_by_id])
