@@ -125,43 +125,59 @@ def combined(parts: Iterable[Measures]) -> Measures:
     return total
 
 
-def measure(records: Iterable[Record]) -> Measures:
-    """The figures over `records` (see the module's definitions). One pass with the
-    counts in locals: at 100,000 records the figures are this loop."""
-    result = Measures()
-    response_hours, resolution_hours = result.response_hours, result.resolution_hours
-    requests = responses_due = responses_kept = resolutions_due = resolutions_kept = 0
-    opened = overdue = rated = satisfied_ones = 0
-    for response, response_seconds, resolution, resolution_seconds, is_open, satisfied in records:
-        requests += 1
+class _Tally:
+    """Requests counted by their combination of states (response, resolution, open,
+    satisfied), with their hours: what the figures are made of. The one place that says
+    how a request counts (`add_to`); `measure` tallies Records through it, and the
+    measures of many requests tally their kept answers straight from the rows."""
+
+    __slots__ = ("states", "response_hours", "resolution_hours", "ids")
+
+    def __init__(self) -> None:
+        self.states: dict[tuple, int] = defaultdict(int)
+        self.response_hours: list[float] = []
+        self.resolution_hours: list[float] = []
+        self.ids: list[int] = []  # the requests tallied, where the caller keeps them
+
+    def add(self, response, response_seconds, resolution, resolution_seconds, is_open, satisfied):
+        self.states[(response, resolution, is_open, satisfied)] += 1
         if response_seconds is not None:
-            response_hours.append(round(response_seconds / HOUR, 2))
+            self.response_hours.append(round(response_seconds / HOUR, 2))
         if resolution_seconds is not None:
-            resolution_hours.append(round(resolution_seconds / HOUR, 2))
-        # A promise counts once it is met or breached; one still running not at all.
-        if response == "met":
-            responses_due += 1
-            responses_kept += 1
-        elif response == "breached":
-            responses_due += 1
-        if resolution == "met":
-            resolutions_due += 1
-            resolutions_kept += 1
-        elif resolution == "breached":
-            resolutions_due += 1
-        if is_open:
-            opened += 1
-            if response == "breached" or resolution == "breached":
-                overdue += 1
-        if satisfied is not None:
-            rated += 1
-            satisfied_ones += satisfied
-    result.requests = requests
-    result.promises_due = responses_due + resolutions_due
-    result.promises_kept = responses_kept + resolutions_kept
-    result.responses_due, result.responses_kept = responses_due, responses_kept
-    result.open, result.overdue = opened, overdue
-    result.rated, result.satisfied = rated, satisfied_ones
+            self.resolution_hours.append(round(resolution_seconds / HOUR, 2))
+
+    def add_to(self, m: Measures) -> None:
+        m.response_hours.extend(self.response_hours)
+        m.resolution_hours.extend(self.resolution_hours)
+        for (response, resolution, is_open, satisfied), n in self.states.items():
+            m.requests += n
+            # A promise counts once it is met or breached; one still running not at all.
+            if response in ("met", "breached"):
+                m.responses_due += n
+                m.promises_due += n
+                if response == "met":
+                    m.responses_kept += n
+                    m.promises_kept += n
+            if resolution in ("met", "breached"):
+                m.promises_due += n
+                if resolution == "met":
+                    m.promises_kept += n
+            if is_open:
+                m.open += n
+                if response == "breached" or resolution == "breached":
+                    m.overdue += n
+            if satisfied is not None:
+                m.rated += n
+                m.satisfied += n * satisfied
+
+
+def measure(records: Iterable[Record]) -> Measures:
+    """The figures over `records` (see the module's definitions)."""
+    tally = _Tally()
+    for record in records:
+        tally.add(*record)
+    result = Measures()
+    tally.add_to(result)
     return result
 
 
@@ -240,45 +256,6 @@ def _clocked(running: list, now: datetime, cal) -> dict[int, Record]:
     return {row.id: clock_record(states[row.id], row.is_open, row.satisfied) for row in running}
 
 
-class _Kept:
-    """The kept answers of one account's requests of one priority and fingerprint
-    (`outcome_version`), tallied as read: how many requests had each combination of
-    states (response, resolution, open, satisfied), their hours, and their ids (should
-    the fingerprint turn out not to be the one in force, they go to the clock)."""
-
-    __slots__ = ("states", "response_hours", "resolution_hours", "ids")
-
-    def __init__(self) -> None:
-        self.states: dict[tuple, int] = defaultdict(int)
-        self.response_hours: list[float] = []
-        self.resolution_hours: list[float] = []
-        self.ids: list[int] = []
-
-    def add_to(self, m: Measures) -> None:
-        """Add these requests to `m`: the same figures as `measure` of their Records."""
-        m.response_hours.extend(self.response_hours)
-        m.resolution_hours.extend(self.resolution_hours)
-        for (response, resolution, is_open, satisfied), n in self.states.items():
-            m.requests += n
-            if response in ("met", "breached"):
-                m.responses_due += n
-                m.promises_due += n
-                if response == "met":
-                    m.responses_kept += n
-                    m.promises_kept += n
-            if resolution in ("met", "breached"):
-                m.promises_due += n
-                if resolution == "met":
-                    m.promises_kept += n
-            if is_open:
-                m.open += n
-                if response == "breached" or resolution == "breached":
-                    m.overdue += n
-            if satisfied is not None:
-                m.rated += n
-                m.satisfied += n * satisfied
-
-
 def measures_by_account(requests: Select, now: datetime) -> dict[int, Measures]:
     """Each account's figures (by id) over the requests of `requests` (a query of
     ServiceRequest), each with its kept answer where there is one to read, else the
@@ -291,7 +268,7 @@ def measures_by_account(requests: Select, now: datetime) -> dict[int, Measures]:
     30,000 requests keeping their rows cost more than reading them: every row and
     Record kept is an object the garbage collector walks, and the collections that set
     off took a third of the time. So the rows are plain Core rows consumed as they come:
-    a kept answer is tallied under its account, priority and fingerprint (`_Kept`), and
+    a kept answer is tallied under its account, priority and fingerprint (`_Tally`), and
     only the rows whose clock runs are kept. The fingerprints are compared per tally
     afterwards; a tally computed with other settings (between a change of the calendar
     or targets and the job that rewrites the answers) goes to the clock by its ids."""
@@ -301,7 +278,7 @@ def measures_by_account(requests: Select, now: datetime) -> dict[int, Measures]:
     if db.session.autoflush:
         db.session.flush()
     rows = db.session.connection().execute(requests.with_only_columns(*columns(now)))
-    tallies: dict[tuple[int, str, str], _Kept] = {}
+    tallies: dict[tuple[int, str, str], _Tally] = {}
     running = []
     for row in rows:
         (_, account_id, priority, version, response, response_seconds, resolution,
@@ -312,12 +289,8 @@ def measures_by_account(requests: Select, now: datetime) -> dict[int, Measures]:
             continue
         tally = tallies.get((account_id, priority, version))
         if tally is None:
-            tally = tallies[(account_id, priority, version)] = _Kept()
-        tally.states[(response, resolution, is_open, satisfied)] += 1
-        if response_seconds is not None:
-            tally.response_hours.append(round(response_seconds / HOUR, 2))
-        if resolution_seconds is not None:
-            tally.resolution_hours.append(round(resolution_seconds / HOUR, 2))
+            tally = tallies[(account_id, priority, version)] = _Tally()
+        tally.add(response, response_seconds, resolution, resolution_seconds, is_open, satisfied)
         tally.ids.append(row[0])
     cal = promises.calendar()
     cal_key = promises.calendar_key(cal)
