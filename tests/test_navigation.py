@@ -127,3 +127,17 @@ def test_a_group_of_one_link_is_that_link(login_as):
     entries = bar(soup(login_as("approver@acme.test").get("/")))
     assert "Plans" in entries
     assert "Planning" not in [entry[0] for entry in entries if isinstance(entry, tuple)]
+
+
+@pytest.mark.parametrize(
+    ("email", "path"),
+    [
+        ("planner@vendor.test", "/forecasts/inbox"),
+        ("buyer@acme.test", "/forecasts"),
+    ],
+)
+def test_a_pages_tab_says_what_its_heading_says(login_as, email, path):
+    """A person with several tabs open finds the page by the words it is headed with
+    (the service page's own test, in test_service.py, checks its menu entry too)."""
+    page = soup(login_as(email).get(path))
+    assert page.title.get_text(strip=True).split(" · ")[0] == page.h1.get_text(strip=True)
