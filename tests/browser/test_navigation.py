@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.accounts.models import User
 from portal.extensions import db
 
-from .conftest import sign_in
+from .conftest import sign_in, try_sign_in
 from .test_accessibility import axe_violations
 
 
@@ -107,14 +107,48 @@ def test_the_bar_keeps_one_row_at_1280_px_for_every_role_in_both_languages(app, 
             assert last["x"] + last["width"] <= bell["x"], (email, language)
 
 
-def test_on_a_phone_a_menu_opens_within_the_screen(page):
+def test_on_a_phone_the_navigation_folds_behind_one_button_and_its_menus_fit(page, console_errors):
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, "buyer@acme.test")
     nav = page.get_by_role("navigation", name="Main")
+    menu = nav.get_by_role("button", name="Menu")
+    # Folded: brand, bell and user menu make one row, the "Menu" button a short second.
+    expect(nav.get_by_role("link", name="Quick order")).to_be_hidden()
+    header = page.locator(".topbar").bounding_box()
+    assert header["height"] <= 110, header
+
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
     nav.get_by_role("button", name="Relationship").click()
     box = page.locator("#menu-relationship").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
     expect(nav.get_by_role("link", name="Notes shared with us")).to_be_visible()
+
+    # Escape closes the group first, then the navigation, each back on its button.
+    nav.get_by_role("link", name="Notes shared with us").focus()
+    page.keyboard.press("Escape")
+    expect(nav.get_by_role("button", name="Relationship")).to_be_focused()
+    expect(nav.get_by_role("link", name="Notes shared with us")).to_be_hidden()
+    page.keyboard.press("Escape")
+    expect(menu).to_be_focused()
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(nav.get_by_role("link", name="Quick order")).to_be_hidden()
+
+    # By keyboard alone: open it, go to a page.
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(nav.get_by_role("link", name="Quick order")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/order$"))
+    assert console_errors == []
+
+
+def test_on_a_wide_screen_the_menu_button_is_not_there(page):
+    sign_in(page, "buyer@acme.test")
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("button", name="Menu")).to_be_hidden()
+    expect(nav.get_by_role("link", name="Quick order")).to_be_visible()
 
 
 def test_the_open_menus_meet_wcag_a_and_aa(page):
@@ -124,7 +158,21 @@ def test_the_open_menus_meet_wcag_a_and_aa(page):
     sign_in(page, "manager@vendor.test")
     page.goto("/forecasts/inbox")  # a page inside a group, so that group is current
     found = []
-    for button in page.locator(".mainnav button[aria-expanded]").all():
+    for button in page.locator(".navgroup > button[aria-expanded]").all():
         button.click()
         found += axe_violations(page, button.inner_text(), context=".topbar")
     assert found == []
+
+
+def test_on_a_phone_without_javascript_the_navigation_stays_open(
+    browser, browser_context_args, live_server
+):
+    phone = {**browser_context_args, "viewport": {"width": 390, "height": 844}}
+    context = browser.new_context(**phone, java_script_enabled=False)
+    page = context.new_page()
+    try_sign_in(page, "buyer@acme.test", "portal-demo")
+    page.wait_for_url(lambda url: "/login" not in url)
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Quick order")).to_be_visible()
+    expect(nav.get_by_role("button", name="Menu")).to_be_hidden()
+    context.close()

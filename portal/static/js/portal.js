@@ -27,17 +27,29 @@ document.addEventListener("click", (event) => {
   if (button) setMenuOpen(button, button.getAttribute("aria-expanded") !== "true");
 });
 
+// Escape closes the innermost open menu around the focus (a group inside the phone's
+// folded navigation first, the navigation itself at the next Escape) and gives the
+// focus to its button; with the focus in none, it closes them all.
+const MENUS = ".navgroup, details.usermenu, .mainnav";
+
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape") return;
-  const open = event.target instanceof Element &&
-    event.target.closest(".navgroup, details.usermenu");
-  const button = open && open.querySelector("[data-menu], summary");
-  const expanded = open && (open.open || button.getAttribute("aria-expanded") === "true");
-  closeMenus(null);
-  if (expanded) {
+  const target = event.target instanceof Element ? event.target : null;
+  for (let menu = target && target.closest(MENUS); menu; menu = menu.parentElement?.closest(MENUS)) {
+    const button = menu.querySelector(":scope > [data-menu], :scope > summary");
+    if (!button) continue;
+    if (menu.open) {
+      menu.open = false;
+    } else if (button.getAttribute("aria-expanded") === "true") {
+      setMenuOpen(button, false);
+    } else {
+      continue;
+    }
     event.preventDefault();
     button.focus();
+    return;
   }
+  closeMenus(null);
 });
 
 document.addEventListener("focusout", (event) => {
