@@ -112,7 +112,8 @@ def copy(source_file: Path, target, tables, skip: set[str] = frozenset()) -> Non
             if table.name in skip:
                 continue  # emptied above, left empty
             step = time.perf_counter()
-            column_list = ", ".join(f'"{c.name}"' for c in table.columns)
+            # Generated columns (the service queue's rank) are the database's to compute.
+            column_list = ", ".join(f'"{c.name}"' for c in table.columns if c.computed is None)
             count = 0
             # The stored values as they are, no conversion per value: PostgreSQL parses
             # SQLite's text timestamps, dates and JSON, 0/1 as booleans, numbers as numeric.

@@ -179,7 +179,13 @@ def put_back(rows: Rows, attachments: Path) -> None:
         }
         # A column the database's triggers keep (a count of the rows of a table put back
         # later) starts from its default; the triggers count it up as those rows return.
-        kept = {column.name for column in table.columns if column.info.get("kept_by_triggers")}
+        # A generated one (the queue's rank) cannot be written at all: the database
+        # computes it again.
+        kept = {
+            column.name
+            for column in table.columns
+            if column.info.get("kept_by_triggers") or column.computed is not None
+        }
         db.session.execute(
             table.insert(),
             [

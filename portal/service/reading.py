@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts import service as accounts
@@ -26,8 +26,10 @@ from portal.security import scoped
 
 from . import promises
 from .models import (
+    CLOSED_RANK,
     OPEN_STATUSES,
     PRIORITIES,
+    PRIORITY_ORDER,
     STATUSES,
     ServiceEvent,
     ServiceMessage,
@@ -187,14 +189,11 @@ class RequestFilter:
     account_id: int | None = None
 
 
-def _filtered(viewer: User, filters: RequestFilter) -> Select:
-    query = visible_requests(viewer)
-    if filters.status == "open":
-        query = query.where(ServiceRequest.status.in_(OPEN_STATUSES))
-    elif filters.status in STATUSES:
-        query = query.where(ServiceRequest.status == filters.status)
-    if filters.priority in PRIORITIES:
-        query = query.where(ServiceRequest.priority == filters.priority)
+def _filtered(viewer: User, filters: RequestFilter, *, ranked: bool = False) -> Select:
+    """The requests the viewer may see that the filters let through. `ranked`: the
+    status and priority said through the queue's rank where it says the same (see
+    `_status_and_priority`), for the queue's index."""
+    query = visible_requests(viewer).where(*_status_and_priority(filters, ranked=ranked))
     if filters.owner == "me":
         query = query.where(ServiceRequest.owner_id == viewer.id)
     elif filters.owner == "nobody":
@@ -209,8 +208,41 @@ def _filtered(viewer: User, filters: RequestFilter) -> Select:
     return query
 
 
-PRIORITY_RANK = case(
-    {"urgent": 0, "high": 1, "normal": 2, "low": 3}, value=ServiceRequest.priority, else_=4
+def _status_and_priority(filters: RequestFilter, *, ranked: bool) -> list:
+    """The status and priority filters as conditions. With `ranked`, what the queue's
+    rank says exactly is said with it: the open requests are those ranked below
+    CLOSED_RANK, the open ones of a priority those of its rank, the resolved and closed
+    ones rank CLOSED_RANK. The queue's index then finds a page at its start, where a
+    status IN list would leave it to read the table's status of each request."""
+    status = filters.status
+    priority = filters.priority if filters.priority in PRIORITIES else ""
+    conditions = []
+    if status == "open" or status in OPEN_STATUSES:
+        if ranked:
+            rank = ServiceRequest.queue_rank
+            conditions.append(rank == PRIORITY_ORDER[priority] if priority else rank < CLOSED_RANK)
+            priority = ""  # said by the rank
+        if status != "open":
+            conditions.append(ServiceRequest.status == status)
+        elif not ranked:
+            conditions.append(ServiceRequest.status.in_(OPEN_STATUSES))
+    elif status in STATUSES:
+        conditions.append(ServiceRequest.status == status)
+        if ranked:
+            conditions.append(ServiceRequest.queue_rank == CLOSED_RANK)
+    if priority:
+        conditions.append(ServiceRequest.priority == priority)
+    return conditions
+
+
+# The queue's order, which ix_service_request_queue_order gives: open requests first,
+# by priority, then the oldest first; then the resolved and closed ones by latest
+# activity. Ties by latest activity, then the newest id.
+QUEUE_ORDER = (
+    ServiceRequest.queue_rank,
+    ServiceRequest.queue_opened_at,
+    ServiceRequest.last_activity_at.desc(),
+    ServiceRequest.id.desc(),
 )
 
 
@@ -222,28 +254,29 @@ def listing(
     Open requests come due first: breached, then by the instant the next
     promise falls due, paused ones last. The database picks the page by
     priority and age (which is how the due instants mostly fall, since targets
-    follow priority); the clock then orders the page. Closed and resolved ones
-    follow by latest activity. A fixed number of queries whatever the page size.
+    follow priority; QUEUE_ORDER, read from an index rather than sorted); the clock
+    then orders the page. Closed and resolved ones follow by latest activity. A
+    fixed number of queries whatever the page size.
     """
-    query = _filtered(viewer, filters)
-    total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
-    open_first = case((ServiceRequest.status.in_(OPEN_STATUSES), 0), else_=1)
+    # The count said by status and priority: ix_service_request_queue holds both, so it
+    # counts from that index alone, where the rank's would read each resolved or closed
+    # request's status from the table (at 108,000 requests, 127 ms on SQLite for
+    # "closed"). An explicit FROM: without a condition on the table ("all statuses" for
+    # vendor staff) the bare count had none, and counted 1.
+    total = db.session.scalar(
+        _filtered(viewer, filters)
+        .with_only_columns(func.count(), maintain_column_froms=True)
+        .order_by(None)
+    )
+    # The page in the queue's order, from its index.
+    query = _filtered(viewer, filters, ranked=True)
     found = list(
         db.session.scalars(
             query.options(
                 selectinload(ServiceRequest.account),
                 selectinload(ServiceRequest.owner),
             )
-            .order_by(
-                open_first,
-                case((ServiceRequest.status.in_(OPEN_STATUSES), PRIORITY_RANK), else_=0),
-                case(
-                    (ServiceRequest.status.in_(OPEN_STATUSES), ServiceRequest.opened_at),
-                    else_=None,
-                ),
-                ServiceRequest.last_activity_at.desc(),
-                ServiceRequest.id.desc(),
-            )
+            .order_by(*QUEUE_ORDER)
             .limit(limit)
         )
     )
