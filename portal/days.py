@@ -18,7 +18,7 @@ Pages that show a day-dependent figure say which zone counts (`zone_note`).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -87,6 +87,12 @@ def local_day(at: datetime | None, where: ZoneInfo) -> date | None:
     """The calendar day of a UTC timestamp in `where` (the day an order was placed
     for its account)."""
     return at.astimezone(where).date() if at is not None else None
+
+
+def day_start(day: date, where: tzinfo) -> datetime:
+    """The instant (UTC) `day` begins in `where`: a period of days counted in a zone runs
+    from `day_start(first, where)` to `day_start(last + 1 day, where)`."""
+    return datetime.combine(day, time(), where).astimezone(UTC)
 
 
 def is_overdue(promised_on: date | None, account: CustomerAccount, now: datetime | None = None):

@@ -105,7 +105,9 @@ def measures_for(visible, start: date, end: date, today: date, *, where: tzinfo 
     The days are `where`'s, from its midnight that begins `start` to the one that ends
     `end`: UTC's unless a caller counts someone's days (the relationship signals count
     the vendor's, portal.days)."""
-    from datetime import time, timedelta
+    from datetime import timedelta
+
+    from portal.days import day_start
 
     rows = db.session.execute(
         visible.with_only_columns(
@@ -118,8 +120,8 @@ def measures_for(visible, start: date, end: date, today: date, *, where: tzinfo 
             Idea.realised_saving,
         ).where(
             Idea.direction == "customer",
-            Idea.submitted_at >= datetime.combine(start, time(0), tzinfo=where),
-            Idea.submitted_at < datetime.combine(end + timedelta(days=1), time(0), tzinfo=where),
+            Idea.submitted_at >= day_start(start, where),
+            Idea.submitted_at < day_start(end + timedelta(days=1), where),
         )
     ).all()
     per_account, per_engineer = defaultdict(list), defaultdict(list)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
@@ -32,7 +32,7 @@ from flask_babel import lazy_ngettext
 from sqlalchemy import Date, Integer, and_, case, cast, func, literal_column, select, union_all
 
 from portal.accounts.models import CustomerAccount, User
-from portal.days import local_day, utc_offsets, vendor_zone, zone_of_account
+from portal.days import day_start, local_day, utc_offsets, vendor_zone, zone_of_account
 from portal.extensions import db, utcnow
 
 from . import stats
@@ -92,7 +92,7 @@ class Context:
 
     def day_start(self, day: date) -> datetime:
         """The instant (UTC) `day` begins in the vendor's zone."""
-        return datetime.combine(day, time(), self.zone).astimezone(UTC)
+        return day_start(day, self.zone)
 
     @property
     def end(self) -> datetime:
