@@ -175,7 +175,6 @@ def main() -> None:
     from bench.equipment import add_units
     from bench.relationship import add_service_requests
     from portal import create_app
-    from portal.accounts.models import User
     from portal.equipment.models import EquipmentUnit
     from portal.extensions import db
     from portal.service import measures, promises
@@ -308,44 +307,72 @@ def main() -> None:
                 300,
             )
         engine = db.engine
-        some_open = db.session.scalar(
-            select(ServiceRequest.id)
-            .where(ServiceRequest.status.in_(OPEN_STATUSES))
-            .order_by(ServiceRequest.id.desc())
-        )
-        some_closed = db.session.scalar(
-            select(ServiceRequest.id).where(ServiceRequest.status == "closed")
-        )
-        # Acme's unit with the longest service history.
-        acme = db.session.scalar(select(User.account_id).where(User.email == "buyer@acme.test"))
-        busiest_unit = db.session.scalar(
-            select(ServiceRequest.equipment_id)
-            .where(ServiceRequest.account_id == acme, ServiceRequest.equipment_id.is_not(None))
-            .group_by(ServiceRequest.equipment_id)
-            .order_by(func.count().desc(), ServiceRequest.equipment_id)
-            .limit(1)
-        )
+        pages = page_cases()
 
     if args.skip_pages:
         return
     time_pages(
         app,
         engine,
-        {
-            "queue (service)": ("service@vendor.test", "/service", 50),
-            "queue, all statuses": ("service@vendor.test", "/service?status=all", 50),
-            "an account's list (buyer)": ("buyer@acme.test", "/service", 50),
-            "a request page, open": ("service@vendor.test", f"/service/{some_open}", 50),
-            "a request page, closed": ("service@vendor.test", f"/service/{some_closed}", 50),
-            "measures page, vendor, 90 days": ("service@vendor.test", "/service/measures", 300),
-            "measures page, buyer": ("buyer@acme.test", "/service/measures", 300),
-            "a unit's page (buyer)": ("buyer@acme.test", f"/equipment/{busiest_unit}", 50),
-            "a unit's page (service)": ("service@vendor.test", f"/equipment/{busiest_unit}", 50),
-            "equipment by site (buyer)": ("buyer@acme.test", "/equipment", 50),
-        },
+        pages,
         runs=args.runs,
         cpu=True,
     )
+
+
+def page_cases(*, queue_filters: bool = False) -> dict:
+    """The service pages timed, name -> (person, url, target in ms), read in an app
+    context on the large data set: the queue (with `queue_filters`, each of its filters),
+    an account's list, an open and a closed request, the measures pages and a unit's
+    pages. bench/service_pages.py times the same pages alone."""
+    from sqlalchemy import func, select
+
+    from portal.accounts.models import User
+    from portal.extensions import db
+    from portal.service.models import OPEN_STATUSES, ServiceRequest
+
+    some_open = db.session.scalar(
+        select(ServiceRequest.id)
+        .where(ServiceRequest.status.in_(OPEN_STATUSES))
+        .order_by(ServiceRequest.id.desc())
+    )
+    some_closed = db.session.scalar(
+        select(ServiceRequest.id).where(ServiceRequest.status == "closed")
+    )
+    # Acme's unit with the longest service history.
+    acme = db.session.scalar(select(User.account_id).where(User.email == "buyer@acme.test"))
+    busiest_unit = db.session.scalar(
+        select(ServiceRequest.equipment_id)
+        .where(ServiceRequest.account_id == acme, ServiceRequest.equipment_id.is_not(None))
+        .group_by(ServiceRequest.equipment_id)
+        .order_by(func.count().desc(), ServiceRequest.equipment_id)
+        .limit(1)
+    )
+    service, buyer = "service@vendor.test", "buyer@acme.test"
+    queue = {"queue (service)": (service, "/service", 50)}
+    if queue_filters:
+        queue |= {
+            f"queue, {name}": (service, f"/service?{query}", 50)
+            for name, query in (
+                ("all statuses", "status=all"),
+                ("urgent", "priority=urgent"),
+                ("low", "priority=low"),
+                ("closed", "status=closed"),
+                ("nobody's", "owner=nobody"),
+            )
+        }
+    else:
+        queue["queue, all statuses"] = (service, "/service?status=all", 50)
+    return queue | {
+        "an account's list (buyer)": (buyer, "/service", 50),
+        "a request page, open": (service, f"/service/{some_open}", 50),
+        "a request page, closed": (service, f"/service/{some_closed}", 50),
+        "measures page, vendor, 90 days": (service, "/service/measures", 300),
+        "measures page, buyer": (buyer, "/service/measures", 300),
+        "a unit's page (buyer)": (buyer, f"/equipment/{busiest_unit}", 50),
+        "a unit's page (service)": (service, f"/equipment/{busiest_unit}", 50),
+        "equipment by site (buyer)": (buyer, "/equipment", 50),
+    }
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
-"""The service pages alone (the queue and its filters, an account's list, a request
-page), timed in-process as signed-in people, of whichever checkout is named: the same
-data and the same script for the code before and after a change, run one after the
-other (alternate them: the machine is shared). Median and p95 wall time, the median of
-this process's CPU time (on PostgreSQL the server's work is not in it), the statements
-per page and the load average. Nothing is migrated or written: migrate the data with
-the newer checkout first (its bench/service.py, or `flask db upgrade`); the older
-code reads a newer schema as well.
+"""The service pages alone (bench/service.py's `page_cases`: the queue with each of its
+filters, an account's list, request pages, the measures pages, a unit's pages), timed
+in-process as signed-in people, of whichever checkout is named: the same data and the
+same script for the code before and after a change, run one after the other (alternate
+them: the machine is shared). Median and p95 wall time, the median of this process's CPU
+time (on PostgreSQL the server's work is not in it), the statements per page and the
+load average. Nothing is migrated or written: migrate the data with the newer checkout
+first (its bench/service.py, or `flask db upgrade`); the older code reads a newer schema
+as well.
 
     .venv/bin/python bench/service_pages.py /work/main --instance /tmp/portal-big
     .venv/bin/python bench/service_pages.py . \\
@@ -35,41 +36,18 @@ def main() -> None:
 
     from sqlalchemy import func, select
 
+    from bench.service import page_cases
     from portal import create_app
     from portal.extensions import db
-    from portal.service.models import OPEN_STATUSES, ServiceRequest
+    from portal.service.models import ServiceRequest
 
     app = create_app()
     with app.app_context():
         engine = db.engine
         requests = db.session.scalar(select(func.count()).select_from(ServiceRequest))
-        some_open = db.session.scalar(
-            select(ServiceRequest.id)
-            .where(ServiceRequest.status.in_(OPEN_STATUSES))
-            .order_by(ServiceRequest.id.desc())
-        )
-        some_closed = db.session.scalar(
-            select(ServiceRequest.id).where(ServiceRequest.status == "closed")
-        )
+        pages = page_cases(queue_filters=True)
     print(f"{args.checkout}: {requests:,} service requests; load average {os.getloadavg()}")
-    service = "service@vendor.test"
-    time_pages(
-        app,
-        engine,
-        {
-            "queue (service)": (service, "/service", 50),
-            "queue, all statuses": (service, "/service?status=all", 50),
-            "queue, urgent": (service, "/service?priority=urgent", 50),
-            "queue, low": (service, "/service?priority=low", 50),
-            "queue, closed": (service, "/service?status=closed", 50),
-            "queue, nobody's": (service, "/service?owner=nobody", 50),
-            "an account's list (buyer)": ("buyer@acme.test", "/service", 50),
-            "a request page, open": (service, f"/service/{some_open}", 50),
-            "a request page, closed": (service, f"/service/{some_closed}", 50),
-        },
-        runs=args.runs,
-        cpu=True,
-    )
+    time_pages(app, engine, pages, runs=args.runs, cpu=True)
     print(f"load average {os.getloadavg()}")
 
 
