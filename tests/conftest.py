@@ -153,8 +153,15 @@ class Rows:
 
 def take_rows(attachments: Path, into: Path) -> Rows:
     """Read every table (inside an app context) and copy the attachment files to `into`."""
+    # In key order: PostgreSQL returns an unordered SELECT in the heap's order, which an
+    # UPDATE changes (put_back sets cyclic references after the inserts).
     tables = {
-        table.name: [dict(row) for row in db.session.execute(table.select()).mappings()]
+        table.name: [
+            dict(row)
+            for row in db.session.execute(
+                table.select().order_by(*table.primary_key.columns)
+            ).mappings()
+        ]
         for table in db.metadata.sorted_tables
     }
     shutil.copytree(attachments, into, dirs_exist_ok=True)
