@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, func, insert, select, update
 
 from portal.accounts.models import CustomerAccount, User
 from portal.catalog.models import Category, Product, Stock
@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.fulfilment import cancellations, confirmations, ledger, shipments
 from portal.fulfilment.models import PromiseLedgerDay
 from portal.ordering import service as ordering
-from portal.ordering.models import Order
+from portal.ordering.models import Order, OrderLine
 
 from .support import HttpPerson, csrf_token_from, soup
 
@@ -318,6 +318,66 @@ def test_confirming_twice_is_refused_and_nothing_changes(app, parts):
             confirmations.confirm(staff, order, promise_all(order, D + timedelta(1)), TODAY)
         db.session.rollback()
         assert order.lines[0].promised_on == D
+
+
+def test_the_database_counts_an_orders_lines_however_they_are_written(app, parts):
+    """Order.line_count (what the complaint rate reads) is kept by the database's
+    triggers: lines placed, a confirmation's split part, and lines written, moved or
+    deleted past the ORM all change it."""
+    lines = OrderLine.__table__
+
+    def counts(*orders: Order) -> list[tuple[int, int]]:
+        """Each order's kept count beside its lines counted."""
+        db.session.expire_all()
+        return [
+            (
+                db.session.get(Order, o.id).line_count,
+                db.session.scalar(select(func.count()).where(lines.c.order_id == o.id)),
+            )
+            for o in orders
+        ]
+
+    with app.app_context():
+        staff = user("fulfilment@vendor.test")
+        order = place(parts, {"DSK-A": 4, "DSK-C": 2})
+        other = place(parts, {"DSK-A": 1})
+        assert counts(order, other) == [(2, 2), (1, 1)]
+
+        # Three now, one later: the later part is a line of its own.
+        split = confirmations.LineDecision(
+            line(order, "DSK-A").id, D, later_quantity=1, later_promised_on=D + timedelta(7)
+        )
+        confirmations.confirm(staff, order, promise_all(order, D, **{"DSK-A": split}), TODAY)
+        assert counts(order, other) == [(3, 3), (1, 1)]
+
+        # Plain SQL: a line inserted into the other order, moved to the first, deleted.
+        written = db.session.execute(
+            insert(lines).values(
+                order_id=other.id,
+                line_no=9,
+                product_id=parts["DSK-B"],
+                sku="DSK-B",
+                name="Part DSK-B",
+                unit="pc",
+                quantity=1,
+                unit_price=10,
+                line_total=10,
+                estimated_ship_date=D,
+            )
+        ).inserted_primary_key[0]
+        db.session.commit()
+        assert counts(order, other) == [(3, 3), (2, 2)]
+        db.session.execute(update(lines).where(lines.c.id == written).values(order_id=order.id))
+        db.session.commit()
+        assert counts(order, other) == [(4, 4), (1, 1)]
+        db.session.execute(delete(lines).where(lines.c.id == written))
+        db.session.commit()
+        assert counts(order, other) == [(3, 3), (1, 1)]
+
+        # An update that leaves the order alone changes nothing.
+        db.session.execute(update(lines).where(lines.c.order_id == order.id).values(name="x"))
+        db.session.commit()
+        assert counts(order, other) == [(3, 3), (1, 1)]
 
 
 @pytest.mark.parametrize(

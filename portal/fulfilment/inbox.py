@@ -94,11 +94,8 @@ def inbox(
         query = query.where(Order.id.in_(matching))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     oldest_first = filters.view in ("waiting", "in_progress", "in_transit", "requests")
-    line_count = (
-        select(func.count(OrderLine.id)).where(OrderLine.order_id == Order.id).scalar_subquery()
-    )
     rows = db.session.execute(
-        query.add_columns(line_count, pending)
+        query.add_columns(Order.line_count, pending)
         .options(
             joinedload(Order.account)
             .joinedload(CustomerAccount.account_manager)
