@@ -607,11 +607,22 @@ def test_measures_for_the_customer_and_the_vendor(app, demo, login_as):
     listed = " ".join(listed.get_text(" ").split())
     assert "answers Acme Industrial within 8 working hours" in listed
     assert "first answer came in time for 100 % of requests in the last 90 days" in listed
-    assert soup(login_as("service@vendor.test").get("/service")).select_one(
-        "#promise-record"
-    ) is None
-    vendor = text_of(login_as("service@vendor.test").get("/service/measures"))
-    assert "Acme Industrial" in vendor and "Globex Manufacturing" in vendor
+    assert (
+        soup(login_as("service@vendor.test").get("/service")).select_one("#promise-record") is None
+    )
+    vendor = soup(login_as("service@vendor.test").get("/service/measures"))
+    rows = {
+        cells[0]: cells[1:]
+        for cells in (
+            [td.get_text(strip=True) for td in tr.select("td")]
+            for tr in vendor.select("section table.data tbody tr")
+        )
+    }
+    assert {"Acme Industrial", "Globex Manufacturing"} <= set(rows)
+    # Acme's row: one request, its resolution promise kept, satisfied; ten figures.
+    acme = rows["Acme Industrial"]
+    assert len(acme) == 10
+    assert (acme[0], acme[5], acme[6], acme[8]) == ("1", "100 %", "0", "100 %")
 
 
 def _statements(app, client, url) -> int:
