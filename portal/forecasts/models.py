@@ -123,6 +123,9 @@ class ForecastCell(db.Model):
             name="fk_forecast_cell_version",
             ondelete="CASCADE",
         ),
+        # The draft grid's month totals over the whole version, read in month order
+        # from the index alone (drafts.grid).
+        Index("ix_forecast_cell_version_month", "version_id", "month", "quantity"),
         {"sqlite_with_rowid": False},
     )
 
