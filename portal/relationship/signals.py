@@ -1000,10 +1000,10 @@ def responsiveness(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
     from portal.ideas.models import Idea
 
     # The suggestions sent in the window's vendor days: from ctx.since(WINDOW_DAYS) to
-    # ctx.end, as the other signals read.
+    # ctx.end, as the other signals read; each promise judged on its account's day then.
     start_day = ctx.as_of - timedelta(days=WINDOW_DAYS - 1)
     ideas = idea_measures.measures_for(
-        select(Idea), start_day, ctx.as_of, ctx.as_of, where=ctx.zone
+        select(Idea), start_day, ctx.as_of, ctx.last_instant, where=ctx.zone
     )
     idea_by = {account.id: m for account, m in ideas.by_account}
     service_by = _service_measures(ctx)
