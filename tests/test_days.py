@@ -817,3 +817,39 @@ def test_the_rating_prompt_asks_once_in_the_accounts_quarter(app, demo):
         for zone, asked in (("Asia/Jakarta", False), ("Europe/Berlin", True)):
             buyer.account.timezone = zone
             assert ratings.should_ask(buyer, date(2026, 12, 2)) is asked, zone
+
+
+@pytest.mark.parametrize(
+    ("zone", "published", "forecast"),
+    [
+        # 1 November 01:00 in Jakarta: not before November there.
+        ("Asia/Jakarta", datetime(2026, 10, 31, 18, 0, tzinfo=UTC), 100),
+        ("Europe/Berlin", datetime(2026, 10, 31, 18, 0, tzinfo=UTC), 150),
+        # 31 October 22:00 in Chicago: before November there.
+        ("America/Chicago", datetime(2026, 11, 1, 3, 0, tzinfo=UTC), 150),
+    ],
+)
+def test_a_forecast_is_a_month_ahead_by_the_accounts_day_it_was_published(
+    app, demo, zone, published, forecast
+):
+    """November's forecast one month ahead is the latest version published before
+    November began where the account is: 100 from 15 October, or 150 from a version
+    published near midnight on 31 October, depending on the zone. By the UTC day the
+    Jakarta version counted and the Chicago one did not."""
+    from portal.forecasts import planning
+
+    from .test_relationship import _forecast_version, _order_with_line, _product
+
+    november = date(2026, 11, 1)
+    with time_machine.travel(MORNING, tick=False), app.app_context():
+        buyer = _person("buyer@acme.test")
+        buyer.account.timezone = zone
+        seal = _product()
+        _forecast_version(buyer.account_id, seal, 1, date(2026, 10, 15), {november: 100})
+        later = _forecast_version(buyer.account_id, seal, 2, date(2026, 10, 31), {november: 150})
+        later.published_at = published
+        _order_with_line(buyer.account_id, buyer.id, seal, placed=date(2026, 11, 15), quantity=100)
+        db.session.commit()
+        report = planning.account_accuracy(buyer, None, None)
+        assert report.months[-1] == november
+        assert report.figures.by_month[(november, 1)].forecast == forecast

@@ -444,7 +444,8 @@ def account_accuracy(viewer: User, account_id: int | None, today: date | None) -
     Only the versions that some month and lag reads (the latest before each cutoff)
     are loaded, and of them only the cells of the months measured."""
     account = account_of(viewer, account_id)
-    months = past_months(today or days.account_today(account))
+    where = days.account_zone(account)  # its months, and the days its versions came out
+    months = past_months(today or days.day_in(where))
     stamps = list(
         db.session.execute(
             select(ForecastVersion.id, ForecastVersion.published_at)
@@ -455,7 +456,7 @@ def account_accuracy(viewer: User, account_id: int | None, today: date | None) -
             .order_by(ForecastVersion.published_at)
         )
     )
-    wanted: set[int] = measures.versions_read(stamps, months)
+    wanted: set[int] = measures.versions_read(stamps, months, where=where)
     quantities: dict[int, dict[tuple[int, date], int]] = {vid: {} for vid in wanted}
     if wanted:
         for version_id, pid, month, quantity in db.session.execute(
@@ -472,7 +473,9 @@ def account_accuracy(viewer: User, account_id: int | None, today: date | None) -
         ):
             quantities[version_id][(pid, month)] = quantity
     versions = [
-        measures.Version(account.id, at, quantities[vid]) for vid, at in stamps if vid in wanted
+        measures.Version(account.id, at, quantities[vid], where)
+        for vid, at in stamps
+        if vid in wanted
     ]
     ordered = ordered_lines([account.id], months[0], add_months(months[-1], 1))
     figures = measures.accuracy(versions, ordered, months=months)
