@@ -853,3 +853,44 @@ def test_a_forecast_is_a_month_ahead_by_the_accounts_day_it_was_published(
         report = planning.account_accuracy(buyer, None, None)
         assert report.months[-1] == november
         assert report.figures.by_month[(november, 1)].forecast == forecast
+
+
+def test_what_was_ordered_counts_in_the_accounts_month(app, demo):
+    """An order placed at 31 October 18:00 UTC is November's for Acme in Jakarta (1 November
+    01:00 there); one placed at 1 November 03:00 UTC is October's for Globex in Chicago
+    (31 October 22:00 there). By UTC months each was the other month. The period's edges
+    hold in each zone: Acme's order of 30 September 17:30 UTC is October's in Jakarta,
+    Globex's of 1 December 04:00 UTC November's in Chicago."""
+    from portal.forecasts import planning
+
+    from .test_relationship import _order_with_line, _product
+
+    october, november = date(2026, 10, 1), date(2026, 11, 1)
+    with app.app_context():
+        seal = _product()
+        placed = {
+            "buyer@acme.test": (datetime(2026, 10, 31, 18, 0, tzinfo=UTC),
+                                datetime(2026, 9, 30, 17, 30, tzinfo=UTC)),
+            "buyer@globex.test": (datetime(2026, 11, 1, 3, 0, tzinfo=UTC),
+                                  datetime(2026, 12, 1, 4, 0, tzinfo=UTC)),
+        }  # fmt: skip
+        accounts = {}
+        for email, instants in placed.items():
+            buyer = _person(email)
+            accounts[email] = buyer.account_id
+            if email == "buyer@acme.test":
+                buyer.account.timezone = "Asia/Jakarta"
+            for n, at in enumerate(instants, start=1):
+                order, _ = _order_with_line(
+                    buyer.account_id, buyer.id, seal, placed=at.date(), quantity=n
+                )
+                order.placed_at = at
+        db.session.commit()
+        lines = planning.ordered_lines(list(accounts.values()), october, date(2026, 12, 1))
+        got = {(line.account_id, line.month): line.quantity for line in lines}
+        assert got == {
+            (accounts["buyer@acme.test"], november): 1,
+            (accounts["buyer@acme.test"], october): 2,
+            (accounts["buyer@globex.test"], october): 1,
+            (accounts["buyer@globex.test"], november): 2,
+        }

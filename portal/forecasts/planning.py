@@ -118,15 +118,24 @@ def ordered_lines(account_ids: Select | list[int] | None, since: date, until: da
       them back, and an order cancelled whole before confirmation is all such lines).
     Lines the vendor declined or cancelled later still count: the customer wanted
     them when it ordered, which is what its forecast was about. The month is the
-    UTC month of `placed_at`.
+    account's month of `placed_at` (portal.days: its forecast months are its own, as is
+    the day its versions came out): at 31 October 18:00 UTC it is November in Jakarta.
     """
     from portal.ordering.models import Order, OrderLine
 
-    start = datetime.combine(since, time(), UTC)
-    end = datetime.combine(until, time(), UTC)
+    # One statement whatever the zones: the orders placed within [since, until) anywhere,
+    # each then held to its account's days below.
+    start, end = days.anywhere(since, until)
     query = (
-        select(Order.account_id, OrderLine.product_id, Order.placed_at, OrderLine.quantity)
+        select(
+            Order.account_id,
+            CustomerAccount.timezone,
+            OrderLine.product_id,
+            Order.placed_at,
+            OrderLine.quantity,
+        )
         .join(Order, Order.id == OrderLine.order_id)
+        .join(CustomerAccount, CustomerAccount.id == Order.account_id)
         .where(
             Order.placed_at >= start,
             Order.placed_at < end,
@@ -139,8 +148,10 @@ def ordered_lines(account_ids: Select | list[int] | None, since: date, until: da
     if product_id is not None:
         query = query.where(OrderLine.product_id == product_id)
     totals: dict[tuple[int, int, date], int] = defaultdict(int)
-    for account_id, pid, placed_at, quantity in db.session.execute(query):
-        totals[(account_id, pid, first_of_month(placed_at.astimezone(UTC).date()))] += quantity
+    for account_id, timezone, pid, placed_at, quantity in db.session.execute(query):
+        placed_on = days.local_day(placed_at, days.zone_of_account(timezone))
+        if since <= placed_on < until:
+            totals[(account_id, pid, first_of_month(placed_on))] += quantity
     return [measures.Ordered(a, p, m, q) for (a, p, m), q in totals.items()]
 
 

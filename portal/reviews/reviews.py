@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
-from portal.days import account_zone, day_start, zone
+from portal.days import LATEST_ZONE, account_zone, day_start, zone
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 
@@ -266,10 +266,6 @@ def comment(user: User, review: RelationshipReview, body: str | None) -> ReviewC
 
 
 # --- reviews that fall due ------------------------------------------------------------------
-
-
-# No zone's midnight comes later than UTC-12's (Etc/GMT+12 in the IANA's reversed sign).
-LATEST_ZONE = "Etc/GMT+12"
 
 
 def due_reviews(today: date, account_ids=None) -> list[tuple[CustomerAccount, date, date]]:
