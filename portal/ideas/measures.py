@@ -110,13 +110,13 @@ class Report:
     by_engineer: list[tuple[User | None, Measures]]
 
 
-def measures_for(visible, start: date, end: date, now: datetime, *, where: tzinfo = UTC) -> Report:
+def measures_for(visible, start: date, end: date, now: datetime, *, where: tzinfo) -> Report:
     """The figures over the suggestions of `visible` (a query of Idea the viewer
     may see) sent from `start` to `end`, in total, per account and per engineer, at
     the instant `now`. The period's days are `where`'s, from its midnight that begins
-    `start` to the one that ends `end`: UTC's unless a caller counts someone's days
-    (the relationship signals and the vendor's list count the vendor's, one account's
-    figures its own, portal.days). Each promise is judged on its account's day."""
+    `start` to the one that ends `end`: whose days is the caller's to say (the
+    relationship signals and the vendor's list count the vendor's, one account's figures
+    its own, portal.days). Each promise is judged on its account's day."""
     from datetime import timedelta
 
     rows = db.session.execute(
