@@ -95,6 +95,18 @@ def day_start(day: date, where: tzinfo) -> datetime:
     return datetime.combine(day, time(), where).astimezone(UTC)
 
 
+# Every zone's midnight of a day falls between these two zones' (UTC+14 and UTC-12; the
+# IANA's Etc names reverse the sign).
+EARLIEST_ZONE, LATEST_ZONE = "Etc/GMT-14", "Etc/GMT+12"
+
+
+def anywhere(first: date, after: date) -> tuple[datetime, datetime]:
+    """The instants from the first midnight anywhere that begins `first` to the last that
+    begins `after`: [first, after) in every zone lies within them. For one statement over
+    accounts of many zones, each row then held to its own account's days."""
+    return day_start(first, zone(EARLIEST_ZONE)), day_start(after, zone(LATEST_ZONE))
+
+
 def is_overdue(promised_on: date | None, account: CustomerAccount, now: datetime | None = None):
     """A promise for `promised_on` not yet kept is overdue once that day has ended in the
     account's zone."""

@@ -648,3 +648,249 @@ def test_the_forecast_error_measures_each_accounts_own_complete_months(app, demo
             accounts["buyer@acme.test"]: 14.3,
             accounts["buyer@globex.test"]: 0.0,
         }
+
+
+# --- suggestions answered in time, reviews, the scorecard and forecast accuracy -----------
+# Days promised to a customer and the periods about the vendor's promises to it are the
+# account's: 18:30 UTC is already the next day in Jakarta (UTC+7); 03:00 UTC is still the
+# day before in Chicago (UTC-6 in winter, UTC-5 in summer).
+
+
+def _idea(account_id: int, author_id: int, sent: datetime, due: date, answered) -> None:
+    from portal.ideas.models import Idea
+
+    db.session.add(
+        Idea(
+            account_id=account_id,
+            title="Thinner gasket",
+            category="design",
+            status="under_review" if answered else "submitted",
+            created_by_id=author_id,
+            submitted_at=sent,
+            answer_due_on=due,
+            first_answered_at=answered,
+        )
+    )
+
+
+def test_a_suggestion_is_answered_in_time_by_the_accounts_day(app):
+    """Promised for 1 December and answered at 1 December 18:30 UTC: on 2 December in
+    Jakarta, a day late there; in time in Berlin (19:30). Not answered, at that instant it
+    counts against in Jakarta and not yet in Chicago (12:30). By the UTC day the answer
+    was in time everywhere."""
+    from portal.ideas.measures import Record, measure
+
+    sent = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    jakarta, berlin, chicago = map(days.zone, ("Asia/Jakarta", "Europe/Berlin", "America/Chicago"))
+    answered = [Record(sent, FIRST, EVENING, "under_review", where=z) for z in (jakarta, berlin)]
+    assert [measure([r], EVENING).within_promise for r in answered] == [0, 1]
+    waiting = [Record(sent, FIRST, None, "submitted", where=z) for z in (jakarta, chicago)]
+    assert [measure([r], EVENING).due for r in waiting] == [1, 0]
+    assert measure(waiting, EVENING).due == 1  # each on its own account's day
+
+
+def test_the_suggestion_measures_count_the_accounts_days_and_say_so(app, demo, login_as):
+    """Acme in Jakarta at 1 December 18:30 UTC (its 2 December): its last 3 months begin
+    on 2 September (91 days before), at 1 September 17:00 UTC. A suggestion sent at 17:30
+    UTC that day counts; answered on 5 September 18:00 UTC (6 September there) for a
+    promise of the 5th, it was late. Another, promised for 1 December and answered at
+    18:30 UTC that day, was late too. By UTC days: one sent, 100 % in time."""
+    with app.app_context():
+        buyer = _person("buyer@acme.test")
+        buyer.account.timezone = "Asia/Jakarta"
+        _idea(buyer.account_id, buyer.id, datetime(2026, 9, 1, 17, 30, tzinfo=UTC),
+              date(2026, 9, 5), datetime(2026, 9, 5, 18, 0, tzinfo=UTC))  # fmt: skip
+        _idea(buyer.account_id, buyer.id, datetime(2026, 11, 24, 9, 0, tzinfo=UTC),
+              FIRST, EVENING)  # fmt: skip
+        db.session.commit()
+    with time_machine.travel(EVENING, tick=False):
+        for who, note in (
+            ("buyer@acme.test", "Dates are days in Western Indonesia Time (Asia/Jakarta)."),
+            ("engineer@vendor.test", "Dates are days in Central European"),
+        ):
+            page = soup(login_as(who).client.get("/ideas/measures?months=3"))
+            kpis = {
+                dt.get_text(): dd.get_text()
+                for dt, dd in zip(page.select(".kpis dt"), page.select(".kpis dd"), strict=True)
+            }
+            if who == "buyer@acme.test":
+                assert (kpis["Sent"], kpis["Answered within the promise"]) == ("2", "0 %")
+            assert page.select_one(".zone-note").get_text().startswith(note), who
+
+
+def _request(account_id: int, opened: datetime, kind: str = "repair") -> None:
+    from portal.service.models import ServiceRequest
+
+    db.session.add(
+        ServiceRequest(
+            account_id=account_id,
+            kind=kind,
+            title="Pump leaks",
+            status="new",
+            opened_at=opened,
+            last_activity_at=opened,
+        )
+    )
+
+
+def test_a_reviews_quarter_is_the_accounts_quarter(app, demo):
+    """Q3 2026 of Acme in Jakarta runs from 30 June 17:00 UTC to 30 September 17:00 UTC. A
+    request opened, a rating given and a suggestion sent on 30 June at 18:00 UTC are in
+    it; those of 30 September 18:00 UTC are in Q4. By UTC days each would sit a quarter
+    early: Q3 would count the September ones and Q2 the June ones."""
+    from portal.reviews import figures, ratings, reviews
+
+    with app.app_context():
+        buyer, manager = _person("buyer@acme.test"), _person("manager@vendor.test")
+        buyer.account.timezone = "Asia/Jakarta"
+        for day, score in ((date(2026, 6, 30), "4"), (date(2026, 9, 30), "2")):
+            at = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=18)
+            _request(buyer.account_id, at)
+            ratings.rate(buyer, score, "", now=at)
+            # Promised for the next day (its own: 1 July, 1 October) and answered then.
+            _idea(buyer.account_id, buyer.id, at, day + timedelta(days=1), at + timedelta(hours=2))
+        review = reviews.create(manager, buyer.account_id, date(2026, 7, 1), date(2026, 9, 30))
+        db.session.commit()
+        found = figures.review_figures(manager, review, date(2026, 12, 2), EVENING)
+        q3, q2 = found.current, found.previous
+        assert (q3.requests, q2.requests) == (1, 0)
+        assert ([r.score for r in q3.ratings], q2.ratings) == ([4], [])
+        assert (q3.suggestions.sent, q2.suggestions.sent) == (1, 0)
+
+
+def test_the_scorecard_and_review_are_the_accounts_days_for_vendor_staff_too(app, demo, login_as):
+    """At 1 December 18:30 UTC it is 2 December for Acme in Jakarta: its scorecard covers
+    the 90 days to 1 December, for its buyer and for the vendor's manager in Berlin (whose
+    own day is still 1 December), and both pages say whose days they count."""
+    from portal.reviews import reviews
+
+    with app.app_context():
+        buyer = _person("buyer@acme.test")
+        buyer.account.timezone = "Asia/Jakarta"
+        review = reviews.create(
+            _person("manager@vendor.test"), buyer.account_id, date(2026, 7, 1), date(2026, 9, 30)
+        )
+        account_id, review_id = buyer.account_id, review.id
+        db.session.commit()
+    jakarta = "Dates are days in Western Indonesia Time (Asia/Jakarta)."
+    with time_machine.travel(EVENING, tick=False):
+        for who, path in (
+            ("manager@vendor.test", f"/accounts/{account_id}/scorecard"),
+            ("buyer@acme.test", "/scorecard"),
+            ("manager@vendor.test", f"/reviews/{review_id}"),
+        ):
+            page = soup(login_as(who).client.get(path))
+            if "scorecard" in path:
+                text = " ".join(page.get_text().split())
+                assert "over the 90 days to 01 Dec 2026" in text, (who, path)
+            assert page.select_one(".zone-note").get_text() == jakarta, (who, path)
+
+
+def test_a_review_falls_due_for_accounts_that_existed_when_their_quarter_began(app, demo):
+    """Q4 2026 began at 1 October 05:00 UTC in Chicago and at 30 September 17:00 UTC in
+    Jakarta. Globex (Chicago), created at 1 October 03:00 UTC (30 September there), had
+    its whole quarter: due. Nusantara (Jakarta), created at 30 September 20:00 UTC
+    (1 October there), did not: not due. By UTC midnight it was the other way round."""
+    from portal.accounts.models import CustomerAccount
+    from portal.reviews import reviews
+
+    with app.app_context():
+        created = {
+            "C-10002": datetime(2026, 10, 1, 3, 0, tzinfo=UTC),
+            "C-10005": datetime(2026, 9, 30, 20, 0, tzinfo=UTC),
+        }
+        for a in db.session.scalars(select(CustomerAccount)):
+            a.created_at = created.get(a.number, datetime(2024, 1, 1, tzinfo=UTC))
+        db.session.commit()
+        due = {a.number for a, _, _ in reviews.due_reviews(date(2027, 1, 10))}
+        assert due == {"C-10001", "C-10002", "C-10003", "C-10004"}
+
+
+def test_the_rating_prompt_asks_once_in_the_accounts_quarter(app, demo):
+    """Rated at 30 September 18:00 UTC: 1 October in Jakarta (Q4 there, so not asked again
+    in December), still 30 September in Berlin (Q3: asked)."""
+    from portal.reviews import ratings
+
+    with app.app_context():
+        buyer = _person("buyer@acme.test")
+        ratings.rate(buyer, "4", "", now=datetime(2026, 9, 30, 18, 0, tzinfo=UTC))
+        for zone, asked in (("Asia/Jakarta", False), ("Europe/Berlin", True)):
+            buyer.account.timezone = zone
+            assert ratings.should_ask(buyer, date(2026, 12, 2)) is asked, zone
+
+
+@pytest.mark.parametrize(
+    ("zone", "published", "forecast"),
+    [
+        # 1 November 01:00 in Jakarta: not before November there.
+        ("Asia/Jakarta", datetime(2026, 10, 31, 18, 0, tzinfo=UTC), 100),
+        ("Europe/Berlin", datetime(2026, 10, 31, 18, 0, tzinfo=UTC), 150),
+        # 31 October 22:00 in Chicago: before November there.
+        ("America/Chicago", datetime(2026, 11, 1, 3, 0, tzinfo=UTC), 150),
+    ],
+)
+def test_a_forecast_is_a_month_ahead_by_the_accounts_day_it_was_published(
+    app, demo, zone, published, forecast
+):
+    """November's forecast one month ahead is the latest version published before
+    November began where the account is: 100 from 15 October, or 150 from a version
+    published near midnight on 31 October, depending on the zone. By the UTC day the
+    Jakarta version counted and the Chicago one did not."""
+    from portal.forecasts import planning
+
+    from .test_relationship import _forecast_version, _order_with_line, _product
+
+    november = date(2026, 11, 1)
+    with time_machine.travel(MORNING, tick=False), app.app_context():
+        buyer = _person("buyer@acme.test")
+        buyer.account.timezone = zone
+        seal = _product()
+        _forecast_version(buyer.account_id, seal, 1, date(2026, 10, 15), {november: 100})
+        later = _forecast_version(buyer.account_id, seal, 2, date(2026, 10, 31), {november: 150})
+        later.published_at = published
+        _order_with_line(buyer.account_id, buyer.id, seal, placed=date(2026, 11, 15), quantity=100)
+        db.session.commit()
+        report = planning.account_accuracy(buyer, None, None)
+        assert report.months[-1] == november
+        assert report.figures.by_month[(november, 1)].forecast == forecast
+
+
+def test_what_was_ordered_counts_in_the_accounts_month(app, demo):
+    """An order placed at 31 October 18:00 UTC is November's for Acme in Jakarta (1 November
+    01:00 there); one placed at 1 November 03:00 UTC is October's for Globex in Chicago
+    (31 October 22:00 there). By UTC months each was the other month. The period's edges
+    hold in each zone: Acme's order of 30 September 17:30 UTC is October's in Jakarta,
+    Globex's of 1 December 04:00 UTC November's in Chicago."""
+    from portal.forecasts import planning
+
+    from .test_relationship import _order_with_line, _product
+
+    october, november = date(2026, 10, 1), date(2026, 11, 1)
+    with app.app_context():
+        seal = _product()
+        placed = {
+            "buyer@acme.test": (datetime(2026, 10, 31, 18, 0, tzinfo=UTC),
+                                datetime(2026, 9, 30, 17, 30, tzinfo=UTC)),
+            "buyer@globex.test": (datetime(2026, 11, 1, 3, 0, tzinfo=UTC),
+                                  datetime(2026, 12, 1, 4, 0, tzinfo=UTC)),
+        }  # fmt: skip
+        accounts = {}
+        for email, instants in placed.items():
+            buyer = _person(email)
+            accounts[email] = buyer.account_id
+            if email == "buyer@acme.test":
+                buyer.account.timezone = "Asia/Jakarta"
+            for n, at in enumerate(instants, start=1):
+                order, _ = _order_with_line(
+                    buyer.account_id, buyer.id, seal, placed=at.date(), quantity=n
+                )
+                order.placed_at = at
+        db.session.commit()
+        lines = planning.ordered_lines(list(accounts.values()), october, date(2026, 12, 1))
+        got = {(line.account_id, line.month): line.quantity for line in lines}
+        assert got == {
+            (accounts["buyer@acme.test"], november): 1,
+            (accounts["buyer@acme.test"], october): 2,
+            (accounts["buyer@globex.test"], october): 1,
+            (accounts["buyer@globex.test"], november): 2,
+        }

@@ -85,3 +85,29 @@ def test_only_the_versions_a_lag_reads_are_needed():
     assert versions_read(published, [JAN, FEB]) == {0, 1, 2}
     assert versions_read(published, [JAN], lags=[3]) == {0}
     assert versions_read(published[:1], [date(2025, 10, 1)]) == set()  # nothing before
+
+
+def test_a_versions_day_is_its_accounts():
+    """Published at 31 December 18:00 UTC: 1 January 01:00 in Jakarta, so not one month
+    ahead of January there (the version of 20 December is); at 1 January 03:00 UTC:
+    31 December 21:00 in Chicago, one month ahead of January there. By UTC days each
+    the other way round."""
+    from zoneinfo import ZoneInfo
+
+    jakarta, chicago = ZoneInfo("Asia/Jakarta"), ZoneInfo("America/Chicago")
+    evening = datetime(2025, 12, 31, 18, 0, tzinfo=UTC)
+    night = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
+    ordered = [Ordered(1, 10, JAN, 100), Ordered(2, 10, JAN, 100)]
+    versions = [
+        Version(1, at(2025, 12, 20), {(10, JAN): 100}, jakarta),
+        Version(1, evening, {(10, JAN): 150}, jakarta),
+        Version(2, at(2025, 12, 20), {(10, JAN): 100}, chicago),
+        Version(2, night, {(10, JAN): 150}, chicago),
+    ]
+    result = accuracy(versions, ordered, months=[JAN], lags=[1])
+    assert result.by_account[(1, 1)].forecast == 100
+    assert result.by_account[(2, 1)].forecast == 150
+    assert versions_read([("20 Dec", at(2025, 12, 20)), ("31 Dec", evening)], [JAN],
+                         lags=[1], where=jakarta) == {"20 Dec"}  # fmt: skip
+    assert versions_read([("20 Dec", at(2025, 12, 20)), ("1 Jan", night)], [JAN],
+                         lags=[1], where=chicago) == {"1 Jan"}  # fmt: skip

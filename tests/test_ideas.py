@@ -301,13 +301,13 @@ def test_measures_on_a_hand_worked_example():
         # answered after three days, implemented, saving 1,000 a year
         Record(monday, friday, monday + timedelta(days=3), "implemented", Decimal("1000")),
     ]
-    m = measure(records, today=date(2026, 11, 10))
+    m = measure(records, now=datetime(2026, 11, 10, 12, 0, tzinfo=UTC))
     assert m.sent == 5
     assert m.median_days_to_answer == 3.0
     assert (m.due, m.within_promise, m.share_within_promise) == (4, 2, 0.5)
     assert (m.decided, m.accepted) == (3, 2) and round(m.acceptance_rate, 3) == 0.667
     assert (m.implemented, m.realised_saving) == (1, Decimal("1000"))
-    assert measure([], today=date(2026, 11, 10)).median_days_to_answer is None
+    assert measure([], now=datetime(2026, 11, 10, tzinfo=UTC)).median_days_to_answer is None
 
 
 def test_each_side_sees_its_own_measures(app, demo, login_as):

@@ -10,6 +10,9 @@ Definitions, for each month M that has passed:
   is the last version before M began, three months ahead the last version
   published in M − 3 or earlier. No such version: there was no forecast k
   months ahead, and M is left out of that lag (not counted as a forecast of 0).
+  The day a version was published is the account's day (portal.days: its months
+  are its own): at 30 November 18:30 UTC it is December in Asia/Jakarta, so a
+  version published then is one month ahead of January there, not of December.
 - the actual is the quantity the account ordered for M (the caller decides
   which lines count: `orders_by_month` below takes what is given).
 - a product ordered in M but missing from the version counts as forecast 0;
@@ -29,8 +32,10 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
+
+from portal.days import local_day
 
 from .months import add_months, first_of_month
 
@@ -44,6 +49,13 @@ class Version:
     account_id: int
     published_at: datetime
     quantities: Mapping[tuple[int, date], int]
+    # The account's zone: the day it was published is the day there (UTC for examples
+    # that name no zone).
+    where: tzinfo = UTC
+
+    @property
+    def published_on(self) -> date:
+        return local_day(self.published_at, self.where)
 
 
 @dataclass(frozen=True)
@@ -94,11 +106,14 @@ def cutoff(month: date, lag: int) -> date:
     return add_months(month, -(lag - 1))
 
 
-def versions_read(published: Iterable[tuple[Any, datetime]], months, lags=LAGS) -> set:
+def versions_read(
+    published: Iterable[tuple[Any, datetime]], months, lags=LAGS, *, where: tzinfo = UTC
+) -> set:
     """Which of one account's versions, given as (key, published_at), `accuracy`
-    reads for these months: the latest before each cutoff. Callers load only those."""
+    reads for these months: the latest before each cutoff, the days being `where`'s
+    (the account's zone, as for `Version`). Callers load only those."""
     history = sorted(published, key=lambda item: item[1])
-    stamps = [at.date() for _, at in history]
+    stamps = [local_day(at, where) for _, at in history]
     read = set()
     for month in {first_of_month(m) for m in months}:
         for lag in lags:
@@ -133,7 +148,7 @@ def accuracy(
     by_month_cache: dict[int, dict[date, dict[int, int]]] = {}
     for month in sorted({first_of_month(m) for m in months}):
         for account_id, history in per_account.items():
-            stamps = [v.published_at.date() for v in history]  # the UTC day
+            stamps = [v.published_on for v in history]  # the account's day
             actual = actuals.get((account_id, month), {})
             for lag in lags:
                 # versions strictly before the cutoff

@@ -118,15 +118,24 @@ def ordered_lines(account_ids: Select | list[int] | None, since: date, until: da
       them back, and an order cancelled whole before confirmation is all such lines).
     Lines the vendor declined or cancelled later still count: the customer wanted
     them when it ordered, which is what its forecast was about. The month is the
-    UTC month of `placed_at`.
+    account's month of `placed_at` (portal.days: its forecast months are its own, as is
+    the day its versions came out): at 31 October 18:00 UTC it is November in Jakarta.
     """
     from portal.ordering.models import Order, OrderLine
 
-    start = datetime.combine(since, time(), UTC)
-    end = datetime.combine(until, time(), UTC)
+    # One statement whatever the zones: the orders placed within [since, until) anywhere,
+    # each then held to its account's days below.
+    start, end = days.anywhere(since, until)
     query = (
-        select(Order.account_id, OrderLine.product_id, Order.placed_at, OrderLine.quantity)
+        select(
+            Order.account_id,
+            CustomerAccount.timezone,
+            OrderLine.product_id,
+            Order.placed_at,
+            OrderLine.quantity,
+        )
         .join(Order, Order.id == OrderLine.order_id)
+        .join(CustomerAccount, CustomerAccount.id == Order.account_id)
         .where(
             Order.placed_at >= start,
             Order.placed_at < end,
@@ -139,8 +148,10 @@ def ordered_lines(account_ids: Select | list[int] | None, since: date, until: da
     if product_id is not None:
         query = query.where(OrderLine.product_id == product_id)
     totals: dict[tuple[int, int, date], int] = defaultdict(int)
-    for account_id, pid, placed_at, quantity in db.session.execute(query):
-        totals[(account_id, pid, first_of_month(placed_at.astimezone(UTC).date()))] += quantity
+    for account_id, timezone, pid, placed_at, quantity in db.session.execute(query):
+        placed_on = days.local_day(placed_at, days.zone_of_account(timezone))
+        if since <= placed_on < until:
+            totals[(account_id, pid, first_of_month(placed_on))] += quantity
     return [measures.Ordered(a, p, m, q) for (a, p, m), q in totals.items()]
 
 
@@ -444,7 +455,8 @@ def account_accuracy(viewer: User, account_id: int | None, today: date | None) -
     Only the versions that some month and lag reads (the latest before each cutoff)
     are loaded, and of them only the cells of the months measured."""
     account = account_of(viewer, account_id)
-    months = past_months(today or days.account_today(account))
+    where = days.account_zone(account)  # its months, and the days its versions came out
+    months = past_months(today or days.day_in(where))
     stamps = list(
         db.session.execute(
             select(ForecastVersion.id, ForecastVersion.published_at)
@@ -455,7 +467,7 @@ def account_accuracy(viewer: User, account_id: int | None, today: date | None) -
             .order_by(ForecastVersion.published_at)
         )
     )
-    wanted: set[int] = measures.versions_read(stamps, months)
+    wanted: set[int] = measures.versions_read(stamps, months, where=where)
     quantities: dict[int, dict[tuple[int, date], int]] = {vid: {} for vid in wanted}
     if wanted:
         for version_id, pid, month, quantity in db.session.execute(
@@ -472,7 +484,9 @@ def account_accuracy(viewer: User, account_id: int | None, today: date | None) -
         ):
             quantities[version_id][(pid, month)] = quantity
     versions = [
-        measures.Version(account.id, at, quantities[vid]) for vid, at in stamps if vid in wanted
+        measures.Version(account.id, at, quantities[vid], where)
+        for vid, at in stamps
+        if vid in wanted
     ]
     ordered = ordered_lines([account.id], months[0], add_months(months[-1], 1))
     figures = measures.accuracy(versions, ordered, months=months)

@@ -9,7 +9,9 @@ suggestions sent in the period:
   question from the vendor (median over those answered);
 - answered within the promise: answered no later than the promised date; a
   suggestion not yet answered counts against once its date has passed, and not
-  at all before;
+  at all before. The promised date is a day promised to the customer, so both
+  are judged on the account's day (portal.days): an answer at 18:30 UTC on the
+  promised day is already a day late for an account in Asia/Jakarta;
 - acceptance rate: accepted, planned or implemented, of those decided (the same
   plus declined);
 - implemented: how many, and the yearly savings realised by them.
@@ -30,6 +32,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from portal.accounts.models import CustomerAccount, User
+from portal.days import day_start, local_day, zone_of_account
 from portal.extensions import db
 
 from .models import Idea
@@ -46,6 +49,9 @@ class Record:
     first_answered_at: datetime | None
     status: str
     realised_saving: Decimal | None = None
+    # The account's zone: the promised date is its day, so the answer's day and
+    # "today" are read there (UTC for examples that name no zone).
+    where: tzinfo = UTC
 
 
 @dataclass
@@ -72,17 +78,22 @@ class Measures:
         return self.accepted / self.decided if self.decided else None
 
 
-def measure(records: Iterable[Record], today: date) -> Measures:
+def measure(records: Iterable[Record], now: datetime) -> Measures:
+    """The figures of `records` at the instant `now`: a promise not yet answered is
+    judged on its account's day then."""
     result = Measures()
+    today_in: dict[tzinfo, date] = {}  # a few zones among many records
     for r in records:
         result.sent += 1
         if r.first_answered_at is not None:
             days = (r.first_answered_at - r.submitted_at).total_seconds() / 86400
             result.answer_days.append(round(days, 2))
             result.due += 1
-            result.within_promise += r.first_answered_at.date() <= r.answer_due_on
-        elif r.answer_due_on < today:
-            result.due += 1
+            result.within_promise += local_day(r.first_answered_at, r.where) <= r.answer_due_on
+        else:
+            if r.where not in today_in:
+                today_in[r.where] = local_day(now, r.where)
+            result.due += r.answer_due_on < today_in[r.where]
         if r.status in ACCEPTED or r.status == "declined":
             result.decided += 1
             result.accepted += r.status in ACCEPTED
@@ -99,15 +110,14 @@ class Report:
     by_engineer: list[tuple[User | None, Measures]]
 
 
-def measures_for(visible, start: date, end: date, today: date, *, where: tzinfo = UTC) -> Report:
+def measures_for(visible, start: date, end: date, now: datetime, *, where: tzinfo) -> Report:
     """The figures over the suggestions of `visible` (a query of Idea the viewer
-    may see) sent from `start` to `end`, in total, per account and per engineer.
-    The days are `where`'s, from its midnight that begins `start` to the one that ends
-    `end`: UTC's unless a caller counts someone's days (the relationship signals count
-    the vendor's, portal.days)."""
+    may see) sent from `start` to `end`, in total, per account and per engineer, at
+    the instant `now`. The period's days are `where`'s, from its midnight that begins
+    `start` to the one that ends `end`: whose days is the caller's to say (the
+    relationship signals and the vendor's list count the vendor's, one account's figures
+    its own, portal.days). Each promise is judged on its account's day."""
     from datetime import timedelta
-
-    from portal.days import day_start
 
     rows = db.session.execute(
         visible.with_only_columns(
@@ -124,30 +134,33 @@ def measures_for(visible, start: date, end: date, today: date, *, where: tzinfo 
             Idea.submitted_at < day_start(end + timedelta(days=1), where),
         )
     ).all()
-    per_account, per_engineer = defaultdict(list), defaultdict(list)
-    everything = []
-    for row in rows:
-        record = Record(*row[2:])
-        everything.append(record)
-        per_account[row.account_id].append(record)
-        per_engineer[row.assignee_id].append(record)
+    # The accounts first (one statement, as before): each record carries its zone.
     accounts = {
         a.id: a
         for a in db.session.scalars(
-            select(CustomerAccount).where(CustomerAccount.id.in_(list(per_account)))
+            select(CustomerAccount).where(
+                CustomerAccount.id.in_(sorted({row.account_id for row in rows}))
+            )
         )
     }
+    per_account, per_engineer = defaultdict(list), defaultdict(list)
+    everything = []
+    for row in rows:
+        record = Record(*row[2:], where=zone_of_account(accounts[row.account_id].timezone))
+        everything.append(record)
+        per_account[row.account_id].append(record)
+        per_engineer[row.assignee_id].append(record)
     engineers = {
         u.id: u for u in db.session.scalars(select(User).where(User.id.in_(list(per_engineer))))
     }
     return Report(
-        measure(everything, today),
+        measure(everything, now),
         sorted(
-            ((accounts[k], measure(v, today)) for k, v in per_account.items()),
+            ((accounts[k], measure(v, now)) for k, v in per_account.items()),
             key=lambda item: item[0].name.lower(),
         ),
         sorted(
-            ((engineers.get(k), measure(v, today)) for k, v in per_engineer.items()),
+            ((engineers.get(k), measure(v, now)) for k, v in per_engineer.items()),
             key=lambda item: (item[0] is None, item[0].name.lower() if item[0] else ""),
         ),
     )

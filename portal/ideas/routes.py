@@ -15,7 +15,7 @@ from portal.accounts.models import CustomerAccount
 from portal.accounts.roles import CUSTOMER_ROLES
 from portal.attachments.service import ACCEPTED
 from portal.errors import DomainError, Forbidden, NotFound
-from portal.extensions import db
+from portal.extensions import db, utcnow
 from portal.formatting import day
 from portal.htmx import is_htmx, render_fragment, render_page
 from portal.markdown import render as render_markdown
@@ -213,13 +213,23 @@ def measures():
 
     from .measures import measures_for
 
-    today = days.user_today(current_user)
+    # The period is the reader's side's days: a customer's account's, the vendor's for
+    # staff (a list over every account); each promise is judged on its account's day.
+    now = utcnow()
+    where = days.user_zone(current_user)
+    today = days.day_in(where, now)
     months = request.args.get("months", 12, type=database_int)
     months = months if 1 <= months <= 36 else 12
     start = today - timedelta(days=round(months * 30.44))
-    report = measures_for(service.visible_ideas(current_user), start, today, today)
+    report = measures_for(service.visible_ideas(current_user), start, today, now, where=where)
     return render_page(
-        "ideas/measures.html", "results", report=report, months=months, start=start, today=today
+        "ideas/measures.html",
+        "results",
+        report=report,
+        months=months,
+        start=start,
+        today=today,
+        zone_note=days.zone_note(where),
     )
 
 

@@ -1000,10 +1000,10 @@ def responsiveness(ctx: Context, threshold: Threshold) -> dict[int, Reading]:
     from portal.ideas.models import Idea
 
     # The suggestions sent in the window's vendor days: from ctx.since(WINDOW_DAYS) to
-    # ctx.end, as the other signals read.
+    # ctx.end, as the other signals read; each promise judged on its account's day then.
     start_day = ctx.as_of - timedelta(days=WINDOW_DAYS - 1)
     ideas = idea_measures.measures_for(
-        select(Idea), start_day, ctx.as_of, ctx.as_of, where=ctx.zone
+        select(Idea), start_day, ctx.as_of, ctx.last_instant, where=ctx.zone
     )
     idea_by = {account.id: m for account, m in ideas.by_account}
     service_by = _service_measures(ctx)
@@ -1198,6 +1198,7 @@ def _forecast_error(ctx: Context, account_ids: list[int]) -> dict[int, float]:
     stamps: dict[int, list] = defaultdict(list)
     this_month_in: dict[str | None, date] = {}
     months_of: dict[int, tuple[date, ...]] = {}
+    zone_of: dict[int, ZoneInfo] = {}  # a version's day is its account's too
     for vid, account_id, timezone, at in db.session.execute(
         select(
             ForecastVersion.id,
@@ -1211,6 +1212,7 @@ def _forecast_error(ctx: Context, account_ids: list[int]) -> dict[int, float]:
     ):
         stamps[account_id].append((vid, at))
         if account_id not in months_of:
+            zone_of[account_id] = zone_of_account(timezone)
             if timezone not in this_month_in:
                 this_month_in[timezone] = first_of_month(ctx.account_day(timezone))
             this_month = this_month_in[timezone]
@@ -1219,7 +1221,9 @@ def _forecast_error(ctx: Context, account_ids: list[int]) -> dict[int, float]:
             )
     wanted = set()
     for account_id, history in stamps.items():
-        wanted |= accuracy.versions_read(history, months_of[account_id], lags=(3,))
+        wanted |= accuracy.versions_read(
+            history, months_of[account_id], lags=(3,), where=zone_of[account_id]
+        )
     if not wanted:
         return {}
     first = min(months[0] for months in months_of.values())
@@ -1239,7 +1243,7 @@ def _forecast_error(ctx: Context, account_ids: list[int]) -> dict[int, float]:
     ):
         quantities[vid][(pid, _as_date(month))] = quantity
     versions = [
-        accuracy.Version(account_id, at, quantities[vid])
+        accuracy.Version(account_id, at, quantities[vid], zone_of[account_id])
         for account_id, history in stamps.items()
         for vid, at in history
         if vid in wanted

@@ -6,13 +6,14 @@ public function."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.accounts.models import User
+from portal.days import account_zone
 from portal.errors import Forbidden, NotFound
 from portal.extensions import db
 from portal.fulfilment import ledger
@@ -55,9 +56,8 @@ class Change:
     direction: str  # better, worse, same, "" (not comparable)
 
 
-def _requests(account_id: int, period: scorecard.Period) -> dict[str, int]:
-    start = datetime.combine(period.start, time(), UTC)
-    end = datetime.combine(period.end + timedelta(days=1), time(), UTC)
+def _requests(account_id: int, period: scorecard.Period, where: tzinfo) -> dict[str, int]:
+    start, end = period.instants(where)
     return dict(
         db.session.execute(
             select(ServiceRequest.kind, func.count())
@@ -107,20 +107,23 @@ def period_figures(
     today: date,
     now: datetime,
     accuracy=None,
+    *,
+    where: tzinfo,
 ) -> PeriodFigures:
-    """The figures of one account over one period (`accuracy`: a report already read
-    that covers the period, else it is read here)."""
-    by_kind = _requests(account_id, period)
+    """The figures of one account over one period, its days in `where` (the account's
+    zone) and `today` its day (`accuracy`: a report already read that covers the period,
+    else it is read here)."""
+    by_kind = _requests(account_id, period, where)
     complaints = sum(n for kind, n in by_kind.items() if kind.startswith("complaint"))
     result = PeriodFigures(
         period,
         scorecard.promise_figures(account_id, period, today),
-        scorecard.suggestion_figures(account_id, period, today),
-        scorecard.service_figures(account_id, period, now),
+        scorecard.suggestion_figures(account_id, period, now, where),
+        scorecard.service_figures(account_id, period, now, where),
         complaints=complaints,
         requests=sum(by_kind.values()) - complaints,
         by_kind={KINDS[k]: n for k, n in sorted(by_kind.items())},
-        ratings=ratings.ratings_between(account_id, period.start, period.end),
+        ratings=ratings.ratings_between(account_id, period.start, period.end, where),
     )
     if accuracy is None:
         accuracy = _accuracy(viewer, account_id, period)
@@ -157,7 +160,9 @@ def review_figures(
     viewer: User, review: RelationshipReview, today: date, now: datetime
 ) -> ReviewFigures:
     """The review period's figures beside the period before it: the quarter before a
-    quarter, else as many days before."""
+    quarter, else as many days before. The periods are the account's days (portal.days:
+    the review is of the vendor's promises to it), `today` its day."""
+    where = account_zone(review.account)
     current = scorecard.Period(review.period_start, review.period_end)
     if (current.start, current.end) == quarter_of(current.start):
         # A quarter beside the quarter before, whatever their lengths (Q1 has 90 days).
@@ -168,9 +173,9 @@ def review_figures(
     # One read of forecast accuracy (12 months) serves both periods when it reaches back.
     accuracy = _accuracy(viewer, review.account_id, current)
     covers = accuracy is not None and accuracy.months and accuracy.months[0] <= previous.start
-    a = period_figures(viewer, review.account_id, current, today, now, accuracy)
+    a = period_figures(viewer, review.account_id, current, today, now, accuracy, where=where)
     b = period_figures(
-        viewer, review.account_id, previous, today, now, accuracy if covers else None
+        viewer, review.account_id, previous, today, now, accuracy if covers else None, where=where
     )
     otif = (a.promises.share("on_time_in_full"), b.promises.share("on_time_in_full"))
     late = (a.promises.average_days_late, b.promises.average_days_late)

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, timedelta, tzinfo
 from functools import cache
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select
 
 from portal.accounts.models import User
+from portal.days import account_zone, day_start
 from portal.errors import DomainError, Forbidden
 from portal.extensions import db, utcnow
 
@@ -127,16 +128,18 @@ def ratings_of(account_id: int, limit: int = 20) -> list[RelationshipRating]:
     )
 
 
-def ratings_between(account_id: int, start: date, end: date) -> list[RelationshipRating]:
-    """The account's ratings given from `start` to `end` (inclusive), oldest first."""
+def ratings_between(
+    account_id: int, start: date, end: date, where: tzinfo
+) -> list[RelationshipRating]:
+    """The account's ratings given from `start` to `end` (inclusive), oldest first; the
+    days are `where`'s (the account's zone: its review period)."""
     return list(
         db.session.scalars(
             select(RelationshipRating)
             .where(
                 RelationshipRating.account_id == account_id,
-                RelationshipRating.rated_at >= datetime.combine(start, time(), UTC),
-                RelationshipRating.rated_at
-                < datetime.combine(date.fromordinal(end.toordinal() + 1), time(), UTC),
+                RelationshipRating.rated_at >= day_start(start, where),
+                RelationshipRating.rated_at < day_start(end + timedelta(days=1), where),
             )
             .order_by(RelationshipRating.id)
         )
@@ -144,10 +147,11 @@ def ratings_between(account_id: int, start: date, end: date) -> list[Relationshi
 
 
 def should_ask(user: User, today: date) -> bool:
-    """Whether to ask this customer user for a rating: not yet rated this quarter."""
+    """Whether to ask this customer user for a rating: not yet rated this quarter, the
+    account's quarter (`today` is its day): from its midnight that began the quarter."""
     if user.is_vendor_staff or user.account_id is None:
         return False
-    since = datetime.combine(quarter_start(today), time(), UTC)
+    since = day_start(quarter_start(today), account_zone(user.account))
     rated = db.session.scalar(
         _rated_since(), {"account_id": user.account_id, "user_id": user.id, "since": since}
     )

@@ -11,13 +11,14 @@ answer as for an id that does not exist.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
+from portal.days import LATEST_ZONE, account_zone, day_start, zone
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 
@@ -268,8 +269,10 @@ def comment(user: User, review: RelationshipReview, body: str | None) -> ReviewC
 
 
 def due_reviews(today: date, account_ids=None) -> list[tuple[CustomerAccount, date, date]]:
-    """Accounts with a manager and no review overlapping the last complete quarter,
-    with that quarter: the reviews that fell due. One statement."""
+    """Accounts with a manager, that existed when the last complete quarter began, and
+    no review overlapping it, with that quarter: the reviews that fell due. `today` is
+    the vendor's (a schedule over every account); the quarter reviewed is the account's
+    days, so it began at the account's midnight. One statement."""
     start, end = last_complete_quarter(today)
     reviewed = exists().where(
         RelationshipReview.account_id == CustomerAccount.id,
@@ -278,12 +281,17 @@ def due_reviews(today: date, account_ids=None) -> list[tuple[CustomerAccount, da
     )
     query = select(CustomerAccount).where(
         CustomerAccount.account_manager_id.is_not(None),
-        CustomerAccount.created_at < datetime.combine(start, time(), UTC),
+        # Every account's own midnight is at or before this; each is held to its own below.
+        CustomerAccount.created_at < day_start(start, zone(LATEST_ZONE)),
         ~reviewed,
     )
     if account_ids is not None:
         query = query.where(CustomerAccount.id.in_(account_ids))
-    return [(a, start, end) for a in db.session.scalars(query.order_by(CustomerAccount.name))]
+    return [
+        (a, start, end)
+        for a in db.session.scalars(query.order_by(CustomerAccount.name))
+        if a.created_at < day_start(start, account_zone(a))
+    ]
 
 
 def remind_due_reviews(today: date) -> int:

@@ -37,7 +37,9 @@ def _today() -> date:
 
 
 def _scorecard_page(account: CustomerAccount, rating_form: RatingForm | None = None, status=200):
-    today, now = _today(), utcnow()
+    # The account's day, also for vendor staff: they see the scorecard as its users do.
+    now = utcnow()
+    today = days.account_today(account, now)
     card = scorecard.scorecard(account, today, now)
     own = not current_user.is_vendor_staff
     return render_page(
@@ -52,6 +54,7 @@ def _scorecard_page(account: CustomerAccount, rating_form: RatingForm | None = N
         rating_form=rating_form or RatingForm(),
         quarter=reviews.quarter_label(*reviews.quarter_of(today)),
         own=own,
+        zone_note=days.zone_note(days.account_zone(account)),
     )
 
 
@@ -158,7 +161,9 @@ def new():
 
 
 def _detail_page(review, *, assessment=None, comment_form=None, status=200):
-    today, now = _today(), utcnow()
+    # The review's period and what is judged in it are the account's days, whoever reads.
+    now = utcnow()
+    today = days.account_today(review.account, now)
     if assessment is None and current_user.is_vendor_staff:
         assessment = AssessmentForm(obj=review)
     found = figures.review_figures(current_user, review, today, now)
@@ -175,6 +180,7 @@ def _detail_page(review, *, assessment=None, comment_form=None, status=200):
         comment_form=comment_form or CommentForm(),
         vendor_view=current_user.is_vendor_staff,
         printed=now,
+        zone_note=days.zone_note(days.account_zone(review.account)),
     )
 
 

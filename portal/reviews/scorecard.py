@@ -12,13 +12,14 @@ public function: the promise ledger, the suggestion and service measures.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from portal.accounts.models import CustomerAccount
+from portal.days import account_zone, day_start
 from portal.extensions import db
 from portal.forecasts import service as forecasts
 from portal.forecasts.models import ForecastCell, ForecastCommit
@@ -34,8 +35,15 @@ WINDOW_DAYS = 90
 
 @dataclass(frozen=True)
 class Period:
+    """Days of one account (portal.days: the figures are about promises to it), from
+    its midnight that begins `start` to the one that ends `end`."""
+
     start: date
     end: date  # inclusive
+
+    def instants(self, where: tzinfo) -> tuple[datetime, datetime]:
+        """[start, end) as UTC instants, the days being `where`'s (the account's zone)."""
+        return day_start(self.start, where), day_start(self.end + timedelta(days=1), where)
 
     @property
     def days(self) -> int:
@@ -118,16 +126,21 @@ def promise_figures(account_id: int, period: Period, today: date) -> ledger.Figu
     return ledger.ledger(accounts, start=period.start, end=period.end, today=today).total
 
 
-def suggestion_figures(account_id: int, period: Period, today: date) -> idea_measures.Measures:
-    """How the vendor answered the account's suggestions sent in the period."""
+def suggestion_figures(
+    account_id: int, period: Period, now: datetime, where: tzinfo
+) -> idea_measures.Measures:
+    """How the vendor answered the account's suggestions sent in the period (its days
+    in `where`, the account's zone)."""
     visible = select(Idea).where(Idea.account_id == account_id)
-    return idea_measures.measures_for(visible, period.start, period.end, today).total
+    return idea_measures.measures_for(visible, period.start, period.end, now, where=where).total
 
 
-def service_figures(account_id: int, period: Period, now: datetime) -> service_measures.Measures:
-    """How the vendor kept its service targets on the account's requests opened in the period."""
-    start = datetime.combine(period.start, time(), UTC)
-    end = datetime.combine(period.end + timedelta(days=1), time(), UTC)
+def service_figures(
+    account_id: int, period: Period, now: datetime, where: tzinfo
+) -> service_measures.Measures:
+    """How the vendor kept its service targets on the account's requests opened in the
+    period (its days in `where`, the account's zone)."""
+    start, end = period.instants(where)
     visible = select(ServiceRequest).where(
         ServiceRequest.account_id == account_id, ServiceRequest.opened_at < end
     )
@@ -174,11 +187,14 @@ def commitments(account_id: int, today: date) -> Commitments | None:
 
 
 def scorecard(account: CustomerAccount, today: date, now: datetime) -> Scorecard:
-    """The scorecard of one account as its customer sees it (the caller checked access)."""
+    """The scorecard of one account as its customer sees it (the caller checked access).
+    Its days are the account's (portal.days: it is about the vendor's promises to the
+    account), `today` too, also for vendor staff who look at it from elsewhere."""
+    where = account_zone(account)
     current, previous = periods(today)
     promises = [promise_figures(account.id, p, today) for p in (current, previous)]
-    ideas = [suggestion_figures(account.id, p, today) for p in (current, previous)]
-    service = [service_figures(account.id, p, now) for p in (current, previous)]
+    ideas = [suggestion_figures(account.id, p, now, where) for p in (current, previous)]
+    service = [service_figures(account.id, p, now, where) for p in (current, previous)]
     dpmo = [defects_per_million(account.id, p.start, p.end) for p in (current, previous)]
     now_p, before_p = promises
     measures = [
