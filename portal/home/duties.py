@@ -404,7 +404,9 @@ def vendor_home(viewer: User, now: datetime, *, limit: int | None = None) -> Ven
     home = VendorHome(sections)
     if viewer.has_role(*relationship.READERS):
         # Only the first rows are read whole: an admin's 500 accounts cost what 8 do.
-        found = relationship.portfolio(viewer, today, with_managers=False, per_page=PORTFOLIO_LIMIT)
+        found = relationship.portfolio(
+            viewer, today, with_managers=False, with_trends=False, per_page=PORTFOLIO_LIMIT
+        )
         home.portfolio_total = found.total
         home.portfolio = found
     return home

@@ -131,8 +131,10 @@ def _reasons(snapshot: Snapshot | None) -> list[tuple[str, str, str]]:
     if not snapshot:
         return []
     found = [
-        # The reason written for this reader (a message) or as stored (older snapshots).
-        (LABELS.get(key, key), reading["status"], phrases.shown(reading["reason"]))
+        # The reason written for this reader (a message) or as stored (older snapshots),
+        # when it is shown: the pages show the first one or three of a row's reasons,
+        # and writing a stored message costs more than the rest of the row.
+        (LABELS.get(key, key), reading["status"], phrases.Shown(reading["reason"]))
         for key, reading in snapshot.signals.items()
         if reading.get("status") in (stats.RED, stats.AMBER)
     ]
@@ -159,11 +161,13 @@ def portfolio(
     page: int = 1,
     per_page: int | None = PAGE_SIZE,
     with_managers: bool = True,
+    with_trends: bool = True,
 ) -> Portfolio:
     """The viewer's accounts (an admin's: all, or one manager's), worst first, one page
     of `per_page` (None: all of them, for the download), optionally only one `status`.
-    `with_managers` False leaves each account's manager unread (the home page's short
-    portfolio does not show them: one statement less).
+    `with_managers` False leaves each account's manager unread, `with_trends` False
+    each row's sparkline and trend (the home page's short portfolio shows neither: a
+    statement less for each).
 
     The database sorts and counts on the newest snapshot's status and score; only the
     page's rows are read whole (their signals give the reasons) and get their sparkline,
@@ -221,9 +225,11 @@ def portfolio(
         query = query.limit(per_page).offset((page - 1) * per_page)
     found = db.session.execute(query).all()
     account_ids = [account.id for account, _ in found]
-    days = snapshots.sparkline_days(today)
+    days = snapshots.sparkline_days(today) if with_trends else []
     earlier = (
-        snapshots.scores_on(account_ids, [*days, today - timedelta(days=30)]) if account_ids else {}
+        snapshots.scores_on(account_ids, [*days, today - timedelta(days=30)])
+        if account_ids and with_trends
+        else {}
     )
     live_contacts: dict[int, datetime] = {}
     follow_ups: dict[int, int] | None = None
