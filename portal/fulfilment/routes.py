@@ -96,8 +96,9 @@ def inbox():
     )
     page = max(1, _int_arg("page") or 1)
     rows, total = desk_inbox.inbox(current_user, filters, limit=50, offset=(page - 1) * 50)
-    accounts = db.session.scalars(
-        select(CustomerAccount)
+    # The filter's choices: id and name are all they show.
+    accounts = db.session.execute(
+        select(CustomerAccount.id, CustomerAccount.name)
         .where(CustomerAccount.id.in_(service.desk_accounts(current_user)))
         .order_by(CustomerAccount.name)
     ).all()
