@@ -21,12 +21,12 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import contains_eager, defer, joinedload, selectinload
 
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
 from portal.catalog import service as catalog
-from portal.catalog.models import sku_key
+from portal.catalog.models import Product, sku_key
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.formatting import number as format_number
@@ -227,7 +227,6 @@ def board(viewer: User, filters: BoardFilter, today: date) -> Board:
                     plan_revision_product.c.product_id == product.id,
                 )
             )
-    total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
     order = (
         (PlanRevision.effective_from.desc(), Plan.id.desc())
         if filters.when == "past"
@@ -236,12 +235,24 @@ def board(viewer: User, filters: BoardFilter, today: date) -> Board:
     plans = list(
         db.session.scalars(
             query.options(
-                selectinload(Plan.account),
-                contains_eager(Plan.current).selectinload(PlanRevision.products),
+                # The account joined, not a statement of its own (its name is shown).
+                joinedload(Plan.account),
+                # The board shows neither the text nor the products but by their SKUs.
+                contains_eager(Plan.current).options(
+                    defer(PlanRevision.body),
+                    defer(PlanRevision.body_html),
+                    selectinload(PlanRevision.products).load_only(Product.sku),
+                ),
             )
             .order_by(*order)
             .limit(BOARD_LIMIT)
         )
+    )
+    # Fewer than the limit are all there are: counted only when the board is full.
+    total = (
+        len(plans)
+        if len(plans) < BOARD_LIMIT
+        else db.session.scalar(query.with_only_columns(func.count()).order_by(None))
     )
     months: dict[date, list[Plan]] = {}
     for plan in plans:
