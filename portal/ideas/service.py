@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts import service as accounts
@@ -234,16 +235,19 @@ def _ideas_in_order(ids: list[int]) -> list[Idea]:
     """The suggestions of `ids` (already scoped) in that order, with what the list shows."""
     if not ids:
         return []
-    by_id = {
-        idea.id: idea
-        for idea in db.session.scalars(
-            select(Idea)
-            .where(Idea.id.in_(ids))
-            # The people's names are shown, never their roles: no statement to load those.
-            .options(joinedload(Idea.account), joinedload(Idea.assignee).lazyload(User.role_rows))
-        )
-    }
+    by_id = {idea.id: idea for idea in db.session.scalars(_listed_statement(), {"ids": ids})}
     return [by_id[idea_id] for idea_id in ids]
+
+
+@cache
+def _listed_statement() -> Select:
+    """Built once per process (every view of the list loads its rows with it)."""
+    return (
+        select(Idea)
+        .where(Idea.id.in_(bindparam("ids", expanding=True)))
+        # The people's names are shown, never their roles: no statement to load those.
+        .options(joinedload(Idea.account), joinedload(Idea.assignee).lazyload(User.role_rows))
+    )
 
 
 # --- writing a suggestion ---------------------------------------------------------------------
