@@ -17,7 +17,7 @@ from functools import cache
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, bindparam, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from portal.accounts import service as accounts
 from portal.accounts.models import CustomerAccount, User
@@ -245,8 +245,22 @@ def _listed_statement() -> Select:
     return (
         select(Idea)
         .where(Idea.id.in_(bindparam("ids", expanding=True)))
-        # The people's names are shown, never their roles: no statement to load those.
-        .options(joinedload(Idea.account), joinedload(Idea.assignee).lazyload(User.role_rows))
+        # The columns the list shows, not the texts nor the people's other columns; the
+        # people's names are shown, never their roles: no statement to load those.
+        .options(
+            load_only(
+                Idea.account_id,
+                Idea.direction,
+                Idea.title,
+                Idea.status,
+                Idea.answer_due_on,
+                Idea.first_answered_at,
+                Idea.assignee_id,
+                Idea.last_activity_at,
+            ),
+            joinedload(Idea.account).load_only(CustomerAccount.name),
+            joinedload(Idea.assignee).load_only(User.name).lazyload(User.role_rows),
+        )
     )
 
 
