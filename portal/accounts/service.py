@@ -422,19 +422,23 @@ def people_with_role(role: Role, account_id: int | None = None) -> list[User]:
 def account_manager_choices() -> list[Row]:
     """Active vendor staff holding the account manager role: (id, name) rows, all a
     choice shows (a `User` would load its roles in a statement of its own)."""
+    return list(db.session.execute(_account_managers_statement()))
+
+
+@cache
+def _account_managers_statement():
+    """Built once per process (the desk shows the choice on every view)."""
     from .models import UserRole
 
-    return list(
-        db.session.execute(
-            select(User.id, User.name)
-            .join(UserRole)
-            .where(
-                UserRole.role == Role.ACCOUNT_MANAGER.value,
-                User.account_id.is_(None),
-                User.active.is_(True),
-            )
-            .order_by(User.name)
+    return (
+        select(User.id, User.name)
+        .join(UserRole)
+        .where(
+            UserRole.role == Role.ACCOUNT_MANAGER.value,
+            User.account_id.is_(None),
+            User.active.is_(True),
         )
+        .order_by(User.name)
     )
 
 
