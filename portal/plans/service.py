@@ -344,14 +344,18 @@ def _unseen(viewer: User, plans: list[Plan]) -> set[int]:
     if not to_read:
         return set()
     seen = set(
-        db.session.scalars(
-            select(PlanAcknowledgement.revision_id).where(
-                PlanAcknowledgement.user_id == viewer.id,
-                PlanAcknowledgement.revision_id.in_(to_read),
-            )
-        )
+        db.session.scalars(_seen_statement(), {"user_id": viewer.id, "revisions": list(to_read)})
     )
     return {plan_id for revision_id, plan_id in to_read.items() if revision_id not in seen}
+
+
+@cache
+def _seen_statement() -> Select:
+    """Built once per process (every view of the board asks); bound per call."""
+    return select(PlanAcknowledgement.revision_id).where(
+        PlanAcknowledgement.user_id == bindparam("user_id", type_=Integer),
+        PlanAcknowledgement.revision_id.in_(bindparam("revisions", expanding=True)),
+    )
 
 
 @dataclass(frozen=True)
