@@ -26,7 +26,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 
 from portal import days
 from portal.accounts.models import CustomerAccount, User
@@ -69,8 +69,12 @@ class Duty:
     state: str
     owner: str | None = None
     detail: str = ""
-    account: CustomerAccount | None = None
-    state_label: str = ""  # STATES[state] in the reader's words, set with the account
+    account: Row | None = None  # the account's (id, name, number)
+    # Set with the account for the rows shown: STATES[state] in the reader's words,
+    # the promise's date and `due_text`.
+    state_label: str = ""
+    due_day: str = ""
+    due_text: str = ""
 
 
 @dataclass
@@ -426,7 +430,7 @@ def vendor_home(viewer: User, now: datetime, *, limit: int | None = None) -> Ven
         sections.append(suggestions_due(today, limit))
     if viewer.has_role(Role.SERVICE):
         sections.append(requests_due(now, limit))
-    _name_accounts(sections)
+    _name_accounts(sections, today)
     home = VendorHome(sections)
     if viewer.has_role(*relationship.READERS):
         # Only the first rows are read whole: an admin's 500 accounts cost what 8 do.
@@ -441,23 +445,30 @@ def vendor_home(viewer: User, now: datetime, *, limit: int | None = None) -> Ven
 @cache
 def _accounts_statement() -> Select:
     """Built once per process (every vendor home with a listed row runs it); the ids
-    are bound per call."""
-    return select(CustomerAccount).where(CustomerAccount.id.in_(bindparam("ids", expanding=True)))
+    are bound per call. The name and number are all a row shows of its account."""
+    return select(CustomerAccount.id, CustomerAccount.name, CustomerAccount.number).where(
+        CustomerAccount.id.in_(bindparam("ids", expanding=True))
+    )
 
 
-def _name_accounts(sections: list[Section]) -> None:
-    """Every listed row's account, read in one statement, and its state in words
-    (translated once per page, not per row)."""
+def _name_accounts(sections: list[Section], today: date) -> None:
+    """Every listed row's account, read in one statement, and its state, date and
+    due text in words (the labels translated once per page, each date's and state's
+    text written once: rows share them)."""
     labels = {state: str(label) for state, label in STATES.items()}
+    texts: dict[tuple, tuple[str, str]] = {}
     for section in sections:
         for duty in section.items:
             duty.state_label = labels[duty.state]
+            key = (duty.due, duty.since, duty.state)
+            if key not in texts:
+                texts[key] = (day(duty.due) if duty.due else "", due_text(duty, today))
+            duty.due_day, duty.due_text = texts[key]
     ids = {duty.account_id for section in sections for duty in section.items} - {None}
     if not ids:
         return
     accounts = {
-        account.id: account
-        for account in db.session.scalars(_accounts_statement(), {"ids": list(ids)})
+        row.id: row for row in db.session.execute(_accounts_statement(), {"ids": list(ids)})
     }
     for section in sections:
         for duty in section.items:
