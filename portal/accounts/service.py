@@ -16,7 +16,7 @@ from zoneinfo import available_timezones
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, select, true, update
+from sqlalchemy import Row, delete, func, or_, select, true, update
 from sqlalchemy.orm import selectinload
 
 from portal.audit import service as audit
@@ -419,20 +419,26 @@ def people_with_role(role: Role, account_id: int | None = None) -> list[User]:
     )
 
 
-def account_manager_choices() -> list[User]:
+def account_manager_choices() -> list[Row]:
+    """Active vendor staff holding the account manager role: (id, name) rows, all a
+    choice shows (a `User` would load its roles in a statement of its own)."""
+    return list(db.session.execute(_account_managers_statement()))
+
+
+@cache
+def _account_managers_statement():
+    """Built once per process (the desk shows the choice on every view)."""
     from .models import UserRole
 
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(UserRole)
-            .where(
-                UserRole.role == Role.ACCOUNT_MANAGER.value,
-                User.account_id.is_(None),
-                User.active.is_(True),
-            )
-            .order_by(User.name)
+    return (
+        select(User.id, User.name)
+        .join(UserRole)
+        .where(
+            UserRole.role == Role.ACCOUNT_MANAGER.value,
+            User.account_id.is_(None),
+            User.active.is_(True),
         )
+        .order_by(User.name)
     )
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Date, Select, bindparam, case, func, select
 from sqlalchemy.orm import joinedload
 
 from portal import days
@@ -257,7 +258,21 @@ def last_contacts(account_ids: Iterable[int] | Select) -> dict[int, LastContact]
 
     One statement for any number of accounts: `account_ids` is a list or a query of ids.
     """
-    ids = account_ids if isinstance(account_ids, Select) else list(account_ids)
+    if isinstance(account_ids, Select):
+        rows = db.session.execute(_last_contacts_of(account_ids))
+    else:
+        rows = db.session.execute(_last_contacts_of_listed(), {"account_ids": list(account_ids)})
+    return {account_id: LastContact(day, kind, summary) for account_id, day, kind, summary in rows}
+
+
+@cache
+def _last_contacts_of_listed() -> Select:
+    """Built once per process (the portfolio and the vendor's home ask on every view);
+    the ids are bound per call."""
+    return _last_contacts_of(bindparam("account_ids", expanding=True))
+
+
+def _last_contacts_of(ids) -> Select:
     ranked = (
         select(
             ContactEntry.account_id,
@@ -274,12 +289,9 @@ def last_contacts(account_ids: Iterable[int] | Select) -> dict[int, LastContact]
         .where(ContactEntry.account_id.in_(ids))
         .subquery()
     )
-    rows = db.session.execute(
-        select(ranked.c.account_id, ranked.c.contacted_on, ranked.c.kind, ranked.c.summary).where(
-            ranked.c.rank == 1
-        )
-    )
-    return {account_id: LastContact(day, kind, summary) for account_id, day, kind, summary in rows}
+    return select(
+        ranked.c.account_id, ranked.c.contacted_on, ranked.c.kind, ranked.c.summary
+    ).where(ranked.c.rank == 1)
 
 
 # --- follow-ups -------------------------------------------------------------------------------
@@ -437,21 +449,35 @@ def open_follow_ups(
     this counts them across accounts (portal.days).
     """
     today = today or days.vendor_today()
-    ids = account_ids if isinstance(account_ids, Select) else list(account_ids)
-    rows = db.session.execute(
+    if isinstance(account_ids, Select):
+        rows = db.session.execute(_open_follow_ups_of(account_ids), {"today": today})
+    else:
+        rows = db.session.execute(
+            _open_follow_ups_of_listed(), {"account_ids": list(account_ids), "today": today}
+        )
+    return {
+        account_id: OpenFollowUps(count, int(overdue or 0), nearest)
+        for account_id, count, overdue, nearest in rows
+    }
+
+
+@cache
+def _open_follow_ups_of_listed() -> Select:
+    """Built once per process, as `_last_contacts_of_listed`."""
+    return _open_follow_ups_of(bindparam("account_ids", expanding=True))
+
+
+def _open_follow_ups_of(ids) -> Select:
+    return (
         select(
             FollowUp.account_id,
             func.count(),
-            func.sum(case((FollowUp.due_on < today, 1), else_=0)),
+            func.sum(case((FollowUp.due_on < bindparam("today", type_=Date), 1), else_=0)),
             func.min(FollowUp.due_on),
         )
         .where(FollowUp.account_id.in_(ids), FollowUp.status == "open")
         .group_by(FollowUp.account_id)
     )
-    return {
-        account_id: OpenFollowUps(count, int(overdue or 0), nearest)
-        for account_id, count, overdue, nearest in rows
-    }
 
 
 def due_follow_ups(account_ids: Iterable[int], today: date) -> list[FollowUp]:

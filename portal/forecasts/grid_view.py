@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from babel.numbers import format_decimal
 from flask_babel import gettext
+from markupsafe import Markup
 
 from portal.catalog.models import Product
 from portal.formatting import day, localtime, reader_locale
@@ -70,6 +71,7 @@ class DraftRow:
     total: str
     # (key "<product>-<2026-12>", quantity, aria-label, month "2026-12") per month
     cells: list[tuple[str, int, str, str]]
+    copy_label: Markup  # the "Copy →" button's label: the first month of this product
 
 
 def draft_rows(grid: Grid) -> list[DraftRow]:
@@ -78,13 +80,24 @@ def draft_rows(grid: Grid) -> list[DraftRow]:
     names = month_names(grid.months)
     months = list(zip(grid.months, labels, names, strict=True))
     quantity = quantity_writer()
+    # As the template's _() wrote it (Jinja's: the translation as Markup, filled in
+    # with the values escaped), translated once per batch, not once per row.
+    copy_label = Markup(gettext("Copy %(month)s of %(sku)s to every month"))
+    first_name = names[0] if names else ""
     rows = []
     for row in grid.rows:
         pid, sku, values = row.product.id, row.product.sku, row.quantities
         cells = [
             (f"{pid}-{label}", values[m], f"{sku}, {name}", label) for m, label, name in months
         ]
-        rows.append(DraftRow(row.product, quantity(row.total()), cells))
+        rows.append(
+            DraftRow(
+                row.product,
+                quantity(row.total()),
+                cells,
+                copy_label % {"month": first_name, "sku": sku},
+            )
+        )
     return rows
 
 

@@ -57,7 +57,7 @@ def _draft_page(status: int = 200, **context):
         month_label=month_label,
         horizon_form=horizon_form,
         # The newest five are shown: read those, not every version the account has.
-        versions=forecast_versions.versions_of(current_user, current_user.account_id, limit=5),
+        versions=forecast_versions.own_recent_versions(current_user, limit=5),
         **context,
     )
 

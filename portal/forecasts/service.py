@@ -12,9 +12,10 @@ customer data goes through `scoped()`.
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, select
+from sqlalchemy import Integer, Select, bindparam, exists, func, or_, select
 
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
@@ -74,10 +75,16 @@ def account_for(viewer: User, account_id: int) -> CustomerAccount:
 
 
 def horizon_of(account_id: int) -> int:
-    months = db.session.scalar(
-        select(ForecastSettings.horizon_months).where(ForecastSettings.account_id == account_id)
-    )
+    months = db.session.scalar(_horizon_statement(), {"account_id": account_id})
     return months or DEFAULT_HORIZON_MONTHS
+
+
+@cache
+def _horizon_statement() -> Select:
+    """Built once per process (every grid and forecast page reads the horizon)."""
+    return select(ForecastSettings.horizon_months).where(
+        ForecastSettings.account_id == bindparam("account_id", type_=Integer)
+    )
 
 
 def window(account_id: int, today: date) -> list[date]:
@@ -169,6 +176,31 @@ def latest_published(account_id: int) -> ForecastVersion | None:
         .where(ForecastVersion.account_id == account_id, ForecastVersion.number > DRAFT_NUMBER)
         .order_by(ForecastVersion.number.desc())
         .limit(1)
+    )
+
+
+def draft_and_latest(account_id: int) -> tuple[ForecastVersion | None, ForecastVersion | None]:
+    """`draft_of` and `latest_published` in one statement (the draft's grid shows both)."""
+    draft = latest = None
+    for version in db.session.scalars(_draft_and_latest_statement(), {"account_id": account_id}):
+        if version.number == DRAFT_NUMBER:
+            draft = version
+        else:
+            latest = version
+    return draft, latest
+
+
+@cache
+def _draft_and_latest_statement() -> Select:
+    account_id = bindparam("account_id", type_=Integer)
+    newest = (
+        select(func.max(ForecastVersion.number))
+        .where(ForecastVersion.account_id == account_id, ForecastVersion.number > DRAFT_NUMBER)
+        .scalar_subquery()
+    )
+    return select(ForecastVersion).where(
+        ForecastVersion.account_id == account_id,
+        or_(ForecastVersion.number == DRAFT_NUMBER, ForecastVersion.number == newest),
     )
 
 

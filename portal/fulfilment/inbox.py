@@ -5,9 +5,10 @@ account, manager or a search; and one order as the desk sees it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, union
+from sqlalchemy import Integer, Select, bindparam, func, select, union
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.models import CustomerAccount, User
@@ -17,7 +18,7 @@ from portal.extensions import db
 from portal.ordering.models import Order, OrderLine
 
 from .models import CancellationRequest
-from .service import only_desk_accounts
+from .service import desk_scope, only_desk_accounts, only_desk_accounts_of
 
 INBOX_VIEWS = {
     "waiting": _l("Waiting for confirmation"),
@@ -56,28 +57,18 @@ def inbox(
     viewer: User, filters: DeskFilter, *, limit: int = 50, offset: int = 0
 ) -> tuple[list[InboxRow], int]:
     """Orders for the desk, oldest first where something waits for the vendor."""
-    query = only_desk_accounts(select(Order), Order.account_id, viewer)
-    pending = (
-        select(func.count(CancellationRequest.id))
-        .where(CancellationRequest.order_id == Order.id, CancellationRequest.status == "pending")
-        .scalar_subquery()
-    )
-    if filters.view in _VIEW_STATUSES:
-        query = query.where(Order.status.in_(_VIEW_STATUSES[filters.view]))
-    elif filters.view == "requests":
-        query = query.where(pending > 0)
-    if filters.account_id:
-        query = query.where(Order.account_id == filters.account_id)
-    if filters.manager_id:
-        query = query.where(
-            Order.account_id.in_(
-                select(CustomerAccount.id).where(
-                    CustomerAccount.account_manager_id == filters.manager_id
-                )
-            )
-        )
-    if filters.q.strip():
-        term = filters.q.strip()
+    shape = (desk_scope(viewer), filters.view, bool(filters.account_id), bool(filters.manager_id))
+    values = {
+        "desk_user_id": viewer.id,
+        "desk_account_id": viewer.account_id,
+        "account_id": filters.account_id,
+        "manager_id": filters.manager_id,
+        "limit": limit,
+        "offset": offset,
+    }
+    term = filters.q.strip()
+    if term:
+        query, pending = _filtered(*shape)
         # The beginning of an order number, a PO number (any case) or a SKU:
         # ranges on indexed keys, so a search stays fast over every order.
         # A UNION of the three, not an OR: each part is planned on its own index.
@@ -92,25 +83,81 @@ def inbox(
             ),
         )
         query = query.where(Order.id.in_(matching))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    oldest_first = filters.view in ("waiting", "in_progress", "in_transit", "requests")
-    rows = db.session.execute(
+        count, page = _counted(query), _page(query, pending, filters.view)
+    else:
+        count, page = _statements(*shape)
+    rows = db.session.execute(page, values).all()
+    if rows and len(rows) < limit or not rows and not offset:
+        # The last page: its rows and those before it are all there are, no count needed.
+        total = offset + len(rows)
+    else:
+        total = db.session.scalar(count, values)
+    return [InboxRow(order, lines, requests) for order, lines, requests in rows], total
+
+
+def _filtered(scope: str, view: str, by_account: bool, by_manager: bool):
+    """The desk's orders for a shape of filters (the viewer's scope, the view, an
+    account, a manager), with the count of pending cancellation requests per order;
+    the viewer, account and manager are parameters bound per call."""
+    query = only_desk_accounts_of(
+        select(Order),
+        Order.account_id,
+        scope,
+        bindparam("desk_user_id", type_=Integer),
+        bindparam("desk_account_id", type_=Integer),
+    )
+    pending = (
+        select(func.count(CancellationRequest.id))
+        .where(CancellationRequest.order_id == Order.id, CancellationRequest.status == "pending")
+        .scalar_subquery()
+    )
+    if view in _VIEW_STATUSES:
+        query = query.where(Order.status.in_(_VIEW_STATUSES[view]))
+    elif view == "requests":
+        query = query.where(pending > 0)
+    if by_account:
+        query = query.where(Order.account_id == bindparam("account_id", type_=Integer))
+    if by_manager:
+        query = query.where(
+            Order.account_id.in_(
+                select(CustomerAccount.id).where(
+                    CustomerAccount.account_manager_id == bindparam("manager_id", type_=Integer)
+                )
+            )
+        )
+    return query, pending
+
+
+def _counted(query: Select) -> Select:
+    return select(func.count()).select_from(query.subquery())
+
+
+def _page(query: Select, pending, view: str) -> Select:
+    oldest_first = view in ("waiting", "in_progress", "in_transit", "requests")
+    return (
         query.add_columns(Order.line_count, pending)
         .options(
+            # Names are shown, never roles: no statement to load those. Who placed
+            # the order is not shown: not read.
             joinedload(Order.account)
             .joinedload(CustomerAccount.account_manager)
             .lazyload(User.role_rows),
-            # Names are shown, never roles: no statement to load those.
-            joinedload(Order.placed_by).lazyload(User.role_rows),
         )
         .order_by(
             Order.placed_at.asc() if oldest_first else Order.placed_at.desc(),
             Order.id.asc() if oldest_first else Order.id.desc(),
         )
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return [InboxRow(order, lines, requests) for order, lines, requests in rows], total
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+
+
+@cache
+def _statements(scope: str, view: str, by_account: bool, by_manager: bool) -> tuple[Select, Select]:
+    """The count and the page of the desk without a search, built once per process
+    for each shape of filters (every view of the desk built them anew)."""
+    query, pending = _filtered(scope, view, by_account, by_manager)
+    return _counted(query), _page(query, pending, view)
 
 
 def desk_order(viewer: User, number: str) -> Order:

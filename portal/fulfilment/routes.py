@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import cache
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 
 from portal import days
 from portal.accounts.models import CustomerAccount
@@ -96,10 +97,9 @@ def inbox():
     )
     page = max(1, _int_arg("page") or 1)
     rows, total = desk_inbox.inbox(current_user, filters, limit=50, offset=(page - 1) * 50)
-    accounts = db.session.scalars(
-        select(CustomerAccount)
-        .where(CustomerAccount.id.in_(service.desk_accounts(current_user)))
-        .order_by(CustomerAccount.name)
+    accounts = db.session.execute(
+        _account_choices(service.desk_scope(current_user)),
+        {"desk_user_id": current_user.id, "desk_account_id": current_user.account_id},
     ).all()
     return render_page(
         "fulfilment/inbox.html",
@@ -112,6 +112,24 @@ def inbox():
         accounts=accounts,
         managers=account_manager_choices(),
         today=_today(),
+    )
+
+
+@cache
+def _account_choices(scope: str):
+    """The filter's choices, id and name (all they show), built once per process."""
+    return (
+        select(CustomerAccount.id, CustomerAccount.name)
+        .where(
+            CustomerAccount.id.in_(
+                service.desk_accounts_of(
+                    scope,
+                    bindparam("desk_user_id", type_=Integer),
+                    bindparam("desk_account_id", type_=Integer),
+                )
+            )
+        )
+        .order_by(CustomerAccount.name)
     )
 
 

@@ -43,22 +43,43 @@ def desk_accounts(viewer: User) -> Select:
     Fulfilment and admins see every account; an account manager sees the
     accounts they manage; a customer sees only their own (for the ledger).
     """
-    query = select(CustomerAccount.id)
+    return desk_accounts_of(desk_scope(viewer), viewer.id, viewer.account_id)
+
+
+def desk_scope(viewer: User) -> str:
+    """Which accounts the viewer's desk shows: "every", "managed" or "own" (see
+    `desk_accounts`); Forbidden for vendor staff of other roles."""
     if not viewer.is_vendor_staff:
-        return query.where(CustomerAccount.id == viewer.account_id)
+        return "own"
     if viewer.has_role(*DESK_ROLES):
-        return query
+        return "every"
     if viewer.has_role(Role.ACCOUNT_MANAGER):
-        return query.where(CustomerAccount.account_manager_id == viewer.id)
+        return "managed"
     raise Forbidden("The order desk is for fulfilment staff and account managers.")
+
+
+def desk_accounts_of(scope: str, user_id, account_id) -> Select:
+    """`desk_accounts` for a scope and the viewer's id and account (values, or
+    parameters bound per call in a statement built once)."""
+    query = select(CustomerAccount.id)
+    if scope == "own":
+        return query.where(CustomerAccount.id == account_id)
+    if scope == "managed":
+        return query.where(CustomerAccount.account_manager_id == user_id)
+    return query
 
 
 def only_desk_accounts(query: Select, account_column, viewer: User) -> Select:
     """Restrict a query to the viewer's desk accounts; no condition at all for
     those who see every account (it would only slow the query down)."""
-    if viewer.is_vendor_staff and viewer.has_role(*DESK_ROLES):
+    scope = desk_scope(viewer)
+    return only_desk_accounts_of(query, account_column, scope, viewer.id, viewer.account_id)
+
+
+def only_desk_accounts_of(query: Select, account_column, scope: str, user_id, account_id):
+    if scope == "every":
         return query
-    return query.where(account_column.in_(desk_accounts(viewer)))
+    return query.where(account_column.in_(desk_accounts_of(scope, user_id, account_id)))
 
 
 def placed_on(order: Order) -> date:
@@ -130,7 +151,10 @@ def notify_buyer(order: Order, actor: User, kind: str, params: dict) -> None:
     from portal.notifications import service as notifications
 
     notifications.notify(
-        [order.placed_by], kind, {"number": order.number, **params}, f"/orders/{order.number}",
+        [order.placed_by],
+        kind,
+        {"number": order.number, **params},
+        f"/orders/{order.number}",
         exclude=actor,
     )
 

@@ -16,15 +16,17 @@ so they are read whole and cut in Python: the count behind "N more" is exact.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
+from typing import TypeVar
 
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 
 from portal import days
 from portal.accounts.models import CustomerAccount, User
@@ -40,6 +42,7 @@ from portal.service import owed as service_owed
 
 LIMIT = 20
 PORTFOLIO_LIMIT = 10
+T = TypeVar("T")
 
 # state -> what a person reads beside the date (never colour alone)
 STATES = {
@@ -54,7 +57,7 @@ STATES = {
 HEALTH = {"red": _l("Red"), "amber": _l("Amber"), "green": _l("Green")}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Duty:
     account_id: int | None  # None: owed across accounts (a product's shortage)
     what: str
@@ -66,15 +69,12 @@ class Duty:
     state: str
     owner: str | None = None
     detail: str = ""
-    account: CustomerAccount | None = None
-
-    @property
-    def state_label(self) -> str:
-        return str(STATES[self.state])
-
-    @property
-    def sort_key(self) -> tuple:
-        return (self.due or self.since or date.max, self.what)
+    account: Row | None = None  # the account's (id, name, number)
+    # Set with the account for the rows shown: STATES[state] in the reader's words,
+    # the promise's date and `due_text`.
+    state_label: str = ""
+    due_day: str = ""
+    due_text: str = ""
 
 
 @dataclass
@@ -92,10 +92,22 @@ class Section:
         return self.total - len(self.items)
 
 
-def _cut(section: Section, duties: list[Duty], limit: int) -> Section:
-    duties.sort(key=lambda duty: duty.sort_key)
-    section.total = len(duties)
-    section.items = duties[:limit]
+def _cut(
+    section: Section,
+    found: Iterable[T],
+    limit: int,
+    key: Callable[[T], tuple[date | None, date | None, str]],
+    duty: Callable[[T, str], Duty],
+) -> Section:
+    """The first `limit` of `found` as duties, nearest promise (or longest wait) first,
+    then by their text; `key` gives a row's (due, since, text), `duty` makes a shown
+    row's duty from it and its text. Only the rows shown are made into duties (their
+    links and details are most of a row's cost: the lines due number 40 where 20 are
+    shown); the count is of all."""
+    keyed = [(key(row), row) for row in found]
+    keyed.sort(key=lambda pair: (pair[0][0] or pair[0][1] or date.max, pair[0][2]))
+    section.total = len(keyed)
+    section.items = [duty(row, what) for (_due, _since, what), row in keyed[:limit]]
     return section
 
 
@@ -108,23 +120,15 @@ def _late_or(due: date | None, today: date, otherwise: str) -> str:
 
 
 # --- one function per section -------------------------------------------------------------
+# A row's texts are the section's formats, translated once, filled in per row (what
+# gettext with parameters does, less its lookup of the translations each time).
 
 
 def waiting_orders(today: date, limit: int) -> Section:
     """Orders the desk has not confirmed: the customer's requested date is the promise
     to keep; without one, how long the order has waited."""
-    duties = [
-        Duty(
-            order.account_id,
-            _("Order %(number)s (PO %(po)s)", number=order.number, po=order.po_number),
-            url_for("fulfilment.order", number=order.number),
-            order.requested_date,
-            _day(order.placed_at),
-            _late_or(order.requested_date, today, "waiting"),
-            detail=_("requested date") if order.requested_date else _("no requested date"),
-        )
-        for order in desk_owed.waiting_orders(None)
-    ]
+    what = _("Order %(number)s (PO %(po)s)")
+    requested, not_requested = _("requested date"), _("no requested date")
     return _cut(
         Section(
             "waiting",
@@ -133,31 +137,29 @@ def waiting_orders(today: date, limit: int) -> Section:
             url_for("fulfilment.inbox"),
             _("Open the order desk"),
         ),
-        duties,
+        desk_owed.waiting_orders(None),
         limit,
+        lambda order: (
+            order.requested_date,
+            _day(order.placed_at),
+            what % {"number": order.number, "po": order.po_number},
+        ),
+        lambda order, text: Duty(
+            order.account_id,
+            text,
+            url_for("fulfilment.order", number=order.number),
+            order.requested_date,
+            _day(order.placed_at),
+            _late_or(order.requested_date, today, "waiting"),
+            detail=requested if order.requested_date else not_requested,
+        ),
     )
 
 
 def lines_due(today: date, limit: int) -> Section:
     """Confirmed lines whose promise falls due within days or has passed."""
-    duties = [
-        Duty(
-            line.account_id,
-            _(
-                "%(number)s line %(line)s: %(sku)s %(name)s",
-                number=line.order_number,
-                line=line.line_no,
-                sku=line.sku,
-                name=line.name,
-            ),
-            url_for("fulfilment.order", number=line.order_number),
-            line.promised_on,
-            None,
-            "overdue" if line.state(today) == "late" else "due_soon",
-            detail=_("%(count)s to go", count=line.outstanding),
-        )
-        for line in desk_owed.open_lines(None, today, changed=False)
-    ]
+    what = _("%(number)s line %(line)s: %(sku)s %(name)s")
+    to_go = _("%(count)s to go")
     return _cut(
         Section(
             "lines",
@@ -169,26 +171,34 @@ def lines_due(today: date, limit: int) -> Section:
             url_for("fulfilment.inbox", view="in_progress"),
             _("Confirmed orders not yet shipped"),
         ),
-        duties,
+        desk_owed.open_lines(None, today, changed=False),
         limit,
+        lambda line: (
+            line.promised_on,
+            None,
+            what
+            % {
+                "number": line.order_number,
+                "line": line.line_no,
+                "sku": line.sku,
+                "name": line.name,
+            },
+        ),
+        lambda line, text: Duty(
+            line.account_id,
+            text,
+            url_for("fulfilment.order", number=line.order_number),
+            line.promised_on,
+            None,
+            "overdue" if line.state(today) == "late" else "due_soon",
+            detail=to_go % {"count": line.outstanding},
+        ),
     )
 
 
 def suggestions_due(today: date, limit: int) -> Section:
     """Customers' suggestions waiting for the engineers' first answer."""
-    duties = [
-        Duty(
-            idea.account_id,
-            f"{idea.reference} {idea.title}",
-            url_for("ideas.detail", idea_id=idea.idea_id),
-            idea.answer_due_on,
-            _day(idea.submitted_at),
-            _late_or(idea.answer_due_on, today, "due"),
-            owner=idea.assignee,
-            detail=_("first answer"),
-        )
-        for idea in ideas_owed.awaiting_answer(None)
-    ]
+    first_answer = _("first answer")
     return _cut(
         Section(
             "suggestions",
@@ -197,31 +207,30 @@ def suggestions_due(today: date, limit: int) -> Section:
             url_for("ideas.index", view="queue"),
             _("The engineers' queue"),
         ),
-        duties,
+        ideas_owed.awaiting_answer(None),
         limit,
+        lambda idea: (
+            idea.answer_due_on,
+            _day(idea.submitted_at),
+            f"{idea.reference} {idea.title}",
+        ),
+        lambda idea, text: Duty(
+            idea.account_id,
+            text,
+            url_for("ideas.detail", idea_id=idea.idea_id),
+            idea.answer_due_on,
+            _day(idea.submitted_at),
+            _late_or(idea.answer_due_on, today, "due"),
+            owner=idea.assignee,
+            detail=first_answer,
+        ),
     )
 
 
 def requests_due(now: datetime, limit: int) -> Section:
     """Open service requests by the clock a person should look at next."""
-    duties = []
-    for request in service_owed.open_requests(None, now):
-        state = {"breached": "overdue", "paused": "paused"}.get(request.clock_state or "", "due")
-        clock = {"first answer": _("first answer"), "resolution": _("resolution")}.get(
-            request.clock or "", request.clock or ""
-        )
-        duties.append(
-            Duty(
-                request.account_id,
-                f"{request.reference} {request.title}",
-                url_for("service.detail", request_id=request.request_id),
-                _day(request.due_at),
-                _day(request.opened_at),
-                state,
-                owner=request.owner,
-                detail=clock,
-            )
-        )
+    clocks = {"first answer": _("first answer"), "resolution": _("resolution")}
+    states = {"breached": "overdue", "paused": "paused"}
     return _cut(
         Section(
             "requests",
@@ -230,25 +239,30 @@ def requests_due(now: datetime, limit: int) -> Section:
             url_for("service.index"),
             _("The service queue"),
         ),
-        duties,
+        service_owed.open_requests(None, now),
         limit,
+        lambda request: (
+            _day(request.due_at),
+            _day(request.opened_at),
+            f"{request.reference} {request.title}",
+        ),
+        lambda request, text: Duty(
+            request.account_id,
+            text,
+            url_for("service.detail", request_id=request.request_id),
+            _day(request.due_at),
+            _day(request.opened_at),
+            states.get(request.clock_state or "", "due"),
+            owner=request.owner,
+            detail=clocks.get(request.clock or "", request.clock or ""),
+        ),
     )
 
 
 def forecasts_unanswered(today: date, limit: int) -> Section:
     """Each account's latest published forecast with no commitment against it yet."""
-    duties = [
-        Duty(
-            version.account_id,
-            _("Forecast version %(number)s", number=version.number),
-            url_for("forecasts.version", version_id=version.version_id),
-            None,
-            _day(version.published_at),
-            "waiting",
-            detail=_("no commitment yet"),
-        )
-        for version in forecasts_owed.unanswered_versions(None)
-    ]
+    what = _("Forecast version %(number)s")
+    no_commitment = _("no commitment yet")
     return _cut(
         Section(
             "forecasts",
@@ -257,8 +271,18 @@ def forecasts_unanswered(today: date, limit: int) -> Section:
             url_for("forecasts.inbox"),
             _("The forecast inbox"),
         ),
-        duties,
+        forecasts_owed.unanswered_versions(None),
         limit,
+        lambda version: (None, _day(version.published_at), what % {"number": version.number}),
+        lambda version, text: Duty(
+            version.account_id,
+            text,
+            url_for("forecasts.version", version_id=version.version_id),
+            None,
+            _day(version.published_at),
+            "waiting",
+            detail=no_commitment,
+        ),
     )
 
 
@@ -267,35 +291,25 @@ def _by_month(due: date, today: date) -> str:
     return "due_soon" if (due - today).days <= 31 else "due"
 
 
+def _exceptions_detail(found: forecasts_owed.OpenExceptions) -> str:
+    parts = []
+    if found.cells:
+        parts.append(
+            ngettext(
+                "%(num)d change beyond the threshold",
+                "%(num)d changes beyond the threshold",
+                found.cells,
+            )
+        )
+    if found.new_products:
+        parts.append(ngettext("%(num)d new product", "%(num)d new products", found.new_products))
+    return ", ".join(parts)
+
+
 def forecast_exceptions(today: date, limit: int) -> Section:
     """Latest versions whose changes beyond the account's threshold (or new products)
     no commitment answers yet; due: the nearest month with one of them."""
-    duties = []
-    for found in forecasts_owed.open_exceptions(None):
-        parts = []
-        if found.cells:
-            parts.append(
-                ngettext(
-                    "%(num)d change beyond the threshold",
-                    "%(num)d changes beyond the threshold",
-                    found.cells,
-                )
-            )
-        if found.new_products:
-            parts.append(
-                ngettext("%(num)d new product", "%(num)d new products", found.new_products)
-            )
-        duties.append(
-            Duty(
-                found.account_id,
-                _("Forecast version %(number)s exceptions", number=found.number),
-                url_for("forecast_commits.board", account_id=found.account_id),
-                found.first_month,
-                _day(found.published_at),
-                _by_month(found.first_month, today) if found.first_month else "waiting",
-                detail=", ".join(parts),
-            )
-        )
+    what = _("Forecast version %(number)s exceptions")
     return _cut(
         Section(
             "exceptions",
@@ -304,31 +318,29 @@ def forecast_exceptions(today: date, limit: int) -> Section:
             url_for("forecasts.inbox"),
             _("The forecast inbox"),
         ),
-        duties,
+        forecasts_owed.open_exceptions(None),
         limit,
+        lambda found: (
+            found.first_month,
+            _day(found.published_at),
+            what % {"number": found.number},
+        ),
+        lambda found, text: Duty(
+            found.account_id,
+            text,
+            url_for("forecast_commits.board", account_id=found.account_id),
+            found.first_month,
+            _day(found.published_at),
+            _by_month(found.first_month, today) if found.first_month else "waiting",
+            detail=_exceptions_detail(found),
+        ),
     )
 
 
 def forecast_shortages(today: date, limit: int) -> Section:
     """Products whose forecast demand neither stock nor lead time covers, by the
     nearest month they are short."""
-    duties = [
-        Duty(
-            None,
-            f"{short.sku} {short.name}",
-            url_for("planning.demand", month=f"{short.month:%Y-%m}", short="1"),
-            short.month,
-            None,
-            _by_month(short.month, today),
-            detail=_(
-                "demand %(demand)s, available %(available)s; short in %(months)s months ahead",
-                demand=f"{short.demand:,}",
-                available=f"{short.available:,}",
-                months=short.months_short,
-            ),
-        )
-        for short in forecasts_owed.shortages(None, today)
-    ]
+    detail = _("demand %(demand)s, available %(available)s; short in %(months)s months ahead")
     return _cut(
         Section(
             "shortages",
@@ -337,25 +349,29 @@ def forecast_shortages(today: date, limit: int) -> Section:
             url_for("planning.demand", short="1"),
             _("Demand across accounts"),
         ),
-        duties,
+        forecasts_owed.shortages(None, today),
         limit,
+        lambda short: (short.month, None, f"{short.sku} {short.name}"),
+        lambda short, text: Duty(
+            None,
+            text,
+            url_for("planning.demand", month=f"{short.month:%Y-%m}", short="1"),
+            short.month,
+            None,
+            _by_month(short.month, today),
+            detail=detail
+            % {
+                "demand": f"{short.demand:,}",
+                "available": f"{short.available:,}",
+                "months": short.months_short,
+            },
+        ),
     )
 
 
 def plans_unacknowledged(today: date, limit: int) -> Section:
     """Customers' plans whose current revision nobody at the vendor has read."""
-    duties = [
-        Duty(
-            plan.account_id,
-            f"{plan.reference} {plan.title}",
-            url_for("plans.detail", plan_id=plan.plan_id),
-            plan.effective_from,
-            _day(plan.published_at),
-            _late_or(plan.effective_from, today, "waiting"),
-            detail=_("takes effect"),
-        )
-        for plan in plans_owed.unacknowledged_customer_plans(None)
-    ]
+    takes_effect = _("takes effect")
     return _cut(
         Section(
             "plans",
@@ -364,8 +380,22 @@ def plans_unacknowledged(today: date, limit: int) -> Section:
             url_for("plans.index"),
             _("All plans"),
         ),
-        duties,
+        plans_owed.unacknowledged_customer_plans(None),
         limit,
+        lambda plan: (
+            plan.effective_from,
+            _day(plan.published_at),
+            f"{plan.reference} {plan.title}",
+        ),
+        lambda plan, text: Duty(
+            plan.account_id,
+            text,
+            url_for("plans.detail", plan_id=plan.plan_id),
+            plan.effective_from,
+            _day(plan.published_at),
+            _late_or(plan.effective_from, today, "waiting"),
+            detail=takes_effect,
+        ),
     )
 
 
@@ -400,11 +430,13 @@ def vendor_home(viewer: User, now: datetime, *, limit: int | None = None) -> Ven
         sections.append(suggestions_due(today, limit))
     if viewer.has_role(Role.SERVICE):
         sections.append(requests_due(now, limit))
-    _name_accounts(sections)
+    _name_accounts(sections, today)
     home = VendorHome(sections)
     if viewer.has_role(*relationship.READERS):
         # Only the first rows are read whole: an admin's 500 accounts cost what 8 do.
-        found = relationship.portfolio(viewer, today, with_managers=False, per_page=PORTFOLIO_LIMIT)
+        found = relationship.portfolio(
+            viewer, today, with_managers=False, with_trends=False, per_page=PORTFOLIO_LIMIT
+        )
         home.portfolio_total = found.total
         home.portfolio = found
     return home
@@ -413,24 +445,34 @@ def vendor_home(viewer: User, now: datetime, *, limit: int | None = None) -> Ven
 @cache
 def _accounts_statement() -> Select:
     """Built once per process (every vendor home with a listed row runs it); the ids
-    are bound per call."""
-    return select(CustomerAccount).where(CustomerAccount.id.in_(bindparam("ids", expanding=True)))
+    are bound per call. The name and number are all a row shows of its account."""
+    return select(CustomerAccount.id, CustomerAccount.name, CustomerAccount.number).where(
+        CustomerAccount.id.in_(bindparam("ids", expanding=True))
+    )
 
 
-def _name_accounts(sections: list[Section]) -> None:
-    """Every listed row's account, read in one statement."""
+def _name_accounts(sections: list[Section], today: date) -> None:
+    """Every listed row's account, read in one statement, and its state, date and
+    due text in words (the labels translated once per page, each date's and state's
+    text written once: rows share them)."""
+    labels = {state: str(label) for state, label in STATES.items()}
+    texts: dict[tuple, tuple[str, str]] = {}
+    for section in sections:
+        for duty in section.items:
+            duty.state_label = labels[duty.state]
+            key = (duty.due, duty.since, duty.state)
+            if key not in texts:
+                texts[key] = (day(duty.due) if duty.due else "", due_text(duty, today))
+            duty.due_day, duty.due_text = texts[key]
     ids = {duty.account_id for section in sections for duty in section.items} - {None}
     if not ids:
         return
     accounts = {
-        account.id: account
-        for account in db.session.scalars(_accounts_statement(), {"ids": list(ids)})
+        row.id: row for row in db.session.execute(_accounts_statement(), {"ids": list(ids)})
     }
     for section in sections:
-        section.items = [
-            Duty(**{**duty.__dict__, "account": accounts.get(duty.account_id)})
-            for duty in section.items
-        ]
+        for duty in section.items:
+            duty.account = accounts.get(duty.account_id)
 
 
 def due_text(duty: Duty, today: date) -> str:

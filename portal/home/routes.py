@@ -23,9 +23,8 @@ def index():
     if current_user.is_vendor_staff:
         return render_template(
             "home/vendor.html",
+            # The vendor's desk counts the vendor's day (duties.vendor_home).
             home=duties.vendor_home(current_user, now),
-            today=days.vendor_today(now),  # the vendor's desk: the vendor's day
-            due_text=duties.due_text,
             health=duties.HEALTH,
         )
     page = request.args.get("page", 1, type=optional_database_int) or 1

@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from portal.accounts import service as accounts
 from portal.accounts.models import CustomerAccount, User
@@ -191,9 +192,6 @@ def ideas(viewer: User, filters: IdeaFilter, *, limit: int = 50) -> tuple[list[I
         query = query.where(Idea.status == filters.status)
     if filters.q.strip():
         query = query.where(func.lower(Idea.title).contains(filters.q.strip().lower()))
-    # COUNT(*) over the filtered rows themselves: a subquery of whole rows made
-    # SQLite copy every open suggestion (28 ms for 43,000).
-    total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
     # The page's rows are chosen by id first (each list read in index order), then
     # loaded with the account and the person handling them joined, in one statement:
     # a loader statement per relationship per list was half the engineers' page.
@@ -204,7 +202,7 @@ def ideas(viewer: User, filters: IdeaFilter, *, limit: int = 50) -> tuple[list[I
                 ids.order_by(Idea.last_activity_at.desc(), Idea.id.desc()).limit(limit)
             )
         )
-        return _ideas_in_order(chosen), total
+        return _ideas_in_order(chosen), _count(query, chosen, limit)
     # The queue: those still waiting for a first answer, nearest promise first;
     # then the answered ones still open. Two queries, each read in index order
     # (first_answered_at, answer_due_on), instead of sorting every open one.
@@ -220,23 +218,50 @@ def ideas(viewer: User, filters: IdeaFilter, *, limit: int = 50) -> tuple[list[I
             .order_by(*by_promise)
             .limit(limit - len(chosen))
         )
-    return _ideas_in_order(chosen), total
+    return _ideas_in_order(chosen), _count(query, chosen, limit)
+
+
+def _count(query: Select, chosen: list[int], limit: int) -> int:
+    """How many suggestions the filters match: fewer chosen than the limit are all of
+    them (the queue's two parts together are every open one); else counted."""
+    if len(chosen) < limit:
+        return len(chosen)
+    # COUNT(*) over the filtered rows themselves: a subquery of whole rows made
+    # SQLite copy every open suggestion (28 ms for 43,000).
+    return db.session.scalar(query.with_only_columns(func.count()).order_by(None))
 
 
 def _ideas_in_order(ids: list[int]) -> list[Idea]:
     """The suggestions of `ids` (already scoped) in that order, with what the list shows."""
     if not ids:
         return []
-    by_id = {
-        idea.id: idea
-        for idea in db.session.scalars(
-            select(Idea)
-            .where(Idea.id.in_(ids))
-            # The people's names are shown, never their roles: no statement to load those.
-            .options(joinedload(Idea.account), joinedload(Idea.assignee).lazyload(User.role_rows))
-        )
-    }
+    by_id = {idea.id: idea for idea in db.session.scalars(_listed_statement(), {"ids": ids})}
     return [by_id[idea_id] for idea_id in ids]
+
+
+@cache
+def _listed_statement() -> Select:
+    """Built once per process (every view of the list loads its rows with it)."""
+    return (
+        select(Idea)
+        .where(Idea.id.in_(bindparam("ids", expanding=True)))
+        # The columns the list shows, not the texts nor the people's other columns; the
+        # people's names are shown, never their roles: no statement to load those.
+        .options(
+            load_only(
+                Idea.account_id,
+                Idea.direction,
+                Idea.title,
+                Idea.status,
+                Idea.answer_due_on,
+                Idea.first_answered_at,
+                Idea.assignee_id,
+                Idea.last_activity_at,
+            ),
+            joinedload(Idea.account).load_only(CustomerAccount.name),
+            joinedload(Idea.assignee).load_only(User.name).lazyload(User.role_rows),
+        )
+    )
 
 
 # --- writing a suggestion ---------------------------------------------------------------------

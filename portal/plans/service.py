@@ -17,16 +17,31 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import contains_eager, defer, joinedload, selectinload
 
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
 from portal.catalog import service as catalog
-from portal.catalog.models import sku_key
+from portal.catalog.models import Product, sku_key
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.formatting import number as format_number
@@ -67,16 +82,30 @@ def _current_revision_join():
 
 def _visible_to(viewer: User) -> ColumnElement[bool]:
     """The condition on Plan and its current PlanRevision for what `viewer` may see."""
+    return _visibility(_reader_kind(viewer), viewer.account_id)
+
+
+def _reader_kind(viewer: User) -> str:
     if viewer.is_vendor_staff:
-        return true()
+        return "vendor"
     if viewer.account_id is None:  # pragma: no cover - every user is one or the other
+        return "nobody"
+    return "customer"
+
+
+def _visibility(reader: str, account_id) -> ColumnElement[bool]:
+    """`_visible_to` for a kind of reader and their account (a value, or a parameter
+    bound per call in a statement built once)."""
+    if reader == "vendor":
+        return true()
+    if reader == "nobody":
         return false()
     chosen = exists().where(
         plan_revision_account.c.revision_id == PlanRevision.id,
-        plan_revision_account.c.account_id == viewer.account_id,
+        plan_revision_account.c.account_id == account_id,
     )
     return or_(
-        Plan.account_id == viewer.account_id,
+        Plan.account_id == account_id,
         and_(
             Plan.side == "vendor",
             or_(
@@ -170,12 +199,18 @@ class BoardFilter:
 def _current_on(today: date) -> ColumnElement[bool]:
     """Not over yet on `today`: it ends today or later, or it has no end and took
     effect at most OPEN_ENDED_DAYS ago."""
+    return _current_between(today, _open_since(today))
+
+
+def _open_since(today: date) -> date:
+    return today - timedelta(days=OPEN_ENDED_DAYS)
+
+
+def _current_between(today, open_since) -> ColumnElement[bool]:
+    """`_current_on` with today and `_open_since(today)` as values or parameters."""
     return or_(
         PlanRevision.effective_to >= today,
-        and_(
-            PlanRevision.effective_to.is_(None),
-            PlanRevision.effective_from >= today - timedelta(days=OPEN_ENDED_DAYS),
-        ),
+        and_(PlanRevision.effective_to.is_(None), PlanRevision.effective_from >= open_since),
     )
 
 
@@ -194,55 +229,34 @@ class Board:
 def board(viewer: User, filters: BoardFilter, today: date) -> Board:
     """The plans the viewer may see, by effective date, grouped by the month they
     take effect; which of them the viewer still has to acknowledge."""
-    query = visible_plans(viewer)
-    if not filters.withdrawn:
-        query = query.where(Plan.status == "active")
-    if filters.when == "upcoming":
-        query = query.where(_current_on(today))
-    elif filters.when == "past":
-        query = query.where(~_current_on(today))
-    if filters.kind in KINDS:
-        query = query.where(PlanRevision.kind == filters.kind)
-    if filters.side in ("vendor", "customer"):
-        query = query.where(Plan.side == filters.side)
-    if filters.start:
-        query = query.where(
-            or_(
-                PlanRevision.effective_to >= filters.start,
-                PlanRevision.effective_from >= filters.start,
-            )
-        )
-    if filters.end:
-        query = query.where(PlanRevision.effective_from <= filters.end)
-    unknown_sku = False
+    product_id, unknown_sku = None, False
     if filters.sku.strip():
         product = catalog.find_by_sku(filters.sku)
-        if product is None:
-            unknown_sku = True
-            query = query.where(false())
-        else:
-            query = query.where(
-                exists().where(
-                    plan_revision_product.c.revision_id == PlanRevision.id,
-                    plan_revision_product.c.product_id == product.id,
-                )
-            )
-    total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
-    order = (
-        (PlanRevision.effective_from.desc(), Plan.id.desc())
-        if filters.when == "past"
-        else (PlanRevision.effective_from, Plan.id)
+        unknown_sku = product is None
+        product_id = product.id if product else None
+    count_statement, rows_statement = _board_statements(
+        _reader_kind(viewer),
+        filters.withdrawn,
+        filters.when,
+        filters.kind in KINDS,
+        filters.side in ("vendor", "customer"),
+        filters.start is not None,
+        filters.end is not None,
+        "unknown" if unknown_sku else "product" if product_id else "",
     )
-    plans = list(
-        db.session.scalars(
-            query.options(
-                selectinload(Plan.account),
-                contains_eager(Plan.current).selectinload(PlanRevision.products),
-            )
-            .order_by(*order)
-            .limit(BOARD_LIMIT)
-        )
-    )
+    values = {
+        "account_id": viewer.account_id,
+        "today": today,
+        "open_since": _open_since(today),
+        "kind": filters.kind,
+        "side": filters.side,
+        "start": filters.start,
+        "end": filters.end,
+        "product_id": product_id,
+    }
+    plans = list(db.session.scalars(rows_statement, values))
+    # Fewer than the limit are all there are: counted only when the board is full.
+    total = len(plans) if len(plans) < BOARD_LIMIT else db.session.scalar(count_statement, values)
     months: dict[date, list[Plan]] = {}
     for plan in plans:
         months.setdefault(plan.current.effective_from.replace(day=1), []).append(plan)
@@ -254,20 +268,94 @@ def board(viewer: User, filters: BoardFilter, today: date) -> Board:
     )
 
 
+@cache
+def _board_statements(
+    reader: str,
+    withdrawn: bool,
+    when: str,
+    by_kind: bool,
+    by_side: bool,
+    by_start: bool,
+    by_end: bool,
+    sku: str,
+) -> tuple[Select, Select]:
+    """The board's count and rows for one shape of filters, built once per process
+    (every view of the board built them anew); the reader's account, the day and the
+    filters' values are bound per call."""
+    query = (
+        select(Plan)
+        .join(PlanRevision, _current_revision_join())
+        .where(_visibility(reader, bindparam("account_id", type_=Integer)))
+        .options(contains_eager(Plan.current))
+    )
+    if not withdrawn:
+        query = query.where(Plan.status == "active")
+    current = _current_between(bindparam("today", type_=Date), bindparam("open_since", type_=Date))
+    if when == "upcoming":
+        query = query.where(current)
+    elif when == "past":
+        query = query.where(~current)
+    if by_kind:
+        query = query.where(PlanRevision.kind == bindparam("kind", type_=String))
+    if by_side:
+        query = query.where(Plan.side == bindparam("side", type_=String))
+    if by_start:
+        start = bindparam("start", type_=Date)
+        query = query.where(
+            or_(PlanRevision.effective_to >= start, PlanRevision.effective_from >= start)
+        )
+    if by_end:
+        query = query.where(PlanRevision.effective_from <= bindparam("end", type_=Date))
+    if sku == "unknown":
+        query = query.where(false())
+    elif sku == "product":
+        query = query.where(
+            exists().where(
+                plan_revision_product.c.revision_id == PlanRevision.id,
+                plan_revision_product.c.product_id == bindparam("product_id", type_=Integer),
+            )
+        )
+    count = query.with_only_columns(func.count()).order_by(None)
+    order = (
+        (PlanRevision.effective_from.desc(), Plan.id.desc())
+        if when == "past"
+        else (PlanRevision.effective_from, Plan.id)
+    )
+    rows = (
+        query.options(
+            # The account joined, not a statement of its own (its name is shown).
+            joinedload(Plan.account),
+            # The board shows neither the text nor the products but by their SKUs.
+            contains_eager(Plan.current).options(
+                defer(PlanRevision.body),
+                defer(PlanRevision.body_html),
+                selectinload(PlanRevision.products).load_only(Product.sku),
+            ),
+        )
+        .order_by(*order)
+        .limit(BOARD_LIMIT)
+    )
+    return count, rows
+
+
 def _unseen(viewer: User, plans: list[Plan]) -> set[int]:
     """Of `plans`, those the viewer reads and has not acknowledged in their current form."""
     to_read = {p.current.id: p.id for p in plans if is_reader(viewer, p) and not p.is_withdrawn}
     if not to_read:
         return set()
     seen = set(
-        db.session.scalars(
-            select(PlanAcknowledgement.revision_id).where(
-                PlanAcknowledgement.user_id == viewer.id,
-                PlanAcknowledgement.revision_id.in_(to_read),
-            )
-        )
+        db.session.scalars(_seen_statement(), {"user_id": viewer.id, "revisions": list(to_read)})
     )
     return {plan_id for revision_id, plan_id in to_read.items() if revision_id not in seen}
+
+
+@cache
+def _seen_statement() -> Select:
+    """Built once per process (every view of the board asks); bound per call."""
+    return select(PlanAcknowledgement.revision_id).where(
+        PlanAcknowledgement.user_id == bindparam("user_id", type_=Integer),
+        PlanAcknowledgement.revision_id.in_(bindparam("revisions", expanding=True)),
+    )
 
 
 @dataclass(frozen=True)

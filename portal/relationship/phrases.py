@@ -39,6 +39,13 @@ class Joined(Phrase):
         LazyString.__init__(self, messages.render_value, [stored(part) for part in parts])
 
 
+class Shown(Phrase):
+    """`shown(value)` written when it is read (str, or in a template), not before."""
+
+    def __init__(self, value: Any) -> None:
+        LazyString.__init__(self, shown, value)
+
+
 def stored(value: Any) -> Any:
     """What the snapshot keeps of a figure, baseline or reason: a phrase as its JSON."""
     if isinstance(value, Phrase):

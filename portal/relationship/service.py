@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import selectinload
 
 from portal import spreadsheets
@@ -55,10 +56,14 @@ FOLLOW_UP_COUNTERS: list[Callable[[list[int]], dict[int, int]]] = [_open_follow_
 # --- who sees what ---------------------------------------------------------------------
 
 
-def readable_accounts(viewer: User) -> Select:
-    """A select of the ids of the accounts whose health `viewer` may read."""
+def _check_reader(viewer: User) -> None:
     if not viewer.is_vendor_staff or not viewer.has_role(*READERS):
         raise Forbidden("Relationship health is for account managers and vendor admins.")
+
+
+def readable_accounts(viewer: User) -> Select:
+    """A select of the ids of the accounts whose health `viewer` may read."""
+    _check_reader(viewer)
     query = select(CustomerAccount.id)
     if not viewer.has_role(Role.ADMIN):
         query = query.where(CustomerAccount.account_manager_id == viewer.id)
@@ -131,8 +136,10 @@ def _reasons(snapshot: Snapshot | None) -> list[tuple[str, str, str]]:
     if not snapshot:
         return []
     found = [
-        # The reason written for this reader (a message) or as stored (older snapshots).
-        (LABELS.get(key, key), reading["status"], phrases.shown(reading["reason"]))
+        # The reason written for this reader (a message) or as stored (older snapshots),
+        # when it is shown: the pages show the first one or three of a row's reasons,
+        # and writing a stored message costs more than the rest of the row.
+        (LABELS.get(key, key), reading["status"], phrases.Shown(reading["reason"]))
         for key, reading in snapshot.signals.items()
         if reading.get("status") in (stats.RED, stats.AMBER)
     ]
@@ -159,43 +166,30 @@ def portfolio(
     page: int = 1,
     per_page: int | None = PAGE_SIZE,
     with_managers: bool = True,
+    with_trends: bool = True,
 ) -> Portfolio:
     """The viewer's accounts (an admin's: all, or one manager's), worst first, one page
     of `per_page` (None: all of them, for the download), optionally only one `status`.
-    `with_managers` False leaves each account's manager unread (the home page's short
-    portfolio does not show them: one statement less).
+    `with_managers` False leaves each account's manager unread, `with_trends` False
+    each row's sparkline and trend (the home page's short portfolio shows neither: a
+    statement less for each).
 
     The database sorts and counts on the newest snapshot's status and score; only the
     page's rows are read whole (their signals give the reasons) and get their sparkline,
     last contact and follow-ups. An admin's 500 accounts cost what 100 do."""
     if status not in FILTER_STATUSES:
         status = None
-    newest = (
-        select(Snapshot.account_id, func.max(Snapshot.day).label("day"))
-        .where(Snapshot.account_id.in_(readable_accounts(viewer)))
-        .group_by(Snapshot.account_id)
-        .subquery()
+    _check_reader(viewer)
+    every_account = viewer.has_role(Role.ADMIN)
+    counts_statement, query = _portfolio_statements(
+        every_account, manager_id is not None, status is not None, with_managers, bool(per_page)
     )
-    base = (
-        select(CustomerAccount)
-        .outerjoin(newest, newest.c.account_id == CustomerAccount.id)
-        .outerjoin(
-            Snapshot,
-            (Snapshot.account_id == newest.c.account_id) & (Snapshot.day == newest.c.day),
-        )
-        .where(
-            CustomerAccount.id.in_(readable_accounts(viewer)), CustomerAccount.status != "closed"
-        )
-    )
-    if manager_id is not None:
-        base = base.where(CustomerAccount.account_manager_id == manager_id)
+    values: dict = {"manager_id": manager_id, "status": status}
+    if not every_account:
+        values["viewer_id"] = viewer.id
     counts = {s: 0 for s in stats.STATUSES}
     unmeasured, day = 0, None
-    for found_status, count, newest_day in db.session.execute(
-        base.with_only_columns(Snapshot.status, func.count(), func.max(Snapshot.day)).group_by(
-            Snapshot.status
-        )
-    ):
+    for found_status, count, newest_day in db.session.execute(counts_statement, values):
         if found_status is None:
             unmeasured += count
         else:
@@ -204,26 +198,15 @@ def portfolio(
     total = counts[status] if status else sum(counts.values()) + unmeasured
     pages = max(1, -(-total // per_page)) if per_page else 1
     page = min(max(page, 1), pages)
-    query = base.add_columns(Snapshot).order_by(
-        case(
-            *((Snapshot.status == s, n) for s, n in STATUS_ORDER.items()),
-            else_=len(STATUS_ORDER),
-        ),
-        func.coalesce(Snapshot.score, 101),
-        func.lower(CustomerAccount.name),
-        CustomerAccount.id,
-    )
-    if status:
-        query = query.where(Snapshot.status == status)
-    if with_managers:
-        query = query.options(selectinload(CustomerAccount.account_manager))
     if per_page:
-        query = query.limit(per_page).offset((page - 1) * per_page)
-    found = db.session.execute(query).all()
+        values.update(limit=per_page, offset=(page - 1) * per_page)
+    found = db.session.execute(query, values).all()
     account_ids = [account.id for account, _ in found]
-    days = snapshots.sparkline_days(today)
+    days = snapshots.sparkline_days(today) if with_trends else []
     earlier = (
-        snapshots.scores_on(account_ids, [*days, today - timedelta(days=30)]) if account_ids else {}
+        snapshots.scores_on(account_ids, [*days, today - timedelta(days=30)])
+        if account_ids and with_trends
+        else {}
     )
     live_contacts: dict[int, datetime] = {}
     follow_ups: dict[int, int] | None = None
@@ -255,6 +238,54 @@ def portfolio(
             )
         )
     return Portfolio(rows, day, counts, total, page, pages, status)
+
+
+@cache
+def _portfolio_statements(
+    every_account: bool, by_manager: bool, by_status: bool, with_managers: bool, paged: bool
+) -> tuple[Select, Select]:
+    """The portfolio's counts by status and its rows, worst first: built once per
+    process for each kind of call (the home page of every account manager and admin
+    runs them), the viewer, manager, status and page bound per call."""
+    readable = select(CustomerAccount.id)
+    if not every_account:
+        readable = readable.where(CustomerAccount.account_manager_id == bindparam("viewer_id"))
+    newest = (
+        select(Snapshot.account_id, func.max(Snapshot.day).label("day"))
+        .where(Snapshot.account_id.in_(readable))
+        .group_by(Snapshot.account_id)
+        .subquery()
+    )
+    base = (
+        select(CustomerAccount)
+        .outerjoin(newest, newest.c.account_id == CustomerAccount.id)
+        .outerjoin(
+            Snapshot,
+            (Snapshot.account_id == newest.c.account_id) & (Snapshot.day == newest.c.day),
+        )
+        .where(CustomerAccount.id.in_(readable), CustomerAccount.status != "closed")
+    )
+    if by_manager:
+        base = base.where(CustomerAccount.account_manager_id == bindparam("manager_id"))
+    counts = base.with_only_columns(Snapshot.status, func.count(), func.max(Snapshot.day)).group_by(
+        Snapshot.status
+    )
+    query = base.add_columns(Snapshot).order_by(
+        case(
+            *((Snapshot.status == s, n) for s, n in STATUS_ORDER.items()),
+            else_=len(STATUS_ORDER),
+        ),
+        func.coalesce(Snapshot.score, 101),
+        func.lower(CustomerAccount.name),
+        CustomerAccount.id,
+    )
+    if by_status:
+        query = query.where(Snapshot.status == bindparam("status"))
+    if with_managers:
+        query = query.options(selectinload(CustomerAccount.account_manager))
+    if paged:
+        query = query.limit(bindparam("limit")).offset(bindparam("offset"))
+    return counts, query
 
 
 def _last_contact(snapshot: Snapshot | None, live: datetime | None, today: date) -> str:
