@@ -273,11 +273,20 @@ class OrderEvent(db.Model):
     """
 
     __tablename__ = "order_event"
+    __table_args__ = (
+        # The customer's timeline: each kind of the account's events newest first, read
+        # until its page is full (home.timeline).
+        Index("ix_order_event_account_kind_at", "account_id", "kind", "at", "order_id"),
+        # An order's events; and one shipment day of an order (order, kind, day), its
+        # newest event found and its events counted from the index alone.
+        Index("ix_order_event_group", "order_id", "kind", "on_date", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(
-        ForeignKey("customer_order.id", ondelete="CASCADE"), index=True
-    )
+    order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"))
+    # The order's account (an order never changes account): set by record_event, and by
+    # a trigger (migration 0036) for an insert that leaves it empty.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("customer_account.id"))
     line_id: Mapped[int | None] = mapped_column(
         ForeignKey("order_line.id", ondelete="CASCADE"), index=True
     )

@@ -374,6 +374,7 @@ def record_event(
     db.session.add(
         OrderEvent(
             order=order,
+            account_id=order.account_id,
             line=line,
             actor_id=actor.id if actor else None,
             kind=kind,
