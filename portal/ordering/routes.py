@@ -402,7 +402,7 @@ def orders():
     """Order history with filters; customers see their account's, vendor staff all."""
     filters = _filters()
     page = max(1, request.args.get("page", 1, type=database_int))
-    found, total = service.orders(current_user, filters, limit=50, offset=(page - 1) * 50)
+    found, total = service.order_list(current_user, filters, limit=50, offset=(page - 1) * 50)
     return render_page(
         "ordering/orders.html",
         "results",
