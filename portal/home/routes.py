@@ -5,7 +5,7 @@ from sqlalchemy import text
 from portal import days
 from portal.extensions import db, utcnow
 from portal.htmx import is_htmx, render_page
-from portal.ordering.models import ORDER_STATUS_LABELS
+from portal.ordering.models import order_status_texts
 from portal.params import optional_database_int
 from portal.reviews import ratings
 from portal.security import public
@@ -40,7 +40,7 @@ def index():
         "timeline_page",
         account=account,
         manager=service.account_manager(account),
-        statuses=ORDER_STATUS_LABELS,
+        statuses=order_status_texts(),
         ask_rating=ratings.should_ask(current_user, days.user_today(current_user, now)),
         happenings=happenings,
         older=older,

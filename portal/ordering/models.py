@@ -48,6 +48,14 @@ ORDER_STATUS_LABELS = {
     "rejected": _l("Rejected"),
     "cancelled": _l("Cancelled"),
 }
+
+
+def order_status_texts() -> dict[str, str]:
+    """ORDER_STATUS_LABELS in the reader's language, translated once: a list page that
+    wrote each row's lazy label translated the same eight texts fifty times."""
+    return {status: str(label) for status, label in ORDER_STATUS_LABELS.items()}
+
+
 # open: waiting for the vendor's confirmation; confirmed: promised (shipped and
 # delivered quantities say how far it got); declined by the vendor; cancelled.
 LINE_STATUSES = ("open", "confirmed", "declined", "cancelled")

@@ -24,7 +24,7 @@ from portal.security import requires
 from . import exports, order_page, service
 from . import quick_order as order_lines
 from .forms import CheckoutForm, DecisionForm, PasteForm
-from .models import ORDER_STATUS_LABELS
+from .models import ORDER_STATUS_LABELS, order_status_texts
 
 bp = Blueprint("ordering", __name__)
 
@@ -409,7 +409,7 @@ def orders():
         orders=found,
         total=total,
         filters=filters,
-        statuses=ORDER_STATUS_LABELS,
+        statuses=order_status_texts(),
         page=page,
         pages=max(1, -(-total // 50)),
     )

@@ -893,15 +893,36 @@ def order_list(
     """The order list page: one page of what `orders` gives, newest first, as rows of
     what the page shows of an order (number, placed_at, po_number, status, total,
     currency, account_name, placed_by_name), and the total. Plain rows: loading fifty
-    orders with their buyers and accounts as objects cost more than the rest of the page.
-    """
+    orders with their buyers and accounts as objects cost more than the rest of the
+    page. Without filters (the page as first opened) both statements are built once per
+    process, the viewer's account bound per request."""
     criteria = _criteria(filters)
-    total = db.session.scalar(
-        select(func.count()).select_from(
-            scoped(select(Order.id), Order, viewer).where(*criteria).subquery()
+    values = {"limit": limit, "offset": offset}
+    if criteria:
+        count, page = _counted_page(
+            *(scoped(statement, Order, viewer).where(*criteria) for statement in _order_list())
         )
+    else:
+        count, page = _order_list_of(viewer.is_vendor_staff)
+        if not viewer.is_vendor_staff:
+            values["account_id"] = viewer.account_id
+    total = db.session.scalar(count, values)
+    return db.session.execute(page, values).all(), total
+
+
+def _counted_page(ids, columns):
+    """The count of `ids` and one page of `columns`, newest first, limit and offset bound."""
+    return select(func.count()).select_from(ids.subquery()), (
+        columns.order_by(Order.placed_at.desc(), Order.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
     )
-    query = (
+
+
+def _order_list():
+    """The order list's two statements, unscoped: its orders' ids (to count) and the
+    page's columns."""
+    return select(Order.id), (
         select(
             Order.number,
             Order.placed_at,
@@ -916,14 +937,17 @@ def order_list(
         .join(CustomerAccount, CustomerAccount.id == Order.account_id)
         .join(User, User.id == Order.placed_by_id)
     )
-    rows = db.session.execute(
-        scoped(query, Order, viewer)
-        .where(*criteria)
-        .order_by(Order.placed_at.desc(), Order.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return rows, total
+
+
+@cache
+def _order_list_of(vendor_staff: bool):
+    """`_order_list` for every order (vendor staff) or one account's, the account bound
+    per request (what `scoped` adds for a customer)."""
+    statements = _order_list()
+    if not vendor_staff:
+        mine = Order.account_id == bindparam("account_id", type_=Integer)
+        statements = (statement.where(mine) for statement in statements)
+    return _counted_page(*statements)
 
 
 def newest_of_account(account_id: int, limit: int) -> list:
