@@ -45,7 +45,7 @@ def index():
     )
     today = _today()
     prices = service.price_lists(current_user.account_id, products, today)
-    availability = {p.id: service.availability(p, 1, today) for p in products}
+    availability = service.availability_texts(products, today)
     category = db.session.get(Category, category_id) if category_id else None
     return render_page(
         "catalog/index.html",

@@ -12,11 +12,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 
 from babel.numbers import get_currency_precision
 from flask import current_app
 from flask_babel import gettext, ngettext
-from sqlalchemy import and_, func, or_, select, text, union
+from sqlalchemy import Row, and_, func, or_, select, text, union
 from sqlalchemy.orm import joinedload
 
 from portal.accounts import service as accounts
@@ -255,6 +256,21 @@ def availability(product: Product, quantity: int, today: date) -> Availability:
     )
 
 
+def availability_texts(products: list[Product], today: date) -> dict[int, str]:
+    """`availability(product, 1, today).summary` of each product, by id, each different
+    answer written once: a page of fifty products has a handful ("In stock, ships in 1
+    day" for most), and each was translated and its date written again per row."""
+    written: dict[Availability, str] = {}
+    texts = {}
+    for product in products:
+        found = availability(product, 1, today)
+        text = written.get(found)
+        if text is None:
+            text = written[found] = found.summary
+        texts[product.id] = text
+    return texts
+
+
 # --- finding products ---------------------------------------------------------------
 
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -430,12 +446,17 @@ def suggest(prefix: str, limit: int = 8) -> list[Product]:
     return found
 
 
-def categories() -> list[tuple[Category, int]]:
-    """Every category with its number of products, in display order."""
-    rows = db.session.execute(
-        select(Category, func.count(Product.id))
+def categories() -> list[tuple[Row, int]]:
+    """Every category (its id and name, as a row) with its number of products, in display
+    order; from a statement built once."""
+    return [(row, row.products) for row in db.session.execute(_categories())]
+
+
+@cache
+def _categories():
+    return (
+        select(Category.id, Category.name, func.count(Product.id).label("products"))
         .outerjoin(Product, Product.category_id == Category.id)
-        .group_by(Category.id)
+        .group_by(Category.id, Category.name)
         .order_by(Category.position, Category.name)
-    ).all()
-    return [(category, count) for category, count in rows]
+    )
