@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import cache
+from typing import NamedTuple
 
 from babel.numbers import get_currency_precision
 from flask import current_app
@@ -26,7 +27,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.formatting import day, number
 
-from .models import Category, ContractPrice, Product, ProductPrice, sku_key
+from .models import Category, ContractPrice, Product, ProductPrice, Stock, sku_key
 
 # --- prices ------------------------------------------------------------------------
 
@@ -239,8 +240,17 @@ class Availability:
 
 def availability(product: Product, quantity: int, today: date) -> Availability:
     """From stock if there is enough; beyond stock, from the product's lead time."""
+    stock = product.stock
+    return _availability(
+        stock.available if stock else None, product.lead_time_days, quantity, today
+    )
+
+
+def _availability(
+    in_stock: int | None, lead_time_days: int, quantity: int, today: date
+) -> Availability:
     dispatch_days = current_app.config["DISPATCH_DAYS_FROM_STOCK"]
-    available = max(0, product.stock.available) if product.stock else 0
+    available = max(0, in_stock) if in_stock is not None else 0
     quantity = max(1, quantity)
     from_stock = min(available, quantity)
     return Availability(
@@ -248,7 +258,7 @@ def availability(product: Product, quantity: int, today: date) -> Availability:
         from_stock=from_stock,
         ships_from_stock_on=today + timedelta(days=dispatch_days) if from_stock else None,
         rest_ships_about=(
-            today + timedelta(days=max(product.lead_time_days, dispatch_days))
+            today + timedelta(days=max(lead_time_days, dispatch_days))
             if from_stock < quantity
             else None
         ),
@@ -256,14 +266,15 @@ def availability(product: Product, quantity: int, today: date) -> Availability:
     )
 
 
-def availability_texts(products: list[Product], today: date) -> dict[int, str]:
-    """`availability(product, 1, today).summary` of each product, by id, each different
-    answer written once: a page of fifty products has a handful ("In stock, ships in 1
-    day" for most), and each was translated and its date written again per row."""
+def availability_texts(products: list[Listed], today: date) -> dict[int, str]:
+    """`availability(product, 1, today).summary` of each listed product, by id, each
+    different answer written once: a page of fifty products has a handful ("In stock,
+    ships in 1 day" for most), and each was translated and its date written again per
+    row."""
     written: dict[Availability, str] = {}
     texts = {}
     for product in products:
-        found = availability(product, 1, today)
+        found = _availability(product.available, product.lead_time_days, 1, today)
         text = written.get(found)
         if text is None:
             text = written[found] = found.summary
@@ -345,11 +356,13 @@ def search(
     limit: int = 50,
     offset: int = 0,
     with_total: bool = True,
+    listing: bool = False,
 ) -> tuple[list[Product], int | None]:
     """Products whose SKU starts with `q`, or whose SKU, name and description hold its words.
 
     SKU matches come first, each part in SKU order. Returns one page of products and the
-    total count (None when `with_total` is false: suggestions need no count).
+    total count (None when `with_total` is false: suggestions need no count). `listing`:
+    the page as `Listed` rows of what the catalog's list shows, not as products.
     """
     base = select(Product)
     if category_id:
@@ -357,21 +370,27 @@ def search(
     if not include_discontinued:
         base = base.where(Product.status == "active")
     q = q.strip()
-    with_rows = base.options(joinedload(Product.stock), joinedload(Product.category))
+    if listing:
+        with_rows = base.with_only_columns(*_LISTED).join_from(
+            Product, Category, Category.id == Product.category_id
+        )
+        with_rows = with_rows.join_from(
+            Product, Stock, Stock.product_id == Product.id, isouter=True
+        )
+    else:
+        with_rows = base.options(joinedload(Product.stock), joinedload(Product.category))
     if not q:
         total = _count(base) if with_total else None
-        return _page(with_rows.order_by(Product.sku_key), limit, offset), total
+        return _page(with_rows.order_by(Product.sku_key), limit, offset, listing), total
     words = [w.lower() for w in WORD.findall(q)][:8]
     key = sku_key(q)
     is_sku_match = and_(Product.sku_key >= key, Product.sku_key < key + "\uffff")
-    total = (
-        _count(base.where(Product.id.in_(_matching_ids(q, words)))) if with_total else None
-    )
+    total = _count(base.where(Product.id.in_(_matching_ids(q, words)))) if with_total else None
     # The SKU matches, then the other products that hold the words: two queries that
     # each read the SKU index in order and stop at the page. One query ordered by
     # "is it a SKU match" would sort every match of a common word ("Nylon": 15,000 of
     # 100,000 products) to show 50 of them.
-    page = _page(with_rows.where(is_sku_match).order_by(Product.sku_key), limit, offset)
+    page = _page(with_rows.where(is_sku_match).order_by(Product.sku_key), limit, offset, listing)
     if len(page) == limit or not words:
         return page, total
     # How many word matches earlier pages showed: none while this page has SKU matches,
@@ -387,6 +406,7 @@ def search(
         with_rows.where(holds_words, ~is_sku_match).order_by(Product.sku_key),
         limit - len(page),
         skip,
+        listing,
     )
     return page, total
 
@@ -395,8 +415,51 @@ def _count(query) -> int:
     return db.session.scalar(select(func.count()).select_from(query.subquery()))
 
 
-def _page(query, limit: int, offset: int) -> list[Product]:
-    return list(db.session.scalars(query.limit(limit).offset(offset)))
+def _page(query, limit: int, offset: int, listing: bool) -> list:
+    query = query.limit(limit).offset(offset)
+    if listing:
+        return [Listed(*row) for row in db.session.execute(query)]
+    return list(db.session.scalars(query))
+
+
+class Listed(NamedTuple):
+    """What the catalog's list shows of a product (`search(..., listing=True)`): read
+    as plain columns, where fifty products with their stock and category loaded as
+    objects cost more than the rest of the page. What `price_lists` and
+    `availability_texts` read of a product is here too."""
+
+    id: int
+    sku: str
+    name: str
+    unit: str
+    pack_size: int
+    status: str
+    list_price: Decimal
+    lead_time_days: int
+    yearly_service_cost: Decimal | None
+    yearly_consumables_cost: Decimal | None
+    category_name: str
+    available: int | None  # None: the product has no stock row
+
+    # The product's own rules, not a copy of them.
+    is_discontinued = Product.is_discontinued
+    yearly_cost_of_ownership = Product.yearly_cost_of_ownership
+
+
+_LISTED = (
+    Product.id,
+    Product.sku,
+    Product.name,
+    Product.unit,
+    Product.pack_size,
+    Product.status,
+    Product.list_price,
+    Product.lead_time_days,
+    Product.yearly_service_cost,
+    Product.yearly_consumables_cost,
+    Category.name,
+    Stock.on_hand - Stock.reserved,
+)
 
 
 def _walk_the_sku_index(word_ids, rows: int) -> bool:
