@@ -450,7 +450,8 @@ def order(number: str):
         "content",
         order=found,
         events=service.timeline(found),
-        decision_form=DecisionForm(),
+        # Only an order awaiting approval shows the form: building it cost every view.
+        decision_form=DecisionForm() if found.status == "awaiting_approval" else None,
         today=today,
         zone_note=days.zone_note(zone),
         origins=order_page.origins(found, current_user),
