@@ -19,6 +19,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import (
+    BigInteger,
     Date,
     Integer,
     String,
@@ -292,7 +293,7 @@ def _statement():
     account's history."""
     every = union_all(
         *(
-            select(branch.limit(bindparam("reach", type_=Integer)).subquery())
+            select(branch.limit(bindparam("reach", type_=BigInteger)).subquery())
             for branch in _branches(bindparam("account_id", type_=Integer))
         )
     ).subquery()
@@ -300,7 +301,9 @@ def _statement():
         select(every)
         .order_by(every.c.at.desc(), every.c.kind, every.c.ref.desc())
         .limit(bindparam("limit", type_=Integer))
-        .offset(bindparam("offset", type_=Integer))
+        # 64 bits: the last page a database integer can ask for (?page=2147483647) is
+        # 32 billion rows in, which PostgreSQL refused as an int4.
+        .offset(bindparam("offset", type_=BigInteger))
     )
 
 
