@@ -378,24 +378,15 @@ def search(
     total count (None when `with_total` is false: suggestions need no count). `listing`:
     the page as `Listed` rows of what the catalog's list shows, not as products.
     """
-    base = select(Product)
-    if category_id:
-        base = base.where(Product.category_id == category_id)
-    if not include_discontinued:
-        base = base.where(Product.status == "active")
     q = q.strip()
-    if listing:
-        with_rows = base.with_only_columns(*_LISTED).join_from(
-            Product, Category, Category.id == Product.category_id
-        )
-        with_rows = with_rows.join_from(
-            Product, Stock, Stock.product_id == Product.id, isouter=True
-        )
-    else:
-        with_rows = base.options(joinedload(Product.stock), joinedload(Product.category))
     if not q:
-        total = _count(base) if with_total else None
-        return _page(with_rows.order_by(Product.sku_key), limit, offset, listing), total
+        # Browsing (the catalog as first opened, a category): statements built once.
+        count, browse = _browsing(bool(category_id), include_discontinued, listing)
+        values = {"category_id": category_id, "limit": limit, "offset": offset}
+        total = db.session.scalar(count, values) if with_total else None
+        return _rows(browse, values, listing), total
+    base = _products(category_id if category_id else None, include_discontinued)
+    with_rows = _shown(base, listing)
     words = [w.lower() for w in WORD.findall(q)][:8]
     key = sku_key(q)
     is_sku_match = and_(Product.sku_key >= key, Product.sku_key < key + "\uffff")
@@ -429,11 +420,50 @@ def _count(query) -> int:
     return db.session.scalar(select(func.count()).select_from(query.subquery()))
 
 
+def _products(category_id, include_discontinued: bool):
+    """The products searched: all, or one category's (a value or a bound parameter)."""
+    base = select(Product)
+    if category_id is not None:
+        base = base.where(Product.category_id == category_id)
+    if not include_discontinued:
+        base = base.where(Product.status == "active")
+    return base
+
+
+def _shown(base, listing: bool):
+    """`base` as what the caller reads: `Listed` columns, or products with their stock
+    and category."""
+    if not listing:
+        return base.options(joinedload(Product.stock), joinedload(Product.category))
+    return (
+        base.with_only_columns(*_LISTED)
+        .join_from(Product, Category, Category.id == Product.category_id)
+        .join_from(Product, Stock, Stock.product_id == Product.id, isouter=True)
+    )
+
+
+@cache
+def _browsing(in_category: bool, include_discontinued: bool, listing: bool):
+    """search's count and page without a query, the category, limit and offset bound."""
+    base = _products(
+        bindparam("category_id", type_=Integer) if in_category else None, include_discontinued
+    )
+    return select(func.count()).select_from(base.subquery()), (
+        _shown(base, listing)
+        .order_by(Product.sku_key)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+
+
 def _page(query, limit: int, offset: int, listing: bool) -> list:
-    query = query.limit(limit).offset(offset)
+    return _rows(query.limit(limit).offset(offset), {}, listing)
+
+
+def _rows(query, values: dict, listing: bool) -> list:
     if listing:
-        return [Listed(*row) for row in db.session.execute(query)]
-    return list(db.session.scalars(query))
+        return [Listed(*row) for row in db.session.execute(query, values)]
+    return list(db.session.scalars(query, values))
 
 
 class Listed(NamedTuple):
