@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     cast,
     func,
     literal_column,
@@ -82,17 +83,21 @@ def _value(value, type_):
     return cast(null(), type_) if value is None else type_coerce(value, type_)
 
 
-def _order_events(account_id, kind: str):
-    """One kind of the account's order events (one row each) newest first, from
-    ix_order_event_account_kind_at."""
+def _of_kind(account_id, kind: str, line_id=None, on_date=None, amount=None, *where):
+    """One kind of the account's order events newest first, from
+    ix_order_event_account_kind_at: when, what, which order, and what the kind's text
+    needs (its line, day, count). The orders' numbers are joined once for every kind
+    (`_order_rows`): a join in each branch cost PostgreSQL more to plan than to run."""
     return (
         select(
-            *_row(
-                OrderEvent.at, OrderEvent.kind, OrderEvent.order_id, Order.number, Order.po_number
-            )
-        )  # fmt: skip
-        .join(Order, and_(Order.id == OrderEvent.order_id, Order.account_id == account_id))
-        .where(OrderEvent.account_id == account_id, OrderEvent.kind == kind)
+            OrderEvent.at.label("at"),
+            OrderEvent.kind.label("kind"),
+            OrderEvent.order_id.label("order_id"),
+            _value(line_id, Integer).label("line_id"),
+            _value(on_date, Date).label("on_date"),
+            _value(amount, Integer).label("amount"),
+        )
+        .where(OrderEvent.account_id == account_id, OrderEvent.kind == kind, *where)
         .order_by(OrderEvent.at.desc(), OrderEvent.order_id.desc())
     )
 
@@ -125,43 +130,53 @@ def _goods(account_id, kind: str):
         )
         .scalar_subquery()
     )
+    return _of_kind(account_id, kind, None, OrderEvent.on_date, counted, ~later)
+
+
+def _order_rows(account_id, reach):
+    """The order events' rows of the timeline: each kind's newest `reach` (the order
+    kinds one row each; promises moved with their line; shipped and delivered one row
+    per order and day), then their orders' numbers and PO and the moved lines' SKU and
+    number, joined once."""
+    events = union_all(
+        *(
+            select(branch.limit(reach).subquery())
+            for branch in (
+                *(_of_kind(account_id, kind) for kind in ORDER_KINDS),
+                _of_kind(
+                    account_id,
+                    "promise_changed",
+                    OrderEvent.line_id,
+                    OrderEvent.on_date,
+                    None,
+                    OrderEvent.line_id.is_not(None),
+                ),
+                *(_goods(account_id, kind) for kind in GOODS_KINDS),
+            )
+        )
+    ).subquery("order_events")
+    moved = events.c.kind == "promise_changed"
     return (
         select(
-            *_row(
-                OrderEvent.at,
-                OrderEvent.kind,
-                OrderEvent.order_id,
-                Order.number,
-                None,
-                OrderEvent.on_date,
-                counted,
-            )
-        )  # fmt: skip
-        .join(Order, and_(Order.id == OrderEvent.order_id, Order.account_id == account_id))
-        .where(OrderEvent.account_id == account_id, OrderEvent.kind == kind, ~later)
-        .order_by(OrderEvent.at.desc(), OrderEvent.order_id.desc())
+            events.c.at.label("at"),
+            events.c.kind.label("kind"),
+            type_coerce(events.c.order_id, Integer).label("ref"),
+            type_coerce(Order.number, String).label("label"),
+            type_coerce(
+                case((moved, OrderLine.sku), (events.c.kind.in_(ORDER_KINDS), Order.po_number)),
+                String,
+            ).label("note"),
+            type_coerce(events.c.on_date, Date).label("on_date"),
+            type_coerce(func.coalesce(OrderLine.line_no, events.c.amount), Integer).label("amount"),
+        )
+        .select_from(events)
+        .join(Order, and_(Order.id == events.c.order_id, Order.account_id == account_id))
+        .outerjoin(OrderLine, and_(moved, OrderLine.id == events.c.line_id))
     )
 
 
 def _branches(account_id) -> list:
-    """Every source of the timeline, each in the timeline's order (newest first)."""
-    moved = (
-        select(
-            *_row(
-                OrderEvent.at,
-                "promise_changed",
-                OrderEvent.order_id,
-                Order.number,
-                OrderLine.sku,
-                OrderEvent.on_date,
-                OrderLine.line_no,
-            )
-        )
-        .join(Order, and_(Order.id == OrderEvent.order_id, Order.account_id == account_id))
-        .join(OrderLine, OrderLine.id == OrderEvent.line_id)
-        .where(OrderEvent.account_id == account_id, OrderEvent.kind == "promise_changed")
-        .order_by(OrderEvent.at.desc(), OrderEvent.order_id.desc())
-    )
+    """The timeline's other sources, each in the timeline's order (newest first)."""
     ideas_sent = (
         select(*_row(Idea.submitted_at, "suggestion_sent", Idea.id, Idea.title, Idea.direction))
         .where(Idea.account_id == account_id, Idea.submitted_at.is_not(None))
@@ -254,9 +269,6 @@ def _branches(account_id) -> list:
         .order_by(RelationshipReview.shared_at.desc(), RelationshipReview.id.desc())
     )
     return [
-        *(_order_events(account_id, kind) for kind in ORDER_KINDS),
-        moved,
-        *(_goods(account_id, kind) for kind in GOODS_KINDS),
         ideas_sent,
         ideas_answered,
         *requests,
@@ -291,11 +303,11 @@ def _statement():
     one and the row that says an older page exists): a page of the union is within
     them, and a branch read from an index in that order stops there, however long the
     account's history."""
+    account_id = bindparam("account_id", type_=Integer)
+    reach = bindparam("reach", type_=BigInteger)
     every = union_all(
-        *(
-            select(branch.limit(bindparam("reach", type_=BigInteger)).subquery())
-            for branch in _branches(bindparam("account_id", type_=Integer))
-        )
+        _order_rows(account_id, reach),
+        *(select(branch.limit(reach).subquery()) for branch in _branches(account_id)),
     ).subquery()
     return (
         select(every)
