@@ -293,7 +293,7 @@ class OrderEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"))
     # The order's account (an order never changes account): set by record_event, and by
-    # a trigger (migration 0036) for an insert that leaves it empty.
+    # a trigger (migration 0037) for an insert that leaves it empty.
     account_id: Mapped[int | None] = mapped_column(ForeignKey("customer_account.id"))
     line_id: Mapped[int | None] = mapped_column(
         ForeignKey("order_line.id", ondelete="CASCADE"), index=True

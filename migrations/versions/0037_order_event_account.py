@@ -15,8 +15,8 @@ written once: by the application (ordering.service.record_event), and by a trigg
 any insert that leaves it empty (demo loaders, tests, bulk inserts). On SQLite the
 trigger sets it just after the insert, on PostgreSQL before.
 
-Revision ID: 0036
-Revises: 0035
+Revision ID: 0037
+Revises: 0036
 Create Date: 2026-12-02 01:00:00
 
 """
@@ -24,8 +24,8 @@ Create Date: 2026-12-02 01:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0036"
-down_revision = "0035"
+revision = "0037"
+down_revision = "0036"
 branch_labels = None
 depends_on = None
 
