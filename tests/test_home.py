@@ -473,7 +473,7 @@ def test_show_older_answers_the_next_page_alone_for_htmx(two_accounts_events, lo
     assert not first_texts & {li.get_text(" ", strip=True) for li in rows}
 
 
-@pytest.mark.parametrize("page", ["0", "-3", "abc", "99999999999"])
+@pytest.mark.parametrize("page", ["0", "-3", "abc", "99999999999", "2147483647"])
 def test_a_bad_page_number_is_the_first_page_or_an_empty_one(login_as, page):
     response = login_as("buyer@acme.test").get(f"/?page={page}")
     assert response.status_code == 200
@@ -573,3 +573,99 @@ def test_open_exceptions_equal_the_rule_worked_cell_by_cell(app, catalog):
         assert found(None) == expected
         assert found([globex]) == {globex: expected[globex]}
         assert found([]) == {}
+
+
+def test_the_timeline_s_pages_are_every_event_grouped_and_newest_first(app, demo):
+    """The timeline reads each kind of order event newest first and stops when the page
+    is full; its pages must be what the rule gives worked out over every event: one row
+    per order event, one per order, kind and day of shipped or delivered lines (at its
+    newest event, with its count). Among them a shipment day whose first line shipped
+    before everything else and whose second is the newest row (the group straddles where
+    the reading stops), and a delivery day whose two lines arrived at the same instant."""
+    import random
+
+    from portal.home import timeline
+
+    rng = random.Random(17)
+    start = utcnow().replace(microsecond=0) - timedelta(days=60)
+    moments = iter(rng.sample(range(1, 50 * 24 * 60), 400))  # distinct minutes: no ties
+
+    def moment():
+        return start + timedelta(minutes=next(moments))
+
+    with app.app_context():
+        acme = account("C-10001")
+        events = []  # (order, kind, at, line or None, on_date or None)
+        orders = []
+        for n in range(8):
+            order = an_order(f"T-{n:04d}", "buyer@acme.test", status="confirmed")
+            lines = [a_line(order, no, start.date() + timedelta(days=no)) for no in (1, 2, 3)]
+            orders.append((order, lines))
+        db.session.flush()
+        for order, lines in orders:
+            events += [(order, "placed", moment(), None, None)]
+            events += [(order, "order_confirmed", moment(), None, None)]
+            for _ in range(2):
+                line = rng.choice(lines)
+                events.append((order, "promise_changed", moment(), line, start.date()))
+            for _ in range(12):
+                kind = rng.choice(timeline.GOODS_KINDS)
+                on = start.date() + timedelta(days=rng.randrange(4))
+                events.append((order, kind, moment(), rng.choice(lines), on))
+        first, first_lines = orders[0]
+        straddling = start.date() + timedelta(days=30)
+        events.append((first, "shipped", start, first_lines[0], straddling))
+        events.append((first, "shipped", start + timedelta(days=55), first_lines[1], straddling))
+        second, second_lines = orders[1]
+        together = start + timedelta(days=54)
+        for line in second_lines[:2]:
+            events.append((second, "delivered", together, line, straddling))
+        for order, kind, at, line, on in events:
+            db.session.add(
+                OrderEvent(
+                    order_id=order.id,
+                    line_id=line.id if line else None,
+                    at=at,
+                    kind=kind,
+                    on_date=on,
+                    quantity=1 if line else None,
+                )
+            )
+        other = an_order("T-9999", "buyer@globex.test")
+        db.session.add(OrderEvent(order_id=other.id, at=utcnow(), kind="placed"))
+        db.session.commit()
+
+        goods = {}
+        rows = []
+        for order, kind, at, line, on in events:
+            if kind in timeline.GOODS_KINDS:
+                newest, count = goods.get((order.number, order.id, kind, on), (at, 0))
+                goods[order.number, order.id, kind, on] = (max(newest, at), count + 1)
+            elif kind == "promise_changed":
+                text = (
+                    f"Promise for {order.number} line {line.line_no} ({line.sku}) moved to "
+                    f"{on:%d %b %Y}"
+                )
+                rows.append((at, kind, order.id, text))
+            else:
+                text = {
+                    "placed": f"Order {order.number} placed (PO {order.po_number})",
+                    "order_confirmed": f"Order {order.number} confirmed by the vendor",
+                }[kind]
+                rows.append((at, kind, order.id, text))
+        for (number, order_id, kind, on), (at, count) in goods.items():
+            lines = "1 line" if count == 1 else f"{count} lines"
+            rows.append((at, kind, order_id, f"Order {number}: {lines} {kind} on {on:%d %b %Y}"))
+        rows.sort(key=lambda row: (-row[0].timestamp(), row[1], -row[2]))
+        expected = [(at, kind, text) for at, kind, _, text in rows]
+        assert expected[0][2] == f"Order T-0000: 2 lines shipped on {straddling:%d %b %Y}"
+        assert expected[1][2] == f"Order T-0001: 2 lines delivered on {straddling:%d %b %Y}"
+
+        shown, page, older = [], 1, True
+        with app.test_request_context("/"):
+            while older:
+                found, older = timeline.timeline(acme.id, page=page)
+                shown += [(h.at, h.kind, h.text) for h in found]
+                page += 1
+        assert len(expected) > 5 * timeline.PAGE_SIZE
+        assert shown == expected

@@ -41,11 +41,11 @@ def index():
         MAX_PAGE_SIZE, max(1, request.args.get("page_size", PAGE_SIZE, type=database_int))
     )
     products, total = service.search(
-        q, category_id=category_id, limit=page_size, offset=(page - 1) * page_size
+        q, category_id=category_id, limit=page_size, offset=(page - 1) * page_size, listing=True
     )
     today = _today()
     prices = service.price_lists(current_user.account_id, products, today)
-    availability = {p.id: service.availability(p, 1, today) for p in products}
+    availability = service.availability_texts(products, today)
     category = db.session.get(Category, category_id) if category_id else None
     return render_page(
         "catalog/index.html",

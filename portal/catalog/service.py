@@ -12,11 +12,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
+from typing import NamedTuple
 
 from babel.numbers import get_currency_precision
 from flask import current_app
 from flask_babel import gettext, ngettext
-from sqlalchemy import and_, func, or_, select, text, union
+from sqlalchemy import Date, Integer, Row, String, and_, bindparam, func, or_, select, text, union
 from sqlalchemy.orm import joinedload
 
 from portal.accounts import service as accounts
@@ -25,7 +27,7 @@ from portal.errors import DomainError
 from portal.extensions import db
 from portal.formatting import day, number
 
-from .models import Category, ContractPrice, Product, ProductPrice, sku_key
+from .models import Category, ContractPrice, Product, ProductPrice, Stock, sku_key
 
 # --- prices ------------------------------------------------------------------------
 
@@ -170,18 +172,13 @@ def price_lists(account_id: int | None, products: list[Product], on: date) -> di
     breaks: dict[int, dict[date, list[PriceBreak]]] = defaultdict(lambda: defaultdict(list))
     if account_id is not None and products:
         rows = db.session.execute(
-            select(
-                ContractPrice.product_id,
-                ContractPrice.valid_from,
-                ContractPrice.min_quantity,
-                ContractPrice.unit_price,
-            ).where(
-                ContractPrice.account_id == account_id,
-                ContractPrice.product_id.in_([p.id for p in products]),
-                ContractPrice.currency == currency,
-                ContractPrice.valid_from <= on,
-                or_(ContractPrice.valid_until.is_(None), ContractPrice.valid_until >= on),
-            )
+            _contract_prices(),
+            {
+                "account_id": account_id,
+                "product_ids": [p.id for p in products],
+                "currency": currency,
+                "on": on,
+            },
         )
         for product_id, valid_from, min_quantity, unit_price in rows:
             breaks[product_id][valid_from].append(PriceBreak(min_quantity, unit_price))
@@ -194,6 +191,25 @@ def price_lists(account_id: int | None, products: list[Product], on: date) -> di
             listed[product.id], tuple(sorted(current, key=lambda b: b.min_quantity)), currency
         )
     return result
+
+
+@cache
+def _contract_prices():
+    """price_lists' statement, built once per process (the catalog, the cart and the
+    quick order price every view): building it and its cache key cost a third of it."""
+    on = bindparam("on", type_=Date)
+    return select(
+        ContractPrice.product_id,
+        ContractPrice.valid_from,
+        ContractPrice.min_quantity,
+        ContractPrice.unit_price,
+    ).where(
+        ContractPrice.account_id == bindparam("account_id", type_=Integer),
+        ContractPrice.product_id.in_(bindparam("product_ids", expanding=True)),
+        ContractPrice.currency == bindparam("currency", type_=String),
+        ContractPrice.valid_from <= on,
+        or_(ContractPrice.valid_until.is_(None), ContractPrice.valid_until >= on),
+    )
 
 
 def price_list(account_id: int | None, product: Product, on: date) -> PriceList:
@@ -238,8 +254,17 @@ class Availability:
 
 def availability(product: Product, quantity: int, today: date) -> Availability:
     """From stock if there is enough; beyond stock, from the product's lead time."""
+    stock = product.stock
+    return _availability(
+        stock.available if stock else None, product.lead_time_days, quantity, today
+    )
+
+
+def _availability(
+    in_stock: int | None, lead_time_days: int, quantity: int, today: date
+) -> Availability:
     dispatch_days = current_app.config["DISPATCH_DAYS_FROM_STOCK"]
-    available = max(0, product.stock.available) if product.stock else 0
+    available = max(0, in_stock) if in_stock is not None else 0
     quantity = max(1, quantity)
     from_stock = min(available, quantity)
     return Availability(
@@ -247,12 +272,28 @@ def availability(product: Product, quantity: int, today: date) -> Availability:
         from_stock=from_stock,
         ships_from_stock_on=today + timedelta(days=dispatch_days) if from_stock else None,
         rest_ships_about=(
-            today + timedelta(days=max(product.lead_time_days, dispatch_days))
+            today + timedelta(days=max(lead_time_days, dispatch_days))
             if from_stock < quantity
             else None
         ),
         today=today,
     )
+
+
+def availability_texts(products: list[Listed], today: date) -> dict[int, str]:
+    """`availability(product, 1, today).summary` of each listed product, by id, each
+    different answer written once: a page of fifty products has a handful ("In stock,
+    ships in 1 day" for most), and each was translated and its date written again per
+    row."""
+    written: dict[Availability, str] = {}
+    texts = {}
+    for product in products:
+        found = _availability(product.available, product.lead_time_days, 1, today)
+        text = written.get(found)
+        if text is None:
+            text = written[found] = found.summary
+        texts[product.id] = text
+    return texts
 
 
 # --- finding products ---------------------------------------------------------------
@@ -329,33 +370,32 @@ def search(
     limit: int = 50,
     offset: int = 0,
     with_total: bool = True,
+    listing: bool = False,
 ) -> tuple[list[Product], int | None]:
     """Products whose SKU starts with `q`, or whose SKU, name and description hold its words.
 
     SKU matches come first, each part in SKU order. Returns one page of products and the
-    total count (None when `with_total` is false: suggestions need no count).
+    total count (None when `with_total` is false: suggestions need no count). `listing`:
+    the page as `Listed` rows of what the catalog's list shows, not as products.
     """
-    base = select(Product)
-    if category_id:
-        base = base.where(Product.category_id == category_id)
-    if not include_discontinued:
-        base = base.where(Product.status == "active")
     q = q.strip()
-    with_rows = base.options(joinedload(Product.stock), joinedload(Product.category))
     if not q:
-        total = _count(base) if with_total else None
-        return _page(with_rows.order_by(Product.sku_key), limit, offset), total
+        # Browsing (the catalog as first opened, a category): statements built once.
+        count, browse = _browsing(bool(category_id), include_discontinued, listing)
+        values = {"category_id": category_id, "limit": limit, "offset": offset}
+        total = db.session.scalar(count, values) if with_total else None
+        return _rows(browse, values, listing), total
+    base = _products(category_id if category_id else None, include_discontinued)
+    with_rows = _shown(base, listing)
     words = [w.lower() for w in WORD.findall(q)][:8]
     key = sku_key(q)
     is_sku_match = and_(Product.sku_key >= key, Product.sku_key < key + "\uffff")
-    total = (
-        _count(base.where(Product.id.in_(_matching_ids(q, words)))) if with_total else None
-    )
+    total = _count(base.where(Product.id.in_(_matching_ids(q, words)))) if with_total else None
     # The SKU matches, then the other products that hold the words: two queries that
     # each read the SKU index in order and stop at the page. One query ordered by
     # "is it a SKU match" would sort every match of a common word ("Nylon": 15,000 of
     # 100,000 products) to show 50 of them.
-    page = _page(with_rows.where(is_sku_match).order_by(Product.sku_key), limit, offset)
+    page = _page(with_rows.where(is_sku_match).order_by(Product.sku_key), limit, offset, listing)
     if len(page) == limit or not words:
         return page, total
     # How many word matches earlier pages showed: none while this page has SKU matches,
@@ -371,6 +411,7 @@ def search(
         with_rows.where(holds_words, ~is_sku_match).order_by(Product.sku_key),
         limit - len(page),
         skip,
+        listing,
     )
     return page, total
 
@@ -379,8 +420,90 @@ def _count(query) -> int:
     return db.session.scalar(select(func.count()).select_from(query.subquery()))
 
 
-def _page(query, limit: int, offset: int) -> list[Product]:
-    return list(db.session.scalars(query.limit(limit).offset(offset)))
+def _products(category_id, include_discontinued: bool):
+    """The products searched: all, or one category's (a value or a bound parameter)."""
+    base = select(Product)
+    if category_id is not None:
+        base = base.where(Product.category_id == category_id)
+    if not include_discontinued:
+        base = base.where(Product.status == "active")
+    return base
+
+
+def _shown(base, listing: bool):
+    """`base` as what the caller reads: `Listed` columns, or products with their stock
+    and category."""
+    if not listing:
+        return base.options(joinedload(Product.stock), joinedload(Product.category))
+    return (
+        base.with_only_columns(*_LISTED)
+        .join_from(Product, Category, Category.id == Product.category_id)
+        .join_from(Product, Stock, Stock.product_id == Product.id, isouter=True)
+    )
+
+
+@cache
+def _browsing(in_category: bool, include_discontinued: bool, listing: bool):
+    """search's count and page without a query, the category, limit and offset bound."""
+    base = _products(
+        bindparam("category_id", type_=Integer) if in_category else None, include_discontinued
+    )
+    return select(func.count()).select_from(base.subquery()), (
+        _shown(base, listing)
+        .order_by(Product.sku_key)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+
+
+def _page(query, limit: int, offset: int, listing: bool) -> list:
+    return _rows(query.limit(limit).offset(offset), {}, listing)
+
+
+def _rows(query, values: dict, listing: bool) -> list:
+    if listing:
+        return [Listed(*row) for row in db.session.execute(query, values)]
+    return list(db.session.scalars(query, values))
+
+
+class Listed(NamedTuple):
+    """What the catalog's list shows of a product (`search(..., listing=True)`): read
+    as plain columns, where fifty products with their stock and category loaded as
+    objects cost more than the rest of the page. What `price_lists` and
+    `availability_texts` read of a product is here too."""
+
+    id: int
+    sku: str
+    name: str
+    unit: str
+    pack_size: int
+    status: str
+    list_price: Decimal
+    lead_time_days: int
+    yearly_service_cost: Decimal | None
+    yearly_consumables_cost: Decimal | None
+    category_name: str
+    available: int | None  # None: the product has no stock row
+
+    # The product's own rules, not a copy of them.
+    is_discontinued = Product.is_discontinued
+    yearly_cost_of_ownership = Product.yearly_cost_of_ownership
+
+
+_LISTED = (
+    Product.id,
+    Product.sku,
+    Product.name,
+    Product.unit,
+    Product.pack_size,
+    Product.status,
+    Product.list_price,
+    Product.lead_time_days,
+    Product.yearly_service_cost,
+    Product.yearly_consumables_cost,
+    Category.name,
+    Stock.on_hand - Stock.reserved,
+)
 
 
 def _walk_the_sku_index(word_ids, rows: int) -> bool:
@@ -430,12 +553,17 @@ def suggest(prefix: str, limit: int = 8) -> list[Product]:
     return found
 
 
-def categories() -> list[tuple[Category, int]]:
-    """Every category with its number of products, in display order."""
-    rows = db.session.execute(
-        select(Category, func.count(Product.id))
+def categories() -> list[tuple[Row, int]]:
+    """Every category (its id and name, as a row) with its number of products, in display
+    order; from a statement built once."""
+    return [(row, row.products) for row in db.session.execute(_categories())]
+
+
+@cache
+def _categories():
+    return (
+        select(Category.id, Category.name, func.count(Product.id).label("products"))
         .outerjoin(Product, Product.category_id == Category.id)
-        .group_by(Category.id)
+        .group_by(Category.id, Category.name)
         .order_by(Category.position, Category.name)
-    ).all()
-    return [(category, count) for category, count in rows]
+    )

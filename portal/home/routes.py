@@ -5,6 +5,7 @@ from sqlalchemy import text
 from portal import days
 from portal.extensions import db, utcnow
 from portal.htmx import is_htmx, render_page
+from portal.ordering.models import order_status_texts
 from portal.params import optional_database_int
 from portal.reviews import ratings
 from portal.security import public
@@ -33,11 +34,12 @@ def index():
         return render_page("home/customer.html", "timeline_page", happenings=happenings,
                            older=older, page=page)  # fmt: skip
     account = current_user.account
-    service.load_account_manager(account)
     return render_page(
         "home/customer.html",
         "timeline_page",
         account=account,
+        manager=service.account_manager(account),
+        statuses=order_status_texts(),
         ask_rating=ratings.should_ask(current_user, days.user_today(current_user, now)),
         happenings=happenings,
         older=older,

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 
-from sqlalchemy.orm import lazyload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import Integer, bindparam, select
 
 from portal import days
 from portal.accounts.models import CustomerAccount, User
@@ -22,17 +22,18 @@ def promises_kept(viewer: User) -> ledger.Figures:
     )
 
 
-# Built once: an option is immutable, and building it cost a quarter of the load.
-_WITHOUT_ROLES = [lazyload(User.role_rows)]
+def account_manager(account: CustomerAccount):
+    """The account manager's name and address for the contact card (a row), or None: one
+    statement built once, where loading the manager as a `User` cost a third of the
+    home page's own statements' time."""
+    if account.account_manager_id is None:
+        return None
+    return db.session.execute(_manager(), {"user_id": account.account_manager_id}).first()
 
 
-def load_account_manager(account: CustomerAccount) -> None:
-    """Load `account.account_manager` in one statement, without the roles the home page
-    does not show (the relationship's own load would read them too)."""
-    if account.account_manager_id is None or "account_manager" in account.__dict__:
-        return
-    manager = db.session.get(User, account.account_manager_id, options=_WITHOUT_ROLES)
-    set_committed_value(account, "account_manager", manager)
+@cache
+def _manager():
+    return select(User.name, User.email).where(User.id == bindparam("user_id", type_=Integer))
 
 
 def recent_orders(viewer: User, limit: int = 6):

@@ -19,18 +19,23 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import (
+    BigInteger,
     Date,
     Integer,
     String,
+    and_,
     bindparam,
+    case,
     cast,
     func,
     literal_column,
     null,
+    or_,
     select,
     type_coerce,
     union_all,
 )
+from sqlalchemy.orm import aliased
 
 from portal.accounts.models import User
 from portal.extensions import db
@@ -59,70 +64,137 @@ class Happening:
 
 
 def _row(at, kind, ref, label, note=None, on_date=None, amount=None):
-    """One branch's columns, in the order every branch of the union gives them. Types
-    are only coerced, never cast in SQL (SQLite would turn a date into a number)."""
+    """One branch's columns, in the order every branch of the union gives them. Values
+    are only coerced, never cast in SQL (SQLite would turn a date into a number); a
+    missing one is a NULL cast to its type, which PostgreSQL would otherwise take for
+    text inside the branch's own subquery and refuse to unite with a date or number."""
     return (
         at.label("at"),
         (literal_column(f"'{kind}'", String) if isinstance(kind, str) else kind).label("kind"),
         type_coerce(ref, Integer).label("ref"),
         type_coerce(label, String).label("label"),
-        type_coerce(note if note is not None else null(), String).label("note"),
-        type_coerce(on_date if on_date is not None else null(), Date).label("on_date"),
-        type_coerce(amount if amount is not None else null(), Integer).label("amount"),
+        _value(note, String).label("note"),
+        _value(on_date, Date).label("on_date"),
+        _value(amount, Integer).label("amount"),
+    )
+
+
+def _value(value, type_):
+    return cast(null(), type_) if value is None else type_coerce(value, type_)
+
+
+def _of_kind(account_id, kind: str, line_id=None, on_date=None, amount=None, *where):
+    """One kind of the account's order events newest first, from
+    ix_order_event_account_kind_at: when, what, which order, and what the kind's text
+    needs (its line, day, count). The orders' numbers are joined once for every kind
+    (`_order_rows`): a join in each branch cost PostgreSQL more to plan than to run."""
+    return (
+        select(
+            OrderEvent.at.label("at"),
+            OrderEvent.kind.label("kind"),
+            OrderEvent.order_id.label("order_id"),
+            _value(line_id, Integer).label("line_id"),
+            _value(on_date, Date).label("on_date"),
+            _value(amount, Integer).label("amount"),
+        )
+        .where(OrderEvent.account_id == account_id, OrderEvent.kind == kind, *where)
+        .order_by(OrderEvent.at.desc(), OrderEvent.order_id.desc())
+    )
+
+
+def _goods(account_id, kind: str):
+    """One row per order and day for one kind of per-line event, newest first: each
+    group is its newest event (none later in the same order, kind and day, the latest
+    id of a tie), with the group's events counted. So the rows come from the index in
+    the order shown, and reading stops when the page is full, where grouping every
+    event of the account first cost more each month the account orders."""
+    same_day = aliased(OrderEvent)
+    later = (
+        select(same_day.id)
+        .where(
+            same_day.order_id == OrderEvent.order_id,
+            same_day.kind == OrderEvent.kind,
+            same_day.on_date.is_not_distinct_from(OrderEvent.on_date),
+            same_day.at >= OrderEvent.at,
+            or_(same_day.at > OrderEvent.at, same_day.id > OrderEvent.id),
+        )
+        .exists()
+    )
+    counted = (
+        select(func.count())
+        .select_from(same_day)
+        .where(
+            same_day.order_id == OrderEvent.order_id,
+            same_day.kind == OrderEvent.kind,
+            same_day.on_date.is_not_distinct_from(OrderEvent.on_date),
+        )
+        .scalar_subquery()
+    )
+    return _of_kind(account_id, kind, None, OrderEvent.on_date, counted, ~later)
+
+
+def _order_rows(account_id, reach):
+    """The order events' rows of the timeline: each kind's newest `reach` (the order
+    kinds one row each; promises moved with their line; shipped and delivered one row
+    per order and day), then their orders' numbers and PO and the moved lines' SKU and
+    number, joined once."""
+    events = union_all(
+        *(
+            select(branch.limit(reach).subquery())
+            for branch in (
+                *(_of_kind(account_id, kind) for kind in ORDER_KINDS),
+                _of_kind(
+                    account_id,
+                    "promise_changed",
+                    OrderEvent.line_id,
+                    OrderEvent.on_date,
+                    None,
+                    OrderEvent.line_id.is_not(None),
+                ),
+                *(_goods(account_id, kind) for kind in GOODS_KINDS),
+            )
+        )
+    ).subquery("order_events")
+    moved = events.c.kind == "promise_changed"
+    return (
+        select(
+            events.c.at.label("at"),
+            events.c.kind.label("kind"),
+            type_coerce(events.c.order_id, Integer).label("ref"),
+            type_coerce(Order.number, String).label("label"),
+            type_coerce(
+                case((moved, OrderLine.sku), (events.c.kind.in_(ORDER_KINDS), Order.po_number)),
+                String,
+            ).label("note"),
+            type_coerce(events.c.on_date, Date).label("on_date"),
+            type_coerce(func.coalesce(OrderLine.line_no, events.c.amount), Integer).label("amount"),
+        )
+        .select_from(events)
+        .join(Order, and_(Order.id == events.c.order_id, Order.account_id == account_id))
+        .outerjoin(OrderLine, and_(moved, OrderLine.id == events.c.line_id))
     )
 
 
 def _branches(account_id) -> list:
-    orders = select(*_row(OrderEvent.at, OrderEvent.kind, Order.id, Order.number, Order.po_number))
-    orders = orders.join(Order, Order.id == OrderEvent.order_id).where(
-        Order.account_id == account_id, OrderEvent.kind.in_(ORDER_KINDS)
+    """The timeline's other sources, each in the timeline's order (newest first)."""
+    ideas_sent = (
+        select(*_row(Idea.submitted_at, "suggestion_sent", Idea.id, Idea.title, Idea.direction))
+        .where(Idea.account_id == account_id, Idea.submitted_at.is_not(None))
+        .order_by(Idea.submitted_at.desc(), Idea.id.desc())
     )
-    moved = (
-        select(
-            *_row(
-                OrderEvent.at,
-                "promise_changed",
-                Order.id,
-                Order.number,
-                OrderLine.sku,
-                OrderEvent.on_date,
-                OrderLine.line_no,
-            )
+    ideas_answered = (
+        select(*_row(Idea.first_answered_at, "suggestion_answered", Idea.id, Idea.title))
+        .where(
+            Idea.account_id == account_id,
+            Idea.direction == "customer",
+            Idea.first_answered_at.is_not(None),
         )
-        .join(Order, Order.id == OrderEvent.order_id)
-        .join(OrderLine, OrderLine.id == OrderEvent.line_id)
-        .where(Order.account_id == account_id, OrderEvent.kind == "promise_changed")
-    )
-    goods = (
-        select(
-            *_row(
-                func.max(OrderEvent.at),
-                OrderEvent.kind,
-                Order.id,
-                Order.number,
-                None,
-                OrderEvent.on_date,
-                func.count(),
-            )
-        )
-        .join(Order, Order.id == OrderEvent.order_id)
-        .where(Order.account_id == account_id, OrderEvent.kind.in_(GOODS_KINDS))
-        .group_by(Order.id, Order.number, OrderEvent.kind, OrderEvent.on_date)
-    )
-    ideas_sent = select(
-        *_row(Idea.submitted_at, "suggestion_sent", Idea.id, Idea.title, Idea.direction)
-    ).where(Idea.account_id == account_id, Idea.submitted_at.is_not(None))
-    ideas_answered = select(
-        *_row(Idea.first_answered_at, "suggestion_answered", Idea.id, Idea.title)
-    ).where(
-        Idea.account_id == account_id,
-        Idea.direction == "customer",
-        Idea.first_answered_at.is_not(None),
+        .order_by(Idea.first_answered_at.desc(), Idea.id.desc())
     )
     requests = [
-        select(*_row(column, kind, ServiceRequest.id, ServiceRequest.title)).where(
-            ServiceRequest.account_id == account_id, column.is_not(None)
-        )
+        select(*_row(column, kind, ServiceRequest.id, ServiceRequest.title))
+        .where(ServiceRequest.account_id == account_id, column.is_not(None))
+        .order_by(column.desc(), ServiceRequest.id.desc())
         for column, kind in (
             (ServiceRequest.opened_at, "request_opened"),
             (ServiceRequest.first_response_at, "request_answered"),
@@ -141,13 +213,15 @@ def _branches(account_id) -> list:
         )
         .join(Plan, Plan.id == PlanRevision.plan_id)
         .where(Plan.account_id == account_id)
+        .order_by(PlanRevision.created_at.desc(), Plan.id.desc())
     )
     # The vendor's first reading of each revision of the customer's plan.
     vendor_staff = select(User.id).where(User.account_id.is_(None))
+    first_read = func.min(PlanAcknowledgement.at)
     acknowledged = (
         select(
             *_row(
-                func.min(PlanAcknowledgement.at),
+                first_read,
                 "plan_acknowledged",
                 Plan.id,
                 PlanRevision.title,
@@ -158,12 +232,14 @@ def _branches(account_id) -> list:
         .join(Plan, Plan.id == PlanRevision.plan_id)
         .where(Plan.account_id == account_id, PlanAcknowledgement.user_id.in_(vendor_staff))
         .group_by(Plan.id, PlanRevision.id, PlanRevision.title, PlanRevision.number)
+        .order_by(first_read.desc(), Plan.id.desc())
     )
     # A version answered in several sittings is answered once, at the latest.
+    answered = func.max(ForecastEvent.at)
     forecasts = (
         select(
             *_row(
-                func.max(ForecastEvent.at),
+                answered,
                 ForecastEvent.kind,
                 ForecastEvent.version_id,
                 ForecastEvent.after,
@@ -175,20 +251,24 @@ def _branches(account_id) -> list:
             ForecastEvent.version_id.is_not(None),
         )
         .group_by(ForecastEvent.version_id, ForecastEvent.kind, ForecastEvent.after)
+        .order_by(answered.desc(), ForecastEvent.kind, ForecastEvent.version_id.desc())
     )
-    reviews = select(
-        *_row(
-            RelationshipReview.shared_at,
-            "review_shared",
-            RelationshipReview.id,
-            cast(RelationshipReview.id, String),
-            on_date=RelationshipReview.period_end,
+    reviews = (
+        select(
+            *_row(
+                RelationshipReview.shared_at,
+                "review_shared",
+                RelationshipReview.id,
+                cast(RelationshipReview.id, String),
+                on_date=RelationshipReview.period_end,
+            )
         )
-    ).where(RelationshipReview.account_id == account_id, RelationshipReview.shared_at.is_not(None))
+        .where(
+            RelationshipReview.account_id == account_id, RelationshipReview.shared_at.is_not(None)
+        )
+        .order_by(RelationshipReview.shared_at.desc(), RelationshipReview.id.desc())
+    )
     return [
-        orders,
-        moved,
-        goods,
         ideas_sent,
         ideas_answered,
         *requests,
@@ -204,9 +284,10 @@ def timeline(
 ) -> tuple[list[Happening], bool]:
     """One page of the account's timeline, newest first, and whether an older page
     exists (one statement)."""
+    offset = (max(page, 1) - 1) * size
     rows = db.session.execute(
         _statement(),
-        {"account_id": account_id, "limit": size + 1, "offset": (max(page, 1) - 1) * size},
+        {"account_id": account_id, "limit": size + 1, "offset": offset, "reach": offset + size + 1},
     ).all()
     found = [_happening(row) for row in rows[:size]]
     return found, len(rows) > size
@@ -215,14 +296,26 @@ def timeline(
 @cache
 def _statement():
     """The union, built once per process with the account, limit and offset bound per
-    request: building its thirteen branches and their cache key cost more than SQLite
-    takes to run it."""
-    every = union_all(*_branches(bindparam("account_id", type_=Integer))).subquery()
+    request: building its branches and their cache key cost more than SQLite takes to
+    run it.
+
+    Each branch gives only its own newest `reach` rows (as many as the pages up to this
+    one and the row that says an older page exists): a page of the union is within
+    them, and a branch read from an index in that order stops there, however long the
+    account's history."""
+    account_id = bindparam("account_id", type_=Integer)
+    reach = bindparam("reach", type_=BigInteger)
+    every = union_all(
+        _order_rows(account_id, reach),
+        *(select(branch.limit(reach).subquery()) for branch in _branches(account_id)),
+    ).subquery()
     return (
         select(every)
         .order_by(every.c.at.desc(), every.c.kind, every.c.ref.desc())
         .limit(bindparam("limit", type_=Integer))
-        .offset(bindparam("offset", type_=Integer))
+        # 64 bits: the last page a database integer can ask for (?page=2147483647) is
+        # 32 billion rows in, which PostgreSQL refused as an int4.
+        .offset(bindparam("offset", type_=BigInteger))
     )
 
 

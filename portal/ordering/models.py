@@ -48,6 +48,14 @@ ORDER_STATUS_LABELS = {
     "rejected": _l("Rejected"),
     "cancelled": _l("Cancelled"),
 }
+
+
+def order_status_texts() -> dict[str, str]:
+    """ORDER_STATUS_LABELS in the reader's language, translated once: a list page that
+    wrote each row's lazy label translated the same eight texts fifty times."""
+    return {status: str(label) for status, label in ORDER_STATUS_LABELS.items()}
+
+
 # open: waiting for the vendor's confirmation; confirmed: promised (shipped and
 # delivered quantities say how far it got); declined by the vendor; cancelled.
 LINE_STATUSES = ("open", "confirmed", "declined", "cancelled")
@@ -273,11 +281,20 @@ class OrderEvent(db.Model):
     """
 
     __tablename__ = "order_event"
+    __table_args__ = (
+        # The customer's timeline: each kind of the account's events newest first, read
+        # until its page is full (home.timeline).
+        Index("ix_order_event_account_kind_at", "account_id", "kind", "at", "order_id"),
+        # An order's events; and one shipment day of an order (order, kind, day), its
+        # newest event found and its events counted from the index alone.
+        Index("ix_order_event_group", "order_id", "kind", "on_date", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(
-        ForeignKey("customer_order.id", ondelete="CASCADE"), index=True
-    )
+    order_id: Mapped[int] = mapped_column(ForeignKey("customer_order.id", ondelete="CASCADE"))
+    # The order's account (an order never changes account): set by record_event, and by
+    # a trigger (migration 0037) for an insert that leaves it empty.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("customer_account.id"))
     line_id: Mapped[int | None] = mapped_column(
         ForeignKey("order_line.id", ondelete="CASCADE"), index=True
     )

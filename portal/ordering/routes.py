@@ -24,7 +24,7 @@ from portal.security import requires
 from . import exports, order_page, service
 from . import quick_order as order_lines
 from .forms import CheckoutForm, DecisionForm, PasteForm
-from .models import ORDER_STATUS_LABELS
+from .models import ORDER_STATUS_LABELS, order_status_texts
 
 bp = Blueprint("ordering", __name__)
 
@@ -402,14 +402,14 @@ def orders():
     """Order history with filters; customers see their account's, vendor staff all."""
     filters = _filters()
     page = max(1, request.args.get("page", 1, type=database_int))
-    found, total = service.orders(current_user, filters, limit=50, offset=(page - 1) * 50)
+    found, total = service.order_list(current_user, filters, limit=50, offset=(page - 1) * 50)
     return render_page(
         "ordering/orders.html",
         "results",
         orders=found,
         total=total,
         filters=filters,
-        statuses=ORDER_STATUS_LABELS,
+        statuses=order_status_texts(),
         page=page,
         pages=max(1, -(-total // 50)),
     )
@@ -450,7 +450,8 @@ def order(number: str):
         "content",
         order=found,
         events=service.timeline(found),
-        decision_form=DecisionForm(),
+        # Only an order awaiting approval shows the form: building it cost every view.
+        decision_form=DecisionForm() if found.status == "awaiting_approval" else None,
         today=today,
         zone_note=days.zone_note(zone),
         origins=order_page.origins(found, current_user),

@@ -374,6 +374,7 @@ def record_event(
     db.session.add(
         OrderEvent(
             order=order,
+            account_id=order.account_id,
             line=line,
             actor_id=actor.id if actor else None,
             kind=kind,
@@ -830,32 +831,7 @@ def orders(
     """One page of the orders the viewer may see, newest first, and the total (None when
     `with_total` is false). `after` (placed_at, id) of the last order seen pages by
     cursor (the API), which stays right while new orders arrive; `offset` by page."""
-    query = scoped(select(Order), Order, viewer)
-    if filters.status:
-        query = query.where(Order.status == filters.status)
-    if filters.po_number:
-        query = query.where(func.lower(Order.po_number).contains(filters.po_number.lower()))
-    if filters.sku:
-        query = query.where(
-            Order.id.in_(
-                select(OrderLine.order_id).where(
-                    OrderLine.product_id.in_(catalog.ids_by_sku_prefix(filters.sku.strip()))
-                )
-            )
-        )
-    if filters.q:
-        term = filters.q.strip().lower()
-        query = query.where(
-            or_(
-                func.lower(Order.number).contains(term),
-                func.lower(Order.po_number).contains(term),
-                func.lower(Order.notes).contains(term),
-            )
-        )
-    if filters.placed_from:
-        query = query.where(Order.placed_at >= _start_of(filters.placed_from))
-    if filters.placed_to:
-        query = query.where(Order.placed_at < _start_of(filters.placed_to + timedelta(days=1)))
+    query = scoped(select(Order), Order, viewer).where(*_criteria(filters))
     total = (
         db.session.scalar(select(func.count()).select_from(query.subquery()))
         if with_total
@@ -880,21 +856,116 @@ def orders(
     return list(page), total
 
 
-def newest_of_account(account_id: int, limit: int) -> list[Order]:
-    """An account's newest orders (what `orders` gives a customer with no filter and no
-    total), by a statement built once per process: the customer's home shows them on
-    every view. The account is the tenant filter, bound per request."""
-    return list(
-        db.session.scalars(_newest_of_account(), {"account_id": account_id, "limit": limit})
+def _criteria(filters: OrderFilter) -> list:
+    """The filters' conditions on orders (the viewer's scope is added by `scoped`)."""
+    found = []
+    if filters.status:
+        found.append(Order.status == filters.status)
+    if filters.po_number:
+        found.append(func.lower(Order.po_number).contains(filters.po_number.lower()))
+    if filters.sku:
+        found.append(
+            Order.id.in_(
+                select(OrderLine.order_id).where(
+                    OrderLine.product_id.in_(catalog.ids_by_sku_prefix(filters.sku.strip()))
+                )
+            )
+        )
+    if filters.q:
+        term = filters.q.strip().lower()
+        found.append(
+            or_(
+                func.lower(Order.number).contains(term),
+                func.lower(Order.po_number).contains(term),
+                func.lower(Order.notes).contains(term),
+            )
+        )
+    if filters.placed_from:
+        found.append(Order.placed_at >= _start_of(filters.placed_from))
+    if filters.placed_to:
+        found.append(Order.placed_at < _start_of(filters.placed_to + timedelta(days=1)))
+    return found
+
+
+def order_list(
+    viewer: User, filters: OrderFilter, *, limit: int = 50, offset: int = 0
+) -> tuple[list, int]:
+    """The order list page: one page of what `orders` gives, newest first, as rows of
+    what the page shows of an order (number, placed_at, po_number, status, total,
+    currency, account_name, placed_by_name), and the total. Plain rows: loading fifty
+    orders with their buyers and accounts as objects cost more than the rest of the
+    page. Without filters (the page as first opened) both statements are built once per
+    process, the viewer's account bound per request."""
+    criteria = _criteria(filters)
+    values = {"limit": limit, "offset": offset}
+    if criteria:
+        count, page = _counted_page(
+            *(scoped(statement, Order, viewer).where(*criteria) for statement in _order_list())
+        )
+    else:
+        count, page = _order_list_of(viewer.is_vendor_staff)
+        if not viewer.is_vendor_staff:
+            values["account_id"] = viewer.account_id
+    total = db.session.scalar(count, values)
+    return db.session.execute(page, values).all(), total
+
+
+def _counted_page(ids, columns):
+    """The count of `ids` and one page of `columns`, newest first, limit and offset bound."""
+    return select(func.count()).select_from(ids.subquery()), (
+        columns.order_by(Order.placed_at.desc(), Order.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
     )
+
+
+def _order_list():
+    """The order list's two statements, unscoped: its orders' ids (to count) and the
+    page's columns."""
+    return select(Order.id), (
+        select(
+            Order.number,
+            Order.placed_at,
+            Order.po_number,
+            Order.status,
+            Order.total,
+            Order.currency,
+            CustomerAccount.name.label("account_name"),
+            User.name.label("placed_by_name"),
+        )
+        .select_from(Order)
+        .join(CustomerAccount, CustomerAccount.id == Order.account_id)
+        .join(User, User.id == Order.placed_by_id)
+    )
+
+
+@cache
+def _order_list_of(vendor_staff: bool):
+    """`_order_list` for every order (vendor staff) or one account's, the account bound
+    per request (what `scoped` adds for a customer)."""
+    statements = _order_list()
+    if not vendor_staff:
+        mine = Order.account_id == bindparam("account_id", type_=Integer)
+        statements = (statement.where(mine) for statement in statements)
+    return _counted_page(*statements)
+
+
+def newest_of_account(account_id: int, limit: int) -> list:
+    """An account's newest orders (what `orders` gives a customer with no filter and no
+    total) as rows of what the customer's home shows of them (number, placed_at, status,
+    total, currency), by a statement built once per process: the home shows them on
+    every view, and loading them as orders with their buyer and account cost more than
+    the rest of its statements. The account is the tenant filter, bound per request."""
+    return db.session.execute(
+        _newest_of_account(), {"account_id": account_id, "limit": limit}
+    ).all()
 
 
 @cache
 def _newest_of_account():
     return (
-        select(Order)
+        select(Order.number, Order.placed_at, Order.status, Order.total, Order.currency)
         .where(Order.account_id == bindparam("account_id"))
-        .options(joinedload(Order.placed_by).lazyload(User.role_rows), joinedload(Order.account))
         .order_by(Order.placed_at.desc(), Order.id.desc())
         .limit(bindparam("limit", type_=Integer))
     )
