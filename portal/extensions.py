@@ -155,6 +155,9 @@ def _sqlite_begin(conn) -> None:
     """
     writing = _next_transaction_writes.get()
     _next_transaction_writes.set(False)
+    if conn.dialect.name == "postgresql":
+        _postgresql_begin(conn, writing)
+        return
     if conn.dialect.name != "sqlite":
         return
     writing = writing or _request_writes()
@@ -162,9 +165,44 @@ def _sqlite_begin(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
+def _postgresql_begin(conn, writing: bool) -> None:
+    """A request that only reads runs in a READ ONLY transaction on PostgreSQL (psycopg
+    sends it as BEGIN READ ONLY: no statement more), so `end_read_transaction` may end it
+    with COMMIT. Outside a request (commands, jobs, tests' own set-up) nothing changes."""
+    from flask import has_request_context
+
+    read_only = has_request_context() and not (writing or _request_writes())
+    conn.info[_READ_TRANSACTION] = read_only
+    dbapi_connection = conn.connection.dbapi_connection
+    if dbapi_connection.read_only != read_only:
+        dbapi_connection.read_only = read_only
+
+
+def end_read_transaction(exc=None) -> None:
+    """End a request's read-only transaction with COMMIT instead of the pool's ROLLBACK
+    (teardown of each request; PostgreSQL only).
+
+    psycopg forgets every statement it prepared on the connection at any ROLLBACK, and
+    the pool rolls back each connection handed back: every statement of every request
+    was parsed and planned again (the customer's timeline: 4.5 ms, 1.6-2.4 ms prepared).
+    Committing a transaction that cannot write changes nothing in the database; the
+    connection goes back idle, the pool's ROLLBACK is then skipped by psycopg, and what
+    it prepared stays for the next request. A request that failed, or whose session holds
+    changes (an ORM object changed by mistake in a GET), is rolled back as before."""
+    if exc is not None:
+        return
+    session = db.session()
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and connection.info.get(_READ_TRANSACTION):
+        session.commit()
+
+
 @event.listens_for(Engine, "before_cursor_execute")
 def _sqlite_write_in_read_transaction(conn, _cursor, statement, *_args) -> None:
-    """Catch a request writing inside a read transaction on SQLite.
+    """Catch a request writing inside a read transaction on SQLite (and inside the READ
+    ONLY one of `_postgresql_begin`, where PostgreSQL itself would refuse it).
 
     It works until another request writes at the same moment, then fails with
     "database is locked": a defect that load finds and tests rarely do. In

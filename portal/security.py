@@ -24,6 +24,7 @@ from portal.extensions import (
     WRITES_ATTR,
     begin_writing,
     db,
+    end_read_transaction,
     forget_write_intent,
     login_manager,
     utcnow,
@@ -299,4 +300,5 @@ def install(app: Flask) -> None:
     app.before_request(_enforce_login_and_idle_timeout)
     app.after_request(_security_headers)
     app.teardown_request(forget_write_intent)
+    app.teardown_request(end_read_transaction)
     app.register_error_handler(403, _audit_denial)

@@ -43,7 +43,16 @@ def app_with_writing_views(app):
         begin_writing()
         return write_a_row()
 
-    for view in (unmarked, marked, asks_first):
+    @public
+    def read_only():
+        return db.session.execute(text("SHOW transaction_read_only")).scalar()
+
+    @public
+    def prepared():
+        db.session.execute(select(AuditEvent.id).where(AuditEvent.target == "p").limit(1)).all()
+        return str(db.session.scalar(text("SELECT count(*) FROM pg_prepared_statements")))
+
+    for view in (unmarked, marked, asks_first, read_only, prepared):
         writing_app.add_url_rule(f"/{view.__name__}", view_func=view)
     yield writing_app
     with writing_app.app_context():
@@ -56,18 +65,29 @@ def _rows(app) -> int:
         return db.session.scalar(select(func.count()).select_from(AuditEvent))
 
 
-def test_a_get_that_writes_in_a_read_transaction_fails_the_suite_on_sqlite(
+def test_a_get_that_writes_in_a_read_transaction_fails_the_suite(app_with_writing_views):
+    """On SQLite it would fail under load ("database is locked"); on PostgreSQL the
+    request's transaction is READ ONLY (below). Either way the suite says where."""
+    client = app_with_writing_views.test_client()
+    with pytest.raises(RuntimeError, match="writes in a read transaction"):
+        client.get("/unmarked")
+    assert _rows(app_with_writing_views) == 0
+
+
+def test_a_read_request_on_postgresql_is_read_only_and_keeps_what_it_prepared(
     app_with_writing_views,
 ):
+    """A request that only reads runs in a READ ONLY transaction, ended by COMMIT, so the
+    statements psycopg prepared on the connection (after five runs of one) are still
+    there for the next request: a ROLLBACK makes psycopg forget them all."""
+    if not app_with_writing_views.config["DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("READ ONLY transactions and prepared statements are PostgreSQL's")
     client = app_with_writing_views.test_client()
-    if app_with_writing_views.config["DATABASE_URL"].startswith("sqlite"):
-        with pytest.raises(RuntimeError, match="writes in a read transaction"):
-            client.get("/unmarked")
-        assert _rows(app_with_writing_views) == 0
-    else:
-        # PostgreSQL lets a read transaction write; nothing to catch there.
-        assert client.get("/unmarked").get_data(as_text=True) == "written"
-        assert _rows(app_with_writing_views) == 1
+    assert client.get("/read_only").get_data(as_text=True) == "on"
+    counts = [int(client.get("/prepared").get_data(as_text=True)) for _ in range(8)]
+    assert counts[0] == 0 and counts[-1] >= 1, counts
+    # A request that writes is not read only, and still writes.
+    assert client.get("/marked").get_data(as_text=True) == "written"
 
 
 @pytest.mark.parametrize("path", ["/marked", "/asks_first"])
