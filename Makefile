@@ -72,6 +72,7 @@ test-postgres: $(STAMP) translations test-tools
 
 lint: $(STAMP)
 	$(BIN)/ruff check portal tests bench
+	$(BIN)/ruff format --check portal tests bench
 
 bench: $(STAMP)
 	$(BIN)/python bench/http_latency.py

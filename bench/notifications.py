@@ -38,15 +38,32 @@ def sample(n: int):
     number = f"2026-{n:06d}"
     day = date(2026, 12, 1) + timedelta(days=n % 30)
     return [
-        ("order_placed", {"number": number, "account": "Acme Industrial", "lines": 3,
-                          "total": messages.money(Decimal("1234.50") * n, "EUR")}),
+        (
+            "order_placed",
+            {
+                "number": number,
+                "account": "Acme Industrial",
+                "lines": 3,
+                "total": messages.money(Decimal("1234.50") * n, "EUR"),
+            },
+        ),
         ("order_confirmed", {"number": number, "date": day}),
-        ("promise_changed", {"number": number, "line": 2, "sku": "BRK-1", "date": day,
-                             "before": day - timedelta(days=3),
-                             "reason": CHANGE_REASONS["transport"]}),
+        (
+            "promise_changed",
+            {
+                "number": number,
+                "line": 2,
+                "sku": "BRK-1",
+                "date": day,
+                "before": day - timedelta(days=3),
+                "reason": CHANGE_REASONS["transport"],
+            },
+        ),
         ("order_shipped", {"number": number, "quantity": 12, "date": day, "carrier": "DHL"}),
-        ("service_status", {"variant": "waiting", "reference": f"SR-{n:05d}",
-                            "title": "Pump leaks"}),
+        (
+            "service_status",
+            {"variant": "waiting", "reference": f"SR-{n:05d}", "title": "Pump leaks"},
+        ),
     ][n % 5]
 
 
@@ -107,13 +124,17 @@ def main() -> None:
             cpu[language].append(time.process_time() - started_cpu)
             assert response.status_code == 200
     load = os.getloadavg()
-    print(f"GET /notifications, {PER_PAGE} rows, {args.runs} runs each, turn about; "
-          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(
+        f"GET /notifications, {PER_PAGE} rows, {args.runs} runs each, turn about; "
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
     base = statistics.median(cpu["text only"])
     for language in READERS:
         w, c = statistics.median(wall[language]), statistics.median(cpu[language])
-        print(f"  {language:10} wall {w * 1000:7.2f} ms   cpu {c * 1000:7.2f} ms   "
-              f"cpu vs text only {c / base:5.2f}")
+        print(
+            f"  {language:10} wall {w * 1000:7.2f} ms   cpu {c * 1000:7.2f} ms   "
+            f"cpu vs text only {c / base:5.2f}"
+        )
 
 
 if __name__ == "__main__":

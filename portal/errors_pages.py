@@ -118,9 +118,9 @@ def _method_not_allowed(error):
     if (answer := _door(error)) is not None:
         return answer
     return render_template(
-        "errors/error.html", title=_("Not allowed"),
+        "errors/error.html",
+        title=_("Not allowed"),
         message=_("This page cannot be used that way."),
-
     ), 405
 
 
@@ -137,9 +137,9 @@ def _csrf_failed(_error):
 
 def _bad_request(_error):
     return render_template(
-        "errors/error.html", title=_("Bad request"),
+        "errors/error.html",
+        title=_("Bad request"),
         message=_("The request could not be understood."),
-
     ), 400
 
 

@@ -153,9 +153,7 @@ def _token_id(app, token: str) -> int:
         )
 
 
-def test_a_whole_order_cancelled_through_the_api_is_in_the_audit_trail(
-    app, client, token, placed
-):
+def test_a_whole_order_cancelled_through_the_api_is_in_the_audit_trail(app, client, token, placed):
     """One entry naming the token's person, Acme, the order and the token; the refused
     second cancel (nothing left to cancel) writes none."""
     assert client.post(f"/api/v1/orders/{placed}/cancel", headers=bearer(token)).status_code == 200

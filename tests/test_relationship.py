@@ -1276,9 +1276,7 @@ def test_an_episodes_reason_and_next_step_are_written_for_each_reader(app, accou
             assert alerts.next_step_shown(episode) == (
                 "Kunjungan paling lambat 16 Jun 2026 (Morgan Manager): Visit the plant"
             )
-        db.session.scalar(
-            select(User).where(User.email == "manager@vendor.test")
-        ).language = "id"
+        db.session.scalar(select(User).where(User.email == "manager@vendor.test")).language = "id"
         db.session.commit()
     page = BeautifulSoup(manager.client.get("/relationship/accounts/C-10001").data, "html.parser")
     alerts_text = " ".join(page.select_one("section.alerts ul.episodes").get_text().split())

@@ -48,6 +48,7 @@ log = logging.getLogger("portal.notifications")
 # of TEXT_MAX as well; a parameter far longer than that is never shown whole).
 PARAM_TEXT_MAX = 300
 
+
 class Counted:
     """A sentence whose words follow a count: `template` is a `lazy_ngettext` (so its
     singular and plural are extracted and translated like any plural), `by` names the

@@ -80,9 +80,7 @@ def notify(
     # Kept beside the parameters: what an older release, which does not know this
     # kind, shows instead (in the source language, the one every reader can be shown).
     with force_locale(SOURCE_LANGUAGE):
-        text = _one_line(
-            messages.render(kind, encoded, kind, zone=ZoneInfo("UTC")), TEXT_MAX
-        )
+        text = _one_line(messages.render(kind, encoded, kind, zone=ZoneInfo("UTC")), TEXT_MAX)
 
     recipients: dict[int, User] = {}
     for user in users:

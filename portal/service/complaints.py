@@ -152,9 +152,7 @@ def record_steps(
             after, after_quantity = text, step_quantity
         # The texts as typed; the affected quantities apart, written by each reader's
         # locale when shown ("1.234" in Indonesian), not kept as English "1,234".
-        quantities = (
-            {"quantities": [before_quantity, after_quantity]} if step == "affected" else {}
-        )
+        quantities = {"quantities": [before_quantity, after_quantity]} if step == "affected" else {}
         record_event(
             request,
             user,

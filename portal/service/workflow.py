@@ -592,9 +592,7 @@ def _vendor_people(request: ServiceRequest) -> list[User]:
     return people
 
 
-def notify(
-    side: str, request: ServiceRequest, actor: User | None, kind: str, params: dict
-) -> None:
+def notify(side: str, request: ServiceRequest, actor: User | None, kind: str, params: dict) -> None:
     """Tell the customer's people (`side` "customer") or the vendor's (the owner or
     the service team, and the account manager) about the request."""
     people = _customer_people(request) if side == "customer" else _vendor_people(request)
