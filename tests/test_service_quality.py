@@ -9,6 +9,7 @@ import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import event, func, select
 
 from portal import jobs
@@ -543,9 +544,17 @@ def test_defects_per_million_takes_two_statements_whatever_the_rows(app, demo):
 
 
 def test_the_quality_record_pages_show_each_viewer_its_own(app, demo, login_as):
+    # The pages count from today back, and the hand-worked data is November 2026's (with a
+    # complaint on 2 December 2026 "after" it): today is 1 December 2026 here, whenever the
+    # suite runs (from 2 December the later complaint fell inside the page's period).
+    with time_machine.travel(datetime(2026, 12, 1, 12, tzinfo=UTC), tick=True):
+        _the_quality_record_pages(app, login_as)
+
+
+def _the_quality_record_pages(app, login_as):
     with app.app_context():
         _record_data()
-    # The pages count from today back: move the period over November 2026 by asking for 730 days.
+    # Ask for 730 days to cover November 2026 and the October delivery before it.
     vendor = soup(login_as("service@vendor.test").get("/service/quality?days=730"))
     accounts_table = vendor.find("h2", string="By account").find_next("table")
     names = [r.td.get_text(strip=True) for r in accounts_table.tbody.find_all("tr")]
