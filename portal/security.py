@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import abort, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import (
@@ -90,12 +90,32 @@ def scoped(query: Select, model: type, viewer: User) -> Select:
     The model names its tenant column in `tenant_column`; a model without one
     is refused, so an unscoped read of customer data cannot slip through.
     """
+    return _tenant_scope(query, model, viewer.is_vendor_staff, viewer.account_id)
+
+
+# The viewer's account in a statement scoped by `scoped_once`.
+TENANT_ACCOUNT = "tenant_account_id"
+
+
+def scoped_once(query: Select, model: type, vendor_staff: bool) -> Select:
+    """`scoped` for a statement built once per process (building a page's statement and
+    its cache key can cost more than running it): the same rule, with a customer's
+    account a bound parameter whose value `tenant_values(viewer)` gives per request."""
+    return _tenant_scope(query, model, vendor_staff, bindparam(TENANT_ACCOUNT, type_=Integer))
+
+
+def tenant_values(viewer: User) -> dict:
+    """The values a statement of `scoped_once(..., viewer.is_vendor_staff)` is run with."""
+    return {} if viewer.is_vendor_staff else {TENANT_ACCOUNT: viewer.account_id}
+
+
+def _tenant_scope(query: Select, model: type, vendor_staff: bool, account) -> Select:
     column_name = getattr(model, "tenant_column", None)
     if column_name is None:
         raise TypeError(f"{model.__name__} has no tenant_column; it cannot be scoped")
-    if viewer.is_vendor_staff:
+    if vendor_staff:
         return query
-    return query.where(getattr(model, column_name) == viewer.account_id)
+    return query.where(getattr(model, column_name) == account)
 
 
 def get_scoped_or_404(model: type[T], object_id: Any, viewer: User, *options) -> T:

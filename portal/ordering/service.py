@@ -32,7 +32,7 @@ from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
 from portal.formatting import day
 from portal.formatting import number as format_number
-from portal.security import scoped
+from portal.security import scoped, scoped_once, tenant_values
 
 from .models import (
     CartLine,
@@ -904,8 +904,7 @@ def order_list(
         )
     else:
         count, page = _order_list_of(viewer.is_vendor_staff)
-        if not viewer.is_vendor_staff:
-            values["account_id"] = viewer.account_id
+        values |= tenant_values(viewer)
     total = db.session.scalar(count, values)
     return db.session.execute(page, values).all(), total
 
@@ -941,13 +940,11 @@ def _order_list():
 
 @cache
 def _order_list_of(vendor_staff: bool):
-    """`_order_list` for every order (vendor staff) or one account's, the account bound
-    per request (what `scoped` adds for a customer)."""
-    statements = _order_list()
-    if not vendor_staff:
-        mine = Order.account_id == bindparam("account_id", type_=Integer)
-        statements = (statement.where(mine) for statement in statements)
-    return _counted_page(*statements)
+    """`_order_list` scoped once per process for vendor staff or for customers (their
+    account bound per request)."""
+    return _counted_page(
+        *(scoped_once(statement, Order, vendor_staff) for statement in _order_list())
+    )
 
 
 def newest_of_account(account_id: int, limit: int) -> list:
