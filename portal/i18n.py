@@ -25,6 +25,8 @@ from flask import Flask, current_app, has_request_context, request, session
 from flask.globals import _cv_app
 from flask_babel import Babel
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 
 # Language code -> its name in that language (the switch shows each in its own words).
 LANGUAGES = {"en": "English", "id": "Bahasa Indonesia"}
@@ -96,12 +98,39 @@ def _babel_context() -> SimpleNamespace | None:
     return found
 
 
+@pass_context
+def template_gettext(context, string: str, /, **variables) -> str:
+    """`_()` and `gettext()` in templates: what Jinja's newstyle gettext does (escaped
+    in an autoescaped template, always a format string) by a shorter way. Jinja's own
+    goes through `Context.call` three times and formats with `%` even when the text has
+    no placeholder: ten microseconds a text, and a page writes 20-50 of them."""
+    text = flask_babel.get_translations().ugettext(string)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    # A text without "%" formats to itself whatever the variables are.
+    return text % variables if "%" in text else text
+
+
+@pass_context
+def template_ngettext(context, singular: str, plural: str, num: int, /, **variables) -> str:
+    """`ngettext()` in templates, as `template_gettext` (`num` is a variable too)."""
+    variables.setdefault("num", num)
+    text = flask_babel.get_translations().ungettext(singular, plural, num)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables if "%" in text else text
+
+
 def install(app: Flask) -> None:
     # The same namespace by a shorter way (tests/test_i18n.py holds both to it).
     flask_babel._get_current_context = _babel_context
     app.config.setdefault("LANGUAGES", dict(LANGUAGES))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", SOURCE_LANGUAGE)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    # After Flask-Babel installed Jinja's callables: the same texts, cheaper (above).
+    app.jinja_env.globals.update(
+        _=template_gettext, gettext=template_gettext, ngettext=template_ngettext
+    )
     app.before_request(remember_switch)
 
     @app.context_processor
