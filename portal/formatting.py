@@ -16,6 +16,7 @@ from flask import Flask, current_app, has_request_context, request, url_for
 from flask_babel import get_locale, get_timezone, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from portal.accounts.roles import Role
 
@@ -377,24 +378,22 @@ def navigation() -> list[dict]:
     user = current_user._get_current_object()
     if not user.is_authenticated:
         return []
+    here = request._get_current_object()
     items = []
-    for entry in NAVIGATION[_side(user)]:
-        if isinstance(entry, Link):
-            items.extend(_links(user, [entry]))
+    for entry in _built_links(user, here)[0]:
+        if isinstance(entry, _BuiltLink):
+            items.append(entry.item(here))
             continue
-        links = _links(user, entry.links)
-        if len(links) == 1:
-            items.extend(links)
-        elif links:
-            items.append(
-                {
-                    "label": entry.label,
-                    "key": entry.key,
-                    "links": links,
-                    "current": any(link["current"] for link in links),
-                    "endpoint": None,
-                }
-            )
+        links = [link.item(here) for link in entry.links]
+        items.append(
+            {
+                "label": entry.label,
+                "key": entry.key,
+                "links": links,
+                "current": any(link["current"] for link in links),
+                "endpoint": None,
+            }
+        )
     return items
 
 
@@ -403,30 +402,80 @@ def user_menu() -> list[dict]:
     user = current_user._get_current_object()
     if not user.is_authenticated:
         return []
-    return _links(user, USER_MENU[_side(user)])
+    here = request._get_current_object()
+    return [link.item(here) for link in _built_links(user, here)[1]]
 
 
 def _side(user) -> str:
     return "vendor" if user.is_vendor_staff else "customer"
 
 
-def _links(user, links) -> list[dict]:
-    held = user.roles
-    here = request._get_current_object()
-    items = []
-    for link in links:
-        if link.roles and not held & link.roles:
-            continue
-        endpoint = link.endpoint
-        args = {"account_id": user.account_id} if endpoint == "accounts.detail" else {}
-        url = url_for(endpoint, **args)
+@dataclass(frozen=True, slots=True)
+class _BuiltLink:
+    """A link as a person's language and the URL rules write it."""
+
+    label: Markup
+    endpoint: str
+    url: str
+    below: str  # the start of the paths of pages below it
+
+    def item(self, here) -> dict:
         # The page itself or a page below it ("/orders/2026-000001"), not a
         # sibling that shares a prefix ("/order" is not below "/orders").
-        current = here.endpoint == endpoint or (
-            endpoint != "home.index" and here.path.startswith(url.rstrip("/") + "/")
+        current = here.endpoint == self.endpoint or (
+            self.endpoint != "home.index" and here.path.startswith(self.below)
         )
-        items.append({"label": link.label, "url": url, "current": current, "endpoint": endpoint})
-    return items
+        return {"label": self.label, "url": self.url, "current": current, "endpoint": self.endpoint}
+
+
+@dataclass(frozen=True, slots=True)
+class _BuiltGroup:
+    label: Markup
+    key: str
+    links: tuple[_BuiltLink, ...]
+
+
+# The navigation and user menu built for a side, set of roles, account, language, host
+# and script root. They derive from NAVIGATION and USER_MENU, the URL rules and the
+# catalogues, none of which change while the process runs, so every process and host
+# builds the same; only which link is the page shown is decided per request. Building
+# them (a translation and a URL per link) was a tenth of every page's layout. Bounded,
+# emptied when full: the Host header is the client's.
+_BUILT_LINKS: dict[tuple, tuple[tuple, tuple]] = {}
+_MAX_BUILT_LINKS = 2048
+
+
+def _built_links(user, here) -> tuple[tuple, tuple]:
+    roles = frozenset(user.roles)
+    key = (_side(user), roles, user.account_id, str(reader_locale()), here.host, here.script_root)
+    built = _BUILT_LINKS.get(key)
+    if built is None:
+        navigation = []
+        for entry in NAVIGATION[_side(user)]:
+            if isinstance(entry, Link):
+                navigation.extend(_build(user, roles, [entry]))
+                continue
+            links = _build(user, roles, entry.links)
+            if len(links) == 1:
+                navigation.extend(links)
+            elif links:
+                navigation.append(_BuiltGroup(escape(str(entry.label)), entry.key, tuple(links)))
+        built = (tuple(navigation), tuple(_build(user, roles, USER_MENU[_side(user)])))
+        if len(_BUILT_LINKS) >= _MAX_BUILT_LINKS:
+            _BUILT_LINKS.clear()
+        _BUILT_LINKS[key] = built
+    return built
+
+
+def _build(user, roles: frozenset, links) -> list[_BuiltLink]:
+    built = []
+    for link in links:
+        if link.roles and not roles & link.roles:
+            continue
+        args = {"account_id": user.account_id} if link.endpoint == "accounts.detail" else {}
+        url = url_for(link.endpoint, **args)
+        built.append(_BuiltLink(escape(str(link.label)), link.endpoint, url, url.rstrip("/") + "/"))
+    return built
 
 
 def _install_form_macros(app: Flask) -> None:

@@ -292,3 +292,29 @@ def test_errors_are_tied_to_their_field_for_screen_readers(login_as):
 def test_ids_too_large_for_the_database_are_not_found(login_as, url):
     """Not an overflow inside the database driver (a 500): a 404 like any missing id."""
     assert login_as("admin@vendor.test").get(url).status_code == 404
+
+
+def test_the_built_navigation_follows_each_person_s_account_roles_and_language(app, login_as, ids):
+    """portal.formatting builds the navigation once per side, roles, account, language
+    and host: two customers' buyers each get their own account's link, a person who
+    changes language gets the links in it at once, and the current page is per request."""
+    from portal.accounts.models import User
+    from portal.extensions import db
+
+    def our_account(response) -> str:
+        return soup(response).select_one(".usermenu-panel a").get("href")
+
+    acme, globex = login_as("buyer@acme.test"), login_as("buyer@globex.test")
+    assert our_account(acme.client.get("/")) == f"/accounts/{ids['acme']}"
+    assert our_account(globex.client.get("/")) == f"/accounts/{ids['globex']}"
+    assert our_account(acme.client.get("/orders")) == f"/accounts/{ids['acme']}"
+
+    with app.app_context():
+        db.session.scalar(db.select(User).where(User.email == "buyer@acme.test")).language = "id"
+        db.session.commit()
+    page = soup(acme.client.get("/orders"))
+    labels = [a.get_text(strip=True) for a in page.select("nav.mainnav a")]
+    assert "Pesanan" in labels and "Orders" not in labels
+    assert page.select_one('nav.mainnav a[aria-current="page"]').get_text() == "Pesanan"
+    english = soup(globex.client.get("/catalog"))
+    assert english.select_one('nav.mainnav a[aria-current="page"]').get_text() == "Catalog"
