@@ -79,7 +79,8 @@ def quick_order():
         checked=checked,
         plan_notices=plan_notices,
         owned=owned,
-        ownership_terms=_ownership_terms(),
+        # Read only for checked lines: the empty pad shows no cost of ownership.
+        ownership_terms=_ownership_terms() if owned else None,
         error=error,
         pad_rows=range(PAD_ROWS),
         status=422 if error else 200,
