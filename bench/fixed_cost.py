@@ -1,9 +1,9 @@
 """What every signed-in page pays before its own work, in-process.
 
-Beside the fortunes-style reference page (bench/reference.py) it adds three views to a
-throw-away app: a public "ok", a signed-in "ok" (the session cookie, the sign-in read,
-the idle check) and a signed-in page of the layout alone (base.html with an empty
-content block: navigation, bell, user menu, CSRF tokens, static URLs). Each is read 40
+Beside the fortunes-style reference page and the layout alone (bench/reference.py:
+base.html with an empty content block, signed in: navigation, bell, user menu, CSRF
+tokens, static URLs) it adds two views to a throw-away app: a public "ok" and a
+signed-in "ok" (the session cookie, the sign-in read, the idle check). Each is read 40
 times per round, the rounds interleaved so a busy machine weighs on all alike; printed:
 the lowest and the middle of the rounds' CPU-time medians (time.process_time) with the
 wall-time median beside, and the load average. Extra paths are read the same way.
@@ -36,7 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["PORTAL_INSTANCE_PATH"] = args.instance
 
-    from flask import Blueprint, render_template
+    from flask import Blueprint
 
     from bench.reference import create_fortunes, reference_app
     from portal.security import public
@@ -53,10 +53,6 @@ def main() -> None:
     def signed_in_ok():
         return "ok"
 
-    @bp.get("/bench/signed-in-layout")
-    def signed_in_layout():
-        return render_template("bench/signed_in_empty.html")
-
     app = reference_app()
     app.register_blueprint(bp)
     logging.getLogger("portal.request").setLevel(logging.WARNING)
@@ -67,7 +63,7 @@ def main() -> None:
         ("public ok", anonymous, "/bench/public-ok"),
         ("reference page", anonymous, "/bench/fortunes"),
         ("signed-in ok", person, "/bench/signed-in-ok"),
-        ("signed-in layout", person, "/bench/signed-in-layout"),
+        ("signed-in layout", person, "/bench/layout"),
     ] + [(path, person, path) for path in args.paths]
     for _, who, path in pages:
         for _ in range(5):

@@ -49,6 +49,13 @@ def fortunes():
     return render_template("bench/fortunes.html", fortunes=rows)
 
 
+@bp.get("/bench/layout")
+def layout_alone():
+    """The floor of every signed-in page: the sign-in read and the layout (navigation,
+    bell, user menu) around an empty content block, and nothing of a page's own."""
+    return render_template("bench/signed_in_empty.html")
+
+
 def create_fortunes(app: Flask) -> None:
     """The reference page's table with its twelve rows (idempotent)."""
     with app.app_context():
