@@ -14,6 +14,7 @@ from functools import cache
 
 from flask_babel import gettext as _
 from sqlalchemy import (
+    CompoundSelect,
     Date,
     Integer,
     Select,
@@ -23,7 +24,9 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -225,12 +228,14 @@ def grid(
     if not totals:
         return Grid(months, rows, draft, latest, {}, 0, after, next_after)
     # The totals of the whole grid, not of the rows sent: summed by the database.
-    month_totals = {m: 0 for m in months}
-    for month, quantity in db.session.execute(_month_totals_statement(), values):
-        month_totals[month] = int(quantity or 0)
-    # Counted as the products walk above (a probe of the cells' key per product): on
-    # PostgreSQL half the time of hashing the version's 48,000 cells' product ids.
-    count = db.session.scalar(_products_count_statement(), values)
+    # One statement for both (each statement cost ~0.15 ms of the page's CPU): the
+    # months' sums, and a row without a month that holds the count of products.
+    month_totals, count = {m: 0 for m in months}, 0
+    for month, quantity in db.session.execute(_totals_statement(), values):
+        if month is None:
+            count = quantity
+        else:
+            month_totals[month] = int(quantity or 0)
     return Grid(months, rows, draft, latest, month_totals, count, after, next_after)
 
 
@@ -269,21 +274,20 @@ def _cells_statement() -> Select:
 
 
 @cache
-def _month_totals_statement() -> Select:
-    return (
+def _totals_statement() -> CompoundSelect:
+    sums = (
         select(ForecastCell.month, func.sum(ForecastCell.quantity))
         .where(ForecastCell.version_id == bindparam("version_id", type_=Integer), *_in_window())
         .group_by(ForecastCell.month)
     )
-
-
-@cache
-def _products_count_statement() -> Select:
-    return (
-        select(func.count())
+    # Counted as the products walk in the grid (a probe of the cells' key per product):
+    # on PostgreSQL half the time of hashing the version's 48,000 cells' product ids.
+    products = (
+        select(null(), func.count())
         .select_from(Product)
         .where(holds_product(bindparam("version_id", type_=Integer)))
     )
+    return union_all(sums, products)
 
 
 # --- changing cells ------------------------------------------------------------------------------
