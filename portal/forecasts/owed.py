@@ -247,28 +247,38 @@ def shortages(account_ids: Iterable[int] | None, today: date) -> list[Shortage]:
 @cache
 def _shortages_statement(scoped: bool, months: int) -> Select:
     month = [bindparam(f"month_{number}", type_=Date) for number in range(months)]
+
+    def days_until(cell_month):
+        return case(
+            *(
+                (cell_month == month[number], bindparam(f"days_{number}", type_=Integer))
+                for number in range(months)
+            ),
+            else_=0,
+        )
+
+    # A month is short only if the product's lead time does not reach it: a condition
+    # on the product and the month alone, so it holds for each cell as for their sum.
+    # Asked of the cells before they are summed, it leaves the months within the
+    # lead times (the demo's: 461 cells to 55 sums; the GROUP BY was most of the page's
+    # SQL time on SQLite).
     per_month = (
         select(
             ForecastCell.product_id,
             ForecastCell.month,
             func.sum(ForecastCell.quantity).label("demand"),
         )
+        .join(Product, Product.id == ForecastCell.product_id)
         .where(
             ForecastCell.version_id.in_(latest_versions(_accounts(scoped))),
             ForecastCell.month >= month[0],
             ForecastCell.month <= month[-1],
+            Product.lead_time_days > days_until(ForecastCell.month),
         )
         .group_by(ForecastCell.product_id, ForecastCell.month)
         .subquery()
     )
     available = func.coalesce(Stock.on_hand - Stock.reserved, 0)
-    days_until = case(
-        *(
-            (per_month.c.month == month[number], bindparam(f"days_{number}", type_=Integer))
-            for number in range(months)
-        ),
-        else_=0,
-    )
     short = (
         select(
             Product.id,
@@ -287,7 +297,6 @@ def _shortages_statement(scoped: bool, months: int) -> Select:
         .where(
             per_month.c.demand > 0,
             available < per_month.c.demand,
-            Product.lead_time_days > days_until,
         )
         .subquery()
     )
