@@ -41,7 +41,6 @@ from .models import DRAFT_NUMBER, ForecastCell, ForecastVersion
 from .months import month_label, parse_month
 from .service import (
     CHUNK,
-    draft_and_latest,
     draft_of,
     editor,
     holds_product,
@@ -49,6 +48,7 @@ from .service import (
     parse_quantity,
     record_event,
     window,
+    window_draft_and_latest,
 )
 
 
@@ -202,8 +202,7 @@ def grid(
     summing 48,000 cells was most of its cost). A fixed number of statements, whatever
     the size of the grid or the batch."""
     account_id = editor(user)
-    months = window(account_id, today)
-    draft, latest = draft_and_latest(account_id)
+    months, draft, latest = window_draft_and_latest(account_id, today)
     source = draft or latest
     if source is None:
         return Grid(months, [], draft, latest, {m: 0 for m in months}, after=after)
