@@ -65,14 +65,6 @@ def month_names(months: list[date]) -> list[str]:
 # --- the customer's draft --------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class DraftRow:
-    product: Product
-    total: str
-    cells: Markup  # the row's month cells, written out (`draft_cells`)
-    copy_label: Markup  # the "Copy →" button's label: the first month of this product
-
-
 # One editable cell of the forecast grid. It owns its <td>: htmx swaps the cell that was
 # saved, never the one the person has moved on to. hx-target and hx-swap come from the
 # table (inherited); "change" is an input's default trigger; the product id from the
@@ -96,44 +88,77 @@ def _written(value) -> str:
     return str(value) if type(value) is int else str(escape(value))
 
 
-def draft_rows(grid: Grid, save_url: str) -> list[DraftRow]:
-    """The batch's rows of the draft grid, each row's cells written out."""
+def _row(pid, sku, name, badge, cells, total, fill_url, token, copy_label, copy_title, copy_text):
+    # As the template wrote it, its whitespace included (the template's loop writes
+    # these strings one after another).
+    return f"""
+      <tr hx-vals='{{"product_id": "{pid}"}}'>
+        <th scope="row" class="fc-product"><span class="sku">{sku}</span><span class="muted small" title="{name}">{name}</span>{badge}</th>
+        {cells}
+        <td class="num total" id="row-total-{pid}">{total}</td>
+        <td>
+          <form method="post" action="{fill_url}" hx-post="{fill_url}" hx-target="closest tr" hx-swap="outerHTML">
+            <input type="hidden" name="csrf_token" value="{token}">
+            <input type="hidden" name="product_id" value="{pid}">
+            <button type="submit" class="linklike small nowrap" aria-label="{copy_label}" title="{copy_title}">{copy_text}</button>
+          </form>
+        </td>
+      </tr>
+    """  # noqa: E501
+
+
+def draft_rows(grid: Grid, save_url: str, fill_url: str, token: str) -> list[Markup]:
+    """The batch's rows of the draft grid, written out: a row's product, its month
+    cells, its total and its "Copy →" form. A batch has 30 rows of 12-24 cells; in the
+    template each row's fifteen values were looked up and escaped one by one."""
     labels = [month_label(m) for m in grid.months]
     names = month_names(grid.months)
-    url = str(escape(save_url))
+    url, fill_url, token = escape(save_url), escape(fill_url), escape(token)
     months = list(zip(grid.months, labels, [str(escape(n)) for n in names], strict=True))
     quantity = quantity_writer()
-    # As the template's _() wrote it (Jinja's: the translation as Markup, filled in
-    # with the values escaped), translated once per batch, not once per row.
+    # Translated once per batch, as Jinja's _() writes them: the translation as
+    # Markup, filled in with the values escaped.
     copy_label = Markup(gettext("Copy %(month)s of %(sku)s to every month"))
     first_name = names[0] if names else ""
+    first_month = day(grid.months[0], "%b") if grid.months else ""
+    copy_title = Markup(gettext("Copy %(month)s to every month")) % {"month": first_month}
+    copy_text = Markup(gettext("Copy →"))
+    badge = Markup(' <span class="badge badge-late">%s</span>') % Markup(gettext("discontinued"))
     rows = []
     for row in grid.rows:
-        pid, values = row.product.id, row.quantities
-        sku = str(escape(row.product.sku))
-        cells = Markup(
-            "".join(
-                [
-                    _cell(
-                        "fc-cell",
-                        f"{pid}-{label}",
-                        _written(values[m]),
-                        f"{sku}, {name}",
-                        "",
-                        url,
-                        label,
-                        "",
-                    )
-                    for m, label, name in months
-                ]
-            )
+        product = row.product
+        pid, values = product.id, row.quantities
+        sku = escape(product.sku)
+        cells = "".join(
+            [
+                _cell(
+                    "fc-cell",
+                    f"{pid}-{label}",
+                    _written(values[m]),
+                    f"{sku}, {name}",
+                    "",
+                    url,
+                    label,
+                    "",
+                )
+                for m, label, name in months
+            ]
         )
         rows.append(
-            DraftRow(
-                row.product,
-                quantity(row.total()),
-                cells,
-                copy_label % {"month": first_name, "sku": row.product.sku},
+            Markup(
+                _row(
+                    pid,
+                    sku,
+                    escape(product.name),
+                    badge if product.is_discontinued else "",
+                    cells,
+                    escape(quantity(row.total())),
+                    fill_url,
+                    token,
+                    copy_label % {"month": first_name, "sku": product.sku},
+                    copy_title,
+                    copy_text,
+                )
             )
         )
     return rows
