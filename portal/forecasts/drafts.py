@@ -217,8 +217,11 @@ def grid(
     more = len(products) > limit
     products = products[:limit]
     by_product: dict[int, dict[date, int]] = {p.id: {} for p in products}
+    # The cells and the totals: Core, not the ORM session (plain values; ~60 µs a
+    # statement less). Every change to a draft is committed before a grid is read.
+    connection = db.session.connection()
     if products:
-        for product_id, month, quantity in db.session.execute(
+        for product_id, month, quantity in connection.execute(
             _cells_statement(), {**values, "product_ids": list(by_product)}
         ):
             by_product[product_id][month] = quantity
@@ -230,7 +233,7 @@ def grid(
     # One statement for both (each statement cost ~0.15 ms of the page's CPU): the
     # months' sums, and a row without a month that holds the count of products.
     month_totals, count = {m: 0 for m in months}, 0
-    for month, quantity in db.session.execute(_totals_statement(), values):
+    for month, quantity in connection.execute(_totals_statement(), values):
         if month is None:
             count = quantity
         else:

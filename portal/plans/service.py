@@ -277,7 +277,8 @@ def _skus(revision_ids: list[int]) -> dict[int, list[str]]:
     was a fifth of the board's CPU."""
     skus: dict[int, list[str]] = {}
     if revision_ids:
-        for revision_id, sku in db.session.execute(_skus_statement(), {"ids": revision_ids}):
+        rows = db.session.connection().execute(_skus_statement(), {"ids": revision_ids})
+        for revision_id, sku in rows:
             skus.setdefault(revision_id, []).append(sku)
     return skus
 
@@ -369,7 +370,9 @@ def _unseen(viewer: User, plans: list[Plan]) -> set[int]:
     if not to_read:
         return set()
     seen = set(
-        db.session.scalars(_seen_statement(), {"user_id": viewer.id, "revisions": list(to_read)})
+        db.session.connection()
+        .execute(_seen_statement(), {"user_id": viewer.id, "revisions": list(to_read)})
+        .scalars()
     )
     return {plan_id for revision_id, plan_id in to_read.items() if revision_id not in seen}
 
