@@ -14,6 +14,7 @@ from functools import cache
 
 from flask_babel import gettext as _
 from sqlalchemy import (
+    CompoundSelect,
     Date,
     Integer,
     Select,
@@ -23,7 +24,9 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -38,7 +41,6 @@ from .models import DRAFT_NUMBER, ForecastCell, ForecastVersion
 from .months import month_label, parse_month
 from .service import (
     CHUNK,
-    draft_and_latest,
     draft_of,
     editor,
     holds_product,
@@ -46,6 +48,7 @@ from .service import (
     parse_quantity,
     record_event,
     window,
+    window_draft_and_latest,
 )
 
 
@@ -199,8 +202,7 @@ def grid(
     summing 48,000 cells was most of its cost). A fixed number of statements, whatever
     the size of the grid or the batch."""
     account_id = editor(user)
-    months = window(account_id, today)
-    draft, latest = draft_and_latest(account_id)
+    months, draft, latest = window_draft_and_latest(account_id, today)
     source = draft or latest
     if source is None:
         return Grid(months, [], draft, latest, {m: 0 for m in months}, after=after)
@@ -215,8 +217,11 @@ def grid(
     more = len(products) > limit
     products = products[:limit]
     by_product: dict[int, dict[date, int]] = {p.id: {} for p in products}
+    # The cells and the totals: Core, not the ORM session (plain values; ~60 µs a
+    # statement less). Every change to a draft is committed before a grid is read.
+    connection = db.session.connection()
     if products:
-        for product_id, month, quantity in db.session.execute(
+        for product_id, month, quantity in connection.execute(
             _cells_statement(), {**values, "product_ids": list(by_product)}
         ):
             by_product[product_id][month] = quantity
@@ -225,12 +230,14 @@ def grid(
     if not totals:
         return Grid(months, rows, draft, latest, {}, 0, after, next_after)
     # The totals of the whole grid, not of the rows sent: summed by the database.
-    month_totals = {m: 0 for m in months}
-    for month, quantity in db.session.execute(_month_totals_statement(), values):
-        month_totals[month] = int(quantity or 0)
-    # Counted as the products walk above (a probe of the cells' key per product): on
-    # PostgreSQL half the time of hashing the version's 48,000 cells' product ids.
-    count = db.session.scalar(_products_count_statement(), values)
+    # One statement for both (each statement cost ~0.15 ms of the page's CPU): the
+    # months' sums, and a row without a month that holds the count of products.
+    month_totals, count = {m: 0 for m in months}, 0
+    for month, quantity in connection.execute(_totals_statement(), values):
+        if month is None:
+            count = quantity
+        else:
+            month_totals[month] = int(quantity or 0)
     return Grid(months, rows, draft, latest, month_totals, count, after, next_after)
 
 
@@ -269,21 +276,20 @@ def _cells_statement() -> Select:
 
 
 @cache
-def _month_totals_statement() -> Select:
-    return (
+def _totals_statement() -> CompoundSelect:
+    sums = (
         select(ForecastCell.month, func.sum(ForecastCell.quantity))
         .where(ForecastCell.version_id == bindparam("version_id", type_=Integer), *_in_window())
         .group_by(ForecastCell.month)
     )
-
-
-@cache
-def _products_count_statement() -> Select:
-    return (
-        select(func.count())
+    # Counted as the products walk in the grid (a probe of the cells' key per product):
+    # on PostgreSQL half the time of hashing the version's 48,000 cells' product ids.
+    products = (
+        select(null(), func.count())
         .select_from(Product)
         .where(holds_product(bindparam("version_id", type_=Integer)))
     )
+    return union_all(sums, products)
 
 
 # --- changing cells ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from babel.numbers import format_decimal
 from flask_babel import gettext
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from portal.catalog.models import Product
 from portal.formatting import day, localtime, reader_locale
@@ -65,47 +65,134 @@ def month_names(months: list[date]) -> list[str]:
 # --- the customer's draft --------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class DraftRow:
-    product: Product
-    total: str
-    # (key "<product>-<2026-12>", quantity, aria-label, month "2026-12") per month
-    cells: list[tuple[str, int, str, str]]
-    copy_label: Markup  # the "Copy →" button's label: the first month of this product
+# One editable cell of the forecast grid. It owns its <td>: htmx swaps the cell that was
+# saved, never the one the person has moved on to. hx-target and hx-swap come from the
+# table (inherited); "change" is an input's default trigger; the product id from the
+# row's hx-vals. Per-cell names, ids, labels and data attributes are what the keyboard
+# navigation (js/forecast-grid.js), the lazy loading of rows and the saving rely on.
+# Written here rather than in a Jinja macro: a batch has 700 cells or more, and the
+# template's escaping of each of a cell's five values cost more than the cell; here
+# the texts that can hold markup (the SKU, the month's name, the URL, a typed value)
+# are escaped once each, the key and month are digits and dashes.
+def _cell(css, key, value, label, invalid, url, month, after) -> str:
+    return (
+        f'<td class="{css}"><input id="q-{key}" name="quantity" value="{value}"'
+        f' inputmode="numeric" autocomplete="off" data-cell aria-label="{label}"{invalid}'
+        f' hx-post="{url}" hx-vals=\'{{"month": "{month}"}}\'>{after}</td>'
+    )
 
 
-def draft_rows(grid: Grid) -> list[DraftRow]:
-    """The batch's rows of the draft grid, each cell a tuple of finished texts."""
+def _written(value) -> str:
+    # A quantity from the database is an int (nothing to escape); a refused cell
+    # shows what was typed.
+    return str(value) if type(value) is int else str(escape(value))
+
+
+def _row(pid, sku, name, badge, cells, total, fill_url, token, copy_label, copy_title, copy_text):
+    # As the template wrote it, its whitespace included (the template's loop writes
+    # these strings one after another).
+    return f"""
+      <tr hx-vals='{{"product_id": "{pid}"}}'>
+        <th scope="row" class="fc-product"><span class="sku">{sku}</span><span class="muted small" title="{name}">{name}</span>{badge}</th>
+        {cells}
+        <td class="num total" id="row-total-{pid}">{total}</td>
+        <td>
+          <form method="post" action="{fill_url}" hx-post="{fill_url}" hx-target="closest tr" hx-swap="outerHTML">
+            <input type="hidden" name="csrf_token" value="{token}">
+            <input type="hidden" name="product_id" value="{pid}">
+            <button type="submit" class="linklike small nowrap" aria-label="{copy_label}" title="{copy_title}">{copy_text}</button>
+          </form>
+        </td>
+      </tr>
+    """  # noqa: E501
+
+
+def draft_rows(grid: Grid, save_url: str, fill_url: str, token: str) -> list[Markup]:
+    """The batch's rows of the draft grid, written out: a row's product, its month
+    cells, its total and its "Copy →" form. A batch has 30 rows of 12-24 cells; in the
+    template each row's fifteen values were looked up and escaped one by one."""
     labels = [month_label(m) for m in grid.months]
     names = month_names(grid.months)
-    months = list(zip(grid.months, labels, names, strict=True))
+    url, fill_url, token = escape(save_url), escape(fill_url), escape(token)
+    months = list(zip(grid.months, labels, [str(escape(n)) for n in names], strict=True))
     quantity = quantity_writer()
-    # As the template's _() wrote it (Jinja's: the translation as Markup, filled in
-    # with the values escaped), translated once per batch, not once per row.
+    # Translated once per batch, as Jinja's _() writes them: the translation as
+    # Markup, filled in with the values escaped.
     copy_label = Markup(gettext("Copy %(month)s of %(sku)s to every month"))
     first_name = names[0] if names else ""
+    first_month = day(grid.months[0], "%b") if grid.months else ""
+    copy_title = Markup(gettext("Copy %(month)s to every month")) % {"month": first_month}
+    copy_text = Markup(gettext("Copy →"))
+    badge = Markup(' <span class="badge badge-late">%s</span>') % Markup(gettext("discontinued"))
     rows = []
     for row in grid.rows:
-        pid, sku, values = row.product.id, row.product.sku, row.quantities
-        cells = [
-            (f"{pid}-{label}", values[m], f"{sku}, {name}", label) for m, label, name in months
-        ]
+        product = row.product
+        pid, values = product.id, row.quantities
+        sku = escape(product.sku)
+        cells = "".join(
+            [
+                _cell(
+                    "fc-cell",
+                    f"{pid}-{label}",
+                    _written(values[m]),
+                    f"{sku}, {name}",
+                    "",
+                    url,
+                    label,
+                    "",
+                )
+                for m, label, name in months
+            ]
+        )
         rows.append(
-            DraftRow(
-                row.product,
-                quantity(row.total()),
-                cells,
-                copy_label % {"month": first_name, "sku": sku},
+            Markup(
+                _row(
+                    pid,
+                    sku,
+                    escape(product.name),
+                    badge if product.is_discontinued else "",
+                    cells,
+                    escape(quantity(row.total())),
+                    fill_url,
+                    token,
+                    copy_label % {"month": first_name, "sku": product.sku},
+                    copy_title,
+                    copy_text,
+                )
             )
         )
     return rows
 
 
-def draft_cell(product: Product, month: date, value) -> list[tuple[str, object, str, str]]:
-    """One cell of the draft (saved, or refused with what was typed) as `draft_rows`
-    writes it."""
+def draft_cell(
+    product: Product, month: date, value, save_url: str, *, error: str | None = None
+) -> Markup:
+    """One cell of the draft as `draft_rows` writes it, after a save: marked saved,
+    or refused with what was typed and why."""
     label = month_label(month)
-    return [(f"{product.id}-{label}", value, f"{product.sku}, {day(month, '%b %Y')}", label)]
+    key = f"{product.id}-{label}"
+    if error:
+        css, invalid = "fc-cell has-error", f' aria-invalid="true" aria-describedby="e-{key}"'
+        after = f'<p class="cell-error" id="e-{key}" role="alert">{escape(error)}</p>'
+    else:
+        css, invalid = "fc-cell is-saved", ""
+        # Translations are written as they are (as Jinja's _() does).
+        after = (
+            f'<span class="saved-mark" title="{gettext("Saved")}">✓'
+            f'<span class="sr-only"> {gettext("saved")}</span></span>'
+        )
+    return Markup(
+        _cell(
+            css,
+            key,
+            _written(value),
+            f"{escape(product.sku)}, {escape(day(month, '%b %Y'))}",
+            invalid,
+            escape(save_url),
+            label,
+            after,
+        )
+    )
 
 
 # --- the planner's commit grid ---------------------------------------------------------------

@@ -76,7 +76,9 @@ def unanswered_versions(account_ids: Iterable[int] | None) -> list[UnansweredVer
     against it yet (an older version is answered by answering the latest); `account_ids`
     None: every account's (the planners' home page)."""
     scoped, values = _bound(account_ids)
-    rows = db.session.execute(_unanswered_statement(scoped), values)
+    # Core, not the ORM session: rows of plain values (the ORM path cost ~60 µs a
+    # statement of the planners' home, which runs five of these).
+    rows = db.session.connection().execute(_unanswered_statement(scoped), values)
     return [UnansweredVersion(*row) for row in rows]
 
 
@@ -126,7 +128,7 @@ def open_exceptions(account_ids: Iterable[int] | None) -> list[OpenExceptions]:
     before and in the commitments in force."""
     scoped, values = _bound(account_ids)
     values["default_threshold"] = int(current_app.config["FORECAST_EXCEPTION_THRESHOLD_PERCENT"])
-    rows = db.session.execute(_open_exceptions_statement(scoped), values)
+    rows = db.session.connection().execute(_open_exceptions_statement(scoped), values)
     return [OpenExceptions(*row) for row in rows]
 
 
@@ -239,7 +241,7 @@ def shortages(account_ids: Iterable[int] | None, today: date) -> list[Shortage]:
         values[f"month_{number}"] = month
         # Days from today to each month's first day, as planning.demand counts them.
         values[f"days_{number}"] = (month - today).days
-    rows = db.session.execute(_shortages_statement(scoped, len(months)), values)
+    rows = db.session.connection().execute(_shortages_statement(scoped, len(months)), values)
     return [Shortage(pid, sku, name, month, int(demand), int(free), int(count))
             for pid, sku, name, month, demand, free, count in rows]  # fmt: skip
 
@@ -247,28 +249,38 @@ def shortages(account_ids: Iterable[int] | None, today: date) -> list[Shortage]:
 @cache
 def _shortages_statement(scoped: bool, months: int) -> Select:
     month = [bindparam(f"month_{number}", type_=Date) for number in range(months)]
+
+    def days_until(cell_month):
+        return case(
+            *(
+                (cell_month == month[number], bindparam(f"days_{number}", type_=Integer))
+                for number in range(months)
+            ),
+            else_=0,
+        )
+
+    # A month is short only if the product's lead time does not reach it: a condition
+    # on the product and the month alone, so it holds for each cell as for their sum.
+    # Asked of the cells before they are summed, it leaves the months within the
+    # lead times (the demo's: 461 cells to 55 sums; the GROUP BY was most of the page's
+    # SQL time on SQLite).
     per_month = (
         select(
             ForecastCell.product_id,
             ForecastCell.month,
             func.sum(ForecastCell.quantity).label("demand"),
         )
+        .join(Product, Product.id == ForecastCell.product_id)
         .where(
             ForecastCell.version_id.in_(latest_versions(_accounts(scoped))),
             ForecastCell.month >= month[0],
             ForecastCell.month <= month[-1],
+            Product.lead_time_days > days_until(ForecastCell.month),
         )
         .group_by(ForecastCell.product_id, ForecastCell.month)
         .subquery()
     )
     available = func.coalesce(Stock.on_hand - Stock.reserved, 0)
-    days_until = case(
-        *(
-            (per_month.c.month == month[number], bindparam(f"days_{number}", type_=Integer))
-            for number in range(months)
-        ),
-        else_=0,
-    )
     short = (
         select(
             Product.id,
@@ -287,7 +299,6 @@ def _shortages_statement(scoped: bool, months: int) -> Select:
         .where(
             per_month.c.demand > 0,
             available < per_month.c.demand,
-            Product.lead_time_days > days_until,
         )
         .subquery()
     )

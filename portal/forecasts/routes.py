@@ -47,8 +47,11 @@ def _draft_page(status: int = 200, **context):
     context.setdefault("add_form", AddProductForm(formdata=None))
     context.setdefault("publish_form", PublishForm(formdata=None))
     context.setdefault("upload_form", UploadForm(formdata=None))
-    horizon_form = HorizonForm(formdata=None)
-    horizon_form.horizon_months.data = str(len(grid.months))
+    # Shown to the account's admins only: a form is built for nothing for the others.
+    horizon_form = None
+    if current_user.has_role(Role.CUSTOMER_ADMIN):
+        horizon_form = HorizonForm(formdata=None)
+        horizon_form.horizon_months.data = str(len(grid.months))
     return render_page(
         "forecasts/draft.html",
         "grid",

@@ -179,15 +179,25 @@ def latest_published(account_id: int) -> ForecastVersion | None:
     )
 
 
-def draft_and_latest(account_id: int) -> tuple[ForecastVersion | None, ForecastVersion | None]:
-    """`draft_of` and `latest_published` in one statement (the draft's grid shows both)."""
+def window_draft_and_latest(
+    account_id: int, today: date
+) -> tuple[list[date], ForecastVersion | None, ForecastVersion | None]:
+    """`window`, `draft_of` and `latest_published` in one statement (the draft's grid
+    needs all three): the horizon is read beside the versions, a statement less (~0.15
+    ms of the grid's CPU). An account with no version yet asks for its horizon apart."""
     draft = latest = None
-    for version in db.session.scalars(_draft_and_latest_statement(), {"account_id": account_id}):
+    horizon = DEFAULT_HORIZON_MONTHS
+    rows = db.session.execute(_draft_and_latest_statement(), {"account_id": account_id})
+    for version, months in rows:
+        horizon = months or DEFAULT_HORIZON_MONTHS
         if version.number == DRAFT_NUMBER:
             draft = version
         else:
             latest = version
-    return draft, latest
+    if draft is None and latest is None:
+        return window(account_id, today), draft, latest
+    start = first_of_month(today)
+    return [add_months(start, n) for n in range(horizon)], draft, latest
 
 
 @cache
@@ -198,7 +208,13 @@ def _draft_and_latest_statement() -> Select:
         .where(ForecastVersion.account_id == account_id, ForecastVersion.number > DRAFT_NUMBER)
         .scalar_subquery()
     )
-    return select(ForecastVersion).where(
+    # A probe of the settings' primary key.
+    horizon = (
+        select(ForecastSettings.horizon_months)
+        .where(ForecastSettings.account_id == account_id)
+        .scalar_subquery()
+    )
+    return select(ForecastVersion, horizon).where(
         ForecastVersion.account_id == account_id,
         or_(ForecastVersion.number == DRAFT_NUMBER, ForecastVersion.number == newest),
     )

@@ -468,7 +468,9 @@ def _name_accounts(sections: list[Section], today: date) -> None:
     if not ids:
         return
     accounts = {
-        row.id: row for row in db.session.execute(_accounts_statement(), {"ids": list(ids)})
+        row.id: row
+        # Core, not the ORM session: three plain values a row.
+        for row in db.session.connection().execute(_accounts_statement(), {"ids": list(ids)})
     }
     for section in sections:
         for duty in section.items:

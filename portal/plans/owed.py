@@ -30,9 +30,10 @@ def unacknowledged_customer_plans(account_ids: Iterable[int] | None) -> list[Uns
     """Active plans the accounts shared whose current revision no vendor staff has seen,
     soonest in effect first; `account_ids` None: every account's (the planners' home)."""
     if account_ids is None:
-        rows = db.session.execute(_statement(False))
+        # Core, not the ORM session: rows of plain values (~60 µs a statement less).
+        rows = db.session.connection().execute(_statement(False))
     else:
-        rows = db.session.execute(_statement(True), {"account_ids": list(account_ids)})
+        rows = db.session.connection().execute(_statement(True), {"account_ids": list(account_ids)})
     return [
         UnseenPlan(account_id, plan_id, f"PL-{plan_id:05d}", title, published, effective)
         for account_id, plan_id, title, published, effective in rows

@@ -8,6 +8,7 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from wtforms import SelectChoice
 
 from portal import days
@@ -64,7 +65,9 @@ def index():
         "results",
         board=service.board(current_user, filters, today),
         filters=filters,
-        kinds={key: label for key, (label, _) in KINDS.items()},
+        # Translated once for the filter and every plan's badge (as Jinja writes a
+        # lazy text: the translation, unescaped).
+        kinds={key: Markup(label) for key, (label, _) in KINDS.items()},
         may_publish=service.may_publish(current_user),
         today=today,
     )
