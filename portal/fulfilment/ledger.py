@@ -78,6 +78,10 @@ class EventLike(Protocol):
     # at: datetime | None
 
 
+class OrderEventLike(EventLike, Protocol):
+    line_id: int | None
+
+
 @dataclass(frozen=True)
 class LineFigures:
     first_promise: date | None = None
@@ -233,10 +237,20 @@ def order_figures(order: Order) -> dict[int, LineFigures]:
 
 def _figures_of_order(order_id: int, basis: str) -> dict[int, LineFigures]:
     rows = db.session.execute(_events_of_order(), {"order_id": order_id}).all()
-    events: dict[int, list] = defaultdict(list)
-    for row in rows:
-        events[row.line_id].append(row)
-    return {line_id: line_figures(evs, basis) for line_id, evs in events.items()}
+    return figures_of_events(rows, basis)
+
+
+_LEDGER_KINDS = frozenset(LEDGER_KINDS)
+
+
+def figures_of_events(events: Iterable[OrderEventLike], basis: str) -> dict[int, LineFigures]:
+    """`order_figures` from one order's events already read (any kinds, oldest first;
+    `basis`: its account's promise_basis): the order page reads them for its timeline."""
+    by_line: dict[int, list] = defaultdict(list)
+    for event in events:
+        if event.line_id is not None and event.kind in _LEDGER_KINDS:
+            by_line[event.line_id].append(event)
+    return {line_id: line_figures(evs, basis) for line_id, evs in by_line.items()}
 
 
 @cache

@@ -51,15 +51,24 @@ def _add_to_customer_order_page(state) -> None:
     order_page.add_part(state.app, customer_order_part)
 
 
-def customer_order_part(order, today: date) -> dict:
+def customer_order_part(order, today: date, events: list) -> dict:
     """What the customer's order page shows of the desk's work on the order:
     each line's promise and its changes, whether it was kept, the shipments and
-    the cancellation requests (with the form to ask for one)."""
-    requests = cancellations.cancellation_requests(order)
-    figures = ledger.order_figures(order)
+    the cancellation requests (with the form to ask for one).
+
+    From `events`, the order's events the page read for its timeline: the promises
+    and the ledger's figures are folded from them, and the shipments and requests are
+    read only when an event says there are some (each is made with its event: a
+    shipment with a "shipped" event per line, a request with "cancellation_requested").
+    Three statements fewer for an order nobody at the desk has touched, two for any."""
+    kinds = {event.kind for event in events}
+    requests = (
+        cancellations.cancellation_requests(order) if "cancellation_requested" in kinds else []
+    )
+    figures = ledger.figures_of_events(events, order.account.promise_basis)
     return {
-        "history": confirmations.promise_history(order),
-        "shipments": shipments.shipments(order),
+        "history": confirmations.promise_history_of(events),
+        "shipments": shipments.shipments(order) if "shipped" in kinds else [],
         "requests": requests,
         "pending_lines": {r.line_id for r in requests if r.status == "pending"},
         "figures": figures,

@@ -445,17 +445,18 @@ def order(number: str):
     # Whether a promise is due or late is judged on the account's day, whoever reads.
     zone = days.account_zone(found.account)
     today = days.day_in(zone)
+    events = service.timeline(found)
     return render_page(
         "ordering/order.html",
         "content",
         order=found,
-        events=service.timeline(found),
+        events=events,
         # Only an order awaiting approval shows the form: building it cost every view.
         decision_form=DecisionForm() if found.status == "awaiting_approval" else None,
         today=today,
         zone_note=days.zone_note(zone),
         origins=order_page.origins(found, current_user),
-        **order_page.parts(found, today),
+        **order_page.parts(found, today, events),
     )
 
 

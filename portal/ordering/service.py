@@ -795,6 +795,10 @@ def _order_by_number(by_account: bool):
 
 
 def timeline(order: Order) -> list[OrderEvent]:
+    """The order's events, oldest first, with their actor; each event's line is the
+    order's own (`order.lines`, loaded with the order on its pages), found in the
+    session rather than joined to every event."""
+    order.lines  # noqa: B018 -- loaded here if the caller did not
     return list(db.session.scalars(_events_of_order(), {"order_id": order.id}))
 
 
@@ -804,7 +808,7 @@ def _events_of_order():
     return (
         select(OrderEvent)
         .where(OrderEvent.order_id == bindparam("order_id"))
-        .options(joinedload(OrderEvent.actor).lazyload(User.role_rows), joinedload(OrderEvent.line))
+        .options(joinedload(OrderEvent.actor).lazyload(User.role_rows))
         .order_by(OrderEvent.id)
     )
 
