@@ -767,11 +767,13 @@ def cancel(user: User, order: Order, line_id: int | None = None) -> Order:
 
 def order_for(viewer: User, number: str) -> Order:
     if viewer.is_vendor_staff:
-        order = db.session.scalar(_order_by_number(False), {"number": number})
+        found = db.session.execute(_order_by_number(False), {"number": number})
     else:  # scoped: the viewer's own account's orders only
-        order = db.session.scalar(
+        found = db.session.execute(
             _order_by_number(True), {"number": number, "account_id": viewer.account_id}
         )
+    # unique(): the lines are joined, a row each.
+    order = found.unique().scalar_one_or_none()
     if order is None:
         raise NotFound("No such order.")
     return order
@@ -786,7 +788,8 @@ def _order_by_number(by_account: bool):
         select(Order)
         .where(Order.number == bindparam("number"))
         .options(
-            selectinload(Order.lines),
+            # Joined, not a second statement: one order's lines are few rows.
+            joinedload(Order.lines),
             joinedload(Order.placed_by).lazyload(User.role_rows),
             joinedload(Order.account),
         )
