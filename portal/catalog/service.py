@@ -285,13 +285,18 @@ def availability_texts(products: list[Listed], today: date) -> dict[int, str]:
     different answer written once: a page of fifty products has a handful ("In stock,
     ships in 1 day" for most), and each was translated and its date written again per
     row."""
-    written: dict[Availability, str] = {}
+    written: dict[int | None, str] = {}
     texts = {}
     for product in products:
-        found = _availability(product.available, product.lead_time_days, 1, today)
-        text = written.get(found)
+        # For one piece, all that counts is whether one is in stock and, if not, the
+        # lead time: the key of the texts already written (working each product's
+        # Availability out first cost as much as the rest of the list).
+        in_stock = product.available is not None and product.available > 0
+        key = None if in_stock else product.lead_time_days
+        text = written.get(key)
         if text is None:
-            text = written[found] = found.summary
+            found = _availability(product.available, product.lead_time_days, 1, today)
+            text = written[key] = found.summary
         texts[product.id] = text
     return texts
 
