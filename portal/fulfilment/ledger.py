@@ -33,10 +33,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from sqlalchemy import bindparam, delete, extract, func, insert, select, update
+from sqlalchemy import Date, Select, bindparam, delete, extract, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.util import identity_key
 
 from portal.accounts.models import CustomerAccount
 from portal.extensions import db
@@ -443,23 +444,57 @@ def by_account_id(accounts: select, *, start: date, end: date, today: date) -> d
     }
 
 
+class LedgerStatements(NamedTuple):
+    """`ledger`'s statements: each account's sums and each month's, over the period
+    bound per call ("start" and "last_day", see `period_values`)."""
+
+    per_account: Select
+    per_month: Select
+
+
+def ledger_statements(accounts: Select) -> LedgerStatements:
+    """The statements of `ledger` for the accounts `accounts` selects (ids of
+    CustomerAccount; it may hold parameters of its own): for callers that build them
+    once per process (the promises page: building them and their cache keys cost as
+    much as running them)."""
+    table = PromiseLedgerDay
+    in_period = (
+        table.account_id.in_(accounts),
+        table.day >= bindparam("start", type_=Date),
+        table.day <= bindparam("last_day", type_=Date),
+    )
+    year, month_of = extract("year", table.day), extract("month", table.day)
+    return LedgerStatements(
+        select(table.account_id, *_sums())
+        .where(*in_period)
+        .group_by(table.account_id)
+        # Days whose lines were all cancelled at the customer's request sum to 0.
+        .having(func.sum(table.lines) > 0),
+        select(year, month_of, *_sums()).where(*in_period).group_by(year, month_of),
+    )
+
+
+def period_values(start: date, end: date, today: date) -> dict:
+    """The period's values for `ledger_statements`: first promises from start to end,
+    only those already past."""
+    return {"start": start, "last_day": min(end, today - timedelta(days=1))}
+
+
 def ledger(accounts: select, *, start: date, end: date, today: date) -> Ledger:
     """The ledger over the first-promise dates start..end (only those already past),
     for the accounts the `accounts` query selects (ids of CustomerAccount): the
     total, each account's figures, and each month's."""
-    table = PromiseLedgerDay
-    in_period = _in_period(accounts, start, end, today)
-    sums = _sums()
+    return ledger_of(
+        ledger_statements(accounts), period_values(start, end, today), start=start, end=end
+    )
+
+
+def ledger_of(statements: LedgerStatements, values: dict, *, start: date, end: date) -> Ledger:
+    """`ledger` by statements of `ledger_statements` and their values (the period's,
+    `period_values`, and those of the accounts' query)."""
     result = Ledger(start, end)
-    per_account = _per_account(accounts, start, end, today)
-    names = {
-        a.id: a
-        for a in db.session.scalars(
-            select(CustomerAccount).where(
-                CustomerAccount.id.in_([r.account_id for r in per_account])
-            )
-        )
-    }
+    per_account = db.session.execute(statements.per_account, values).all()
+    names = _accounts([r.account_id for r in per_account])
     for row in per_account:
         figures = Figures(**{name: getattr(row, name) or 0 for name in FIGURES})
         result.total.add(figures)
@@ -473,13 +508,28 @@ def ledger(accounts: select, *, start: date, end: date, today: date) -> Ledger:
     # Summed per month by the database: a year has up to 365 days, and reading each
     # day's row (its date converted, its eight sums) to add them up here cost twice the
     # statement that gives the twelve months' sums.
-    year, month_of = extract("year", table.day), extract("month", table.day)
-    per_month = db.session.execute(
-        select(year, month_of, *sums).where(*in_period).group_by(year, month_of)
-    )
-    for year_number, month_number, *values in per_month:
+    for year_number, month_number, *sums in db.session.execute(statements.per_month, values):
         months[date(int(year_number), int(month_number), 1)].add(
-            {name: value or 0 for name, value in zip(FIGURES, values, strict=True)}
+            {name: value or 0 for name, value in zip(FIGURES, sums, strict=True)}
         )
     result.by_month = sorted(months.items())
     return result
+
+
+def _accounts(ids: list[int]) -> dict[int, CustomerAccount]:
+    """The accounts of these ids; those already in the session (a customer's own, read
+    with them when they signed in) without a statement."""
+    found = {}
+    for account_id in ids:
+        account = db.session.identity_map.get(identity_key(CustomerAccount, account_id))
+        if account is not None:
+            found[account_id] = account
+    missing = [account_id for account_id in ids if account_id not in found]
+    if missing:
+        found |= {
+            a.id: a
+            for a in db.session.scalars(
+                select(CustomerAccount).where(CustomerAccount.id.in_(missing))
+            )
+        }
+    return found

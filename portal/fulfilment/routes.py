@@ -520,11 +520,18 @@ def promises():
         start, end = end, start
     if (end - start).days > 3 * 366:
         start = end - timedelta(days=3 * 366)
-    accounts = service.desk_accounts(current_user)
     account_id = _int_arg("account") if current_user.is_vendor_staff else None
-    if account_id:
-        accounts = accounts.where(CustomerAccount.id == account_id)
-    result = ledger.ledger(accounts, start=start, end=end, today=today)
+    result = ledger.ledger_of(
+        _ledger_statements(service.desk_scope(current_user), bool(account_id)),
+        {
+            "desk_user_id": current_user.id,
+            "desk_account_id": current_user.account_id,
+            "account_id": account_id,
+            **ledger.period_values(start, end, today),
+        },
+        start=start,
+        end=end,
+    )
     choices = []
     if current_user.is_vendor_staff:
         choices = db.session.scalars(
@@ -545,6 +552,21 @@ def promises():
         zone_note=days.zone_note(days.account_zone(current_user.account)),
         pct=_share_text,
     )
+
+
+@cache
+def _ledger_statements(scope: str, one_account: bool) -> ledger.LedgerStatements:
+    """The ledger's statements for the accounts of a desk scope (`service.desk_scope`),
+    or one of them, built once per process: the viewer and the account are bound per
+    request."""
+    accounts = service.desk_accounts_of(
+        scope,
+        bindparam("desk_user_id", type_=Integer),
+        bindparam("desk_account_id", type_=Integer),
+    )
+    if one_account:
+        accounts = accounts.where(CustomerAccount.id == bindparam("account_id", type_=Integer))
+    return ledger.ledger_statements(accounts)
 
 
 def _share_text(figures: ledger.Figures, name: str) -> str:
