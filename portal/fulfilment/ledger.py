@@ -493,7 +493,10 @@ def ledger_of(statements: LedgerStatements, values: dict, *, start: date, end: d
     """`ledger` by statements of `ledger_statements` and their values (the period's,
     `period_values`, and those of the accounts' query)."""
     result = Ledger(start, end)
-    per_account = db.session.execute(statements.per_account, values).all()
+    # Sums, not objects: read through the session's connection (the ORM's handling of
+    # a statement's results cost a fifth of each).
+    connection = db.session.connection()
+    per_account = connection.execute(statements.per_account, values).all()
     names = _accounts([r.account_id for r in per_account])
     for row in per_account:
         figures = Figures(**{name: getattr(row, name) or 0 for name in FIGURES})
@@ -508,7 +511,7 @@ def ledger_of(statements: LedgerStatements, values: dict, *, start: date, end: d
     # Summed per month by the database: a year has up to 365 days, and reading each
     # day's row (its date converted, its eight sums) to add them up here cost twice the
     # statement that gives the twelve months' sums.
-    for year_number, month_number, *sums in db.session.execute(statements.per_month, values):
+    for year_number, month_number, *sums in connection.execute(statements.per_month, values):
         months[date(int(year_number), int(month_number), 1)].add(
             {name: value or 0 for name, value in zip(FIGURES, sums, strict=True)}
         )

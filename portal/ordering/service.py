@@ -912,8 +912,11 @@ def order_list(
     else:
         count, page = _order_list_of(viewer.is_vendor_staff)
         values |= tenant_values(viewer)
-    total = db.session.scalar(count, values)
-    return db.session.execute(page, values).all(), total
+    # Plain rows, through the session's connection: the ORM's handling of a statement's
+    # results is for objects, and cost a fifth of each of these.
+    connection = db.session.connection()
+    total = connection.execute(count, values).scalar()
+    return connection.execute(page, values).all(), total
 
 
 def _counted_page(ids, columns):
