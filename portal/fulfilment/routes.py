@@ -593,7 +593,9 @@ def _chart(by_month) -> dict:
     step = (width - 2 * pad) / max(count - 1, 1)
     points, bars = [], []
     most = max((figures.lines for _, figures in by_month), default=0) or 1
-    lines_text = _("%(count)s lines")  # translated once, filled in per bar
+    # Translated once, filled in per bar and per month.
+    lines_text = _("%(count)s lines")
+    month_text = _("%(month)s: %(share)s of %(lines)s lines.")
     for n, (month, figures) in enumerate(by_month):
         x = pad + n * step
         share = figures.share("on_time_in_full")
@@ -640,12 +642,12 @@ def _chart(by_month) -> dict:
         ),
         # The chart's description for screen readers: every month's share in words.
         "description": "".join(
-            _(
-                "%(month)s: %(share)s of %(lines)s lines.",
-                month=day(month, "%b %Y"),
-                share=_share_text(figures, "on_time_in_full"),
-                lines=figures.lines,
-            )
+            month_text
+            % {
+                "month": day(month, "%b %Y"),
+                "share": _share_text(figures, "on_time_in_full"),
+                "lines": figures.lines,
+            }
             + " "
             for month, figures in by_month
         ),
