@@ -445,18 +445,22 @@ def by_account_id(accounts: select, *, start: date, end: date, today: date) -> d
 
 
 class LedgerStatements(NamedTuple):
-    """`ledger`'s statements: each account's sums and each month's, over the period
-    bound per call ("start" and "last_day", see `period_values`)."""
+    """`ledger`'s statements, over the period bound per call ("start" and "last_day",
+    see `period_values`): each account's sums and each month's; or, for a ledger of
+    one account or a few (`per_account` None), one statement of the sums per account
+    and month, from which both are added up here."""
 
-    per_account: Select
+    per_account: Select | None
     per_month: Select
 
 
-def ledger_statements(accounts: Select) -> LedgerStatements:
+def ledger_statements(accounts: Select, *, few_accounts: bool = False) -> LedgerStatements:
     """The statements of `ledger` for the accounts `accounts` selects (ids of
     CustomerAccount; it may hold parameters of its own): for callers that build them
     once per process (the promises page: building them and their cache keys cost as
-    much as running them)."""
+    much as running them). `few_accounts`: one statement, per account and month (a
+    customer's own ledger: a statement fewer; for every account, rows by the
+    thousand)."""
     table = PromiseLedgerDay
     in_period = (
         table.account_id.in_(accounts),
@@ -464,6 +468,13 @@ def ledger_statements(accounts: Select) -> LedgerStatements:
         table.day <= bindparam("last_day", type_=Date),
     )
     year, month_of = extract("year", table.day), extract("month", table.day)
+    if few_accounts:
+        return LedgerStatements(
+            None,
+            select(table.account_id, year, month_of, *_sums())
+            .where(*in_period)
+            .group_by(table.account_id, year, month_of),
+        )
     return LedgerStatements(
         select(table.account_id, *_sums())
         .where(*in_period)
@@ -493,28 +504,43 @@ def ledger_of(statements: LedgerStatements, values: dict, *, start: date, end: d
     """`ledger` by statements of `ledger_statements` and their values (the period's,
     `period_values`, and those of the accounts' query)."""
     result = Ledger(start, end)
-    # Sums, not objects: read through the session's connection (the ORM's handling of
-    # a statement's results cost a fifth of each).
-    connection = db.session.connection()
-    per_account = connection.execute(statements.per_account, values).all()
-    names = _accounts([r.account_id for r in per_account])
-    for row in per_account:
-        figures = Figures(**{name: getattr(row, name) or 0 for name in FIGURES})
-        result.total.add(figures)
-        result.by_account.append((names[row.account_id], figures))
-    result.by_account.sort(key=lambda item: item[0].name.lower())
     months: dict[date, Figures] = {}
     month = date(start.year, start.month, 1)
     while month <= end:
         months[month] = Figures()
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    # Sums, not objects: read through the session's connection (the ORM's handling of
+    # a statement's results cost a fifth of each).
+    connection = db.session.connection()
     # Summed per month by the database: a year has up to 365 days, and reading each
     # day's row (its date converted, its eight sums) to add them up here cost twice the
     # statement that gives the twelve months' sums.
-    for year_number, month_number, *sums in connection.execute(statements.per_month, values):
-        months[date(int(year_number), int(month_number), 1)].add(
-            {name: value or 0 for name, value in zip(FIGURES, sums, strict=True)}
-        )
+    per_account: dict[int, Figures]
+    if statements.per_account is None:  # per account and month
+        per_account = defaultdict(Figures)
+        for account_id, year_number, month_number, *sums in connection.execute(
+            statements.per_month, values
+        ):
+            figures = dict(zip(FIGURES, sums, strict=True))
+            per_account[account_id].add(figures)
+            months[date(int(year_number), int(month_number), 1)].add(figures)
+        # As the statement per account has it: days whose lines were all cancelled at
+        # the customer's request sum to 0, and an account with no line is left out.
+        per_account = {key: figures for key, figures in per_account.items() if figures.lines > 0}
+    else:
+        per_account = {
+            row.account_id: Figures(**{name: getattr(row, name) or 0 for name in FIGURES})
+            for row in connection.execute(statements.per_account, values)
+        }
+        for year_number, month_number, *sums in connection.execute(statements.per_month, values):
+            months[date(int(year_number), int(month_number), 1)].add(
+                {name: value or 0 for name, value in zip(FIGURES, sums, strict=True)}
+            )
+    names = _accounts(list(per_account))
+    for account_id, figures in per_account.items():
+        result.total.add(figures)
+        result.by_account.append((names[account_id], figures))
+    result.by_account.sort(key=lambda item: item[0].name.lower())
     result.by_month = sorted(months.items())
     return result
 

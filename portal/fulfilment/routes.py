@@ -566,7 +566,7 @@ def _ledger_statements(scope: str, one_account: bool) -> ledger.LedgerStatements
     )
     if one_account:
         accounts = accounts.where(CustomerAccount.id == bindparam("account_id", type_=Integer))
-    return ledger.ledger_statements(accounts)
+    return ledger.ledger_statements(accounts, few_accounts=one_account or scope == "own")
 
 
 def _share_text(figures: ledger.Figures, name: str) -> str:
