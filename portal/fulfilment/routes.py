@@ -60,7 +60,7 @@ def customer_order_part(order, today: date, events: list) -> dict:
     and the ledger's figures are folded from them, and the shipments and requests are
     read only when an event says there are some (each is made with its event: a
     shipment with a "shipped" event per line, a request with "cancellation_requested").
-    Three statements fewer for an order nobody at the desk has touched, two for any."""
+    Four statements fewer for an order with no shipment and no request, two for any."""
     kinds = {event.kind for event in events}
     requests = (
         cancellations.cancellation_requests(order) if "cancellation_requested" in kinds else []

@@ -418,9 +418,8 @@ def orders():
 
 
 class OrderRow(NamedTuple):
-    """An order as the order list writes it, its texts made once per view: fifty rows
-    of a link, a date and an amount through template calls and filters cost a third of
-    the list."""
+    """An order as the order list writes it, its texts made here once per view: a link,
+    a date and an amount per row through template calls and filters each cost more."""
 
     url: str
     number: str
