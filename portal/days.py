@@ -153,5 +153,19 @@ def zone_note(where: ZoneInfo) -> str:
 
     from portal.formatting import reader_locale
 
-    name = format_datetime(utcnow(), "zzzz", tzinfo=where, locale=reader_locale())
+    now = utcnow()
+    locale = reader_locale()
+    # A zone's long name depends on the locale, on whether its summer time is in effect
+    # and on the day (CLDR's metazones change with the years), nothing else: kept, as
+    # Babel took as long to write it as the rest of the page's dates. Bounded, emptied
+    # when full; the same on every host.
+    key = (where, locale, now.date(), bool(now.astimezone(where).dst()))
+    name = _ZONE_NAMES.get(key)
+    if name is None:
+        if len(_ZONE_NAMES) >= 256:
+            _ZONE_NAMES.clear()
+        name = _ZONE_NAMES[key] = format_datetime(now, "zzzz", tzinfo=where, locale=locale)
     return gettext("Dates are days in %(zone)s (%(iana)s).", zone=name, iana=where.key)
+
+
+_ZONE_NAMES: dict[tuple, str] = {}

@@ -1,6 +1,7 @@
 """Browsing and searching the catalog at the viewer's own prices."""
 
 from datetime import date
+from typing import NamedTuple
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -11,13 +12,14 @@ from portal.accounts.models import CustomerAccount
 from portal.accounts.roles import Role
 from portal.errors import DomainError
 from portal.extensions import db, utcnow
+from portal.formatting import money, money_in, reader_locale
 from portal.htmx import render_page
 from portal.params import database_int
 from portal.security import get_scoped_or_404, requires
 
 from . import admin, service
 from .forms import OTHER_PRICE_FIELD, ContractPriceForm, ImportForm, product_form_class
-from .models import Category, ContractPrice, Product
+from .models import ContractPrice, Product
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
@@ -40,26 +42,90 @@ def index():
     page_size = min(
         MAX_PAGE_SIZE, max(1, request.args.get("page_size", PAGE_SIZE, type=database_int))
     )
+    # Every category with its number of products (the sidebar), read first: browsing
+    # (no words), the total is theirs, the category's or all, and the category named is
+    # among them; counting the products again and reading the category cost a
+    # statement each.
+    categories = service.categories()
+    browsing = not q
     products, total = service.search(
-        q, category_id=category_id, limit=page_size, offset=(page - 1) * page_size, listing=True
+        q,
+        category_id=category_id,
+        limit=page_size,
+        offset=(page - 1) * page_size,
+        with_total=not browsing,
+        listing=True,
     )
+    category, in_category = next(
+        ((c, count) for c, count in categories if category_id and c.id == category_id),
+        (None, 0),
+    )
+    if browsing:
+        total = in_category if category_id else sum(count for _c, count in categories)
     today = _today()
-    prices = service.price_lists(current_user.account_id, products, today)
-    availability = service.availability_texts(products, today)
-    category = db.session.get(Category, category_id) if category_id else None
     return render_page(
         "catalog/index.html",
         "results",
-        products=products,
+        products=_listed_rows(products, today),
         total=total,
         q=q,
         category=category,
-        categories=service.categories(),
-        prices=prices,
-        availability=availability,
+        categories=categories,
         page=page,
         pages=max(1, -(-total // page_size)),
     )
+
+
+class ListedRow(NamedTuple):
+    """A product as the catalog's list writes it, its texts made here once per view:
+    fifty rows of template calls, filters and properties each cost more than this."""
+
+    url: str
+    sku: str
+    name: str
+    is_discontinued: bool
+    category_name: str
+    ownership: str | None  # "ownership 1,234.00 EUR/year", None without a yearly cost
+    unit: str
+    pack: str | None  # "pack of 10", None for single pieces
+    price: str | None  # the price for one, None when there is none in the currency
+    missing_price: str | None  # why there is none
+    contract: str | None  # "contract" or "contract, breaks"; None at list price
+    availability: str
+
+
+def _listed_rows(products: list[service.Listed], today: date) -> list[ListedRow]:
+    prices = service.price_lists(current_user.account_id, products, today)
+    availability = service.availability_texts(products, today)
+    locale = reader_locale()
+    contract, contract_breaks = _("contract"), _("contract, breaks")
+    # Each product's link is this and its id (an int converter writes the number): one
+    # URL built, not fifty.
+    product_url = url_for("catalog.product", product_id=0).removesuffix("0")
+    rows = []
+    for p in products:
+        price = prices[p.id]
+        from_price = price.from_price
+        yearly = p.yearly_cost_of_ownership
+        rows.append(
+            ListedRow(
+                f"{product_url}{p.id}",
+                p.sku,
+                p.name,
+                p.is_discontinued,
+                p.category_name,
+                _("ownership %(amount)s/year", amount=money(yearly)) if yearly else None,
+                p.unit,
+                _("pack of %(size)s", size=p.pack_size) if p.pack_size > 1 else None,
+                None if from_price is None else money_in(from_price, price.currency, locale),
+                price.missing_price_message if from_price is None else None,
+                (contract_breaks if len(price.breaks) > 1 else contract)
+                if price.is_contract
+                else None,
+                availability[p.id],
+            )
+        )
+    return rows
 
 
 @bp.get("/products/<int:product_id>")

@@ -9,6 +9,7 @@ applies (a conditional UPDATE) and the other is told why.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
@@ -252,7 +253,7 @@ def _promise_events():
         select(OrderEvent)
         .where(
             OrderEvent.order_id == bindparam("order_id"),
-            OrderEvent.kind.in_(("confirmed", "promise_changed")),
+            OrderEvent.kind.in_(sorted(PROMISE_KINDS)),
         )
         .options(joinedload(OrderEvent.actor))
         .order_by(OrderEvent.id)
@@ -261,8 +262,16 @@ def _promise_events():
 
 def promise_history(order: Order) -> dict[int, list[OrderEvent]]:
     """Each line's promise events (first promise, then every change), oldest first."""
-    events = db.session.scalars(_promise_events(), {"order_id": order.id})
+    return promise_history_of(db.session.scalars(_promise_events(), {"order_id": order.id}))
+
+
+PROMISE_KINDS = frozenset({"confirmed", "promise_changed"})
+
+
+def promise_history_of(events: Iterable[OrderEvent]) -> dict[int, list[OrderEvent]]:
+    """`promise_history` from the order's events already read (any kinds, oldest first)."""
     history: dict[int, list[OrderEvent]] = {}
     for event in events:
-        history.setdefault(event.line_id, []).append(event)
+        if event.kind in PROMISE_KINDS:
+            history.setdefault(event.line_id, []).append(event)
     return history

@@ -33,10 +33,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from sqlalchemy import bindparam, delete, extract, func, insert, select, update
+from sqlalchemy import Date, Select, bindparam, delete, extract, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.util import identity_key
 
 from portal.accounts.models import CustomerAccount
 from portal.extensions import db
@@ -76,6 +77,10 @@ class EventLike(Protocol):
     # Optional: when the event was written. A customer's cancellation recorded
     # before its day was kept in `on_date` is dated by it.
     # at: datetime | None
+
+
+class OrderEventLike(EventLike, Protocol):
+    line_id: int | None
 
 
 @dataclass(frozen=True)
@@ -233,10 +238,20 @@ def order_figures(order: Order) -> dict[int, LineFigures]:
 
 def _figures_of_order(order_id: int, basis: str) -> dict[int, LineFigures]:
     rows = db.session.execute(_events_of_order(), {"order_id": order_id}).all()
-    events: dict[int, list] = defaultdict(list)
-    for row in rows:
-        events[row.line_id].append(row)
-    return {line_id: line_figures(evs, basis) for line_id, evs in events.items()}
+    return figures_of_events(rows, basis)
+
+
+_LEDGER_KINDS = frozenset(LEDGER_KINDS)
+
+
+def figures_of_events(events: Iterable[OrderEventLike], basis: str) -> dict[int, LineFigures]:
+    """`order_figures` from one order's events already read (any kinds, oldest first;
+    `basis`: its account's promise_basis): the order page reads them for its timeline."""
+    by_line: dict[int, list] = defaultdict(list)
+    for event in events:
+        if event.line_id is not None and event.kind in _LEDGER_KINDS:
+            by_line[event.line_id].append(event)
+    return {line_id: line_figures(evs, basis) for line_id, evs in by_line.items()}
 
 
 @cache
@@ -429,43 +444,121 @@ def by_account_id(accounts: select, *, start: date, end: date, today: date) -> d
     }
 
 
+class LedgerStatements(NamedTuple):
+    """`ledger`'s statements, over the period bound per call ("start" and "last_day",
+    see `period_values`): each account's sums and each month's; or, for a ledger of
+    one account or a few (`per_account` None), one statement of the sums per account
+    and month, from which both are added up here."""
+
+    per_account: Select | None
+    per_month: Select
+
+
+def ledger_statements(accounts: Select, *, few_accounts: bool = False) -> LedgerStatements:
+    """The statements of `ledger` for the accounts `accounts` selects (ids of
+    CustomerAccount; it may hold parameters of its own): for callers that build them
+    once per process (the promises page: building them and their cache keys cost as
+    much as running them). `few_accounts`: one statement, per account and month (a
+    customer's own ledger: a statement fewer; for every account, rows by the
+    thousand)."""
+    table = PromiseLedgerDay
+    in_period = (
+        table.account_id.in_(accounts),
+        table.day >= bindparam("start", type_=Date),
+        table.day <= bindparam("last_day", type_=Date),
+    )
+    year, month_of = extract("year", table.day), extract("month", table.day)
+    if few_accounts:
+        return LedgerStatements(
+            None,
+            select(table.account_id, year, month_of, *_sums())
+            .where(*in_period)
+            .group_by(table.account_id, year, month_of),
+        )
+    return LedgerStatements(
+        select(table.account_id, *_sums())
+        .where(*in_period)
+        .group_by(table.account_id)
+        # Days whose lines were all cancelled at the customer's request sum to 0.
+        .having(func.sum(table.lines) > 0),
+        select(year, month_of, *_sums()).where(*in_period).group_by(year, month_of),
+    )
+
+
+def period_values(start: date, end: date, today: date) -> dict:
+    """The period's values for `ledger_statements`: first promises from start to end,
+    only those already past."""
+    return {"start": start, "last_day": min(end, today - timedelta(days=1))}
+
+
 def ledger(accounts: select, *, start: date, end: date, today: date) -> Ledger:
     """The ledger over the first-promise dates start..end (only those already past),
     for the accounts the `accounts` query selects (ids of CustomerAccount): the
     total, each account's figures, and each month's."""
-    table = PromiseLedgerDay
-    in_period = _in_period(accounts, start, end, today)
-    sums = _sums()
+    return ledger_of(
+        ledger_statements(accounts), period_values(start, end, today), start=start, end=end
+    )
+
+
+def ledger_of(statements: LedgerStatements, values: dict, *, start: date, end: date) -> Ledger:
+    """`ledger` by statements of `ledger_statements` and their values (the period's,
+    `period_values`, and those of the accounts' query)."""
     result = Ledger(start, end)
-    per_account = _per_account(accounts, start, end, today)
-    names = {
-        a.id: a
-        for a in db.session.scalars(
-            select(CustomerAccount).where(
-                CustomerAccount.id.in_([r.account_id for r in per_account])
-            )
-        )
-    }
-    for row in per_account:
-        figures = Figures(**{name: getattr(row, name) or 0 for name in FIGURES})
-        result.total.add(figures)
-        result.by_account.append((names[row.account_id], figures))
-    result.by_account.sort(key=lambda item: item[0].name.lower())
     months: dict[date, Figures] = {}
     month = date(start.year, start.month, 1)
     while month <= end:
         months[month] = Figures()
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    # Sums, not objects: read through the session's connection (the ORM's handling of
+    # a statement's results cost a fifth of each).
+    connection = db.session.connection()
     # Summed per month by the database: a year has up to 365 days, and reading each
     # day's row (its date converted, its eight sums) to add them up here cost twice the
     # statement that gives the twelve months' sums.
-    year, month_of = extract("year", table.day), extract("month", table.day)
-    per_month = db.session.execute(
-        select(year, month_of, *sums).where(*in_period).group_by(year, month_of)
-    )
-    for year_number, month_number, *values in per_month:
-        months[date(int(year_number), int(month_number), 1)].add(
-            {name: value or 0 for name, value in zip(FIGURES, values, strict=True)}
-        )
+    per_account: dict[int, Figures]
+    if statements.per_account is None:  # per account and month
+        per_account = defaultdict(Figures)
+        for account_id, year_number, month_number, *sums in connection.execute(
+            statements.per_month, values
+        ):
+            figures = dict(zip(FIGURES, sums, strict=True))
+            per_account[account_id].add(figures)
+            months[date(int(year_number), int(month_number), 1)].add(figures)
+        # As the statement per account has it: days whose lines were all cancelled at
+        # the customer's request sum to 0, and an account with no line is left out.
+        per_account = {key: figures for key, figures in per_account.items() if figures.lines > 0}
+    else:
+        per_account = {
+            row.account_id: Figures(**{name: getattr(row, name) or 0 for name in FIGURES})
+            for row in connection.execute(statements.per_account, values)
+        }
+        for year_number, month_number, *sums in connection.execute(statements.per_month, values):
+            months[date(int(year_number), int(month_number), 1)].add(
+                {name: value or 0 for name, value in zip(FIGURES, sums, strict=True)}
+            )
+    names = _accounts(list(per_account))
+    for account_id, figures in per_account.items():
+        result.total.add(figures)
+        result.by_account.append((names[account_id], figures))
+    result.by_account.sort(key=lambda item: item[0].name.lower())
     result.by_month = sorted(months.items())
     return result
+
+
+def _accounts(ids: list[int]) -> dict[int, CustomerAccount]:
+    """The accounts of these ids; those already in the session (a customer's own, read
+    with them when they signed in) without a statement."""
+    found = {}
+    for account_id in ids:
+        account = db.session.identity_map.get(identity_key(CustomerAccount, account_id))
+        if account is not None:
+            found[account_id] = account
+    missing = [account_id for account_id in ids if account_id not in found]
+    if missing:
+        found |= {
+            a.id: a
+            for a in db.session.scalars(
+                select(CustomerAccount).where(CustomerAccount.id.in_(missing))
+            )
+        }
+    return found

@@ -9,6 +9,10 @@ is registered on the app, a function that gives the page those figures for one
 order; the page renders what the registered functions return. Kept on the app
 (not in a module-level list), so every app built by `create_app` has exactly
 the parts registered on it.
+
+A part is given the order's events as the page read them for its timeline (oldest
+first, with their actor and line): what happened at the desk is in them, and
+reading them again for each part cost the page a statement each.
 """
 
 from __future__ import annotations
@@ -19,9 +23,9 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from .models import Order
+from .models import Order, OrderEvent
 
-Part = Callable[[Order, date], dict[str, Any]]
+Part = Callable[[Order, date, list[OrderEvent]], dict[str, Any]]
 
 PARTS_KEY = "ordering.order_page_parts"
 
@@ -40,15 +44,16 @@ EMPTY: dict[str, Any] = {
 
 
 def add_part(app: Flask, part: Part) -> None:
-    """Register a function (order, today) -> template values for the order page."""
+    """Register a function (order, today, events) -> template values for the order page."""
     app.extensions.setdefault(PARTS_KEY, []).append(part)
 
 
-def parts(order: Order, today: date) -> dict[str, Any]:
-    """The template values every registered area gives for this order."""
+def parts(order: Order, today: date, events: list[OrderEvent]) -> dict[str, Any]:
+    """The template values every registered area gives for this order; `events`: the
+    order's events, oldest first (`service.timeline`)."""
     values = dict(EMPTY)
     for part in current_app.extensions.get(PARTS_KEY, ()):
-        values |= part(order, today)
+        values |= part(order, today, events)
     return values
 
 

@@ -17,10 +17,12 @@ complaint, unless that one was cancelled or rejected.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 
+from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false, func, select
+from sqlalchemy import Select, bindparam, false, func, select
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import User
@@ -29,9 +31,10 @@ from portal.extensions import db
 from portal.formatting import number as format_number
 from portal.ordering import service as ordering
 from portal.ordering.models import Order
+from portal.security import scoped_once, tenant_values
 
 from .models import QUALITY_KIND, QUALITY_STEPS, QualityStep, ReplacementOrder, ServiceRequest
-from .reading import WORKERS
+from .reading import WORKERS, visible_requests
 
 STEP_MAX = 5_000
 MAX_AFFECTED = 10_000_000
@@ -254,24 +257,15 @@ def create_replacement(user: User, request: ServiceRequest, *, now: datetime, to
 
 def order_origins(order: Order, viewer: User) -> list[tuple[str, str | None]]:
     """For the order pages: the service request an order replaces parts for (one query)."""
-    from flask import url_for
-
-    from .reading import visible_requests
-
-    # Whether the viewer may see the request (reading.may_see's rule) asked in the same
-    # statement: a second one cost the order page a round trip.
-    try:
-        visible = (
-            visible_requests(viewer)
-            .with_only_columns(ServiceRequest.id)
-            .where(ServiceRequest.id == ReplacementOrder.request_id)
-            .exists()
-        )
-    except Forbidden:
-        visible = false()
-    found = db.session.execute(
-        select(ReplacementOrder.request_id, visible).where(ReplacementOrder.order_id == order.id)
-    ).first()
+    if viewer.is_vendor_staff:
+        try:
+            visible = visible_requests(viewer).with_only_columns(ServiceRequest.id)
+        except Forbidden:
+            visible = None
+        statement, values = _origin_of_order(visible), {}
+    else:
+        statement, values = _origin_of_customers_order(), tenant_values(viewer)
+    found = db.session.execute(statement, {"order_id": order.id, **values}).first()
     if found is None:
         return []
     request_id, may_see = found
@@ -281,3 +275,25 @@ def order_origins(order: Order, viewer: User) -> list[tuple[str, str | None]]:
     )
     link = url_for("service.detail", request_id=request_id) if may_see else None
     return [(text, link)]
+
+
+def _origin_of_order(visible: Select | None) -> Select:
+    """The order's replacement row and whether the viewer may see its request
+    (`visible`: the ids of the requests they may see, None for none), asked in the same
+    statement: a second one cost the order page a round trip."""
+    may_see = (
+        false()
+        if visible is None
+        else visible.where(ServiceRequest.id == ReplacementOrder.request_id).exists()
+    )
+    return select(ReplacementOrder.request_id, may_see).where(
+        ReplacementOrder.order_id == bindparam("order_id")
+    )
+
+
+@cache
+def _origin_of_customers_order() -> Select:
+    """`_origin_of_order` for a customer, built once per process (building it cost the
+    order page more than running it): visible_requests' rule for a customer, their
+    account's requests, with the account bound per request."""
+    return _origin_of_order(scoped_once(select(ServiceRequest.id), ServiceRequest, False))
