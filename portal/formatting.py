@@ -3,6 +3,7 @@ reader's locale and zone (portal.i18n chooses them), navigation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -76,6 +77,13 @@ def localtime(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
     if value is None:
         return "—"
     return _localtime(value, viewer_timezone(), fmt, reader_locale())
+
+
+def localtimes(fmt: str = "%d %b %Y %H:%M") -> Callable[[datetime | None], str]:
+    """`localtime` for many timestamps of one page: the reader's zone and locale looked
+    up once (each lookup cost more than writing a time already written once)."""
+    zone, locale = viewer_timezone(), reader_locale()
+    return lambda value: "—" if value is None else _localtime(value, zone, fmt, locale)
 
 
 def day(value: date | None, fmt: str = "%d %b %Y") -> str:
