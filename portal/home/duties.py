@@ -467,8 +467,10 @@ def _name_accounts(sections: list[Section], today: date) -> None:
     ids = {duty.account_id for section in sections for duty in section.items} - {None}
     if not ids:
         return
+    # On the session's connection: rows of columns need none of the ORM's result handling.
     accounts = {
-        row.id: row for row in db.session.execute(_accounts_statement(), {"ids": list(ids)})
+        row.id: row
+        for row in db.session.connection().execute(_accounts_statement(), {"ids": list(ids)})
     }
     for section in sections:
         for duty in section.items:
