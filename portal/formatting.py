@@ -14,7 +14,7 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 from flask import Flask, current_app, has_request_context, request, url_for
-from flask_babel import get_locale, get_timezone, gettext, ngettext
+from flask_babel import get_locale, get_timezone, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -109,21 +109,38 @@ def _day(value: date, fmt: str, locale: Locale) -> str:
 
 def ago(value: datetime | None) -> str:
     """'3 days ago' style, for lists where recency matters more than the exact time."""
-    if value is None:
-        return gettext("never")
     from portal.extensions import utcnow
 
-    seconds = (utcnow() - value).total_seconds()
+    return _ago(value, utcnow(), get_translations())
+
+
+def agos() -> Callable[[datetime | None], str]:
+    """`ago` for many timestamps of one page: the clock read and the reader's
+    translations looked up once (each lookup cost more than the rest of a row's text)."""
+    from portal.extensions import utcnow
+
+    now, translations = utcnow(), get_translations()
+    return lambda value: _ago(value, now, translations)
+
+
+def _ago(value: datetime | None, now: datetime, t) -> str:
+    if value is None:
+        return t.gettext("never")
+    seconds = (now - value).total_seconds()
     if seconds < 60:
-        return gettext("just now")
+        return t.gettext("just now")
     # One message per unit, written out for the extractor: each language its own plural.
     if seconds < 3600:
-        return ngettext("%(num)d minute ago", "%(num)d minutes ago", int(seconds // 60))
+        num = int(seconds // 60)
+        return t.ngettext("%(num)d minute ago", "%(num)d minutes ago", num) % {"num": num}
     if seconds < 86400:
-        return ngettext("%(num)d hour ago", "%(num)d hours ago", int(seconds // 3600))
+        num = int(seconds // 3600)
+        return t.ngettext("%(num)d hour ago", "%(num)d hours ago", num) % {"num": num}
     if seconds < 86400 * 60:
-        return ngettext("%(num)d day ago", "%(num)d days ago", int(seconds // 86400))
-    return ngettext("%(num)d month ago", "%(num)d months ago", int(seconds // (86400 * 30)))
+        num = int(seconds // 86400)
+        return t.ngettext("%(num)d day ago", "%(num)d days ago", num) % {"num": num}
+    num = int(seconds // (86400 * 30))
+    return t.ngettext("%(num)d month ago", "%(num)d months ago", num) % {"num": num}
 
 
 def isodate(value: str | None, fmt: str = "%d %b %Y") -> str:

@@ -17,22 +17,24 @@ from functools import cache
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import Select, bindparam, func, or_, select
-from sqlalchemy.orm import joinedload, load_only, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts import service as accounts
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
 from portal.attachments import service as attachments
 from portal.catalog import service as catalog
+from portal.days import user_today
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
-from portal.formatting import number
+from portal.formatting import agos, day_in, number, reader_locale
 from portal.markdown import render as render_markdown
 from portal.security import scoped
 
 from .models import (
     CATEGORIES,
     OPEN_STATUSES,
+    PROPOSED,
     STATUSES,
     Idea,
     IdeaEvent,
@@ -180,7 +182,25 @@ class IdeaFilter:
     following: bool = False  # only those the viewer follows
 
 
-def ideas(viewer: User, filters: IdeaFilter, *, limit: int = 50) -> tuple[list[Idea], int]:
+@dataclass(frozen=True, slots=True)
+class ListedIdea:
+    """A row of the list of suggestions, written for its reader."""
+
+    id: int
+    reference: str
+    title: str
+    direction: str
+    status: str
+    status_label: str
+    account_name: str | None
+    assignee: str | None  # the name of who handles it
+    due: str  # the promised answer's day, "" without one
+    late: bool  # waits for its first answer past the promised day
+    answered: bool
+    activity: str  # the latest activity, "3 days ago"
+
+
+def ideas(viewer: User, filters: IdeaFilter, *, limit: int = 50) -> tuple[list[ListedIdea], int]:
     query = visible_ideas(viewer)
     if filters.queue:
         query = query.where(Idea.status.in_(OPEN_STATUSES), Idea.direction == "customer")
@@ -202,7 +222,7 @@ def ideas(viewer: User, filters: IdeaFilter, *, limit: int = 50) -> tuple[list[I
                 ids.order_by(Idea.last_activity_at.desc(), Idea.id.desc()).limit(limit)
             )
         )
-        return _ideas_in_order(chosen), _count(query, chosen, limit)
+        return _ideas_in_order(viewer, chosen), _count(query, chosen, limit)
     # The queue: those still waiting for a first answer, nearest promise first;
     # then the answered ones still open. Two queries, each read in index order
     # (first_answered_at, answer_due_on), instead of sorting every open one.
@@ -218,7 +238,7 @@ def ideas(viewer: User, filters: IdeaFilter, *, limit: int = 50) -> tuple[list[I
             .order_by(*by_promise)
             .limit(limit - len(chosen))
         )
-    return _ideas_in_order(chosen), _count(query, chosen, limit)
+    return _ideas_in_order(viewer, chosen), _count(query, chosen, limit)
 
 
 def _count(query: Select, chosen: list[int], limit: int) -> int:
@@ -231,36 +251,65 @@ def _count(query: Select, chosen: list[int], limit: int) -> int:
     return db.session.scalar(query.with_only_columns(func.count()).order_by(None))
 
 
-def _ideas_in_order(ids: list[int]) -> list[Idea]:
-    """The suggestions of `ids` (already scoped) in that order, with what the list shows."""
+def _ideas_in_order(viewer: User, ids: list[int]) -> list[ListedIdea]:
+    """The suggestions of `ids` (already scoped) in that order, as the list shows them:
+    rows of the shown columns, their texts written here with the reader's translations,
+    locale and clock looked up once (loading them as suggestions with their account and
+    handler, and the template's filters and labels looking those up for every row, were
+    most of the engineers' page)."""
     if not ids:
         return []
-    by_id = {idea.id: idea for idea in db.session.scalars(_listed_statement(), {"ids": ids})}
-    return [by_id[idea_id] for idea_id in ids]
+    rows = db.session.connection().execute(_listed_statement(), {"ids": ids})
+    by_id = {row.id: row for row in rows}
+    labels = {status: str(label) for status, label in STATUSES.items()}
+    proposed = str(PROPOSED)
+    locale, activity = reader_locale(), agos()
+    today = user_today(viewer)
+    listed = []
+    for idea_id in ids:
+        row = by_id[idea_id]
+        waits = row.status in OPEN_STATUSES and row.first_answered_at is None
+        listed.append(
+            ListedIdea(
+                id=row.id,
+                reference=f"S-{row.id:05d}",  # as Idea.reference
+                title=row.title,
+                direction=row.direction,
+                status=row.status,
+                # as Idea.status_label
+                status_label=proposed
+                if row.direction == "vendor" and row.status == "submitted"
+                else labels[row.status],
+                account_name=row.account_name,
+                assignee=row.assignee,
+                due=day_in(row.answer_due_on, locale) if row.answer_due_on else "",
+                late=waits and row.answer_due_on is not None and row.answer_due_on < today,
+                answered=row.first_answered_at is not None,
+                activity=activity(row.last_activity_at),
+            )
+        )
+    return listed
 
 
 @cache
 def _listed_statement() -> Select:
-    """Built once per process (every view of the list loads its rows with it)."""
+    """Built once per process (every view of the list reads its rows with it): the
+    columns the list shows, with the account's and the handler's names."""
     return (
-        select(Idea)
-        .where(Idea.id.in_(bindparam("ids", expanding=True)))
-        # The columns the list shows, not the texts nor the people's other columns; the
-        # people's names are shown, never their roles: no statement to load those.
-        .options(
-            load_only(
-                Idea.account_id,
-                Idea.direction,
-                Idea.title,
-                Idea.status,
-                Idea.answer_due_on,
-                Idea.first_answered_at,
-                Idea.assignee_id,
-                Idea.last_activity_at,
-            ),
-            joinedload(Idea.account).load_only(CustomerAccount.name),
-            joinedload(Idea.assignee).load_only(User.name).lazyload(User.role_rows),
+        select(
+            Idea.id,
+            Idea.direction,
+            Idea.title,
+            Idea.status,
+            Idea.answer_due_on,
+            Idea.first_answered_at,
+            Idea.last_activity_at,
+            CustomerAccount.name.label("account_name"),
+            User.name.label("assignee"),
         )
+        .outerjoin(CustomerAccount, CustomerAccount.id == Idea.account_id)
+        .outerjoin(User, User.id == Idea.assignee_id)
+        .where(Idea.id.in_(bindparam("ids", expanding=True)))
     )
 
 
