@@ -455,6 +455,8 @@ def _name_accounts(sections: list[Section], today: date) -> None:
     """Every listed row's account, read in one statement, and its state, date and
     due text in words (the labels translated once per page, each date's and state's
     text written once: rows share them)."""
+    if not any(section.items for section in sections):
+        return
     labels = {state: str(label) for state, label in STATES.items()}
     texts: dict[tuple, tuple[str, str]] = {}
     for section in sections:
