@@ -301,19 +301,9 @@ def timeline(
     """One page of the account's timeline, newest first, and whether an older page
     exists (one statement)."""
     offset = (max(page, 1) - 1) * size
-    # The session's connection runs it: rows of columns need none of the ORM's handling.
-    rows = (
-        db.session.connection()
-        .execute(
-            _statement(),
-            {
-                "account_id": account_id,
-                "limit": size + 1,
-                "offset": offset,
-                "reach": offset + size + 1,
-            },
-        )
-        .all()
+    rows = _run(
+        db.session.connection(),
+        {"account_id": account_id, "limit": size + 1, "offset": offset, "reach": offset + size + 1},
     )
     # The page's texts are written with the reader's translations, zone and locale
     # looked up once, not once for each row and time.
@@ -321,6 +311,25 @@ def timeline(
     at_text, day_text = localtimes(), localtimes("%d %b %Y")
     found = [_happening(row, translations, at_text, day_text) for row in rows[:size]]
     return found, len(rows) > size
+
+
+def _run(connection, values: dict) -> list:
+    """The statement's rows as the driver gives them (`_happening` reads its text dates
+    and times): its SQL compiled once per process for the database's dialect, the values
+    bound by the driver. Through SQLAlchemy's statement execution and result handling
+    the union cost two thirds of what the database takes to run it, and a third of
+    the timeline."""
+    compiled = _compiled(connection.dialect)
+    params = compiled.construct_params(values)
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup)
+    return connection.exec_driver_sql(compiled.string, params).all()
+
+
+@cache
+def _compiled(dialect):
+    """The statement compiled for `dialect` (derived from the code alone)."""
+    return _statement().compile(dialect=dialect)
 
 
 @cache
@@ -358,10 +367,10 @@ def _happening(row, translations, at_text, day_text) -> Happening:
     kind, ref, label, note, amount = row.kind, row.ref, row.label, row.note, row.amount
     on_date = _as_date(row.on_date)
     at = row.at
-    if isinstance(at, str):  # SQLite, for max()/min() of a stored timestamp
+    if isinstance(at, str):  # SQLite gives the stored timestamp as text
         at = datetime.fromisoformat(at)
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
+    # Stored in UTC: SQLite's carry no zone, PostgreSQL's come in the session's.
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     text, link = _describe(translations, kind, ref, label, note, on_date, amount)
     return Happening(at, kind, text, link, at_text(at), day_text(at))
 
