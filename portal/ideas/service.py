@@ -119,16 +119,30 @@ def visible_ideas(viewer: User) -> Select:
     an account manager (without the engineer role) only for their accounts.
     Nobody but the vendor sees a vendor proposal still in draft.
     """
-    query = scoped(select(Idea), Idea, viewer)
-    if not viewer.is_vendor_staff:
-        return query.where(or_(Idea.status != "draft", Idea.created_by_id == viewer.id))
-    if not viewer.has_role(*VENDOR_VIEWERS):
+    _check_viewer(viewer)
+    return _visible(
+        scoped(select(Idea), Idea, viewer),
+        viewer.is_vendor_staff,
+        viewer.has_role(*ENGINEERS),
+        viewer.id,
+    )
+
+
+def _check_viewer(viewer: User) -> None:
+    if viewer.is_vendor_staff and not viewer.has_role(*VENDOR_VIEWERS):
         raise Forbidden(_("Suggestions are for engineers and account managers."))
+
+
+def _visible(query: Select, vendor_staff: bool, engineer: bool, viewer_id) -> Select:
+    """`visible_ideas`' rule on a query already scoped to the tenant, the viewer's id a
+    value or a bound parameter (for statements built once: `_list_statements`)."""
+    if not vendor_staff:
+        return query.where(or_(Idea.status != "draft", Idea.created_by_id == viewer_id))
     query = query.where(or_(Idea.status != "draft", Idea.direction == "vendor"))
-    if not viewer.has_role(*ENGINEERS):
+    if not engineer:
         query = query.where(
             Idea.account_id.in_(
-                select(CustomerAccount.id).where(CustomerAccount.account_manager_id == viewer.id)
+                select(CustomerAccount.id).where(CustomerAccount.account_manager_id == viewer_id)
             )
         )
     return query
@@ -203,8 +217,7 @@ class ListedIdea:
 def ideas(viewer: User, filters: IdeaFilter, *, limit: int = 50) -> tuple[list[ListedIdea], int]:
     """One page of the suggestions the viewer may see that match `filters`, and how
     many match."""
-    if viewer.is_vendor_staff and not viewer.has_role(*VENDOR_VIEWERS):
-        raise Forbidden(_("Suggestions are for engineers and account managers."))
+    _check_viewer(viewer)
     status = filters.status if filters.status in STATUSES else ""
     q = filters.q.strip().lower()
     statements = _list_statements(
@@ -240,24 +253,12 @@ def _list_statements(
 ) -> tuple[Select, Select | None, Select]:
     """The list's statements for one kind of viewer and filters, built once per process
     (building them and their cache keys cost a fifth of the engineers' list); the
-    viewer, their account, the status and the words are bound per call. The same rule
-    as `visible_ideas`: a customer sees their account's suggestions once submitted and
-    their own drafts; vendor staff submitted ones and vendor proposals, an account
-    manager (without the engineer role) only for their accounts."""
-    query = scoped_once(select(Idea.id), Idea, vendor_staff)
+    viewer, their account, the status and the words are bound per call. Who sees what
+    is `visible_ideas`' rule (`_visible`), with the viewer and account bound."""
     viewer_id = bindparam("viewer_id", type_=Integer)
-    if not vendor_staff:
-        query = query.where(or_(Idea.status != "draft", Idea.created_by_id == viewer_id))
-    else:
-        query = query.where(or_(Idea.status != "draft", Idea.direction == "vendor"))
-        if not engineer:
-            query = query.where(
-                Idea.account_id.in_(
-                    select(CustomerAccount.id).where(
-                        CustomerAccount.account_manager_id == viewer_id
-                    )
-                )
-            )
+    query = _visible(
+        scoped_once(select(Idea.id), Idea, vendor_staff), vendor_staff, engineer, viewer_id
+    )
     if queue:
         query = query.where(
             Idea.status.in_([literal_column(f"'{s}'") for s in OPEN_STATUSES]),
