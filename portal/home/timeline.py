@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, lru_cache
 
 from flask import url_for
 from flask_babel import get_translations
@@ -326,9 +326,10 @@ def _run(connection, values: dict) -> list:
     return connection.exec_driver_sql(compiled.string, params).all()
 
 
-@cache
+@lru_cache(maxsize=4)
 def _compiled(dialect):
-    """The statement compiled for `dialect` (derived from the code alone)."""
+    """The statement compiled for `dialect` (derived from the code alone; a few kept: a
+    process has one engine, a test run many)."""
     return _statement().compile(dialect=dialect)
 
 
