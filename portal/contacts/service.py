@@ -261,7 +261,10 @@ def last_contacts(account_ids: Iterable[int] | Select) -> dict[int, LastContact]
     if isinstance(account_ids, Select):
         rows = db.session.execute(_last_contacts_of(account_ids))
     else:
-        rows = db.session.execute(_last_contacts_of_listed(), {"account_ids": list(account_ids)})
+        # On the session's connection: rows of columns need none of the ORM's handling.
+        rows = db.session.connection().execute(
+            _last_contacts_of_listed(), {"account_ids": list(account_ids)}
+        )
     return {account_id: LastContact(day, kind, summary) for account_id, day, kind, summary in rows}
 
 
@@ -452,7 +455,7 @@ def open_follow_ups(
     if isinstance(account_ids, Select):
         rows = db.session.execute(_open_follow_ups_of(account_ids), {"today": today})
     else:
-        rows = db.session.execute(
+        rows = db.session.connection().execute(
             _open_follow_ups_of_listed(), {"account_ids": list(account_ids), "today": today}
         )
     return {

@@ -455,6 +455,8 @@ def _name_accounts(sections: list[Section], today: date) -> None:
     """Every listed row's account, read in one statement, and its state, date and
     due text in words (the labels translated once per page, each date's and state's
     text written once: rows share them)."""
+    if not any(section.items for section in sections):
+        return
     labels = {state: str(label) for state, label in STATES.items()}
     texts: dict[tuple, tuple[str, str]] = {}
     for section in sections:
@@ -467,9 +469,9 @@ def _name_accounts(sections: list[Section], today: date) -> None:
     ids = {duty.account_id for section in sections for duty in section.items} - {None}
     if not ids:
         return
+    # On the session's connection: rows of columns need none of the ORM's result handling.
     accounts = {
         row.id: row
-        # Core, not the ORM session: three plain values a row.
         for row in db.session.connection().execute(_accounts_statement(), {"ids": list(ids)})
     }
     for section in sections:

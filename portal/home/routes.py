@@ -21,31 +21,32 @@ def index():
     passed between the two companies (`?page=N` of the timeline; htmx asks for the
     next page's rows alone)."""
     now = utcnow()
-    if current_user.is_vendor_staff:
+    user = current_user._get_current_object()  # read once: each read of the proxy costs
+    if user.is_vendor_staff:
         return render_template(
             "home/vendor.html",
             # The vendor's desk counts the vendor's day (duties.vendor_home).
-            home=duties.vendor_home(current_user, now),
+            home=duties.vendor_home(user, now),
             health=duties.HEALTH,
         )
     page = request.args.get("page", 1, type=optional_database_int) or 1
-    happenings, older = timeline.timeline(current_user.account_id, page=page)
+    happenings, older = timeline.timeline(user.account_id, page=page)
     if is_htmx():
         return render_page("home/customer.html", "timeline_page", happenings=happenings,
                            older=older, page=page)  # fmt: skip
-    account = current_user.account
+    account = user.account
     return render_page(
         "home/customer.html",
         "timeline_page",
         account=account,
         manager=service.account_manager(account),
         statuses=order_status_texts(),
-        ask_rating=ratings.should_ask(current_user, days.user_today(current_user, now)),
+        ask_rating=ratings.should_ask(user, days.user_today(user, now)),
         happenings=happenings,
         older=older,
         page=page,
-        orders=service.recent_orders(current_user),
-        kept=service.promises_kept(current_user),
+        orders=service.recent_orders(user),
+        kept=service.promises_kept(user),
     )
 
 

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
+from flask import url_for
 from sqlalchemy import Integer, bindparam, select
 
 from portal import days
 from portal.accounts.models import CustomerAccount, User
 from portal.extensions import db
+from portal.formatting import localtimes, money_in, reader_currency, reader_locale
 from portal.fulfilment import ledger
 
 
@@ -28,7 +31,11 @@ def account_manager(account: CustomerAccount):
     home page's own statements' time."""
     if account.account_manager_id is None:
         return None
-    return db.session.execute(_manager(), {"user_id": account.account_manager_id}).first()
+    # The session's connection, not the session: a statement of columns needs none of
+    # the ORM's handling of what it returns, which cost as much as the rest of it.
+    return (
+        db.session.connection().execute(_manager(), {"user_id": account.account_manager_id}).first()
+    )
 
 
 @cache
@@ -36,8 +43,34 @@ def _manager():
     return select(User.name, User.email).where(User.id == bindparam("user_id", type_=Integer))
 
 
-def recent_orders(viewer: User, limit: int = 6):
-    """The account's newest orders, for the customer's home page."""
+@dataclass(frozen=True, slots=True)
+class RecentOrder:
+    """A row of the customer's newest orders, written for the reader."""
+
+    number: str
+    status: str
+    link: str
+    placed: str  # the day and month it was placed, in the reader's zone
+    total: str
+
+
+def recent_orders(viewer: User, limit: int = 6) -> list[RecentOrder]:
+    """The account's newest orders, for the customer's home page, their day, total and
+    link written here with the reader's zone and locale looked up once (the template's
+    filters looked them up for every row: a third of the page's own template time)."""
     from portal.ordering.service import newest_of_account
 
-    return newest_of_account(viewer.account_id, limit)
+    placed = localtimes("%d %b")
+    locale = reader_locale()
+    return [
+        RecentOrder(
+            order.number,
+            order.status,
+            url_for("ordering.order", number=order.number),
+            placed(order.placed_at),
+            "—"
+            if order.total is None
+            else money_in(order.total, order.currency or reader_currency(), locale),
+        )
+        for order in newest_of_account(viewer.account_id, limit)
+    ]

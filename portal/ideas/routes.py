@@ -67,7 +67,6 @@ def index():
         filters=filters,
         view=view,
         statuses=STATUSES,
-        today=days.user_today(current_user),
     )
 
 

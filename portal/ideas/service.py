@@ -16,23 +16,25 @@ from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, bindparam, func, or_, select
-from sqlalchemy.orm import joinedload, load_only, selectinload
+from sqlalchemy import Integer, Select, bindparam, func, literal_column, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts import service as accounts
 from portal.accounts.models import CustomerAccount, User
 from portal.accounts.roles import Role
 from portal.attachments import service as attachments
 from portal.catalog import service as catalog
+from portal.days import user_today
 from portal.errors import DomainError, Forbidden, NotFound
 from portal.extensions import db, utcnow
-from portal.formatting import number
+from portal.formatting import agos, day_in, number, reader_locale
 from portal.markdown import render as render_markdown
-from portal.security import scoped
+from portal.security import scoped, scoped_once, tenant_values
 
 from .models import (
     CATEGORIES,
     OPEN_STATUSES,
+    PROPOSED,
     STATUSES,
     Idea,
     IdeaEvent,
@@ -117,16 +119,30 @@ def visible_ideas(viewer: User) -> Select:
     an account manager (without the engineer role) only for their accounts.
     Nobody but the vendor sees a vendor proposal still in draft.
     """
-    query = scoped(select(Idea), Idea, viewer)
-    if not viewer.is_vendor_staff:
-        return query.where(or_(Idea.status != "draft", Idea.created_by_id == viewer.id))
-    if not viewer.has_role(*VENDOR_VIEWERS):
+    _check_viewer(viewer)
+    return _visible(
+        scoped(select(Idea), Idea, viewer),
+        viewer.is_vendor_staff,
+        viewer.has_role(*ENGINEERS),
+        viewer.id,
+    )
+
+
+def _check_viewer(viewer: User) -> None:
+    if viewer.is_vendor_staff and not viewer.has_role(*VENDOR_VIEWERS):
         raise Forbidden(_("Suggestions are for engineers and account managers."))
+
+
+def _visible(query: Select, vendor_staff: bool, engineer: bool, viewer_id) -> Select:
+    """`visible_ideas`' rule on a query already scoped to the tenant, the viewer's id a
+    value or a bound parameter (for statements built once: `_list_statements`)."""
+    if not vendor_staff:
+        return query.where(or_(Idea.status != "draft", Idea.created_by_id == viewer_id))
     query = query.where(or_(Idea.status != "draft", Idea.direction == "vendor"))
-    if not viewer.has_role(*ENGINEERS):
+    if not engineer:
         query = query.where(
             Idea.account_id.in_(
-                select(CustomerAccount.id).where(CustomerAccount.account_manager_id == viewer.id)
+                select(CustomerAccount.id).where(CustomerAccount.account_manager_id == viewer_id)
             )
         )
     return query
@@ -180,87 +196,159 @@ class IdeaFilter:
     following: bool = False  # only those the viewer follows
 
 
-def ideas(viewer: User, filters: IdeaFilter, *, limit: int = 50) -> tuple[list[Idea], int]:
-    query = visible_ideas(viewer)
-    if filters.queue:
-        query = query.where(Idea.status.in_(OPEN_STATUSES), Idea.direction == "customer")
-    if filters.following:
-        query = query.where(
-            Idea.id.in_(select(IdeaFollower.idea_id).where(IdeaFollower.user_id == viewer.id))
-        )
-    if filters.status in STATUSES:
-        query = query.where(Idea.status == filters.status)
-    if filters.q.strip():
-        query = query.where(func.lower(Idea.title).contains(filters.q.strip().lower()))
-    # The page's rows are chosen by id first (each list read in index order), then
-    # loaded with the account and the person handling them joined, in one statement:
-    # a loader statement per relationship per list was half the engineers' page.
-    ids = query.with_only_columns(Idea.id)
-    if not filters.queue:
-        chosen = list(
-            db.session.scalars(
-                ids.order_by(Idea.last_activity_at.desc(), Idea.id.desc()).limit(limit)
-            )
-        )
-        return _ideas_in_order(chosen), _count(query, chosen, limit)
-    # The queue: those still waiting for a first answer, nearest promise first;
-    # then the answered ones still open. Two queries, each read in index order
-    # (first_answered_at, answer_due_on), instead of sorting every open one.
-    by_promise = (Idea.answer_due_on.asc(), Idea.submitted_at.asc(), Idea.id.asc())
-    chosen = list(
-        db.session.scalars(
-            ids.where(Idea.first_answered_at.is_(None)).order_by(*by_promise).limit(limit)
-        )
+@dataclass(frozen=True, slots=True)
+class ListedIdea:
+    """A row of the list of suggestions, written for its reader."""
+
+    id: int
+    reference: str
+    title: str
+    direction: str
+    status: str
+    status_label: str
+    account_name: str | None
+    assignee: str | None  # the name of who handles it
+    due: str  # the promised answer's day, "" without one
+    late: bool  # waits for its first answer past the promised day
+    answered: bool
+    activity: str  # the latest activity, "3 days ago"
+
+
+def ideas(viewer: User, filters: IdeaFilter, *, limit: int = 50) -> tuple[list[ListedIdea], int]:
+    """One page of the suggestions the viewer may see that match `filters`, and how
+    many match."""
+    _check_viewer(viewer)
+    status = filters.status if filters.status in STATUSES else ""
+    q = filters.q.strip().lower()
+    statements = _list_statements(
+        viewer.is_vendor_staff,
+        viewer.is_vendor_staff and viewer.has_role(*ENGINEERS),
+        filters.queue,
+        filters.following,
+        bool(status),
+        bool(q),
     )
-    if len(chosen) < limit:
-        chosen += db.session.scalars(
-            ids.where(Idea.first_answered_at.is_not(None))
-            .order_by(*by_promise)
-            .limit(limit - len(chosen))
+    values = {**tenant_values(viewer), "viewer_id": viewer.id, "status": status, "q": q}
+    # The page's rows are chosen by id first (each list read in index order), then
+    # read with the account and the person handling them joined, in one statement.
+    # Ids and a count need none of the ORM's handling of results: the connection runs
+    # them.
+    connection = db.session.connection()
+    first, then, count = statements
+    chosen = list(connection.execute(first, {**values, "limit": limit}).scalars())
+    if then is not None and len(chosen) < limit:
+        # The queue: those still waiting for a first answer, nearest promise first;
+        # then the answered ones still open. Two queries, each read in index order
+        # (first_answered_at, answer_due_on), instead of sorting every open one.
+        chosen += connection.execute(then, {**values, "limit": limit - len(chosen)}).scalars()
+    # Fewer chosen than the limit are all of them (the queue's two parts together are
+    # every open one); else counted.
+    total = len(chosen) if len(chosen) < limit else connection.execute(count, values).scalar()
+    return _ideas_in_order(viewer, chosen), total
+
+
+@cache
+def _list_statements(
+    vendor_staff: bool, engineer: bool, queue: bool, following: bool, status: bool, q: bool
+) -> tuple[Select, Select | None, Select]:
+    """The list's statements for one kind of viewer and filters, built once per process
+    (building them and their cache keys cost a fifth of the engineers' list); the
+    viewer, their account, the status and the words are bound per call. Who sees what
+    is `visible_ideas`' rule (`_visible`), with the viewer and account bound."""
+    viewer_id = bindparam("viewer_id", type_=Integer)
+    query = _visible(
+        scoped_once(select(Idea.id), Idea, vendor_staff), vendor_staff, engineer, viewer_id
+    )
+    if queue:
+        query = query.where(
+            Idea.status.in_([literal_column(f"'{s}'") for s in OPEN_STATUSES]),
+            Idea.direction == literal_column("'customer'"),
         )
-    return _ideas_in_order(chosen), _count(query, chosen, limit)
+    if following:
+        query = query.where(
+            Idea.id.in_(select(IdeaFollower.idea_id).where(IdeaFollower.user_id == viewer_id))
+        )
+    if status:
+        query = query.where(Idea.status == bindparam("status"))
+    if q:
+        query = query.where(func.lower(Idea.title).contains(bindparam("q")))
+    limit = bindparam("limit", type_=Integer)
+    # COUNT(*) over the filtered rows themselves: a subquery of whole rows made SQLite
+    # copy every open suggestion (28 ms for 43,000).
+    count = query.with_only_columns(func.count())
+    if not queue:
+        return (
+            query.order_by(Idea.last_activity_at.desc(), Idea.id.desc()).limit(limit),
+            None,
+            count,
+        )
+    by_promise = (Idea.answer_due_on.asc(), Idea.submitted_at.asc(), Idea.id.asc())
+    return (
+        query.where(Idea.first_answered_at.is_(None)).order_by(*by_promise).limit(limit),
+        query.where(Idea.first_answered_at.is_not(None)).order_by(*by_promise).limit(limit),
+        count,
+    )
 
 
-def _count(query: Select, chosen: list[int], limit: int) -> int:
-    """How many suggestions the filters match: fewer chosen than the limit are all of
-    them (the queue's two parts together are every open one); else counted."""
-    if len(chosen) < limit:
-        return len(chosen)
-    # COUNT(*) over the filtered rows themselves: a subquery of whole rows made
-    # SQLite copy every open suggestion (28 ms for 43,000).
-    return db.session.scalar(query.with_only_columns(func.count()).order_by(None))
-
-
-def _ideas_in_order(ids: list[int]) -> list[Idea]:
-    """The suggestions of `ids` (already scoped) in that order, with what the list shows."""
+def _ideas_in_order(viewer: User, ids: list[int]) -> list[ListedIdea]:
+    """The suggestions of `ids` (already scoped) in that order, as the list shows them:
+    rows of the shown columns, their texts written here with the reader's translations,
+    locale and clock looked up once (loading them as suggestions with their account and
+    handler, and the template's filters and labels looking those up for every row, were
+    most of the engineers' page)."""
     if not ids:
         return []
-    by_id = {idea.id: idea for idea in db.session.scalars(_listed_statement(), {"ids": ids})}
-    return [by_id[idea_id] for idea_id in ids]
+    rows = db.session.connection().execute(_listed_statement(), {"ids": ids})
+    by_id = {row.id: row for row in rows}
+    labels = {status: str(label) for status, label in STATUSES.items()}
+    proposed = str(PROPOSED)
+    locale, activity = reader_locale(), agos()
+    today = user_today(viewer)
+    listed = []
+    for idea_id in ids:
+        row = by_id[idea_id]
+        waits = row.status in OPEN_STATUSES and row.first_answered_at is None
+        listed.append(
+            ListedIdea(
+                id=row.id,
+                reference=f"S-{row.id:05d}",  # as Idea.reference
+                title=row.title,
+                direction=row.direction,
+                status=row.status,
+                # as Idea.status_label
+                status_label=proposed
+                if row.direction == "vendor" and row.status == "submitted"
+                else labels[row.status],
+                account_name=row.account_name,
+                assignee=row.assignee,
+                due=day_in(row.answer_due_on, locale) if row.answer_due_on else "",
+                late=waits and row.answer_due_on is not None and row.answer_due_on < today,
+                answered=row.first_answered_at is not None,
+                activity=activity(row.last_activity_at),
+            )
+        )
+    return listed
 
 
 @cache
 def _listed_statement() -> Select:
-    """Built once per process (every view of the list loads its rows with it)."""
+    """Built once per process (every view of the list reads its rows with it): the
+    columns the list shows, with the account's and the handler's names."""
     return (
-        select(Idea)
-        .where(Idea.id.in_(bindparam("ids", expanding=True)))
-        # The columns the list shows, not the texts nor the people's other columns; the
-        # people's names are shown, never their roles: no statement to load those.
-        .options(
-            load_only(
-                Idea.account_id,
-                Idea.direction,
-                Idea.title,
-                Idea.status,
-                Idea.answer_due_on,
-                Idea.first_answered_at,
-                Idea.assignee_id,
-                Idea.last_activity_at,
-            ),
-            joinedload(Idea.account).load_only(CustomerAccount.name),
-            joinedload(Idea.assignee).load_only(User.name).lazyload(User.role_rows),
+        select(
+            Idea.id,
+            Idea.direction,
+            Idea.title,
+            Idea.status,
+            Idea.answer_due_on,
+            Idea.first_answered_at,
+            Idea.last_activity_at,
+            CustomerAccount.name.label("account_name"),
+            User.name.label("assignee"),
         )
+        .outerjoin(CustomerAccount, CustomerAccount.id == Idea.account_id)
+        .outerjoin(User, User.id == Idea.assignee_id)
+        .where(Idea.id.in_(bindparam("ids", expanding=True)))
     )
 
 

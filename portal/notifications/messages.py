@@ -313,7 +313,9 @@ def render_value(value: Any) -> str:
     if value is None:
         return ""
     try:
-        return _render_value(value, formatting.reader_locale(), formatting.viewer_timezone())
+        return _render_value(
+            value, formatting.reader_locale(), formatting.viewer_timezone(), get_translations()
+        )
     except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as error:
         log.info("stored value shown as a dash: %s", error)
         return "—"
@@ -441,7 +443,9 @@ def render(
     return " ".join(text.split())
 
 
-def _render_value(value: Any, locale: Locale, zone: ZoneInfo) -> str:
+def _render_value(value: Any, locale: Locale, zone: ZoneInfo, t=None) -> str:
+    """`value` written for `locale` and `zone`; `t`, the reader's translations, looked up
+    once for a sentence and the sentences inside it (else for each message)."""
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
@@ -451,23 +455,25 @@ def _render_value(value: Any, locale: Locale, zone: ZoneInfo) -> str:
     if isinstance(value, list):
         # A list of items, each maybe a pair ("signal: reason").
         return "; ".join(
-            ": ".join(_render_value(part, locale, zone) for part in item)
+            ": ".join(_render_value(part, locale, zone, t) for part in item)
             if isinstance(item, list)
-            else _render_value(item, locale, zone)
+            else _render_value(item, locale, zone, t)
             for item in value
         )
     if isinstance(value, dict):
         if "msg" in value:
+            if t is None:
+                t = get_translations()
             params = {
-                name: _render_value(item, locale, zone)
+                name: _render_value(item, locale, zone, t)
                 for name, item in (value.get("params") or {}).items()
             }
             if "plural" in value:
                 # Not flask_babel.ngettext: its own "num" would clash with the parameter.
-                text = get_translations().ungettext(value["msg"], value["plural"], value["n"])
-                return text % params
+                return t.ungettext(value["msg"], value["plural"], value["n"]) % params
             # Without parameters gettext leaves "%" alone: only format when there are some.
-            return gettext(value["msg"], **params) if params else gettext(value["msg"])
+            text = t.ugettext(value["msg"])
+            return text % params if params else text
         if "money" in value:
             return formatting.money_in(Decimal(value["money"]), value["currency"], locale)
         if "number" in value:

@@ -38,6 +38,9 @@ class Calendar:
     # before it): a calendar is immutable, so what follows from it can be kept. The
     # clock of a request a year old then costs a few lookups instead of a year of days.
     _days: dict = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
+    # Spans of other days (those ahead, where promises fall due): each request's due
+    # instant walked the same days ahead again (~45 spans a view of the service home).
+    _spans: dict = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self):
         if len(self.hours) != 7:
@@ -51,7 +54,12 @@ class Calendar:
         try:
             return self._days[day][0]
         except KeyError:
-            return self._span(day)
+            pass
+        try:
+            return self._spans[day]
+        except KeyError:
+            span = self._spans[day] = self._span(day)
+            return span
 
     def _span(self, day: date) -> tuple[datetime, datetime] | None:
         span = self.hours[day.weekday()]

@@ -123,10 +123,17 @@ def _clock(
     target_hours: int,
     done_at: datetime | None,
     now: datetime,
+    spent_until: dict[datetime, float] | None = None,
 ) -> Clock:
     target = target_hours * HOUR
     end = done_at or now
-    spent = counted_seconds(calendar, pauses, opened_at, end)
+    # Both clocks of a request count from its opening: one not answered yet counts to
+    # `now` twice, which `spent_until` (per request) keeps from being worked out twice.
+    spent = None if spent_until is None else spent_until.get(end)
+    if spent is None:
+        spent = counted_seconds(calendar, pauses, opened_at, end)
+        if spent_until is not None:
+            spent_until[end] = spent
     if done_at is not None:
         return Clock("met" if spent <= target else "breached", target, spent, None, done_at)
     if spent > target:
@@ -161,9 +168,10 @@ def evaluate(
         # The last time it was resolved: a reopened request's clock ran on.
         resolved = next(e.at for e in reversed(statuses) if e.after == "resolved")
     # Time spent resolved before a reopening is paused too: the customer had the move.
+    spent_until: dict[datetime, float] = {}
     return Promise(
-        _clock(calendar, opened_at, pauses, target.response_hours, responded, now),
-        _clock(calendar, opened_at, pauses, target.resolution_hours, resolved, now),
+        _clock(calendar, opened_at, pauses, target.response_hours, responded, now, spent_until),
+        _clock(calendar, opened_at, pauses, target.resolution_hours, resolved, now, spent_until),
     )
 
 
@@ -279,11 +287,12 @@ def _utc(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-def promises_for(requests: Sequence, now: datetime, cal: Calendar | None = None) -> dict:
-    """The promise of each request (by id), in a fixed number of queries whatever their number."""
-    cal = cal or calendar()
-    targets = targets_for(r.account_id for r in requests)
-    events = events_for(r.id for r in requests)
+def promises_for(requests: Sequence, now: datetime, cal: Calendar | None = None, bind=None) -> dict:
+    """The promise of each request (by id), in a fixed number of queries whatever their
+    number; `bind` as `calendar`'s."""
+    cal = cal or calendar(bind)
+    targets = targets_for((r.account_id for r in requests), bind)
+    events = events_for((r.id for r in requests), bind)
     return {
         r.id: evaluate(cal, r.opened_at, events[r.id], targets[r.account_id][r.priority], now)
         for r in requests
