@@ -318,3 +318,43 @@ def test_the_built_navigation_follows_each_person_s_account_roles_and_language(a
     assert page.select_one('nav.mainnav a[aria-current="page"]').get_text() == "Pesanan"
     english = soup(globex.client.get("/catalog"))
     assert english.select_one('nav.mainnav a[aria-current="page"]').get_text() == "Catalog"
+
+
+def test_the_field_macro_ties_hint_error_and_requirement_to_the_input(app):
+    """templates/_macros/forms.html's `field` (with portal.formatting.field_attributes):
+    the label names the input, aria-describedby names the hint and the error shown, and
+    a required field is marked; a field with neither says nothing more."""
+    from bs4 import BeautifulSoup
+    from flask import render_template_string
+    from wtforms import BooleanField, StringField
+    from wtforms.validators import DataRequired
+
+    from portal.forms import PortalForm
+
+    class Example(PortalForm):
+        name = StringField(
+            "Name <first>", description="As on the invoice", validators=[DataRequired()]
+        )
+        plain = StringField("Plain")
+        agree = BooleanField("I agree", description="Tick to agree")
+
+    with app.test_request_context():
+        form = Example(formdata=None, meta={"csrf": False})
+        form.name.errors = ["Enter a name & more."]
+        page = BeautifulSoup(
+            render_template_string(
+                "{{ field(form.name) }}{{ field(form.plain) }}{{ field(form.agree) }}", form=form
+            ),
+            "html.parser",
+        )
+    name = page.select_one("input#name")
+    assert name["aria-describedby"].split() == ["name-hint", "name-error"]
+    assert name["aria-invalid"] == "true" and name.has_attr("required")
+    assert page.select_one("label[for=name]").get_text() == "Name <first>"
+    assert page.select_one("#name-hint").get_text() == "As on the invoice"
+    assert page.select_one("#name-error").get_text() == "Enter a name & more."
+    plain = page.select_one("input#plain")
+    assert not {"aria-describedby", "aria-invalid", "required"} & set(plain.attrs)
+    agree = page.select_one("input#agree")
+    assert agree["aria-describedby"] == "agree-hint" and "aria-invalid" not in agree.attrs
+    assert page.select_one("label[for=agree]").get_text() == "I agree"
