@@ -169,6 +169,17 @@ def _open_exceptions_statement(scoped: bool) -> Select:
             threshold.label("threshold"),
         )
         .join(cell, cell.version_id == latest.id)
+        # The commitment in force first: a cell it answers is left there, before the
+        # lookups in the version before (SQLite keeps outer joins in the order written;
+        # on the demo, where planners answered every cell, 0.51 -> 0.28 ms).
+        .outerjoin(
+            ForecastCommitInForce,
+            and_(
+                ForecastCommitInForce.account_id == latest.account_id,
+                ForecastCommitInForce.product_id == cell.product_id,
+                ForecastCommitInForce.month == cell.month,
+            ),
+        )
         .join(
             before,
             and_(before.account_id == latest.account_id, before.number == latest.number - 1),
@@ -182,14 +193,6 @@ def _open_exceptions_statement(scoped: bool) -> Select:
             ),
         )
         .outerjoin(ForecastSettings, ForecastSettings.account_id == latest.account_id)
-        .outerjoin(
-            ForecastCommitInForce,
-            and_(
-                ForecastCommitInForce.account_id == latest.account_id,
-                ForecastCommitInForce.product_id == cell.product_id,
-                ForecastCommitInForce.month == cell.month,
-            ),
-        )
         .where(latest.id.in_(latest_versions(_accounts(scoped))), unanswered)
         .cte("exception_cells")
         .prefix_with("MATERIALIZED")
