@@ -17,6 +17,7 @@ from sqlalchemy import (
     CompoundSelect,
     Date,
     Integer,
+    Row,
     Select,
     String,
     bindparam,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     literal,
     null,
     select,
+    type_coerce,
     union_all,
     update,
 )
@@ -147,7 +149,9 @@ BATCH = 25
 
 @dataclass
 class GridRow:
-    product: Product
+    # The product as the grid shows it: a row of (id, sku, name, is_discontinued,
+    # sku_key), not an ORM object (loading 25 Products cost more than their SQL).
+    product: Row
     quantities: dict[date, int]
 
     def total(self) -> int:
@@ -162,8 +166,9 @@ class Grid:
 
     months: list[date]
     rows: list[GridRow]
-    draft: ForecastVersion | None
-    latest: ForecastVersion | None
+    # (id, number) of the draft and of the latest published version, or None.
+    draft: Row | None
+    latest: Row | None
     month_totals: dict[date, int] = field(default_factory=dict)
     products: int = 0
     after: str | None = None
@@ -207,24 +212,27 @@ def grid(
     if source is None:
         return Grid(months, [], draft, latest, {m: 0 for m in months}, after=after)
     values = {"version_id": source.id, "first": months[0], "last": months[-1]}
+    # Core, not the ORM session: rows of plain values (the products' ORM objects cost
+    # more than their SQL). Every change to a draft is committed before a grid is read.
+    connection = db.session.connection()
     # Products whose cells all lie outside the window still have a row.
-    products = list(
-        db.session.scalars(
-            _products_statement(after is not None, only is not None),
-            {**values, "after": after, "only": only, "limit": limit + 1},
-        )
-    )
+    products = connection.execute(
+        _products_statement(after is not None, only is not None),
+        {**values, "after": after, "only": only, "limit": limit + 1},
+    ).all()
     more = len(products) > limit
     products = products[:limit]
     by_product: dict[int, dict[date, int]] = {p.id: {} for p in products}
-    # The cells and the totals: Core, not the ORM session (plain values; ~60 µs a
-    # statement less). Every change to a draft is committed before a grid is read.
-    connection = db.session.connection()
+    # The statements read a month as the database gives it (SQLite: its text, which
+    # the Date type parsed with a regular expression once per cell, ~1 µs each): the
+    # window's months are looked up by either form.
+    month_of: dict[date | str, date] = {m: m for m in months}
+    month_of.update({m.isoformat(): m for m in months})
     if products:
         for product_id, month, quantity in connection.execute(
             _cells_statement(), {**values, "product_ids": list(by_product)}
         ):
-            by_product[product_id][month] = quantity
+            by_product[product_id][month_of[month]] = quantity
     rows = [GridRow(p, {m: by_product[p.id].get(m, 0) for m in months}) for p in products]
     next_after = products[-1].sku_key if more else None
     if not totals:
@@ -237,7 +245,7 @@ def grid(
         if month is None:
             count = quantity
         else:
-            month_totals[month] = int(quantity or 0)
+            month_totals[month_of[month]] = int(quantity or 0)
     return Grid(months, rows, draft, latest, month_totals, count, after, next_after)
 
 
@@ -252,10 +260,21 @@ def _in_window():
     )
 
 
+def _month_as_stored():
+    """The cell's month as the driver gives it: a date (psycopg), its ISO text (SQLite)."""
+    return type_coerce(ForecastCell.month, String)
+
+
 @cache
 def _products_statement(after: bool, only: bool) -> Select:
     query = (
-        select(Product)
+        select(
+            Product.id,
+            Product.sku,
+            Product.name,
+            (Product.status == "discontinued").label("is_discontinued"),
+            Product.sku_key,
+        )
         .where(holds_product(bindparam("version_id", type_=Integer)))
         .order_by(Product.sku_key)
     )
@@ -268,7 +287,7 @@ def _products_statement(after: bool, only: bool) -> Select:
 
 @cache
 def _cells_statement() -> Select:
-    return select(ForecastCell.product_id, ForecastCell.month, ForecastCell.quantity).where(
+    return select(ForecastCell.product_id, _month_as_stored(), ForecastCell.quantity).where(
         ForecastCell.version_id == bindparam("version_id", type_=Integer),
         ForecastCell.product_id.in_(bindparam("product_ids", expanding=True)),
         *_in_window(),
@@ -278,7 +297,7 @@ def _cells_statement() -> Select:
 @cache
 def _totals_statement() -> CompoundSelect:
     sums = (
-        select(ForecastCell.month, func.sum(ForecastCell.quantity))
+        select(_month_as_stored(), func.sum(ForecastCell.quantity))
         .where(ForecastCell.version_id == bindparam("version_id", type_=Integer), *_in_window())
         .group_by(ForecastCell.month)
     )
