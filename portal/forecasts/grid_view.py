@@ -21,7 +21,7 @@ from flask_babel import gettext
 from markupsafe import Markup, escape
 
 from portal.catalog.models import Product
-from portal.formatting import day, localtime, reader_locale
+from portal.formatting import day, day_in, localtime, number_in, reader_locale
 
 from . import commits
 from .drafts import Grid
@@ -162,6 +162,40 @@ def draft_rows(grid: Grid, save_url: str, fill_url: str, token: str) -> list[Mar
             )
         )
     return rows
+
+
+def draft_head(grid: Grid) -> Markup:
+    """The grid's month headers ("Dec" over "2026"), written once per page rather than
+    through a filter and two lookups per month in the template."""
+    locale = reader_locale()
+    return Markup(
+        "".join(
+            [
+                f'<th scope="col" class="num">{escape(day_in(m, locale, "%b"))}<br>'
+                f'<span class="muted small">{m.year}</span></th>'
+                for m in grid.months
+            ]
+        )
+    )
+
+
+def month_totals(grid: Grid, *, swap: bool = False) -> Markup:
+    """The grid's month totals as the footer's cells, or (`swap`) as the out-of-band
+    cells that replace them after a row changes; the grand total is apart."""
+    locale = reader_locale()
+    if swap:
+        cell = (
+            '<template><td class="num total" id="month-total-{}" hx-swap-oob="true">{}</td>'
+            "</template>"
+        )
+    else:
+        cell = '<td class="num total" id="month-total-{}">{}</td>'
+    totals = grid.month_totals
+    return Markup(
+        "".join(
+            [cell.format(month_label(m), escape(number_in(totals[m], locale))) for m in grid.months]
+        )
+    )
 
 
 def draft_cell(

@@ -27,6 +27,8 @@ bp = Blueprint("forecasts", __name__)
 # The grids' cells as finished texts, worked out once per batch (see grid_view).
 bp.add_app_template_global(grid_view.draft_rows, "draft_rows")
 bp.add_app_template_global(grid_view.draft_cell, "draft_cell")
+bp.add_app_template_global(grid_view.draft_head, "draft_head")
+bp.add_app_template_global(grid_view.month_totals, "month_totals")
 bp.add_app_template_filter(grid_view.quantity, "quantity")
 
 EDITORS = service.EDITORS
