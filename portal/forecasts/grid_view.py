@@ -21,7 +21,7 @@ from flask_babel import gettext
 from markupsafe import Markup, escape
 
 from portal.catalog.models import Product
-from portal.formatting import day, day_in, localtime, number_in, reader_locale
+from portal.formatting import day, day_in, localtime, localtimes, number_in, reader_locale
 
 from . import commits
 from .drafts import Grid
@@ -227,6 +227,36 @@ def draft_cell(
             after,
         )
     )
+
+
+# --- the draft page's latest versions ---------------------------------------------------
+
+
+def recent_version_items(versions) -> list[Markup]:
+    """The draft page's list of the newest published versions, each an <li> written
+    out: (id, number, published_at, comment, publisher) rows from
+    `versions.own_recent_versions`. The template translated, looked up the zone and
+    locale, and truncated per version."""
+    from flask import current_app, url_for
+    from jinja2.filters import do_truncate
+
+    when = localtimes()
+    label = Markup(gettext("Version %(number)s"))
+    env = current_app.jinja_env
+    items = []
+    for v in versions:
+        comment = ""
+        if v.comment:
+            comment = f' · <span class="muted">{escape(do_truncate(env, v.comment, 60))}</span>'
+        publisher = v.publisher if v.publisher is not None else "—"
+        items.append(
+            Markup(
+                f'<li><a href="{escape(url_for("forecasts.version", version_id=v.id))}">'
+                f"{label % {'number': v.number}}</a> · {escape(when(v.published_at))}"
+                f" · {escape(publisher)}{comment}</li>"
+            )
+        )
+    return items
 
 
 # --- the planner's commit grid ---------------------------------------------------------------

@@ -62,7 +62,9 @@ def _draft_page(status: int = 200, **context):
         month_label=month_label,
         horizon_form=horizon_form,
         # The newest five are shown: read those, not every version the account has.
-        versions=forecast_versions.own_recent_versions(current_user, limit=5),
+        versions=grid_view.recent_version_items(
+            forecast_versions.own_recent_versions(current_user, limit=5)
+        ),
         **context,
     )
 
