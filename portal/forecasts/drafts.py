@@ -55,7 +55,7 @@ from .service import (
     parse_quantity,
     record_event,
     window,
-    window_draft_and_latest,
+    window_draft_and_published,
 )
 
 
@@ -180,13 +180,16 @@ class Grid:
 
     months: list[date]
     rows: list[GridRow]
-    # (id, number) of the draft and of the latest published version, or None.
+    # The draft and the latest published version (id, number, …), or None.
     draft: Row | None
     latest: Row | None
     month_totals: dict[date, int] = field(default_factory=dict)
     products: int = 0
     after: str | None = None
     next_after: str | None = None  # the key to load the next batch from; None at the end
+    # The newest published versions, newest first, as many as asked for (the page
+    # lists them; read with the draft and latest).
+    published: list[Row] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -212,6 +215,7 @@ def grid(
     limit: int = BATCH,
     only: int | None = None,
     totals: bool = True,
+    published: int = 1,
 ) -> Grid:
     """The customer's forecast grid: products (by SKU) × the horizon's months, `limit`
     rows from the product after the SKU key `after` (keyset: a row is never sent
@@ -219,9 +223,11 @@ def grid(
     or the row of the product `only`. With `totals`, the month totals and the count of
     products of the whole grid (a batch loaded below the first screen needs neither:
     summing 48,000 cells was most of its cost). A fixed number of statements, whatever
-    the size of the grid or the batch."""
+    the size of the grid or the batch. `published`: how many of the newest published
+    versions to read with the latest (`Grid.published`)."""
     account_id = editor(user)
-    months, draft, latest = window_draft_and_latest(account_id, today)
+    months, draft, newest = window_draft_and_published(account_id, today, published)
+    latest = newest[0] if newest else None
     source = draft or latest
     if source is None:
         return Grid(months, [], draft, latest, {m: 0 for m in months}, after=after)
@@ -261,8 +267,8 @@ def grid(
     rows = [GridRow(p, {m: by_product[p.id].get(m, 0) for m in months}) for p in products]
     next_after = products[-1].sku_key if more else None
     if not totals:
-        return Grid(months, rows, draft, latest, {}, 0, after, next_after)
-    return Grid(months, rows, draft, latest, month_totals, count, after, next_after)
+        return Grid(months, rows, draft, latest, {}, 0, after, next_after, newest)
+    return Grid(months, rows, draft, latest, month_totals, count, after, next_after, newest)
 
 
 # The grid's statements, built once per process (each view of the draft ran five of

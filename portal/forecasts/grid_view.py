@@ -235,7 +235,7 @@ def draft_cell(
 def recent_version_items(versions) -> list[Markup]:
     """The draft page's list of the newest published versions, each an <li> written
     out: (id, number, published_at, comment, publisher) rows from
-    `versions.own_recent_versions`. The template translated, looked up the zone and
+    `drafts.grid`'s `published`. The template translated, looked up the zone and
     locale, and truncated per version."""
     from flask import current_app, url_for
     from jinja2.filters import do_truncate

@@ -45,7 +45,8 @@ def _today():
 def _draft_page(status: int = 200, **context):
     """The customer's forecast page (or its grid alone, for htmx)."""
     today = _today()
-    grid = drafts.grid(current_user, today, after=context.pop("after", None))
+    # The newest five published versions are listed: read with the grid's versions.
+    grid = drafts.grid(current_user, today, after=context.pop("after", None), published=5)
     context.setdefault("add_form", AddProductForm(formdata=None))
     context.setdefault("publish_form", PublishForm(formdata=None))
     context.setdefault("upload_form", UploadForm(formdata=None))
@@ -61,10 +62,7 @@ def _draft_page(status: int = 200, **context):
         grid=grid,
         month_label=month_label,
         horizon_form=horizon_form,
-        # The newest five are shown: read those, not every version the account has.
-        versions=grid_view.recent_version_items(
-            forecast_versions.own_recent_versions(current_user, limit=5)
-        ),
+        versions=grid_view.recent_version_items(grid.published),
         **context,
     )
 
