@@ -248,9 +248,9 @@ def grid(
     placed: list[tuple[int, GridProduct]] = []
     by_product: dict[int, dict[date, int]] = defaultdict(dict)
     month_totals, count = {m: 0 for m in months}, 0
-    for kind, pid, sku, name, discontinued, key, month, quantity in db.session.connection().execute(
-        statement, params
-    ):
+    # Fetched at once (iterating the result fetched row by row: three calls a row).
+    result = db.session.connection().execute(statement, params).all()
+    for kind, pid, sku, name, discontinued, key, month, quantity in result:
         if kind == _CELL:
             by_product[pid][month_of[month]] = quantity
         elif kind == _PRODUCT:
