@@ -17,7 +17,9 @@ from datetime import date
 from functools import lru_cache
 
 from babel.numbers import format_decimal
+from flask import current_app, url_for
 from flask_babel import gettext
+from jinja2.filters import do_truncate
 from markupsafe import Markup, escape
 
 from portal.catalog.models import Product
@@ -237,9 +239,6 @@ def recent_version_items(versions) -> list[Markup]:
     out: (id, number, published_at, comment, publisher) rows from
     `drafts.grid`'s `published`. The template translated, looked up the zone and
     locale, and truncated per version."""
-    from flask import current_app, url_for
-    from jinja2.filters import do_truncate
-
     when = localtimes()
     label = Markup(gettext("Version %(number)s"))
     env = current_app.jinja_env
