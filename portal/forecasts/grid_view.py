@@ -60,8 +60,10 @@ def _quantity(value: int, locale: str) -> str:
 
 
 def month_names(months: list[date]) -> list[str]:
-    """The months as a cell's label names them: "Dec 2026", "Des 2026"."""
-    return [day(m, "%b %Y") for m in months]
+    """The months as a cell's label names them: "Dec 2026", "Des 2026" (the reader's
+    locale looked up once, not per month)."""
+    locale = reader_locale()
+    return [day_in(m, locale, "%b %Y") for m in months]
 
 
 # --- the customer's draft --------------------------------------------------------------------
@@ -122,7 +124,7 @@ def draft_rows(grid: Grid, save_url: str, fill_url: str, token: str) -> list[Mar
     # Markup, filled in with the values escaped.
     copy_label = Markup(gettext("Copy %(month)s of %(sku)s to every month"))
     first_name = names[0] if names else ""
-    first_month = day(grid.months[0], "%b") if grid.months else ""
+    first_month = day_in(grid.months[0], reader_locale(), "%b") if grid.months else ""
     copy_title = Markup(gettext("Copy %(month)s to every month")) % {"month": first_month}
     copy_text = Markup(gettext("Copy →"))
     badge = Markup(' <span class="badge badge-late">%s</span>') % Markup(gettext("discontinued"))
