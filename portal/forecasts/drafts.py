@@ -8,24 +8,31 @@ PostgreSQL), never as one ORM object per cell.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
+from operator import itemgetter
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import (
     CompoundSelect,
     Date,
     Integer,
+    Row,
     Select,
     String,
     bindparam,
+    case,
     delete,
     func,
     insert,
     literal,
+    literal_column,
     null,
     select,
+    type_coerce,
     union_all,
     update,
 )
@@ -48,7 +55,7 @@ from .service import (
     parse_quantity,
     record_event,
     window,
-    window_draft_and_latest,
+    window_draft_and_published,
 )
 
 
@@ -145,9 +152,20 @@ def _copy_cells(source_id: int, target_id: int, months: list[date], leave_out) -
 BATCH = 25
 
 
+class GridProduct(NamedTuple):
+    """A product as the grid shows it (not an ORM object: loading 25 Products cost
+    more than their SQL)."""
+
+    id: int
+    sku: str
+    name: str
+    is_discontinued: bool
+    sku_key: str
+
+
 @dataclass
 class GridRow:
-    product: Product
+    product: GridProduct
     quantities: dict[date, int]
 
     def total(self) -> int:
@@ -162,12 +180,16 @@ class Grid:
 
     months: list[date]
     rows: list[GridRow]
-    draft: ForecastVersion | None
-    latest: ForecastVersion | None
+    # The draft and the latest published version (id, number, …), or None.
+    draft: Row | None
+    latest: Row | None
     month_totals: dict[date, int] = field(default_factory=dict)
     products: int = 0
     after: str | None = None
     next_after: str | None = None  # the key to load the next batch from; None at the end
+    # The newest published versions, newest first, as many as asked for (the page
+    # lists them; read with the draft and latest).
+    published: list[Row] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -193,6 +215,7 @@ def grid(
     limit: int = BATCH,
     only: int | None = None,
     totals: bool = True,
+    published: int = 1,
 ) -> Grid:
     """The customer's forecast grid: products (by SKU) × the horizon's months, `limit`
     rows from the product after the SKU key `after` (keyset: a row is never sent
@@ -200,45 +223,52 @@ def grid(
     or the row of the product `only`. With `totals`, the month totals and the count of
     products of the whole grid (a batch loaded below the first screen needs neither:
     summing 48,000 cells was most of its cost). A fixed number of statements, whatever
-    the size of the grid or the batch."""
+    the size of the grid or the batch. `published`: how many of the newest published
+    versions to read with the latest (`Grid.published`)."""
     account_id = editor(user)
-    months, draft, latest = window_draft_and_latest(account_id, today)
+    months, draft, newest = window_draft_and_published(account_id, today, published)
+    latest = newest[0] if newest else None
     source = draft or latest
     if source is None:
         return Grid(months, [], draft, latest, {m: 0 for m in months}, after=after)
     values = {"version_id": source.id, "first": months[0], "last": months[-1]}
-    # Products whose cells all lie outside the window still have a row.
-    products = list(
-        db.session.scalars(
-            _products_statement(after is not None, only is not None),
-            {**values, "after": after, "only": only, "limit": limit + 1},
-        )
-    )
+    # One statement (each cost ~60 µs of the page's CPU beside its SQL), on the
+    # session's connection: rows of plain values, not ORM objects (loading the
+    # products cost more than their SQL). Every change to a draft is committed before
+    # a grid is read. Its rows, in no order (sorting them all cost more than the rest
+    # of the SQL): each product of the batch (one more, to know whether a batch
+    # follows) with its place in the batch, their cells in the window and (with
+    # `totals`) the sums of the months and the count of products of the whole grid.
+    statement = _grid_statement(after is not None, only is not None, totals)
+    params = {**values, "after": after, "only": only, "limit": limit + 1}
+    # A month as the database gives it (SQLite: its text, which the Date type parsed
+    # with a regular expression once per cell): the window's months by either form.
+    month_of: dict[date | str, date] = {m: m for m in months}
+    month_of.update({m.isoformat(): m for m in months})
+    placed: list[tuple[int, GridProduct]] = []
+    by_product: dict[int, dict[date, int]] = defaultdict(dict)
+    month_totals, count = {m: 0 for m in months}, 0
+    # Fetched at once (iterating the result fetched row by row: three calls a row).
+    result = db.session.connection().execute(statement, params).all()
+    for kind, pid, sku, name, discontinued, key, month, quantity in result:
+        if kind == _CELL:
+            by_product[pid][month_of[month]] = quantity
+        elif kind == _PRODUCT:
+            # `quantity` holds the product's place in the batch (by SKU key).
+            placed.append((quantity, GridProduct(pid, sku, name, bool(discontinued), key)))
+        elif kind == _MONTH_SUM:
+            month_totals[month_of[month]] = int(quantity or 0)
+        else:
+            count = quantity
+    placed.sort(key=itemgetter(0))
+    products = [product for _place, product in placed]
     more = len(products) > limit
     products = products[:limit]
-    by_product: dict[int, dict[date, int]] = {p.id: {} for p in products}
-    # The cells and the totals: Core, not the ORM session (plain values; ~60 µs a
-    # statement less). Every change to a draft is committed before a grid is read.
-    connection = db.session.connection()
-    if products:
-        for product_id, month, quantity in connection.execute(
-            _cells_statement(), {**values, "product_ids": list(by_product)}
-        ):
-            by_product[product_id][month] = quantity
     rows = [GridRow(p, {m: by_product[p.id].get(m, 0) for m in months}) for p in products]
     next_after = products[-1].sku_key if more else None
     if not totals:
-        return Grid(months, rows, draft, latest, {}, 0, after, next_after)
-    # The totals of the whole grid, not of the rows sent: summed by the database.
-    # One statement for both (each statement cost ~0.15 ms of the page's CPU): the
-    # months' sums, and a row without a month that holds the count of products.
-    month_totals, count = {m: 0 for m in months}, 0
-    for month, quantity in connection.execute(_totals_statement(), values):
-        if month is None:
-            count = quantity
-        else:
-            month_totals[month] = int(quantity or 0)
-    return Grid(months, rows, draft, latest, month_totals, count, after, next_after)
+        return Grid(months, rows, draft, latest, {}, 0, after, next_after, newest)
+    return Grid(months, rows, draft, latest, month_totals, count, after, next_after, newest)
 
 
 # The grid's statements, built once per process (each view of the draft ran five of
@@ -252,10 +282,23 @@ def _in_window():
     )
 
 
+def _month_as_stored():
+    """The cell's month as the driver gives it: a date (psycopg), its ISO text (SQLite)."""
+    return type_coerce(ForecastCell.month, String)
+
+
 @cache
 def _products_statement(after: bool, only: bool) -> Select:
     query = (
-        select(Product)
+        select(
+            Product.id,
+            Product.sku,
+            Product.name,
+            (Product.status == "discontinued").label("is_discontinued"),
+            Product.sku_key,
+            # Its place in the batch: the grid's rows come back in no order.
+            func.row_number().over(order_by=Product.sku_key).label("place"),
+        )
         .where(holds_product(bindparam("version_id", type_=Integer)))
         .order_by(Product.sku_key)
     )
@@ -266,30 +309,67 @@ def _products_statement(after: bool, only: bool) -> Select:
     return query.limit(bindparam("limit", type_=Integer))
 
 
+_PRODUCT, _CELL, _MONTH_SUM, _COUNT = 0, 1, 2, 3
+
+
 @cache
-def _cells_statement() -> Select:
-    return select(ForecastCell.product_id, ForecastCell.month, ForecastCell.quantity).where(
-        ForecastCell.version_id == bindparam("version_id", type_=Integer),
-        ForecastCell.product_id.in_(bindparam("product_ids", expanding=True)),
-        *_in_window(),
+def _grid_statement(after: bool, only: bool, totals: bool) -> CompoundSelect:
+    """The grid's batch of products with their places in it, their cells in the window
+    (a product without any still has its row) and with `totals` the months' sums and
+    the count of products of the whole grid, as rows of (kind, id, sku, name,
+    discontinued, SKU key, month, quantity or place or count)."""
+    batch = _products_statement(after, only).cte("batch")
+    version_id = bindparam("version_id", type_=Integer)
+    nothing = [null()] * 4
+    products = select(
+        literal_column(str(_PRODUCT)).label("kind"),
+        batch.c.id,
+        batch.c.sku,
+        batch.c.name,
+        batch.c.is_discontinued,
+        batch.c.sku_key,
+        null().label("month"),
+        batch.c.place,
     )
-
-
-@cache
-def _totals_statement() -> CompoundSelect:
+    cells = (
+        select(
+            literal_column(str(_CELL)),
+            ForecastCell.product_id,
+            *nothing,
+            _month_as_stored(),
+            ForecastCell.quantity,
+        )
+        .join_from(batch, ForecastCell, ForecastCell.product_id == batch.c.id)
+        .where(ForecastCell.version_id == version_id, *_in_window())
+    )
+    if not totals:
+        return union_all(products, cells)
+    # The totals of the whole grid, not of the rows sent: summed by the database.
     sums = (
-        select(ForecastCell.month, func.sum(ForecastCell.quantity))
-        .where(ForecastCell.version_id == bindparam("version_id", type_=Integer), *_in_window())
+        select(
+            literal_column(str(_MONTH_SUM)),
+            null(),
+            *nothing,
+            _month_as_stored(),
+            func.sum(ForecastCell.quantity),
+        )
+        .where(ForecastCell.version_id == version_id, *_in_window())
         .group_by(ForecastCell.month)
     )
     # Counted as the products walk in the grid (a probe of the cells' key per product):
     # on PostgreSQL half the time of hashing the version's 48,000 cells' product ids.
-    products = (
-        select(null(), func.count())
-        .select_from(Product)
-        .where(holds_product(bindparam("version_id", type_=Integer)))
-    )
-    return union_all(sums, products)
+    counted = (
+        select(func.count()).select_from(Product).where(holds_product(version_id))
+    ).scalar_subquery()
+    if not after and not only:
+        # A first batch that holds every product (no more after it) has counted them:
+        # the walk through all the products again (~80 µs of SQLite's time for the
+        # demo's 300) is for a grid longer than a batch. CASE evaluates only the
+        # branch it takes, on SQLite and PostgreSQL alike.
+        in_batch = select(func.count()).select_from(batch).scalar_subquery()
+        counted = case((in_batch < bindparam("limit", type_=Integer), in_batch), else_=counted)
+    count = select(literal_column(str(_COUNT)), null(), *nothing, null(), counted)
+    return union_all(products, cells, sums, count)
 
 
 # --- changing cells ------------------------------------------------------------------------------

@@ -17,11 +17,13 @@ from datetime import date
 from functools import lru_cache
 
 from babel.numbers import format_decimal
+from flask import current_app, url_for
 from flask_babel import gettext
+from jinja2.filters import do_truncate
 from markupsafe import Markup, escape
 
 from portal.catalog.models import Product
-from portal.formatting import day, localtime, reader_locale
+from portal.formatting import day, day_in, localtime, localtimes, number_in, reader_locale
 
 from . import commits
 from .drafts import Grid
@@ -58,8 +60,10 @@ def _quantity(value: int, locale: str) -> str:
 
 
 def month_names(months: list[date]) -> list[str]:
-    """The months as a cell's label names them: "Dec 2026", "Des 2026"."""
-    return [day(m, "%b %Y") for m in months]
+    """The months as a cell's label names them: "Dec 2026", "Des 2026" (the reader's
+    locale looked up once, not per month)."""
+    locale = reader_locale()
+    return [day_in(m, locale, "%b %Y") for m in months]
 
 
 # --- the customer's draft --------------------------------------------------------------------
@@ -120,10 +124,17 @@ def draft_rows(grid: Grid, save_url: str, fill_url: str, token: str) -> list[Mar
     # Markup, filled in with the values escaped.
     copy_label = Markup(gettext("Copy %(month)s of %(sku)s to every month"))
     first_name = names[0] if names else ""
-    first_month = day(grid.months[0], "%b") if grid.months else ""
+    first_month = day_in(grid.months[0], reader_locale(), "%b") if grid.months else ""
     copy_title = Markup(gettext("Copy %(month)s to every month")) % {"month": first_month}
     copy_text = Markup(gettext("Copy →"))
     badge = Markup(' <span class="badge badge-late">%s</span>') % Markup(gettext("discontinued"))
+    # Each month's cell as `_cell` writes it, the part after the SKU written once per
+    # batch: a cell fills in the product's id and SKU and its quantity alone (a call of
+    # `_cell` and its eight values per cell was most of the rows' cost).
+    tails = [
+        (m, label, f', {name}" hx-post="{url}" hx-vals=\'{{"month": "{label}"}}\'></td>')
+        for m, label, name in months
+    ]
     rows = []
     for row in grid.rows:
         product = row.product
@@ -131,17 +142,10 @@ def draft_rows(grid: Grid, save_url: str, fill_url: str, token: str) -> list[Mar
         sku = escape(product.sku)
         cells = "".join(
             [
-                _cell(
-                    "fc-cell",
-                    f"{pid}-{label}",
-                    _written(values[m]),
-                    f"{sku}, {name}",
-                    "",
-                    url,
-                    label,
-                    "",
-                )
-                for m, label, name in months
+                f'<td class="fc-cell"><input id="q-{pid}-{label}" name="quantity"'
+                f' value="{_written(values[m])}" inputmode="numeric" autocomplete="off"'
+                f' data-cell aria-label="{sku}{tail}'
+                for m, label, tail in tails
             ]
         )
         rows.append(
@@ -162,6 +166,40 @@ def draft_rows(grid: Grid, save_url: str, fill_url: str, token: str) -> list[Mar
             )
         )
     return rows
+
+
+def draft_head(grid: Grid) -> Markup:
+    """The grid's month headers ("Dec" over "2026"), written once per page rather than
+    through a filter and two lookups per month in the template."""
+    locale = reader_locale()
+    return Markup(
+        "".join(
+            [
+                f'<th scope="col" class="num">{escape(day_in(m, locale, "%b"))}<br>'
+                f'<span class="muted small">{m.year}</span></th>'
+                for m in grid.months
+            ]
+        )
+    )
+
+
+def month_totals(grid: Grid, *, swap: bool = False) -> Markup:
+    """The grid's month totals as the footer's cells, or (`swap`) as the out-of-band
+    cells that replace them after a row changes; the grand total is apart."""
+    locale = reader_locale()
+    if swap:
+        cell = (
+            '<template><td class="num total" id="month-total-{}" hx-swap-oob="true">{}</td>'
+            "</template>"
+        )
+    else:
+        cell = '<td class="num total" id="month-total-{}">{}</td>'
+    totals = grid.month_totals
+    return Markup(
+        "".join(
+            [cell.format(month_label(m), escape(number_in(totals[m], locale))) for m in grid.months]
+        )
+    )
 
 
 def draft_cell(
@@ -193,6 +231,33 @@ def draft_cell(
             after,
         )
     )
+
+
+# --- the draft page's latest versions ---------------------------------------------------
+
+
+def recent_version_items(versions) -> list[Markup]:
+    """The draft page's list of the newest published versions, each an <li> written
+    out: (id, number, published_at, comment, publisher) rows from
+    `drafts.grid`'s `published`. The template translated, looked up the zone and
+    locale, and truncated per version."""
+    when = localtimes()
+    label = Markup(gettext("Version %(number)s"))
+    env = current_app.jinja_env
+    items = []
+    for v in versions:
+        comment = ""
+        if v.comment:
+            comment = f' · <span class="muted">{escape(do_truncate(env, v.comment, 60))}</span>'
+        publisher = v.publisher if v.publisher is not None else "—"
+        items.append(
+            Markup(
+                f'<li><a href="{escape(url_for("forecasts.version", version_id=v.id))}">'
+                f"{label % {'number': v.number}}</a> · {escape(when(v.published_at))}"
+                f" · {escape(publisher)}{comment}</li>"
+            )
+        )
+    return items
 
 
 # --- the planner's commit grid ---------------------------------------------------------------
