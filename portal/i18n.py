@@ -98,6 +98,27 @@ def _babel_context() -> SimpleNamespace | None:
     return found
 
 
+class _RequestDomain(flask_babel.Domain):
+    """Flask-Babel's domain, with the request's translations kept for the request:
+    Flask-Babel looks them up again for every text it translates (the locale written
+    as a string, a dictionary probed), 50-120 times a page. Kept per request beside
+    the locale they are for, so a change of language within the request (`refresh`,
+    `force_locale`, both of which put another Locale object in its place) reads the
+    new language's."""
+
+    def get_translations(self):
+        context = _babel_context()
+        if context is None:
+            return super().get_translations()
+        locale = flask_babel.get_locale()
+        kept = context.__dict__.get("portal_translations")
+        if kept is not None and kept[0] is locale:
+            return kept[1]
+        translations = super().get_translations()
+        context.portal_translations = (locale, translations)
+        return translations
+
+
 @pass_context
 def template_gettext(context, string: str, /, **variables) -> str:
     """`_()` and `gettext()` in templates: what Jinja's newstyle gettext does (escaped
@@ -127,6 +148,9 @@ def install(app: Flask) -> None:
     app.config.setdefault("LANGUAGES", dict(LANGUAGES))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", SOURCE_LANGUAGE)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    with app.app_context():
+        # Flask-Babel keeps its domain on the Babel object (a cached property).
+        babel.domain_instance = _RequestDomain(domain=babel.domain)
     # After Flask-Babel installed Jinja's callables: the same texts, cheaper (above).
     app.jinja_env.globals.update(
         _=template_gettext, gettext=template_gettext, ngettext=template_ngettext

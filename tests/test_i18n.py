@@ -316,6 +316,22 @@ def test_template_gettext_writes_what_jinja_s_own_newstyle_gettext_writes(app, l
         assert "Langsung ke konten|Keluar|" in written
 
 
+def test_translations_kept_for_a_request_follow_a_change_of_language_within_it(app):
+    """portal.i18n keeps the request's translations beside their locale: a language
+    forced or refreshed within the request is read in that language, and back."""
+    from flask_babel import force_locale, gettext, refresh
+
+    with app.test_request_context():
+        assert gettext("Sign out") == "Sign out"
+        with force_locale("id"):
+            assert gettext("Sign out") == "Keluar"
+        assert gettext("Sign out") == "Sign out"
+        refresh()
+        with force_locale("id"):
+            assert app.jinja_env.from_string("{{ _('Sign out') }}").render() == "Keluar"
+        assert app.jinja_env.from_string("{{ _('Sign out') }}").render() == "Sign out"
+
+
 def test_wtforms_own_messages_come_in_the_reader_s_language(app):
     """A validator without a message of its own says what WTForms says: from the portal's
     catalogue (WTForms ships no Indonesian), placeholders filled by WTForms, plural
