@@ -42,37 +42,18 @@ def index():
     page_size = min(
         MAX_PAGE_SIZE, max(1, request.args.get("page_size", PAGE_SIZE, type=database_int))
     )
-    # Every category with its number of products (the sidebar), read first: browsing
-    # (no words), the total is theirs, the category's or all, and the category named is
-    # among them; counting the products again and reading the category cost a
-    # statement each.
-    categories = service.categories()
-    browsing = not q
-    products, total = service.search(
-        q,
-        category_id=category_id,
-        limit=page_size,
-        offset=(page - 1) * page_size,
-        with_total=not browsing,
-        listing=True,
-    )
-    category, in_category = next(
-        ((c, count) for c, count in categories if category_id and c.id == category_id),
-        (None, 0),
-    )
-    if browsing:
-        total = in_category if category_id else sum(count for _c, count in categories)
+    found = service.listing(q, category_id, limit=page_size, offset=(page - 1) * page_size)
     today = _today()
     return render_page(
         "catalog/index.html",
         "results",
-        products=_listed_rows(products, today),
-        total=total,
+        products=_listed_rows(found.products, today),
+        total=found.total,
         q=q,
-        category=category,
-        categories=categories,
+        category=found.category,
+        categories=found.categories,
         page=page,
-        pages=max(1, -(-total // page_size)),
+        pages=max(1, -(-found.total // page_size)),
     )
 
 
@@ -99,9 +80,6 @@ def _listed_rows(products: list[service.Listed], today: date) -> list[ListedRow]
     availability = service.availability_texts(products, today)
     locale = reader_locale()
     contract, contract_breaks = _("contract"), _("contract, breaks")
-    # Each product's link is this and its id (an int converter writes the number): one
-    # URL built, not fifty.
-    product_url = url_for("catalog.product", product_id=0).removesuffix("0")
     rows = []
     for p in products:
         price = prices[p.id]
@@ -109,7 +87,7 @@ def _listed_rows(products: list[service.Listed], today: date) -> list[ListedRow]
         yearly = p.yearly_cost_of_ownership
         rows.append(
             ListedRow(
-                f"{product_url}{p.id}",
+                url_for("catalog.product", product_id=p.id),
                 p.sku,
                 p.name,
                 p.is_discontinued,

@@ -563,6 +563,41 @@ def suggest(prefix: str, limit: int = 8) -> list[Product]:
     return found
 
 
+@dataclass(frozen=True)
+class Listing:
+    """A page of the catalog's list: its products, how many match, the category asked
+    for (None if none or unknown) and every category with its number of products."""
+
+    products: list
+    total: int
+    category: Row | None
+    categories: list[tuple[Row, int]]
+
+
+def listing(q: str, category_id: int | None, *, limit: int, offset: int) -> Listing:
+    """The catalog list's page (`search` with `listing`). The sidebar's category counts
+    are read first: browsing (no words), the total is theirs (the category's, or all of
+    them) and the category named is among them, where counting the products again and
+    reading the category cost a statement each; a search counts its matches."""
+    counted = categories()
+    browsing = not q
+    products, total = search(
+        q,
+        category_id=category_id,
+        limit=limit,
+        offset=offset,
+        with_total=not browsing,
+        listing=True,
+    )
+    category, in_category = next(
+        ((c, count) for c, count in counted if category_id and c.id == category_id),
+        (None, 0),
+    )
+    if browsing:
+        total = in_category if category_id else sum(count for _c, count in counted)
+    return Listing(products, total, category, counted)
+
+
 def categories() -> list[tuple[Row, int]]:
     """Every category (its id and name, as a row) with its number of products, in display
     order; from a statement built once, its rows read as `_rows` reads them."""

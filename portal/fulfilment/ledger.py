@@ -35,7 +35,18 @@ from datetime import date, timedelta
 from functools import cache
 from typing import NamedTuple, Protocol
 
-from sqlalchemy import Date, Select, bindparam, delete, extract, func, insert, select, update
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    bindparam,
+    delete,
+    extract,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
@@ -499,6 +510,39 @@ def ledger(accounts: select, *, start: date, end: date, today: date) -> Ledger:
     return ledger_of(
         ledger_statements(accounts), period_values(start, end, today), start=start, end=end
     )
+
+
+def desk_ledger(viewer, account_id: int | None, *, start: date, end: date, today: date) -> Ledger:
+    """The promises page's ledger: the accounts of the viewer's desk
+    (`service.desk_scope`), or the one of them `account_id` names (vendor staff), from
+    statements built once per process with the viewer and the account bound per call."""
+    from .service import desk_scope
+
+    return ledger_of(
+        _desk_statements(desk_scope(viewer), account_id is not None),
+        {
+            "desk_user_id": viewer.id,
+            "desk_account_id": viewer.account_id,
+            "account_id": account_id,
+            **period_values(start, end, today),
+        },
+        start=start,
+        end=end,
+    )
+
+
+@cache
+def _desk_statements(scope: str, one_account: bool) -> LedgerStatements:
+    from .service import desk_accounts_of
+
+    accounts = desk_accounts_of(
+        scope,
+        bindparam("desk_user_id", type_=Integer),
+        bindparam("desk_account_id", type_=Integer),
+    )
+    if one_account:
+        accounts = accounts.where(CustomerAccount.id == bindparam("account_id", type_=Integer))
+    return ledger_statements(accounts, few_accounts=one_account or scope == "own")
 
 
 def ledger_of(statements: LedgerStatements, values: dict, *, start: date, end: date) -> Ledger:

@@ -521,17 +521,7 @@ def promises():
     if (end - start).days > 3 * 366:
         start = end - timedelta(days=3 * 366)
     account_id = _int_arg("account") if current_user.is_vendor_staff else None
-    result = ledger.ledger_of(
-        _ledger_statements(service.desk_scope(current_user), bool(account_id)),
-        {
-            "desk_user_id": current_user.id,
-            "desk_account_id": current_user.account_id,
-            "account_id": account_id,
-            **ledger.period_values(start, end, today),
-        },
-        start=start,
-        end=end,
-    )
+    result = ledger.desk_ledger(current_user, account_id or None, start=start, end=end, today=today)
     choices = []
     if current_user.is_vendor_staff:
         choices = db.session.scalars(
@@ -552,21 +542,6 @@ def promises():
         zone_note=days.zone_note(days.account_zone(current_user.account)),
         pct=_share_text,
     )
-
-
-@cache
-def _ledger_statements(scope: str, one_account: bool) -> ledger.LedgerStatements:
-    """The ledger's statements for the accounts of a desk scope (`service.desk_scope`),
-    or one of them, built once per process: the viewer and the account are bound per
-    request."""
-    accounts = service.desk_accounts_of(
-        scope,
-        bindparam("desk_user_id", type_=Integer),
-        bindparam("desk_account_id", type_=Integer),
-    )
-    if one_account:
-        accounts = accounts.where(CustomerAccount.id == bindparam("account_id", type_=Integer))
-    return ledger.ledger_statements(accounts, few_accounts=one_account or scope == "own")
 
 
 def _share_text(figures: ledger.Figures, name: str) -> str:
